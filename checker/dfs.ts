@@ -1,0 +1,91 @@
+/**
+ * Depth-first search with an explicit stack and an optional depth bound.
+ * With a bound, a state first reached deep and later reached shallower is
+ * explored again (its recorded depth and parent are updated), so every state
+ * within the bound is explored, as in SPIN's bounded search. Its traces are
+ * not shortest.
+ */
+import { fingerprint, fpLo } from './fingerprint.js';
+import type { ExploreOptions, ExploreResult, Invariant, Model } from './model.js';
+import { Search } from './search.js';
+import { NO_PARENT, StateQueue } from './store.js';
+
+export function dfs(model: Model, invariants: readonly Invariant[], opts: ExploreOptions): ExploreResult {
+  const bounded = opts.maxDepth !== undefined && Number.isFinite(opts.maxDepth);
+  const S = new Search(model, invariants, opts, bounded);
+  if (bounded && S.maxDepth > 0xffff) throw new RangeError('DFS depth bound must be at most 65535');
+  const W = model.stateWords;
+  // Record: state words, index, depth.
+  const stack = new StateQueue(W, 2);
+
+  const push = (s: Int32Array, index: number, depth: number): void => {
+    const off = stack.push(s);
+    stack.data[off + W] = index;
+    stack.data[off + W + 1] = depth;
+  };
+
+  let ordinal = 0;
+  model.initialStates((s) => {
+    const o = ordinal++;
+    if (S.halt) return;
+    const hi = fingerprint(s, 0, W);
+    if (!S.visited.insert(hi, fpLo)) return;
+    const index = S.parents.add(NO_PARENT, o, 0);
+    if (bounded) S.visited.value = index;
+    push(s, index, 0);
+    S.checkState(s, index);
+  });
+
+  let parentIndex = 0;
+  let childDepth = 0;
+  let emitted = 0;
+  const emit = (s: Int32Array, action: number): void => {
+    emitted++;
+    S.transitions++;
+    S.coverage[action]!++;
+    if (S.halt) return;
+    const hi = fingerprint(s, 0, W);
+    if (S.visited.insert(hi, fpLo)) {
+      const index = S.parents.add(parentIndex, action, childDepth);
+      if (bounded) S.visited.value = index;
+      if (childDepth > S.depthReached) S.depthReached = childDepth;
+      push(s, index, childDepth);
+      S.checkState(s, index);
+    } else if (bounded) {
+      // Reached again at a smaller depth: re-explore from here.
+      const index = S.visited.value;
+      const d = S.parents.depth![index]!;
+      if (childDepth < d) {
+        S.parents.depth![index] = childDepth;
+        S.parents.parent[index] = parentIndex;
+        S.parents.action[index] = action;
+        push(s, index, childDepth);
+      }
+    }
+  };
+
+  // A copy of the popped record: pushes may reallocate the stack.
+  const cur = new Int32Array(W);
+  while (stack.length > 0 && !S.halt) {
+    const off = stack.pop();
+    cur.set(stack.data.subarray(off, off + W));
+    parentIndex = stack.data[off + W]!;
+    const depth = stack.data[off + W + 1]!;
+    // A stale record: the state was since reached at a smaller depth.
+    if (bounded && S.parents.depth![parentIndex]! < depth) continue;
+    if (depth >= S.maxDepth) {
+      let any = false;
+      model.successors(cur, () => {
+        any = true;
+      });
+      if (any) S.depthBounded = true;
+      continue;
+    }
+    childDepth = depth + 1;
+    emitted = 0;
+    model.successors(cur, emit);
+    if (emitted === 0 && model.isDeadlock?.(cur)) S.reportDeadlock(parentIndex, 'no thread can move');
+    S.poll(stack.length, depth);
+  }
+  return S.finish('dfs');
+}

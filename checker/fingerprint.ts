@@ -1,0 +1,53 @@
+/**
+ * 64-bit fingerprints of packed states as two independent 32-bit murmur3-style
+ * lanes. The pair (0, 0) is reserved as "empty slot" by the visited table, so
+ * it is never returned.
+ */
+
+const C1 = 0xcc9e2d51;
+const C2 = 0x1b873593;
+
+/** The low lane of the last fingerprint; read it right after calling fingerprint(). */
+export let fpLo = 0;
+
+/** Returns the high lane of the fingerprint of words[off .. off+len); sets fpLo. */
+export function fingerprint(words: Int32Array, off: number, len: number): number {
+  let h1 = 0x9747b28c;
+  let h2 = 0x85ebca6b ^ len;
+  const end = off + len;
+  for (let i = off; i < end; i++) {
+    let k = Math.imul(words[i]!, C1);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, C2);
+    h1 ^= k;
+    h1 = (h1 << 13) | (h1 >>> 19);
+    h1 = (Math.imul(h1, 5) + 0xe6546b64) | 0;
+    // Second lane: a different multiply-rotate chain over the same words.
+    let m = Math.imul(words[i]! ^ 0x5bd1e995, 0x27d4eb2d);
+    m ^= m >>> 15;
+    h2 = Math.imul(h2 ^ m, 0x165667b1);
+    h2 = (h2 << 11) | (h2 >>> 21);
+  }
+  h1 ^= len;
+  h1 = fmix(h1);
+  h2 = fmix(h2 + h1);
+  if (h1 === 0 && h2 === 0) h2 = 1;
+  fpLo = h2 >>> 0;
+  return h1 >>> 0;
+}
+
+function fmix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h;
+}
+
+/** TLC's optimistic estimate of the probability of at least one collision. */
+export function collisionProbability(states: number, transitions: number): number {
+  // TLC: n * (t - n) / 2^64 for n distinct states and t generated states.
+  const p = (states * Math.max(0, transitions - states)) / 2 ** 64;
+  return Math.min(1, p);
+}

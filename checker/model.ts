@@ -1,0 +1,103 @@
+/**
+ * The contract between a model and the engine. The engine knows nothing else
+ * about the model: states are packed fixed-size Int32Arrays, actions are small
+ * integers, and invariants are predicates over the packed state.
+ */
+
+/** Called by a model for each successor: `next` is only valid during the call. */
+export type Emit = (next: Int32Array, action: number) => void;
+
+export interface Model {
+  /** Words (32-bit) per packed state. */
+  readonly stateWords: number;
+  /** Action ids are 0 .. actionCount-1. */
+  readonly actionCount: number;
+  /** Emits each initial state (action is the initial state's ordinal). */
+  initialStates(emit: Emit): void;
+  /**
+   * Emits every successor of `state`. Each action id must determine at most one
+   * successor of a given state: traces are rebuilt by replaying action ids.
+   */
+  successors(state: Int32Array, emit: Emit): void;
+  /**
+   * Called on a state without successors: true when that is a deadlock (some
+   * thread waits and nothing can move), false when it is a normal end.
+   * Without it every state without successors is a normal end.
+   */
+  isDeadlock?(state: Int32Array): boolean;
+  /** Readable name of an action, for traces and coverage (cold path). */
+  actionName(action: number): string;
+}
+
+/** A named predicate over packed states: null when it holds, else a message. */
+export interface Invariant {
+  readonly name: string;
+  check(state: Int32Array): string | null;
+}
+
+export type Strategy = 'bfs' | 'dfs';
+
+export interface ExploreOptions {
+  strategy?: Strategy;
+  /** Explore states at most this many steps from an initial state. */
+  maxDepth?: number;
+  /** Stop at the first violation (default) or go on and report each invariant's first. */
+  stopAtFirst?: boolean;
+  /** Treat deadlocks as violations (default true). */
+  checkDeadlock?: boolean;
+  /** Limits: a run stopped by one reports verdict "incomplete". */
+  maxStates?: number;
+  maxSeconds?: number;
+  /** Initial capacity of the visited table, in states. */
+  expectedStates?: number;
+  /** Called about once a second with progress figures. */
+  onProgress?: (p: Progress) => void;
+  /** Polled between levels / batches: return true to stop (e.g. on SIGINT). */
+  shouldStop?: () => boolean;
+}
+
+export interface Progress {
+  depth: number;
+  states: number;
+  transitions: number;
+  frontier: number;
+  seconds: number;
+}
+
+export interface PathStep {
+  /** The action that led to `state` (for the first step: the initial state's ordinal). */
+  action: number;
+  state: Int32Array;
+}
+
+export interface Violation {
+  /** Invariant name, or "deadlock". */
+  invariant: string;
+  message: string;
+  /** From an initial state to the violating state, inclusive. */
+  path: PathStep[];
+}
+
+export type Verdict = 'holds' | 'violated' | 'deadlock' | 'incomplete';
+
+export interface ExploreResult {
+  verdict: Verdict;
+  /** Why a run is incomplete (a limit, or an interrupt). */
+  stoppedBy?: 'max-states' | 'max-seconds' | 'interrupted';
+  violations: Violation[];
+  /** Distinct states reached. */
+  states: number;
+  transitions: number;
+  /** Deepest level reached (BFS) or deepest state (DFS). */
+  depthReached: number;
+  /** True when the depth bound cut off states that still had successors to explore. */
+  depthBounded: boolean;
+  /** BFS: number of new states per level. */
+  levelSizes: number[];
+  /** How often each action fired (index: action id). */
+  coverage: Float64Array;
+  seconds: number;
+  /** Optimistic fingerprint-collision probability, computed as TLC does. */
+  collisionProbability: number;
+  strategy: Strategy;
+}
