@@ -1,0 +1,75 @@
+/**
+ * PG_anon_exclusive (5.19, 6c287605fd56), MM-SEMANTICS 1.3 A1-A3:
+ *   A1 a writable PTE maps an anon page only if the page is exclusive
+ *      (VM_BUG_ON in wp_page_reuse and try_to_migrate_one);
+ *   A2 a pinned anon page is exclusive (sanity_check_pinned_pages, b6a2619c60b4);
+ *   A3 an exclusive page is referenced by the entries of one mm at most.
+ */
+import { GUP_NONE, GUP_PIN, gupKind, gupPfn } from '../model/gup.js';
+import type { StateView } from '../model/kernel.js';
+import { PG_ANON, PG_ANON_EXCLUSIVE } from '../model/layout.js';
+import { isWritable, mapsNormalPage, PTE_MIGRATION, PTE_SWAP, pteKind, pteTarget } from '../model/pte.js';
+import type { MMInvariant } from './invariant.js';
+
+/** The mms whose entries (present, migration, or swap through the swap cache) reference pfn. */
+export function referencingMms(v: StateView, pfn: number): { mm: number; addr: number }[] {
+  const out: { mm: number; addr: number }[] = [];
+  for (let m = 0; m < v.mms; m++) {
+    for (let a = 0; a < v.addrs; a++) {
+      const e = v.pte(m, a);
+      const k = pteKind(e);
+      if (
+        (mapsNormalPage(e) && pteTarget(e) === pfn) ||
+        (k === PTE_MIGRATION && pteTarget(e) === pfn) ||
+        (k === PTE_SWAP && v.swapCachePage(pteTarget(e)) === pfn)
+      ) {
+        out.push({ mm: m, addr: a });
+      }
+    }
+  }
+  return out;
+}
+
+export const anonExclusive: MMInvariant = {
+  name: 'anon-exclusive',
+  description:
+    'writable anon PTEs and pinned anon pages are PageAnonExclusive, and an exclusive page is mapped by one mm only',
+  reference: 'include/linux/page-flags.h PG_anon_exclusive (5.19, 6c287605fd56); MM-SEMANTICS 1.3 A1-A3',
+  when: 'always',
+  defaultScenario: 'cow-fork-gup',
+  notApplicable(variant) {
+    return variant.switches.has('anon-exclusive')
+      ? null
+      : `kernel ${variant.version} has no PG_anon_exclusive (added in 5.19 by 6c287605fd56); check cow-isolation or pin-coherent instead`;
+  },
+  check(v) {
+    for (let m = 0; m < v.mms; m++) {
+      for (let a = 0; a < v.addrs; a++) {
+        const e = v.pte(m, a);
+        if (!isWritable(e) || !mapsNormalPage(e)) continue;
+        const pfn = pteTarget(e);
+        if (v.pageTest(pfn, PG_ANON) && !v.pageTest(pfn, PG_ANON_EXCLUSIVE)) {
+          return `A1: ${v.addrName(m, a)} maps anon pfn ${pfn} writable, but pfn ${pfn} is not PageAnonExclusive`;
+        }
+      }
+    }
+    for (let g = 0; g < v.gupSlots; g++) {
+      const r = v.gup(g);
+      if (gupKind(r) !== GUP_PIN) continue;
+      const pfn = gupPfn(r);
+      if (pfn !== 0 && v.pageTest(pfn, PG_ANON) && !v.pageTest(pfn, PG_ANON_EXCLUSIVE)) {
+        return `A2: anon pfn ${pfn} is pinned (ref "${v.world.gupNames[g]}") but not PageAnonExclusive`;
+      }
+    }
+    for (let pfn = 1; pfn <= v.frames; pfn++) {
+      if (!v.pageTest(pfn, PG_ANON_EXCLUSIVE)) continue;
+      const refs = referencingMms(v, pfn);
+      const mms = new Set(refs.map((r) => r.mm));
+      if (mms.size > 1) {
+        return `A3: pfn ${pfn} is PageAnonExclusive but referenced by ${refs.map((r) => v.addrName(r.mm, r.addr)).join(' and ')}`;
+      }
+    }
+    void GUP_NONE;
+    return null;
+  },
+};

@@ -1,0 +1,43 @@
+/**
+ * MM-SEMANTICS 1.3 A4 (NoMissedCOW, CVE-2020-29374): while an mm maps an
+ * anon page writable, nothing outside that mm references the page: no GUP
+ * reference taken through another mm, no entry of another mm. Otherwise the
+ * writer's data leaks to the other side (the vmsplice-after-fork attack).
+ */
+import { formatGupFlags, GUP_NONE, gupKind, gupMm, gupPfn } from '../model/gup.js';
+import { PG_ANON } from '../model/layout.js';
+import { isWritable, mapsNormalPage, pteTarget } from '../model/pte.js';
+import { referencingMms } from './anon-exclusive.js';
+import type { MMInvariant } from './invariant.js';
+
+export const cowIsolation: MMInvariant = {
+  name: 'cow-isolation',
+  description: 'an anon page mapped writable by an mm is referenced by nothing outside that mm (no missed COW)',
+  reference: 'CVE-2020-29374; mm/memory.c:do_wp_page; MM-SEMANTICS 1.3 A4',
+  when: 'always',
+  defaultScenario: 'cow-fork-gup',
+  check(v) {
+    for (let m = 0; m < v.mms; m++) {
+      for (let a = 0; a < v.addrs; a++) {
+        const e = v.pte(m, a);
+        if (!isWritable(e) || !mapsNormalPage(e)) continue;
+        const pfn = pteTarget(e);
+        if (!v.pageTest(pfn, PG_ANON)) continue;
+        for (let g = 0; g < v.gupSlots; g++) {
+          const r = v.gup(g);
+          if (gupKind(r) === GUP_NONE || gupPfn(r) !== pfn || gupMm(r) === m) continue;
+          return (
+            `${v.addrName(m, a)} maps pfn ${pfn} writable while ${v.mmName(gupMm(r))} holds GUP reference ` +
+            `"${v.world.gupNames[g]}" (${formatGupFlags(r)}) on it: ${v.mmName(m)}'s writes leak to ${v.mmName(gupMm(r))}`
+          );
+        }
+        for (const ref of referencingMms(v, pfn)) {
+          if (ref.mm !== m) {
+            return `${v.addrName(m, a)} maps pfn ${pfn} writable while ${v.addrName(ref.mm, ref.addr)} also refers to it`;
+          }
+        }
+      }
+    }
+    return null;
+  },
+};

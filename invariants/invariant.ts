@@ -1,0 +1,27 @@
+/**
+ * An invariant of the MM model: a named predicate over the readable state
+ * view. check() returns null when it holds, else a message naming the object
+ * that broke it.
+ */
+import type { StateView } from '../model/kernel.js';
+import type { Variant } from '../model/variants.js';
+
+export type When = 'always' | 'quiescent';
+
+export interface MMInvariant {
+  readonly name: string;
+  /** One line: what must hold. */
+  readonly description: string;
+  /** Where the rule comes from (kernel source, commit, MM-SEMANTICS section). */
+  readonly reference: string;
+  /**
+   * always: in every state; quiescent: only when no thread is in the middle
+   * of an operation (batched counters flushed, locks released).
+   */
+  readonly when: When;
+  /** The built-in scenario checked when none is given. */
+  readonly defaultScenario: string;
+  /** null when the invariant applies to the variant, else why not. */
+  notApplicable?(variant: Variant): string | null;
+  check(v: StateView): string | null;
+}

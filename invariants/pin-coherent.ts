@@ -1,0 +1,46 @@
+/**
+ * MM-SEMANTICS 1.3 A5 (NoWrongCOW): a FOLL_PIN reference taken through
+ * (mm, addr) keeps seeing what the process sees there: as long as the user
+ * has not unmapped or zapped (mm, addr), the entry there still refers to the
+ * pinned page (present, migration, or swap with the page in the swap cache).
+ * Otherwise a COW replaced the page under the pin and DMA and CPU diverge
+ * (the io_uring/RDMA/VFIO corruption that PG_anon_exclusive fixed).
+ *
+ * Pins of non-anonymous pages (the zeropage) are not covered before the
+ * file-memory issue: their semantics differ (seed 001).
+ */
+import { GUP_ANON, GUP_DETACHED, GUP_PIN, formatGupFlags, gupAddr, gupKind, gupMm, gupPfn } from '../model/gup.js';
+import { MM_LIVE } from '../model/layout.js';
+import { formatPte, mapsNormalPage, PTE_MIGRATION, PTE_SWAP, pteKind, pteTarget } from '../model/pte.js';
+import type { MMInvariant } from './invariant.js';
+
+export const pinCoherent: MMInvariant = {
+  name: 'pin-coherent',
+  description: 'a page pinned with FOLL_PIN through (mm, addr) stays the page mapped at (mm, addr) until the user unmaps it',
+  reference: 'mm/gup.c FOLL_PIN; 6c287605fd56, a7f226604170 (5.19); MM-SEMANTICS 1.3 A5',
+  when: 'always',
+  defaultScenario: 'iouring-ro-remap',
+  check(v) {
+    for (let g = 0; g < v.gupSlots; g++) {
+      const r = v.gup(g);
+      if (gupKind(r) !== GUP_PIN || r & GUP_DETACHED || !(r & GUP_ANON)) continue;
+      const m = gupMm(r);
+      const a = gupAddr(r);
+      if (v.mmState(m) !== MM_LIVE) continue;
+      const pfn = gupPfn(r);
+      const e = v.pte(m, a);
+      const k = pteKind(e);
+      const ok =
+        (mapsNormalPage(e) && pteTarget(e) === pfn) ||
+        (k === PTE_MIGRATION && pteTarget(e) === pfn) ||
+        (k === PTE_SWAP && v.swapCachePage(pteTarget(e)) === pfn);
+      if (!ok) {
+        return (
+          `pin "${v.world.gupNames[g]}" (${formatGupFlags(r)} on pfn ${pfn} through ${v.addrName(m, a)}) is stale: ` +
+          `${v.addrName(m, a)} is now ${formatPte(e)}`
+        );
+      }
+    }
+    return null;
+  },
+};

@@ -1,0 +1,32 @@
+/**
+ * The built-in invariants, and their conversion into the engine's form.
+ */
+import type { Invariant } from '../checker/model.js';
+import type { StateView } from '../model/kernel.js';
+import { anonExclusive } from './anon-exclusive.js';
+import { cowIsolation } from './cow-isolation.js';
+import type { MMInvariant } from './invariant.js';
+import { pinCoherent } from './pin-coherent.js';
+import { refcountSane } from './refcount-sane.js';
+import { rssConsistent } from './rss-consistent.js';
+
+export const INVARIANTS: readonly MMInvariant[] = [anonExclusive, pinCoherent, cowIsolation, rssConsistent, refcountSane];
+
+export function findInvariant(name: string): MMInvariant | undefined {
+  return INVARIANTS.find((i) => i.name === name);
+}
+
+/** The engine's predicate: binds the view to each state, honours `when`. */
+export function toEngineInvariant(inv: MMInvariant, view: StateView): Invariant {
+  const quiescentOnly = inv.when === 'quiescent';
+  return {
+    name: inv.name,
+    check(s: Int32Array): string | null {
+      view.bind(s);
+      if (quiescentOnly && !view.quiescent()) return null;
+      return inv.check(view);
+    },
+  };
+}
+
+export type { MMInvariant };

@@ -1,0 +1,41 @@
+/**
+ * MM-SEMANTICS 4.3 D3/D4: each rss counter of a live mm equals the number of
+ * its entries of that class (at quiescent states: the kernel batches rss in
+ * zap_pte_range/copy_pte_range and flushes before dropping the PT lock); and
+ * when the mm is freed, check_mm() (kernel/fork.c) finds every counter zero,
+ * else it prints "BUG: Bad rss-counter state".
+ */
+import { MM_DROPPED, MM_LIVE, RSS_NAMES } from '../model/layout.js';
+import type { MMInvariant } from './invariant.js';
+
+export const rssConsistent: MMInvariant = {
+  name: 'rss-consistent',
+  description: "each rss counter matches the mm's entries of its class; check_mm finds all counters zero at exit",
+  reference: 'kernel/fork.c:check_mm; include/linux/mm.h:mm_counter; MM-SEMANTICS 4.3 D3, D4',
+  when: 'quiescent',
+  defaultScenario: 'cow-swap-gup',
+  check(v) {
+    for (let m = 0; m < v.mms; m++) {
+      const st = v.mmState(m);
+      if (st === MM_DROPPED) {
+        for (let c = 0; c < 4; c++) {
+          const x = v.rss(m, c);
+          if (x !== 0) return `check_mm: BUG: Bad rss-counter state mm:${v.mmName(m)} type:${RSS_NAMES[c]} val:${x}`;
+        }
+        continue;
+      }
+      if (st !== MM_LIVE) continue;
+      const count = [0, 0, 0, 0];
+      for (let a = 0; a < v.addrs; a++) {
+        const c = v.rssClass(v.pte(m, a));
+        if (c >= 0) count[c]!++;
+      }
+      for (let c = 0; c < 4; c++) {
+        if (v.rss(m, c) !== count[c]) {
+          return `mm ${v.mmName(m)}: ${RSS_NAMES[c]} is ${v.rss(m, c)} but ${v.mmName(m)} has ${count[c]} such entries`;
+        }
+      }
+    }
+    return null;
+  },
+};

@@ -1,0 +1,538 @@
+/**
+ * The kernel primitives the operation steps are written with, named after
+ * the kernel functions they model, over one packed state. A step function
+ * gets a Kernel bound to the state it may change (the engine's scratch copy).
+ *
+ * The Kernel is also the read-only view invariants use (StateView).
+ */
+import {
+  GUP_DETACHED,
+  GUP_NONE,
+  gupAddr,
+  gupKind,
+  gupMm,
+  gupPfn,
+  gupRefs,
+} from './gup.js';
+import {
+  Layout,
+  MM_ANONPAGES,
+  MM_FILEPAGES,
+  MM_LOCK,
+  MM_RSS,
+  MM_SHMEMPAGES,
+  MM_STATE,
+  MM_SWAPENTS,
+  PG_ANON,
+  PG_ANON_EXCLUSIVE,
+  PG_DIRTY,
+  PG_FLAGS,
+  PG_LOCKED,
+  PG_MAP,
+  PG_PRIVATE,
+  PG_REF,
+  PG_SWAPBACKED,
+  PG_SWAPCACHE,
+  SLOT_DATA,
+  SLOT_MAP,
+  SWAP_HAS_CACHE,
+  TH_NEWPAGE,
+  TH_PAGE,
+  TH_PC,
+  TH_STATUS,
+  TS_RUNNING,
+  VMA_PRESENT,
+} from './layout.js';
+import {
+  PTE_MIGRATION,
+  PTE_DIRTY,
+  PTE_NONE,
+  PTE_PRESENT,
+  PTE_SPECIAL,
+  PTE_SWAP,
+  pteKind,
+  pteTarget,
+} from './pte.js';
+import type { MutantName, SwitchName } from './variants.js';
+
+/** The static world a model state belongs to. */
+export interface WorldInfo {
+  readonly layout: Layout;
+  /** Process names, e.g. ["P", "C"]. */
+  readonly mmNames: readonly string[];
+  /** VMA of each address (-1 when no VMA ever covers it). */
+  readonly vmaOfAddr: readonly number[];
+  readonly vmaNames: readonly string[];
+  /** The mm each thread runs in (-1 for kernel threads such as kswapd). */
+  readonly threadMm: readonly number[];
+  readonly threadNames: readonly string[];
+  /** Names of the GUP references (one slot each). */
+  readonly gupNames: readonly string[];
+}
+
+export class StateView {
+  s: Int32Array = new Int32Array(0);
+  readonly L: Layout;
+
+  constructor(readonly world: WorldInfo) {
+    this.L = world.layout;
+  }
+
+  bind(s: Int32Array): this {
+    this.s = s;
+    return this;
+  }
+
+  get mms(): number {
+    return this.L.shape.mms;
+  }
+  get addrs(): number {
+    return this.L.shape.addrs;
+  }
+  get frames(): number {
+    return this.L.shape.frames;
+  }
+  get gupSlots(): number {
+    return this.L.shape.gupSlots;
+  }
+  get swapSlots(): number {
+    return this.L.shape.swapSlots;
+  }
+  get threads(): number {
+    return this.world.threadMm.length;
+  }
+
+  mmState(m: number): number {
+    return this.s[this.L.mm(m) + MM_STATE]!;
+  }
+  mmWord(m: number, field: number): number {
+    return this.s[this.L.mm(m) + field]!;
+  }
+  rss(m: number, c: number): number {
+    return this.s[this.L.mm(m) + MM_RSS + c]!;
+  }
+  pte(m: number, a: number): number {
+    return this.s[this.L.pte(m, a)]!;
+  }
+  /** The vma word covering (m, a), or 0 when unmapped. */
+  vmaAt(m: number, a: number): number {
+    const v = this.world.vmaOfAddr[a]!;
+    return v < 0 ? 0 : this.s[this.L.vma(m, v)]!;
+  }
+  vmaPresent(m: number, a: number): boolean {
+    return (this.vmaAt(m, a) & VMA_PRESENT) !== 0;
+  }
+
+  pageRef(pfn: number): number {
+    return this.s[this.L.page(pfn) + PG_REF]!;
+  }
+  pageMapcount(pfn: number): number {
+    return this.s[this.L.page(pfn) + PG_MAP]!;
+  }
+  pageFlags(pfn: number): number {
+    return this.s[this.L.page(pfn) + PG_FLAGS]!;
+  }
+  pageTest(pfn: number, flag: number): boolean {
+    return pfn !== 0 && (this.s[this.L.page(pfn) + PG_FLAGS]! & flag) !== 0;
+  }
+  pageWord(pfn: number, field: number): number {
+    return this.s[this.L.page(pfn) + field]!;
+  }
+  /** The swap slot a swapcache page belongs to (page_private), or -1. */
+  pageSwapSlot(pfn: number): number {
+    return this.s[this.L.page(pfn) + PG_PRIVATE]! - 1;
+  }
+  isFree(pfn: number): boolean {
+    return this.s[this.L.page(pfn) + PG_REF]! === 0;
+  }
+
+  swapMap(slot: number): number {
+    return this.s[this.L.slot(slot) + SLOT_MAP]!;
+  }
+  /** Number of swap entries referencing the slot (swap_count, without SWAP_HAS_CACHE). */
+  swapCount(slot: number): number {
+    return this.s[this.L.slot(slot) + SLOT_MAP]! & (SWAP_HAS_CACHE - 1);
+  }
+  swapData(slot: number): number {
+    return this.s[this.L.slot(slot) + SLOT_DATA]!;
+  }
+  /** The page in the swap cache for `slot`, or 0. */
+  swapCachePage(slot: number): number {
+    if ((this.swapMap(slot) & SWAP_HAS_CACHE) === 0) return 0;
+    for (let p = 1; p <= this.frames; p++) {
+      if (this.pageTest(p, PG_SWAPCACHE) && this.pageSwapSlot(p) === slot) return p;
+    }
+    return 0;
+  }
+
+  gup(g: number): number {
+    return this.s[this.L.gup(g)]!;
+  }
+
+  threadWord(t: number, field: number): number {
+    return this.s[this.L.thread(t) + field]!;
+  }
+  /** True when thread t is in the middle of an operation. */
+  threadBusy(t: number): boolean {
+    return this.s[this.L.thread(t) + TH_PC]! !== 0;
+  }
+  /** No thread is in the middle of an operation. */
+  quiescent(): boolean {
+    for (let t = 0; t < this.threads; t++) if (this.threadBusy(t)) return false;
+    return true;
+  }
+
+  /** mm_counter() of a page: MM_ANONPAGES, MM_SHMEMPAGES or MM_FILEPAGES. */
+  mmCounter(pfn: number): number {
+    const f = this.pageFlags(pfn);
+    if (f & PG_ANON) return MM_ANONPAGES;
+    return f & PG_SWAPBACKED ? MM_SHMEMPAGES : MM_FILEPAGES;
+  }
+
+  /** The rss class of an entry (MM-SEMANTICS 0), or -1 for none (zeropage, pte_none). */
+  rssClass(pte: number): number {
+    switch (pteKind(pte)) {
+      case PTE_PRESENT:
+        return pte & PTE_SPECIAL ? -1 : this.mmCounter(pteTarget(pte));
+      case PTE_SWAP:
+        return MM_SWAPENTS;
+      case PTE_MIGRATION:
+        return this.mmCounter(pteTarget(pte));
+      default:
+        return -1;
+    }
+  }
+
+  /** Present PTEs (in live or exiting mms) that map pfn. */
+  mappingsOf(pfn: number): number {
+    let n = 0;
+    for (let m = 0; m < this.mms; m++) {
+      for (let a = 0; a < this.addrs; a++) {
+        const e = this.pte(m, a);
+        if (pteKind(e) === PTE_PRESENT && (e & PTE_SPECIAL) === 0 && pteTarget(e) === pfn) n++;
+      }
+    }
+    return n;
+  }
+
+  /** Thread-held references (a thread's page/new_page locals each hold one). */
+  threadRefsOf(pfn: number): number {
+    let n = 0;
+    for (let t = 0; t < this.threads; t++) {
+      if (this.threadWord(t, TH_PAGE) === pfn) n++;
+      if (this.threadWord(t, TH_NEWPAGE) === pfn) n++;
+    }
+    return n;
+  }
+
+  /** References GUP records hold on pfn. */
+  gupRefsOf(pfn: number): number {
+    let n = 0;
+    for (let g = 0; g < this.gupSlots; g++) {
+      const r = this.gup(g);
+      if (gupKind(r) !== GUP_NONE && gupPfn(r) === pfn) n += gupRefs(r);
+    }
+    return n;
+  }
+
+  mmName(m: number): string {
+    return this.world.mmNames[m] ?? `mm${m}`;
+  }
+  addrName(m: number, a: number): string {
+    return `${this.mmName(m)}:${a}`;
+  }
+}
+
+/** Step outcomes besides a next pc (>= 0). */
+export const DONE = -1; // the operation finished
+export const BLOCKED = -2; // the step waits (a lock is held): not enabled now
+export const DISABLED = -3; // the operation cannot start in this state
+
+export class Kernel extends StateView {
+  /** Narration of the branch taken, collected only when tracing (cold path). */
+  narrate = false;
+  notes: string[] = [];
+
+  constructor(
+    world: WorldInfo,
+    readonly switches: ReadonlySet<SwitchName>,
+    readonly mutants: ReadonlySet<MutantName>,
+  ) {
+    super(world);
+  }
+
+  has(s: SwitchName): boolean {
+    return this.switches.has(s);
+  }
+  mutant(m: MutantName): boolean {
+    return this.mutants.has(m);
+  }
+
+  note(text: string): void {
+    if (this.narrate) this.notes.push(text);
+  }
+
+  // ---- raw setters -------------------------------------------------------
+  setPte(m: number, a: number, pte: number): void {
+    this.s[this.L.pte(m, a)] = pte;
+  }
+  setMmWord(m: number, field: number, v: number): void {
+    this.s[this.L.mm(m) + field] = v;
+  }
+  addRss(m: number, c: number, d: number): void {
+    this.s[this.L.mm(m) + MM_RSS + c]! += d;
+  }
+  setPageWord(pfn: number, field: number, v: number): void {
+    this.s[this.L.page(pfn) + field] = v;
+  }
+  setPageFlag(pfn: number, flag: number): void {
+    this.s[this.L.page(pfn) + PG_FLAGS]! |= flag;
+  }
+  clearPageFlag(pfn: number, flag: number): void {
+    this.s[this.L.page(pfn) + PG_FLAGS]! &= ~flag;
+  }
+  setThreadWord(t: number, field: number, v: number): void {
+    this.s[this.L.thread(t) + field] = v;
+  }
+  setGup(g: number, r: number): void {
+    this.s[this.L.gup(g)] = r;
+  }
+
+  // ---- page allocator and refcounts (mm/page_alloc.c, mm/swap.c) ----------
+  /** alloc_page(): the lowest free frame with _refcount 1, or 0 (OOM). */
+  allocPage(): number {
+    for (let p = 1; p <= this.frames; p++) {
+      if (this.pageRef(p) === 0) {
+        this.s[this.L.page(p) + PG_REF] = 1;
+        return p;
+      }
+    }
+    return 0;
+  }
+
+  /** get_page(). The zeropage is not refcounted in the model. */
+  getPage(pfn: number, refs = 1): void {
+    if (pfn !== 0) this.s[this.L.page(pfn) + PG_REF]! += refs;
+  }
+
+  /** put_page() / folio_put_refs(): frees the frame at zero. */
+  putPage(pfn: number, refs = 1): void {
+    if (pfn === 0) return;
+    const o = this.L.page(pfn) + PG_REF;
+    this.s[o]! -= refs;
+    if (this.s[o]! <= 0) this.freeFrame(pfn);
+  }
+
+  private freeFrame(pfn: number): void {
+    const o = this.L.page(pfn);
+    // A freed frame is all zeroes: a canonical free state. A frame freed
+    // while still mapped keeps _mapcount so refcount-sane can report it.
+    const map = this.s[o + PG_MAP]!;
+    for (let i = 0; i < 6; i++) this.s[o + i] = 0;
+    this.s[o + PG_MAP] = map;
+  }
+
+  /** trylock_page(). */
+  trylockPage(pfn: number): boolean {
+    if (this.pageTest(pfn, PG_LOCKED)) return false;
+    this.setPageFlag(pfn, PG_LOCKED);
+    return true;
+  }
+  unlockPage(pfn: number): void {
+    this.clearPageFlag(pfn, PG_LOCKED);
+  }
+
+  // ---- rmap (mm/rmap.c) ---------------------------------------------------
+  /** page_add_new_anon_rmap(): a fresh anon page, exclusive from 5.19 (R1). */
+  pageAddNewAnonRmap(pfn: number): void {
+    this.setPageWord(pfn, PG_MAP, 1);
+    this.setPageFlag(pfn, PG_ANON | PG_SWAPBACKED);
+    if (this.has('anon-exclusive')) this.setPageFlag(pfn, PG_ANON_EXCLUSIVE);
+  }
+  /** page_add_anon_rmap(page, RMAP_EXCLUSIVE?). */
+  pageAddAnonRmap(pfn: number, exclusive: boolean): void {
+    this.s[this.L.page(pfn) + PG_MAP]!++;
+    this.setPageFlag(pfn, PG_ANON);
+    if (exclusive && this.has('anon-exclusive')) this.setPageFlag(pfn, PG_ANON_EXCLUSIVE);
+  }
+  /** page_dup_rmap(). */
+  pageDupRmap(pfn: number): void {
+    this.s[this.L.page(pfn) + PG_MAP]!++;
+  }
+  /** page_remove_rmap(). */
+  pageRemoveRmap(pfn: number): void {
+    this.s[this.L.page(pfn) + PG_MAP]!--;
+  }
+
+  // ---- swap (mm/swapfile.c, mm/swap_state.c) ------------------------------
+  setSwapMap(slot: number, v: number): void {
+    this.s[this.L.slot(slot) + SLOT_MAP] = v;
+    if (v === 0) this.s[this.L.slot(slot) + SLOT_DATA] = 0;
+  }
+  setSwapData(slot: number, v: number): void {
+    this.s[this.L.slot(slot) + SLOT_DATA] = v;
+  }
+  /** get_swap_page(): a free slot, reserved with SWAP_HAS_CACHE; -1 when swap is full. */
+  getSwapPage(): number {
+    for (let i = 0; i < this.swapSlots; i++) {
+      if (this.swapMap(i) === 0) {
+        this.setSwapMap(i, SWAP_HAS_CACHE);
+        return i;
+      }
+    }
+    return -1;
+  }
+  /** add_to_swap_cache(): the cache holds one reference. */
+  addToSwapCache(pfn: number, slot: number): void {
+    this.setPageFlag(pfn, PG_SWAPCACHE);
+    this.setPageWord(pfn, PG_PRIVATE, slot + 1);
+    this.setSwapMap(slot, this.swapMap(slot) | SWAP_HAS_CACHE);
+    this.getPage(pfn);
+  }
+  /** delete_from_swap_cache(): drops the cache's reference (put_swap_page frees an unused slot). */
+  deleteFromSwapCache(pfn: number): void {
+    const slot = this.pageSwapSlot(pfn);
+    this.clearPageFlag(pfn, PG_SWAPCACHE);
+    this.setPageWord(pfn, PG_PRIVATE, 0);
+    this.setSwapMap(slot, this.swapMap(slot) & ~SWAP_HAS_CACHE);
+    this.putPage(pfn);
+  }
+  /** swap_duplicate(). */
+  swapDuplicate(slot: number): void {
+    this.setSwapMap(slot, this.swapMap(slot) + 1);
+  }
+  /** swap_free(): one entry fewer; the slot is free once unused and uncached. */
+  swapFree(slot: number): void {
+    this.setSwapMap(slot, this.swapMap(slot) - 1);
+  }
+  /**
+   * try_to_free_swap(): drop a swapcache page's slot when no swap entry uses
+   * it any more (not under writeback: writeback is synchronous here).
+   */
+  tryToFreeSwap(pfn: number): boolean {
+    if (!this.pageTest(pfn, PG_SWAPCACHE)) return false;
+    if (this.swapCount(this.pageSwapSlot(pfn)) > 0) return false;
+    this.deleteFromSwapCache(pfn);
+    this.setPageFlag(pfn, PG_DIRTY);
+    return true;
+  }
+  /**
+   * free_swap_and_cache() (mm/swapfile.c): drop one entry; when only the
+   * cache is left and the cached page is unmapped and unlocked,
+   * __try_to_reclaim_swap(TTRS_UNMAPPED) frees it from the cache.
+   */
+  freeSwapAndCache(slot: number): void {
+    this.swapFree(slot);
+    if (this.swapMap(slot) !== SWAP_HAS_CACHE) return;
+    const pfn = this.swapCachePage(slot);
+    if (pfn === 0 || this.pageTest(pfn, PG_LOCKED) || this.pageMapcount(pfn) > 0) return;
+    this.tryToFreeSwap(pfn);
+  }
+  /**
+   * reuse_swap_page() (mm/swapfile.c, <= 5.17): reuse iff mapcount + swapcount
+   * <= 1; GUP references are not counted. At count 1 it also drops the page
+   * from the swap cache. Caller holds the page lock.
+   */
+  reuseSwapPage(pfn: number): boolean {
+    const swapcache = this.pageTest(pfn, PG_SWAPCACHE);
+    const count = this.pageMapcount(pfn) + (swapcache ? this.swapCount(this.pageSwapSlot(pfn)) : 0);
+    if (count === 1 && swapcache) {
+      this.deleteFromSwapCache(pfn);
+      this.setPageFlag(pfn, PG_DIRTY);
+    }
+    return count <= 1;
+  }
+
+  // ---- mmap_lock (kernel/locking/rwsem.c): >= 0 readers, -1 a writer ------
+  mmapReadTrylock(m: number): boolean {
+    const o = this.L.mm(m) + MM_LOCK;
+    if (this.s[o]! < 0) return false;
+    this.s[o]!++;
+    return true;
+  }
+  mmapReadUnlock(m: number): void {
+    this.s[this.L.mm(m) + MM_LOCK]!--;
+  }
+  mmapWriteTrylock(m: number): boolean {
+    const o = this.L.mm(m) + MM_LOCK;
+    if (this.s[o]! !== 0) return false;
+    this.s[o] = -1;
+    return true;
+  }
+  mmapWriteUnlock(m: number): void {
+    this.s[this.L.mm(m) + MM_LOCK] = 0;
+  }
+
+  // ---- GUP references ----------------------------------------------------
+  /** Marks the GUP references taken through (m, a) as detached: the user unmapped it. */
+  detachGup(m: number, a: number): void {
+    for (let g = 0; g < this.gupSlots; g++) {
+      const r = this.gup(g);
+      if (gupKind(r) !== GUP_NONE && gupMm(r) === m && gupAddr(r) === a) this.setGup(g, r | GUP_DETACHED);
+    }
+  }
+
+  // ---- zap (mm/memory.c:zap_pte_range) -------------------------------------
+  /**
+   * Zaps one PTE with details == NULL (munmap, MADV_DONTNEED, exit_mmap):
+   * every entry kind is removed and its rss counter decremented.
+   */
+  zapPte(m: number, a: number): void {
+    const e = this.pte(m, a);
+    switch (pteKind(e)) {
+      case PTE_NONE:
+        return;
+      case PTE_PRESENT: {
+        this.setPte(m, a, 0);
+        if (e & PTE_SPECIAL) return; // vm_normal_page() == NULL: zeropage, no rss
+        const pfn = pteTarget(e);
+        const c = this.mmCounter(pfn);
+        if (!(c === MM_ANONPAGES && this.mutant('zap-no-rss'))) this.addRss(m, c, -1);
+        if (e & PTE_DIRTY) this.setPageFlag(pfn, PG_DIRTY);
+        this.pageRemoveRmap(pfn);
+        // tlb_finish_mmu -> free_pages_and_swap_cache: free_swap_cache() then put.
+        this.freeSwapCacheIfUnused(pfn);
+        this.putPage(pfn);
+        return;
+      }
+      case PTE_SWAP:
+        this.setPte(m, a, 0);
+        this.addRss(m, MM_SWAPENTS, -1);
+        this.freeSwapAndCache(pteTarget(e));
+        return;
+      case PTE_MIGRATION:
+        this.setPte(m, a, 0);
+        this.addRss(m, this.mmCounter(pteTarget(e)), -1);
+        return;
+    }
+  }
+
+  /** free_swap_cache() (mm/swap_state.c): an unmapped swapcache page whose slot is unused leaves the cache. */
+  freeSwapCacheIfUnused(pfn: number): void {
+    if (this.pageTest(pfn, PG_SWAPCACHE) && this.pageMapcount(pfn) === 0 && !this.pageTest(pfn, PG_LOCKED)) {
+      this.tryToFreeSwap(pfn);
+    }
+  }
+
+  /** Threads of mm m other than t: all idle? */
+  othersIdle(m: number, t: number): boolean {
+    for (let u = 0; u < this.threads; u++) {
+      if (u !== t && this.world.threadMm[u] === m && this.threadBusy(u)) return false;
+    }
+    return true;
+  }
+
+  /** Marks every thread of mm m as exited. */
+  exitThreads(m: number): void {
+    for (let u = 0; u < this.threads; u++) {
+      if (this.world.threadMm[u] === m) this.setThreadWord(u, TH_STATUS, 2);
+    }
+  }
+
+  /** Starts the threads of a newly forked mm (wake_up_new_task). */
+  startThreads(m: number): void {
+    for (let u = 0; u < this.threads; u++) {
+      if (this.world.threadMm[u] === m) this.setThreadWord(u, TH_STATUS, TS_RUNNING);
+    }
+  }
+}

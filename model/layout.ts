@@ -1,0 +1,145 @@
+/**
+ * Where each kernel object lives in the packed state (one Int32Array, one
+ * word per field). The shape depends on the scenario: how many mms,
+ * addresses, page frames, swap slots, GUP references and threads it has.
+ *
+ *   mm m:       state, flags, mmap_lock, write_protect_seq, rss[4], vma[V], pte[A]
+ *   frame f:    _refcount, _mapcount (as a count), flags, data, private (swap slot+1), mapping
+ *   swap slot:  swap_map (count | SWAP_HAS_CACHE), data written by swap_writepage
+ *   GUP ref g:  one packed record (see gup.ts)
+ *   thread t:   pc, status, orig_pte, page, new_page, aux, budget[]
+ *
+ * pfn 0 is the shared zeropage and has no frame; frames are pfn 1..F.
+ */
+
+export const MM_STATE = 0;
+export const MM_FLAGS = 1;
+export const MM_LOCK = 2;
+export const MM_WPSEQ = 3;
+export const MM_RSS = 4;
+const MM_FIXED = 8;
+
+/** mm.state values. */
+export const MM_UNUSED = 0; // not yet created (a child before fork)
+export const MM_LIVE = 1;
+export const MM_EXITED = 2; // exit_mmap done, mmdrop pending
+export const MM_DROPPED = 3; // __mmdrop ran check_mm
+
+/** mm.flags bits. */
+export const MMF_HAS_PINNED = 1;
+
+/** RSS counter indices, as the kernel's resident_page_types[] orders them. */
+export const MM_FILEPAGES = 0;
+export const MM_ANONPAGES = 1;
+export const MM_SWAPENTS = 2;
+export const MM_SHMEMPAGES = 3;
+export const RSS_NAMES = ['MM_FILEPAGES', 'MM_ANONPAGES', 'MM_SWAPENTS', 'MM_SHMEMPAGES'];
+
+/** vma word bits. */
+export const VMA_PRESENT = 1;
+export const VMA_WRITE = 2; // VM_WRITE (VM_MAYWRITE is always set: private writable mappings)
+
+export const PG_REF = 0;
+export const PG_MAP = 1;
+export const PG_FLAGS = 2;
+export const PG_DATA = 3;
+export const PG_PRIVATE = 4;
+export const PG_MAPPING = 5;
+const PG_WORDS = 6;
+
+/** page flags. */
+export const PG_ANON = 1 << 0; // PageAnon
+export const PG_ANON_EXCLUSIVE = 1 << 1; // PG_anon_exclusive (5.19+)
+export const PG_SWAPCACHE = 1 << 2; // PG_swapcache
+export const PG_LOCKED = 1 << 3; // PG_locked
+export const PG_SWAPBACKED = 1 << 4; // PG_swapbacked
+export const PG_DIRTY = 1 << 5; // PG_dirty
+export const PG_ISOLATED = 1 << 6; // off the LRU, held by reclaim (!PG_lru)
+
+export const SLOT_MAP = 0;
+export const SLOT_DATA = 1;
+const SLOT_WORDS = 2;
+/** swap_map: low byte is the count of swap entries; SWAP_HAS_CACHE as in the kernel. */
+export const SWAP_HAS_CACHE = 0x40;
+
+export const TH_PC = 0;
+export const TH_STATUS = 1;
+export const TH_ORIG = 2;
+export const TH_PAGE = 3;
+export const TH_NEWPAGE = 4;
+export const TH_AUX = 5;
+export const TH_BUDGET = 6;
+const TH_FIXED = 6;
+
+/** thread status values. */
+export const TS_UNBORN = 0; // its process does not exist yet (child before fork)
+export const TS_RUNNING = 1;
+export const TS_EXITED = 2;
+
+/** Menu entries whose run counts share one budget word (2 bits each). */
+export const ENTRIES_PER_BUDGET_WORD = 15;
+
+export interface Shape {
+  mms: number;
+  vmas: number;
+  addrs: number;
+  frames: number;
+  swapSlots: number;
+  gupSlots: number;
+  /** Menu entries per thread. */
+  entries: readonly number[];
+}
+
+export class Layout {
+  readonly mmWords: number;
+  readonly mmBase0: number;
+  readonly frameBase0: number;
+  readonly slotBase0: number;
+  readonly gupBase0: number;
+  readonly threadBase: readonly number[];
+  readonly threadWords: readonly number[];
+  readonly words: number;
+
+  constructor(readonly shape: Shape) {
+    this.mmWords = MM_FIXED + shape.vmas + shape.addrs;
+    this.mmBase0 = 0;
+    this.frameBase0 = this.mmBase0 + this.mmWords * shape.mms;
+    this.slotBase0 = this.frameBase0 + PG_WORDS * shape.frames;
+    this.gupBase0 = this.slotBase0 + SLOT_WORDS * shape.swapSlots;
+    let off = this.gupBase0 + shape.gupSlots;
+    const tb: number[] = [];
+    const tw: number[] = [];
+    for (const n of shape.entries) {
+      const w = TH_FIXED + Math.max(1, Math.ceil(n / ENTRIES_PER_BUDGET_WORD));
+      tb.push(off);
+      tw.push(w);
+      off += w;
+    }
+    this.threadBase = tb;
+    this.threadWords = tw;
+    this.words = off;
+  }
+
+  mm(m: number): number {
+    return this.mmBase0 + m * this.mmWords;
+  }
+  vma(m: number, v: number): number {
+    return this.mmBase0 + m * this.mmWords + MM_FIXED + v;
+  }
+  pte(m: number, a: number): number {
+    return this.mmBase0 + m * this.mmWords + MM_FIXED + this.shape.vmas + a;
+  }
+  /** Word offset of frame `pfn` (1-based; pfn 0 is the zeropage). */
+  page(pfn: number): number {
+    return this.frameBase0 + (pfn - 1) * PG_WORDS;
+  }
+  slot(i: number): number {
+    return this.slotBase0 + i * SLOT_WORDS;
+  }
+  gup(g: number): number {
+    return this.gupBase0 + g;
+  }
+  thread(t: number): number {
+    return this.threadBase[t]!;
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * A user-space load or store to one page: the MMU walks the page table
+ * (lockless, in hardware); a store to a writable PTE just happens, anything
+ * else raises a page fault that takes mmap_lock for read and runs the fault
+ * handler, after which the access is retried.
+ */
+import { BLOCKED, DONE } from '../kernel.js';
+import { PG_DATA, TH_AUX, TH_ORIG, VMA_WRITE } from '../layout.js';
+import type { ProgramBuilder } from '../program.js';
+import { formatPte as describePte, isPresent, isWritable, PTE_DIRTY, pteTarget, ZERO_PFN } from '../pte.js';
+import { buildFault, FAULT_FLAG_WRITE, VM_FAULT_ERROR } from './fault.js';
+
+export function buildAccess(b: ProgramBuilder, m: number, a: number, write: boolean, value: number): void {
+  const ACCESS = b.reserve();
+  const fault = buildFault(b, m, a, (k, t) => {
+    k.mmapReadUnlock(m);
+    if (k.threadWord(t, TH_AUX) & VM_FAULT_ERROR) {
+      k.note('the fault failed (VM_FAULT_OOM): the task is killed');
+      return DONE;
+    }
+    return ACCESS;
+  });
+  const where = 'arch/x86/mm/fault.c:do_user_addr_fault -> handle_mm_fault (5.7-6.2)';
+  b.define(ACCESS, write ? `store ${value}` : 'load', where, (k, t) => {
+    const vma = k.vmaAt(m, a);
+    if (vma === 0) {
+      k.note('no VMA: SIGSEGV');
+      return DONE;
+    }
+    if (write && !(vma & VMA_WRITE)) {
+      k.note('VMA not writable (access_error): SIGSEGV');
+      return DONE;
+    }
+    const pte = k.pte(m, a);
+    if (write && isWritable(pte)) {
+      k.setPageWord(pteTarget(pte), PG_DATA, value);
+      k.setPte(m, a, pte | PTE_DIRTY);
+      k.note(`store ${value} into pfn ${pteTarget(pte)} through a writable PTE`);
+      return DONE;
+    }
+    if (!write && isPresent(pte)) {
+      const pfn = pteTarget(pte);
+      k.note(`load ${pfn === ZERO_PFN ? 0 : k.pageWord(pfn, PG_DATA)} from ${pfn === ZERO_PFN ? 'the zeropage' : `pfn ${pfn}`}`);
+      return DONE;
+    }
+    if (!k.mmapReadTrylock(m)) return BLOCKED;
+    k.setThreadWord(t, TH_ORIG, pte);
+    k.setThreadWord(t, TH_AUX, write ? FAULT_FLAG_WRITE : 0);
+    k.note(`#PF (${write ? 'write' : 'read'}): mmap_read_lock, orig_pte = ${describePte(pte)}`);
+    return fault.enter(k, t);
+  });
+}

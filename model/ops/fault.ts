@@ -1,0 +1,410 @@
+/**
+ * The page-fault handler for a private anonymous mapping, as steps:
+ * handle_pte_fault under the PT lock (do_anonymous_page, do_wp_page),
+ * wp_page_copy (allocate and copy without the PT lock, then install under
+ * it), and do_swap_page (swap cache lookup, page lock, map under the PT lock).
+ *
+ * The caller (a user access or GUP) holds mmap_lock for read, has read
+ * orig_pte into TH_ORIG and the fault flags into TH_AUX, and gets control
+ * back through onDone when the fault returns (whatever it returned: the
+ * caller retries its access).
+ *
+ * Sources: mm/memory.c of 5.7.14, 5.9.1, 5.17-rc5, 5.18.12, 5.19, 6.1.20, 6.2.12
+ * (docs/kernel-notes.md).
+ */
+import { BLOCKED, type Kernel } from '../kernel.js';
+import {
+  MM_ANONPAGES,
+  MM_SWAPENTS,
+  PG_ANON,
+  PG_ANON_EXCLUSIVE,
+  PG_DATA,
+  PG_LOCKED,
+  PG_SWAPBACKED,
+  PG_SWAPCACHE,
+  TH_AUX,
+  TH_NEWPAGE,
+  TH_ORIG,
+  TH_PAGE,
+  VMA_WRITE,
+} from '../layout.js';
+import type { ProgramBuilder, Run } from '../program.js';
+import {
+  formatPte,
+  mapsNormalPage,
+  PTE_DIRTY,
+  PTE_NONE,
+  PTE_PRESENT,
+  PTE_SWAP,
+  PTE_SWP_EXCLUSIVE,
+  PTE_WRITE,
+  pteKind,
+  ptePresent,
+  pteTarget,
+  pteZero,
+} from '../pte.js';
+
+/** Fault flags and results kept in the thread's aux word while a fault runs. */
+export const FAULT_FLAG_WRITE = 1;
+export const FAULT_FLAG_UNSHARE = 2;
+/** GUP's FOLL_COW (<= 6.0): a write fault on a !VM_WRITE vma succeeded. */
+export const FOLL_COW = 4;
+/** The fault returned VM_FAULT_WRITE (a write fault that made the page ours). */
+export const VM_FAULT_WRITE = 8;
+/** The fault returned VM_FAULT_OOM or VM_FAULT_SIGBUS. */
+export const VM_FAULT_ERROR = 16;
+/** The fault flags a caller sets; the rest are results. */
+export const FAULT_FLAGS = FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE;
+
+const MEMORY_C = 'mm/memory.c';
+
+export interface Fault {
+  /** Called from the caller's step once TH_ORIG and the flags are set: the fault's first pc. */
+  enter(k: Kernel, t: number): number;
+}
+
+/**
+ * Adds the fault steps for (m, a) to b. onDone runs inside the fault's last
+ * step and returns the caller's next pc.
+ */
+export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run): Fault {
+  const PTL = b.reserve();
+  const WP_LOCK = b.reserve();
+  const WP_COPY = b.reserve();
+  const WP_INSTALL = b.reserve();
+  const SWAP_LOOKUP = b.reserve();
+  const SWAP_LOCK = b.reserve();
+  const SWAP_MAP = b.reserve();
+
+  const flags = (k: Kernel, t: number): number => k.threadWord(t, TH_AUX);
+  const setResult = (k: Kernel, t: number, bit: number): void => {
+    k.setThreadWord(t, TH_AUX, flags(k, t) | bit);
+  };
+  const vmWrite = (k: Kernel): boolean => (k.vmaAt(m, a) & VMA_WRITE) !== 0;
+  /** Drops the thread's held page references and returns to the caller. */
+  const finish = (k: Kernel, t: number): number => {
+    const p = k.threadWord(t, TH_PAGE);
+    if (p) k.putPage(p);
+    const n = k.threadWord(t, TH_NEWPAGE);
+    if (n) k.putPage(n);
+    k.setThreadWord(t, TH_PAGE, 0);
+    k.setThreadWord(t, TH_NEWPAGE, 0);
+    return onDone(k, t);
+  };
+
+  // ---- do_anonymous_page --------------------------------------------------
+  const doAnonymousPage = (k: Kernel, t: number): number => {
+    if (!(flags(k, t) & FAULT_FLAG_WRITE)) {
+      k.setPte(m, a, pteZero());
+      k.note('do_anonymous_page: read fault maps the shared zeropage R/O (no rss)');
+      return finish(k, t);
+    }
+    const pfn = k.allocPage();
+    if (pfn === 0) {
+      k.note('do_anonymous_page: no free page: VM_FAULT_OOM');
+      setResult(k, t, VM_FAULT_ERROR);
+      return finish(k, t);
+    }
+    k.setPageWord(pfn, PG_DATA, 0);
+    k.pageAddNewAnonRmap(pfn);
+    k.addRss(m, MM_ANONPAGES, 1);
+    k.setPte(m, a, ptePresent(pfn, vmWrite(k), true));
+    k.note(`do_anonymous_page: new zeroed page pfn ${pfn}, page_add_new_anon_rmap${exclusiveNote(k)}, MM_ANONPAGES+1`);
+    return finish(k, t);
+  };
+
+  // ---- do_wp_page (PT lock held) ---------------------------------------------
+  /** wp_page_reuse(): make the same PTE young, dirty and (if VM_WRITE) writable. */
+  const reuse = (k: Kernel, t: number, why: string): number => {
+    const orig = k.threadWord(t, TH_ORIG);
+    if (flags(k, t) & FAULT_FLAG_UNSHARE) {
+      k.note(`do_wp_page: ${why}: unshare is a no-op, the PTE stays R/O`);
+      return finish(k, t);
+    }
+    k.setPte(m, a, orig | PTE_DIRTY | (vmWrite(k) ? PTE_WRITE : 0));
+    setResult(k, t, VM_FAULT_WRITE);
+    if (!vmWrite(k)) setResult(k, t, FOLL_COW);
+    k.note(`do_wp_page: ${why}: wp_page_reuse`);
+    return finish(k, t);
+  };
+  /** copy: get_page(old), drop the PT lock, wp_page_copy. */
+  const copy = (k: Kernel, t: number, old: number, why: string): number => {
+    if (old) {
+      k.getPage(old);
+      k.setThreadWord(t, TH_PAGE, old);
+    }
+    k.note(`do_wp_page: ${why}: copy (wp_page_copy)`);
+    return WP_COPY;
+  };
+
+  /** The anon-page reuse decision of do_wp_page, per kernel epoch. */
+  const wpAnon = (k: Kernel, t: number, pfn: number): number => {
+    if (k.has('anon-exclusive') && k.pageTest(pfn, PG_ANON_EXCLUSIVE)) return reuse(k, t, 'PageAnonExclusive');
+    const count = (): number => k.pageRef(pfn);
+    if (k.mutant('wp-reuse-mapcount')) {
+      if (k.pageMapcount(pfn) === 1) return reuse(k, t, 'MUTANT: mapcount == 1, GUP references ignored');
+      return copy(k, t, pfn, 'mapcount != 1');
+    }
+    if (k.has('cow-page-count')) {
+      // 5.18 (53a05ad9f21d, d4c470970d45); 5.19+ adds page_move_anon_rmap.
+      if (count() > 3) return copy(k, t, pfn, `page_count ${count()} > 3`);
+      const swapcache = k.pageTest(pfn, PG_SWAPCACHE) ? 1 : 0;
+      if (count() > 1 + swapcache) return copy(k, t, pfn, `page_count ${count()} > 1 + PageSwapCache`);
+      if (!k.trylockPage(pfn)) return copy(k, t, pfn, 'trylock_page failed');
+      if (swapcache) k.tryToFreeSwap(pfn);
+      if (count() !== 1) {
+        k.unlockPage(pfn);
+        return copy(k, t, pfn, `page_count ${count()} != 1 after try_to_free_swap`);
+      }
+      if (k.has('anon-exclusive')) k.setPageFlag(pfn, PG_ANON_EXCLUSIVE);
+      k.unlockPage(pfn);
+      return reuse(k, t, `page_count == 1${k.has('anon-exclusive') ? ', page_move_anon_rmap sets PageAnonExclusive' : ''}`);
+    }
+    if (k.has('wp-page-count')) {
+      // 5.9 (09854ba94c6a): the PT lock is never dropped on this path.
+      if (count() !== 1) return copy(k, t, pfn, `page_count ${count()} != 1`);
+      if (!k.trylockPage(pfn)) return copy(k, t, pfn, 'trylock_page failed');
+      if (k.pageMapcount(pfn) !== 1 || count() !== 1) {
+        k.unlockPage(pfn);
+        return copy(k, t, pfn, 'mapcount or page_count != 1 under the page lock');
+      }
+      k.unlockPage(pfn);
+      return reuse(k, t, 'page_count == 1 && mapcount == 1');
+    }
+    // 5.7/5.8: reuse_swap_page() under the page lock; sleep for it if needed.
+    if (!k.trylockPage(pfn)) {
+      k.getPage(pfn);
+      k.setThreadWord(t, TH_PAGE, pfn);
+      k.note('do_wp_page: trylock_page failed: get_page, drop the PT lock, lock_page');
+      return WP_LOCK;
+    }
+    return reuseSwapPage(k, t, pfn);
+  };
+
+  /** 5.7: the page is locked; decide with reuse_swap_page(). */
+  const reuseSwapPage = (k: Kernel, t: number, pfn: number): number => {
+    const total = k.pageMapcount(pfn) + (k.pageTest(pfn, PG_SWAPCACHE) ? k.swapCount(k.pageSwapSlot(pfn)) : 0);
+    if (k.reuseSwapPage(pfn)) {
+      k.unlockPage(pfn);
+      return reuse(k, t, `reuse_swap_page: mapcount + swapcount = ${total} <= 1 (GUP references not counted)`);
+    }
+    k.unlockPage(pfn);
+    return copy(k, t, pfn, `reuse_swap_page: mapcount + swapcount = ${total} > 1`);
+  };
+
+  const doWpPage = (k: Kernel, t: number): number => {
+    const orig = k.threadWord(t, TH_ORIG);
+    const unshare = (flags(k, t) & FAULT_FLAG_UNSHARE) !== 0;
+    if (!mapsNormalPage(orig)) {
+      // vm_normal_page() == NULL: the shared zeropage.
+      if (unshare && !k.has('unshare-cow-mapping')) {
+        k.note('do_wp_page: unshare of the zeropage: "No anonymous page -> nothing to do"');
+        return finish(k, t);
+      }
+      return copy(k, t, 0, 'zeropage');
+    }
+    const pfn = pteTarget(orig);
+    if (k.pageTest(pfn, PG_ANON)) return wpAnon(k, t, pfn);
+    if (unshare && !k.has('unshare-cow-mapping')) {
+      k.note('do_wp_page: unshare of a non-anon page: "No anonymous page -> nothing to do"');
+      return finish(k, t);
+    }
+    return copy(k, t, pfn, 'not an anon page in a private mapping');
+  };
+
+  b.define(PTL, 'handle_pte_fault', `${MEMORY_C}:handle_pte_fault (5.7-6.2)`, (k, t) => {
+    const orig = k.threadWord(t, TH_ORIG);
+    const cur = k.pte(m, a);
+    if (cur !== orig) {
+      k.note(`!pte_same: ${formatPte(cur)} is not orig_pte ${formatPte(orig)}: return, the access retries`);
+      return finish(k, t);
+    }
+    const f = flags(k, t);
+    if (pteKind(cur) === PTE_NONE) {
+      if (f & FAULT_FLAG_UNSHARE) return finish(k, t);
+      return doAnonymousPage(k, t);
+    }
+    if (pteKind(cur) !== PTE_PRESENT) return finish(k, t);
+    if (f & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE)) {
+      if (!(cur & PTE_WRITE)) return doWpPage(k, t);
+      if (f & FAULT_FLAG_WRITE) k.setPte(m, a, cur | PTE_DIRTY);
+      k.note('the PTE is already writable: pte_mkdirty');
+      return finish(k, t);
+    }
+    k.note('spurious read fault: the PTE is present');
+    return finish(k, t);
+  });
+
+  b.define(WP_LOCK, 'do_wp_page: lock_page', `${MEMORY_C}:do_wp_page (5.7-5.8)`, (k, t) => {
+    const pfn = k.threadWord(t, TH_PAGE);
+    if (!k.trylockPage(pfn)) return BLOCKED; // sleeping in lock_page
+    // PT lock retaken.
+    const orig = k.threadWord(t, TH_ORIG);
+    if (k.pte(m, a) !== orig) {
+      k.unlockPage(pfn);
+      k.note('PTE changed while sleeping on the page lock: unlock, put_page, return');
+      return finish(k, t);
+    }
+    k.putPage(pfn);
+    k.setThreadWord(t, TH_PAGE, 0);
+    return reuseSwapPage(k, t, pfn);
+  });
+
+  b.define(WP_COPY, 'wp_page_copy: alloc and copy', `${MEMORY_C}:wp_page_copy (5.7-6.2)`, (k, t) => {
+    const old = k.threadWord(t, TH_PAGE);
+    const pfn = k.allocPage();
+    if (pfn === 0) {
+      k.note('wp_page_copy: no free page: VM_FAULT_OOM');
+      setResult(k, t, VM_FAULT_ERROR);
+      return finish(k, t);
+    }
+    // cow_user_page() / alloc_zeroed_user_highpage_movable(): no PT lock held.
+    const data = old ? k.pageWord(old, PG_DATA) : 0;
+    k.setPageWord(pfn, PG_DATA, data);
+    k.setThreadWord(t, TH_NEWPAGE, pfn);
+    k.note(old ? `copy data ${data} of pfn ${old} into new pfn ${pfn}` : `new zeroed pfn ${pfn}`);
+    return WP_INSTALL;
+  });
+
+  b.define(WP_INSTALL, 'wp_page_copy: install', `${MEMORY_C}:wp_page_copy (5.7-6.2)`, (k, t) => {
+    const orig = k.threadWord(t, TH_ORIG);
+    const old = k.threadWord(t, TH_PAGE);
+    const pfn = k.threadWord(t, TH_NEWPAGE);
+    if (k.pte(m, a) !== orig) {
+      k.note('!pte_same: another thread changed the PTE: free the copy, return');
+      return finish(k, t);
+    }
+    const unshare = (flags(k, t) & FAULT_FLAG_UNSHARE) !== 0;
+    if (!old) k.addRss(m, MM_ANONPAGES, 1);
+    else if (!k.pageTest(old, PG_ANON)) {
+      k.addRss(m, k.mmCounter(old), -1);
+      k.addRss(m, MM_ANONPAGES, 1);
+    }
+    k.pageAddNewAnonRmap(pfn);
+    k.setPte(m, a, ptePresent(pfn, !unshare && vmWrite(k), !unshare));
+    k.setThreadWord(t, TH_NEWPAGE, 0); // its reference is now the mapping's
+    if (old) {
+      k.pageRemoveRmap(old);
+      // The mapping's reference on the old page ("new_page = old_page; put_page").
+      if (!k.mutant('wp-copy-leaks-ref')) k.putPage(old);
+      if (k.has('cow-free-swap-cache')) k.freeSwapCacheIfUnused(old);
+    }
+    if (!unshare) setResult(k, t, VM_FAULT_WRITE);
+    if (!unshare && !vmWrite(k)) setResult(k, t, FOLL_COW);
+    k.note(
+      `map new pfn ${pfn} ${unshare ? 'R/O (unshare)' : 'writable'}, page_add_new_anon_rmap${exclusiveNote(k)}` +
+        (old ? `, page_remove_rmap(pfn ${old})` : ''),
+    );
+    return finish(k, t);
+  });
+
+  // ---- do_swap_page ----------------------------------------------------------------
+  b.define(SWAP_LOOKUP, 'do_swap_page: lookup_swap_cache', `${MEMORY_C}:do_swap_page (5.7-6.2)`, (k, t) => {
+    const orig = k.threadWord(t, TH_ORIG);
+    const slot = pteTarget(orig);
+    let pfn = k.swapCachePage(slot);
+    if (pfn) {
+      k.getPage(pfn);
+      k.note(`found pfn ${pfn} in the swap cache`);
+    } else {
+      if (k.swapCount(slot) === 0) {
+        // __read_swap_cache_async: the entry was freed meanwhile.
+        k.note('swap entry no longer in use: return, the access retries');
+        return finish(k, t);
+      }
+      // swapin_readahead -> __read_swap_cache_async: new page, add to the swap cache, read it.
+      pfn = k.allocPage();
+      if (pfn === 0) {
+        setResult(k, t, VM_FAULT_ERROR);
+        k.note('no free page: VM_FAULT_OOM');
+        return finish(k, t);
+      }
+      k.setPageFlag(pfn, PG_SWAPBACKED);
+      k.addToSwapCache(pfn, slot);
+      k.setPageWord(pfn, PG_DATA, k.swapData(slot));
+      k.note(`swapin_readahead: read slot ${slot} into new pfn ${pfn} (in the swap cache)`);
+    }
+    k.setThreadWord(t, TH_PAGE, pfn);
+    return SWAP_LOCK;
+  });
+
+  b.define(SWAP_LOCK, 'do_swap_page: lock_page', `${MEMORY_C}:do_swap_page (5.7-6.2)`, (k, t) => {
+    const pfn = k.threadWord(t, TH_PAGE);
+    if (k.pageTest(pfn, PG_LOCKED)) return BLOCKED; // lock_page_or_retry sleeps
+    const slot = pteTarget(k.threadWord(t, TH_ORIG));
+    if (!k.pageTest(pfn, PG_SWAPCACHE) || k.pageSwapSlot(pfn) !== slot) {
+      k.note('the page left the swap cache meanwhile: out_page, the access retries');
+      return finish(k, t);
+    }
+    k.setPageFlag(pfn, PG_LOCKED);
+    return SWAP_MAP;
+  });
+
+  b.define(SWAP_MAP, 'do_swap_page: map', `${MEMORY_C}:do_swap_page (5.7-6.2)`, (k, t) => {
+    const orig = k.threadWord(t, TH_ORIG);
+    const pfn = k.threadWord(t, TH_PAGE);
+    if (k.pte(m, a) !== orig) {
+      k.unlockPage(pfn);
+      k.note('!pte_same: out_nomap');
+      return finish(k, t);
+    }
+    const slot = pteTarget(orig);
+    let write = (flags(k, t) & FAULT_FLAG_WRITE) !== 0;
+    let makeWritable = false;
+    let exclusive = false;
+    let why: string;
+    if (k.has('cow-page-count')) {
+      // 5.18 c145e0b47c77; 5.19 adds the swp exclusive bit (1493a1913e34).
+      const swpExclusive = k.has('swp-exclusive') && (orig & PTE_SWP_EXCLUSIVE) !== 0;
+      k.swapFree(slot);
+      // should_try_to_free_swap(): a write fault and only the cache and us hold the page.
+      if (write && k.pageRef(pfn) === 2) k.tryToFreeSwap(pfn);
+      const sole = k.pageRef(pfn) === 1;
+      if (swpExclusive || sole) {
+        exclusive = true;
+        makeWritable = write;
+        why = swpExclusive ? 'pte_swp_exclusive' : 'page_count == 1';
+      } else why = `page_count ${k.pageRef(pfn)} != 1`;
+    } else {
+      // <= 5.17: reuse_swap_page() before page_add_anon_rmap() and swap_free().
+      const total = k.pageMapcount(pfn) + k.swapCount(slot);
+      if (write && k.reuseSwapPage(pfn)) {
+        makeWritable = true;
+        exclusive = true;
+        why = `reuse_swap_page: mapcount + swapcount = ${total} <= 1`;
+      } else why = write ? `reuse_swap_page: mapcount + swapcount = ${total} > 1` : 'read fault';
+      k.swapFree(slot);
+    }
+    k.addRss(m, MM_ANONPAGES, 1);
+    k.addRss(m, MM_SWAPENTS, -1);
+    k.pageAddAnonRmap(pfn, exclusive);
+    k.setPte(m, a, ptePresent(pfn, makeWritable && vmWrite(k), makeWritable));
+    k.setThreadWord(t, TH_PAGE, 0); // our reference is now the mapping's
+    if (makeWritable) {
+      setResult(k, t, VM_FAULT_WRITE);
+      write = false;
+    }
+    k.unlockPage(pfn);
+    k.note(
+      `map pfn ${pfn} ${makeWritable ? 'writable' : 'R/O'}${exclusive && k.has('anon-exclusive') ? ' exclusive' : ''} (${why}), swap_free(slot ${slot}), MM_ANONPAGES+1 MM_SWAPENTS-1`,
+    );
+    if (write) {
+      // The write fault is not resolved: do_wp_page with the PT lock still held.
+      k.setThreadWord(t, TH_ORIG, k.pte(m, a));
+      return doWpPage(k, t);
+    }
+    return finish(k, t);
+  });
+
+  return {
+    enter(k: Kernel, t: number): number {
+      const orig = k.threadWord(t, TH_ORIG);
+      return pteKind(orig) === PTE_SWAP ? SWAP_LOOKUP : PTL;
+    },
+  };
+}
+
+function exclusiveNote(k: Kernel): string {
+  return k.has('anon-exclusive') ? ' (PageAnonExclusive)' : '';
+}
+

@@ -1,0 +1,137 @@
+/**
+ * get_user_pages / pin_user_pages (the slow path) on one page, and the
+ * matching put_page / unpin_user_page, and a device access through the
+ * reference. GUP holds mmap_lock for read across follow_page_pte and the
+ * faults it triggers (faultin_page), retrying the walk after each fault.
+ */
+import { BLOCKED, DISABLED, DONE, type Kernel } from '../kernel.js';
+import {
+  formatGupFlags,
+  GUP_ANON,
+  GUP_GET,
+  GUP_LONGTERM,
+  GUP_PIN,
+  GUP_PIN_COUNTING_BIAS,
+  GUP_WRITE,
+  gupKind,
+  gupPfn,
+  gupRecord,
+  gupRefs,
+} from '../gup.js';
+import { MM_FLAGS, MMF_HAS_PINNED, PG_ANON, PG_ANON_EXCLUSIVE, PG_DATA, TH_AUX, TH_ORIG, VMA_WRITE } from '../layout.js';
+import type { ProgramBuilder } from '../program.js';
+import { isPresent, mapsNormalPage, PTE_DIRTY, PTE_WRITE, pteTarget, ZERO_PFN } from '../pte.js';
+import { buildFault, FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, FOLL_COW, VM_FAULT_ERROR } from './fault.js';
+
+export interface GupArgs {
+  slot: number;
+  pin: boolean;
+  write: boolean;
+  longterm: boolean;
+}
+
+export function gupTitle(g: GupArgs): string {
+  return `${g.pin ? 'pin_user_pages' : 'get_user_pages'}(${formatGupFlags(gupRecord(g.pin ? GUP_PIN : GUP_GET, (g.write ? GUP_WRITE : 0) | (g.longterm ? GUP_LONGTERM : 0), 0, 0, 0))})`;
+}
+
+/** gup_must_unshare() (5.19 include/linux/mm.h; 6.2 adds the non-anon long-term case). */
+function gupMustUnshare(k: Kernel, g: GupArgs, pfn: number): boolean {
+  if (!g.pin || g.write) return false;
+  const anon = pfn !== ZERO_PFN && k.pageTest(pfn, PG_ANON);
+  if (!anon) return g.longterm && k.has('unshare-cow-mapping'); // private mappings are COW mappings
+  return !k.pageTest(pfn, PG_ANON_EXCLUSIVE);
+}
+
+export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs): void {
+  const START = b.reserve();
+  const FOLLOW = b.reserve();
+  const fault = buildFault(b, m, a, (k, t) => {
+    const aux = k.threadWord(t, TH_AUX);
+    if (aux & VM_FAULT_ERROR) {
+      k.mmapReadUnlock(m);
+      k.note('faultin_page failed: GUP returns -ENOMEM');
+      return DONE;
+    }
+    k.setThreadWord(t, TH_AUX, aux & FOLL_COW);
+    return FOLLOW;
+  });
+
+  const faultin = (k: Kernel, t: number, flag: number, why: string): number => {
+    const pte = k.pte(m, a);
+    k.setThreadWord(t, TH_ORIG, pte);
+    k.setThreadWord(t, TH_AUX, (k.threadWord(t, TH_AUX) & FOLL_COW) | flag);
+    const kind = flag & FAULT_FLAG_UNSHARE ? 'FAULT_FLAG_UNSHARE' : flag & FAULT_FLAG_WRITE ? 'FAULT_FLAG_WRITE' : 'read';
+    k.note(`follow_page_pte: ${why}: faultin_page(${kind})`);
+    return fault.enter(k, t);
+  };
+
+  /** follow_page_pte() under the PT lock, then try_grab_page() or faultin_page(). */
+  const follow = (k: Kernel, t: number): number => {
+    const pte = k.pte(m, a);
+    // 5.8: should_force_cow_break() - any GUP on a COW mapping is done as a write.
+    const forced = !g.write && k.has('gup-cow-break');
+    const write = g.write || forced;
+    if (!isPresent(pte)) return faultin(k, t, write ? FAULT_FLAG_WRITE : 0, 'no present PTE');
+    const follCow = (k.threadWord(t, TH_AUX) & FOLL_COW) !== 0;
+    if (write && !(pte & PTE_WRITE) && !(follCow && pte & PTE_DIRTY)) {
+      return faultin(k, t, FAULT_FLAG_WRITE, forced ? 'R/O PTE, COW break forced (should_force_cow_break)' : 'FOLL_WRITE on a R/O PTE');
+    }
+    const pfn = mapsNormalPage(pte) ? pteTarget(pte) : ZERO_PFN;
+    if (k.has('anon-exclusive') && !(pte & PTE_WRITE) && gupMustUnshare(k, g, pfn)) {
+      return faultin(k, t, FAULT_FLAG_UNSHARE, 'gup_must_unshare: -EMLINK');
+    }
+    // try_grab_page(): FOLL_GET +1, FOLL_PIN +GUP_PIN_COUNTING_BIAS.
+    const anon = pfn !== ZERO_PFN && k.pageTest(pfn, PG_ANON);
+    const rec = gupRecord(
+      g.pin ? GUP_PIN : GUP_GET,
+      (g.write ? GUP_WRITE : 0) | (g.longterm ? GUP_LONGTERM : 0) | (anon ? GUP_ANON : 0),
+      m,
+      a,
+      pfn,
+    );
+    k.getPage(pfn, gupRefs(rec));
+    k.setGup(g.slot, rec);
+    k.mmapReadUnlock(m);
+    k.note(`try_grab_page: ${g.pin ? 'FOLL_PIN' : 'FOLL_GET'} on ${pfn === ZERO_PFN ? 'the zeropage' : `pfn ${pfn}`}, ref #${g.slot}`);
+    return DONE;
+  };
+
+  b.define(START, '__get_user_pages', 'mm/gup.c:__get_user_pages (5.7-6.2)', (k, t) => {
+    if (k.gup(g.slot) !== 0) return DISABLED; // this reference is already held
+    const vma = k.vmaAt(m, a);
+    if (vma === 0 || (g.write && !(vma & VMA_WRITE))) {
+      k.note('check_vma_flags: -EFAULT');
+      return DONE;
+    }
+    if (!k.mmapReadTrylock(m)) return BLOCKED;
+    // mm->has_pinned (5.9, 008cfe4418b3), later MMF_HAS_PINNED: set on every FOLL_PIN call.
+    if (g.pin && k.has('fork-cow-pinned')) k.setMmWord(m, MM_FLAGS, k.mmWord(m, MM_FLAGS) | MMF_HAS_PINNED);
+    k.setThreadWord(t, TH_AUX, 0);
+    return follow(k, t);
+  });
+  b.define(FOLLOW, 'follow_page_pte', 'mm/gup.c:follow_page_pte (5.7-6.2)', (k, t) => follow(k, t));
+}
+
+/** put_page() for FOLL_GET, unpin_user_page() for FOLL_PIN. */
+export function buildGupRelease(b: ProgramBuilder, slot: number): void {
+  b.step('unpin_user_page / put_page', 'mm/gup.c:unpin_user_page (5.7-6.2)', (k) => {
+    const r = k.gup(slot);
+    if (gupKind(r) === 0) return DISABLED;
+    const pfn = gupPfn(r);
+    k.setGup(slot, 0);
+    k.putPage(pfn, gupRefs(r));
+    k.note(`${gupKind(r) === GUP_PIN ? `unpin_user_page: _refcount -= ${GUP_PIN_COUNTING_BIAS}` : 'put_page'} on ${pfn === ZERO_PFN ? 'the zeropage' : `pfn ${pfn}`}`);
+    return DONE;
+  });
+}
+
+/** The device (io_uring, RDMA, O_DIRECT) writes through a writable reference. */
+export function buildDeviceWrite(b: ProgramBuilder, slot: number, value: number): void {
+  b.step(`device store ${value}`, 'DMA through a GUP reference', (k) => {
+    const r = k.gup(slot);
+    if (gupKind(r) === 0 || !(r & GUP_WRITE) || gupPfn(r) === ZERO_PFN) return DISABLED;
+    k.setPageWord(gupPfn(r), PG_DATA, value);
+    k.note(`the device stores ${value} into pfn ${gupPfn(r)} through ref #${slot}`);
+    return DONE;
+  });
+}

@@ -1,0 +1,142 @@
+/**
+ * Reclaim of one anon page to swap, as kswapd's shrink_page_list() does it:
+ * isolate and lock the page and add it to the swap cache; try_to_unmap()
+ * each mapping (one PT lock each); pageout() writes it and unlocks it; on a
+ * later pass __remove_mapping() frees it if nothing else holds a reference.
+ *
+ * The page is named by a mapping of it at the start (the LRU order is not
+ * modelled). Isolation, trylock_page and add_to_swap are one step.
+ *
+ * Sources: mm/vmscan.c:shrink_page_list, mm/rmap.c:try_to_unmap_one
+ * (5.7.14, 5.17-rc5, 5.19, 6.1.20, 6.2.12), include/linux/rmap.h:page_try_share_anon_rmap.
+ */
+import { DISABLED, DONE, type Kernel } from '../kernel.js';
+import {
+  MM_ANONPAGES,
+  MM_SWAPENTS,
+  PG_ANON,
+  PG_ANON_EXCLUSIVE,
+  PG_DATA,
+  PG_DIRTY,
+  PG_ISOLATED,
+  PG_LOCKED,
+  PG_SWAPCACHE,
+  TH_AUX,
+  TH_PAGE,
+} from '../layout.js';
+import type { ProgramBuilder } from '../program.js';
+import { mapsNormalPage, PTE_DIRTY, PTE_PRESENT, PTE_SPECIAL, pteKind, pteSwap, pteTarget } from '../pte.js';
+import { maybeDmaPinned } from './fork.js';
+
+const VMSCAN = 'mm/vmscan.c:shrink_page_list';
+
+/** Drops reclaim's hold on the page: putback_lru_page(). */
+function putback(k: Kernel, t: number, pfn: number): void {
+  k.clearPageFlag(pfn, PG_ISOLATED);
+  k.setThreadWord(t, TH_PAGE, 0);
+  k.putPage(pfn);
+}
+
+export function buildReclaim(b: ProgramBuilder, m: number, a: number): void {
+  const START = b.reserve();
+  const UNMAP = b.reserve();
+  const PAGEOUT = b.reserve();
+  const FREE = b.reserve();
+
+  b.define(START, 'shrink_page_list: add_to_swap', `${VMSCAN} (5.7-6.2)`, (k, t) => {
+    const e = k.pte(m, a);
+    if (!mapsNormalPage(e)) return DISABLED;
+    const pfn = pteTarget(e);
+    if (!k.pageTest(pfn, PG_ANON) || k.pageTest(pfn, PG_LOCKED) || k.pageTest(pfn, PG_ISOLATED)) return DISABLED;
+    const inCache = k.pageTest(pfn, PG_SWAPCACHE);
+    if (!inCache && k.has('vmscan-skip-pinned') && maybeDmaPinned(k, pfn)) return DISABLED; // keep_locked
+    const slot = inCache ? k.pageSwapSlot(pfn) : k.getSwapPage();
+    if (slot < 0) return DISABLED; // swap full: activate
+    k.getPage(pfn); // isolate_lru_page
+    k.setPageFlag(pfn, PG_ISOLATED | PG_LOCKED);
+    k.setThreadWord(t, TH_PAGE, pfn);
+    k.setThreadWord(t, TH_AUX, pfn);
+    if (!inCache) {
+      k.addToSwapCache(pfn, slot);
+      k.setPageFlag(pfn, PG_DIRTY);
+      k.note(`isolate pfn ${pfn}, trylock_page, add_to_swap: swap slot ${slot}, swap cache +1 ref`);
+    } else k.note(`isolate pfn ${pfn}, trylock_page: already in the swap cache (slot ${slot})`);
+    return UNMAP;
+  });
+
+  b.define(UNMAP, 'try_to_unmap_one', 'mm/rmap.c:try_to_unmap_one (5.7-6.2)', (k, t) => {
+    const pfn = k.threadWord(t, TH_PAGE);
+    // The rmap walk: the next mapping of the page (anon_vma order: parent, then child).
+    for (let mm = 0; mm < k.mms; mm++) {
+      for (let addr = 0; addr < k.addrs; addr++) {
+        const e = k.pte(mm, addr);
+        if (pteKind(e) !== PTE_PRESENT || e & PTE_SPECIAL || pteTarget(e) !== pfn) continue;
+        return unmapOne(k, t, pfn, mm, addr, e) ? UNMAP : fail(k, t, pfn);
+      }
+    }
+    return PAGEOUT;
+  });
+
+  b.define(PAGEOUT, 'pageout: swap_writepage', `${VMSCAN} -> pageout (5.7-6.2)`, (k, t) => {
+    const pfn = k.threadWord(t, TH_PAGE);
+    const slot = k.pageSwapSlot(pfn);
+    k.setSwapData(slot, k.pageWord(pfn, PG_DATA));
+    k.clearPageFlag(pfn, PG_DIRTY | PG_LOCKED);
+    putback(k, t, pfn);
+    k.note(`write pfn ${pfn} to swap slot ${slot}, unlock_page; the page stays in the swap cache`);
+    return FREE;
+  });
+
+  b.define(FREE, 'shrink_page_list: __remove_mapping', `${VMSCAN} -> __remove_mapping (5.7-6.2)`, (k, t) => {
+    const pfn = k.threadWord(t, TH_AUX);
+    k.setThreadWord(t, TH_AUX, 0);
+    if (!k.pageTest(pfn, PG_SWAPCACHE) || k.pageMapcount(pfn) > 0 || k.pageTest(pfn, PG_LOCKED | PG_DIRTY)) {
+      k.note(`pfn ${pfn} is mapped, locked, dirty or gone: keep`);
+      return DONE;
+    }
+    // page_ref_freeze(page, 1 + isolation): only the swap cache may hold it.
+    if (k.pageRef(pfn) !== 1) {
+      k.note(`pfn ${pfn}: page_ref_freeze fails, _refcount ${k.pageRef(pfn)} (someone holds a reference): keep`);
+      return DONE;
+    }
+    k.deleteFromSwapCache(pfn);
+    k.note(`pfn ${pfn} removed from the swap cache and freed`);
+    return DONE;
+  });
+}
+
+/** Unmaps one PTE; false when the unmap must fail (5.19+: the page may be pinned). */
+function unmapOne(k: Kernel, t: number, pfn: number, mm: number, addr: number, e: number): boolean {
+  const slot = k.pageSwapSlot(pfn);
+  const anonExclusive = k.has('anon-exclusive') && k.pageTest(pfn, PG_ANON_EXCLUSIVE);
+  // ptep_clear_flush(), then swap_duplicate().
+  if (e & PTE_DIRTY) k.setPageFlag(pfn, PG_DIRTY);
+  if (anonExclusive) {
+    // page_try_share_anon_rmap(): -EBUSY when maybe pinned; restore the PTE, fail.
+    if (maybeDmaPinned(k, pfn)) {
+      k.note(`${k.addrName(mm, addr)}: page_try_share_anon_rmap: pfn ${pfn} may be pinned: restore the PTE, fail`);
+      return false;
+    }
+    k.clearPageFlag(pfn, PG_ANON_EXCLUSIVE);
+  }
+  k.swapDuplicate(slot);
+  k.addRss(mm, MM_ANONPAGES, -1);
+  k.addRss(mm, MM_SWAPENTS, 1);
+  const swpExclusive = anonExclusive && k.has('swp-exclusive');
+  k.setPte(mm, addr, pteSwap(slot, swpExclusive));
+  k.pageRemoveRmap(pfn);
+  k.putPage(pfn);
+  k.note(
+    `${k.addrName(mm, addr)}: PTE -> swap(slot ${slot}${swpExclusive ? ', exclusive' : ''}), MM_ANONPAGES-1 MM_SWAPENTS+1, page_remove_rmap`,
+  );
+  void t;
+  return true;
+}
+
+/** try_to_unmap() failed: activate_locked: unlock, put back. */
+function fail(k: Kernel, t: number, pfn: number): number {
+  k.unlockPage(pfn);
+  putback(k, t, pfn);
+  k.setThreadWord(t, TH_AUX, 0);
+  return DONE;
+}

@@ -1,0 +1,41 @@
+/**
+ * munmap() of a VMA and madvise(MADV_DONTNEED) of one page: both zap the
+ * page table with zap_details == NULL, so every entry goes, with its rss.
+ * munmap takes mmap_lock for write and removes the VMA; MADV_DONTNEED takes
+ * it for read and keeps the VMA (the next access faults in a fresh page).
+ */
+import { BLOCKED, DONE } from '../kernel.js';
+import { VMA_PRESENT } from '../layout.js';
+import type { ProgramBuilder } from '../program.js';
+
+export function buildMadviseDontneed(b: ProgramBuilder, m: number, a: number): void {
+  b.step('madvise_dontneed_single_vma', 'mm/madvise.c:madvise_dontneed_single_vma -> mm/memory.c:zap_pte_range (5.7-6.2)', (k) => {
+    if (!k.vmaPresent(m, a)) {
+      k.note('no VMA: -ENOMEM');
+      return DONE;
+    }
+    if (!k.mmapReadTrylock(m)) return BLOCKED;
+    k.zapPte(m, a);
+    k.detachGup(m, a);
+    k.mmapReadUnlock(m);
+    return DONE;
+  });
+}
+
+export function buildMunmap(b: ProgramBuilder, m: number, vma: number, addrs: readonly number[]): void {
+  b.step('__do_munmap', 'mm/mmap.c:__do_munmap -> unmap_region -> zap_pte_range (5.7-6.2)', (k) => {
+    const o = k.L.vma(m, vma);
+    if (!(k.s[o]! & VMA_PRESENT)) {
+      k.note('nothing mapped there');
+      return DONE;
+    }
+    if (!k.mmapWriteTrylock(m)) return BLOCKED;
+    for (const a of addrs) {
+      k.zapPte(m, a);
+      k.detachGup(m, a);
+    }
+    k.s[o] = 0;
+    k.mmapWriteUnlock(m);
+    return DONE;
+  });
+}

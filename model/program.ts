@@ -1,0 +1,48 @@
+/**
+ * Operations as step programs. A step is one atomic transition: what the
+ * kernel does under one lock, or one lockless access. Each names the kernel
+ * function it models. A step's run() changes the state through the Kernel
+ * and returns the next step's index, DONE, BLOCKED (it waits) or DISABLED
+ * (the operation cannot start).
+ */
+import type { Kernel } from './kernel.js';
+
+export type Run = (k: Kernel, t: number) => number;
+
+export interface Step {
+  /** Short label shown in traces, e.g. "do_wp_page". */
+  readonly label: string;
+  /** Kernel source reference, e.g. "mm/memory.c:do_wp_page (5.7-6.2)". */
+  readonly where: string;
+  run: Run;
+}
+
+/** Builds one operation's steps; reserve() allows forward references. */
+export class ProgramBuilder {
+  readonly steps: Step[] = [];
+
+  /** Reserves a step index to define later. */
+  reserve(): number {
+    this.steps.push({ label: '?', where: '?', run: () => -1 });
+    return this.steps.length - 1;
+  }
+
+  define(index: number, label: string, where: string, run: Run): number {
+    this.steps[index] = { label, where, run };
+    return index;
+  }
+
+  step(label: string, where: string, run: Run): number {
+    this.steps.push({ label, where, run });
+    return this.steps.length - 1;
+  }
+}
+
+/** One entry of a thread's menu: an operation with fixed arguments. */
+export interface Program {
+  /** e.g. "write P:0 := 2" */
+  readonly title: string;
+  readonly steps: readonly Step[];
+  /** How many times this entry may run (1..3). */
+  readonly max: number;
+}

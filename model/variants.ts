@@ -1,0 +1,261 @@
+/**
+ * Kernel variants. Every behaviour that changed between kernel versions is a
+ * named switch (one per fix); a kernel version is the set of switches it has.
+ * Mutants are deliberately wrong switches, used to show that each invariant
+ * can fail.
+ *
+ * Sources: ../shared/docs/MM-SEMANTICS.md section 1.1, checked against the
+ * kernel source of 5.7.14, 5.8.1, 5.9.1, 5.11, 5.17-rc5, 5.18.12, 5.19, 6.1 and
+ * 6.2.12 (see docs/kernel-notes.md).
+ */
+
+export interface SwitchInfo {
+  readonly name: SwitchName;
+  /** First mainline release with the behaviour. */
+  readonly since: string;
+  /** Last mainline release with it, when a later commit removed it. */
+  readonly until?: string;
+  readonly commit: string;
+  readonly title: string;
+  readonly summary: string;
+}
+
+export const SWITCHES = [
+  {
+    name: 'gup-cow-break',
+    since: '5.8',
+    until: '5.8',
+    commit: '17839856fd58',
+    title: 'gup: document and work around "COW can break either way" issue',
+    summary: 'GUP (FOLL_GET/FOLL_PIN) on a COW mapping is done as a write: it breaks COW first (removed in 5.9)',
+  },
+  {
+    name: 'wp-page-count',
+    since: '5.9',
+    commit: '09854ba94c6a',
+    title: 'mm: do_wp_page() simplification',
+    summary: 'do_wp_page reuses an anon page only if page_count == 1 (not mapcount + swapcount)',
+  },
+  {
+    name: 'fork-cow-pinned',
+    since: '5.9',
+    commit: '70e806e4e645',
+    title: 'mm: Do early cow for pinned pages during fork() for ptes',
+    summary: 'fork gives the child a copy of a maybe-pinned page (with 008cfe4418b3 mm->has_pinned)',
+  },
+  {
+    name: 'vmscan-skip-pinned',
+    since: '5.11',
+    commit: 'feb889fb40fa',
+    title: "mm: don't put pinned pages into the swap cache",
+    summary: 'shrink_page_list keeps a maybe-pinned anon page out of the swap cache',
+  },
+  {
+    name: 'cow-free-swap-cache',
+    since: '5.14',
+    commit: 'unverified',
+    title: 'mm: free idle swap cache page after COW',
+    summary:
+      'wp_page_copy drops the old page from the swap cache once unmapped (absent in 5.11, present in 5.17-rc5; discussed May 2021)',
+  },
+  {
+    name: 'cow-page-count',
+    since: '5.18',
+    commit: 'c145e0b47c77',
+    title: 'mm: streamline COW logic in do_swap_page()',
+    summary:
+      'COW fixes part 1: do_swap_page decides reuse on page_count, not reuse_swap_page; do_wp_page tolerates the swapcache reference and drops the mapcount test (53a05ad9f21d, d4c470970d45)',
+  },
+  {
+    name: 'anon-exclusive',
+    since: '5.19',
+    commit: '6c287605fd56',
+    title: 'mm: remember exclusively mapped anonymous pages with PG_anon_exclusive',
+    summary:
+      'PG_anon_exclusive: exclusive pages are always reused; fork, swap-out and migration clear it and fail on pinned pages; R/O pins of shared anon pages unshare first (c89357e27f20, a7f226604170)',
+  },
+  {
+    name: 'swp-exclusive',
+    since: '5.19',
+    commit: '1493a1913e34',
+    title: 'mm/swap: remember PG_anon_exclusive via a swp pte bit',
+    summary: 'swap PTEs keep the exclusive bit, so swap-in can map the page exclusive again (x86, arm64, s390, ppc64)',
+  },
+  {
+    name: 'mprotect-exclusive-write',
+    since: '6.0',
+    commit: '64fe24a3e05e',
+    title: 'mm/mprotect: try avoiding write faults for exclusive anonymous pages when changing protection',
+    summary: 'mprotect(PROT_WRITE) maps dirty exclusive anon PTEs writable at once',
+  },
+  {
+    name: 'mprotect-clean-anon-write',
+    since: '6.2',
+    commit: 'unverified',
+    title: 'mm/mprotect: allow clean exclusive anon pages to be writable',
+    summary: 'can_change_pte_writable no longer needs pte_dirty for private anon pages (seen in 6.2.12, absent in 6.1)',
+  },
+  {
+    name: 'unshare-cow-mapping',
+    since: '6.2',
+    commit: '84209e87c696',
+    title: 'mm/gup: reliable R/O long-term pinning in COW mappings',
+    summary:
+      'R/O long-term pins of non-anon pages (zeropage, page cache) in COW mappings unshare first; FAULT_FLAG_UNSHARE copies anything in a COW mapping (8d6a0ac09a16)',
+  },
+] as const satisfies readonly (Omit<SwitchInfo, 'name'> & { name: string })[];
+
+export type SwitchName = (typeof SWITCHES)[number]['name'];
+
+export const MUTANTS = [
+  {
+    name: 'fork-keeps-exclusive',
+    breaks: 'anon-exclusive',
+    summary: 'fork shares an exclusive anon page without ClearPageAnonExclusive (page_try_dup_anon_rmap)',
+  },
+  {
+    name: 'fork-shares-pinned',
+    breaks: 'pin-coherent',
+    summary: 'fork shares a maybe-pinned anon page instead of copying it for the child',
+  },
+  {
+    name: 'wp-reuse-mapcount',
+    breaks: 'cow-isolation',
+    summary: 'do_wp_page reuses a non-exclusive anon page when it is mapped once, ignoring GUP references',
+  },
+  {
+    name: 'zap-no-rss',
+    breaks: 'rss-consistent',
+    summary: 'zap_pte_range clears an anon PTE without the MM_ANONPAGES decrement',
+  },
+  {
+    name: 'wp-copy-leaks-ref',
+    breaks: 'refcount-sane',
+    summary: 'wp_page_copy forgets the put_page of the old page',
+  },
+] as const;
+
+export type MutantName = (typeof MUTANTS)[number]['name'];
+
+export interface Variant {
+  /** The version asked for, as given (normalised), e.g. "5.18". */
+  readonly version: string;
+  readonly epoch: string;
+  readonly switches: ReadonlySet<SwitchName>;
+  readonly mutants: ReadonlySet<MutantName>;
+}
+
+/** The kernel versions mmcheck names, oldest first, with their epoch (MM-SEMANTICS 1.1). */
+export const KERNELS: readonly { version: string; epoch: string }[] = [
+  { version: '5.7', epoch: 'E0' },
+  { version: '5.8', epoch: 'E1' },
+  { version: '5.9', epoch: 'E2' },
+  { version: '5.10', epoch: 'E2' },
+  { version: '5.11', epoch: 'E2' },
+  { version: '5.12', epoch: 'E2' },
+  { version: '5.13', epoch: 'E2' },
+  { version: '5.14', epoch: 'E2' },
+  { version: '5.15', epoch: 'E2' },
+  { version: '5.16', epoch: 'E2' },
+  { version: '5.17', epoch: 'E2' },
+  { version: '5.18', epoch: 'E3' },
+  { version: '5.19', epoch: 'E4' },
+  { version: '6.0', epoch: 'E4' },
+  { version: '6.1', epoch: 'E4' },
+  { version: '6.2', epoch: 'E5' },
+];
+
+export const NEWEST_KERNEL = KERNELS[KERNELS.length - 1]!.version;
+
+export class VariantError extends Error {}
+
+/** [major, minor] of "5.18", "v5.18", "5.18.12" or "6.2-rc1"; null when malformed. */
+export function parseVersion(text: string): [number, number] | null {
+  const m = /^v?(\d+)\.(\d+)(?:\.\d+)?(?:-rc\d+)?$/.exec(text.trim());
+  if (!m) return null;
+  return [Number(m[1]), Number(m[2])];
+}
+
+function cmp(a: [number, number], b: [number, number]): number {
+  return a[0] - b[0] || a[1] - b[1];
+}
+
+/** The switches a mainline release has. */
+export function switchesOf(version: [number, number]): Set<SwitchName> {
+  const on = new Set<SwitchName>();
+  for (const s of SWITCHES) {
+    const since = parseVersion(s.since)!;
+    const until = 'until' in s ? parseVersion(s.until)! : null;
+    if (cmp(version, since) >= 0 && (!until || cmp(version, until) <= 0)) on.add(s.name);
+  }
+  return on;
+}
+
+export interface VariantRequest {
+  kernel?: string;
+  patch?: readonly string[];
+  revert?: readonly string[];
+  mutants?: readonly string[];
+}
+
+/** Resolves --kernel/--patch/--revert/--mutant into a variant; throws VariantError with one clear line. */
+export function resolveVariant(req: VariantRequest): Variant {
+  const text = req.kernel ?? NEWEST_KERNEL;
+  const v = parseVersion(text);
+  if (!v) throw new VariantError(`bad kernel version "${text}": expected a release such as 5.18 or 6.1.20`);
+  const oldest = parseVersion(KERNELS[0]!.version)!;
+  if (cmp(v, oldest) < 0) {
+    throw new VariantError(`kernel ${text} is older than the oldest modelled (${KERNELS[0]!.version})`);
+  }
+  const switches = switchesOf(v);
+  const named = KERNELS.filter((k) => cmp(parseVersion(k.version)!, v) <= 0);
+  const epoch = named[named.length - 1]!.epoch;
+  for (const p of req.patch ?? []) switches.add(checkSwitch(p));
+  for (const r of req.revert ?? []) switches.delete(checkSwitch(r));
+  const mutants = new Set<MutantName>();
+  for (const m of req.mutants ?? []) {
+    const found = MUTANTS.find((x) => x.name === m);
+    if (!found) throw new VariantError(`unknown mutant "${m}"${didYouMean(m, MUTANTS.map((x) => x.name))}`);
+    mutants.add(found.name);
+  }
+  const version = `${v[0]}.${v[1]}`;
+  const mods = (req.patch?.length ?? 0) + (req.revert?.length ?? 0) > 0 ? '+modified' : '';
+  return { version, epoch: epoch + mods, switches, mutants };
+}
+
+function checkSwitch(name: string): SwitchName {
+  const s = SWITCHES.find((x) => x.name === name);
+  if (!s) throw new VariantError(`unknown switch "${name}"${didYouMean(name, SWITCHES.map((x) => x.name))}`);
+  return s.name;
+}
+
+/** ", did you mean X?" when a known name is close to `word`, else "". */
+export function didYouMean(word: string, names: readonly string[]): string {
+  let best = '';
+  let bestD = Infinity;
+  for (const n of names) {
+    const d = editDistance(word.toLowerCase(), n.toLowerCase());
+    if (d < bestD) {
+      bestD = d;
+      best = n;
+    }
+  }
+  return best && bestD <= Math.max(2, Math.floor(word.length / 3)) ? ` (did you mean "${best}"?)` : '';
+}
+
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+export function describeVariant(v: Variant): string {
+  const sw = [...v.switches].join(', ') || 'none';
+  const mu = v.mutants.size ? `; MUTANT ${[...v.mutants].join(', ')}` : '';
+  return `${v.version} (${v.epoch}: ${sw}${mu})`;
+}

@@ -1,0 +1,319 @@
+/**
+ * The MM model as the engine sees it: a scenario and a kernel variant become
+ * packed states, initial states and a successor function.
+ *
+ * A thread is idle (pc 0) or in the middle of an operation (pc = entry, step).
+ * An idle thread may start any menu entry whose budget is left; a busy thread
+ * runs its next step. Action ids name (thread, menu entry, step), so each
+ * determines its successor.
+ */
+import type { Emit, Model } from '../checker/model.js';
+import { BLOCKED, DISABLED, DONE, Kernel, type WorldInfo } from './kernel.js';
+import {
+  ENTRIES_PER_BUDGET_WORD,
+  Layout,
+  TH_BUDGET,
+  MM_ANONPAGES,
+  MM_LIVE,
+  MM_STATE,
+  MM_SWAPENTS,
+  PG_DATA,
+  TH_PC,
+  TH_STATUS,
+  TS_RUNNING,
+  VMA_PRESENT,
+  VMA_WRITE,
+} from './layout.js';
+import { buildAccess } from './ops/access.js';
+import { buildExit } from './ops/exit.js';
+import { buildFork } from './ops/fork.js';
+import { buildDeviceWrite, buildGup, buildGupRelease, gupTitle } from './ops/gup.js';
+import { buildMprotect } from './ops/mprotect.js';
+import { buildReclaim } from './ops/reclaim.js';
+import { buildMadviseDontneed, buildMunmap } from './ops/unmap.js';
+import { ProgramBuilder, type Program, type Step } from './program.js';
+import { ptePresent, pteSwap } from './pte.js';
+import { type MenuEntry, type ScenarioSpec, validateScenario } from './scenario.js';
+import type { Variant } from './variants.js';
+
+export interface ActionInfo {
+  thread: number;
+  entry: number;
+  step: number;
+  threadName: string;
+  /** The operation, e.g. "write P:0 := 2". */
+  op: string;
+  /** The step's label, e.g. "do_wp_page". */
+  label: string;
+  /** Kernel source reference. */
+  where: string;
+}
+
+export class MMModel implements Model {
+  readonly stateWords: number;
+  readonly actionCount: number;
+  readonly layout: Layout;
+  readonly world: WorldInfo;
+  readonly programs: Program[][];
+  readonly actions: ActionInfo[];
+  private readonly actionBase: number[][];
+  private readonly k: Kernel;
+  private readonly scratch: Int32Array;
+  private readonly init: Int32Array;
+  /** Per thread: the entries run as a fixed program, in order. */
+  private readonly inOrder: boolean[];
+  private readonly gupRefs: string[] = [];
+
+  constructor(
+    readonly scenario: ScenarioSpec,
+    readonly variant: Variant,
+  ) {
+    validateScenario(scenario);
+    const addrs = Math.max(...scenario.vmas.map((v) => v.start + v.pages));
+    for (const t of scenario.threads) for (const e of t.menu) if (e.op === 'gup') this.gupRefs.push(e.ref);
+    this.layout = new Layout({
+      mms: scenario.processes.length,
+      vmas: scenario.vmas.length,
+      addrs,
+      frames: scenario.frames,
+      swapSlots: scenario.swapSlots,
+      gupSlots: this.gupRefs.length,
+      entries: scenario.threads.map((t) => t.menu.length),
+    });
+    const vmaOfAddr = new Array<number>(addrs).fill(-1);
+    scenario.vmas.forEach((v, i) => {
+      for (let a = v.start; a < v.start + v.pages; a++) vmaOfAddr[a] = i;
+    });
+    this.world = {
+      layout: this.layout,
+      mmNames: scenario.processes,
+      vmaOfAddr,
+      vmaNames: scenario.vmas.map((v) => v.name),
+      threadMm: scenario.threads.map((t) => (t.mm === null ? -1 : scenario.processes.indexOf(t.mm))),
+      threadNames: scenario.threads.map((t) => t.name),
+      gupNames: this.gupRefs,
+    };
+    this.k = new Kernel(this.world, variant.switches, variant.mutants);
+    this.stateWords = this.layout.words;
+    this.scratch = new Int32Array(this.stateWords);
+    this.inOrder = scenario.threads.map((t) => t.mode === 'program');
+
+    this.programs = scenario.threads.map((t, ti) => t.menu.map((e) => this.buildProgram(ti, e)));
+    this.actionBase = [];
+    this.actions = [];
+    this.programs.forEach((progs, ti) => {
+      const bases: number[] = [];
+      progs.forEach((p, ei) => {
+        bases.push(this.actions.length);
+        p.steps.forEach((st, si) =>
+          this.actions.push({
+            thread: ti,
+            entry: ei,
+            step: si,
+            threadName: scenario.threads[ti]!.name,
+            op: p.title,
+            label: st.label,
+            where: st.where,
+          }),
+        );
+      });
+      this.actionBase.push(bases);
+    });
+    this.actionCount = this.actions.length;
+    this.init = this.buildInitial();
+  }
+
+  private buildProgram(ti: number, e: MenuEntry): Program {
+    const sc = this.scenario;
+    const m = this.world.threadMm[ti]!;
+    const b = new ProgramBuilder();
+    const mmName = m >= 0 ? sc.processes[m]! : '';
+    const vmaIndex = (name: string) => sc.vmas.findIndex((v) => v.name === name);
+    const vmaAddrs = (i: number) => Array.from({ length: sc.vmas[i]!.pages }, (_, j) => sc.vmas[i]!.start + j);
+    let title: string;
+    switch (e.op) {
+      case 'write':
+        buildAccess(b, m, e.addr, true, e.value);
+        title = `write ${mmName}:${e.addr} := ${e.value}`;
+        break;
+      case 'read':
+        buildAccess(b, m, e.addr, false, 0);
+        title = `read ${mmName}:${e.addr}`;
+        break;
+      case 'gup': {
+        const g = { slot: this.gupRefs.indexOf(e.ref), pin: e.pin, write: !!e.write, longterm: !!e.longterm };
+        buildGup(b, m, e.addr, g);
+        title = `${gupTitle(g)} ${mmName}:${e.addr} as ref "${e.ref}"`;
+        break;
+      }
+      case 'put': {
+        const slot = this.gupRefs.indexOf(e.ref);
+        buildGupRelease(b, slot);
+        title = `release ref "${e.ref}"`;
+        break;
+      }
+      case 'device-write':
+        buildDeviceWrite(b, this.gupRefs.indexOf(e.ref), e.value);
+        title = `device writes ${e.value} through ref "${e.ref}"`;
+        break;
+      case 'fork':
+        buildFork(b, m, sc.processes.indexOf(e.child));
+        title = `fork -> ${e.child}`;
+        break;
+      case 'mprotect': {
+        const v = vmaIndex(e.vma);
+        buildMprotect(b, m, v, vmaAddrs(v), e.prot === 'rw');
+        title = `mprotect ${mmName}:${e.vma} ${e.prot === 'rw' ? 'PROT_READ|PROT_WRITE' : 'PROT_READ'}`;
+        break;
+      }
+      case 'madv-dontneed':
+        buildMadviseDontneed(b, m, e.addr);
+        title = `madvise(MADV_DONTNEED) ${mmName}:${e.addr}`;
+        break;
+      case 'munmap': {
+        const v = vmaIndex(e.vma);
+        buildMunmap(b, m, v, vmaAddrs(v));
+        title = `munmap ${mmName}:${e.vma}`;
+        break;
+      }
+      case 'reclaim': {
+        const rm = sc.processes.indexOf(e.mm);
+        buildReclaim(b, rm, e.addr);
+        title = `reclaim the page at ${e.mm}:${e.addr} to swap`;
+        break;
+      }
+      case 'exit':
+        buildExit(b, m);
+        title = `exit ${mmName}`;
+        break;
+    }
+    if (b.steps.length > 255) throw new Error(`operation ${title} has too many steps`);
+    return { title, steps: b.steps, max: e.max ?? 1 };
+  }
+
+  private buildInitial(): Int32Array {
+    const sc = this.scenario;
+    const s = new Int32Array(this.stateWords);
+    const k = this.k.bind(s);
+    k.setMmWord(0, MM_STATE, MM_LIVE);
+    sc.vmas.forEach((v, i) => {
+      s[this.layout.vma(0, i)] = VMA_PRESENT | (v.prot === 'rw' ? VMA_WRITE : 0);
+    });
+    for (const p of sc.pages) {
+      // As do_anonymous_page on a write fault left it (then, if swapped, try_to_unmap_one and __remove_mapping).
+      if (p.state === 'swapped') {
+        const slot = k.getSwapPage();
+        k.setSwapMap(slot, 1);
+        k.setSwapData(slot, p.data);
+        k.setPte(0, p.addr, pteSwap(slot, false));
+        k.addRss(0, MM_SWAPENTS, 1);
+      } else {
+        const pfn = k.allocPage();
+        if (pfn === 0) throw new Error(`scenario ${sc.name}: more initial pages than frames`);
+        k.setPageWord(pfn, PG_DATA, p.data);
+        k.pageAddNewAnonRmap(pfn);
+        const vma = sc.vmas[this.world.vmaOfAddr[p.addr]!]!;
+        k.setPte(0, p.addr, ptePresent(pfn, vma.prot === 'rw', true));
+        k.addRss(0, MM_ANONPAGES, 1);
+      }
+    }
+    sc.threads.forEach((t, ti) => {
+      const alive = t.mm === null || t.mm === sc.processes[0];
+      k.setThreadWord(ti, TH_STATUS, alive ? TS_RUNNING : 0);
+    });
+    return s;
+  }
+
+  initialStates(emit: Emit): void {
+    emit(this.init, 0);
+  }
+
+  successors(s: Int32Array, emit: Emit): void {
+    const L = this.layout;
+    const n = this.scratch;
+    const k = this.k;
+    for (let t = 0; t < this.programs.length; t++) {
+      const tb = L.threadBase[t]!;
+      if (s[tb + TH_STATUS] !== TS_RUNNING) continue;
+      const pc = s[tb + TH_PC]!;
+      const progs = this.programs[t]!;
+      if (pc === 0) {
+        for (let e = 0; e < progs.length; e++) {
+          const used = budgetUsed(s, tb, e);
+          if (used >= progs[e]!.max) {
+            continue;
+          }
+          if (this.inOrder[t] && e > 0 && budgetUsed(s, tb, e - 1) < progs[e - 1]!.max) break;
+          n.set(s);
+          k.bind(n);
+          const next = progs[e]!.steps[0]!.run(k, t);
+          if (next === BLOCKED || next === DISABLED) continue;
+          setBudget(n, tb, e, used + 1);
+          n[tb + TH_PC] = next === DONE ? 0 : ((e + 1) << 8) | next;
+          emit(n, this.actionBase[t]![e]!);
+        }
+      } else {
+        const e = (pc >>> 8) - 1;
+        const i = pc & 0xff;
+        n.set(s);
+        k.bind(n);
+        const next = progs[e]!.steps[i]!.run(k, t);
+        if (next === BLOCKED) continue;
+        if (next === DISABLED) throw new Error(`${progs[e]!.title}: step ${i} is disabled mid-operation`);
+        n[tb + TH_PC] = next === DONE ? 0 : ((e + 1) << 8) | next;
+        emit(n, this.actionBase[t]![e]! + i);
+      }
+    }
+  }
+
+  /** A state without successors is a deadlock when some thread is mid-operation (waiting). */
+  isDeadlock(s: Int32Array): boolean {
+    return !this.k.bind(s).quiescent();
+  }
+
+  actionName(a: number): string {
+    const x = this.actions[a];
+    return x ? `${x.threadName}: ${x.op} · ${x.label}` : `action ${a}`;
+  }
+
+  /** A Kernel bound to `s` (read-only use; cold path). */
+  view(s: Int32Array): Kernel {
+    return new Kernel(this.world, this.variant.switches, this.variant.mutants).bind(s);
+  }
+
+  /** Runs action `a` on `s` with narration: the successor and what the step did. */
+  narrate(s: Int32Array, a: number): { next: Int32Array; notes: string[] } | null {
+    const k = this.view(s.slice());
+    k.narrate = true;
+    const x = this.actions[a]!;
+    const step: Step = this.programs[x.thread]![x.entry]!.steps[x.step]!;
+    const tb = this.layout.threadBase[x.thread]!;
+    const next = step.run(k, x.thread);
+    if (next === BLOCKED || next === DISABLED) return null;
+    if (x.step === 0 && s[tb + TH_PC] === 0) setBudget(k.s, tb, x.entry, budgetUsed(s, tb, x.entry) + 1);
+    k.s[tb + TH_PC] = next === DONE ? 0 : ((x.entry + 1) << 8) | next;
+    return { next: k.s, notes: k.notes };
+  }
+
+  /** True when the variant has PG_anon_exclusive. */
+  get hasAnonExclusive(): boolean {
+    return this.variant.switches.has('anon-exclusive');
+  }
+
+  /** Whether any GUP reference in the scenario is a pin (for reporting). */
+  get pins(): boolean {
+    return this.scenario.threads.some((t) => t.menu.some((e) => e.op === 'gup' && e.pin));
+  }
+}
+
+function budgetUsed(s: Int32Array, tb: number, e: number): number {
+  const w = s[tb + TH_BUDGET + Math.floor(e / ENTRIES_PER_BUDGET_WORD)]!;
+  return (w >>> ((e % ENTRIES_PER_BUDGET_WORD) * 2)) & 3;
+}
+
+function setBudget(s: Int32Array, tb: number, e: number, v: number): void {
+  const o = tb + TH_BUDGET + Math.floor(e / ENTRIES_PER_BUDGET_WORD);
+  const sh = (e % ENTRIES_PER_BUDGET_WORD) * 2;
+  s[o] = (s[o]! & ~(3 << sh)) | (v << sh);
+}
+
