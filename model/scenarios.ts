@@ -19,7 +19,7 @@ export const SCENARIOS: readonly ScenarioSpec[] = [
     vmas: [{ name: 'heap', start: 0, pages: 1, prot: 'rw' }],
     pages: [{ addr: 0, data: 1 }],
     frames: 3,
-    swapSlots: 0,
+    swapSlots: 1,
     threads: [
       {
         name: 'P',
@@ -37,12 +37,19 @@ export const SCENARIOS: readonly ScenarioSpec[] = [
         mm: 'C',
         menu: [
           { op: 'gup', ref: 'pipe', addr: 0, pin: false },
+          { op: 'gup', ref: 'dio', addr: 0, pin: true },
           { op: 'madv-dontneed', addr: 0 },
           { op: 'read', addr: 0 },
           { op: 'write', addr: 0, value: 3 },
           { op: 'put', ref: 'pipe' },
+          { op: 'put', ref: 'dio' },
           { op: 'exit' },
         ],
+      },
+      {
+        name: 'kswapd',
+        mm: null,
+        menu: [{ op: 'reclaim', mm: 'P', addr: 0 }],
       },
     ],
   },

@@ -123,8 +123,13 @@ function copyPte(k: Kernel, parent: number, child: number, a: number, copy: bool
     k.note(`${name}: pfn ${pfn} may be DMA-pinned: the child gets its own copy pfn ${np} (copy_present_page)`);
     return;
   }
-  if (k.has('anon-exclusive') && k.pageTest(pfn, PG_ANON_EXCLUSIVE) && !k.mutant('fork-keeps-exclusive')) {
-    k.clearPageFlag(pfn, PG_ANON_EXCLUSIVE);
+  let how = 'page_dup_rmap';
+  if (k.has('anon-exclusive') && k.pageTest(pfn, PG_ANON_EXCLUSIVE)) {
+    if (k.mutant('fork-keeps-exclusive')) how += ', MUTANT: PageAnonExclusive left set';
+    else {
+      k.clearPageFlag(pfn, PG_ANON_EXCLUSIVE);
+      how += ', ClearPageAnonExclusive';
+    }
   }
   k.getPage(pfn);
   k.pageDupRmap(pfn);
@@ -133,5 +138,5 @@ function copyPte(k: Kernel, parent: number, child: number, a: number, copy: bool
   const shared = e & ~PTE_WRITE;
   if (e & PTE_WRITE) k.setPte(parent, a, shared);
   k.setPte(child, a, shared);
-  k.note(`${name}: pfn ${pfn} shared with the child R/O (page_dup_rmap${k.has('anon-exclusive') ? ', ClearPageAnonExclusive' : ''})`);
+  k.note(`${name}: pfn ${pfn} shared with the child R/O (${how})`);
 }

@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+// The mmcheck command. The TypeScript sources are compiled to dist/ by
+// `npm install` (the prepare script) or `npm run build`.
+import { existsSync } from 'node:fs';
+
+const main = new URL('../dist/cli/main.js', import.meta.url);
+if (!existsSync(main)) {
+  process.stderr.write('mmcheck: not built yet: run `npm install` (or `npm run build`) in the mmcheck directory\n');
+  process.exit(2);
+}
+const { run } = await import(main.href);
+try {
+  process.exitCode = run(process.argv.slice(2));
+} catch (e) {
+  if (process.env.MMCHECK_DEBUG) throw e;
+  process.stderr.write(`mmcheck: internal error: ${e?.message ?? e} (set MMCHECK_DEBUG=1 for the stack; please report it)\n`);
+  process.exitCode = 70;
+}

@@ -1,0 +1,255 @@
+/**
+ * mmcheck check: a staged pipeline - resolve the request (invariants,
+ * scenario, kernel variant), build the model, explore, report.
+ */
+import { writeFileSync } from 'node:fs';
+import { explore } from '../checker/explore.js';
+import type { ExploreResult, Strategy } from '../checker/model.js';
+import { findInvariant, INVARIANTS, type MMInvariant, toEngineInvariant } from '../invariants/registry.js';
+import type { ScenarioSpec } from '../model/scenario.js';
+import { findScenario, SCENARIOS } from '../model/scenarios.js';
+import { describeVariant, didYouMean, NEWEST_KERNEL, resolveVariant, type Variant, VariantError } from '../model/variants.js';
+import { MMModel } from '../model/world.js';
+import { traceToItf } from '../traces/itf.js';
+import { renderTrace } from '../traces/render-text.js';
+import { buildTrace, type Trace } from '../traces/trace.js';
+import { EXIT_HOLDS, EXIT_INCOMPLETE, EXIT_USAGE, EXIT_VIOLATED, UsageError } from './usage.js';
+
+export interface CheckRequest {
+  invariants: string[];
+  scenario?: string;
+  kernel?: string;
+  patch: string[];
+  revert: string[];
+  mutants: string[];
+  depth?: number;
+  strategy: Strategy;
+  traceOut?: string;
+  json: boolean;
+  stopAtFirst: boolean;
+  maxStates?: number;
+  maxSeconds?: number;
+  coverage: boolean;
+  color: boolean;
+  toolVersion: string;
+}
+
+interface Run {
+  scenario: ScenarioSpec;
+  invariants: MMInvariant[];
+}
+
+interface Plan {
+  variant: Variant;
+  runs: Run[];
+  notApplicable: { invariant: string; reason: string }[];
+}
+
+/** Stage 1: names to objects. Throws UsageError with one clear line. */
+export function plan(req: CheckRequest): Plan {
+  let variant: Variant;
+  try {
+    variant = resolveVariant({ kernel: req.kernel, patch: req.patch, revert: req.revert, mutants: req.mutants });
+  } catch (e) {
+    if (e instanceof VariantError) throw new UsageError(e.message);
+    throw e;
+  }
+  const names = req.invariants.length ? req.invariants : INVARIANTS.map((i) => i.name);
+  const invs = names.map((n) => {
+    const inv = findInvariant(n);
+    if (!inv) throw new UsageError(`unknown invariant "${n}"${didYouMean(n, INVARIANTS.map((i) => i.name))}`);
+    return inv;
+  });
+  const notApplicable: Plan['notApplicable'] = [];
+  const applicable = invs.filter((inv) => {
+    const why = inv.notApplicable?.(variant) ?? null;
+    if (why) notApplicable.push({ invariant: inv.name, reason: why });
+    return !why;
+  });
+  if (applicable.length === 0) {
+    throw new UsageError(notApplicable.map((n) => `${n.invariant} does not apply: ${n.reason}`).join('; '));
+  }
+  const runs: Run[] = [];
+  if (req.scenario !== undefined) {
+    const sc = findScenario(req.scenario);
+    if (!sc) throw new UsageError(`unknown scenario "${req.scenario}"${didYouMean(req.scenario, SCENARIOS.map((s) => s.name))}`);
+    runs.push({ scenario: sc, invariants: applicable });
+  } else {
+    // Each invariant on its own default scenario; invariants sharing one share a run.
+    for (const inv of applicable) {
+      const sc = findScenario(inv.defaultScenario)!;
+      const run = runs.find((r) => r.scenario === sc);
+      if (run) run.invariants.push(inv);
+      else runs.push({ scenario: sc, invariants: [inv] });
+    }
+  }
+  return { variant, runs, notApplicable };
+}
+
+export interface RunOutcome {
+  scenario: string;
+  invariants: string[];
+  result: ExploreResult;
+  model: MMModel;
+  traces: Trace[];
+}
+
+/** Stage 2 and 3: build each model and explore it. */
+export function execute(p: Plan, req: CheckRequest): RunOutcome[] {
+  return p.runs.map((run) => {
+    const model = new MMModel(run.scenario, p.variant);
+    const view = model.view(new Int32Array(model.stateWords));
+    const result = explore(
+      model,
+      run.invariants.map((i) => toEngineInvariant(i, view)),
+      {
+        strategy: req.strategy,
+        maxDepth: req.depth,
+        stopAtFirst: req.stopAtFirst,
+        maxStates: req.maxStates,
+        maxSeconds: req.maxSeconds,
+      },
+    );
+    const traces = result.violations.map((v) => buildTrace(model, v));
+    return { scenario: run.scenario.name, invariants: run.invariants.map((i) => i.name), result, model, traces };
+  });
+}
+
+function exitCode(outcomes: RunOutcome[]): number {
+  if (outcomes.some((o) => o.result.verdict === 'violated' || o.result.verdict === 'deadlock')) return EXIT_VIOLATED;
+  if (outcomes.some((o) => o.result.verdict === 'incomplete')) return EXIT_INCOMPLETE;
+  return EXIT_HOLDS;
+}
+
+function statesPerSecond(r: ExploreResult): number {
+  return r.seconds > 0 ? Math.round(r.states / r.seconds) : r.states;
+}
+
+function neverTaken(o: RunOutcome): string[] {
+  const out: string[] = [];
+  o.result.coverage.forEach((n, a) => {
+    if (n === 0) out.push(o.model.actionName(a));
+  });
+  return out;
+}
+
+function runJson(o: RunOutcome, p: Plan, req: CheckRequest) {
+  const r = o.result;
+  const first = o.traces[0];
+  return {
+    verdict: r.verdict,
+    ...(r.stoppedBy ? { stoppedBy: r.stoppedBy } : {}),
+    invariant: first?.invariant ?? o.invariants.join(','),
+    invariants: o.invariants,
+    kernel: p.variant.version,
+    epoch: p.variant.epoch,
+    switches: [...p.variant.switches],
+    mutants: [...p.variant.mutants],
+    scenario: o.scenario,
+    strategy: r.strategy,
+    depth: r.depthReached,
+    depthBound: req.depth ?? null,
+    exhaustive: r.verdict === 'holds' && !r.depthBounded,
+    states: r.states,
+    transitions: r.transitions,
+    seconds: Number(r.seconds.toFixed(3)),
+    statesPerSecond: statesPerSecond(r),
+    bytesPerState: null,
+    collisionProbability: r.collisionProbability,
+    coverage: { actions: r.coverage.length, neverTaken: neverTaken(o) },
+    ...(first ? { message: first.message } : {}),
+    ...(first
+      ? {
+          trace: first.steps.map((s) => ({
+            step: s.index,
+            thread: s.thread,
+            operation: s.operation,
+            action: s.action,
+            kernelFunction: s.kernelFunction,
+            notes: s.notes,
+            changes: s.changes.filter((c) => !c.field.startsWith('thread ')),
+          })),
+        }
+      : {}),
+    violations: o.traces.map((t) => ({ invariant: t.invariant, message: t.message, steps: t.steps.length })),
+  };
+}
+
+function fmt(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+function runText(o: RunOutcome, p: Plan, req: CheckRequest): string {
+  const r = o.result;
+  const lines: string[] = [];
+  lines.push(
+    `mmcheck: ${o.invariants.join(', ')} on scenario ${o.scenario}, kernel ${describeVariant(p.variant)}, ${r.strategy}` +
+      (req.depth !== undefined ? `, depth <= ${req.depth}` : ''),
+  );
+  const stats =
+    `states ${fmt(r.states)}, transitions ${fmt(r.transitions)}, depth ${r.depthReached}, ` +
+    `${r.seconds.toFixed(2)} s, ${fmt(statesPerSecond(r))} states/s`;
+  switch (r.verdict) {
+    case 'holds':
+      lines.push(
+        r.depthBounded
+          ? `HOLDS to depth ${req.depth} (bounded: deeper states were not explored)`
+          : `HOLDS: every reachable state explored (no new state after depth ${r.depthReached})`,
+      );
+      break;
+    case 'incomplete':
+      lines.push(`INCOMPLETE: stopped by ${r.stoppedBy} before the search finished; no violation found so far`);
+      break;
+    default:
+      for (const t of o.traces) lines.push(`VIOLATED ${t.invariant}: ${t.message}`);
+  }
+  lines.push(`  ${stats}`);
+  lines.push(`  fingerprint collision probability (optimistic): ${r.collisionProbability.toExponential(1)}`);
+  const never = neverTaken(o);
+  if (req.coverage) {
+    lines.push('  coverage (times each step fired):');
+    r.coverage.forEach((n, a) => lines.push(`    ${String(n).padStart(8)}  ${o.model.actionName(a)}`));
+  } else if (never.length) {
+    lines.push(`  coverage: ${never.length} of ${r.coverage.length} steps never fired (--coverage lists them)`);
+  }
+  for (const t of o.traces) lines.push('', renderTrace(t, req.color));
+  return lines.join('\n');
+}
+
+/** Runs `check`; returns the exit code and the text to print. */
+export function check(req: CheckRequest): { code: number; out: string } {
+  let p: Plan;
+  try {
+    p = plan(req);
+  } catch (e) {
+    if (e instanceof UsageError) return { code: EXIT_USAGE, out: e.message };
+    throw e;
+  }
+  const outcomes = execute(p, req);
+  if (req.traceOut) {
+    const withTrace = outcomes.find((o) => o.traces.length);
+    if (withTrace) {
+      const itf = traceToItf(withTrace.traces[0]!, {
+        scenario: withTrace.scenario,
+        variant: p.variant,
+        toolVersion: req.toolVersion,
+      });
+      writeFileSync(req.traceOut, JSON.stringify(itf, null, 2) + '\n');
+    }
+  }
+  const code = exitCode(outcomes);
+  const na = p.notApplicable.map((n) => `note: ${n.invariant} does not apply: ${n.reason}`);
+  if (req.json) {
+    const runs = outcomes.map((o) => runJson(o, p, req));
+    const worst = runs.find((r) => r.verdict === 'violated') ?? runs.find((r) => r.verdict === 'deadlock') ?? runs.find((r) => r.verdict === 'incomplete') ?? runs[0]!;
+    const body =
+      runs.length === 1
+        ? { ...runs[0]!, notApplicable: p.notApplicable }
+        : { verdict: worst.verdict, kernel: p.variant.version, runs, notApplicable: p.notApplicable };
+    return { code, out: JSON.stringify(body, null, 2) };
+  }
+  const text = [...na, ...outcomes.map((o) => runText(o, p, req))].join('\n\n');
+  return { code, out: text };
+}
+
+export { NEWEST_KERNEL };

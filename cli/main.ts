@@ -1,0 +1,133 @@
+/**
+ * The mmcheck command: a thin layer over the checker, model, invariants and
+ * traces. Bad usage prints one line and exits 2.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { check } from './check.js';
+import { list, LISTS } from './list.js';
+import { EXIT_USAGE, intFlag, listFlag, numberFlag, UsageError } from './usage.js';
+import { didYouMean } from '../model/variants.js';
+
+const COMMANDS = ['check', 'list', 'help', 'version'];
+
+const HELP = `mmcheck: an explicit-state model checker for Linux memory-management invariants
+
+usage:
+  mmcheck check [--invariant NAME[,NAME...]] [--scenario S] [--kernel V] [--depth N]
+                [--strategy bfs|dfs] [--mutant M] [--patch SWITCH] [--revert SWITCH]
+                [--continue] [--max-states N] [--max-seconds S]
+                [--trace-out FILE] [--json] [--coverage] [--no-color]
+  mmcheck list invariants|kernels|scenarios|mutants|switches [--json]
+  mmcheck help | version
+
+check explores every interleaving of the scenario's threads on the given kernel
+(default: the newest modelled, ${'6.2'}) and checks the invariants (default: all,
+each on its own default scenario). Exit: 0 holds, 1 violated or deadlock,
+2 bad usage, 3 incomplete (stopped by a limit).`;
+
+export function toolVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    return pkg.version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function main(argv: string[]): { code: number; out: string; err?: string } {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      return { code: command === undefined ? EXIT_USAGE : 0, out: HELP };
+    case 'version':
+    case '--version':
+      return { code: 0, out: `mmcheck ${toolVersion()}` };
+    case 'list': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: { json: { type: 'boolean' } },
+        allowPositionals: true,
+        strict: true,
+      });
+      if (positionals.length > 1) throw new UsageError(`list takes one of: ${LISTS.join(', ')}`);
+      return { code: 0, out: list(positionals[0], !!values.json) };
+    }
+    case 'check': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: {
+          invariant: { type: 'string', multiple: true, short: 'i' },
+          scenario: { type: 'string', short: 's' },
+          kernel: { type: 'string', short: 'k' },
+          depth: { type: 'string', short: 'd' },
+          strategy: { type: 'string' },
+          mutant: { type: 'string', multiple: true },
+          patch: { type: 'string', multiple: true },
+          revert: { type: 'string', multiple: true },
+          'trace-out': { type: 'string' },
+          json: { type: 'boolean' },
+          continue: { type: 'boolean' },
+          'max-states': { type: 'string' },
+          'max-seconds': { type: 'string' },
+          coverage: { type: 'boolean' },
+          'no-color': { type: 'boolean' },
+        },
+        allowPositionals: true,
+        strict: true,
+      });
+      if (positionals.length) throw new UsageError(`check takes no positional arguments, got "${positionals[0]}"`);
+      const strategy = values.strategy ?? 'bfs';
+      if (strategy !== 'bfs' && strategy !== 'dfs') throw new UsageError(`--strategy must be bfs or dfs, got "${strategy}"`);
+      const depth = intFlag('depth', values.depth, 0);
+      if (strategy === 'dfs' && depth !== undefined && depth > 0xffff) throw new UsageError('--depth for dfs must be at most 65535');
+      const color = !values['no-color'] && !values.json && process.stdout.isTTY === true && !process.env.NO_COLOR;
+      return check({
+        invariants: listFlag(values.invariant),
+        scenario: values.scenario,
+        kernel: values.kernel,
+        patch: listFlag(values.patch),
+        revert: listFlag(values.revert),
+        mutants: listFlag(values.mutant),
+        depth,
+        strategy,
+        traceOut: values['trace-out'],
+        json: !!values.json,
+        stopAtFirst: !values.continue,
+        maxStates: intFlag('max-states', values['max-states'], 1),
+        maxSeconds: numberFlag('max-seconds', values['max-seconds']),
+        coverage: !!values.coverage,
+        color,
+        toolVersion: toolVersion(),
+      });
+    }
+    default:
+      throw new UsageError(`unknown command "${command}"${didYouMean(command, COMMANDS)}; try: mmcheck help`);
+  }
+}
+
+/** Runs main() and turns every usage problem into one line and exit code 2. */
+export function run(argv: string[]): number {
+  let res: { code: number; out: string };
+  try {
+    res = main(argv);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`mmcheck: ${e.message}\n`);
+      return EXIT_USAGE;
+    }
+    // parseArgs errors (unknown option, missing value) carry a code.
+    const code = (e as { code?: string }).code;
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`mmcheck: ${(e as Error).message.split('\n')[0]}\n`);
+      return EXIT_USAGE;
+    }
+    throw e;
+  }
+  if (res.code === EXIT_USAGE) process.stderr.write(`${res.out.startsWith('mmcheck') ? '' : 'mmcheck: '}${res.out}\n`);
+  else process.stdout.write(res.out + '\n');
+  return res.code;
+}
