@@ -21,7 +21,8 @@ export function bfs(model: Model, invariants: readonly Invariant[], opts: Explor
     const hi = fingerprint(s, 0, W);
     if (!S.visited.insert(hi, fpLo)) return;
     const index = S.parents.add(NO_PARENT, o);
-    current.data[current.push(s) + W] = index;
+    const off = current.push(s); // push may reallocate data: read it after
+    current.data[off + W] = index;
     S.checkState(s, index);
   });
   S.levelSizes.push(current.length);
@@ -37,7 +38,8 @@ export function bfs(model: Model, invariants: readonly Invariant[], opts: Explor
     const hi = fingerprint(s, 0, W);
     if (!S.visited.insert(hi, fpLo)) return;
     const index = S.parents.add(parentIndex, action);
-    next.data[next.push(s) + W] = index;
+    const off = next.push(s); // push may reallocate data: read it after
+    next.data[off + W] = index;
     S.checkState(s, index);
   };
 

@@ -99,6 +99,7 @@ export class StateQueue {
 
   /** Drops storage beyond `records` (keeps memory in check after a large level). */
   shrink(records: number): void {
-    if (this.data.length > this.stride * records * 4) this.data = new Int32Array(this.stride * records);
+    const keep = Math.max(records, 1024) * this.stride;
+    if (this.data.length > keep * 4) this.data = new Int32Array(keep);
   }
 }

@@ -1,0 +1,51 @@
+import { fc, test as fcTest } from '@fast-check/vitest';
+import { describe, expect } from 'vitest';
+import { fingerprint, fpLo } from '../../checker/fingerprint.js';
+import { FingerprintSet } from '../../checker/visited.js';
+
+describe('fingerprints and the visited set', () => {
+  fcTest.prop([fc.array(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), { minLength: 1, maxLength: 80 })])(
+    'equal states have equal fingerprints, and never the empty marker',
+    (words) => {
+      const a = Int32Array.from(words);
+      const b = Int32Array.from(words);
+      const ha = fingerprint(a, 0, a.length);
+      const la = fpLo;
+      expect(fingerprint(b, 0, b.length)).toBe(ha);
+      expect(fpLo).toBe(la);
+      expect(ha !== 0 || la !== 0).toBe(true);
+    },
+  );
+
+  fcTest.prop([fc.array(fc.integer({ min: 0, max: 1 << 20 }), { maxLength: 600 })])(
+    'insert/has agree with a JS Set as the table grows',
+    (keys) => {
+      const set = new FingerprintSet(8);
+      const oracle = new Set<number>();
+      for (const k of keys) {
+        const words = Int32Array.of(k, k >> 3);
+        const hi = fingerprint(words, 0, 2);
+        const lo = fpLo;
+        expect(set.insert(hi, lo)).toBe(!oracle.has(k));
+        oracle.add(k);
+      }
+      expect(set.size).toBe(oracle.size);
+      for (const k of oracle) {
+        const words = Int32Array.of(k, k >> 3);
+        expect(set.has(fingerprint(words, 0, 2), fpLo)).toBe(true);
+      }
+    },
+  );
+
+  fcTest.prop([fc.uniqueArray(fc.integer({ min: 0, max: 1 << 24 }), { minLength: 2, maxLength: 300 })])(
+    'distinct small states get distinct fingerprints',
+    (keys) => {
+      const seen = new Set<string>();
+      for (const k of keys) {
+        const h = fingerprint(Int32Array.of(k), 0, 1);
+        seen.add(`${h}:${fpLo}`);
+      }
+      expect(seen.size).toBe(keys.length);
+    },
+  );
+});

@@ -1,0 +1,36 @@
+import { explore } from '../checker/explore.js';
+import type { ExploreOptions, ExploreResult } from '../checker/model.js';
+import { findInvariant, toEngineInvariant } from '../invariants/registry.js';
+import { findScenario } from '../model/scenarios.js';
+import type { ScenarioSpec } from '../model/scenario.js';
+import { resolveVariant, type VariantRequest } from '../model/variants.js';
+import { MMModel } from '../model/world.js';
+
+export function model(scenario: string | ScenarioSpec, variant: VariantRequest = {}): MMModel {
+  const sc = typeof scenario === 'string' ? findScenario(scenario) : scenario;
+  if (!sc) throw new Error(`no scenario ${String(scenario)}`);
+  return new MMModel(sc, resolveVariant(variant));
+}
+
+export function check(
+  scenario: string | ScenarioSpec,
+  kernel: string,
+  invariants: string[],
+  opts: ExploreOptions & { mutants?: string[]; patch?: string[]; revert?: string[] } = {},
+): { result: ExploreResult; model: MMModel } {
+  const m = model(scenario, { kernel, mutants: opts.mutants, patch: opts.patch, revert: opts.revert });
+  const view = m.view(new Int32Array(m.stateWords));
+  const invs = invariants.map((n) => {
+    const inv = findInvariant(n);
+    if (!inv) throw new Error(`no invariant ${n}`);
+    return toEngineInvariant(inv, view);
+  });
+  return { result: explore(m, invs, opts), model: m };
+}
+
+/** The action id of a thread's step, found by operation title and step label. */
+export function actionId(m: MMModel, thread: string, op: string, label: string): number {
+  const i = m.actions.findIndex((a) => a.threadName === thread && a.op.includes(op) && a.label === label);
+  if (i < 0) throw new Error(`no action ${thread} / ${op} / ${label}`);
+  return i;
+}
