@@ -11,10 +11,13 @@ export const SCENARIOS: readonly ScenarioSpec[] = [
     title: 'fork, then GUP and writes on both sides of the COW',
     reference: 'MM-SEMANTICS 1.4 (a) and (e); CVE-2020-29374',
     description:
-      'P has written its secret (1) into an anon page. P may fork C, take an io_uring-style R/W long-term pin, ' +
-      'write, release the pin and exit; C may vmsplice the page (R/O FOLL_GET), MADV_DONTNEED it, read, write and ' +
-      'exit. On 5.7 the CVE-2020-29374 interleaving (fork; C vmsplice; C MADV_DONTNEED; P write reuses the page ' +
-      'C still holds) breaks cow-isolation; 5.8 breaks COW at GUP time, 5.9+ copies on page_count, so it holds.',
+      'P has written its secret (1) into an anon page. P may fork C, write, take an io_uring-style R/W long-term ' +
+      'pin, release it and exit; C may vmsplice the page (R/O FOLL_GET), pin it R/O (O_DIRECT-style FOLL_PIN), ' +
+      'MADV_DONTNEED it, read, write, release and exit; kswapd may swap the page out. cow-isolation: on 5.7 the ' +
+      'CVE-2020-29374 interleaving (fork; C vmsplice; C MADV_DONTNEED; P write reuses by mapcount) breaks it; on ' +
+      '5.9-5.17 the same leak goes through swap-in (do_swap_page still uses reuse_swap_page); from 5.18 it holds. ' +
+      'pin-coherent: up to 5.18 a R/O pin of the still-shared page goes stale when C writes; from 5.19 the pin ' +
+      'unshares first (FAULT_FLAG_UNSHARE) and it holds. anon-exclusive holds on 5.19+.',
     processes: ['P', 'C'],
     vmas: [{ name: 'heap', start: 0, pages: 1, prot: 'rw' }],
     pages: [{ addr: 0, data: 1 }],
@@ -59,9 +62,10 @@ export const SCENARIOS: readonly ScenarioSpec[] = [
     reference: 'MM-SEMANTICS 1.4 (b); cow.c "R/O-mapping a page registered as iouring fixed buffer"',
     description:
       'P pins its anon page R/W long-term (io_uring fixed buffer), may mprotect it PROT_READ and back, write it, ' +
-      'let the device write through the pin and unpin. Up to 5.18 the write fault after the R/O remap sees ' +
+      'let the device write through the pin and unpin. On 5.9-5.18 the write fault after the R/O remap sees ' +
       'page_count > 1 and copies, so the pin and the page table diverge (pin-coherent violated); from 5.19 the ' +
-      'page is PageAnonExclusive and is reused (6.0+: mprotect even restores the write bit).',
+      'page is PageAnonExclusive and is reused (6.0+: mprotect even restores the write bit). 5.7 and 5.8 reuse ' +
+      'by mapcount, so this case holds there (their bug is the missed COW instead).',
     processes: ['P'],
     vmas: [{ name: 'buf', start: 0, pages: 1, prot: 'rw' }],
     pages: [{ addr: 0, data: 1 }],

@@ -1,0 +1,119 @@
+/**
+ * The mmcheck command end to end (the compiled CLI, as a user runs it):
+ * every exit code, bad flags, JSON output and trace files.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+
+const BIN = new URL('../../bin/mmcheck.js', import.meta.url).pathname;
+
+function mmcheck(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('mmcheck check', () => {
+  test('exit 1 on a violation, with the trace step by step', () => {
+    const r = mmcheck('check', '--invariant', 'pin-coherent', '--scenario', 'iouring-ro-remap', '--kernel', '5.18');
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/VIOLATED pin-coherent: pin "fixed-buffer"/);
+    expect(r.out).toMatch(/states \d+, transitions \d+, depth 7, [\d.]+ s, [\d,]+ states\/s/);
+    expect(r.out).toMatch(/wp_page_copy: install {2}mm\/memory.c:wp_page_copy/);
+  });
+
+  test('exit 0 when the invariant holds, saying how far', () => {
+    const r = mmcheck('check', '--invariant', 'pin-coherent', '--scenario', 'iouring-ro-remap', '--kernel', '5.19', '--depth', '12');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/HOLDS: every reachable state explored/);
+    const b = mmcheck('check', '--invariant', 'anon-exclusive', '--depth', '3');
+    expect(b.code).toBe(0);
+    expect(b.out).toMatch(/HOLDS to depth 3 \(bounded/);
+  });
+
+  test('--json prints one object with the verdict, counts and the trace', () => {
+    const r = mmcheck('check', '--invariant', 'cow-isolation', '--scenario', 'cow-fork-gup', '--kernel', '5.7', '--json');
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.out);
+    expect(j).toMatchObject({ verdict: 'violated', invariant: 'cow-isolation', kernel: '5.7', scenario: 'cow-fork-gup' });
+    for (const k of ['depth', 'states', 'transitions', 'seconds']) expect(typeof j[k]).toBe('number');
+    expect(j.trace.length).toBeGreaterThan(0);
+    for (const s of j.trace) {
+      expect(typeof s.thread).toBe('string');
+      expect(typeof s.action).toBe('string');
+      expect(s.kernelFunction).toMatch(/\.c:/);
+    }
+  });
+
+  test('exit 3 when a limit stops the search: incomplete, never a silent partial result', () => {
+    const r = mmcheck('check', '--invariant', 'cow-isolation', '--kernel', '6.2', '--max-states', '2000', '--json');
+    expect(r.code).toBe(3);
+    expect(JSON.parse(r.out)).toMatchObject({ verdict: 'incomplete', stoppedBy: 'max-states' });
+  });
+
+  test('--trace-out writes an ITF trace', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mmcheck-'));
+    const file = join(dir, 't.itf.json');
+    const r = mmcheck('check', '-i', 'pin-coherent', '-s', 'fork-pinned', '-k', '5.8', '--trace-out', file);
+    expect(r.code).toBe(1);
+    const itf = JSON.parse(readFileSync(file, 'utf8'));
+    expect(itf['#meta']).toMatchObject({ format: 'ITF', invariant: 'pin-coherent', scenario: 'fork-pinned', kernel: '5.8' });
+    expect(itf.states.length).toBeGreaterThan(1);
+  });
+
+  test('--strategy dfs also finds the violation', () => {
+    const r = mmcheck('check', '-i', 'pin-coherent', '-s', 'fork-pinned', '-k', '5.7', '--strategy', 'dfs');
+    expect(r.code).toBe(1);
+  });
+});
+
+describe('bad input: one line, exit 2, no stack trace', () => {
+  const cases: [string[], RegExp][] = [
+    [['chek'], /unknown command "chek" \(did you mean "check"\?\)/],
+    [['check', '--invariant', 'pin-coherant'], /unknown invariant "pin-coherant" \(did you mean "pin-coherent"\?\)/],
+    [['check', '--kernel', '5.x'], /bad kernel version "5.x"/],
+    [['check', '--kernel', '4.19'], /older than the oldest modelled \(5.7\)/],
+    [['check', '--scenario', 'cow-fork'], /unknown scenario "cow-fork"/],
+    [['check', '--mutant', 'fork-keep-exclusive'], /unknown mutant "fork-keep-exclusive" \(did you mean "fork-keeps-exclusive"\?\)/],
+    [['check', '--patch', 'nope'], /unknown switch "nope"/],
+    [['check', '--depth'], /--depth/],
+    [['check', '--depth', '-3'], /--depth|-3/],
+    [['check', '--depth', 'abc'], /--depth needs an integer >= 0, got "abc"/],
+    [['check', '--max-seconds', '0'], /--max-seconds needs a positive number/],
+    [['check', '--frobnicate'], /frobnicate/],
+    [['check', '--strategy', 'random'], /--strategy must be bfs or dfs/],
+    [['check', 'extra'], /no positional arguments/],
+    [['list', 'kernel'], /cannot list "kernel" \(did you mean "kernels"\?\)/],
+    [['list'], /list what\?/],
+    [['check', '--invariant', 'anon-exclusive', '--kernel', '5.18'], /anon-exclusive does not apply: kernel 5.18 has no PG_anon_exclusive/],
+    [[], /usage:/],
+  ];
+  for (const [args, msg] of cases) {
+    test(`mmcheck ${args.join(' ')}`, () => {
+      const r = mmcheck(...args);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(msg);
+      expect(r.err).not.toMatch(/\n\s+at /);
+      if (args.length) expect(r.err.trim().split('\n')).toHaveLength(1);
+      expect(r.out).toBe('');
+    });
+  }
+});
+
+describe('mmcheck list, help, version', () => {
+  test('lists what there is', () => {
+    for (const what of ['invariants', 'kernels', 'scenarios', 'mutants', 'switches']) {
+      const r = mmcheck('list', what);
+      expect(r.code).toBe(0);
+      expect(r.out.length).toBeGreaterThan(20);
+    }
+    expect(mmcheck('list', 'invariants').out).toMatch(/anon-exclusive\s+always\s+cow-fork-gup/);
+    expect(JSON.parse(mmcheck('list', 'kernels', '--json').out)[0]).toMatchObject({ version: '5.7', epoch: 'E0' });
+  });
+  test('help and version', () => {
+    expect(mmcheck('help').code).toBe(0);
+    expect(mmcheck('--version').out).toMatch(/^mmcheck \d+\.\d+\.\d+/);
+  });
+});

@@ -1,0 +1,122 @@
+/**
+ * The verdicts the kernel's history predicts, each on both sides of its fix,
+ * and every invariant shown violable (a buggy kernel or a mutant breaks it).
+ */
+import { describe, expect, test } from 'vitest';
+import { INVARIANTS } from '../../invariants/registry.js';
+import { MUTANTS, resolveVariant } from '../../model/variants.js';
+import { check } from '../helpers.js';
+
+describe('seed 000 / MM-SEMANTICS 1.4 verdicts', () => {
+  test('iouring-ro-remap: pin-coherent violated on 5.18 with pin, R/O remap and copying write fault', () => {
+    const { result, model } = check('iouring-ro-remap', '5.18', ['pin-coherent']);
+    expect(result.verdict).toBe('violated');
+    const ops = result.violations[0]!.path.slice(1).map((p) => model.actions[p.action]!);
+    expect(ops[0]!.op).toMatch(/pin_user_pages\(FOLL_PIN\|FOLL_WRITE\|FOLL_LONGTERM\)/);
+    expect(ops.some((a) => a.op.includes('PROT_READ') && !a.op.includes('PROT_WRITE'))).toBe(true);
+    expect(ops.at(-1)!.label).toBe('wp_page_copy: install');
+  });
+
+  test('iouring-ro-remap: pin-coherent holds on 5.19 to depth 12 (and exhaustively)', () => {
+    const { result } = check('iouring-ro-remap', '5.19', ['pin-coherent'], { maxDepth: 12 });
+    expect(result.verdict).toBe('holds');
+    expect(result.depthBounded).toBe(false);
+  });
+
+  test('cow-fork-gup: cow-isolation violated on 5.7 by the CVE-2020-29374 interleaving', () => {
+    const { result, model } = check('cow-fork-gup', '5.7', ['cow-isolation']);
+    expect(result.verdict).toBe('violated');
+    const ops = result.violations[0]!.path.slice(1).map((p) => model.actions[p.action]!);
+    const names = ops.map((a) => `${a.threadName} ${a.op} ${a.label}`);
+    expect(names[0]).toMatch(/^P fork/);
+    expect(names.some((n) => /^C get_user_pages\(FOLL_GET\)/.test(n))).toBe(true);
+    expect(names.some((n) => /^C madvise\(MADV_DONTNEED\)/.test(n))).toBe(true);
+    expect(names.at(-1)).toMatch(/^P write P:0/);
+    expect(result.violations[0]!.message).toMatch(/P:0 maps pfn 1 writable while C holds GUP reference "pipe"/);
+  });
+
+  test('cow-fork-gup: cow-isolation holds on 6.2 (every reachable state)', () => {
+    const { result } = check('cow-fork-gup', '6.2', ['cow-isolation']);
+    expect(result.verdict).toBe('holds');
+    expect(result.depthBounded).toBe(false);
+    expect(result.states).toBeGreaterThan(100_000);
+  });
+
+  for (const kernel of ['5.19', '6.2']) {
+    test(`anon-exclusive holds on ${kernel} to depth 12 on its default scenario`, () => {
+      const { result } = check('cow-fork-gup', kernel, ['anon-exclusive'], { maxDepth: 12 });
+      expect(result.verdict).toBe('holds');
+    });
+  }
+
+  test('anon-exclusive is violated with a short trace by fork-keeps-exclusive', () => {
+    const { result } = check('cow-fork-gup', '6.2', ['anon-exclusive'], { maxDepth: 12, mutants: ['fork-keeps-exclusive'] });
+    expect(result.verdict).toBe('violated');
+    expect(result.violations[0]!.path.length - 1).toBe(1);
+    expect(result.violations[0]!.message).toMatch(/^A3:/);
+  });
+
+  test('anon-exclusive does not apply before 5.19', () => {
+    const inv = INVARIANTS.find((i) => i.name === 'anon-exclusive')!;
+    expect(inv.notApplicable!(resolveVariant({ kernel: '5.18' }))).toMatch(/no PG_anon_exclusive/);
+    expect(inv.notApplicable!(resolveVariant({ kernel: '5.19' }))).toBeNull();
+  });
+
+  test('fork-pinned: pin-coherent violated up to 5.8, holds from 5.9 (early COW at fork)', () => {
+    for (const k of ['5.7', '5.8']) expect(check('fork-pinned', k, ['pin-coherent']).result.verdict).toBe('violated');
+    for (const k of ['5.9', '6.2']) expect(check('fork-pinned', k, ['pin-coherent']).result.verdict).toBe('holds');
+  });
+
+  test('cow-swap-gup: cow-isolation violated through do_swap_page up to 5.17, holds from 5.18', () => {
+    for (const k of ['5.7', '5.9', '5.17']) expect(check('cow-swap-gup', k, ['cow-isolation']).result.verdict).toBe('violated');
+    for (const k of ['5.18', '6.2']) expect(check('cow-swap-gup', k, ['cow-isolation']).result.verdict).toBe('holds');
+  });
+
+  test('reverting the fix brings the bug back: 6.2 without cow-page-count and wp-page-count', () => {
+    const { result } = check('cow-swap-gup', '6.2', ['cow-isolation'], { revert: ['cow-page-count'] });
+    expect(result.verdict).toBe('violated');
+  });
+
+  test('rss-consistent and refcount-sane hold on every built-in scenario and modelled kernel', () => {
+    for (const sc of ['iouring-ro-remap', 'fork-pinned', 'cow-swap-gup']) {
+      for (const k of ['5.7', '5.8', '5.11', '5.17', '5.18', '6.1', '6.2']) {
+        const { result } = check(sc, k, ['rss-consistent', 'refcount-sane']);
+        expect(`${sc} ${k} ${result.verdict}`).toBe(`${sc} ${k} holds`);
+      }
+    }
+  });
+});
+
+describe('every invariant can fail', () => {
+  const cases: Record<string, { scenario: string; kernel: string; mutant?: string }> = {
+    'anon-exclusive': { scenario: 'cow-fork-gup', kernel: '6.2', mutant: 'fork-keeps-exclusive' },
+    'pin-coherent': { scenario: 'fork-pinned', kernel: '6.2', mutant: 'fork-shares-pinned' },
+    'cow-isolation': { scenario: 'cow-fork-gup', kernel: '6.2', mutant: 'wp-reuse-mapcount' },
+    'rss-consistent': { scenario: 'cow-swap-gup', kernel: '6.2', mutant: 'zap-no-rss' },
+    'refcount-sane': { scenario: 'cow-fork-gup', kernel: '6.2', mutant: 'wp-copy-leaks-ref' },
+  };
+  for (const inv of INVARIANTS) {
+    test(`${inv.name} is violated by mutant ${cases[inv.name]!.mutant}, holds without it`, () => {
+      const c = cases[inv.name]!;
+      const bad = check(c.scenario, c.kernel, [inv.name], { mutants: [c.mutant!], maxDepth: 14 });
+      expect(bad.result.verdict).toBe('violated');
+      const good = check(c.scenario, c.kernel, [inv.name], { maxDepth: 14 });
+      expect(good.result.verdict).toBe('holds');
+    });
+  }
+  test('each mutant breaks the invariant it names', () => {
+    for (const m of MUTANTS) expect(Object.values(cases).some((c) => c.mutant === m.name) || m.breaks in cases).toBe(true);
+  });
+  test('rss-consistent: a live miscount is caught right after the zap (D3)', () => {
+    const { result, model } = check('cow-swap-gup', '6.2', ['rss-consistent'], { mutants: ['zap-no-rss'] });
+    const last = result.violations[0]!.path.at(-1)!;
+    expect(model.actions[last.action]!.label).toBe('madvise_dontneed_single_vma');
+    expect(result.violations[0]!.message).toMatch(/^mm C: MM_ANONPAGES is 1 but C has 0 such entries/);
+  });
+  test('rss-consistent: when only exit zaps, the trace ends in the check_mm report (D4)', () => {
+    const { result, model } = check('fork-pinned', '6.2', ['rss-consistent'], { mutants: ['zap-no-rss'] });
+    const last = result.violations[0]!.path.at(-1)!;
+    expect(model.actions[last.action]!.label).toBe('check_mm');
+    expect(result.violations[0]!.message).toBe('check_mm: BUG: Bad rss-counter state mm:C type:MM_ANONPAGES val:1');
+  });
+});
