@@ -18,9 +18,8 @@ export function bfs(model: Model, invariants: readonly Invariant[], opts: Explor
   model.initialStates((s) => {
     const o = ordinal++;
     if (S.halt) return;
-    const hi = fingerprint(s, 0, W);
-    if (!S.visited.insert(hi, fpLo)) return;
-    const index = S.parents.add(NO_PARENT, o);
+    const index = S.discover(s, NO_PARENT, o);
+    if (index < 0) return;
     const off = current.push(s); // push may reallocate data: read it after
     current.data[off + W] = index;
     S.checkState(s, index);
@@ -35,14 +34,15 @@ export function bfs(model: Model, invariants: readonly Invariant[], opts: Explor
     S.transitions++;
     S.coverage[action]!++;
     if (S.halt) return;
-    const hi = fingerprint(s, 0, W);
-    if (!S.visited.insert(hi, fpLo)) return;
-    const index = S.parents.add(parentIndex, action);
+    const index = S.discover(s, parentIndex, action);
+    if (index < 0) return;
     const off = next.push(s); // push may reallocate data: read it after
     next.data[off + W] = index;
     S.checkState(s, index);
   };
 
+  // The state being expanded, copied out of the queue (no allocation per state).
+  const state = new Int32Array(W);
   while (current.length > 0 && !S.halt) {
     if (depth >= S.maxDepth) {
       S.depthBounded = true;
@@ -52,7 +52,7 @@ export function bfs(model: Model, invariants: readonly Invariant[], opts: Explor
     const stride = current.stride;
     for (let r = 0; r < current.length && !S.halt; r++) {
       const off = r * stride;
-      const state = data.subarray(off, off + W);
+      for (let i = 0; i < W; i++) state[i] = data[off + i]!;
       parentIndex = data[off + W]!;
       emitted = 0;
       model.successors(state, emit);

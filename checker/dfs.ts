@@ -5,7 +5,6 @@
  * within the bound is explored, as in SPIN's bounded search. Its traces are
  * not shortest.
  */
-import { fingerprint, fpLo } from './fingerprint.js';
 import type { ExploreOptions, ExploreResult, Invariant, Model } from './model.js';
 import { Search } from './search.js';
 import { NO_PARENT, StateQueue } from './store.js';
@@ -28,10 +27,8 @@ export function dfs(model: Model, invariants: readonly Invariant[], opts: Explor
   model.initialStates((s) => {
     const o = ordinal++;
     if (S.halt) return;
-    const hi = fingerprint(s, 0, W);
-    if (!S.visited.insert(hi, fpLo)) return;
-    const index = S.parents.add(NO_PARENT, o, 0);
-    if (bounded) S.visited.value = index;
+    const index = S.discover(s, NO_PARENT, o, 0);
+    if (index < 0) return;
     push(s, index, 0);
     S.checkState(s, index);
   });
@@ -44,22 +41,19 @@ export function dfs(model: Model, invariants: readonly Invariant[], opts: Explor
     S.transitions++;
     S.coverage[action]!++;
     if (S.halt) return;
-    const hi = fingerprint(s, 0, W);
-    if (S.visited.insert(hi, fpLo)) {
-      const index = S.parents.add(parentIndex, action, childDepth);
-      if (bounded) S.visited.value = index;
+    const index = S.discover(s, parentIndex, action, childDepth);
+    if (index >= 0) {
       if (childDepth > S.depthReached) S.depthReached = childDepth;
       push(s, index, childDepth);
       S.checkState(s, index);
     } else if (bounded) {
       // Reached again at a smaller depth: re-explore from here.
-      const index = S.visited.value;
-      const d = S.parents.depth![index]!;
-      if (childDepth < d) {
-        S.parents.depth![index] = childDepth;
-        S.parents.parent[index] = parentIndex;
-        S.parents.action[index] = action;
-        push(s, index, childDepth);
+      const seen = S.visited.value;
+      if (childDepth < S.parents.depth![seen]!) {
+        S.parents.depth![seen] = childDepth;
+        S.parents.parent[seen] = parentIndex;
+        S.parents.action[seen] = action;
+        push(s, seen, childDepth);
       }
     }
   };
@@ -68,7 +62,8 @@ export function dfs(model: Model, invariants: readonly Invariant[], opts: Explor
   const cur = new Int32Array(W);
   while (stack.length > 0 && !S.halt) {
     const off = stack.pop();
-    cur.set(stack.data.subarray(off, off + W));
+    const data = stack.data;
+    for (let i = 0; i < W; i++) cur[i] = data[off + i]!;
     parentIndex = stack.data[off + W]!;
     const depth = stack.data[off + W + 1]!;
     // A stale record: the state was since reached at a smaller depth.

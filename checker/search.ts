@@ -2,7 +2,7 @@
  * Bookkeeping shared by the search strategies: counts, coverage, invariant
  * checks, first violation per invariant, limits and progress.
  */
-import { collisionProbability } from './fingerprint.js';
+import { collisionProbability, fingerprint, fpLo } from './fingerprint.js';
 import type { ExploreOptions, ExploreResult, Invariant, Model, Strategy, Violation } from './model.js';
 import { replayActions } from './path.js';
 import { ParentStore } from './store.js';
@@ -33,13 +33,15 @@ export class Search {
   readonly stopAtFirst: boolean;
   readonly checkDeadlock: boolean;
   readonly maxDepth: number;
+  private readonly W: number;
 
   constructor(
     readonly model: Model,
     readonly invariants: readonly Invariant[],
     readonly opts: ExploreOptions,
-    withDepth: boolean,
+    readonly withDepth: boolean,
   ) {
+    this.W = model.stateWords;
     const expected = opts.expectedStates ?? 1 << 16;
     this.visited = new FingerprintSet(expected, withDepth);
     this.parents = new ParentStore(Math.min(expected, 1 << 24), withDepth);
@@ -51,6 +53,19 @@ export class Search {
 
   get states(): number {
     return this.parents.length;
+  }
+
+  /**
+   * Records `s` as reached from `parent` by `action` when it is new: returns
+   * its index, or -1 when it was visited (then visited.value is its index, if
+   * the set keeps values).
+   */
+  discover(s: Int32Array, parent: number, action: number, depth = 0): number {
+    const hi = fingerprint(s, 0, this.W);
+    if (!this.visited.insert(hi, fpLo)) return -1;
+    const index = this.parents.add(parent, action, depth);
+    if (this.withDepth) this.visited.value = index;
+    return index;
   }
 
   /** Checks every not-yet-violated invariant on a newly reached state. */

@@ -5,10 +5,10 @@
  *   A2 a pinned anon page is exclusive (sanity_check_pinned_pages, b6a2619c60b4);
  *   A3 an exclusive page is referenced by the entries of one mm at most.
  */
-import { GUP_NONE, GUP_PIN, gupKind, gupPfn } from '../model/gup.js';
+import { GUP_PIN, gupKind, gupPfn } from '../model/gup.js';
 import type { StateView } from '../model/kernel.js';
 import { PG_ANON, PG_ANON_EXCLUSIVE } from '../model/layout.js';
-import { isWritable, mapsNormalPage, PTE_MIGRATION, PTE_SWAP, pteKind, pteTarget } from '../model/pte.js';
+import { isWritable, mapsNormalPage, pteTarget } from '../model/pte.js';
 import type { MMInvariant } from './invariant.js';
 
 /** The mms whose entries (present, migration, or swap through the swap cache) reference pfn. */
@@ -16,15 +16,7 @@ export function referencingMms(v: StateView, pfn: number): { mm: number; addr: n
   const out: { mm: number; addr: number }[] = [];
   for (let m = 0; m < v.mms; m++) {
     for (let a = 0; a < v.addrs; a++) {
-      const e = v.pte(m, a);
-      const k = pteKind(e);
-      if (
-        (mapsNormalPage(e) && pteTarget(e) === pfn) ||
-        (k === PTE_MIGRATION && pteTarget(e) === pfn) ||
-        (k === PTE_SWAP && v.swapCachePage(pteTarget(e)) === pfn)
-      ) {
-        out.push({ mm: m, addr: a });
-      }
+      if (v.entryRefersTo(v.pte(m, a), pfn)) out.push({ mm: m, addr: a });
     }
   }
   return out;
@@ -69,7 +61,6 @@ export const anonExclusive: MMInvariant = {
         return `A3: pfn ${pfn} is PageAnonExclusive but referenced by ${refs.map((r) => v.addrName(r.mm, r.addr)).join(' and ')}`;
       }
     }
-    void GUP_NONE;
     return null;
   },
 };

@@ -11,7 +11,7 @@
  */
 import { GUP_ANON, GUP_DETACHED, GUP_PIN, formatGupFlags, gupAddr, gupKind, gupMm, gupPfn } from '../model/gup.js';
 import { MM_LIVE } from '../model/layout.js';
-import { formatPte, mapsNormalPage, PTE_MIGRATION, PTE_SWAP, pteKind, pteTarget } from '../model/pte.js';
+import { formatPte } from '../model/pte.js';
 import type { MMInvariant } from './invariant.js';
 
 export const pinCoherent: MMInvariant = {
@@ -29,12 +29,7 @@ export const pinCoherent: MMInvariant = {
       if (v.mmState(m) !== MM_LIVE) continue;
       const pfn = gupPfn(r);
       const e = v.pte(m, a);
-      const k = pteKind(e);
-      const ok =
-        (mapsNormalPage(e) && pteTarget(e) === pfn) ||
-        (k === PTE_MIGRATION && pteTarget(e) === pfn) ||
-        (k === PTE_SWAP && v.swapCachePage(pteTarget(e)) === pfn);
-      if (!ok) {
+      if (!v.entryRefersTo(e, pfn)) {
         return (
           `pin "${v.world.gupNames[g]}" (${formatGupFlags(r)} on pfn ${pfn} through ${v.addrName(m, a)}) is stale: ` +
           `${v.addrName(m, a)} is now ${formatPte(e)}`

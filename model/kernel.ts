@@ -203,6 +203,20 @@ export class StateView {
     }
   }
 
+  /** Entry e refers to pfn: maps it, is a migration entry for it, or a swap entry whose slot caches it. */
+  entryRefersTo(e: number, pfn: number): boolean {
+    switch (pteKind(e)) {
+      case PTE_PRESENT:
+        return (e & PTE_SPECIAL) === 0 && pteTarget(e) === pfn;
+      case PTE_MIGRATION:
+        return pteTarget(e) === pfn;
+      case PTE_SWAP:
+        return this.swapCachePage(pteTarget(e)) === pfn;
+      default:
+        return false;
+    }
+  }
+
   /** Present PTEs (in live or exiting mms) that map pfn. */
   mappingsOf(pfn: number): number {
     let n = 0;
