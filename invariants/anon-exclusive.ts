@@ -5,7 +5,7 @@
  *   A2 a pinned anon page is exclusive (sanity_check_pinned_pages, b6a2619c60b4);
  *   A3 an exclusive page is referenced by the entries of one mm at most.
  */
-import { GUP_PIN, gupKind, gupPfn } from '../model/gup.js';
+import { GUP_PENDING, GUP_PIN, gupKind, gupPfn } from '../model/gup.js';
 import type { StateView } from '../model/kernel.js';
 import { PG_ANON, PG_ANON_EXCLUSIVE } from '../model/layout.js';
 import { isWritable, mapsNormalPage, pteTarget } from '../model/pte.js';
@@ -47,7 +47,8 @@ export const anonExclusive: MMInvariant = {
     }
     for (let g = 0; g < v.gupSlots; g++) {
       const r = v.gup(g);
-      if (gupKind(r) !== GUP_PIN) continue;
+      // A GUP-fast pin not yet validated (B3 before B4/B5) may be backed off: not a pin yet.
+      if (gupKind(r) !== GUP_PIN || r & GUP_PENDING) continue;
       const pfn = gupPfn(r);
       if (pfn !== 0 && v.pageTest(pfn, PG_ANON) && !v.pageTest(pfn, PG_ANON_EXCLUSIVE)) {
         return `A2: anon pfn ${pfn} is pinned (ref "${v.world.gupNames[g]}") but not PageAnonExclusive`;

@@ -4,7 +4,7 @@
  * reference taken through another mm, no entry of another mm. Otherwise the
  * writer's data leaks to the other side (the vmsplice-after-fork attack).
  */
-import { formatGupFlags, GUP_NONE, gupKind, gupMm, gupPfn } from '../model/gup.js';
+import { formatGupFlags, GUP_NONE, GUP_PENDING, gupKind, gupMm, gupPfn } from '../model/gup.js';
 import { PG_ANON } from '../model/layout.js';
 import { isWritable, mapsNormalPage, pteTarget } from '../model/pte.js';
 import { referencingMms } from './anon-exclusive.js';
@@ -25,7 +25,7 @@ export const cowIsolation: MMInvariant = {
         if (!v.pageTest(pfn, PG_ANON)) continue;
         for (let g = 0; g < v.gupSlots; g++) {
           const r = v.gup(g);
-          if (gupKind(r) === GUP_NONE || gupPfn(r) !== pfn || gupMm(r) === m) continue;
+          if (gupKind(r) === GUP_NONE || r & GUP_PENDING || gupPfn(r) !== pfn || gupMm(r) === m) continue;
           return (
             `${v.addrName(m, a)} maps pfn ${pfn} writable while ${v.mmName(gupMm(r))} holds GUP reference ` +
             `"${v.world.gupNames[g]}" (${formatGupFlags(r)}) on it: ${v.mmName(m)}'s writes leak to ${v.mmName(gupMm(r))}`

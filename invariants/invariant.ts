@@ -6,7 +6,7 @@
 import type { StateView } from '../model/kernel.js';
 import type { Variant } from '../model/variants.js';
 
-export type When = 'always' | 'quiescent';
+export type When = 'always' | 'quiescent' | 'quiescent, and at exit';
 
 export interface MMInvariant {
   readonly name: string;
@@ -16,7 +16,9 @@ export interface MMInvariant {
   readonly reference: string;
   /**
    * always: in every state; quiescent: only when no thread is in the middle
-   * of an operation (batched counters flushed, locks released).
+   * of an operation (batched counters flushed, locks released); "quiescent, and
+   * at exit": a per-mm part at quiescent states and an exit part (once the mm
+   * is freed) in every state - the invariant checks quiescence itself.
    */
   readonly when: When;
   /** The built-in scenario checked when none is given. */

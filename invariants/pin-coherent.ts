@@ -6,10 +6,23 @@
  * Otherwise a COW replaced the page under the pin and DMA and CPU diverge
  * (the io_uring/RDMA/VFIO corruption that PG_anon_exclusive fixed).
  *
- * Pins of non-anonymous pages (the zeropage) are not covered before the
- * file-memory issue: their semantics differ (seed 001).
+ * A pin of a non-anonymous page (the shared zeropage, a page-cache page) is
+ * covered when it is FOLL_LONGTERM: short-term R/O pins of such pages have
+ * snapshot semantics, but long-term ones must see what the process sees
+ * (seed 001, 84209e87c696 in 6.2). A pending GUP-fast reference is not a pin yet.
  */
-import { GUP_ANON, GUP_DETACHED, GUP_PIN, formatGupFlags, gupAddr, gupKind, gupMm, gupPfn } from '../model/gup.js';
+import {
+  formatGupFlags,
+  GUP_ANON,
+  GUP_DETACHED,
+  GUP_LONGTERM,
+  GUP_PENDING,
+  GUP_PIN,
+  gupAddr,
+  gupKind,
+  gupMm,
+  gupPfn,
+} from '../model/gup.js';
 import { MM_LIVE } from '../model/layout.js';
 import { formatPte } from '../model/pte.js';
 import type { MMInvariant } from './invariant.js';
@@ -23,7 +36,8 @@ export const pinCoherent: MMInvariant = {
   check(v) {
     for (let g = 0; g < v.gupSlots; g++) {
       const r = v.gup(g);
-      if (gupKind(r) !== GUP_PIN || r & GUP_DETACHED || !(r & GUP_ANON)) continue;
+      if (gupKind(r) !== GUP_PIN || r & (GUP_DETACHED | GUP_PENDING)) continue;
+      if (!(r & GUP_ANON) && !(r & GUP_LONGTERM)) continue;
       const m = gupMm(r);
       const a = gupAddr(r);
       if (v.mmState(m) !== MM_LIVE) continue;
@@ -31,7 +45,7 @@ export const pinCoherent: MMInvariant = {
       const e = v.pte(m, a);
       if (!v.entryRefersTo(e, pfn)) {
         return (
-          `pin "${v.world.gupNames[g]}" (${formatGupFlags(r)} on pfn ${pfn} through ${v.addrName(m, a)}) is stale: ` +
+          `pin "${v.world.gupNames[g]}" (${formatGupFlags(r)} on ${pfn === 0 ? 'the zeropage' : `pfn ${pfn}`} through ${v.addrName(m, a)}) is stale: ` +
           `${v.addrName(m, a)} is now ${formatPte(e)}`
         );
       }

@@ -8,9 +8,21 @@ import { cowIsolation } from './cow-isolation.js';
 import type { MMInvariant } from './invariant.js';
 import { pinCoherent } from './pin-coherent.js';
 import { refcountSane } from './refcount-sane.js';
+import { noStaleMigration } from './no-stale-migration.js';
+import { punchKeepsCow } from './punch-keeps-cow.js';
 import { rssConsistent } from './rss-consistent.js';
+import { truncateComplete } from './truncate-complete.js';
 
-export const INVARIANTS: readonly MMInvariant[] = [anonExclusive, pinCoherent, cowIsolation, rssConsistent, refcountSane];
+export const INVARIANTS: readonly MMInvariant[] = [
+  anonExclusive,
+  pinCoherent,
+  cowIsolation,
+  rssConsistent,
+  refcountSane,
+  truncateComplete,
+  punchKeepsCow,
+  noStaleMigration,
+];
 
 export function findInvariant(name: string): MMInvariant | undefined {
   return INVARIANTS.find((i) => i.name === name);

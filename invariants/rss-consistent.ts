@@ -12,9 +12,10 @@ export const rssConsistent: MMInvariant = {
   name: 'rss-consistent',
   description: "each rss counter matches the mm's entries of its class; check_mm finds all counters zero at exit",
   reference: 'kernel/fork.c:check_mm; include/linux/mm.h:mm_counter; MM-SEMANTICS 4.3 D3, D4',
-  when: 'quiescent',
+  when: 'quiescent, and at exit',
   defaultScenario: 'cow-swap-gup',
   check(v) {
+    const quiescent = v.quiescent();
     for (let m = 0; m < v.mms; m++) {
       const st = v.mmState(m);
       if (st === MM_DROPPED) {
@@ -24,7 +25,7 @@ export const rssConsistent: MMInvariant = {
         }
         continue;
       }
-      if (st !== MM_LIVE) continue;
+      if (st !== MM_LIVE || !quiescent) continue;
       const count = [0, 0, 0, 0];
       for (let a = 0; a < v.addrs; a++) {
         const c = v.rssClass(v.pte(m, a));

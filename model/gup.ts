@@ -7,6 +7,7 @@
  *   bit 3      FOLL_LONGTERM
  *   bit 4      detached: the user unmapped or zapped (mm, addr) since the pin was taken
  *   bit 5      the page was anonymous when the reference was taken
+ *   bit 6      pending: GUP-fast took it and has not yet re-checked the PTE
  *   bits 8-9   owner mm
  *   bits 10-15 address (page index)
  *   bits 16-23 pfn
@@ -20,6 +21,7 @@ export const GUP_WRITE = 1 << 2;
 export const GUP_LONGTERM = 1 << 3;
 export const GUP_DETACHED = 1 << 4;
 export const GUP_ANON = 1 << 5;
+export const GUP_PENDING = 1 << 6;
 
 /** GUP_PIN_COUNTING_BIAS: a FOLL_PIN on a small page adds this to _refcount (include/linux/mm.h). */
 export const GUP_PIN_COUNTING_BIAS = 1024;

@@ -15,6 +15,10 @@ import {
   gupRefs,
 } from './gup.js';
 import {
+  F_GHOST,
+  F_IMMAP,
+  F_SIZE,
+  GHOST_PUNCH_LOST_COW,
   Layout,
   MM_ANONPAGES,
   MM_FILEPAGES,
@@ -29,10 +33,12 @@ import {
   PG_FLAGS,
   PG_LOCKED,
   PG_MAP,
+  PG_MAPPING,
   PG_PRIVATE,
   PG_REF,
   PG_SWAPBACKED,
   PG_SWAPCACHE,
+  pageMappingWord,
   SLOT_DATA,
   SLOT_MAP,
   SWAP_HAS_CACHE,
@@ -41,6 +47,7 @@ import {
   TH_PC,
   TH_STATUS,
   TS_RUNNING,
+  VMA_ANON_VMA,
   VMA_PRESENT,
 } from './layout.js';
 import {
@@ -68,6 +75,25 @@ export interface WorldInfo {
   readonly threadNames: readonly string[];
   /** Names of the GUP references (one slot each). */
   readonly gupNames: readonly string[];
+  /** Per VMA: the file it maps (-1: anonymous), its first file page, MAP_SHARED, first address. */
+  readonly vmaFile: readonly number[];
+  readonly vmaPgoff: readonly number[];
+  readonly vmaShared: readonly boolean[];
+  readonly vmaStart: readonly number[];
+  /** Per file: name, shmem (else a disk file), on-disk contents per page. */
+  readonly fileNames: readonly string[];
+  readonly fileShmem: readonly boolean[];
+  readonly fileDisk: readonly (readonly number[])[];
+}
+
+/** What zap_pte_range is told (struct zap_details); null details is munmap/exit/MADV_DONTNEED. */
+export interface ZapDetails {
+  /** even_cows: truncation also removes private COW copies; hole punch and invalidation do not. */
+  evenCows: boolean;
+  /** The file being unmapped (zap_mapping before 5.18). */
+  file: number;
+  /** The operation, for narration. */
+  who: string;
 }
 
 export class StateView {
@@ -169,6 +195,46 @@ export class StateView {
     return this.s[this.L.gup(g)]!;
   }
 
+  get files(): number {
+    return this.L.shape.files;
+  }
+  fileWord(f: number, field: number): number {
+    return this.s[this.L.file(f) + field]!;
+  }
+  fileSize(f: number): number {
+    return this.s[this.L.file(f) + F_SIZE]!;
+  }
+  /** The page at `index` in f's page cache, or 0. */
+  cachePage(f: number, index: number): number {
+    return index < this.L.shape.filePages ? this.s[this.L.cache(f, index)]! : 0;
+  }
+  /** The file a VMA-covered address maps (-1: anonymous or no VMA). */
+  fileOf(a: number): number {
+    const v = this.world.vmaOfAddr[a]!;
+    return v < 0 ? -1 : this.world.vmaFile[v]!;
+  }
+  /** The file page index address a maps (linear_page_index). */
+  fileIndex(a: number): number {
+    const v = this.world.vmaOfAddr[a]!;
+    return this.world.vmaPgoff[v]! + a - this.world.vmaStart[v]!;
+  }
+  isSharedMapping(a: number): boolean {
+    const v = this.world.vmaOfAddr[a]!;
+    return v >= 0 && this.world.vmaShared[v]!;
+  }
+  /** page->mapping's file, or -1. */
+  pageFile(pfn: number): number {
+    return (this.s[this.L.page(pfn) + PG_MAPPING]! & 0xff) - 1;
+  }
+  pageIndex(pfn: number): number {
+    return (this.s[this.L.page(pfn) + PG_MAPPING]! >>> 8) & 0xff;
+  }
+  /** The page is in its file's page cache (which holds a reference on it). */
+  inPageCache(pfn: number): boolean {
+    const f = this.pageFile(pfn);
+    return f >= 0 && this.cachePage(f, this.pageIndex(pfn)) === pfn;
+  }
+
   threadWord(t: number, field: number): number {
     return this.s[this.L.thread(t) + field]!;
   }
@@ -203,11 +269,14 @@ export class StateView {
     }
   }
 
-  /** Entry e refers to pfn: maps it, is a migration entry for it, or a swap entry whose slot caches it. */
+  /**
+   * Entry e refers to pfn: maps it (pfn 0: the zeropage), is a migration entry
+   * for it, or a swap entry whose slot caches it.
+   */
   entryRefersTo(e: number, pfn: number): boolean {
     switch (pteKind(e)) {
       case PTE_PRESENT:
-        return (e & PTE_SPECIAL) === 0 && pteTarget(e) === pfn;
+        return pteTarget(e) === pfn;
       case PTE_MIGRATION:
         return pteTarget(e) === pfn;
       case PTE_SWAP:
@@ -224,6 +293,18 @@ export class StateView {
       for (let a = 0; a < this.addrs; a++) {
         const e = this.pte(m, a);
         if (pteKind(e) === PTE_PRESENT && (e & PTE_SPECIAL) === 0 && pteTarget(e) === pfn) n++;
+      }
+    }
+    return n;
+  }
+
+  /** Migration entries that point at pfn. */
+  migrationEntriesOf(pfn: number): number {
+    let n = 0;
+    for (let m = 0; m < this.mms; m++) {
+      for (let a = 0; a < this.addrs; a++) {
+        const e = this.pte(m, a);
+        if (pteKind(e) === PTE_MIGRATION && pteTarget(e) === pfn) n++;
       }
     }
     return n;
@@ -304,6 +385,11 @@ export class Kernel extends StateView {
   }
   clearPageFlag(pfn: number, flag: number): void {
     this.s[this.L.page(pfn) + PG_FLAGS]! &= ~flag;
+  }
+  /** anon_vma_prepare(): the VMA now has anonymous pages (fork must copy its page table). */
+  setVmaAnon(m: number, a: number): void {
+    const v = this.world.vmaOfAddr[a]!;
+    this.s[this.L.vma(m, v)]! |= VMA_ANON_VMA;
   }
   setThreadWord(t: number, field: number, v: number): void {
     this.s[this.L.thread(t) + field] = v;
@@ -477,6 +563,76 @@ export class Kernel extends StateView {
     this.s[this.L.mm(m) + MM_LOCK] = 0;
   }
 
+  // ---- files: page cache and locks (mm/filemap.c, mm/shmem.c) --------------------
+  setFileWord(f: number, field: number, v: number): void {
+    this.s[this.L.file(f) + field] = v;
+  }
+  /** add_to_page_cache / shmem_add_to_page_cache: the page cache holds one reference. */
+  addToPageCache(f: number, index: number, pfn: number): void {
+    this.s[this.L.cache(f, index)] = pfn;
+    this.setPageWord(pfn, PG_MAPPING, pageMappingWord(f, index));
+    if (this.world.fileShmem[f]) this.setPageFlag(pfn, PG_SWAPBACKED);
+    this.getPage(pfn);
+  }
+  /** delete_from_page_cache / filemap_remove_folio: page->mapping = NULL, drop the cache's reference. */
+  deleteFromPageCache(pfn: number): void {
+    this.s[this.L.cache(this.pageFile(pfn), this.pageIndex(pfn))] = 0;
+    this.setPageWord(pfn, PG_MAPPING, 0);
+    this.putPage(pfn);
+  }
+  /** page_add_file_rmap(). */
+  pageAddFileRmap(pfn: number): void {
+    this.s[this.L.page(pfn) + PG_MAP]!++;
+  }
+  /** i_mmap_rwsem: >= 0 readers, -1 a writer. */
+  iMmapTrylock(f: number, write: boolean): boolean {
+    const o = this.L.file(f) + F_IMMAP;
+    if (write ? this.s[o]! !== 0 : this.s[o]! < 0) return false;
+    this.s[o] = write ? -1 : this.s[o]! + 1;
+    return true;
+  }
+  iMmapUnlock(f: number): void {
+    const o = this.L.file(f) + F_IMMAP;
+    this.s[o] = this.s[o]! < 0 ? 0 : this.s[o]! - 1;
+  }
+
+  /**
+   * zap_pte_range() on one PTE with zap_details, as unmap_mapping_range and
+   * unmap_mapping_folio call it (mm/memory.c, 5.17 and 5.18).
+   *   <= 5.17: zap_skip_check_mapping() keeps a private COW page when a
+   *            mapping is given (!even_cows); "if (details) continue" keeps
+   *            every swap and migration entry.
+   *   5.18 (5abfd71d936a and the should_zap_page rework): a swap entry goes
+   *            iff even_cows; a migration entry iff even_cows or its page is
+   *            not anon; a present anon page iff even_cows.
+   * Returns true when the entry was zapped.
+   */
+  zapPteDetails(m: number, a: number, d: ZapDetails): boolean {
+    const e = this.pte(m, a);
+    const kind = pteKind(e);
+    if (kind === PTE_NONE) return false;
+    const evenCows = d.evenCows || this.mutant('punch-zaps-cows');
+    const fixed = this.has('zap-details-fix');
+    const anonPage = (pfn: number) => this.pageTest(pfn, PG_ANON);
+    let zap: boolean;
+    if (kind === PTE_PRESENT) {
+      zap = evenCows || (e & PTE_SPECIAL) !== 0 || !anonPage(pteTarget(e));
+    } else if (!fixed || (kind === PTE_MIGRATION && this.mutant('zap-skips-migration'))) {
+      zap = false;
+      this.note(`${this.addrName(m, a)}: ${d.who}: details != NULL: "we leave swap entries" - ${kind === PTE_SWAP ? 'swap' : 'migration'} entry skipped`);
+    } else if (kind === PTE_SWAP) {
+      zap = evenCows;
+    } else {
+      zap = evenCows || !anonPage(pteTarget(e));
+    }
+    if (!zap) return false;
+    if (!d.evenCows && ((kind === PTE_PRESENT && (e & PTE_SPECIAL) === 0 && anonPage(pteTarget(e))) || kind === PTE_SWAP)) {
+      this.setFileWord(d.file, F_GHOST, this.fileWord(d.file, F_GHOST) | GHOST_PUNCH_LOST_COW);
+    }
+    this.zapPte(m, a);
+    return true;
+  }
+
   // ---- GUP references ----------------------------------------------------
   /** Marks the GUP references taken through (m, a) as detached: the user unmapped it. */
   detachGup(m: number, a: number): void {
@@ -493,6 +649,7 @@ export class Kernel extends StateView {
    */
   zapPte(m: number, a: number): void {
     const e = this.pte(m, a);
+    if (e !== 0) this.detachGup(m, a);
     switch (pteKind(e)) {
       case PTE_NONE:
         return;
@@ -516,7 +673,8 @@ export class Kernel extends StateView {
         return;
       case PTE_MIGRATION:
         this.setPte(m, a, 0);
-        this.addRss(m, this.mmCounter(pteTarget(e)), -1);
+        if (this.mutant('zap-migration-no-rss')) this.note('MUTANT: migration entry cleared without the rss decrement');
+        else this.addRss(m, this.mmCounter(pteTarget(e)), -1);
         return;
     }
   }

@@ -4,10 +4,11 @@
  * addresses, page frames, swap slots, GUP references and threads it has.
  *
  *   mm m:       state, flags, mmap_lock, write_protect_seq, rss[4], vma[V], pte[A]
- *   frame f:    _refcount, _mapcount (as a count), flags, data, private (swap slot+1), mapping
+ *   frame f:    _refcount, _mapcount (as a count), flags, data, private (swap slot+1), mapping (file+1, index)
  *   swap slot:  swap_map (count | SWAP_HAS_CACHE), data written by swap_writepage
+ *   file:       i_size (pages), flags (i_rwsem, shmem_falloc), i_mmap_rwsem, ghost, page cache[P]
  *   GUP ref g:  one packed record (see gup.ts)
- *   thread t:   pc, status, orig_pte, page, new_page, aux, budget[]
+ *   thread t:   pc, status, orig_pte, page, new_page, aux, aux2, budget[]
  *
  * pfn 0 is the shared zeropage and has no frame; frames are pfn 1..F.
  */
@@ -38,6 +39,7 @@ export const RSS_NAMES = ['MM_FILEPAGES', 'MM_ANONPAGES', 'MM_SWAPENTS', 'MM_SHM
 /** vma word bits. */
 export const VMA_PRESENT = 1;
 export const VMA_WRITE = 2; // VM_WRITE (VM_MAYWRITE is always set: private writable mappings)
+export const VMA_ANON_VMA = 4; // vma->anon_vma set (anon_vma_prepare ran): fork must copy the page table
 
 export const PG_REF = 0;
 export const PG_MAP = 1;
@@ -54,7 +56,12 @@ export const PG_SWAPCACHE = 1 << 2; // PG_swapcache
 export const PG_LOCKED = 1 << 3; // PG_locked
 export const PG_SWAPBACKED = 1 << 4; // PG_swapbacked
 export const PG_DIRTY = 1 << 5; // PG_dirty
-export const PG_ISOLATED = 1 << 6; // off the LRU, held by reclaim (!PG_lru)
+export const PG_ISOLATED = 1 << 6; // off the LRU, held by reclaim or migration (!PG_lru)
+
+/** page->mapping for a page-cache page: file + 1 in the low byte, index in the next. */
+export function pageMappingWord(file: number, index: number): number {
+  return file + 1 + (index << 8);
+}
 
 export const SLOT_MAP = 0;
 export const SLOT_DATA = 1;
@@ -68,8 +75,21 @@ export const TH_ORIG = 2;
 export const TH_PAGE = 3;
 export const TH_NEWPAGE = 4;
 export const TH_AUX = 5;
-export const TH_BUDGET = 6;
-const TH_FIXED = 6;
+export const TH_AUX2 = 6;
+export const TH_BUDGET = 7;
+const TH_FIXED = 7;
+
+export const F_SIZE = 0;
+export const F_FLAGS = 1;
+export const F_IMMAP = 2;
+export const F_GHOST = 3;
+export const F_CACHE = 4;
+/** file flags: inode_lock (i_rwsem) held for write; shmem_falloc set (a punch in progress over [start, next)). */
+export const F_I_RWSEM = 1;
+export const F_FALLOC = 2;
+/** ghost (history) bits, for invariants about what an operation did. */
+export const GHOST_STALE_MIGRATION = 1; // a migration entry was left in range when the pre-unmap returned
+export const GHOST_PUNCH_LOST_COW = 2; // a hole punch zapped a private COW page or swap entry
 
 /** thread status values. */
 export const TS_UNBORN = 0; // its process does not exist yet (child before fork)
@@ -86,6 +106,9 @@ export interface Shape {
   frames: number;
   swapSlots: number;
   gupSlots: number;
+  files: number;
+  /** Page-cache slots per file (the largest size it can have). */
+  filePages: number;
   /** Menu entries per thread. */
   entries: readonly number[];
 }
@@ -96,6 +119,7 @@ export class Layout {
   readonly frameBase0: number;
   readonly slotBase0: number;
   readonly gupBase0: number;
+  readonly fileBase0: number;
   readonly threadBase: readonly number[];
   readonly threadWords: readonly number[];
   readonly words: number;
@@ -106,7 +130,8 @@ export class Layout {
     this.frameBase0 = this.mmBase0 + this.mmWords * shape.mms;
     this.slotBase0 = this.frameBase0 + PG_WORDS * shape.frames;
     this.gupBase0 = this.slotBase0 + SLOT_WORDS * shape.swapSlots;
-    let off = this.gupBase0 + shape.gupSlots;
+    this.fileBase0 = this.gupBase0 + shape.gupSlots;
+    let off = this.fileBase0 + (F_CACHE + shape.filePages) * shape.files;
     const tb: number[] = [];
     const tw: number[] = [];
     for (const n of shape.entries) {
@@ -138,6 +163,12 @@ export class Layout {
   }
   gup(g: number): number {
     return this.gupBase0 + g;
+  }
+  file(f: number): number {
+    return this.fileBase0 + f * (F_CACHE + this.shape.filePages);
+  }
+  cache(f: number, index: number): number {
+    return this.fileBase0 + f * (F_CACHE + this.shape.filePages) + F_CACHE + index;
   }
   thread(t: number): number {
     return this.threadBase[t]!;

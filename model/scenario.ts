@@ -10,7 +10,7 @@ export type Prot = 'r' | 'rw';
 export type MenuOp =
   | { op: 'write'; addr: number; value: number }
   | { op: 'read'; addr: number }
-  | { op: 'gup'; ref: string; addr: number; pin: boolean; write?: boolean; longterm?: boolean }
+  | { op: 'gup'; ref: string; addr: number; pin: boolean; write?: boolean; longterm?: boolean; fast?: boolean }
   | { op: 'put'; ref: string }
   | { op: 'device-write'; ref: string; value: number }
   | { op: 'fork'; child: string }
@@ -18,6 +18,11 @@ export type MenuOp =
   | { op: 'madv-dontneed'; addr: number }
   | { op: 'munmap'; vma: string }
   | { op: 'reclaim'; mm: string; addr: number }
+  | { op: 'pageout'; addr: number }
+  | { op: 'truncate'; file: string; size: number }
+  | { op: 'punch'; file: string; start: number; len: number }
+  | { op: 'migrate'; file: string; index: number }
+  | { op: 'migrate'; mm: string; addr: number }
   | { op: 'exit' };
 
 export type MenuEntry = MenuOp & { max?: number };
@@ -36,12 +41,36 @@ export interface VmaSpec {
   start: number;
   pages: number;
   prot: Prot;
+  /** A file mapping of this file (default: private anonymous memory). */
+  file?: string;
+  /** File page mapped at `start` (default 0). */
+  pgoff?: number;
+  /** MAP_SHARED (default: MAP_PRIVATE). */
+  shared?: boolean;
+}
+
+export interface FileSpec {
+  name: string;
+  /** shmem: a memfd / tmpfs file (MM_SHMEMPAGES); disk: a file on a disk filesystem (MM_FILEPAGES). */
+  kind: 'shmem' | 'disk';
+  /** i_size, in pages. */
+  size: number;
+  /** Page-cache slots: the largest size the file may reach (default: size). */
+  maxSize?: number;
+  /** Pages in the page cache at the start (shmem: the pages that exist). */
+  cached?: { index: number; data: number }[];
+  /** disk: what each page holds on disk, read in on a page-cache miss (default 0). */
+  disk?: number[];
 }
 
 export interface PageSpec {
   addr: number;
   data: number;
-  /** present (default): mapped writable, as after a write fault; swapped: in the swap slot. */
+  /**
+   * present (default): written by the process, as a write fault leaves it (an
+   * anon page; in a shared file mapping the file's page, mapped writable; in a
+   * private file mapping a COW copy); swapped: an anon page in a swap slot.
+   */
   state?: 'present' | 'swapped';
 }
 
@@ -53,6 +82,7 @@ export interface ScenarioSpec {
   /** Where the kernel rules come from, e.g. "MM-SEMANTICS 1.4 (a)". */
   reference?: string;
   processes: string[];
+  files?: FileSpec[];
   vmas: VmaSpec[];
   pages: PageSpec[];
   frames: number;
@@ -73,9 +103,25 @@ export function validateScenario(s: ScenarioSpec): void {
   if (s.frames < 1 || s.frames > 30) fail('frames', 'need 1 to 30 page frames');
   if (s.swapSlots < 0 || s.swapSlots > 8) fail('swapSlots', 'at most 8 swap slots');
   const vmaNames = new Set(s.vmas.map((v) => v.name));
+  const files = s.files ?? [];
+  const fileNames = new Set(files.map((f) => f.name));
+  if (files.length > 3) fail('files', 'at most 3 files');
+  files.forEach((f, i) => {
+    const max = f.maxSize ?? f.size;
+    if (f.size < 0 || max < f.size || max > 16) fail(`files[${i}]`, 'size must be 0..maxSize and maxSize at most 16 pages');
+    (f.cached ?? []).forEach((c, j) => {
+      if (c.index < 0 || c.index >= f.size) fail(`files[${i}].cached[${j}].index`, `beyond the file's ${f.size} pages`);
+    });
+  });
+  s.vmas.forEach((v, i) => {
+    if (v.file !== undefined && !fileNames.has(v.file)) fail(`vmas[${i}].file`, `unknown file "${v.file}"`);
+    if (v.file === undefined && v.shared) fail(`vmas[${i}].shared`, 'shared anonymous memory is not modelled');
+  });
   const covered = (a: number) => s.vmas.some((v) => a >= v.start && a < v.start + v.pages);
   s.pages.forEach((p, i) => {
     if (!covered(p.addr)) fail(`pages[${i}].addr`, `no VMA covers address ${p.addr}`);
+    const vma = s.vmas.find((v) => p.addr >= v.start && p.addr < v.start + v.pages);
+    if (vma?.file !== undefined && vma.shared && p.state === 'swapped') fail(`pages[${i}]`, 'shmem swap is not modelled');
     if (p.state === 'swapped' && s.swapSlots < 1) fail(`pages[${i}]`, 'a swapped page needs a swap slot');
   });
   const refs = new Set<string>();
@@ -85,7 +131,7 @@ export function validateScenario(s: ScenarioSpec): void {
     t.menu.forEach((e, ei) => {
       const path = `threads[${ti}].menu[${ei}]`;
       if (e.max !== undefined && (e.max < 1 || e.max > 3)) fail(`${path}.max`, 'must be 1, 2 or 3');
-      const needsMm = e.op !== 'reclaim';
+      const needsMm = e.op !== 'reclaim' && e.op !== 'truncate' && e.op !== 'punch' && e.op !== 'migrate';
       if (needsMm && t.mm === null) fail(path, `a kernel thread cannot do "${e.op}"`);
       if ('addr' in e && !covered(e.addr)) fail(`${path}.addr`, `no VMA covers address ${e.addr}`);
       if ('vma' in e && !vmaNames.has(e.vma)) fail(`${path}.vma`, `unknown VMA "${e.vma}"`);
@@ -97,7 +143,21 @@ export function validateScenario(s: ScenarioSpec): void {
         const i = s.processes.indexOf(e.child);
         if (i <= 0) fail(`${path}.child`, `"${e.child}" is not a process created by fork`);
       }
-      if (e.op === 'reclaim' && !s.processes.includes(e.mm)) fail(`${path}.mm`, `unknown process "${e.mm}"`);
+      if ((e.op === 'reclaim' || (e.op === 'migrate' && 'mm' in e)) && !s.processes.includes(e.mm)) {
+        fail(`${path}.mm`, `unknown process "${e.mm}"`);
+      }
+      if ((e.op === 'truncate' || e.op === 'punch' || (e.op === 'migrate' && 'file' in e)) && !fileNames.has(e.file)) {
+        fail(`${path}.file`, `unknown file "${e.file}"`);
+      }
+      if (e.op === 'truncate') {
+        const f = files.find((x) => x.name === e.file)!;
+        if (e.size < 0 || e.size > (f.maxSize ?? f.size)) fail(`${path}.size`, `must be 0..${f.maxSize ?? f.size}`);
+      }
+      if (e.op === 'punch') {
+        const f = files.find((x) => x.name === e.file)!;
+        if (f.kind !== 'shmem') fail(path, 'hole punching is modelled for shmem files only');
+        if (e.start < 0 || e.len < 1 || e.start + e.len > (f.maxSize ?? f.size)) fail(path, 'range beyond the file');
+      }
     });
   });
   s.threads.forEach((t, ti) =>

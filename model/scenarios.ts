@@ -163,7 +163,185 @@ export const SCENARIOS: readonly ScenarioSpec[] = [
       },
     ],
   },
+  {
+    name: 'truncate-private-swap',
+    title: 'ftruncate of a memfd with a swapped-out private COW page (the 5abfd71d936a reproducer)',
+    reference: 'MM-SEMANTICS 4.5 (a); seed 003; 5abfd71d936a',
+    description:
+      'A 2-page memfd mapped MAP_PRIVATE. The program writes page 1 (do_cow_fault: a private anon copy), ' +
+      'MADV_PAGEOUTs it (a swap entry), shrinks the file to 1 page, grows it back to 2 and reads page 1. ' +
+      'Up to 5.17 zap_pte_range with zap_details leaves the swap entry in place ("we leave swap entries"), so the ' +
+      'COW page survives truncation and the read sees the old data (truncate-complete violated); from 5.18 it is zapped.',
+    processes: ['P'],
+    files: [{ name: 'memfd', kind: 'shmem', size: 2 }],
+    vmas: [{ name: 'buf', start: 0, pages: 2, prot: 'rw', file: 'memfd' }],
+    pages: [],
+    frames: 3,
+    swapSlots: 1,
+    threads: [
+      {
+        name: 'P',
+        mm: 'P',
+        mode: 'program',
+        menu: [
+          { op: 'write', addr: 1, value: 1 },
+          { op: 'pageout', addr: 1 },
+          { op: 'truncate', file: 'memfd', size: 1 },
+          { op: 'truncate', file: 'memfd', size: 2 },
+          { op: 'read', addr: 1 },
+        ],
+      },
+    ],
+  },
+  {
+    name: 'zap-migrate',
+    title: 'hole punch racing with migration of a shared shmem page (seed 003, zap-migrate.c)',
+    reference: 'MM-SEMANTICS 4.5 (b); seed 003; 5abfd71d936a',
+    description:
+      'Two memfd pages mapped MAP_SHARED and written. kcompactd migrates them while the evictor punches a hole ' +
+      'over each in turn (as zap-migrate.c does); the main thread may read, write and exit. Up to 5.17 the unlocked pre-unmap skips the migration entry ' +
+      '("if (details) continue"), so a migration entry is still mapped when it returns (no-stale-migration ' +
+      'violated, the WARN_ON_ONCE of the seed); shmem_truncate_range then waits for the page lock and zaps the ' +
+      'migrated page, so rss and the end state are right on both sides (rss-consistent holds). The migrating thread ' +
+      'is kcompactd rather than move_pages so that migration can also overlap exit_mmap.',
+    processes: ['P'],
+    files: [{ name: 'memfd', kind: 'shmem', size: 2 }],
+    vmas: [{ name: 'buf', start: 0, pages: 2, prot: 'rw', file: 'memfd', shared: true }],
+    pages: [
+      { addr: 0, data: 0 },
+      { addr: 1, data: 1 },
+    ],
+    frames: 4,
+    swapSlots: 0,
+    threads: [
+      {
+        name: 'evictor',
+        mm: 'P',
+        mode: 'program',
+        menu: [
+          { op: 'punch', file: 'memfd', start: 0, len: 1 },
+          { op: 'punch', file: 'memfd', start: 1, len: 1 },
+        ],
+      },
+      {
+        name: 'main',
+        mm: 'P',
+        menu: [
+          { op: 'read', addr: 0 },
+          { op: 'write', addr: 1, value: 2 },
+          { op: 'exit' },
+        ],
+      },
+      {
+        name: 'kcompactd',
+        mm: null,
+        menu: [
+          { op: 'migrate', file: 'memfd', index: 0 },
+          { op: 'migrate', file: 'memfd', index: 1 },
+        ],
+      },
+    ],
+  },
+  {
+    name: 'fork-gup-fast',
+    title: 'fork racing with a GUP-fast pin in another thread (57efa1fe5957)',
+    reference: 'MM-SEMANTICS 1.4 (d); 57efa1fe5957 (5.11)',
+    description:
+      'Thread G of P pins its anon page with pin_user_pages_fast(FOLL_WRITE|FOLL_LONGTERM) while thread P forks ' +
+      'and then writes. On 5.9 and 5.10 copy_present_pte can find the page unpinned and share it while GUP-fast ' +
+      'pins it from the still-writable PTE; the parent\'s write then copies the page away from the pin ' +
+      '(pin-coherent violated). From 5.11 fork holds write_protect_seq odd and GUP-fast backs off to the slow ' +
+      'path. Up to 5.8 fork shares pinned pages anyway.',
+    processes: ['P', 'C'],
+    vmas: [{ name: 'buf', start: 0, pages: 1, prot: 'rw' }],
+    pages: [{ addr: 0, data: 1 }],
+    frames: 3,
+    swapSlots: 0,
+    threads: [
+      {
+        name: 'P',
+        mm: 'P',
+        menu: [
+          { op: 'fork', child: 'C' },
+          { op: 'write', addr: 0, value: 2 },
+        ],
+      },
+      { name: 'G', mm: 'P', menu: [{ op: 'gup', ref: 'dma', addr: 0, pin: true, write: true, longterm: true, fast: true }] },
+      { name: 'C', mm: 'C', menu: [{ op: 'exit' }] },
+    ],
+  },
+  {
+    name: 'reclaim-gup-fast',
+    title: 'reclaim racing with a GUP-fast pin (MM-SEMANTICS 1.4 (c))',
+    reference: 'MM-SEMANTICS 1.4 (c); feb889fb40fa (5.11), 6c287605fd56 (5.19)',
+    description:
+      'kswapd reclaims P\'s anon page while thread G pins it with pin_user_pages_fast(FOLL_WRITE) and thread T ' +
+      'reads and writes it. Before 5.19, a pin taken after the page entered the swap cache (past the vmscan ' +
+      'page_maybe_dma_pinned check) does not stop try_to_unmap_one; T\'s swap-in maps the page R/O and its write ' +
+      'fault copies it away from the pin (pin-coherent violated). From 5.19 try_to_unmap_one clears the PTE, then ' +
+      'page_try_share_anon_rmap sees the pin and backs off, while GUP-fast that pinned first sees the PTE change.',
+    processes: ['P'],
+    vmas: [{ name: 'buf', start: 0, pages: 1, prot: 'rw' }],
+    pages: [{ addr: 0, data: 1 }],
+    frames: 3,
+    swapSlots: 1,
+    threads: [
+      { name: 'kswapd', mm: null, menu: [{ op: 'reclaim', mm: 'P', addr: 0 }] },
+      { name: 'G', mm: 'P', menu: [{ op: 'gup', ref: 'dma', addr: 0, pin: true, write: true, longterm: true, fast: true }] },
+      {
+        name: 'T',
+        mm: 'P',
+        menu: [
+          { op: 'read', addr: 0 },
+          { op: 'write', addr: 0, value: 2 },
+        ],
+      },
+    ],
+  },
+  ...(['zeropage', 'memfd', 'tmpfile'] as const).flatMap((kind) =>
+    [false, true].map((fast): ScenarioSpec => roLongtermPin(kind, fast)),
+  ),
 ];
+
+/**
+ * cow.c "R/O longterm GUP(-fast) pin ... with shared zeropage / memfd / tmpfile"
+ * (97713a3abe33): map private, read (the zeropage or the page-cache page is
+ * mapped R/O), take a R/O FOLL_LONGTERM pin, write, and the pin must see the write.
+ */
+function roLongtermPin(kind: 'zeropage' | 'memfd' | 'tmpfile', fast: boolean): ScenarioSpec {
+  const file = kind === 'memfd' ? { name: 'memfd', kind: 'shmem' as const, size: 1, cached: [{ index: 0, data: 0 }] } : kind === 'tmpfile' ? { name: 'tmpfile', kind: 'disk' as const, size: 1, disk: [0] } : undefined;
+  return {
+    name: `ro-longterm-pin-${kind}${fast ? '-fast' : ''}`,
+    title: `R/O long-term GUP${fast ? '-fast' : ''} pin of ${kind === 'zeropage' ? 'the shared zeropage' : `a ${kind} page`} in a private mapping (cow.c)`,
+    reference: 'seed 001; MM-SEMANTICS 2; 84209e87c696, 8d6a0ac09a16 (6.2)',
+    description:
+      `MAP_PRIVATE of ${kind === 'zeropage' ? 'anonymous memory' : `a ${kind === 'memfd' ? 'memfd (shmem)' : 'file on a disk filesystem'}`}: ` +
+      `read, pin_user_pages${fast ? '_fast' : ''}(FOLL_LONGTERM) without FOLL_WRITE, then write. Up to 6.1 the pin takes ` +
+      `the ${kind === 'zeropage' ? 'zeropage' : 'page-cache page'} as it is (gup_must_unshare only looks at anon pages) and the ` +
+      'write fault replaces it with a private copy: the pin no longer sees the memory (pin-coherent violated). From 6.2 ' +
+      `the R/O long-term pin in a COW mapping unshares first (FAULT_FLAG_UNSHARE copies into an exclusive anon page)` +
+      `${fast ? '; GUP-fast has no vma and falls back to the slow path' : ''}.`,
+    processes: ['P'],
+    files: file ? [file] : [],
+    vmas: [{ name: 'buf', start: 0, pages: 1, prot: 'rw', ...(file ? { file: file.name } : {}) }],
+    pages: [],
+    frames: 3,
+    swapSlots: 0,
+    threads: [
+      {
+        name: 'P',
+        mm: 'P',
+        mode: 'program',
+        menu: [
+          { op: 'read', addr: 0 },
+          { op: 'gup', ref: 'pin', addr: 0, pin: true, longterm: true, fast },
+          { op: 'write', addr: 0, value: 1 },
+          { op: 'put', ref: 'pin' },
+        ],
+      },
+    ],
+  };
+}
 
 export function findScenario(name: string): ScenarioSpec | undefined {
   return SCENARIOS.find((s) => s.name === name);

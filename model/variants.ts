@@ -51,6 +51,13 @@ export const SWITCHES = [
     summary: 'shrink_page_list keeps a maybe-pinned anon page out of the swap cache',
   },
   {
+    name: 'gup-fast-seqcount',
+    since: '5.11',
+    commit: '57efa1fe5957',
+    title: 'mm/gup: prevent gup_fast from racing with COW during fork',
+    summary: 'fork makes mm->write_protect_seq odd while it copies; a GUP-fast pin that saw it odd or changed backs off to the slow path',
+  },
+  {
     name: 'cow-free-swap-cache',
     since: '5.14',
     commit: 'unverified',
@@ -65,6 +72,21 @@ export const SWITCHES = [
     title: 'mm: streamline COW logic in do_swap_page()',
     summary:
       'COW fixes part 1: do_swap_page decides reuse on page_count, not reuse_swap_page; do_wp_page tolerates the swapcache reference and drops the mapcount test (53a05ad9f21d, d4c470970d45)',
+  },
+  {
+    name: 'zap-details-fix',
+    since: '5.18',
+    commit: '5abfd71d936a',
+    title: "mm: don't skip swap entry even if zap_details specified",
+    summary:
+      'zap_pte_range with zap_details no longer leaves every swap and migration entry: swap entries go with even_cows, migration entries unless a private COW (with 8018db852594, 2e148f1e3d9a even_cows)',
+  },
+  {
+    name: 'i-mmap-shared',
+    since: '5.18',
+    commit: '2c8659951654',
+    title: 'mm: unmap_mapping_range_tree() with i_mmap_rwsem shared',
+    summary: 'unmap_mapping_pages/unmap_mapping_folio take i_mmap_rwsem for read, not write',
   },
   {
     name: 'anon-exclusive',
@@ -127,6 +149,26 @@ export const MUTANTS = [
     name: 'zap-no-rss',
     breaks: 'rss-consistent',
     summary: 'zap_pte_range clears an anon PTE without the MM_ANONPAGES decrement',
+  },
+  {
+    name: 'zap-migration-no-rss',
+    breaks: 'rss-consistent',
+    summary: 'zapping a migration entry clears it without the rss decrement',
+  },
+  {
+    name: 'punch-zaps-cows',
+    breaks: 'punch-keeps-cow',
+    summary: 'hole punching unmaps with even_cows: private COW pages and their swap entries are zapped',
+  },
+  {
+    name: 'truncate-skips-cows',
+    breaks: 'truncate-complete',
+    summary: 'truncation unmaps without even_cows: private COW pages beyond EOF survive',
+  },
+  {
+    name: 'zap-skips-migration',
+    breaks: 'no-stale-migration',
+    summary: 'zap_pte_range with zap_details leaves migration entries (the pre-5.18 behaviour, on any kernel)',
   },
   {
     name: 'wp-copy-leaks-ref',

@@ -11,6 +11,7 @@ import type { Emit, Model } from '../checker/model.js';
 import { BLOCKED, DISABLED, DONE, Kernel, type WorldInfo } from './kernel.js';
 import {
   ENTRIES_PER_BUDGET_WORD,
+  F_SIZE,
   Layout,
   TH_BUDGET,
   MM_ANONPAGES,
@@ -28,7 +29,9 @@ import { buildAccess } from './ops/access.js';
 import { buildExit } from './ops/exit.js';
 import { buildFork } from './ops/fork.js';
 import { buildDeviceWrite, buildGup, buildGupRelease, gupTitle } from './ops/gup.js';
+import { buildMigrate } from './ops/migrate.js';
 import { buildMprotect } from './ops/mprotect.js';
+import { buildPunch, buildTruncate } from './ops/truncate.js';
 import { buildReclaim } from './ops/reclaim.js';
 import { buildMadviseDontneed, buildMunmap } from './ops/unmap.js';
 import { ProgramBuilder, type Program, type Step } from './program.js';
@@ -71,6 +74,7 @@ export class MMModel implements Model {
     validateScenario(scenario);
     const addrs = Math.max(...scenario.vmas.map((v) => v.start + v.pages));
     for (const t of scenario.threads) for (const e of t.menu) if (e.op === 'gup') this.gupRefs.push(e.ref);
+    const files = scenario.files ?? [];
     this.layout = new Layout({
       mms: scenario.processes.length,
       vmas: scenario.vmas.length,
@@ -78,6 +82,8 @@ export class MMModel implements Model {
       frames: scenario.frames,
       swapSlots: scenario.swapSlots,
       gupSlots: this.gupRefs.length,
+      files: files.length,
+      filePages: Math.max(0, ...files.map((f) => f.maxSize ?? f.size)),
       entries: scenario.threads.map((t) => t.menu.length),
     });
     const vmaOfAddr = new Array<number>(addrs).fill(-1);
@@ -92,6 +98,13 @@ export class MMModel implements Model {
       threadMm: scenario.threads.map((t) => (t.mm === null ? -1 : scenario.processes.indexOf(t.mm))),
       threadNames: scenario.threads.map((t) => t.name),
       gupNames: this.gupRefs,
+      vmaFile: scenario.vmas.map((v) => (v.file === undefined ? -1 : files.findIndex((f) => f.name === v.file))),
+      vmaPgoff: scenario.vmas.map((v) => v.pgoff ?? 0),
+      vmaShared: scenario.vmas.map((v) => !!v.shared),
+      vmaStart: scenario.vmas.map((v) => v.start),
+      fileNames: files.map((f) => f.name),
+      fileShmem: files.map((f) => f.kind === 'shmem'),
+      fileDisk: files.map((f) => f.disk ?? []),
     };
     this.k = new Kernel(this.world, variant.switches, variant.mutants);
     this.stateWords = this.layout.words;
@@ -129,20 +142,23 @@ export class MMModel implements Model {
     const b = new ProgramBuilder();
     const mmName = m >= 0 ? sc.processes[m]! : '';
     const vmaIndex = (name: string) => sc.vmas.findIndex((v) => v.name === name);
+    const fileIndex = (name: string) => (sc.files ?? []).findIndex((f) => f.name === name);
+    const fileVma = (a: number) => this.world.vmaFile[this.world.vmaOfAddr[a]!]! >= 0;
+    const hasGupFast = sc.threads.some((t) => t.menu.some((x) => x.op === 'gup' && x.fast));
     const vmaAddrs = (i: number) => Array.from({ length: sc.vmas[i]!.pages }, (_, j) => sc.vmas[i]!.start + j);
     let title: string;
     switch (e.op) {
       case 'write':
-        buildAccess(b, m, e.addr, true, e.value);
+        buildAccess(b, m, e.addr, true, e.value, fileVma(e.addr));
         title = `write ${mmName}:${e.addr} := ${e.value}`;
         break;
       case 'read':
-        buildAccess(b, m, e.addr, false, 0);
+        buildAccess(b, m, e.addr, false, 0, fileVma(e.addr));
         title = `read ${mmName}:${e.addr}`;
         break;
       case 'gup': {
-        const g = { slot: this.gupRefs.indexOf(e.ref), pin: e.pin, write: !!e.write, longterm: !!e.longterm };
-        buildGup(b, m, e.addr, g);
+        const g = { slot: this.gupRefs.indexOf(e.ref), pin: e.pin, write: !!e.write, longterm: !!e.longterm, fast: !!e.fast };
+        buildGup(b, m, e.addr, g, fileVma(e.addr));
         title = `${gupTitle(g)} ${mmName}:${e.addr} as ref "${e.ref}"`;
         break;
       }
@@ -157,7 +173,7 @@ export class MMModel implements Model {
         title = `device writes ${e.value} through ref "${e.ref}"`;
         break;
       case 'fork':
-        buildFork(b, m, sc.processes.indexOf(e.child));
+        buildFork(b, m, sc.processes.indexOf(e.child), hasGupFast);
         title = `fork -> ${e.child}`;
         break;
       case 'mprotect': {
@@ -182,10 +198,33 @@ export class MMModel implements Model {
         title = `reclaim the page at ${e.mm}:${e.addr} to swap`;
         break;
       }
+      case 'pageout':
+        buildReclaim(b, m, e.addr, true);
+        title = `madvise(MADV_PAGEOUT) ${mmName}:${e.addr}`;
+        break;
+      case 'truncate':
+        buildTruncate(b, this.world, fileIndex(e.file), e.size);
+        title = `ftruncate(${e.file}, ${e.size} pages)`;
+        break;
+      case 'punch':
+        buildPunch(b, this.world, fileIndex(e.file), e.start, e.len);
+        title = `fallocate(${e.file}, PUNCH_HOLE, pages ${e.start}..${e.start + e.len - 1})`;
+        break;
+      case 'migrate':
+        if ('file' in e) {
+          buildMigrate(b, { file: fileIndex(e.file), index: e.index });
+          title = `migrate page ${e.index} of ${e.file}`;
+        } else {
+          buildMigrate(b, { mm: sc.processes.indexOf(e.mm), addr: e.addr });
+          title = `migrate the page at ${e.mm}:${e.addr}`;
+        }
+        break;
       case 'exit':
         buildExit(b, m);
         title = `exit ${mmName}`;
         break;
+      default:
+        throw new Error(`unknown operation ${(e as { op: string }).op}`);
     }
     if (b.steps.length > 255) throw new Error(`operation ${title} has too many steps`);
     return { title, steps: b.steps, max: e.max ?? 1 };
@@ -199,20 +238,50 @@ export class MMModel implements Model {
     sc.vmas.forEach((v, i) => {
       s[this.layout.vma(0, i)] = VMA_PRESENT | (v.prot === 'rw' ? VMA_WRITE : 0);
     });
+    (sc.files ?? []).forEach((f, fi) => {
+      k.setFileWord(fi, F_SIZE, f.size);
+      for (const c of f.cached ?? []) {
+        const pfn = k.allocPage();
+        if (pfn === 0) throw new Error(`scenario ${sc.name}: more initial pages than frames`);
+        k.setPageWord(pfn, PG_DATA, c.data);
+        k.addToPageCache(fi, c.index, pfn);
+        k.putPage(pfn); // only the page cache holds it
+      }
+    });
     for (const p of sc.pages) {
-      // As do_anonymous_page on a write fault left it (then, if swapped, try_to_unmap_one and __remove_mapping).
+      const v = this.world.vmaOfAddr[p.addr]!;
+      const vma = sc.vmas[v]!;
+      const f = this.world.vmaFile[v]!;
       if (p.state === 'swapped') {
+        // As try_to_unmap_one and __remove_mapping left it.
         const slot = k.getSwapPage();
         k.setSwapMap(slot, 1);
         k.setSwapData(slot, p.data);
         k.setPte(0, p.addr, pteSwap(slot, false));
         k.addRss(0, MM_SWAPENTS, 1);
+        if (f >= 0) k.setVmaAnon(0, p.addr);
+      } else if (f >= 0 && vma.shared) {
+        // As do_shared_fault left it: the file's page, mapped writable and dirty.
+        const index = k.fileIndex(p.addr);
+        let pfn = k.cachePage(f, index);
+        if (!pfn) {
+          pfn = k.allocPage();
+          if (pfn === 0) throw new Error(`scenario ${sc.name}: more initial pages than frames`);
+          k.addToPageCache(f, index, pfn);
+          k.putPage(pfn);
+        }
+        k.setPageWord(pfn, PG_DATA, p.data);
+        k.getPage(pfn);
+        k.pageAddFileRmap(pfn);
+        k.setPte(0, p.addr, ptePresent(pfn, vma.prot === 'rw', true));
+        k.addRss(0, k.mmCounter(pfn), 1);
       } else {
+        // As do_anonymous_page (or do_cow_fault) on a write fault left it.
         const pfn = k.allocPage();
         if (pfn === 0) throw new Error(`scenario ${sc.name}: more initial pages than frames`);
         k.setPageWord(pfn, PG_DATA, p.data);
         k.pageAddNewAnonRmap(pfn);
-        const vma = sc.vmas[this.world.vmaOfAddr[p.addr]!]!;
+        k.setVmaAnon(0, p.addr);
         k.setPte(0, p.addr, ptePresent(pfn, vma.prot === 'rw', true));
         k.addRss(0, MM_ANONPAGES, 1);
       }

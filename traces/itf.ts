@@ -39,12 +39,13 @@ export function toItf(x: unknown): unknown {
   return x;
 }
 
-const VARS = ['mms', 'pages', 'swap', 'gup', 'threads', 'action'] as const;
+const VARS = ['mms', 'files', 'pages', 'swap', 'gup', 'threads', 'action'] as const;
 
 function stateRecord(r: ReadableState, action: string, meta: Record<string, unknown>) {
   return {
     '#meta': meta,
     mms: toItf(r.mms),
+    files: toItf(r.files),
     pages: toItf(r.pages),
     swap: toItf(r.swap),
     gup: toItf(r.gup),

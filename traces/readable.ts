@@ -5,6 +5,13 @@
 import { formatGupFlags, GUP_DETACHED, GUP_NONE, gupAddr, gupKind, gupMm, gupPfn } from '../model/gup.js';
 import type { StateView } from '../model/kernel.js';
 import {
+  F_FALLOC,
+  F_FLAGS,
+  F_GHOST,
+  F_I_RWSEM,
+  F_IMMAP,
+  GHOST_PUNCH_LOST_COW,
+  GHOST_STALE_MIGRATION,
   MM_FLAGS,
   MM_LOCK,
   MMF_HAS_PINNED,
@@ -44,10 +51,21 @@ export interface ReadablePage {
   flags: string[];
   data: number;
   swap_slot?: number;
+  /** file:index of a page-cache page */
+  mapping?: string;
+}
+
+export interface ReadableFile {
+  size: number;
+  flags: string[];
+  i_mmap_rwsem: string;
+  /** index -> pfn of the page-cache page */
+  pagecache: Record<string, number>;
 }
 
 export interface ReadableState {
   mms: Record<string, ReadableMm>;
+  files: Record<string, ReadableFile>;
   /** pfn -> page; free frames are left out */
   pages: Record<string, ReadablePage>;
   swap: Record<string, { count: number; cache: boolean; data: number }>;
@@ -90,6 +108,25 @@ export function readableState(model: MMModel, s: Int32Array): ReadableState {
       ptes,
     };
   }
+  const files: Record<string, ReadableFile> = {};
+  for (let f = 0; f < v.files; f++) {
+    const fl = v.fileWord(f, F_FLAGS);
+    const flags: string[] = [];
+    if (fl & F_I_RWSEM) flags.push('i_rwsem');
+    if (fl & F_FALLOC) flags.push(`shmem_falloc[${(fl >>> 8) & 0xff},${(fl >>> 16) & 0xff})`);
+    const ghost = v.fileWord(f, F_GHOST);
+    if (ghost & GHOST_STALE_MIGRATION) flags.push('WARN:migration-entry-after-pre-unmap');
+    if (ghost & GHOST_PUNCH_LOST_COW) flags.push('WARN:punch-zapped-cow');
+    const lock = v.fileWord(f, F_IMMAP);
+    const pagecache: Record<string, number> = {};
+    for (let i = 0; i < v.L.shape.filePages; i++) if (v.cachePage(f, i)) pagecache[String(i)] = v.cachePage(f, i);
+    files[v.world.fileNames[f]!] = {
+      size: v.fileSize(f),
+      flags,
+      i_mmap_rwsem: lock < 0 ? 'write-locked' : lock > 0 ? `read-locked x${lock}` : 'unlocked',
+      pagecache,
+    };
+  }
   const pages: Record<string, ReadablePage> = {};
   for (let p = 1; p <= v.frames; p++) {
     if (v.isFree(p) && v.pageMapcount(p) === 0) continue;
@@ -101,6 +138,7 @@ export function readableState(model: MMModel, s: Int32Array): ReadableState {
       data: v.pageWord(p, PG_DATA),
     };
     if (f & PG_SWAPCACHE) page.swap_slot = v.pageSwapSlot(p);
+    if (v.pageFile(p) >= 0) page.mapping = `${v.world.fileNames[v.pageFile(p)]}:${v.pageIndex(p)}`;
     pages[String(p)] = page;
   }
   const swap: ReadableState['swap'] = {};
@@ -113,7 +151,7 @@ export function readableState(model: MMModel, s: Int32Array): ReadableState {
   for (let g = 0; g < v.gupSlots; g++) gup[v.world.gupNames[g]!] = formatGup(v, v.gup(g));
   const threads: Record<string, string> = {};
   for (let t = 0; t < v.threads; t++) threads[v.world.threadNames[t]!] = formatThread(model, v, s, t);
-  return { mms, pages, swap, gup, threads };
+  return { mms, files, pages, swap, gup, threads };
 }
 
 function formatGup(v: StateView, r: number): string {
@@ -152,12 +190,19 @@ export function flatten(r: ReadableState): Map<string, string> {
     for (const [vn, vv] of Object.entries(mm.vmas)) out.set(`${name} vma ${vn}`, vv);
     for (const [a, e] of Object.entries(mm.ptes)) out.set(`${name}:${a}`, e);
   }
+  for (const [name, f] of Object.entries(r.files)) {
+    out.set(`${name} i_size`, String(f.size));
+    out.set(`${name} flags`, f.flags.join('|') || '0');
+    out.set(`${name} i_mmap_rwsem`, f.i_mmap_rwsem);
+    for (const [i, pfn] of Object.entries(f.pagecache)) out.set(`${name} page cache[${i}]`, `pfn ${pfn}`);
+  }
   for (const [pfn, p] of Object.entries(r.pages)) {
     out.set(`pfn ${pfn} refcount`, String(p.refcount));
     out.set(`pfn ${pfn} mapcount`, String(p.mapcount));
     out.set(`pfn ${pfn} flags`, p.flags.join('|') || '0');
     out.set(`pfn ${pfn} data`, String(p.data));
     if (p.swap_slot !== undefined) out.set(`pfn ${pfn} swap slot`, String(p.swap_slot));
+    if (p.mapping !== undefined) out.set(`pfn ${pfn} mapping`, p.mapping);
   }
   for (const [i, sl] of Object.entries(r.swap)) {
     out.set(`swap slot ${i}`, `count ${sl.count}${sl.cache ? ' + cache' : ''}, data ${sl.data}`);

@@ -10,16 +10,16 @@ import type { ProgramBuilder } from '../program.js';
 import { formatPte as describePte, isPresent, isWritable, PTE_DIRTY, pteTarget, ZERO_PFN } from '../pte.js';
 import { buildFault, FAULT_FLAG_WRITE, VM_FAULT_ERROR } from './fault.js';
 
-export function buildAccess(b: ProgramBuilder, m: number, a: number, write: boolean, value: number): void {
+export function buildAccess(b: ProgramBuilder, m: number, a: number, write: boolean, value: number, fileVma = false): void {
   const ACCESS = b.reserve();
   const fault = buildFault(b, m, a, (k, t) => {
     k.mmapReadUnlock(m);
     if (k.threadWord(t, TH_AUX) & VM_FAULT_ERROR) {
-      k.note('the fault failed (VM_FAULT_OOM): the task is killed');
+      k.note('the fault failed (SIGBUS or VM_FAULT_OOM): the access does not complete');
       return DONE;
     }
     return ACCESS;
-  });
+  }, fileVma);
   const where = 'arch/x86/mm/fault.c:do_user_addr_fault -> handle_mm_fault (5.7-6.2)';
   b.define(ACCESS, write ? `store ${value}` : 'load', where, (k, t) => {
     const vma = k.vmaAt(m, a);

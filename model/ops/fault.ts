@@ -14,8 +14,12 @@
  */
 import { BLOCKED, type Kernel } from '../kernel.js';
 import {
+  F_FALLOC,
+  F_FLAGS,
   MM_ANONPAGES,
   MM_SWAPENTS,
+  PG_DIRTY,
+  RSS_NAMES,
   PG_ANON,
   PG_ANON_EXCLUSIVE,
   PG_DATA,
@@ -33,6 +37,7 @@ import {
   formatPte,
   mapsNormalPage,
   PTE_DIRTY,
+  PTE_MIGRATION,
   PTE_NONE,
   PTE_PRESENT,
   PTE_SWAP,
@@ -65,9 +70,10 @@ export interface Fault {
 
 /**
  * Adds the fault steps for (m, a) to b. onDone runs inside the fault's last
- * step and returns the caller's next pc.
+ * step and returns the caller's next pc. fileVma: a is in a file mapping
+ * (adds the ->fault and finish_fault steps).
  */
-export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run): Fault {
+export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run, fileVma = false): Fault {
   const PTL = b.reserve();
   const WP_LOCK = b.reserve();
   const WP_COPY = b.reserve();
@@ -75,6 +81,9 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run)
   const SWAP_LOOKUP = b.reserve();
   const SWAP_LOCK = b.reserve();
   const SWAP_MAP = b.reserve();
+  const MIGRATION_WAIT = b.reserve();
+  const FILE_FAULT = fileVma ? b.reserve() : -1;
+  const FILE_FINISH = fileVma ? b.reserve() : -1;
 
   const flags = (k: Kernel, t: number): number => k.threadWord(t, TH_AUX);
   const setResult = (k: Kernel, t: number, bit: number): void => {
@@ -107,6 +116,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run)
     }
     k.setPageWord(pfn, PG_DATA, 0);
     k.pageAddNewAnonRmap(pfn);
+    k.setVmaAnon(m, a);
     k.addRss(m, MM_ANONPAGES, 1);
     k.setPte(m, a, ptePresent(pfn, vmWrite(k), true));
     k.note(`do_anonymous_page: new zeroed page pfn ${pfn}, page_add_new_anon_rmap${exclusiveNote(k)}, MM_ANONPAGES+1`);
@@ -195,6 +205,15 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run)
   const doWpPage = (k: Kernel, t: number): number => {
     const orig = k.threadWord(t, TH_ORIG);
     const unshare = (flags(k, t) & FAULT_FLAG_UNSHARE) !== 0;
+    if (k.isSharedMapping(a)) {
+      // wp_page_shared(): ->page_mkwrite (disk files), then the same page made writable.
+      if (unshare) return finish(k, t);
+      k.setPte(m, a, orig | PTE_DIRTY | PTE_WRITE);
+      k.setPageFlag(pteTarget(orig), PG_DIRTY);
+      setResult(k, t, VM_FAULT_WRITE);
+      k.note(`do_wp_page: shared mapping: wp_page_shared${k.world.fileShmem[k.fileOf(a)] ? '' : ' (->page_mkwrite)'}, the PTE made writable`);
+      return finish(k, t);
+    }
     if (!mapsNormalPage(orig)) {
       // vm_normal_page() == NULL: the shared zeropage.
       if (unshare && !k.has('unshare-cow-mapping')) {
@@ -281,6 +300,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run)
       k.addRss(m, MM_ANONPAGES, 1);
     }
     k.pageAddNewAnonRmap(pfn);
+    k.setVmaAnon(m, a);
     k.setPte(m, a, ptePresent(pfn, !unshare && vmWrite(k), !unshare));
     k.setThreadWord(t, TH_NEWPAGE, 0); // its reference is now the mapping's
     if (old) {
@@ -396,10 +416,109 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run)
     return finish(k, t);
   });
 
+  // ---- do_swap_page -> migration_entry_wait ----------------------------------------
+  b.define(MIGRATION_WAIT, 'migration_entry_wait', 'mm/migrate.c:migration_entry_wait (5.7-6.2)', (k, t) => {
+    const orig = k.threadWord(t, TH_ORIG);
+    if (k.pte(m, a) === orig && k.pageTest(pteTarget(orig), PG_LOCKED)) return BLOCKED; // sleeps on the page lock
+    k.note('the migration entry is gone or its page unlocked: return, the access retries');
+    return finish(k, t);
+  });
+
+  // ---- do_fault: do_read_fault / do_cow_fault / do_shared_fault ---------------------
+  if (fileVma) {
+    b.define(FILE_FAULT, '__do_fault: ->fault', 'mm/memory.c:__do_fault -> mm/shmem.c:shmem_fault, mm/filemap.c:filemap_fault (5.7-6.2)', (k, t) => {
+      const f = k.fileOf(a);
+      const index = k.fileIndex(a);
+      if (index >= k.fileSize(f)) {
+        k.note(`index ${index} is beyond i_size (${k.fileSize(f)} pages): SIGBUS`);
+        setResult(k, t, VM_FAULT_ERROR);
+        return finish(k, t);
+      }
+      const fflags = k.fileWord(f, F_FLAGS);
+      if (k.world.fileShmem[f] && fflags & F_FALLOC && index >= ((fflags >>> 8) & 0xff) && index < ((fflags >>> 16) & 0xff)) {
+        return BLOCKED; // shmem_fault: refrain from faulting into a hole being punched (shmem_falloc)
+      }
+      let pfn = k.cachePage(f, index);
+      if (pfn) {
+        if (k.pageTest(pfn, PG_LOCKED)) return BLOCKED; // find_lock_page sleeps
+        k.getPage(pfn);
+        k.note(`page cache hit: pfn ${pfn}, locked`);
+      } else {
+        pfn = k.allocPage();
+        if (pfn === 0) {
+          setResult(k, t, VM_FAULT_ERROR);
+          return finish(k, t);
+        }
+        const data = k.world.fileShmem[f] ? 0 : (k.world.fileDisk[f]![index] ?? 0);
+        k.setPageWord(pfn, PG_DATA, data);
+        k.addToPageCache(f, index, pfn);
+        k.note(`page cache miss: new pfn ${pfn} (${k.world.fileShmem[f] ? 'shmem_alloc_and_acct_page, zeroed' : `read from disk: ${data}`}), added to the page cache`);
+      }
+      k.setPageFlag(pfn, PG_LOCKED);
+      k.setThreadWord(t, TH_PAGE, pfn);
+      if (flags(k, t) & FAULT_FLAG_WRITE && !k.isSharedMapping(a)) {
+        // do_cow_fault: the private copy, made while the file page is locked.
+        const cow = k.allocPage();
+        if (cow === 0) {
+          k.unlockPage(pfn);
+          setResult(k, t, VM_FAULT_ERROR);
+          return finish(k, t);
+        }
+        k.setPageWord(cow, PG_DATA, k.pageWord(pfn, PG_DATA));
+        k.setThreadWord(t, TH_NEWPAGE, cow);
+        k.note(`do_cow_fault: copy pfn ${pfn} into new anon pfn ${cow}`);
+      }
+      return FILE_FINISH;
+    });
+
+    b.define(FILE_FINISH, 'finish_fault', 'mm/memory.c:finish_fault -> do_set_pte (5.7-6.2)', (k, t) => {
+      const pfn = k.threadWord(t, TH_PAGE);
+      const cow = k.threadWord(t, TH_NEWPAGE);
+      const orig = k.threadWord(t, TH_ORIG);
+      if (k.pte(m, a) !== orig) {
+        k.unlockPage(pfn);
+        k.note('!pte_none: someone else mapped it: return, the access retries');
+        return finish(k, t);
+      }
+      const write = (flags(k, t) & FAULT_FLAG_WRITE) !== 0;
+      const shared = k.isSharedMapping(a);
+      if (cow) {
+        k.pageAddNewAnonRmap(cow);
+        k.setVmaAnon(m, a);
+        k.setPte(m, a, ptePresent(cow, vmWrite(k), true));
+        k.addRss(m, MM_ANONPAGES, 1);
+        k.setThreadWord(t, TH_NEWPAGE, 0);
+        k.note(`map the private copy pfn ${cow} writable, MM_ANONPAGES+1`);
+      } else {
+        const c = k.mmCounter(pfn);
+        k.pageAddFileRmap(pfn);
+        k.addRss(m, c, 1);
+        // A shared mapping is writable unless the filesystem wants write notification (disk files).
+        const writable = shared && vmWrite(k) && (write || k.world.fileShmem[k.fileOf(a)]!);
+        k.setPte(m, a, ptePresent(pfn, writable, shared && write));
+        if (shared && write) k.setPageFlag(pfn, PG_DIRTY);
+        k.setThreadWord(t, TH_PAGE, 0);
+        k.note(`map page-cache pfn ${pfn} ${writable ? 'writable' : 'R/O'}, page_add_file_rmap, ${RSS_NAMES[c]}+1`);
+      }
+      if (write) setResult(k, t, VM_FAULT_WRITE);
+      k.unlockPage(pfn);
+      return finish(k, t);
+    });
+  }
+
   return {
     enter(k: Kernel, t: number): number {
       const orig = k.threadWord(t, TH_ORIG);
-      return pteKind(orig) === PTE_SWAP ? SWAP_LOOKUP : PTL;
+      switch (pteKind(orig)) {
+        case PTE_SWAP:
+          return SWAP_LOOKUP;
+        case PTE_MIGRATION:
+          return MIGRATION_WAIT;
+        case PTE_NONE:
+          return FILE_FAULT >= 0 ? FILE_FAULT : PTL;
+        default:
+          return PTL;
+      }
     },
   };
 }

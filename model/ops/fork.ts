@@ -1,15 +1,21 @@
 /**
  * fork(): dup_mmap() copies the parent's VMAs and page tables under the
- * parent's mmap_lock held for write (and, from 5.11, write_protect_seq odd).
- * The whole page-table copy is one step: copy_pte_range() holds both PT locks
- * across the batch, and with mmap_lock held for write no fault or GUP-slow of
- * the parent can run in between.
+ * parent's mmap_lock held for write, and (5.11, 57efa1fe5957) with
+ * mm->write_protect_seq odd across copy_page_range of COW mappings.
+ *
+ * Without lockless readers (GUP-fast) in the scenario the copy is one step:
+ * copy_pte_range holds both PT locks across the batch and, with mmap_lock
+ * held for write, no fault or GUP-slow of the parent can run in between.
+ * With GUP-fast present the copy is cut where GUP-fast can interleave: taking
+ * the lock (seqcount odd), per page deciding to share or copy
+ * (page_maybe_dma_pinned) and then doing it, and the end (seqcount even).
  *
  * Sources: kernel/fork.c:dup_mmap, mm/memory.c:copy_one_pte (5.7, 5.8),
  * copy_present_pte/copy_present_page/copy_nonpresent_pte (5.9, 5.18, 5.19-6.2),
  * include/linux/rmap.h:page_try_dup_anon_rmap (5.19-6.2).
  */
 import { BLOCKED, DISABLED, DONE, type Kernel } from '../kernel.js';
+import { GUP_PIN_COUNTING_BIAS } from '../gup.js';
 import {
   MM_ANONPAGES,
   MM_FLAGS,
@@ -18,22 +24,30 @@ import {
   MM_STATE,
   MM_SWAPENTS,
   MM_UNUSED,
+  MM_WPSEQ,
   MMF_HAS_PINNED,
   PG_ANON,
   PG_ANON_EXCLUSIVE,
   PG_DATA,
+  TH_AUX,
+  TH_AUX2,
+  VMA_ANON_VMA,
+  VMA_PRESENT,
   VMA_WRITE,
 } from '../layout.js';
 import type { ProgramBuilder } from '../program.js';
-import { GUP_PIN_COUNTING_BIAS } from '../gup.js';
 import {
+  MIGRATION_READ,
   mapsNormalPage,
+  PTE_MIGRATION,
   PTE_PRESENT,
   PTE_SPECIAL,
   PTE_SWAP,
   PTE_SWP_EXCLUSIVE,
   PTE_WRITE,
   pteKind,
+  pteMigration,
+  pteMigrationKind,
   ptePresent,
   pteTarget,
 } from '../pte.js';
@@ -43,38 +57,101 @@ export function maybeDmaPinned(k: Kernel, pfn: number): boolean {
   return k.pageRef(pfn) >= GUP_PIN_COUNTING_BIAS;
 }
 
-export function buildFork(b: ProgramBuilder, parent: number, child: number): void {
-  b.step('dup_mmap', 'kernel/fork.c:dup_mmap -> mm/memory.c:copy_pte_range (5.7-6.2)', (k) => {
+const WHERE = 'kernel/fork.c:dup_mmap -> mm/memory.c:copy_pte_range (5.7-6.2)';
+
+export function buildFork(b: ProgramBuilder, parent: number, child: number, split: boolean): void {
+  if (!split) {
+    b.step('dup_mmap', WHERE, (k) => {
+      if (k.mmState(child) !== MM_UNUSED) return DISABLED;
+      if (!k.mmapWriteTrylock(parent)) return BLOCKED;
+      if (!enoughMemory(k, parent)) return DONE;
+      createChild(k, parent, child);
+      for (let a = 0; a < k.addrs; a++) if (needsCopyTable(k, parent, a)) copyPte(k, parent, child, a, decide(k, parent, a));
+      k.startThreads(child);
+      k.mmapWriteUnlock(parent);
+      return DONE;
+    });
+    return;
+  }
+  const START = b.reserve();
+  const DECIDE = b.reserve();
+  const APPLY = b.reserve();
+  const END = b.reserve();
+  // TH_AUX2: the address being copied; TH_AUX: the decision (1: copy the page for the child).
+  const nextAddr = (k: Kernel, from: number): number => {
+    for (let a = from; a < k.addrs; a++) if (needsCopyTable(k, parent, a) && k.pte(parent, a) !== 0) return a;
+    return -1;
+  };
+  b.define(START, 'dup_mmap: mmap_write_lock', `${WHERE}; raw_write_seqcount_begin (5.11)`, (k, t) => {
     if (k.mmState(child) !== MM_UNUSED) return DISABLED;
     if (!k.mmapWriteTrylock(parent)) return BLOCKED;
-    // Pages the child must get its own copy of (checked first so that an
-    // allocation failure fails the fork as a whole, as -ENOMEM would).
-    const copies: number[] = [];
-    for (let a = 0; a < k.addrs; a++) {
-      const e = k.pte(parent, a);
-      if (mapsNormalPage(e) && needsCopy(k, parent, pteTarget(e))) copies.push(a);
-    }
-    let free = 0;
-    for (let p = 1; p <= k.frames; p++) if (k.isFree(p)) free++;
-    if (free < copies.length) {
-      k.mmapWriteUnlock(parent);
-      k.note('fork: no memory for the early COW copies: -ENOMEM');
-      return DONE;
-    }
-    k.setMmWord(child, MM_STATE, MM_LIVE);
-    k.setMmWord(child, MM_FLAGS, 0);
-    for (let c = 0; c < 4; c++) k.setMmWord(child, MM_RSS + c, 0);
-    for (let v = 0; v < k.L.shape.vmas; v++) k.s[k.L.vma(child, v)] = k.s[k.L.vma(parent, v)]!;
-    for (let a = 0; a < k.addrs; a++) copyPte(k, parent, child, a, copies.includes(a));
+    if (!enoughMemory(k, parent)) return DONE;
+    createChild(k, parent, child);
+    if (k.has('gup-fast-seqcount')) k.setMmWord(parent, MM_WPSEQ, (k.mmWord(parent, MM_WPSEQ) + 1) & 3);
+    const a = nextAddr(k, 0);
+    k.setThreadWord(t, TH_AUX2, a);
+    return a < 0 ? END : DECIDE;
+  });
+  b.define(DECIDE, 'copy_present_pte: page_maybe_dma_pinned?', 'mm/memory.c:copy_present_pte (5.9-6.2)', (k, t) => {
+    const a = k.threadWord(t, TH_AUX2);
+    const copy = decide(k, parent, a);
+    k.setThreadWord(t, TH_AUX, copy ? 1 : 0);
+    k.note(`${k.addrName(parent, a)}: ${copy ? 'the page may be pinned: copy it for the child' : 'share the page'}`);
+    return APPLY;
+  });
+  b.define(APPLY, 'copy_present_pte: share or copy', 'mm/memory.c:copy_present_pte (5.7-6.2)', (k, t) => {
+    const a = k.threadWord(t, TH_AUX2);
+    copyPte(k, parent, child, a, k.threadWord(t, TH_AUX) === 1 && mapsNormalPage(k.pte(parent, a)));
+    const n = nextAddr(k, a + 1);
+    k.setThreadWord(t, TH_AUX2, n);
+    return n < 0 ? END : DECIDE;
+  });
+  b.define(END, 'dup_mmap: mmap_write_unlock', `${WHERE}; raw_write_seqcount_end (5.11)`, (k, t) => {
+    if (k.has('gup-fast-seqcount')) k.setMmWord(parent, MM_WPSEQ, (k.mmWord(parent, MM_WPSEQ) + 1) & 3);
+    k.setThreadWord(t, TH_AUX, 0);
+    k.setThreadWord(t, TH_AUX2, 0);
     k.startThreads(child);
     k.mmapWriteUnlock(parent);
     return DONE;
   });
 }
 
-/** Whether fork must give the child its own copy of an anon page now. */
-function needsCopy(k: Kernel, parent: number, pfn: number): boolean {
-  if (k.mutant('fork-shares-pinned')) return false;
+/** Fails the fork (-ENOMEM) up front when the early COW copies cannot all be allocated. */
+function enoughMemory(k: Kernel, parent: number): boolean {
+  let copies = 0;
+  for (let a = 0; a < k.addrs; a++) if (needsCopyTable(k, parent, a) && decide(k, parent, a)) copies++;
+  let free = 0;
+  for (let p = 1; p <= k.frames; p++) if (k.isFree(p)) free++;
+  if (free >= copies) return true;
+  k.mmapWriteUnlock(parent);
+  k.note('fork: no memory for the early COW copies: -ENOMEM');
+  return false;
+}
+
+function createChild(k: Kernel, parent: number, child: number): void {
+  k.setMmWord(child, MM_STATE, MM_LIVE);
+  k.setMmWord(child, MM_FLAGS, 0);
+  for (let c = 0; c < 4; c++) k.setMmWord(child, MM_RSS + c, 0);
+  for (let v = 0; v < k.L.shape.vmas; v++) k.s[k.L.vma(child, v)] = k.s[k.L.vma(parent, v)]!;
+}
+
+/**
+ * vma_needs_copy(): a VMA whose page table fork copies. A shared or
+ * untouched private file mapping is not copied: the child faults pages in.
+ */
+function needsCopyTable(k: Kernel, parent: number, a: number): boolean {
+  const v = k.world.vmaOfAddr[a]!;
+  if (v < 0) return false;
+  const w = k.s[k.L.vma(parent, v)]!;
+  if (!(w & VMA_PRESENT)) return false;
+  return k.world.vmaFile[v]! < 0 || (w & VMA_ANON_VMA) !== 0;
+}
+
+/** Whether fork must give the child its own copy of the page mapped at (parent, a) now. */
+function decide(k: Kernel, parent: number, a: number): boolean {
+  const e = k.pte(parent, a);
+  if (!mapsNormalPage(e) || k.mutant('fork-shares-pinned') || k.isSharedMapping(a)) return false;
+  const pfn = pteTarget(e);
   // page_needs_cow_for_dma(): MMF_HAS_PINNED && page_maybe_dma_pinned().
   const needsCowForDma = (k.mmWord(parent, MM_FLAGS) & MMF_HAS_PINNED) !== 0 && maybeDmaPinned(k, pfn);
   if (k.has('anon-exclusive')) {
@@ -103,6 +180,19 @@ function copyPte(k: Kernel, parent: number, child: number, a: number, copy: bool
       k.note(`${name}: swap entry duplicated (swap_duplicate)${e & PTE_SWP_EXCLUSIVE ? ', pte_swp_clear_exclusive in the parent' : ''}`);
       return;
     }
+    case PTE_MIGRATION: {
+      // copy_nonpresent_pte(): a writable or read-exclusive entry becomes readable in both (COW mapping).
+      const pfn = pteTarget(e);
+      let ce = e;
+      if (pteMigrationKind(e) !== MIGRATION_READ && !k.isSharedMapping(a)) {
+        ce = pteMigration(pfn, MIGRATION_READ);
+        k.setPte(parent, a, ce);
+      }
+      k.setPte(child, a, ce);
+      k.addRss(child, k.mmCounter(pfn), 1);
+      k.note(`${name}: migration entry copied`);
+      return;
+    }
     case PTE_PRESENT:
       break;
     default:
@@ -123,7 +213,7 @@ function copyPte(k: Kernel, parent: number, child: number, a: number, copy: bool
     k.note(`${name}: pfn ${pfn} may be DMA-pinned: the child gets its own copy pfn ${np} (copy_present_page)`);
     return;
   }
-  let how = 'page_dup_rmap';
+  let how = k.pageTest(pfn, PG_ANON) ? 'page_dup_rmap' : 'page_dup_file_rmap';
   if (k.has('anon-exclusive') && k.pageTest(pfn, PG_ANON_EXCLUSIVE)) {
     if (k.mutant('fork-keeps-exclusive')) how += ', MUTANT: PageAnonExclusive left set';
     else {
@@ -135,8 +225,9 @@ function copyPte(k: Kernel, parent: number, child: number, a: number, copy: bool
   k.pageDupRmap(pfn);
   k.addRss(child, k.mmCounter(pfn), 1);
   // is_cow_mapping && pte_write: write-protect the parent's PTE in place, and the child's.
-  const shared = e & ~PTE_WRITE;
-  if (e & PTE_WRITE) k.setPte(parent, a, shared);
-  k.setPte(child, a, shared);
-  k.note(`${name}: pfn ${pfn} shared with the child R/O (${how})`);
+  const cow = !k.isSharedMapping(a);
+  const ce = cow ? e & ~PTE_WRITE : e;
+  if (cow && e & PTE_WRITE) k.setPte(parent, a, ce);
+  k.setPte(child, a, ce);
+  k.note(`${name}: pfn ${pfn} shared with the child${cow ? ' R/O' : ''} (${how})`);
 }

@@ -10,6 +10,7 @@ import {
   GUP_ANON,
   GUP_GET,
   GUP_LONGTERM,
+  GUP_PENDING,
   GUP_PIN,
   GUP_PIN_COUNTING_BIAS,
   GUP_WRITE,
@@ -18,9 +19,9 @@ import {
   gupRecord,
   gupRefs,
 } from '../gup.js';
-import { MM_FLAGS, MMF_HAS_PINNED, PG_ANON, PG_ANON_EXCLUSIVE, PG_DATA, TH_AUX, TH_ORIG, VMA_WRITE } from '../layout.js';
+import { MM_FLAGS, MM_WPSEQ, MMF_HAS_PINNED, PG_ANON, PG_ANON_EXCLUSIVE, PG_DATA, TH_AUX, TH_AUX2, TH_ORIG, VMA_WRITE } from '../layout.js';
 import type { ProgramBuilder } from '../program.js';
-import { isPresent, mapsNormalPage, PTE_DIRTY, PTE_WRITE, pteTarget, ZERO_PFN } from '../pte.js';
+import { formatPte, isPresent, mapsNormalPage, PTE_DIRTY, PTE_SPECIAL, PTE_WRITE, pteTarget, ZERO_PFN } from '../pte.js';
 import { buildFault, FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, FOLL_COW, VM_FAULT_ERROR } from './fault.js';
 
 export interface GupArgs {
@@ -28,21 +29,32 @@ export interface GupArgs {
   pin: boolean;
   write: boolean;
   longterm: boolean;
+  /** get_user_pages_fast / pin_user_pages_fast: try the lockless walk first. */
+  fast: boolean;
 }
 
 export function gupTitle(g: GupArgs): string {
-  return `${g.pin ? 'pin_user_pages' : 'get_user_pages'}(${formatGupFlags(gupRecord(g.pin ? GUP_PIN : GUP_GET, (g.write ? GUP_WRITE : 0) | (g.longterm ? GUP_LONGTERM : 0), 0, 0, 0))})`;
+  return `${g.pin ? 'pin_user_pages' : 'get_user_pages'}${g.fast ? '_fast' : ''}(${formatGupFlags(gupRecord(g.pin ? GUP_PIN : GUP_GET, (g.write ? GUP_WRITE : 0) | (g.longterm ? GUP_LONGTERM : 0), 0, 0, 0))})`;
 }
 
-/** gup_must_unshare() (5.19 include/linux/mm.h; 6.2 adds the non-anon long-term case). */
-function gupMustUnshare(k: Kernel, g: GupArgs, pfn: number): boolean {
+/**
+ * gup_must_unshare() (5.19 include/linux/mm.h; 6.2 adds the non-anon long-term
+ * case: a COW mapping unshares; GUP-fast has no vma and backs off).
+ */
+function gupMustUnshare(k: Kernel, g: GupArgs, pfn: number, a: number, fast: boolean): boolean {
   if (!g.pin || g.write) return false;
   const anon = pfn !== ZERO_PFN && k.pageTest(pfn, PG_ANON);
-  if (!anon) return g.longterm && k.has('unshare-cow-mapping'); // private mappings are COW mappings
+  if (!anon) {
+    if (!g.longterm || !k.has('unshare-cow-mapping')) return false;
+    return fast || !k.isSharedMapping(a); // is_cow_mapping: a private mapping
+  }
   return !k.pageTest(pfn, PG_ANON_EXCLUSIVE);
 }
 
-export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs): void {
+export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fileVma = false): void {
+  const FAST = g.fast ? b.reserve() : -1;
+  const GRAB = g.fast ? b.reserve() : -1;
+  const RECHECK = g.fast ? b.reserve() : -1;
   const START = b.reserve();
   const FOLLOW = b.reserve();
   const fault = buildFault(b, m, a, (k, t) => {
@@ -54,7 +66,7 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs): v
     }
     k.setThreadWord(t, TH_AUX, aux & FOLL_COW);
     return FOLLOW;
-  });
+  }, fileVma);
 
   const faultin = (k: Kernel, t: number, flag: number, why: string): number => {
     const pte = k.pte(m, a);
@@ -77,7 +89,7 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs): v
       return faultin(k, t, FAULT_FLAG_WRITE, forced ? 'R/O PTE, COW break forced (should_force_cow_break)' : 'FOLL_WRITE on a R/O PTE');
     }
     const pfn = mapsNormalPage(pte) ? pteTarget(pte) : ZERO_PFN;
-    if (k.has('anon-exclusive') && !(pte & PTE_WRITE) && gupMustUnshare(k, g, pfn)) {
+    if (k.has('anon-exclusive') && !(pte & PTE_WRITE) && gupMustUnshare(k, g, pfn, a, false)) {
       return faultin(k, t, FAULT_FLAG_UNSHARE, 'gup_must_unshare: -EMLINK');
     }
     // try_grab_page(): FOLL_GET +1, FOLL_PIN +GUP_PIN_COUNTING_BIAS.
@@ -97,7 +109,7 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs): v
   };
 
   b.define(START, '__get_user_pages', 'mm/gup.c:__get_user_pages (5.7-6.2)', (k, t) => {
-    if (k.gup(g.slot) !== 0) return DISABLED; // this reference is already held
+    if (!g.fast && k.gup(g.slot) !== 0) return DISABLED; // this reference is already held
     const vma = k.vmaAt(m, a);
     if (vma === 0 || (g.write && !(vma & VMA_WRITE))) {
       k.note('check_vma_flags: -EFAULT');
@@ -110,6 +122,62 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs): v
     return follow(k, t);
   });
   b.define(FOLLOW, 'follow_page_pte', 'mm/gup.c:follow_page_pte (5.7-6.2)', (k, t) => follow(k, t));
+
+  if (!g.fast) return;
+  // GUP-fast (mm/gup.c:lockless_pages_from_mm -> gup_pte_range), MM-SEMANTICS R11:
+  // (F0) write_protect_seq, (B1) read the PTE, (B3) pin, (B4) re-read the PTE,
+  // (B5) unshare check, (F5) seqcount retry. Any failure falls back to the slow path.
+  const fallback = (k: Kernel, t: number, why: string): number => {
+    k.note(`GUP-fast: ${why}: fall back to the slow path`);
+    return START;
+  };
+  const refs = g.pin ? GUP_PIN_COUNTING_BIAS : 1;
+  const undo = (k: Kernel, t: number, why: string): number => {
+    const r = k.gup(g.slot);
+    k.setGup(g.slot, 0);
+    k.putPage(gupPfn(r), refs);
+    return fallback(k, t, `${why}: unpin`);
+  };
+  b.define(FAST, 'gup_pte_range: read PTE', 'mm/gup.c:lockless_pages_from_mm -> gup_pte_range (5.7-6.2)', (k, t) => {
+    if (k.gup(g.slot) !== 0) return DISABLED;
+    if (g.pin && k.has('fork-cow-pinned')) k.setMmWord(m, MM_FLAGS, k.mmWord(m, MM_FLAGS) | MMF_HAS_PINNED);
+    const seq = k.mmWord(m, MM_WPSEQ);
+    k.setThreadWord(t, TH_AUX2, seq);
+    if (g.pin && k.has('gup-fast-seqcount') && seq & 1) return fallback(k, t, 'write_protect_seq is odd (fork in progress)');
+    const pte = k.pte(m, a);
+    // 5.8 (17839856fd58): the fast walk is done as FOLL_WRITE, so R/O PTEs go the slow way.
+    const write = g.write || k.has('gup-cow-break');
+    if (!isPresent(pte)) return fallback(k, t, 'no present PTE');
+    if (pte & PTE_SPECIAL) return fallback(k, t, 'pte_special (the zeropage)');
+    if (write && !(pte & PTE_WRITE)) return fallback(k, t, 'FOLL_WRITE on a R/O PTE');
+    k.setThreadWord(t, TH_ORIG, pte);
+    k.note(`lockless read of ${k.addrName(m, a)}: ${formatPte(pte)}`);
+    return GRAB;
+  });
+  b.define(GRAB, 'try_grab_folio', 'mm/gup.c:try_grab_folio (5.7-6.2)', (k, t) => {
+    const pfn = pteTarget(k.threadWord(t, TH_ORIG));
+    if (k.pageRef(pfn) === 0) return fallback(k, t, 'the page was freed (folio_try_get_rcu fails)');
+    const anon = k.pageTest(pfn, PG_ANON);
+    k.getPage(pfn, refs);
+    const flags = (g.write ? GUP_WRITE : 0) | (g.longterm ? GUP_LONGTERM : 0) | (anon ? GUP_ANON : 0) | GUP_PENDING;
+    k.setGup(g.slot, gupRecord(g.pin ? GUP_PIN : GUP_GET, flags, m, a, pfn));
+    k.note(`${g.pin ? 'pin' : 'get'} pfn ${pfn} (not yet validated)`);
+    return RECHECK;
+  });
+  b.define(RECHECK, 'gup_pte_range: recheck', 'mm/gup.c:gup_pte_range, lockless_pages_from_mm (5.7-6.2)', (k, t) => {
+    const orig = k.threadWord(t, TH_ORIG);
+    const pfn = pteTarget(orig);
+    if (k.pte(m, a) !== orig) return undo(k, t, 'the PTE changed');
+    if (k.has('anon-exclusive') && !(orig & PTE_WRITE) && gupMustUnshare(k, g, pfn, a, true)) {
+      return undo(k, t, 'gup_must_unshare');
+    }
+    if (g.pin && k.has('gup-fast-seqcount') && k.mmWord(m, MM_WPSEQ) !== k.threadWord(t, TH_AUX2)) {
+      return undo(k, t, 'read_seqcount_retry: fork ran meanwhile');
+    }
+    k.setGup(g.slot, k.gup(g.slot) & ~GUP_PENDING);
+    k.note(`GUP-fast done: ref "${k.world.gupNames[g.slot]}" on pfn ${pfn}`);
+    return DONE;
+  });
 }
 
 /** put_page() for FOLL_GET, unpin_user_page() for FOLL_PIN. */

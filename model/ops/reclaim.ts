@@ -37,17 +37,23 @@ function putback(k: Kernel, t: number, pfn: number): void {
   k.putPage(pfn);
 }
 
-export function buildReclaim(b: ProgramBuilder, m: number, a: number): void {
+/**
+ * pageout: MADV_PAGEOUT by the process itself (madvise_cold_or_pageout_pte_range
+ * -> reclaim_pages -> shrink_page_list), which leaves pages mapped more than once alone.
+ */
+export function buildReclaim(b: ProgramBuilder, m: number, a: number, pageout = false): void {
   const START = b.reserve();
   const UNMAP = b.reserve();
   const PAGEOUT = b.reserve();
   const FREE = b.reserve();
 
-  b.define(START, 'shrink_page_list: add_to_swap', `${VMSCAN} (5.7-6.2)`, (k, t) => {
+  const via = pageout ? 'mm/madvise.c:madvise_cold_or_pageout_pte_range -> ' : '';
+  b.define(START, pageout ? 'madvise_pageout: add_to_swap' : 'shrink_page_list: add_to_swap', `${via}${VMSCAN} (5.7-6.2)`, (k, t) => {
     const e = k.pte(m, a);
     if (!mapsNormalPage(e)) return DISABLED;
     const pfn = pteTarget(e);
     if (!k.pageTest(pfn, PG_ANON) || k.pageTest(pfn, PG_LOCKED) || k.pageTest(pfn, PG_ISOLATED)) return DISABLED;
+    if (pageout && k.pageMapcount(pfn) !== 1) return DISABLED; // do not interfere with other mappings
     const inCache = k.pageTest(pfn, PG_SWAPCACHE);
     if (!inCache && k.has('vmscan-skip-pinned') && maybeDmaPinned(k, pfn)) return DISABLED; // keep_locked
     const slot = inCache ? k.pageSwapSlot(pfn) : k.getSwapPage();
@@ -61,20 +67,15 @@ export function buildReclaim(b: ProgramBuilder, m: number, a: number): void {
       k.setPageFlag(pfn, PG_DIRTY);
       k.note(`isolate pfn ${pfn}, trylock_page, add_to_swap: swap slot ${slot}, swap cache +1 ref`);
     } else k.note(`isolate pfn ${pfn}, trylock_page: already in the swap cache (slot ${slot})`);
-    return UNMAP;
+    return nextMapping(k, pfn) ? UNMAP : PAGEOUT;
   });
 
   b.define(UNMAP, 'try_to_unmap_one', 'mm/rmap.c:try_to_unmap_one (5.7-6.2)', (k, t) => {
     const pfn = k.threadWord(t, TH_PAGE);
-    // The rmap walk: the next mapping of the page (anon_vma order: parent, then child).
-    for (let mm = 0; mm < k.mms; mm++) {
-      for (let addr = 0; addr < k.addrs; addr++) {
-        const e = k.pte(mm, addr);
-        if (pteKind(e) !== PTE_PRESENT || e & PTE_SPECIAL || pteTarget(e) !== pfn) continue;
-        return unmapOne(k, t, pfn, mm, addr, e) ? UNMAP : fail(k, t, pfn);
-      }
-    }
-    return PAGEOUT;
+    // The rmap walk, one mapping per step (each under its PT lock): anon_vma order, parent first.
+    const at = nextMapping(k, pfn);
+    if (at && !unmapOne(k, t, pfn, at[0], at[1], k.pte(at[0], at[1]))) return fail(k, t, pfn);
+    return nextMapping(k, pfn) ? UNMAP : PAGEOUT;
   });
 
   b.define(PAGEOUT, 'pageout: swap_writepage', `${VMSCAN} -> pageout (5.7-6.2)`, (k, t) => {
@@ -103,6 +104,17 @@ export function buildReclaim(b: ProgramBuilder, m: number, a: number): void {
     k.note(`pfn ${pfn} removed from the swap cache and freed`);
     return DONE;
   });
+}
+
+/** The next (mm, addr) mapping pfn, in rmap walk order, or null. */
+function nextMapping(k: Kernel, pfn: number): [number, number] | null {
+  for (let mm = 0; mm < k.mms; mm++) {
+    for (let addr = 0; addr < k.addrs; addr++) {
+      const e = k.pte(mm, addr);
+      if (pteKind(e) === PTE_PRESENT && !(e & PTE_SPECIAL) && pteTarget(e) === pfn) return [mm, addr];
+    }
+  }
+  return null;
 }
 
 /** Unmaps one PTE; false when the unmap must fail (5.19+: the page may be pinned). */

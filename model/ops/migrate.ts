@@ -1,0 +1,235 @@
+/**
+ * Page migration of one page (move_pages, or compaction by kcompactd), as
+ * mm/migrate.c does it: isolate the page; __unmap_and_move locks it and gets
+ * a new page; try_to_migrate replaces each mapping with a migration entry (one
+ * PT lock each; the rmap walk of a file page holds i_mmap_rwsem for read);
+ * move_to_new_page moves the page-cache (or swap-cache) slot to the new page
+ * if nothing else holds a reference; remove_migration_ptes maps the new page
+ * (or the old one on failure) where the entries are; unlock, put back.
+ *
+ * Anon pages follow R6 (5.19+): an exclusive page is made shared first
+ * (page_try_share_anon_rmap), which fails if it may be pinned; the entry
+ * records exclusivity (readable_exclusive) and remove_migration_pte restores it.
+ *
+ * Sources: mm/migrate.c (5.17-rc5, 5.18.12), mm/rmap.c:try_to_migrate_one (5.19, 6.1).
+ * Not modelled: migration_entry_wait's page reference, which can make a
+ * concurrent migration fail (-EAGAIN).
+ */
+import { BLOCKED, DISABLED, DONE, type Kernel } from '../kernel.js';
+import {
+  PG_ANON,
+  PG_ANON_EXCLUSIVE,
+  PG_DATA,
+  PG_DIRTY,
+  PG_FLAGS,
+  PG_ISOLATED,
+  PG_LOCKED,
+  PG_MAPPING,
+  PG_PRIVATE,
+  PG_SWAPBACKED,
+  PG_SWAPCACHE,
+  TH_AUX,
+  TH_NEWPAGE,
+  TH_PAGE,
+  VMA_WRITE,
+} from '../layout.js';
+import type { ProgramBuilder } from '../program.js';
+import {
+  MIGRATION_READ,
+  MIGRATION_READ_EXCLUSIVE,
+  MIGRATION_WRITE,
+  PTE_DIRTY,
+  PTE_MIGRATION,
+  PTE_PRESENT,
+  PTE_SPECIAL,
+  PTE_WRITE,
+  pteKind,
+  pteMigration,
+  pteMigrationKind,
+  ptePresent,
+  pteTarget,
+} from '../pte.js';
+import { maybeDmaPinned } from './fork.js';
+
+// TH_AUX bits while migrating.
+const RMAP_LOCKED = 1; // holding i_mmap_rwsem for read for the rmap walk
+const SUCCESS = 2; // move_to_new_page succeeded
+const MIGRATE = 'mm/migrate.c';
+
+export type MigrateTarget = { file: number; index: number } | { mm: number; addr: number };
+
+/** Takes i_mmap_rwsem for read for a file page's rmap walk; false when a writer holds it. */
+function rmapLock(k: Kernel, t: number, pfn: number): boolean {
+  const f = k.pageFile(pfn);
+  if (f < 0 || k.threadWord(t, TH_AUX) & RMAP_LOCKED) return true;
+  if (!k.iMmapTrylock(f, false)) return false;
+  k.setThreadWord(t, TH_AUX, k.threadWord(t, TH_AUX) | RMAP_LOCKED);
+  return true;
+}
+
+function rmapUnlock(k: Kernel, t: number, file: number): void {
+  if (k.threadWord(t, TH_AUX) & RMAP_LOCKED) {
+    k.iMmapUnlock(file);
+    k.setThreadWord(t, TH_AUX, k.threadWord(t, TH_AUX) & ~RMAP_LOCKED);
+  }
+}
+
+export function buildMigrate(b: ProgramBuilder, target: MigrateTarget): void {
+  const ISOLATE = b.reserve();
+  const LOCK = b.reserve();
+  const UNMAP = b.reserve();
+  const MOVE = b.reserve();
+  const REMAP = b.reserve();
+
+  b.define(ISOLATE, 'isolate_lru_page', `${MIGRATE}:add_page_for_migration, mm/compaction.c:isolate_migratepages (5.7-6.2)`, (k, t) => {
+    let pfn: number;
+    if ('file' in target) pfn = k.cachePage(target.file, target.index);
+    else {
+      const e = k.pte(target.mm, target.addr);
+      pfn = pteKind(e) === PTE_PRESENT && !(e & PTE_SPECIAL) ? pteTarget(e) : 0;
+    }
+    if (!pfn || k.pageTest(pfn, PG_ISOLATED)) return DISABLED;
+    k.getPage(pfn);
+    k.setPageFlag(pfn, PG_ISOLATED);
+    k.setThreadWord(t, TH_PAGE, pfn);
+    k.setThreadWord(t, TH_AUX, 0);
+    k.note(`isolate pfn ${pfn} from the LRU (+1 reference)`);
+    return LOCK;
+  });
+
+  b.define(LOCK, '__unmap_and_move: lock_page', `${MIGRATE}:__unmap_and_move (5.7-6.2)`, (k, t) => {
+    const pfn = k.threadWord(t, TH_PAGE);
+    if (k.pageTest(pfn, PG_LOCKED)) return BLOCKED; // MIGRATE_SYNC: lock_page sleeps
+    const np = k.allocPage();
+    if (np === 0) {
+      k.note('no page to migrate to: -ENOMEM, put back');
+      k.clearPageFlag(pfn, PG_ISOLATED);
+      k.setThreadWord(t, TH_PAGE, 0);
+      k.putPage(pfn);
+      return DONE;
+    }
+    k.setPageFlag(pfn, PG_LOCKED);
+    k.setPageFlag(np, PG_LOCKED);
+    k.setThreadWord(t, TH_NEWPAGE, np);
+    k.note(`lock pfn ${pfn}; new pfn ${np} (locked)`);
+    return k.pageMapcount(pfn) > 0 ? UNMAP : MOVE;
+  });
+
+  b.define(UNMAP, 'try_to_migrate_one', 'mm/rmap.c:try_to_migrate_one (5.7-6.2)', (k, t) => {
+    const pfn = k.threadWord(t, TH_PAGE);
+    if (!rmapLock(k, t, pfn)) return BLOCKED;
+    const done = (): number => {
+      if (findEntry(k, pfn, PTE_PRESENT)) return UNMAP;
+      rmapUnlock(k, t, k.pageFile(pfn));
+      return MOVE;
+    };
+    {
+      const at = findEntry(k, pfn, PTE_PRESENT);
+      if (at) {
+        const [m, a] = at;
+        const e = k.pte(m, a);
+        const anonExclusive = k.has('anon-exclusive') && k.pageTest(pfn, PG_ANON) && k.pageTest(pfn, PG_ANON_EXCLUSIVE);
+        if (anonExclusive && maybeDmaPinned(k, pfn)) {
+          k.note(`${k.addrName(m, a)}: page_try_share_anon_rmap: pfn ${pfn} may be pinned: restore the PTE, the walk stops`);
+          rmapUnlock(k, t, k.pageFile(pfn));
+          return MOVE;
+        }
+        if (anonExclusive) k.clearPageFlag(pfn, PG_ANON_EXCLUSIVE);
+        const kind = e & PTE_WRITE ? MIGRATION_WRITE : anonExclusive ? MIGRATION_READ_EXCLUSIVE : MIGRATION_READ;
+        if (e & PTE_DIRTY) k.setPageFlag(pfn, PG_DIRTY);
+        k.setPte(m, a, pteMigration(pfn, kind));
+        k.pageRemoveRmap(pfn);
+        k.putPage(pfn);
+        k.note(`${k.addrName(m, a)}: PTE -> migration entry (${['read', 'read-exclusive', 'write'][kind]}), page_remove_rmap; rss unchanged`);
+      }
+    }
+    return done();
+  });
+
+  b.define(MOVE, 'move_to_new_page', `${MIGRATE}:move_to_new_page -> folio_migrate_mapping (5.7-6.2)`, (k, t) => {
+    const pfn = k.threadWord(t, TH_PAGE);
+    const np = k.threadWord(t, TH_NEWPAGE);
+    if (k.pageMapcount(pfn) > 0) {
+      k.note(`pfn ${pfn} is still mapped: -EAGAIN`);
+      return remap(k, t);
+    }
+    const cached = k.inPageCache(pfn) || k.pageTest(pfn, PG_SWAPCACHE);
+    const expected = 1 + (cached ? 1 : 0);
+    if (k.pageRef(pfn) !== expected) {
+      k.note(`folio_ref_freeze: _refcount ${k.pageRef(pfn)} != expected ${expected} (an extra reference, e.g. a pin): -EAGAIN`);
+      return remap(k, t);
+    }
+    // No turning back: the new page takes over the data, flags and the cache slot.
+    k.setPageWord(np, PG_DATA, k.pageWord(pfn, PG_DATA));
+    k.setPageFlag(np, k.pageFlags(pfn) & (PG_ANON | PG_SWAPBACKED | PG_DIRTY));
+    if (k.inPageCache(pfn)) {
+      const f = k.pageFile(pfn);
+      const index = k.pageIndex(pfn);
+      k.deleteFromPageCache(pfn); // also clears old->mapping, as move_to_new_page does
+      k.addToPageCache(f, index, np);
+    } else if (k.pageTest(pfn, PG_SWAPCACHE)) {
+      k.setPageFlag(np, PG_SWAPCACHE);
+      k.setPageWord(np, PG_PRIVATE, k.pageWord(pfn, PG_PRIVATE));
+      k.getPage(np);
+      k.setPageWord(pfn, PG_FLAGS, k.pageFlags(pfn) & ~PG_SWAPCACHE);
+      k.setPageWord(pfn, PG_PRIVATE, 0);
+      k.putPage(pfn);
+    }
+    k.setPageWord(pfn, PG_MAPPING, 0);
+    k.setThreadWord(t, TH_AUX, k.threadWord(t, TH_AUX) | SUCCESS);
+    k.note(`data and mapping moved to pfn ${np}`);
+    return remap(k, t);
+  });
+
+  /** remove_migration_ptes: a step per migration entry; finish at once when there is none. */
+  const remap = (k: Kernel, t: number): number => (findEntry(k, k.threadWord(t, TH_PAGE), PTE_MIGRATION) ? REMAP : finish(k, t));
+  const finish = (k: Kernel, t: number): number => {
+    const pfn = k.threadWord(t, TH_PAGE);
+    const np = k.threadWord(t, TH_NEWPAGE);
+    const ok = (k.threadWord(t, TH_AUX) & SUCCESS) !== 0;
+    rmapUnlock(k, t, ok ? k.pageFile(np) : k.pageFile(pfn));
+    k.unlockPage(np);
+    k.unlockPage(pfn);
+    k.clearPageFlag(pfn, PG_ISOLATED);
+    k.setThreadWord(t, TH_PAGE, 0);
+    k.setThreadWord(t, TH_NEWPAGE, 0);
+    k.setThreadWord(t, TH_AUX, 0);
+    k.putPage(np); // success: the new page's owners hold it now; failure: frees it
+    k.putPage(pfn); // putback / free the old page
+    k.note(ok ? `migrated pfn ${pfn} -> pfn ${np}; unlock, put back` : `migration failed: pfn ${pfn} put back`);
+    return DONE;
+  };
+
+  b.define(REMAP, 'remove_migration_pte', `${MIGRATE}:remove_migration_ptes -> remove_migration_pte (5.7-6.2)`, (k, t) => {
+    const pfn = k.threadWord(t, TH_PAGE);
+    const np = k.threadWord(t, TH_NEWPAGE);
+    const ok = (k.threadWord(t, TH_AUX) & SUCCESS) !== 0;
+    const dst = ok ? np : pfn;
+    const file = ok ? k.pageFile(np) : k.pageFile(pfn);
+    if (file >= 0 && !rmapLock(k, t, dst)) return BLOCKED;
+    const at = findEntry(k, pfn, PTE_MIGRATION);
+    if (at) {
+      const [m, a] = at;
+      const kind = pteMigrationKind(k.pte(m, a));
+      const vmWrite = (k.vmaAt(m, a) & VMA_WRITE) !== 0;
+      const sharedShmem = k.isSharedMapping(a) && k.world.fileShmem[k.fileOf(a)]!;
+      k.getPage(dst);
+      if (k.pageTest(dst, PG_ANON)) k.pageAddAnonRmap(dst, kind !== MIGRATION_READ);
+      else k.pageAddFileRmap(dst);
+      k.setPte(m, a, ptePresent(dst, vmWrite && (kind === MIGRATION_WRITE || sharedShmem), false));
+      k.note(`${k.addrName(m, a)}: migration entry -> pfn ${dst}`);
+    }
+    return remap(k, t);
+  });
+}
+
+/** The first (mm, addr), in rmap walk order, whose entry of `kind` points at pfn. */
+function findEntry(k: Kernel, pfn: number, kind: number): [number, number] | null {
+  for (let m = 0; m < k.mms; m++) {
+    for (let a = 0; a < k.addrs; a++) {
+      const e = k.pte(m, a);
+      if (pteKind(e) === kind && !(e & PTE_SPECIAL) && pteTarget(e) === pfn) return [m, a];
+    }
+  }
+  return null;
+}

@@ -1,0 +1,234 @@
+/**
+ * Truncation and hole punching of a file, in the order the kernel does them
+ * (MM-SEMANTICS 4.2; mm/shmem.c:shmem_setattr and shmem_fallocate, 5.17/5.18):
+ *
+ *   truncate: inode_lock; i_size_write; unmap_mapping_range(even_cows=1)
+ *             (no page lock: the "fast pre-unmap"); shmem_truncate_range page
+ *             by page under the page lock (unmap_mapping_folio, delete from
+ *             the page cache); unmap_mapping_range(even_cows=1) again "to
+ *             remove racily COWed private pages"; inode_unlock.
+ *   punch:    inode_lock; shmem_falloc (faults into the hole wait);
+ *             unmap_mapping_range(even_cows=0); shmem_truncate_range;
+ *             clear shmem_falloc; inode_unlock. COWed private pages stay.
+ *
+ * unmap_mapping_range holds i_mmap_rwsem (for write up to 5.17, for read from
+ * 5.18) across its walk and zaps one VMA per step (zap_pte_range holds that
+ * mm's PT lock). A disk file is truncated the same way (truncate_pagecache).
+ */
+import { BLOCKED, DONE, type Kernel, type ZapDetails } from '../kernel.js';
+import {
+  F_FALLOC,
+  F_FLAGS,
+  F_GHOST,
+  F_I_RWSEM,
+  F_SIZE,
+  GHOST_STALE_MIGRATION,
+  MM_LIVE,
+  PG_ANON,
+  PG_LOCKED,
+  TH_AUX,
+  TH_AUX2,
+  TH_PAGE,
+  VMA_PRESENT,
+} from '../layout.js';
+import type { ProgramBuilder } from '../program.js';
+import { PTE_MIGRATION, pteKind, pteTarget } from '../pte.js';
+
+/** The (mm, vma) pairs that may map file f, in i_mmap tree order. */
+interface Mapping {
+  mm: number;
+  vma: number;
+}
+
+export interface UnmapRange {
+  file: number;
+  /** First page index. */
+  start: number;
+  /** End index (exclusive), or -1: to the end of the file. */
+  end: number;
+  evenCows: boolean;
+  /** Check, when the pre-unmap returns, that no migration entry of the file's pages is left in range. */
+  checkStale: boolean;
+  who: string;
+}
+
+// TH_AUX2 holds the loop state: bits 0-7 cursor, bit 8 i_mmap_rwsem held.
+const HELD = 1 << 8;
+
+/** Addresses of mapping x that map a file index in [start, end). */
+function addrsInRange(k: Kernel, x: Mapping, r: UnmapRange): number[] {
+  const w = k.world;
+  const out: number[] = [];
+  for (let a = 0; a < k.addrs; a++) {
+    if (w.vmaOfAddr[a] !== x.vma) continue;
+    const index = k.fileIndex(a);
+    if (index >= r.start && (r.end < 0 || index < r.end)) out.push(a);
+  }
+  return out;
+}
+
+function vmaMapped(k: Kernel, x: Mapping): boolean {
+  return k.mmState(x.mm) === MM_LIVE && (k.s[k.L.vma(x.mm, x.vma)]! & VMA_PRESENT) !== 0;
+}
+
+/**
+ * Adds unmap_mapping_range's steps: one per VMA that maps the file, holding
+ * i_mmap_rwsem across them. `next` is the pc after the last one.
+ */
+export function buildUnmapMappingRange(b: ProgramBuilder, mappings: readonly Mapping[], r: UnmapRange, next: () => number): number {
+  const STEP = b.reserve();
+  const details: ZapDetails = { evenCows: r.evenCows, file: r.file, who: r.who };
+  b.define(STEP, `unmap_mapping_range(even_cows=${r.evenCows ? 1 : 0})`, 'mm/memory.c:unmap_mapping_range -> unmap_mapping_range_tree -> zap_pte_range (5.7-6.2)', (k, t) => {
+    let aux = k.threadWord(t, TH_AUX2);
+    if (!(aux & HELD)) {
+      // i_mmap_lock_write (<= 5.17) / i_mmap_lock_read (5.18, 2c8659951654)
+      if (!k.iMmapTrylock(r.file, !k.has('i-mmap-shared'))) return BLOCKED;
+      aux = HELD;
+    }
+    let cursor = aux & 0xff;
+    while (cursor < mappings.length && !vmaMapped(k, mappings[cursor]!)) cursor++;
+    if (cursor < mappings.length) {
+      const x = mappings[cursor]!;
+      for (const a of addrsInRange(k, x, r)) k.zapPteDetails(x.mm, a, details);
+      cursor++;
+    }
+    while (cursor < mappings.length && !vmaMapped(k, mappings[cursor]!)) cursor++;
+    if (cursor < mappings.length) {
+      k.setThreadWord(t, TH_AUX2, HELD | cursor);
+      return STEP;
+    }
+    k.iMmapUnlock(r.file);
+    k.setThreadWord(t, TH_AUX2, 0);
+    if (r.checkStale) checkStale(k, mappings, r);
+    return next();
+  });
+  return STEP;
+}
+
+/** Records (as a WARN would) a migration entry of the file's pages left in range after the pre-unmap. */
+function checkStale(k: Kernel, mappings: readonly Mapping[], r: UnmapRange): void {
+  for (const x of mappings) {
+    if (!vmaMapped(k, x)) continue;
+    for (const a of addrsInRange(k, x, r)) {
+      const e = k.pte(x.mm, a);
+      if (pteKind(e) === PTE_MIGRATION && !k.pageTest(pteTarget(e), PG_ANON)) {
+        k.setFileWord(r.file, F_GHOST, k.fileWord(r.file, F_GHOST) | GHOST_STALE_MIGRATION);
+        k.note(`${k.addrName(x.mm, a)}: a migration entry is still there when the unlocked pre-unmap returns`);
+      }
+    }
+  }
+}
+
+/**
+ * Adds shmem_truncate_range's steps over [start, end): find the next page in
+ * the page cache (taking a reference), then lock it and truncate_inode_folio:
+ * unmap_mapping_folio (zap_details, even_cows=0) and delete it from the page
+ * cache. A page that left the file meanwhile (migrated) is retried.
+ */
+export function buildTruncateRange(b: ProgramBuilder, mappings: readonly Mapping[], r: UnmapRange, next: () => number): number {
+  const LOOKUP = b.reserve();
+  const LOCK = b.reserve();
+  const details: ZapDetails = { evenCows: false, file: r.file, who: 'unmap_mapping_folio' };
+  const where = 'mm/shmem.c:shmem_undo_range -> mm/truncate.c:truncate_inode_folio (5.7-6.2)';
+  b.define(LOOKUP, 'shmem_undo_range: find_get_entries', where, (k, t) => {
+    const end = r.end < 0 ? k.L.shape.filePages : r.end;
+    for (let index = k.threadWord(t, TH_AUX2) + r.start; index < end; index++) {
+      const pfn = k.cachePage(r.file, index);
+      if (!pfn) continue;
+      k.getPage(pfn);
+      k.setThreadWord(t, TH_PAGE, pfn);
+      k.setThreadWord(t, TH_AUX2, index - r.start);
+      return LOCK;
+    }
+    k.setThreadWord(t, TH_AUX2, 0);
+    return next();
+  });
+  b.define(LOCK, 'shmem_undo_range: lock, truncate_inode_folio', where, (k, t) => {
+    const pfn = k.threadWord(t, TH_PAGE);
+    if (k.pageTest(pfn, PG_LOCKED)) return BLOCKED; // folio_lock
+    const index = k.threadWord(t, TH_AUX2) + r.start;
+    if (k.pageFile(pfn) !== r.file) {
+      k.note(`pfn ${pfn} left the page cache meanwhile (migrated): retry index ${index}`);
+      k.setThreadWord(t, TH_PAGE, 0);
+      k.putPage(pfn);
+      return LOOKUP;
+    }
+    if (k.pageMapcount(pfn) > 0) {
+      // truncate_cleanup_folio: folio_mapped -> unmap_mapping_folio, under i_mmap_rwsem.
+      if (!k.iMmapTrylock(r.file, !k.has('i-mmap-shared'))) return BLOCKED;
+      for (const x of mappings) {
+        if (!vmaMapped(k, x)) continue;
+        for (let a = 0; a < k.addrs; a++) {
+          if (k.world.vmaOfAddr[a] === x.vma && k.fileIndex(a) === index) k.zapPteDetails(x.mm, a, details);
+        }
+      }
+      k.iMmapUnlock(r.file);
+    }
+    k.deleteFromPageCache(pfn);
+    k.setThreadWord(t, TH_PAGE, 0);
+    k.putPage(pfn);
+    k.setThreadWord(t, TH_AUX2, index + 1 - r.start);
+    k.note(`index ${index}: pfn ${pfn} unmapped (unmap_mapping_folio) and deleted from the page cache`);
+    return LOOKUP;
+  });
+  return LOOKUP;
+}
+
+/** Every (mm, vma) of the world that maps file f. */
+export function mappingsOf(k: { world: Kernel['world']; L: Kernel['L'] }, f: number): Mapping[] {
+  const out: Mapping[] = [];
+  for (let m = 0; m < k.L.shape.mms; m++) {
+    k.world.vmaFile.forEach((vf, v) => {
+      if (vf === f) out.push({ mm: m, vma: v });
+    });
+  }
+  return out;
+}
+
+export function buildTruncate(b: ProgramBuilder, world: Kernel['world'], f: number, size: number): void {
+  const mappings = mappingsOf({ world, L: world.layout }, f);
+  const START = b.reserve();
+  const END = b.reserve();
+  const range = (who: string, checkStale: boolean): UnmapRange => ({ file: f, start: size, end: -1, evenCows: true, checkStale, who });
+  const SECOND = buildUnmapMappingRange(b, mappings, range('truncate: second unmap', false), () => END);
+  const TRUNC = buildTruncateRange(b, mappings, range('shmem_truncate_range', false), () => SECOND);
+  const FIRST = buildUnmapMappingRange(b, mappings, range('truncate: pre-unmap', true), () => TRUNC);
+  b.define(START, 'shmem_setattr: i_size_write', 'mm/shmem.c:shmem_setattr, mm/truncate.c:truncate_pagecache (5.7-6.2)', (k, t) => {
+    const flags = k.fileWord(f, F_FLAGS);
+    if (flags & F_I_RWSEM) return BLOCKED; // inode_lock
+    const old = k.fileSize(f);
+    k.setFileWord(f, F_SIZE, size);
+    k.note(`i_size ${old} -> ${size} pages`);
+    if (size >= old) return DONE;
+    k.setFileWord(f, F_FLAGS, flags | F_I_RWSEM);
+    k.setThreadWord(t, TH_AUX, 0);
+    k.setThreadWord(t, TH_AUX2, 0);
+    return FIRST;
+  });
+  b.define(END, 'inode_unlock', 'fs/open.c:do_truncate (5.7-6.2)', (k) => {
+    k.setFileWord(f, F_FLAGS, k.fileWord(f, F_FLAGS) & ~F_I_RWSEM);
+    return DONE;
+  });
+}
+
+export function buildPunch(b: ProgramBuilder, world: Kernel['world'], f: number, start: number, len: number): void {
+  const mappings = mappingsOf({ world, L: world.layout }, f);
+  const START = b.reserve();
+  const END = b.reserve();
+  const range = (who: string, checkStale: boolean): UnmapRange => ({ file: f, start, end: start + len, evenCows: false, checkStale, who });
+  const TRUNC = buildTruncateRange(b, mappings, range('shmem_truncate_range', false), () => END);
+  const PRE = buildUnmapMappingRange(b, mappings, range('punch: pre-unmap', true), () => TRUNC);
+  b.define(START, 'shmem_fallocate(PUNCH_HOLE)', 'mm/shmem.c:shmem_fallocate (5.7-6.2)', (k, t) => {
+    const flags = k.fileWord(f, F_FLAGS);
+    if (flags & F_I_RWSEM) return BLOCKED; // inode_lock
+    k.setFileWord(f, F_FLAGS, flags | F_I_RWSEM | F_FALLOC | (start << 8) | ((start + len) << 16));
+    k.setThreadWord(t, TH_AUX2, 0);
+    k.note(`inode_lock; shmem_falloc over pages [${start}, ${start + len}): faults there wait`);
+    return PRE;
+  });
+  b.define(END, 'shmem_fallocate: wake_up_all', 'mm/shmem.c:shmem_fallocate (5.7-6.2)', (k) => {
+    k.setFileWord(f, F_FLAGS, 0);
+    k.note('shmem_falloc cleared, waiters woken; inode_unlock');
+    return DONE;
+  });
+}
