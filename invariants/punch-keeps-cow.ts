@@ -14,7 +14,7 @@ export const punchKeepsCow: MMInvariant = {
   description: 'hole punching never zaps a private COW page or its swap entry; shared mappings only map the page cache',
   reference: 'mm/shmem.c:shmem_fallocate, mm/memory.c:zap_pte_range (even_cows); MM-SEMANTICS 4.4 D2',
   when: 'always',
-  defaultScenario: 'zap-migrate',
+  defaultScenario: 'punch-private-cow',
   check(v) {
     for (let f = 0; f < v.files; f++) {
       if (v.fileWord(f, F_GHOST) & GHOST_PUNCH_LOST_COW) {

@@ -611,7 +611,7 @@ export class Kernel extends StateView {
     const e = this.pte(m, a);
     const kind = pteKind(e);
     if (kind === PTE_NONE) return false;
-    const evenCows = d.evenCows || this.mutant('punch-zaps-cows');
+    const evenCows = (d.evenCows && !this.mutant('truncate-skips-cows')) || this.mutant('punch-zaps-cows');
     const fixed = this.has('zap-details-fix');
     const anonPage = (pfn: number) => this.pageTest(pfn, PG_ANON);
     let zap: boolean;

@@ -243,6 +243,42 @@ export const SCENARIOS: readonly ScenarioSpec[] = [
     ],
   },
   {
+    name: 'punch-private-cow',
+    title: 'hole punch of a memfd mapped both shared and private, with private COW copies',
+    reference: 'MM-SEMANTICS 4.2, 4.4 D2; seed 003 (Hugh: "hole-punching on a file had no right to delete private user data")',
+    description:
+      'A 2-page memfd mapped MAP_SHARED at 0-1 and MAP_PRIVATE at 2-3. P has written through both: the shared ' +
+      'pages are the file\'s, the private ones are COW copies, one of them swapped out. The evictor punches the ' +
+      'whole file while P reads and writes. The punch must remove the file\'s pages from the shared mapping and leave ' +
+      'the private COW copies and their swap entry alone (even_cows=0), on every kernel (punch-keeps-cow holds); a ' +
+      'kernel that unmapped with even_cows would delete private data.',
+    processes: ['P'],
+    files: [{ name: 'memfd', kind: 'shmem', size: 2, cached: [{ index: 0, data: 0 }, { index: 1, data: 0 }] }],
+    vmas: [
+      { name: 'shared', start: 0, pages: 2, prot: 'rw', file: 'memfd', shared: true },
+      { name: 'private', start: 2, pages: 2, prot: 'rw', file: 'memfd' },
+    ],
+    pages: [
+      { addr: 0, data: 1 },
+      { addr: 2, data: 2 },
+      { addr: 3, data: 3, state: 'swapped' },
+    ],
+    frames: 5,
+    swapSlots: 1,
+    threads: [
+      { name: 'evictor', mm: 'P', menu: [{ op: 'punch', file: 'memfd', start: 0, len: 2 }] },
+      {
+        name: 'main',
+        mm: 'P',
+        menu: [
+          { op: 'read', addr: 1 },
+          { op: 'write', addr: 2, value: 4 },
+          { op: 'read', addr: 3 },
+        ],
+      },
+    ],
+  },
+  {
     name: 'fork-gup-fast',
     title: 'fork racing with a GUP-fast pin in another thread (57efa1fe5957)',
     reference: 'MM-SEMANTICS 1.4 (d); 57efa1fe5957 (5.11)',

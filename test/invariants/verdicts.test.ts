@@ -94,18 +94,27 @@ describe('every invariant can fail', () => {
     'cow-isolation': { scenario: 'cow-fork-gup', kernel: '6.2', mutant: 'wp-reuse-mapcount' },
     'rss-consistent': { scenario: 'cow-swap-gup', kernel: '6.2', mutant: 'zap-no-rss' },
     'refcount-sane': { scenario: 'cow-fork-gup', kernel: '6.2', mutant: 'wp-copy-leaks-ref' },
+    'truncate-complete': { scenario: 'truncate-private-swap', kernel: '6.2', mutant: 'truncate-skips-cows' },
+    'punch-keeps-cow': { scenario: 'punch-private-cow', kernel: '6.2', mutant: 'punch-zaps-cows' },
+    'no-stale-migration': { scenario: 'zap-migrate', kernel: '6.2', mutant: 'zap-skips-migration' },
   };
   for (const inv of INVARIANTS) {
     test(`${inv.name} is violated by mutant ${cases[inv.name]!.mutant}, holds without it`, () => {
       const c = cases[inv.name]!;
-      const bad = check(c.scenario, c.kernel, [inv.name], { mutants: [c.mutant!], maxDepth: 14 });
+      const maxDepth = c.scenario === 'cow-fork-gup' ? 14 : undefined;
+      const bad = check(c.scenario, c.kernel, [inv.name], { mutants: [c.mutant!], maxDepth });
       expect(bad.result.verdict).toBe('violated');
-      const good = check(c.scenario, c.kernel, [inv.name], { maxDepth: 14 });
+      const good = check(c.scenario, c.kernel, [inv.name], { maxDepth });
       expect(good.result.verdict).toBe('holds');
     });
   }
-  test('each mutant breaks the invariant it names', () => {
-    for (const m of MUTANTS) expect(Object.values(cases).some((c) => c.mutant === m.name) || m.breaks in cases).toBe(true);
+  test('each mutant breaks the invariant it names, on that invariant\'s default scenario or a named one', () => {
+    for (const m of MUTANTS) {
+      const inv = INVARIANTS.find((i) => i.name === m.breaks)!;
+      const scenario = m.name === 'zap-migration-no-rss' ? 'zap-migrate' : m.name === 'zap-no-rss' ? 'cow-swap-gup' : cases[inv.name]!.mutant === m.name ? cases[inv.name]!.scenario : inv.defaultScenario;
+      const { result } = check(scenario, '6.2', [inv.name], { mutants: [m.name], maxDepth: scenario === 'cow-fork-gup' ? 14 : undefined });
+      expect(`${m.name} ${result.verdict}`).toBe(`${m.name} violated`);
+    }
   });
   test('rss-consistent: a live miscount is caught right after the zap (D3)', () => {
     const { result, model } = check('cow-swap-gup', '6.2', ['rss-consistent'], { mutants: ['zap-no-rss'] });
