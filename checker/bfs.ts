@@ -1,9 +1,8 @@
 /**
- * Level-synchronous breadth-first search. Invariants are checked when a state
- * is first reached, so the first violation found is at the smallest depth:
- * its trace is a shortest one.
+ * Level-synchronous breadth-first search (sequential). Invariants are checked
+ * when a state is first reached, so the first violation found is at the
+ * smallest depth: its trace is a shortest one.
  */
-import { fingerprint, fpLo } from './fingerprint.js';
 import type { ExploreOptions, ExploreResult, Invariant, Model } from './model.js';
 import { Search } from './search.js';
 import { NO_PARENT, StateQueue } from './store.js';
@@ -13,11 +12,14 @@ export function bfs(model: Model, invariants: readonly Invariant[], opts: Explor
   const W = model.stateWords;
   let current = new StateQueue(W, 1);
   let next = new StateQueue(W, 1);
+  const canon = S.reductions.symmetry && model.canonicalize ? model.canonicalize.bind(model) : null;
 
   let ordinal = 0;
-  model.initialStates((s) => {
+  model.initialStates((init) => {
     const o = ordinal++;
     if (S.halt) return;
+    const s = init.slice(0, W);
+    if (canon) canon(s);
     const index = S.discover(s, NO_PARENT, o);
     if (index < 0) return;
     const off = current.push(s); // push may reallocate data: read it after
@@ -28,9 +30,7 @@ export function bfs(model: Model, invariants: readonly Invariant[], opts: Explor
 
   let depth = 0;
   let parentIndex = 0;
-  let emitted = 0;
-  const emit = (s: Int32Array, action: number): void => {
-    emitted++;
+  const sink = (s: Int32Array, action: number): void => {
     S.transitions++;
     S.coverage[action]!++;
     if (S.halt) return;
@@ -54,9 +54,8 @@ export function bfs(model: Model, invariants: readonly Invariant[], opts: Explor
       const off = r * stride;
       for (let i = 0; i < W; i++) state[i] = data[off + i]!;
       parentIndex = data[off + W]!;
-      emitted = 0;
-      model.successors(state, emit);
-      if (emitted === 0 && model.isDeadlock?.(state)) S.reportDeadlock(parentIndex, 'no thread can move');
+      const n = S.expand(state, sink, S.isVisited);
+      if (n === 0 && model.isDeadlock?.(state)) S.reportDeadlock(parentIndex, 'no thread can move');
       S.poll(current.length - r + next.length, depth);
     }
     if (next.length > 0) {
@@ -71,18 +70,20 @@ export function bfs(model: Model, invariants: readonly Invariant[], opts: Explor
     next.shrink(current.length);
   }
   // A depth-bounded stop only counts if the cut-off level could still grow.
-  if (S.depthBounded && !S.halt) S.depthBounded = hasNewSuccessor(model, current, W, S);
+  if (S.depthBounded && !S.halt) S.depthBounded = hasNewSuccessor(current, W, S);
   return S.finish('bfs');
 }
 
 /** True when some state of the last level has a successor not yet visited. */
-function hasNewSuccessor(model: Model, level: StateQueue, W: number, S: Search): boolean {
+function hasNewSuccessor(level: StateQueue, W: number, S: Search): boolean {
   let any = false;
+  const state = new Int32Array(W);
   for (let r = 0; r < level.length && !any; r++) {
     const off = r * level.stride;
-    model.successors(level.data.subarray(off, off + W), (s) => {
-      if (!any && !S.visited.has(fingerprint(s, 0, W), fpLo)) any = true;
-    });
+    state.set(level.data.subarray(off, off + W));
+    S.expand(state, (s) => {
+      if (!any && !S.isVisited(s)) any = true;
+    }, S.isVisited);
   }
   return any;
 }

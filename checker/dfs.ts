@@ -23,10 +23,13 @@ export function dfs(model: Model, invariants: readonly Invariant[], opts: Explor
     stack.data[off + W + 1] = depth;
   };
 
+  const canon = S.reductions.symmetry && model.canonicalize ? model.canonicalize.bind(model) : null;
   let ordinal = 0;
-  model.initialStates((s) => {
+  model.initialStates((init) => {
     const o = ordinal++;
     if (S.halt) return;
+    const s = init.slice(0, W);
+    if (canon) canon(s);
     const index = S.discover(s, NO_PARENT, o, 0);
     if (index < 0) return;
     push(s, index, 0);
@@ -35,9 +38,7 @@ export function dfs(model: Model, invariants: readonly Invariant[], opts: Explor
 
   let parentIndex = 0;
   let childDepth = 0;
-  let emitted = 0;
-  const emit = (s: Int32Array, action: number): void => {
-    emitted++;
+  const sink = (s: Int32Array, action: number): void => {
     S.transitions++;
     S.coverage[action]!++;
     if (S.halt) return;
@@ -49,10 +50,8 @@ export function dfs(model: Model, invariants: readonly Invariant[], opts: Explor
     } else if (bounded) {
       // Reached again at a smaller depth: re-explore from here.
       const seen = S.visited.value;
-      if (childDepth < S.parents.depth![seen]!) {
-        S.parents.depth![seen] = childDepth;
-        S.parents.parent[seen] = parentIndex;
-        S.parents.action[seen] = action;
+      if (childDepth < S.parents.depthOf(seen)) {
+        S.parents.update(seen, parentIndex, action, childDepth);
         push(s, seen, childDepth);
       }
     }
@@ -67,19 +66,18 @@ export function dfs(model: Model, invariants: readonly Invariant[], opts: Explor
     parentIndex = stack.data[off + W]!;
     const depth = stack.data[off + W + 1]!;
     // A stale record: the state was since reached at a smaller depth.
-    if (bounded && S.parents.depth![parentIndex]! < depth) continue;
+    if (bounded && S.parents.depthOf(parentIndex) < depth) continue;
     if (depth >= S.maxDepth) {
       let any = false;
-      model.successors(cur, () => {
+      S.expand(cur, () => {
         any = true;
-      });
+      }, S.isVisited);
       if (any) S.depthBounded = true;
       continue;
     }
     childDepth = depth + 1;
-    emitted = 0;
-    model.successors(cur, emit);
-    if (emitted === 0 && model.isDeadlock?.(cur)) S.reportDeadlock(parentIndex, 'no thread can move');
+    const n = S.expand(cur, sink, S.isVisited);
+    if (n === 0 && model.isDeadlock?.(cur)) S.reportDeadlock(parentIndex, 'no thread can move');
     S.poll(stack.length, depth);
   }
   return S.finish('dfs');

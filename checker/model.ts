@@ -27,6 +27,13 @@ export interface Model {
   isDeadlock?(state: Int32Array): boolean;
   /** Readable name of an action, for traces and coverage (cold path). */
   actionName(action: number): string;
+  /**
+   * Symmetry reduction: rewrite `state` in place into the representative of
+   * its symmetry class. Every action must commute with the symmetry.
+   */
+  canonicalize?(state: Int32Array): void;
+  /** Partial-order reduction: each action's thread and the objects it may touch. */
+  readonly porInfo?: import('./reduce.js').PorInfo;
 }
 
 /** A named predicate over packed states: null when it holds, else a message. */
@@ -50,6 +57,12 @@ export interface ExploreOptions {
   maxSeconds?: number;
   /** Initial capacity of the visited table, in states. */
   expectedStates?: number;
+  /** Symmetry and partial-order reduction (default: both on; models without support are unaffected). */
+  reductions?: import('./reduce.js').Reductions;
+  /** Worker threads for BFS (exploreParallel). */
+  workers?: number;
+  /** Stop when the engine's tables use more than this many bytes. */
+  maxMemory?: number;
   /** Called about once a second with progress figures. */
   onProgress?: (p: Progress) => void;
   /** Polled between levels / batches: return true to stop (e.g. on SIGINT). */
@@ -62,6 +75,8 @@ export interface Progress {
   transitions: number;
   frontier: number;
   seconds: number;
+  /** Bytes of the engine's tables. */
+  bytes: number;
 }
 
 export interface PathStep {
@@ -83,7 +98,7 @@ export type Verdict = 'holds' | 'violated' | 'deadlock' | 'incomplete';
 export interface ExploreResult {
   verdict: Verdict;
   /** Why a run is incomplete (a limit, or an interrupt). */
-  stoppedBy?: 'max-states' | 'max-seconds' | 'interrupted';
+  stoppedBy?: 'max-states' | 'max-seconds' | 'max-memory' | 'interrupted';
   violations: Violation[];
   /** Distinct states reached. */
   states: number;
@@ -100,4 +115,11 @@ export interface ExploreResult {
   /** Optimistic fingerprint-collision probability, computed as TLC does. */
   collisionProbability: number;
   strategy: Strategy;
+  /** Worker threads used (0: the sequential engine). */
+  workers: number;
+  /** Bytes of the visited table(s) and parent pointers at the end. */
+  tableBytes: number;
+  /** States expanded with a partial-order-reduced (ample) set. */
+  ampleStates: number;
+  reductions: import('./reduce.js').Reductions;
 }

@@ -1,10 +1,11 @@
 /**
- * Bookkeeping shared by the search strategies: counts, coverage, invariant
- * checks, first violation per invariant, limits and progress.
+ * Bookkeeping shared by the sequential search strategies: counts, coverage,
+ * invariant checks, first violation per invariant, limits and progress.
  */
 import { collisionProbability, fingerprint, fpLo } from './fingerprint.js';
-import type { ExploreOptions, ExploreResult, Invariant, Model, Strategy, Violation } from './model.js';
+import type { ExploreOptions, ExploreResult, Invariant, Model, PathStep, Strategy, Violation } from './model.js';
 import { replayActions } from './path.js';
+import { makeExpander, type Reductions, type ReductionStats } from './reduce.js';
 import { ParentStore } from './store.js';
 import { FingerprintSet } from './visited.js';
 
@@ -13,6 +14,8 @@ interface Found {
   message: string;
   index: number;
 }
+
+export const DEFAULT_REDUCTIONS: Reductions = { symmetry: true, por: true };
 
 export class Search {
   readonly visited: FingerprintSet;
@@ -33,6 +36,10 @@ export class Search {
   readonly stopAtFirst: boolean;
   readonly checkDeadlock: boolean;
   readonly maxDepth: number;
+  readonly reductions: Reductions;
+  readonly stats: ReductionStats = { ampleStates: 0 };
+  /** expand(state, sink, isVisited): successors after reductions; returns the number of successors. */
+  readonly expand: ReturnType<typeof makeExpander>;
   private readonly W: number;
 
   constructor(
@@ -44,16 +51,21 @@ export class Search {
     this.W = model.stateWords;
     const expected = opts.expectedStates ?? 1 << 16;
     this.visited = new FingerprintSet(expected, withDepth);
-    this.parents = new ParentStore(Math.min(expected, 1 << 24), withDepth);
+    this.parents = new ParentStore(Math.min(expected, 1 << 24), withDepth, model.actionCount > 0xffff);
     this.coverage = new Float64Array(model.actionCount);
     this.stopAtFirst = opts.stopAtFirst ?? true;
     this.checkDeadlock = opts.checkDeadlock ?? true;
     this.maxDepth = opts.maxDepth ?? Infinity;
+    this.reductions = opts.reductions ?? DEFAULT_REDUCTIONS;
+    this.expand = makeExpander(model, this.reductions, this.stats, model.porInfo ?? null);
   }
 
   get states(): number {
     return this.parents.length;
   }
+
+  /** Whether a (canonical) state was visited already: the partial-order reduction's proviso. */
+  readonly isVisited = (s: Int32Array): boolean => this.visited.has(fingerprint(s, 0, this.W), fpLo);
 
   /**
    * Records `s` as reached from `parent` by `action` when it is new: returns
@@ -91,6 +103,10 @@ export class Search {
     else if (this.violatedNames.size >= this.invariants.length + (this.checkDeadlock ? 1 : 0)) this.halt = true;
   }
 
+  get bytes(): number {
+    return this.visited.bytes + this.parents.bytes;
+  }
+
   /** Polls limits, interrupts and progress; cheap enough to call per expansion. */
   poll(frontier: number, depth: number): void {
     if (++this.pollCounter & 1023) return;
@@ -98,6 +114,7 @@ export class Search {
     const o = this.opts;
     if (o.maxStates !== undefined && this.states >= o.maxStates) this.stop('max-states');
     if (o.maxSeconds !== undefined && (now - this.t0) / 1000 >= o.maxSeconds) this.stop('max-seconds');
+    if (o.maxMemory !== undefined && this.bytes >= o.maxMemory) this.stop('max-memory');
     if (o.shouldStop?.()) this.stop('interrupted');
     if (o.onProgress && now - this.lastProgress >= 1000) {
       this.lastProgress = now;
@@ -107,6 +124,7 @@ export class Search {
         transitions: this.transitions,
         frontier,
         seconds: (now - this.t0) / 1000,
+        bytes: this.bytes,
       });
     }
   }
@@ -117,19 +135,11 @@ export class Search {
   }
 
   finish(strategy: Strategy): ExploreResult {
-    const violations: Violation[] = this.found.map((f) => ({
-      invariant: f.invariant,
-      message: f.message,
-      path: this.pathTo(f.index),
-    }));
-    let verdict: ExploreResult['verdict'];
-    if (violations.some((v) => v.invariant !== 'deadlock')) verdict = 'violated';
-    else if (violations.length > 0) verdict = 'deadlock';
-    else if (this.stoppedBy) verdict = 'incomplete';
-    else verdict = 'holds';
+    const violations = this.found.map((f) =>
+      violationFromPath(this.model, this.invariants, f.invariant, f.message, chainActions(this.parents, f.index)),
+    );
     return {
-      verdict,
-      stoppedBy: this.stoppedBy,
+      ...verdictOf(violations, this.stoppedBy),
       violations,
       states: this.states,
       transitions: this.transitions,
@@ -140,14 +150,41 @@ export class Search {
       seconds: (performance.now() - this.t0) / 1000,
       collisionProbability: collisionProbability(this.states, this.transitions),
       strategy,
+      workers: 0,
+      tableBytes: this.bytes,
+      ampleStates: this.stats.ampleStates,
+      reductions: this.reductions,
     };
   }
+}
 
-  pathTo(index: number) {
-    const chain = this.parents.chain(index);
-    return replayActions(
-      this.model,
-      chain.map((i) => this.parents.action[i]!),
-    );
-  }
+export function chainActions(parents: ParentStore, index: number): number[] {
+  return parents.actionsTo(index);
+}
+
+export function verdictOf(violations: readonly Violation[], stoppedBy: ExploreResult['stoppedBy']) {
+  let verdict: ExploreResult['verdict'];
+  if (violations.some((v) => v.invariant !== 'deadlock')) verdict = 'violated';
+  else if (violations.length > 0) verdict = 'deadlock';
+  else if (stoppedBy) verdict = 'incomplete';
+  else verdict = 'holds';
+  return { verdict, stoppedBy };
+}
+
+/**
+ * Rebuilds a violation's path by replaying its actions. With symmetry the
+ * stored states are representatives; the replay yields the concrete states
+ * (symmetric to them), so the message is computed again on the last one.
+ */
+export function violationFromPath(
+  model: Model,
+  invariants: readonly Invariant[],
+  invariant: string,
+  message: string,
+  actions: number[],
+): Violation {
+  const path: PathStep[] = replayActions(model, actions);
+  const inv = invariants.find((i) => i.name === invariant);
+  const again = inv ? inv.check(path[path.length - 1]!.state) : null;
+  return { invariant, message: again ?? message, path };
 }

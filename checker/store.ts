@@ -6,52 +6,87 @@
 
 export const NO_PARENT = 0xffffffff;
 
-/** parent[i], action[i] (and optionally depth[i]) for each distinct state i. */
+/**
+ * parent[i], action[i] (and optionally depth[i]) for each distinct state i,
+ * in chunks so that growing never copies nor leaves half the memory unused:
+ * 6 bytes a state with 16-bit action ids.
+ */
+const CHUNK_BITS = 18;
+const CHUNK = 1 << CHUNK_BITS;
+const MASK = CHUNK - 1;
+
 export class ParentStore {
-  parent: Uint32Array;
-  action: Uint32Array;
-  depth: Uint16Array | null;
+  private parents: Uint32Array[] = [];
+  private actions: (Uint16Array | Uint32Array)[] = [];
+  private depths: Uint16Array[] = [];
   length = 0;
 
-  constructor(initial = 1 << 16, withDepth = false) {
-    this.parent = new Uint32Array(initial);
-    this.action = new Uint32Array(initial);
-    this.depth = withDepth ? new Uint16Array(initial) : null;
+  constructor(
+    _initial = 0,
+    private readonly withDepth = false,
+    private readonly wideActions = false,
+  ) {}
+
+  private ensure(n: number): void {
+    while (this.parents.length * CHUNK < n) {
+      this.parents.push(new Uint32Array(CHUNK));
+      this.actions.push(this.wideActions ? new Uint32Array(CHUNK) : new Uint16Array(CHUNK));
+      if (this.withDepth) this.depths.push(new Uint16Array(CHUNK));
+    }
   }
 
   add(parent: number, action: number, depth = 0): number {
-    if (this.length === this.parent.length) this.grow();
     const i = this.length++;
-    this.parent[i] = parent;
-    this.action[i] = action;
-    if (this.depth) this.depth[i] = depth;
+    this.ensure(this.length);
+    this.parents[i >>> CHUNK_BITS]![i & MASK] = parent;
+    this.actions[i >>> CHUNK_BITS]![i & MASK] = action;
+    if (this.withDepth) this.depths[i >>> CHUNK_BITS]![i & MASK] = depth;
     return i;
+  }
+
+  /** Appends n entries to fill with setAt (a level placed by rank); returns the first index. */
+  reserve(n: number): number {
+    const first = this.length;
+    this.length += n;
+    this.ensure(this.length);
+    return first;
+  }
+
+  setAt(i: number, parent: number, action: number): void {
+    this.parents[i >>> CHUNK_BITS]![i & MASK] = parent;
+    this.actions[i >>> CHUNK_BITS]![i & MASK] = action;
+  }
+
+  parentOf(i: number): number {
+    return this.parents[i >>> CHUNK_BITS]![i & MASK]!;
+  }
+  actionOf(i: number): number {
+    return this.actions[i >>> CHUNK_BITS]![i & MASK]!;
+  }
+  depthOf(i: number): number {
+    return this.depths[i >>> CHUNK_BITS]![i & MASK]!;
+  }
+  /** Updates a state reached again at a smaller depth (bounded DFS). */
+  update(i: number, parent: number, action: number, depth: number): void {
+    this.setAt(i, parent, action);
+    this.depths[i >>> CHUNK_BITS]![i & MASK] = depth;
   }
 
   /** Indices from the root to `index`, inclusive. */
   chain(index: number): number[] {
     const out: number[] = [];
-    for (let i = index; i !== NO_PARENT; i = this.parent[i]!) out.push(i);
+    for (let i = index; i !== NO_PARENT; i = this.parentOf(i)) out.push(i);
     return out.reverse();
   }
 
-  get bytes(): number {
-    return this.parent.byteLength + this.action.byteLength + (this.depth ? this.depth.byteLength : 0);
+  /** The actions from the root to `index`: the first is the initial state's ordinal. */
+  actionsTo(index: number): number[] {
+    return this.chain(index).map((i) => this.actionOf(i));
   }
 
-  private grow(): void {
-    const n = this.parent.length * 2;
-    const p = new Uint32Array(n);
-    p.set(this.parent);
-    this.parent = p;
-    const a = new Uint32Array(n);
-    a.set(this.action);
-    this.action = a;
-    if (this.depth) {
-      const d = new Uint16Array(n);
-      d.set(this.depth);
-      this.depth = d;
-    }
+  get bytes(): number {
+    const per = 4 + (this.wideActions ? 4 : 2) + (this.withDepth ? 2 : 0);
+    return this.parents.length * CHUNK * per;
   }
 }
 

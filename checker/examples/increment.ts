@@ -45,3 +45,8 @@ export class IncrementModel implements Model {
     return `thread ${a}`;
   }
 }
+
+/** Factory entry for worker threads: createModel({ threads }). */
+export function createModel(args: { threads?: number }) {
+  return { model: new IncrementModel(args.threads ?? 4), invariants: [] };
+}

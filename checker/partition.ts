@@ -1,0 +1,329 @@
+/**
+ * One worker's share of a level-synchronous parallel BFS. Worker w owns the
+ * fingerprints in the w-th of W equal ranges of the 64-bit space: it keeps
+ * their visited table (plain inserts, no atomics), dedups the successors that
+ * fall in its range, and expands the states it owns.
+ *
+ * Determinism: every state of a level has a key (rank of its parent in the
+ * previous level, index among that parent's successors), and the level's
+ * order is the order of keys - the order in which a sequential BFS discovers
+ * it. A state reached from several parents keeps its smallest key, so its
+ * recorded parent is the one a sequential BFS records. Global ranks come from
+ * merging the owners' sorted key lists. Hence states, transitions, depths,
+ * and traces are the same for any number of workers, and the same as the
+ * sequential engine's.
+ *
+ * Records kept and exchanged: [hi, lo31, parent rank, emission, action, state...].
+ */
+import { fingerprint, fpLo } from './fingerprint.js';
+import { LevelTable, NEW, OLD } from './level-table.js';
+import type { Invariant, Model } from './model.js';
+import { makeExpander, type PorInfo, type Reductions, type ReductionStats } from './reduce.js';
+import { radixSort64 } from './sort.js';
+
+export const HDR = 5;
+/** Successors deduplicated together: their cache misses overlap. */
+const BATCH = 1024;
+/** Successors of one state are numbered below this; keys are rank * EMISSIONS + emission. */
+export const EMISSIONS = 65536;
+
+/** A growable record arena, on a SharedArrayBuffer when it crosses threads. */
+export class Arena {
+  data: Int32Array;
+  length = 0; // records
+
+  constructor(
+    readonly stride: number,
+    records: number,
+    readonly shared: boolean,
+  ) {
+    this.data = Arena.alloc(stride * Math.max(16, records), shared);
+  }
+
+  static alloc(words: number, shared: boolean): Int32Array {
+    return shared ? new Int32Array(new SharedArrayBuffer(words * 4)) : new Int32Array(words);
+  }
+
+  /** Offset of a new record (the arena grows as needed). */
+  add(): number {
+    const off = this.length * this.stride;
+    if (off + this.stride > this.data.length) {
+      const d = Arena.alloc(Math.max(this.data.length * 2, off + this.stride), this.shared);
+      d.set(this.data.subarray(0, off));
+      this.data = d;
+    }
+    this.length++;
+    return off;
+  }
+}
+
+/** Which worker owns fingerprint hi: contiguous ranges of the high word. */
+export function ownerOf(hi: number, workers: number): number {
+  return workers === 1 ? 0 : Math.floor((hi / 4294967296) * workers);
+}
+
+export interface CommitResult {
+  count: number;
+  /** Sorted keys of the new states (rank * EMISSIONS + emission), shared for the rank merge. */
+  keys: Float64Array;
+  /** (parent rank, action) of each new state, in key order. */
+  parents: Uint32Array;
+  /** Per invariant, the first violating new state (position in key order) and its message. */
+  violations: { invariant: string; position: number; message: string }[];
+}
+
+export class Partition {
+  readonly W: number;
+  readonly stride: number;
+  readonly visited: LevelTable;
+  /** This worker's states of the current level, in key order, and their global ranks. */
+  private frontier: Arena;
+  private ranks = new Float64Array(0);
+  private cand: Arena;
+  /** Candidates were appended in key order and no key was lowered. */
+  private ordered = true;
+  private lastKey = -1;
+  outboxes: Arena[];
+  readonly coverage: Float64Array;
+  transitions = 0;
+  readonly stats: ReductionStats = { ampleStates: 0 };
+  private readonly expand: ReturnType<typeof makeExpander>;
+  private violated = new Set<string>();
+
+  constructor(
+    readonly model: Model,
+    readonly invariants: readonly Invariant[],
+    readonly id: number,
+    readonly workers: number,
+    reductions: Reductions,
+    expectedStates: number,
+  ) {
+    this.W = model.stateWords;
+    this.stride = HDR + this.W;
+    this.visited = new LevelTable(Math.ceil(expectedStates / workers));
+    this.frontier = new Arena(this.stride, 1024, false);
+    this.cand = new Arena(this.stride, 1024, false);
+    this.outboxes = Array.from({ length: workers }, (_, w) => new Arena(this.stride, w === id ? BATCH + 64 : 1024, w !== id));
+    this.coverage = new Float64Array(model.actionCount);
+    const por: PorInfo | null = model.porInfo ?? null;
+    this.expand = makeExpander(model, reductions, this.stats, por);
+  }
+
+  get frontierCount(): number {
+    return this.frontier.length;
+  }
+
+  /** Expands this worker's states; successors owned by others go to their outboxes. */
+  expandLevel(): { transitions: number; deadlockRank: number } {
+    const W = this.W;
+    const S = this.stride;
+    for (const o of this.outboxes) o.length = 0;
+    let rank = 0;
+    let emission = 0;
+    let transitions = 0;
+    const self = this.id;
+    const workers = this.workers;
+    // Our own successors are batched too, then deduplicated in a tight loop.
+    const mine = this.outboxes[self]!;
+    const sink = (next: Int32Array, action: number): void => {
+      transitions++;
+      this.coverage[action]!++;
+      const hi = fingerprint(next, 0, W);
+      const lo = fpLo;
+      const box = this.outboxes[ownerOf(hi, workers)]!;
+      const off = box.add();
+      const d = box.data;
+      d[off] = hi;
+      d[off + 1] = LevelTable.lo31(hi, lo);
+      d[off + 2] = rank;
+      d[off + 3] = emission++;
+      d[off + 4] = action;
+      d.set(next.length === W ? next : next.subarray(0, W), off + HDR);
+    };
+    const isVisited = (s: Int32Array): boolean => {
+      const hi = fingerprint(s, 0, W);
+      return ownerOf(hi, workers) === self && this.visited.has(hi, LevelTable.lo31(hi, fpLo));
+    };
+    const cur = new Int32Array(W);
+    const fd = this.frontier.data;
+    let deadlockRank = -1;
+    for (let i = 0; i < this.frontier.length; i++) {
+      const off = i * S + HDR;
+      for (let j = 0; j < W; j++) cur[j] = fd[off + j]!;
+      rank = this.ranks[i]!;
+      emission = 0;
+      const n = this.expand(cur, sink, isVisited);
+      if (n === 0 && deadlockRank < 0 && this.model.isDeadlock?.(cur)) deadlockRank = rank;
+      if (mine.length >= BATCH) this.flush(mine);
+    }
+    this.flush(mine);
+    this.transitions += transitions;
+    return { transitions, deadlockRank };
+  }
+
+  /** Takes the successors other workers found in this worker's range, in sender order. */
+  receive(boxes: readonly { data: Int32Array; length: number }[]): void {
+    const S = this.stride;
+    for (let w = 0; w < boxes.length; w++) {
+      if (w === this.id) continue; // flushed while expanding
+      const box = boxes[w]!;
+      // Copy each batch out of shared memory first: plain arrays are faster to read.
+      const local = this.outboxes[this.id]!;
+      for (let start = 0; start < box.length; start += BATCH) {
+        const end = Math.min(box.length, start + BATCH);
+        local.data.set(box.data.subarray(start * S, end * S));
+        local.length = end - start;
+        this.flush(local);
+      }
+    }
+  }
+
+  /** Deduplicates a batch of our own successors: first touch their slots, then probe. */
+  private flush(box: Arena): void {
+    const S = this.stride;
+    const d = box.data;
+    this.sink ^= this.visited.touch(d, box.length, S);
+    for (let r = 0; r < box.length; r++) {
+      const off = r * S;
+      this.consider(d[off]! >>> 0, d[off + 1]!, d[off + 2]!, d[off + 3]!, d[off + 4]!, d, off + HDR);
+    }
+    box.length = 0;
+  }
+  /** Keeps the touch loops from being optimised away. */
+  private sink = 0;
+
+  /** New states become candidates; a state reached again in this level keeps its smallest key. */
+  private consider(hi: number, lo31: number, rank: number, emission: number, action: number, src: Int32Array, srcOff: number): void {
+    const c = this.cand;
+    const r = this.visited.probe(hi, lo31, c.length);
+    if (r === OLD) return;
+    const key = rank * EMISSIONS + emission;
+    if (r === NEW) {
+      const co = c.add();
+      const cd = c.data;
+      cd[co] = hi;
+      cd[co + 1] = lo31;
+      cd[co + 2] = rank;
+      cd[co + 3] = emission;
+      cd[co + 4] = action;
+      const W = this.W;
+      if (srcOff === 0 && src.length === W) cd.set(src, co + HDR);
+      else for (let i = 0; i < W; i++) cd[co + HDR + i] = src[srcOff + i]!;
+      if (key < this.lastKey) this.ordered = false;
+      else this.lastKey = key;
+      return;
+    }
+    const co = r * this.stride;
+    const cd = c.data;
+    if (key < cd[co + 2]! * EMISSIONS + cd[co + 3]!) {
+      cd[co + 2] = rank;
+      cd[co + 3] = emission;
+      cd[co + 4] = action;
+      this.ordered = false;
+    }
+  }
+
+  /** The candidates, in key order, become the next frontier; invariants are checked on them. */
+  commit(): CommitResult {
+    const n = this.cand.length;
+    const S = this.stride;
+    this.visited.commitLevel();
+    if (!this.ordered) this.sortCandidates();
+    const cd = this.cand.data;
+    const keys = new Float64Array(new SharedArrayBuffer(Math.max(1, n) * 8));
+    const parents = new Uint32Array(new SharedArrayBuffer(Math.max(1, n) * 8));
+    const violations: CommitResult['violations'] = [];
+    for (let k = 0; k < n; k++) {
+      const off = k * S;
+      keys[k] = cd[off + 2]! * EMISSIONS + cd[off + 3]!;
+      parents[2 * k] = cd[off + 2]!;
+      parents[2 * k + 1] = cd[off + 4]!;
+      if (this.invariants.length === 0) continue;
+      const state = cd.subarray(off + HDR, off + S);
+      for (const inv of this.invariants) {
+        if (this.violated.has(inv.name)) continue;
+        const msg = inv.check(state);
+        if (msg !== null) {
+          this.violated.add(inv.name);
+          violations.push({ invariant: inv.name, position: k, message: msg });
+        }
+      }
+    }
+    // The candidates are the next frontier; the old frontier's arena is reused for candidates.
+    const f = this.frontier;
+    this.frontier = this.cand;
+    this.cand = f;
+    this.cand.length = 0;
+    this.ordered = true;
+    this.lastKey = -1;
+    if (this.ranks.length < n) this.ranks = new Float64Array(Math.max(n, this.ranks.length * 2));
+    for (let k = 0; k < n; k++) this.ranks[k] = k; // the global ranks when alone
+    return { count: n, keys, parents, violations };
+  }
+
+  /** Global ranks of this worker's new states: its own position plus the smaller keys of the other owners. */
+  setRanks(allKeys: readonly { keys: Float64Array; count: number }[]): void {
+    const mine = allKeys[this.id]!;
+    const n = mine.count;
+    for (let k = 0; k < n; k++) this.ranks[k] = k;
+    allKeys.forEach((other, w) => {
+      if (w === this.id) return;
+      // Two-pointer merge: how many of `other`'s keys are below each of mine.
+      let j = 0;
+      for (let k = 0; k < n; k++) {
+        const key = mine.keys[k]!;
+        while (j < other.count && other.keys[j]! < key) j++;
+        this.ranks[k]! += j;
+      }
+    });
+  }
+
+  /** Ranks of this worker's frontier (for the coordinator to place parents). */
+  globalRanks(n: number): Float64Array {
+    return this.ranks.slice(0, n);
+  }
+
+  private sortCandidates(): void {
+    const n = this.cand.length;
+    const S = this.stride;
+    const cd = this.cand.data;
+    const khi = new Uint32Array(n);
+    const klo = new Uint32Array(n);
+    const pay = new Uint32Array(n);
+    for (let i = 0; i < n; i++) {
+      khi[i] = cd[i * S + 2]!;
+      klo[i] = cd[i * S + 3]!;
+      pay[i] = i;
+    }
+    radixSort64(n, khi, klo, pay, new Uint32Array(n), new Uint32Array(n), new Uint32Array(n));
+    const out = new Arena(S, n, false);
+    out.length = n;
+    for (let k = 0; k < n; k++) out.data.set(cd.subarray(pay[k]! * S, pay[k]! * S + S), k * S);
+    // Keep the larger buffer for reuse.
+    this.cand = out;
+  }
+
+  /** Seeds level 0: the initial states this worker owns, with their ordinals as emission numbers. */
+  seed(states: Int32Array, ordinals: Int32Array, count: number): CommitResult {
+    for (let k = 0; k < count; k++) {
+      const hi = fingerprint(states, k * this.W, this.W);
+      this.consider(hi, LevelTable.lo31(hi, fpLo), 0, ordinals[k]!, ordinals[k]!, states, k * this.W);
+    }
+    return this.commit();
+  }
+
+  /** Drops the received candidates (a probe past the depth bound); returns how many new states there were. */
+  discard(): number {
+    const n = this.cand.length;
+    this.cand.length = 0;
+    this.ordered = true;
+    this.lastKey = -1;
+    this.visited.dropLevel();
+    return n;
+  }
+
+  /** Bytes of the visited table. */
+  get bytes(): number {
+    return this.visited.bytes;
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * Reductions applied while expanding a state, each switchable:
+ *
+ * - symmetry: the model's canonicalize() maps every successor to the
+ *   representative of its symmetry class (e.g. renumbers interchangeable page
+ *   frames) before it is fingerprinted, so symmetric states are stored once.
+ *
+ * - partial-order reduction (ample sets): from the model's declared footprints
+ *   (the objects each action may touch), an action is safe when no other
+ *   thread's action can ever touch its objects and no checked invariant reads
+ *   them. When every enabled action of some thread is safe, only that thread
+ *   is expanded (C0/C1/C2), unless one of its successors was already visited
+ *   (a conservative cycle proviso, C3, valid for BFS and DFS).
+ */
+import type { Emit, Model } from './model.js';
+
+export interface Reductions {
+  symmetry: boolean;
+  por: boolean;
+}
+
+export interface ReductionStats {
+  /** States expanded with an ample set smaller than all enabled actions. */
+  ampleStates: number;
+}
+
+/** Objects per action and the thread each belongs to, as the model declares them. */
+export interface PorInfo {
+  actionThread: Int32Array;
+  actionObjects: Uint32Array;
+  /** Objects that the checked invariants read. */
+  visibleObjects: number;
+}
+
+export type Sink = (next: Int32Array, action: number) => void;
+
+/**
+ * Builds the expansion function: expand(state, sink, isVisited) calls sink
+ * for each successor to explore (canonical when symmetry is on) and returns
+ * how many successors the state has in all (0: a dead end).
+ */
+export function makeExpander(
+  model: Model,
+  red: Reductions,
+  stats: ReductionStats,
+  por: PorInfo | null,
+): (state: Int32Array, sink: Sink, isVisited: (s: Int32Array) => boolean) => number {
+  const canon = red.symmetry && model.canonicalize ? model.canonicalize.bind(model) : null;
+  if (!red.por || !por) {
+    let count = 0;
+    let target: Sink = () => {};
+    const emit: Emit = (next, action) => {
+      count++;
+      if (canon) canon(next);
+      target(next, action);
+    };
+    return (state, sink) => {
+      count = 0;
+      target = sink;
+      model.successors(state, emit);
+      return count;
+    };
+  }
+  const safe = safeActions(por);
+  const W = model.stateWords;
+  let buf = new Int32Array(W * 64);
+  let acts = new Int32Array(64);
+  let n = 0;
+  const collect: Emit = (next, action) => {
+    if (n === acts.length) {
+      const b = new Int32Array(buf.length * 2);
+      b.set(buf);
+      buf = b;
+      const a = new Int32Array(acts.length * 2);
+      a.set(acts);
+      acts = a;
+    }
+    if (canon) canon(next);
+    buf.set(next.length === W ? next : next.subarray(0, W), n * W);
+    acts[n++] = action;
+  };
+  return (state, sink, isVisited) => {
+    n = 0;
+    model.successors(state, collect);
+    let chosen = -1;
+    // The first thread whose enabled actions are all safe (threads in action order).
+    for (let i = 0; i < n && chosen < 0; i++) {
+      const t = por.actionThread[acts[i]!]!;
+      let ok = true;
+      let k = 0;
+      for (let j = 0; j < n; j++) {
+        if (por.actionThread[acts[j]!] !== t) continue;
+        k++;
+        if (!safe[acts[j]!] || isVisited(buf.subarray(j * W, j * W + W))) ok = false;
+      }
+      if (ok && k > 0 && k < n) chosen = t;
+    }
+    if (chosen >= 0) stats.ampleStates++;
+    for (let j = 0; j < n; j++) {
+      if (chosen >= 0 && por.actionThread[acts[j]!] !== chosen) continue;
+      sink(buf.subarray(j * W, j * W + W), acts[j]!);
+    }
+    return n;
+  };
+}
+
+/** An action is safe when no other thread's action touches its objects and no invariant reads them. */
+export function safeActions(por: PorInfo): Uint8Array {
+  const threads = new Map<number, number>();
+  por.actionThread.forEach((t, a) => threads.set(t, (threads.get(t) ?? 0) | por.actionObjects[a]!));
+  const safe = new Uint8Array(por.actionThread.length);
+  por.actionThread.forEach((t, a) => {
+    let others = por.visibleObjects;
+    for (const [u, objs] of threads) if (u !== t) others |= objs;
+    safe[a] = (por.actionObjects[a]! & others) === 0 ? 1 : 0;
+  });
+  return safe;
+}

@@ -1,0 +1,71 @@
+/**
+ * A long-lived BFS worker thread: builds the model from its factory and runs
+ * the phases the coordinator asks for, level by level (see partition.ts).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { loadModel, type ModelFactory } from './factory.js';
+import { Partition } from './partition.js';
+import type { Reductions } from './reduce.js';
+
+export interface WorkerInit {
+  factory: ModelFactory;
+  id: number;
+  workers: number;
+  reductions: Reductions;
+  expectedStates: number;
+}
+
+export type Command =
+  | { cmd: 'seed'; states: Int32Array; ordinals: Int32Array; count: number }
+  | { cmd: 'expand' }
+  | { cmd: 'receive'; boxes: { data: Int32Array; length: number }[]; commit: boolean }
+  | { cmd: 'ranks'; all: { keys: Float64Array; count: number }[]; count: number }
+  | { cmd: 'stats' };
+
+async function main(): Promise<void> {
+  const init = workerData as WorkerInit;
+  const { model, invariants } = await loadModel(init.factory);
+  const p = new Partition(model, invariants, init.id, init.workers, init.reductions, init.expectedStates);
+  const port = parentPort!;
+  const time: Record<string, number> = {};
+  port.on('message', (c: Command) => {
+    const t0 = performance.now();
+    try {
+      switch (c.cmd) {
+        case 'seed':
+          port.postMessage(p.seed(c.states, c.ordinals, c.count));
+          break;
+        case 'expand': {
+          const r = p.expandLevel();
+          port.postMessage({ ...r, boxes: p.outboxes.map((b) => ({ data: b.data, length: b.length })) });
+          break;
+        }
+        case 'receive':
+          p.receive(c.boxes);
+          port.postMessage(c.commit ? p.commit() : { count: p.discard() });
+          break;
+        case 'ranks':
+          p.setRanks(c.all);
+          port.postMessage({ ranks: p.globalRanks(c.count) });
+          break;
+        case 'stats':
+          port.postMessage({
+            coverage: p.coverage,
+            transitions: p.transitions,
+            ampleStates: p.stats.ampleStates,
+            bytes: p.bytes,
+            time,
+          });
+          break;
+      }
+      time[c.cmd] = (time[c.cmd] ?? 0) + performance.now() - t0;
+    } catch (e) {
+      port.postMessage({ error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+    }
+  });
+  port.postMessage({ ready: true });
+}
+
+main().catch((e: unknown) => {
+  parentPort!.postMessage({ error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+});
