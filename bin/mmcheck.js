@@ -10,7 +10,7 @@ if (!existsSync(main)) {
 }
 const { run } = await import(main.href);
 try {
-  process.exitCode = run(process.argv.slice(2));
+  process.exitCode = await run(process.argv.slice(2));
 } catch (e) {
   if (process.env.MMCHECK_DEBUG) throw e;
   process.stderr.write(`mmcheck: internal error: ${e?.message ?? e} (set MMCHECK_DEBUG=1 for the stack; please report it)\n`);

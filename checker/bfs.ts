@@ -9,6 +9,7 @@ import { NO_PARENT, StateQueue } from './store.js';
 
 export function bfs(model: Model, invariants: readonly Invariant[], opts: ExploreOptions): ExploreResult {
   const S = new Search(model, invariants, opts, false);
+  S.levelSync = true;
   const W = model.stateWords;
   let current = new StateQueue(W, 1);
   let next = new StateQueue(W, 1);
@@ -63,6 +64,8 @@ export function bfs(model: Model, invariants: readonly Invariant[], opts: Explor
       S.depthReached = depth;
       S.levelSizes.push(next.length);
     }
+    S.checkLimits();
+    if (S.endOfLevel) S.halt = true;
     const t = current;
     current = next;
     next = t;

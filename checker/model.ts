@@ -67,6 +67,8 @@ export interface ExploreOptions {
   onProgress?: (p: Progress) => void;
   /** Polled between levels / batches: return true to stop (e.g. on SIGINT). */
   shouldStop?: () => boolean;
+  /** Aborting it stops the parallel engine at once (its workers are terminated). */
+  signal?: AbortSignal;
 }
 
 export interface Progress {

@@ -33,7 +33,7 @@ class Remote {
     });
     worker.on('error', (e) => this.fail(e));
   }
-  private fail(e: unknown): void {
+  fail(e: unknown): void {
     this.failed = e;
     for (const p of this.pending.splice(0)) p.reject(e);
   }
@@ -47,6 +47,8 @@ class Remote {
     return p;
   }
 }
+
+class Interrupted extends Error {}
 
 export function defaultWorkers(): number {
   return Math.max(1, availableParallelism());
@@ -72,6 +74,16 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
     running.add(w);
     return new Remote(w);
   });
+  // An abort (Ctrl-C) stops the workers at once; the partial counts are reported.
+  let interrupted = false;
+  const onAbort = (): void => {
+    interrupted = true;
+    for (const r of remotes) {
+      r.fail(new Interrupted('interrupted'));
+      void r.worker.terminate();
+    }
+  };
+  opts.signal?.addEventListener('abort', onAbort);
   try {
     await Promise.all(remotes.map((r) => r.next()));
 
@@ -170,6 +182,7 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
     let depth = 0;
     let depthBounded = false;
     let lastProgress = t0;
+    try {
     while (counts.some((c) => c > 0) && !halted()) {
       const probe = depth >= maxDepth;
       const expanded = await Promise.all(
@@ -215,10 +228,14 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
       }
       if (stoppedBy) break;
     }
+    } catch (e) {
+      if (!interrupted) throw e;
+      stoppedBy = 'interrupted';
+    }
 
-    const stats = await Promise.all(
-      remotes.map((r) => r.ask<{ coverage: Float64Array; ampleStates: number; bytes: number }>({ cmd: 'stats' })),
-    );
+    const stats = interrupted
+      ? []
+      : await Promise.all(remotes.map((r) => r.ask<{ coverage: Float64Array; ampleStates: number; bytes: number }>({ cmd: 'stats' })));
     const coverage = new Float64Array(model.actionCount);
     for (const s of stats) s.coverage.forEach((n, a) => (coverage[a]! += n));
     if (process.env.MMCHECK_PROFILE) {
@@ -246,6 +263,7 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
       reductions,
     };
   } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
     for (const r of remotes) running.delete(r.worker);
     await Promise.all(remotes.map((r) => r.worker.terminate()));
   }

@@ -167,13 +167,14 @@ export class Partition {
     for (let w = 0; w < boxes.length; w++) {
       if (w === this.id) continue; // flushed while expanding
       const box = boxes[w]!;
-      // Copy each batch out of shared memory first: plain arrays are faster to read.
-      const local = this.outboxes[this.id]!;
+      const d = box.data;
       for (let start = 0; start < box.length; start += BATCH) {
         const end = Math.min(box.length, start + BATCH);
-        local.data.set(box.data.subarray(start * S, end * S));
-        local.length = end - start;
-        this.flush(local);
+        this.sink ^= this.visited.touch(d.subarray(start * S, end * S), end - start, S);
+        for (let r = start; r < end; r++) {
+          const off = r * S;
+          this.consider(d[off]! >>> 0, d[off + 1]!, d[off + 2]!, d[off + 3]!, d[off + 4]!, d, off + HDR);
+        }
       }
     }
   }

@@ -30,6 +30,14 @@ export class Search {
   stoppedBy: ExploreResult['stoppedBy'];
   /** Set when the search must end now (first violation, a limit, an interrupt). */
   halt = false;
+  /**
+   * Level-synchronous mode (BFS): a violation or a limit ends the search at
+   * the end of the current level, as the parallel engine does, so that both
+   * report the same states and transitions.
+   */
+  levelSync = false;
+  /** Set in level-synchronous mode: end after this level. */
+  endOfLevel = false;
   private readonly t0 = performance.now();
   private lastProgress = this.t0;
   private pollCounter = 0;
@@ -97,10 +105,14 @@ export class Search {
   }
 
   private record(invariant: string, message: string, index: number): void {
+    if (this.stopAtFirst && this.found.length > 0) return; // only the first (in BFS order)
     this.violatedNames.add(invariant);
     this.found.push({ invariant, message, index });
-    if (this.stopAtFirst) this.halt = true;
-    else if (this.violatedNames.size >= this.invariants.length + (this.checkDeadlock ? 1 : 0)) this.halt = true;
+    const done = this.stopAtFirst || this.violatedNames.size >= this.invariants.length + (this.checkDeadlock ? 1 : 0);
+    if (done) {
+      if (this.levelSync) this.endOfLevel = true;
+      else this.halt = true;
+    }
   }
 
   get bytes(): number {
@@ -112,9 +124,7 @@ export class Search {
     if (++this.pollCounter & 1023) return;
     const now = performance.now();
     const o = this.opts;
-    if (o.maxStates !== undefined && this.states >= o.maxStates) this.stop('max-states');
-    if (o.maxSeconds !== undefined && (now - this.t0) / 1000 >= o.maxSeconds) this.stop('max-seconds');
-    if (o.maxMemory !== undefined && this.bytes >= o.maxMemory) this.stop('max-memory');
+    if (!this.levelSync) this.checkLimits(now);
     if (o.shouldStop?.()) this.stop('interrupted');
     if (o.onProgress && now - this.lastProgress >= 1000) {
       this.lastProgress = now;
@@ -129,9 +139,18 @@ export class Search {
     }
   }
 
+  /** The state, time and memory limits (BFS: at the end of each level). */
+  checkLimits(now = performance.now()): void {
+    const o = this.opts;
+    if (o.maxStates !== undefined && this.states >= o.maxStates) this.stop('max-states');
+    if (o.maxSeconds !== undefined && (now - this.t0) / 1000 >= o.maxSeconds) this.stop('max-seconds');
+    if (o.maxMemory !== undefined && this.bytes >= o.maxMemory) this.stop('max-memory');
+  }
+
   stop(why: NonNullable<ExploreResult['stoppedBy']>): void {
     if (!this.stoppedBy) this.stoppedBy = why;
-    this.halt = true;
+    if (this.levelSync && why !== 'interrupted') this.endOfLevel = true;
+    else this.halt = true;
   }
 
   finish(strategy: Strategy): ExploreResult {
@@ -139,7 +158,7 @@ export class Search {
       violationFromPath(this.model, this.invariants, f.invariant, f.message, chainActions(this.parents, f.index)),
     );
     return {
-      ...verdictOf(violations, this.stoppedBy),
+      ...verdictOf(violations, violations.length ? undefined : this.stoppedBy),
       violations,
       states: this.states,
       transitions: this.transitions,

@@ -4,8 +4,11 @@
  */
 import { writeFileSync } from 'node:fs';
 import { explore } from '../checker/explore.js';
-import type { ExploreResult, Strategy } from '../checker/model.js';
-import { findInvariant, INVARIANTS, type MMInvariant, toEngineInvariant } from '../invariants/registry.js';
+import type { ExploreOptions, ExploreResult, Progress, Strategy } from '../checker/model.js';
+import { exploreParallel } from '../checker/parallel.js';
+import type { Reductions } from '../checker/reduce.js';
+import { findInvariant, INVARIANTS, type MMInvariant } from '../invariants/registry.js';
+import { createModel, mmFactory } from '../model/factory.js';
 import type { ScenarioSpec } from '../model/scenario.js';
 import { findScenario, SCENARIOS } from '../model/scenarios.js';
 import { describeVariant, didYouMean, NEWEST_KERNEL, resolveVariant, type Variant, VariantError } from '../model/variants.js';
@@ -13,7 +16,7 @@ import { MMModel } from '../model/world.js';
 import { traceToItf } from '../traces/itf.js';
 import { renderTrace } from '../traces/render-text.js';
 import { buildTrace, type Trace } from '../traces/trace.js';
-import { EXIT_HOLDS, EXIT_INCOMPLETE, EXIT_USAGE, EXIT_VIOLATED, UsageError } from './usage.js';
+import { EXIT_HOLDS, EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_USAGE, EXIT_VIOLATED, UsageError } from './usage.js';
 
 export interface CheckRequest {
   invariants: string[];
@@ -29,9 +32,19 @@ export interface CheckRequest {
   stopAtFirst: boolean;
   maxStates?: number;
   maxSeconds?: number;
+  maxMemory?: number;
   coverage: boolean;
   color: boolean;
   toolVersion: string;
+  /** Worker threads for BFS (>= 1). */
+  workers: number;
+  reductions: Reductions;
+  /** Also run without each reduction and print the factors. */
+  reductionFactor: boolean;
+  /** Progress lines on stderr once a second. */
+  progress: boolean;
+  /** Aborted on Ctrl-C. */
+  signal?: AbortSignal;
 }
 
 interface Run {
@@ -86,33 +99,69 @@ export function plan(req: CheckRequest): Plan {
   return { variant, runs, notApplicable };
 }
 
+/** Stage 2 and 3: build each model and explore it. */
 export interface RunOutcome {
   scenario: string;
   invariants: string[];
   result: ExploreResult;
   model: MMModel;
   traces: Trace[];
+  /** With --reduction-factor: states without each reduction. */
+  factors?: { none: number; symmetry: number; por: number };
 }
 
-/** Stage 2 and 3: build each model and explore it. */
-export function execute(p: Plan, req: CheckRequest): RunOutcome[] {
-  return p.runs.map((run) => {
-    const model = new MMModel(run.scenario, p.variant);
-    const view = model.view(new Int32Array(model.stateWords));
-    const result = explore(
-      model,
-      run.invariants.map((i) => toEngineInvariant(i, view)),
-      {
+/** Stage 2 and 3: build each model and explore it (BFS on worker threads, DFS in process). */
+export async function execute(p: Plan, req: CheckRequest): Promise<RunOutcome[]> {
+  const out: RunOutcome[] = [];
+  for (const run of p.runs) {
+    const names = run.invariants.map((i) => i.name);
+    const factory = mmFactory(run.scenario, p.variant, names);
+    const { model } = createModel(factory.args);
+    const search = (reductions: Reductions, quiet: boolean): Promise<ExploreResult> => {
+      const opts: ExploreOptions = {
         strategy: req.strategy,
         maxDepth: req.depth,
         stopAtFirst: req.stopAtFirst,
         maxStates: req.maxStates,
         maxSeconds: req.maxSeconds,
-      },
-    );
+        maxMemory: req.maxMemory,
+        workers: req.workers,
+        reductions,
+        signal: req.signal,
+        onProgress: req.progress && !quiet ? progressPrinter(run.scenario.name) : undefined,
+        shouldStop: () => req.signal?.aborted === true,
+      };
+      if (req.strategy === 'bfs') return exploreParallel(factory, opts);
+      const built = createModel(factory.args);
+      return Promise.resolve(explore(built.model, built.invariants, opts));
+    };
+    const result = await search(req.reductions, false);
+    if (req.progress) process.stderr.write(CLEAR);
+    let factors: RunOutcome['factors'];
+    if (req.reductionFactor && result.verdict === 'holds') {
+      const none = await search({ symmetry: false, por: false }, true);
+      const sym = await search({ symmetry: true, por: false }, true);
+      const por = await search({ symmetry: false, por: true }, true);
+      factors = { none: none.states, symmetry: sym.states, por: por.states };
+    }
     const traces = result.violations.map((v) => buildTrace(model, v));
-    return { scenario: run.scenario.name, invariants: run.invariants.map((i) => i.name), result, model, traces };
-  });
+    out.push({ scenario: run.scenario.name, invariants: names, result, model, traces, factors });
+  }
+  return out;
+}
+
+const CLEAR = process.stderr.isTTY ? '\r\x1b[K' : '';
+
+function progressPrinter(scenario: string): (p: Progress) => void {
+  let last = { states: 0, seconds: 0 };
+  return (p) => {
+    const rate = (p.states - last.states) / Math.max(1e-9, p.seconds - last.seconds);
+    last = { states: p.states, seconds: p.seconds };
+    const line =
+      `${scenario}: level ${p.depth}, ${fmt(p.states)} distinct states, ${fmt(p.transitions)} transitions, ` +
+      `frontier ${fmt(p.frontier)}, ${fmt(Math.round(rate))} states/s, ${(p.bytes / 2 ** 20).toFixed(0)} MiB, ${p.seconds.toFixed(0)} s`;
+    process.stderr.write(process.stderr.isTTY ? `${CLEAR}${line}` : `${line}\n`);
+  };
 }
 
 function exitCode(outcomes: RunOutcome[]): number {
@@ -154,7 +203,11 @@ function runJson(o: RunOutcome, p: Plan, req: CheckRequest) {
     transitions: r.transitions,
     seconds: Number(r.seconds.toFixed(3)),
     statesPerSecond: statesPerSecond(r),
-    bytesPerState: null,
+    workers: r.workers,
+    reductions: r.reductions,
+    ampleStates: r.ampleStates,
+    bytesPerState: r.states ? Number((r.tableBytes / r.states).toFixed(1)) : null,
+    ...(o.factors ? { reductionFactors: reductionFactors(o) } : {}),
     collisionProbability: r.collisionProbability,
     coverage: { actions: r.coverage.length, neverTaken: neverTaken(o) },
     ...(first ? { message: first.message } : {}),
@@ -173,6 +226,12 @@ function runJson(o: RunOutcome, p: Plan, req: CheckRequest) {
       : {}),
     violations: o.traces.map((t) => ({ invariant: t.invariant, message: t.message, steps: t.steps.length })),
   };
+}
+
+function reductionFactors(o: RunOutcome) {
+  const f = o.factors!;
+  const x = (a: number, b: number) => Number((a / Math.max(1, b)).toFixed(2));
+  return { statesWithout: f.none, symmetry: x(f.none, f.symmetry), por: x(f.none, f.por), both: x(f.none, o.result.states) };
 }
 
 function fmt(n: number): string {
@@ -198,12 +257,28 @@ function runText(o: RunOutcome, p: Plan, req: CheckRequest): string {
       );
       break;
     case 'incomplete':
-      lines.push(`INCOMPLETE: stopped by ${r.stoppedBy} before the search finished; no violation found so far`);
+      lines.push(
+        r.stoppedBy === 'interrupted'
+          ? 'INCOMPLETE: interrupted; no violation found so far'
+          : `INCOMPLETE: stopped by ${r.stoppedBy} before the search finished; no violation found so far`,
+      );
       break;
     default:
       for (const t of o.traces) lines.push(`VIOLATED ${t.invariant}: ${t.message}`);
   }
   lines.push(`  ${stats}`);
+  const red = [r.reductions.symmetry ? 'symmetry (page frames)' : '', r.reductions.por ? `partial-order (ample sets on ${fmt(r.ampleStates)} states)` : '']
+    .filter(Boolean)
+    .join(', ');
+  lines.push(
+    `  ${r.strategy === 'bfs' ? `${r.workers} worker${r.workers === 1 ? '' : 's'}` : 'sequential DFS'}; reductions: ${red || 'none'}; ` +
+      `tables ${(r.tableBytes / 2 ** 20).toFixed(1)} MiB` +
+      (r.states >= 100_000 ? ` (${(r.tableBytes / r.states).toFixed(1)} bytes per state)` : ''),
+  );
+  if (o.factors) {
+    const f = reductionFactors(o);
+    lines.push(`  reduction factors: symmetry x${f.symmetry}, partial-order x${f.por}, both x${f.both} (${fmt(f.statesWithout)} states without)`);
+  }
   lines.push(`  fingerprint collision probability (optimistic): ${r.collisionProbability.toExponential(1)}`);
   const never = neverTaken(o);
   if (req.coverage) {
@@ -217,7 +292,7 @@ function runText(o: RunOutcome, p: Plan, req: CheckRequest): string {
 }
 
 /** Runs `check`; returns the exit code and the text to print. */
-export function check(req: CheckRequest): { code: number; out: string } {
+export async function check(req: CheckRequest): Promise<{ code: number; out: string }> {
   let p: Plan;
   try {
     p = plan(req);
@@ -225,7 +300,7 @@ export function check(req: CheckRequest): { code: number; out: string } {
     if (e instanceof UsageError) return { code: EXIT_USAGE, out: e.message };
     throw e;
   }
-  const outcomes = execute(p, req);
+  const outcomes = await execute(p, req);
   if (req.traceOut) {
     const withTrace = outcomes.find((o) => o.traces.length);
     if (withTrace) {
@@ -237,7 +312,7 @@ export function check(req: CheckRequest): { code: number; out: string } {
       writeFileSync(req.traceOut, JSON.stringify(itf, null, 2) + '\n');
     }
   }
-  const code = exitCode(outcomes);
+  const code = req.signal?.aborted ? EXIT_INTERRUPTED : exitCode(outcomes);
   const na = p.notApplicable.map((n) => `note: ${n.invariant} does not apply: ${n.reason}`);
   if (req.json) {
     const runs = outcomes.map((o) => runJson(o, p, req));

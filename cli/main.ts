@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { check } from './check.js';
 import { list, LISTS } from './list.js';
-import { EXIT_USAGE, intFlag, listFlag, numberFlag, UsageError } from './usage.js';
+import { defaultWorkers } from '../checker/parallel.js';
+import { EXIT_INTERRUPTED, EXIT_USAGE, intFlag, listFlag, numberFlag, sizeFlag, UsageError } from './usage.js';
 import { didYouMean } from '../model/variants.js';
 
 const COMMANDS = ['check', 'list', 'help', 'version'];
@@ -15,9 +16,10 @@ const HELP = `mmcheck: an explicit-state model checker for Linux memory-manageme
 
 usage:
   mmcheck check [--invariant NAME[,NAME...]] [--scenario S] [--kernel V] [--depth N]
-                [--strategy bfs|dfs] [--mutant M] [--patch SWITCH] [--revert SWITCH]
-                [--continue] [--max-states N] [--max-seconds S]
-                [--trace-out FILE] [--json] [--coverage] [--no-color]
+                [--strategy bfs|dfs] [--workers N] [--mutant M] [--patch SWITCH] [--revert SWITCH]
+                [--continue] [--max-states N] [--max-seconds S] [--max-memory SIZE]
+                [--no-symmetry] [--no-por] [--reduction-factor]
+                [--trace-out FILE] [--json] [--coverage] [--no-color] [--quiet | --progress]
   mmcheck list invariants|kernels|scenarios|mutants|switches [--json]
   mmcheck help | version
 
@@ -35,7 +37,7 @@ export function toolVersion(): string {
   }
 }
 
-export function main(argv: string[]): { code: number; out: string; err?: string } {
+export async function main(argv: string[], signal?: AbortSignal): Promise<{ code: number; out: string }> {
   const [command, ...rest] = argv;
   switch (command) {
     case undefined:
@@ -75,6 +77,13 @@ export function main(argv: string[]): { code: number; out: string; err?: string 
           'max-seconds': { type: 'string' },
           coverage: { type: 'boolean' },
           'no-color': { type: 'boolean' },
+          workers: { type: 'string', short: 'j' },
+          'max-memory': { type: 'string' },
+          'no-symmetry': { type: 'boolean' },
+          'no-por': { type: 'boolean' },
+          'reduction-factor': { type: 'boolean' },
+          quiet: { type: 'boolean', short: 'q' },
+          progress: { type: 'boolean' },
         },
         allowPositionals: true,
         strict: true,
@@ -85,7 +94,10 @@ export function main(argv: string[]): { code: number; out: string; err?: string 
       const depth = intFlag('depth', values.depth, 0);
       if (strategy === 'dfs' && depth !== undefined && depth > 0xffff) throw new UsageError('--depth for dfs must be at most 65535');
       const color = !values['no-color'] && !values.json && process.stdout.isTTY === true && !process.env.NO_COLOR;
-      return check({
+      if (values.quiet && values.progress) throw new UsageError('--quiet and --progress contradict each other');
+      const workers = intFlag('workers', values.workers, 1) ?? defaultWorkers();
+      if (workers > 64) throw new UsageError(`--workers ${workers}: at most 64`);
+      return await check({
         invariants: listFlag(values.invariant),
         scenario: values.scenario,
         kernel: values.kernel,
@@ -102,6 +114,12 @@ export function main(argv: string[]): { code: number; out: string; err?: string 
         coverage: !!values.coverage,
         color,
         toolVersion: toolVersion(),
+        workers,
+        maxMemory: sizeFlag('max-memory', values['max-memory']),
+        reductions: { symmetry: !values['no-symmetry'], por: !values['no-por'] },
+        reductionFactor: !!values['reduction-factor'],
+        progress: !values.quiet && (values.progress === true || process.stderr.isTTY === true),
+        signal,
       });
     }
     default:
@@ -109,11 +127,21 @@ export function main(argv: string[]): { code: number; out: string; err?: string 
   }
 }
 
-/** Runs main() and turns every usage problem into one line and exit code 2. */
-export function run(argv: string[]): number {
+/**
+ * Runs main() and turns every usage problem into one line and exit code 2.
+ * Ctrl-C stops the workers; the partial statistics are printed and the exit
+ * code is 130.
+ */
+export async function run(argv: string[]): Promise<number> {
   let res: { code: number; out: string };
+  const ac = new AbortController();
+  const onInt = (): void => {
+    if (ac.signal.aborted) process.exit(EXIT_INTERRUPTED); // a second Ctrl-C: now
+    ac.abort();
+  };
+  process.on('SIGINT', onInt);
   try {
-    res = main(argv);
+    res = await main(argv, ac.signal);
   } catch (e) {
     if (e instanceof UsageError) {
       process.stderr.write(`mmcheck: ${e.message}\n`);
@@ -126,6 +154,8 @@ export function run(argv: string[]): number {
       return EXIT_USAGE;
     }
     throw e;
+  } finally {
+    process.off('SIGINT', onInt);
   }
   if (res.code === EXIT_USAGE) process.stderr.write(`${res.out.startsWith('mmcheck') ? '' : 'mmcheck: '}${res.out}\n`);
   else process.stdout.write(res.out + '\n');

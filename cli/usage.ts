@@ -30,3 +30,15 @@ export function numberFlag(name: string, value: string | undefined): number | un
 export function listFlag(values: string[] | undefined): string[] {
   return (values ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
 }
+
+/** Parses a size such as 512M, 2G, 100000 (bytes). */
+export function sizeFlag(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(\d+(?:\.\d+)?)([KMG]i?B?|B)?$/i.exec(value.trim());
+  if (!m) throw new UsageError(`--${name} needs a size such as 512M or 2G, got "${value}"`);
+  const unit = (m[2] ?? 'B').toUpperCase()[0]!;
+  const mult = unit === 'K' ? 2 ** 10 : unit === 'M' ? 2 ** 20 : unit === 'G' ? 2 ** 30 : 1;
+  const n = Number(m[1]) * mult;
+  if (n <= 0) throw new UsageError(`--${name} must be positive, got "${value}"`);
+  return n;
+}

@@ -33,6 +33,7 @@ export const refcountSane: MMInvariant = {
           if (gupKind(r) !== GUP_NONE && gupPfn(r) === pfn) return `pfn ${pfn} is free but GUP reference "${v.world.gupNames[g]}" holds it`;
         }
         if (held > 0) return `pfn ${pfn} is free but a thread holds a reference to it`;
+        if (v.pageFlags(pfn) !== 0 || v.pageMapcount(pfn) !== 0) return `pfn ${pfn} is free but its flags or _mapcount were changed after it was freed`;
         continue;
       }
       const want = maps + gup + held + cache;

@@ -43,8 +43,10 @@ import {
   SLOT_MAP,
   SWAP_HAS_CACHE,
   TH_NEWPAGE,
+  TH_ORIG,
   TH_PAGE,
   TH_PC,
+  TH_PFN,
   TH_STATUS,
   TS_RUNNING,
   VMA_ANON_VMA,
@@ -399,15 +401,41 @@ export class Kernel extends StateView {
   }
 
   // ---- page allocator and refcounts (mm/page_alloc.c, mm/swap.c) ----------
-  /** alloc_page(): the lowest free frame with _refcount 1, or 0 (OOM). */
+  /**
+   * alloc_page(): a free frame with _refcount 1, or 0 (OOM). The allocator
+   * may return any free page; the model returns one that no thread still
+   * remembers (a stale orig_pte or pfn) when there is one, so that free frames
+   * are interchangeable and the model is symmetric in frame numbers (the
+   * symmetry reduction relies on it); otherwise the one remembered first.
+   */
   allocPage(): number {
+    let best = 0;
+    let bestPos = -1;
     for (let p = 1; p <= this.frames; p++) {
-      if (this.pageRef(p) === 0) {
-        this.s[this.L.page(p) + PG_REF] = 1;
-        return p;
+      if (this.pageRef(p) !== 0) continue;
+      const pos = this.staleReference(p);
+      if (pos === Infinity) {
+        best = p;
+        break;
+      }
+      if (best === 0 || pos < bestPos) {
+        best = p;
+        bestPos = pos;
       }
     }
-    return 0;
+    if (best) this.s[this.L.page(best) + PG_REF] = 1;
+    return best;
+  }
+
+  /** The first thread local that still names pfn (orig_pte or a remembered pfn), as a position; Infinity if none. */
+  private staleReference(pfn: number): number {
+    for (let t = 0; t < this.threads; t++) {
+      const o = this.threadWord(t, TH_ORIG);
+      const k = o & 7;
+      if ((k === PTE_PRESENT && !(o & PTE_SPECIAL) || k === PTE_MIGRATION) && pteTarget(o) === pfn) return 2 * t;
+      if (this.threadWord(t, TH_PFN) === pfn) return 2 * t + 1;
+    }
+    return Infinity;
   }
 
   /** get_page(). The zeropage is not refcounted in the model. */
@@ -512,8 +540,8 @@ export class Kernel extends StateView {
   tryToFreeSwap(pfn: number): boolean {
     if (!this.pageTest(pfn, PG_SWAPCACHE)) return false;
     if (this.swapCount(this.pageSwapSlot(pfn)) > 0) return false;
+    this.setPageFlag(pfn, PG_DIRTY); // SetPageDirty (before: dropping the cache's reference may free it)
     this.deleteFromSwapCache(pfn);
-    this.setPageFlag(pfn, PG_DIRTY);
     return true;
   }
   /**
@@ -537,8 +565,8 @@ export class Kernel extends StateView {
     const swapcache = this.pageTest(pfn, PG_SWAPCACHE);
     const count = this.pageMapcount(pfn) + (swapcache ? this.swapCount(this.pageSwapSlot(pfn)) : 0);
     if (count === 1 && swapcache) {
-      this.deleteFromSwapCache(pfn);
       this.setPageFlag(pfn, PG_DIRTY);
+      this.deleteFromSwapCache(pfn);
     }
     return count <= 1;
   }

@@ -8,7 +8,7 @@
  *   swap slot:  swap_map (count | SWAP_HAS_CACHE), data written by swap_writepage
  *   file:       i_size (pages), flags (i_rwsem, shmem_falloc), i_mmap_rwsem, ghost, page cache[P]
  *   GUP ref g:  one packed record (see gup.ts)
- *   thread t:   pc, status, orig_pte, page, new_page, aux, aux2, budget[]
+ *   thread t:   pc, status, orig_pte, page, new_page, aux, aux2, pfn, budget[]
  *
  * pfn 0 is the shared zeropage and has no frame; frames are pfn 1..F.
  */
@@ -76,8 +76,10 @@ export const TH_PAGE = 3;
 export const TH_NEWPAGE = 4;
 export const TH_AUX = 5;
 export const TH_AUX2 = 6;
-export const TH_BUDGET = 7;
-const TH_FIXED = 7;
+/** A pfn the thread remembers without holding a reference (reclaim's second pass). */
+export const TH_PFN = 7;
+export const TH_BUDGET = 8;
+const TH_FIXED = 8;
 
 export const F_SIZE = 0;
 export const F_FLAGS = 1;

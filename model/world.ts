@@ -34,7 +34,9 @@ import { buildMprotect } from './ops/mprotect.js';
 import { buildPunch, buildTruncate } from './ops/truncate.js';
 import { buildReclaim } from './ops/reclaim.js';
 import { buildMadviseDontneed, buildMunmap } from './ops/unmap.js';
+import type { PorInfo } from '../checker/reduce.js';
 import { ProgramBuilder, type Program, type Step } from './program.js';
+import { FrameSymmetry } from './symmetry.js';
 import { ptePresent, pteSwap } from './pte.js';
 import { type MenuEntry, type ScenarioSpec, validateScenario } from './scenario.js';
 import type { Variant } from './variants.js';
@@ -66,6 +68,9 @@ export class MMModel implements Model {
   /** Per thread: the entries run as a fixed program, in order. */
   private readonly inOrder: boolean[];
   private readonly gupRefs: string[] = [];
+  private readonly symmetry: FrameSymmetry;
+  /** The objects each action may touch, for partial-order reduction (see por.ts). */
+  porInfo?: PorInfo;
 
   constructor(
     readonly scenario: ScenarioSpec,
@@ -134,6 +139,12 @@ export class MMModel implements Model {
     });
     this.actionCount = this.actions.length;
     this.init = this.buildInitial();
+    this.symmetry = new FrameSymmetry(this.layout);
+  }
+
+  /** Symmetry reduction: renumber the page frames canonically (symmetry.ts). */
+  canonicalize(s: Int32Array): void {
+    this.symmetry.canonicalize(s);
   }
 
   private buildProgram(ti: number, e: MenuEntry): Program {

@@ -21,8 +21,8 @@ import {
   PG_ISOLATED,
   PG_LOCKED,
   PG_SWAPCACHE,
-  TH_AUX,
   TH_PAGE,
+  TH_PFN,
 } from '../layout.js';
 import type { ProgramBuilder } from '../program.js';
 import { mapsNormalPage, PTE_DIRTY, PTE_PRESENT, PTE_SPECIAL, pteKind, pteSwap, pteTarget } from '../pte.js';
@@ -61,7 +61,7 @@ export function buildReclaim(b: ProgramBuilder, m: number, a: number, pageout = 
     k.getPage(pfn); // isolate_lru_page
     k.setPageFlag(pfn, PG_ISOLATED | PG_LOCKED);
     k.setThreadWord(t, TH_PAGE, pfn);
-    k.setThreadWord(t, TH_AUX, pfn);
+    k.setThreadWord(t, TH_PFN, pfn);
     if (!inCache) {
       k.addToSwapCache(pfn, slot);
       k.setPageFlag(pfn, PG_DIRTY);
@@ -89,8 +89,8 @@ export function buildReclaim(b: ProgramBuilder, m: number, a: number, pageout = 
   });
 
   b.define(FREE, 'shrink_page_list: __remove_mapping', `${VMSCAN} -> __remove_mapping (5.7-6.2)`, (k, t) => {
-    const pfn = k.threadWord(t, TH_AUX);
-    k.setThreadWord(t, TH_AUX, 0);
+    const pfn = k.threadWord(t, TH_PFN);
+    k.setThreadWord(t, TH_PFN, 0);
     if (!k.pageTest(pfn, PG_SWAPCACHE) || k.pageMapcount(pfn) > 0 || k.pageTest(pfn, PG_LOCKED | PG_DIRTY)) {
       k.note(`pfn ${pfn} is mapped, locked, dirty or gone: keep`);
       return DONE;
@@ -149,6 +149,6 @@ function unmapOne(k: Kernel, t: number, pfn: number, mm: number, addr: number, e
 function fail(k: Kernel, t: number, pfn: number): number {
   k.unlockPage(pfn);
   putback(k, t, pfn);
-  k.setThreadWord(t, TH_AUX, 0);
+  k.setThreadWord(t, TH_PFN, 0);
   return DONE;
 }

@@ -1,0 +1,51 @@
+/**
+ * The MM model as a worker-thread factory (checker/factory.ts): every worker
+ * builds the same model and invariants from JSON arguments.
+ */
+import type { BuiltModel } from '../checker/factory.js';
+import { compiledUrl } from '../checker/factory.js';
+import { findInvariant, toEngineInvariant } from '../invariants/registry.js';
+import { porInfo } from './por.js';
+import type { ScenarioSpec } from './scenario.js';
+import type { MutantName, SwitchName, Variant } from './variants.js';
+import { MMModel } from './world.js';
+
+export interface MMModelArgs {
+  scenario: ScenarioSpec;
+  variant: { version: string; epoch: string; switches: string[]; mutants: string[] };
+  invariants: string[];
+}
+
+export function createModel(args: MMModelArgs): BuiltModel & { model: MMModel } {
+  const variant: Variant = {
+    version: args.variant.version,
+    epoch: args.variant.epoch,
+    switches: new Set(args.variant.switches as SwitchName[]),
+    mutants: new Set(args.variant.mutants as MutantName[]),
+  };
+  const model = new MMModel(args.scenario, variant);
+  model.porInfo = porInfo(
+    args.scenario,
+    model.actions.map((a) => a.thread),
+    model.actions.map((a) => a.entry),
+    args.invariants,
+  );
+  const view = model.view(new Int32Array(model.stateWords));
+  const invariants = args.invariants.map((n) => {
+    const inv = findInvariant(n);
+    if (!inv) throw new Error(`unknown invariant ${n}`);
+    return toEngineInvariant(inv, view);
+  });
+  return { model, invariants };
+}
+
+export function mmFactory(scenario: ScenarioSpec, variant: Variant, invariants: string[]) {
+  return {
+    module: compiledUrl(import.meta.url, './factory.js'),
+    args: {
+      scenario,
+      variant: { version: variant.version, epoch: variant.epoch, switches: [...variant.switches], mutants: [...variant.mutants] },
+      invariants,
+    } satisfies MMModelArgs,
+  };
+}

@@ -1,0 +1,154 @@
+/**
+ * Symmetry reduction over page frames: which physical frame holds a page is
+ * irrelevant (the allocator could have returned any free one), so a state is
+ * stored in a canonical numbering. Frames are ordered by the first place that
+ * refers to them, in a fixed order of places - PTEs, page-cache slots, the swap
+ * slot a swap-cache page belongs to, GUP references, thread locals - then, for
+ * frames nothing refers to, by content; free frames come last. Every reference
+ * is renamed accordingly. Since each place refers to one frame, the order is
+ * the same whatever the numbering: symmetric states get the same form.
+ *
+ * The zeropage (pfn 0) is not a frame and never renamed.
+ */
+import { GUP_NONE, gupKind } from './gup.js';
+import { F_CACHE, type Layout, PG_FLAGS, PG_MAP, PG_PRIVATE, PG_REF, PG_SWAPCACHE, TH_NEWPAGE, TH_ORIG, TH_PAGE, TH_PFN } from './layout.js';
+import { PTE_MIGRATION, PTE_PRESENT, PTE_SPECIAL } from './pte.js';
+
+const PG_WORDS = 6;
+const INF = 0x7fffffff;
+
+export class FrameSymmetry {
+  private readonly F: number;
+  private readonly sig: Int32Array;
+  private readonly order: Int32Array;
+  private readonly perm: Int32Array; // old pfn -> new pfn
+  private readonly tmp: Int32Array;
+
+  constructor(private readonly L: Layout) {
+    this.F = L.shape.frames;
+    this.sig = new Int32Array(this.F + 1);
+    this.order = new Int32Array(this.F);
+    this.perm = new Int32Array(this.F + 1);
+    this.tmp = new Int32Array(this.F * PG_WORDS);
+  }
+
+  canonicalize(s: Int32Array): void {
+    const L = this.L;
+    const F = this.F;
+    const sig = this.sig;
+    sig.fill(INF);
+    let pos = 0;
+    const see = (pfn: number): void => {
+      if (pfn > 0 && pfn <= F && pos < sig[pfn]!) sig[pfn] = pos;
+    };
+    const seePte = (e: number): void => {
+      const k = e & 7;
+      if ((k === PTE_PRESENT && !(e & PTE_SPECIAL)) || k === PTE_MIGRATION) see((e >>> 3) & 0xff);
+    };
+    const sh = L.shape;
+    for (let m = 0; m < sh.mms; m++) for (let a = 0; a < sh.addrs; a++, pos++) seePte(s[L.pte(m, a)]!);
+    for (let f = 0; f < sh.files; f++) for (let i = 0; i < sh.filePages; i++, pos++) see(s[L.file(f) + F_CACHE + i]!);
+    const swapBase = pos;
+    pos += sh.swapSlots;
+    for (let g = 0; g < sh.gupSlots; g++, pos++) {
+      const r = s[L.gup(g)]!;
+      if (gupKind(r) !== GUP_NONE) see((r >>> 16) & 0xff);
+    }
+    for (let t = 0; t < sh.entries.length; t++) {
+      const tb = L.thread(t);
+      seePte(s[tb + TH_ORIG]!);
+      pos++;
+      see(s[tb + TH_PAGE]!);
+      pos++;
+      see(s[tb + TH_NEWPAGE]!);
+      pos++;
+      see(s[tb + TH_PFN]!);
+      pos++;
+    }
+    const unreferenced = pos;
+    for (let p = 1; p <= F; p++) {
+      const o = L.page(p);
+      if (s[o + PG_FLAGS]! & PG_SWAPCACHE) {
+        const at = swapBase + s[o + PG_PRIVATE]! - 1;
+        if (at < sig[p]!) sig[p] = at;
+      }
+      if (sig[p] === INF && (s[o + PG_REF]! !== 0 || s[o + PG_MAP]! !== 0)) sig[p] = unreferenced;
+    }
+    // Insertion sort of the frames by (signature, content).
+    const order = this.order;
+    for (let i = 0; i < F; i++) {
+      const p = i + 1;
+      let j = i - 1;
+      while (j >= 0 && this.less(s, p, order[j]!)) {
+        order[j + 1] = order[j]!;
+        j--;
+      }
+      order[j + 1] = p;
+    }
+    let identity = true;
+    for (let i = 0; i < F; i++) {
+      this.perm[order[i]!] = i + 1;
+      if (order[i] !== i + 1) identity = false;
+    }
+    if (identity) return;
+    this.rename(s);
+  }
+
+  private less(s: Int32Array, p: number, q: number): boolean {
+    const a = this.sig[p]!;
+    const b = this.sig[q]!;
+    if (a !== b) return a < b;
+    const op = this.L.page(p);
+    const oq = this.L.page(q);
+    for (let i = 0; i < PG_WORDS; i++) {
+      const x = s[op + i]!;
+      const y = s[oq + i]!;
+      if (x !== y) return x < y;
+    }
+    return false;
+  }
+
+  private rename(s: Int32Array): void {
+    const L = this.L;
+    const F = this.F;
+    const perm = this.perm;
+    const sh = L.shape;
+    // Frames move to their new numbers.
+    const base = L.page(1);
+    this.tmp.set(s.subarray(base, base + F * PG_WORDS));
+    for (let p = 1; p <= F; p++) s.set(this.tmp.subarray((p - 1) * PG_WORDS, p * PG_WORDS), L.page(perm[p]!));
+    const renamePte = (e: number): number => {
+      const k = e & 7;
+      if ((k === PTE_PRESENT && !(e & PTE_SPECIAL)) || k === PTE_MIGRATION) {
+        const p = (e >>> 3) & 0xff;
+        if (p > 0 && p <= F) return (e & ~(0xff << 3)) | (perm[p]! << 3);
+      }
+      return e;
+    };
+    const renamePfn = (p: number): number => (p > 0 && p <= F ? perm[p]! : p);
+    for (let m = 0; m < sh.mms; m++) {
+      for (let a = 0; a < sh.addrs; a++) {
+        const o = L.pte(m, a);
+        s[o] = renamePte(s[o]!);
+      }
+    }
+    for (let f = 0; f < sh.files; f++) {
+      for (let i = 0; i < sh.filePages; i++) {
+        const o = L.file(f) + F_CACHE + i;
+        s[o] = renamePfn(s[o]!);
+      }
+    }
+    for (let g = 0; g < sh.gupSlots; g++) {
+      const o = L.gup(g);
+      const r = s[o]!;
+      if (gupKind(r) !== GUP_NONE) s[o] = (r & ~(0xff << 16)) | (renamePfn((r >>> 16) & 0xff) << 16);
+    }
+    for (let t = 0; t < sh.entries.length; t++) {
+      const tb = L.thread(t);
+      s[tb + TH_ORIG] = renamePte(s[tb + TH_ORIG]!);
+      s[tb + TH_PAGE] = renamePfn(s[tb + TH_PAGE]!);
+      s[tb + TH_NEWPAGE] = renamePfn(s[tb + TH_NEWPAGE]!);
+      s[tb + TH_PFN] = renamePfn(s[tb + TH_PFN]!);
+    }
+  }
+}
