@@ -20,14 +20,16 @@ export async function loadModel(f: ModelFactory): Promise<BuiltModel> {
   return mod.createModel(f.args);
 }
 
+/** The project root (or dist/ when running compiled) and whether we run the TypeScript sources. */
+const SELF = import.meta.url;
+const FROM_SOURCES = SELF.endsWith('.ts');
+const ROOT = new URL('../', SELF).href;
+
 /**
- * The compiled (dist/) URL of a module next to `from`: vitest runs the
- * TypeScript sources, but worker threads load JavaScript.
+ * The URL of a compiled module, given its path from the project root
+ * ("checker/worker.js"): vitest runs the TypeScript sources, but worker
+ * threads load the JavaScript in dist/.
  */
-export function compiledUrl(from: string, rel: string): string {
-  const url = new URL(rel, from);
-  if (!from.endsWith('.ts')) return url.href;
-  // Sources sit one directory below the project root: <root>/checker/x.ts -> <root>/dist/checker/x.js
-  const root = new URL('../', from).href;
-  return new URL(`dist/${url.href.slice(root.length)}`, root).href;
+export function jsUrl(pathFromRoot: string): string {
+  return new URL(FROM_SOURCES ? `dist/${pathFromRoot}` : pathFromRoot, ROOT).href;
 }

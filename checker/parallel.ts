@@ -10,7 +10,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { compiledUrl, loadModel, type ModelFactory } from './factory.js';
+import { jsUrl, loadModel, type ModelFactory } from './factory.js';
 import { collisionProbability, fingerprint, fpLo } from './fingerprint.js';
 import type { ExploreOptions, ExploreResult, Violation } from './model.js';
 import { ownerOf, type CommitResult } from './partition.js';
@@ -18,7 +18,7 @@ import { DEFAULT_REDUCTIONS, verdictOf, violationFromPath } from './search.js';
 import { NO_PARENT, ParentStore } from './store.js';
 import type { WorkerInit } from './worker.js';
 
-const WORKER_URL = compiledUrl(import.meta.url, './worker.js');
+const WORKER_URL = jsUrl('checker/worker.js');
 
 type Box = { data: Int32Array; length: number };
 

@@ -3,7 +3,7 @@
  * builds the same model and invariants from JSON arguments.
  */
 import type { BuiltModel } from '../checker/factory.js';
-import { compiledUrl } from '../checker/factory.js';
+import { jsUrl } from '../checker/factory.js';
 import { findInvariant, toEngineInvariant } from '../invariants/registry.js';
 import { porInfo } from './por.js';
 import type { ScenarioSpec } from './scenario.js';
@@ -41,7 +41,7 @@ export function createModel(args: MMModelArgs): BuiltModel & { model: MMModel } 
 
 export function mmFactory(scenario: ScenarioSpec, variant: Variant, invariants: string[]) {
   return {
-    module: compiledUrl(import.meta.url, './factory.js'),
+    module: jsUrl('model/factory.js'),
     args: {
       scenario,
       variant: { version: variant.version, epoch: variant.epoch, switches: [...variant.switches], mutants: [...variant.mutants] },

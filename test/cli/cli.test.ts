@@ -2,7 +2,7 @@
  * The mmcheck command end to end (the compiled CLI, as a user runs it):
  * every exit code, bad flags, JSON output and trace files.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,6 +69,47 @@ describe('mmcheck check', () => {
   });
 });
 
+describe('workers, limits, progress and Ctrl-C', () => {
+  test('--workers 1 and --workers 2 give the same result', () => {
+    const run = (w: string) => {
+      const j = JSON.parse(mmcheck('check', '-i', 'cow-isolation', '-s', 'cow-swap-gup', '-k', '5.17', '--json', '--workers', w).out);
+      delete j.seconds;
+      delete j.statesPerSecond;
+      delete j.workers;
+      delete j.bytesPerState;
+      return j;
+    };
+    expect(run('2')).toEqual(run('1'));
+  });
+
+  test('--max-memory stops the search as incomplete (exit 3)', () => {
+    const r = mmcheck('check', '-i', 'cow-isolation', '--max-memory', '1K', '--json');
+    expect(r.code).toBe(3);
+    expect(JSON.parse(r.out)).toMatchObject({ verdict: 'incomplete', stoppedBy: 'max-memory' });
+  });
+
+  test('--progress writes a line a second to stderr; --quiet none', () => {
+    const r = mmcheck('check', '-i', 'cow-isolation', '-k', '6.2', '--max-seconds', '2.5', '--progress', '--workers', '1');
+    expect(r.code).toBe(3);
+    expect(r.err).toMatch(/cow-fork-gup: level \d+, [\d,]+ distinct states, [\d,]+ transitions, frontier [\d,]+, [\d,]+ states\/s, \d+ MiB/);
+    const q = mmcheck('check', '-i', 'pin-coherent', '-s', 'fork-pinned', '--quiet');
+    expect(q.err).toBe('');
+  });
+
+  test('Ctrl-C: the workers stop, the partial statistics are printed, exit 130', async () => {
+    const child = spawn(process.execPath, [BIN, 'check', '-i', 'cow-isolation', '-k', '6.2', '--workers', '2'], {
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    setTimeout(() => child.kill('SIGINT'), 1500);
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    expect(code).toBe(130);
+    expect(out).toMatch(/INCOMPLETE: interrupted/);
+    expect(out).toMatch(/states [\d,]+, transitions [\d,]+/);
+  });
+});
+
 describe('bad input: one line, exit 2, no stack trace', () => {
   const cases: [string[], RegExp][] = [
     [['chek'], /unknown command "chek" \(did you mean "check"\?\)/],
@@ -84,6 +125,9 @@ describe('bad input: one line, exit 2, no stack trace', () => {
     [['check', '--max-seconds', '0'], /--max-seconds needs a positive number/],
     [['check', '--frobnicate'], /frobnicate/],
     [['check', '--strategy', 'random'], /--strategy must be bfs or dfs/],
+    [['check', '--workers', '0'], /--workers needs an integer >= 1/],
+    [['check', '--max-memory', 'lots'], /--max-memory needs a size such as 512M/],
+    [['check', '--quiet', '--progress'], /contradict/],
     [['check', 'extra'], /no positional arguments/],
     [['list', 'kernel'], /cannot list "kernel" \(did you mean "kernels"\?\)/],
     [['list'], /list what\?/],

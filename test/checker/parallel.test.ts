@@ -1,0 +1,88 @@
+/**
+ * The parallel engine: results (verdict, states, transitions, depth, trace)
+ * are the same for any number of workers, and the same as the sequential
+ * BFS's; limits and interrupts stop it as incomplete.
+ */
+import { describe, expect, test } from 'vitest';
+import { explore } from '../../checker/explore.js';
+import { jsUrl } from '../../checker/factory.js';
+import { IncrementModel } from '../../checker/examples/increment.js';
+import type { ExploreResult } from '../../checker/model.js';
+import { exploreParallel } from '../../checker/parallel.js';
+import { createModel, mmFactory } from '../../model/factory.js';
+import { findScenario } from '../../model/scenarios.js';
+import { resolveVariant } from '../../model/variants.js';
+
+const increment = (threads: number) => ({ module: jsUrl('checker/examples/increment.js'), args: { threads } });
+
+function summary(r: ExploreResult) {
+  return {
+    verdict: r.verdict,
+    states: r.states,
+    transitions: r.transitions,
+    depth: r.depthReached,
+    levels: r.levelSizes,
+    violations: r.violations.map((v) => ({ invariant: v.invariant, message: v.message, actions: v.path.map((p) => p.action) })),
+  };
+}
+
+function mm(scenario: string, kernel: string, invariants: string[]) {
+  return mmFactory(findScenario(scenario)!, resolveVariant({ kernel }), invariants);
+}
+
+describe('parallel BFS', () => {
+  test('classic model, 3 threads: exact counts with 1, 2 and 3 workers, as the sequential engine', async () => {
+    const seq = summary(explore(new IncrementModel(3), []));
+    expect(seq.states).toBe(197632);
+    for (const workers of [1, 2, 3]) expect(summary(await exploreParallel(increment(3), { workers }))).toEqual(seq);
+  });
+
+  test('a violation: the same shortest trace for 1, 2 and 3 workers and the sequential engine', async () => {
+    const f = mm('cow-fork-gup', '5.7', ['cow-isolation', 'pin-coherent']);
+    const { model, invariants } = createModel(f.args);
+    const seq = summary(explore(model, invariants, {}));
+    expect(seq.verdict).toBe('violated');
+    for (const workers of [1, 2, 3]) expect(summary(await exploreParallel(f, { workers }))).toEqual(seq);
+  });
+
+  test('continue mode and a depth bound: the same for any worker count', async () => {
+    const f = mm('zap-migrate', '5.17', ['no-stale-migration', 'rss-consistent', 'punch-keeps-cow']);
+    const { model, invariants } = createModel(f.args);
+    const seq = summary(explore(model, invariants, { stopAtFirst: false, maxDepth: 9 }));
+    for (const workers of [1, 2]) {
+      const r = await exploreParallel(f, { workers, stopAtFirst: false, maxDepth: 9 });
+      expect(summary(r)).toEqual(seq);
+      expect(r.depthBounded).toBe(true);
+    }
+  });
+
+  test('holds: every reachable state, the same counts for 1 and 2 workers', async () => {
+    const f = mm('cow-swap-gup', '6.2', ['cow-isolation', 'refcount-sane', 'rss-consistent']);
+    const one = summary(await exploreParallel(f, { workers: 1 }));
+    expect(one.verdict).toBe('holds');
+    expect(summary(await exploreParallel(f, { workers: 2 }))).toEqual(one);
+  });
+
+  test('a state limit stops at a level boundary: incomplete, the same for any worker count', async () => {
+    const a = await exploreParallel(increment(3), { workers: 1, maxStates: 10000 });
+    const b = await exploreParallel(increment(3), { workers: 2, maxStates: 10000 });
+    expect(a.verdict).toBe('incomplete');
+    expect(a.stoppedBy).toBe('max-states');
+    expect(summary(b)).toEqual(summary(a));
+  });
+
+  test('an abort terminates the workers at once and reports what was done', async () => {
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 300);
+    const r = await exploreParallel(increment(4), { workers: 2, signal: ac.signal });
+    expect(r.verdict).toBe('incomplete');
+    expect(r.stoppedBy).toBe('interrupted');
+    expect(r.states).toBeGreaterThan(0);
+    expect(r.states).toBeLessThan(8519680);
+  });
+
+  test('the memory per visited state stays small (fingerprint plus parent pointer)', async () => {
+    const r = await exploreParallel(increment(3), { workers: 1, expectedStates: 197632 });
+    expect(r.tableBytes / r.states).toBeLessThan(40); // 21.8 for the 4-thread model, see bench/
+  });
+});
