@@ -13,7 +13,8 @@ import { Worker } from 'node:worker_threads';
 import { jsUrl, loadModel, type ModelFactory } from './factory.js';
 import { collisionProbability, fingerprint, fpLo } from './fingerprint.js';
 import type { ExploreOptions, ExploreResult, Violation } from './model.js';
-import { ownerOf, type CommitResult } from './partition.js';
+import { HDR, ownerOf, type CommitResult } from './partition.js';
+import { createMesh } from './ring.js';
 import { DEFAULT_REDUCTIONS, verdictOf, violationFromPath } from './search.js';
 import { NO_PARENT, ParentStore } from './store.js';
 import type { WorkerInit } from './worker.js';
@@ -68,7 +69,8 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
   const W = model.stateWords;
   const expectedStates = opts.expectedStates ?? 1 << 16;
 
-  const init: Omit<WorkerInit, 'id'> = { factory, workers, reductions, expectedStates };
+  const mesh = workers > 1 ? createMesh(workers, HDR + W) : null;
+  const init: Omit<WorkerInit, 'id'> = { factory, workers, reductions, expectedStates, mesh };
   const remotes = Array.from({ length: workers }, (_, id) => {
     const w = new Worker(new URL(WORKER_URL), { workerData: { ...init, id } });
     running.add(w);
@@ -180,17 +182,23 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
     levelSizes.push(inits.length);
 
     let depth = 0;
+    let levelNo = 0;
     let depthBounded = false;
     let lastProgress = t0;
     try {
     while (counts.some((c) => c > 0) && !halted()) {
       const probe = depth >= maxDepth;
-      const expanded = await Promise.all(
-        remotes.map((r) => r.ask<{ transitions: number; deadlockRank: number; boxes: Box[] }>({ cmd: 'expand' })),
-      );
-      const results = await Promise.all(
-        remotes.map((r, w) => r.ask<CommitResult>({ cmd: 'receive', boxes: expanded.map((e) => e.boxes[w]!), commit: !probe })),
-      );
+      let expanded: { transitions: number; deadlockRank: number }[];
+      let results: CommitResult[];
+      if (workers === 1) {
+        expanded = await Promise.all(remotes.map((r) => r.ask<{ transitions: number; deadlockRank: number; boxes: Box[] }>({ cmd: 'expand' })));
+        results = await Promise.all(remotes.map((r) => r.ask<CommitResult>({ cmd: 'receive', boxes: [], commit: !probe })));
+      } else {
+        // All workers run the level at once, exchanging successors through the rings.
+        levelNo++;
+        results = await Promise.all(remotes.map((r) => r.ask<CommitResult & { transitions: number; deadlockRank: number }>({ cmd: 'level', level: levelNo, commit: !probe })));
+        expanded = results as unknown as { transitions: number; deadlockRank: number }[];
+      }
       if (probe) {
         depthBounded = results.some((r) => r.count > 0);
         break;

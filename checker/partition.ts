@@ -19,11 +19,13 @@ import { fingerprint, fpLo } from './fingerprint.js';
 import { LevelTable, NEW, OLD } from './level-table.js';
 import type { Invariant, Model } from './model.js';
 import { makeExpander, type PorInfo, type Reductions, type ReductionStats } from './reduce.js';
+import { type Mesh, Ring } from './ring.js';
 import { radixSort64 } from './sort.js';
 
 export const HDR = 5;
 /** Successors deduplicated together: their cache misses overlap. */
 const BATCH = 1024;
+import { CHUNK as CHUNK_RECORDS } from './ring.js';
 /** Successors of one state are numbered below this; keys are rank * EMISSIONS + emission. */
 export const EMISSIONS = 65536;
 
@@ -64,11 +66,11 @@ export function ownerOf(hi: number, workers: number): number {
 
 export interface CommitResult {
   count: number;
-  /** Sorted keys of the new states (rank * EMISSIONS + emission), shared for the rank merge. */
+  /** The new states' keys (rank * EMISSIONS + emission), sorted, shared for the rank merge. */
   keys: Float64Array;
-  /** (parent rank, action) of each new state, in key order. */
+  /** (parent rank, action) of each new state, in candidate order. */
   parents: Uint32Array;
-  /** Per invariant, the first violating new state (position in key order) and its message. */
+  /** Per invariant, the first violating new state in key order (its candidate position) and its message. */
   violations: { invariant: string; position: number; message: string }[];
 }
 
@@ -76,9 +78,11 @@ export class Partition {
   readonly W: number;
   readonly stride: number;
   readonly visited: LevelTable;
-  /** This worker's states of the current level, in key order, and their global ranks. */
+  /** This worker's states of the current level and their global ranks. */
   private frontier: Arena;
   private ranks = new Float64Array(0);
+  /** The committed level's candidates in key order (sorted position -> candidate), or null when already in order. */
+  private order: Uint32Array | null = null;
   private cand: Arena;
   /** Candidates were appended in key order and no key was lowered. */
   private ordered = true;
@@ -161,6 +165,127 @@ export class Partition {
     return { transitions, deadlockRank };
   }
 
+  /**
+   * One level with W > 1, pipelined: expand our states, sending each
+   * successor to its owner through a ring and deduplicating what the others
+   * send us as it arrives (between our own states, and whenever a ring to a
+   * slow receiver is full), until every sender has finished the level.
+   */
+  runLevel(level: number): { transitions: number; deadlockRank: number } {
+    const W = this.W;
+    const S = this.stride;
+    const self = this.id;
+    const workers = this.workers;
+    const out = this.out!;
+    const inbound = this.inbound!;
+    const bells = this.bells!;
+    let rank = 0;
+    let emission = 0;
+    let transitions = 0;
+    const mine = this.outboxes[self]!;
+    mine.length = 0;
+    const ring = (w: number): void => {
+      Atomics.add(bells, w, 1);
+      Atomics.notify(bells, w);
+    };
+    const drain = (): boolean => {
+      let any = false;
+      for (let w = 0; w < workers; w++) {
+        const r = inbound[w];
+        if (!r) continue;
+        for (let c = r.peek(); c; c = r.peek()) {
+          this.consume(r.data, c[0], c[1]);
+          r.release();
+          ring(w); // the sender may be waiting for a free slot
+          any = true;
+        }
+      }
+      return any;
+    };
+    const waitFor = (cond: () => boolean): void => {
+      while (!cond()) {
+        const seen = Atomics.load(bells, self);
+        if (drain() || cond()) continue;
+        Atomics.wait(bells, self, seen, 5);
+      }
+    };
+    const sink = (next: Int32Array, action: number): void => {
+      transitions++;
+      this.coverage[action]!++;
+      const hi = fingerprint(next, 0, W);
+      const lo = fpLo;
+      const owner = ownerOf(hi, workers);
+      let d: Int32Array;
+      let off: number;
+      if (owner === self) {
+        off = mine.add();
+        d = mine.data;
+      } else {
+        const r = out[owner]!;
+        if (r.fill === 0 && !r.canWrite()) waitFor(() => r.canWrite());
+        off = r.next();
+        d = r.data;
+      }
+      d[off] = hi;
+      d[off + 1] = LevelTable.lo31(hi, lo);
+      d[off + 2] = rank;
+      d[off + 3] = emission++;
+      d[off + 4] = action;
+      d.set(next.length === W ? next : next.subarray(0, W), off + HDR);
+      if (owner !== self && out[owner]!.fill === CHUNK_RECORDS) {
+        out[owner]!.publish();
+        ring(owner);
+      }
+    };
+    const isVisited = (st: Int32Array): boolean => {
+      const hi = fingerprint(st, 0, W);
+      return ownerOf(hi, workers) === self && this.visited.has(hi, LevelTable.lo31(hi, fpLo));
+    };
+    const cur = new Int32Array(W);
+    const fd = this.frontier.data;
+    let deadlockRank = -1;
+    for (let i = 0; i < this.frontier.length; i++) {
+      const off = i * S + HDR;
+      for (let j = 0; j < W; j++) cur[j] = fd[off + j]!;
+      rank = this.ranks[i]!;
+      emission = 0;
+      const n = this.expand(cur, sink, isVisited);
+      if (n === 0 && deadlockRank < 0 && this.model.isDeadlock?.(cur)) deadlockRank = rank;
+      if (mine.length >= BATCH) this.flush(mine);
+      if ((i & 15) === 15) drain();
+    }
+    this.flush(mine);
+    for (let w = 0; w < workers; w++) {
+      const r = out[w];
+      if (!r) continue;
+      if (r.fill > 0) r.publish();
+      r.finish(level);
+      ring(w);
+    }
+    waitFor(() => inbound.every((r) => !r || r.drained(level)));
+    this.transitions += transitions;
+    return { transitions, deadlockRank };
+  }
+
+  /** Deduplicates `n` records of a received chunk. */
+  private consume(d: Int32Array, start: number, n: number): void {
+    const S = this.stride;
+    this.sink ^= this.visited.touch(d.subarray(start, start + n * S), n, S);
+    for (let r = 0, off = start; r < n; r++, off += S) {
+      this.consider(d[off]! >>> 0, d[off + 1]!, d[off + 2]!, d[off + 3]!, d[off + 4]!, d, off + HDR);
+    }
+  }
+
+  /** Connects this worker to the others' rings (W > 1). */
+  attach(mesh: Mesh): void {
+    this.out = mesh.rings[this.id]!.map((b) => (b ? new Ring(b, this.stride) : null));
+    this.inbound = mesh.rings.map((row) => (row[this.id] ? new Ring(row[this.id]!, this.stride) : null));
+    this.bells = new Int32Array(mesh.doorbells);
+  }
+  private out: (Ring | null)[] | null = null;
+  private inbound: (Ring | null)[] | null = null;
+  private bells: Int32Array | null = null;
+
   /** Takes the successors other workers found in this worker's range, in sender order. */
   receive(boxes: readonly { data: Int32Array; length: number }[]): void {
     const S = this.stride;
@@ -224,29 +349,41 @@ export class Partition {
     }
   }
 
-  /** The candidates, in key order, become the next frontier; invariants are checked on them. */
+  /**
+   * The candidates become the next frontier; invariants are checked on them.
+   * Only their keys are sorted (the records stay where they are): a state's
+   * global rank, not its place in memory, is what the next level needs.
+   */
   commit(): CommitResult {
     const n = this.cand.length;
     const S = this.stride;
     this.visited.commitLevel();
-    if (!this.ordered) this.sortCandidates();
     const cd = this.cand.data;
     const keys = new Float64Array(new SharedArrayBuffer(Math.max(1, n) * 8));
     const parents = new Uint32Array(new SharedArrayBuffer(Math.max(1, n) * 8));
-    const violations: CommitResult['violations'] = [];
+    this.order = this.ordered ? null : this.sortKeys();
     for (let k = 0; k < n; k++) {
-      const off = k * S;
-      keys[k] = cd[off + 2]! * EMISSIONS + cd[off + 3]!;
-      parents[2 * k] = cd[off + 2]!;
-      parents[2 * k + 1] = cd[off + 4]!;
-      if (this.invariants.length === 0) continue;
-      const state = cd.subarray(off + HDR, off + S);
-      for (const inv of this.invariants) {
-        if (this.violated.has(inv.name)) continue;
-        const msg = inv.check(state);
-        if (msg !== null) {
-          this.violated.add(inv.name);
-          violations.push({ invariant: inv.name, position: k, message: msg });
+      const c = this.order ? this.order[k]! : k;
+      keys[k] = cd[c * S + 2]! * EMISSIONS + cd[c * S + 3]!;
+    }
+    const violations: CommitResult['violations'] = [];
+    for (let c = 0; c < n; c++) {
+      const off = c * S;
+      parents[2 * c] = cd[off + 2]!;
+      parents[2 * c + 1] = cd[off + 4]!;
+    }
+    if (this.invariants.length > 0) {
+      // In key order, so that the first violation per invariant is the smallest key.
+      for (let k = 0; k < n; k++) {
+        const c = this.order ? this.order[k]! : k;
+        const state = cd.subarray(c * S + HDR, c * S + S);
+        for (const inv of this.invariants) {
+          if (this.violated.has(inv.name)) continue;
+          const msg = inv.check(state);
+          if (msg !== null) {
+            this.violated.add(inv.name);
+            violations.push({ invariant: inv.name, position: c, message: msg });
+          }
         }
       }
     }
@@ -258,33 +395,34 @@ export class Partition {
     this.ordered = true;
     this.lastKey = -1;
     if (this.ranks.length < n) this.ranks = new Float64Array(Math.max(n, this.ranks.length * 2));
-    for (let k = 0; k < n; k++) this.ranks[k] = k; // the global ranks when alone
+    for (let k = 0; k < n; k++) this.ranks[this.order ? this.order[k]! : k] = k; // the global ranks when alone
     return { count: n, keys, parents, violations };
   }
 
-  /** Global ranks of this worker's new states: its own position plus the smaller keys of the other owners. */
+  /** Global ranks of this worker's new states: their place among all owners' keys (two-pointer merges). */
   setRanks(allKeys: readonly { keys: Float64Array; count: number }[]): void {
     const mine = allKeys[this.id]!;
     const n = mine.count;
-    for (let k = 0; k < n; k++) this.ranks[k] = k;
+    const add = new Float64Array(n);
     allKeys.forEach((other, w) => {
       if (w === this.id) return;
-      // Two-pointer merge: how many of `other`'s keys are below each of mine.
       let j = 0;
       for (let k = 0; k < n; k++) {
         const key = mine.keys[k]!;
         while (j < other.count && other.keys[j]! < key) j++;
-        this.ranks[k]! += j;
+        add[k]! += j;
       }
     });
+    for (let k = 0; k < n; k++) this.ranks[this.order ? this.order[k]! : k] = k + add[k]!;
   }
 
-  /** Ranks of this worker's frontier (for the coordinator to place parents). */
+  /** Ranks of this worker's frontier, in candidate order (for the coordinator to place parents). */
   globalRanks(n: number): Float64Array {
     return this.ranks.slice(0, n);
   }
 
-  private sortCandidates(): void {
+  /** The permutation that puts the candidates in key order (radix sort of (rank, emission)). */
+  private sortKeys(): Uint32Array {
     const n = this.cand.length;
     const S = this.stride;
     const cd = this.cand.data;
@@ -297,11 +435,7 @@ export class Partition {
       pay[i] = i;
     }
     radixSort64(n, khi, klo, pay, new Uint32Array(n), new Uint32Array(n), new Uint32Array(n));
-    const out = new Arena(S, n, false);
-    out.length = n;
-    for (let k = 0; k < n; k++) out.data.set(cd.subarray(pay[k]! * S, pay[k]! * S + S), k * S);
-    // Keep the larger buffer for reuse.
-    this.cand = out;
+    return pay;
   }
 
   /** Seeds level 0: the initial states this worker owns, with their ordinals as emission numbers. */

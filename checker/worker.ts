@@ -6,6 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { loadModel, type ModelFactory } from './factory.js';
 import { Partition } from './partition.js';
 import type { Reductions } from './reduce.js';
+import type { Mesh } from './ring.js';
 
 export interface WorkerInit {
   factory: ModelFactory;
@@ -13,11 +14,14 @@ export interface WorkerInit {
   workers: number;
   reductions: Reductions;
   expectedStates: number;
+  /** Rings between the workers (W > 1). */
+  mesh: Mesh | null;
 }
 
 export type Command =
   | { cmd: 'seed'; states: Int32Array; ordinals: Int32Array; count: number }
   | { cmd: 'expand' }
+  | { cmd: 'level'; level: number; commit: boolean }
   | { cmd: 'receive'; boxes: { data: Int32Array; length: number }[]; commit: boolean }
   | { cmd: 'ranks'; all: { keys: Float64Array; count: number }[]; count: number }
   | { cmd: 'stats' };
@@ -26,6 +30,7 @@ async function main(): Promise<void> {
   const init = workerData as WorkerInit;
   const { model, invariants } = await loadModel(init.factory);
   const p = new Partition(model, invariants, init.id, init.workers, init.reductions, init.expectedStates);
+  if (init.mesh) p.attach(init.mesh);
   const port = parentPort!;
   const time: Record<string, number> = {};
   port.on('message', (c: Command) => {
@@ -35,6 +40,12 @@ async function main(): Promise<void> {
         case 'seed':
           port.postMessage(p.seed(c.states, c.ordinals, c.count));
           break;
+        case 'level': {
+          const r = p.runLevel(c.level);
+          const done = c.commit ? p.commit() : { count: p.discard() };
+          port.postMessage({ ...r, ...done });
+          break;
+        }
         case 'expand': {
           const r = p.expandLevel();
           port.postMessage({ ...r, boxes: p.outboxes.map((b) => ({ data: b.data, length: b.length })) });
