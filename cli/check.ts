@@ -15,7 +15,9 @@ import { describeVariant, didYouMean, NEWEST_KERNEL, resolveVariant, type Varian
 import { MMModel } from '../model/world.js';
 import { traceToItf } from '../traces/itf.js';
 import { renderTrace } from '../traces/render-text.js';
+import { minimize } from '../traces/minimize.js';
 import { buildTrace, type Trace } from '../traces/trace.js';
+import type { Invariant } from '../checker/model.js';
 import { EXIT_HOLDS, EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_USAGE, EXIT_VIOLATED, UsageError } from './usage.js';
 
 export interface CheckRequest {
@@ -102,6 +104,7 @@ export function plan(req: CheckRequest): Plan {
 /** Stage 2 and 3: build each model and explore it. */
 export interface RunOutcome {
   scenario: string;
+  spec: ScenarioSpec;
   invariants: string[];
   result: ExploreResult;
   model: MMModel;
@@ -144,10 +147,28 @@ export async function execute(p: Plan, req: CheckRequest): Promise<RunOutcome[]>
       const por = await search({ symmetry: false, por: true }, true);
       factors = { none: none.states, symmetry: sym.states, por: por.states };
     }
-    const traces = result.violations.map((v) => buildTrace(model, v));
-    out.push({ scenario: run.scenario.name, invariants: names, result, model, traces, factors });
+    const built = createModel(factory.args);
+    const traces = result.violations.map((v) => {
+      const inv = v.invariant === 'deadlock' ? deadlockInvariant(model) : built.invariants.find((i) => i.name === v.invariant)!;
+      const m = minimize(model, inv, v.path, req.strategy === 'dfs');
+      const message = inv.check(m.path[m.path.length - 1]!.state) ?? v.message;
+      return buildTrace(model, { invariant: v.invariant, message, path: m.path }, m.optimal);
+    });
+    out.push({ scenario: run.scenario.name, spec: run.scenario, invariants: names, result, model, traces, factors });
   }
   return out;
+}
+
+/** Deadlock as a predicate, for trace minimisation: no successor while a thread is mid-operation. */
+function deadlockInvariant(model: MMModel): Invariant {
+  return {
+    name: 'deadlock',
+    check(s: Int32Array): string | null {
+      let n = 0;
+      model.successors(s, () => n++);
+      return n === 0 && model.isDeadlock(s) ? 'no thread can move' : null;
+    },
+  };
 }
 
 const CLEAR = process.stderr.isTTY ? '\r\x1b[K' : '';
@@ -211,6 +232,7 @@ function runJson(o: RunOutcome, p: Plan, req: CheckRequest) {
     collisionProbability: r.collisionProbability,
     coverage: { actions: r.coverage.length, neverTaken: neverTaken(o) },
     ...(first ? { message: first.message } : {}),
+    ...(first ? { steps: first.steps.length, preemptions: first.preemptions, threadsInvolved: first.threads, operations: first.operations } : {}),
     ...(first
       ? {
           trace: first.steps.map((s) => ({
@@ -220,11 +242,13 @@ function runJson(o: RunOutcome, p: Plan, req: CheckRequest) {
             action: s.action,
             kernelFunction: s.kernelFunction,
             notes: s.notes,
+            preempted: s.preempted,
+            locks: s.locks,
             changes: s.changes.filter((c) => !c.field.startsWith('thread ')),
           })),
         }
       : {}),
-    violations: o.traces.map((t) => ({ invariant: t.invariant, message: t.message, steps: t.steps.length })),
+    violations: o.traces.map((t) => ({ invariant: t.invariant, message: t.message, steps: t.steps.length, preemptions: t.preemptions })),
   };
 }
 
@@ -305,7 +329,7 @@ export async function check(req: CheckRequest): Promise<{ code: number; out: str
     const withTrace = outcomes.find((o) => o.traces.length);
     if (withTrace) {
       const itf = traceToItf(withTrace.traces[0]!, {
-        scenario: withTrace.scenario,
+        scenario: withTrace.spec,
         variant: p.variant,
         toolVersion: req.toolVersion,
       });

@@ -5,12 +5,13 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { check } from './check.js';
+import { traceHtml, traceReplay, traceShow } from './trace.js';
 import { list, LISTS } from './list.js';
 import { defaultWorkers } from '../checker/parallel.js';
 import { EXIT_INTERRUPTED, EXIT_USAGE, intFlag, listFlag, numberFlag, sizeFlag, UsageError } from './usage.js';
 import { didYouMean } from '../model/variants.js';
 
-const COMMANDS = ['check', 'list', 'help', 'version'];
+const COMMANDS = ['check', 'list', 'trace', 'help', 'version'];
 
 const HELP = `mmcheck: an explicit-state model checker for Linux memory-management invariants
 
@@ -21,6 +22,9 @@ usage:
                 [--no-symmetry] [--no-por] [--reduction-factor]
                 [--trace-out FILE] [--json] [--coverage] [--no-color] [--quiet | --progress]
   mmcheck list invariants|kernels|scenarios|mutants|switches [--json]
+  mmcheck trace replay FILE
+  mmcheck trace show FILE [--step K] [--full] [--no-color]
+  mmcheck trace html FILE -o OUT.html
   mmcheck help | version
 
 check explores every interleaving of the scenario's threads on the given kernel
@@ -57,6 +61,28 @@ export async function main(argv: string[], signal?: AbortSignal): Promise<{ code
       });
       if (positionals.length > 1) throw new UsageError(`list takes one of: ${LISTS.join(', ')}`);
       return { code: 0, out: list(positionals[0], !!values.json) };
+    }
+    case 'trace': {
+      const [sub, ...more] = rest;
+      const { values, positionals } = parseArgs({
+        args: more,
+        options: { step: { type: 'string' }, full: { type: 'boolean' }, out: { type: 'string', short: 'o' }, 'no-color': { type: 'boolean' } },
+        allowPositionals: true,
+        strict: true,
+      });
+      if (positionals.length !== 1) throw new UsageError(`trace ${sub ?? ''} needs one trace file`.replace('  ', ' '));
+      const file = positionals[0]!;
+      const color = !values['no-color'] && process.stdout.isTTY === true && !process.env.NO_COLOR;
+      switch (sub) {
+        case 'replay':
+          return traceReplay(file);
+        case 'show':
+          return traceShow(file, intFlag('step', values.step, 1), !!values.full, color);
+        case 'html':
+          return traceHtml(file, values.out);
+        default:
+          throw new UsageError(`trace ${sub === undefined ? 'what?' : `"${sub}"`}${sub ? didYouMean(sub, ['replay', 'show', 'html']) : ''}; one of: replay, show, html`);
+      }
     }
     case 'check': {
       const { values, positionals } = parseArgs({

@@ -1,10 +1,11 @@
 /**
  * A counterexample as a kernel developer reads it: for each step the thread,
  * the operation, the kernel function, what the step decided (narrated by
- * re-running it) and which fields changed.
+ * re-running it), which fields changed and which locks are held after it.
  */
-import type { Violation } from '../checker/model.js';
+import type { PathStep } from '../checker/model.js';
 import type { MMModel } from '../model/world.js';
+import { countPreemptions } from './minimize.js';
 import { flatten, readableState, type ReadableState } from './readable.js';
 
 export interface Change {
@@ -26,6 +27,10 @@ export interface TraceStep {
   /** What the step decided, in the kernel's terms. */
   notes: string[];
   changes: Change[];
+  /** Locks held once the step is done. */
+  locks: string[];
+  /** A switch away from a thread that could have continued its operation. */
+  preempted: boolean;
   state: ReadableState;
   /** Engine action id (for replay). */
   actionId: number;
@@ -36,26 +41,51 @@ export interface Trace {
   message: string;
   initial: ReadableState;
   steps: TraceStep[];
+  preemptions: number;
+  /** Threads that took a step. */
+  threads: string[];
+  /** Operations started. */
+  operations: number;
+  /** False when the trace could not be proven minimal (the search for one was too large). */
+  minimal: boolean;
 }
 
-export function buildTrace(model: MMModel, v: Violation): Trace {
+/** The locks a readable state shows held. */
+export function locksHeld(r: ReadableState): string[] {
+  const out: string[] = [];
+  for (const [name, mm] of Object.entries(r.mms)) if (mm.mmap_lock !== 'unlocked') out.push(`${name} mmap_lock (${mm.mmap_lock})`);
+  for (const [name, f] of Object.entries(r.files)) {
+    if (f.flags.includes('i_rwsem')) out.push(`${name} i_rwsem`);
+    if (f.i_mmap_rwsem !== 'unlocked') out.push(`${name} i_mmap_rwsem (${f.i_mmap_rwsem})`);
+  }
+  for (const [pfn, p] of Object.entries(r.pages)) if (p.flags.includes('locked')) out.push(`pfn ${pfn} PG_locked`);
+  return out;
+}
+
+/** Field-by-field differences between two readable states. */
+export function diff(before: ReadableState, after: ReadableState): Change[] {
+  const prev = flatten(before);
+  const next = flatten(after);
+  const changes: Change[] = [];
+  for (const key of new Set([...prev.keys(), ...next.keys()])) {
+    const b = prev.get(key) ?? '(none)';
+    const a = next.get(key) ?? '(freed)';
+    if (a !== b) changes.push({ field: key, before: b, after: a });
+  }
+  return changes;
+}
+
+export function buildTrace(model: MMModel, v: { invariant: string; message: string; path: PathStep[] }, minimal = true): Trace {
   const initial = readableState(model, v.path[0]!.state);
   const steps: TraceStep[] = [];
-  let prev = flatten(initial);
+  let prev = initial;
   for (let i = 1; i < v.path.length; i++) {
     const { action, state } = v.path[i]!;
     const before = v.path[i - 1]!.state;
     const info = model.actions[action]!;
     const narrated = model.narrate(before, action);
     const readable = readableState(model, state);
-    const flat = flatten(readable);
-    const changes: Change[] = [];
-    const keys = new Set([...prev.keys(), ...flat.keys()]);
-    for (const key of keys) {
-      const b = prev.get(key) ?? '(none)';
-      const a = flat.get(key) ?? '(freed)';
-      if (a !== b) changes.push({ field: key, before: b, after: a });
-    }
+    const preempted = i >= 2 && countPreemptions(model, v.path.slice(i - 2, i + 1)) === 1;
     steps.push({
       index: i,
       thread: info.threadName,
@@ -63,11 +93,22 @@ export function buildTrace(model: MMModel, v: Violation): Trace {
       action: info.label,
       kernelFunction: info.where,
       notes: narrated?.notes ?? [],
-      changes,
+      changes: diff(prev, readable),
+      locks: locksHeld(readable),
+      preempted,
       state: readable,
       actionId: action,
     });
-    prev = flat;
+    prev = readable;
   }
-  return { invariant: v.invariant, message: v.message, initial, steps };
+  return {
+    invariant: v.invariant,
+    message: v.message,
+    initial,
+    steps,
+    preemptions: steps.filter((s) => s.preempted).length,
+    threads: [...new Set(steps.map((s) => s.thread))],
+    operations: v.path.slice(1).filter((p) => model.actions[p.action]!.step === 0).length,
+    minimal,
+  };
 }

@@ -26,7 +26,7 @@ describe('ITF trace files', () => {
   test('a violation trace is valid ITF and carries mmcheck metadata', () => {
     const { result, model } = check('cow-swap-gup', '5.17', ['cow-isolation']);
     const trace = buildTrace(model, result.violations[0]!);
-    const itf = traceToItf(trace, { scenario: 'cow-swap-gup', variant: model.variant, toolVersion: '0.0.0' });
+    const itf = traceToItf(trace, { scenario: model.scenario, variant: model.variant, toolVersion: '0.0.0' });
     const json = JSON.parse(JSON.stringify(itf));
     expect(Object.keys(json)).toEqual(['#meta', 'vars', 'states']);
     expect(json['#meta']).toMatchObject({ format: 'ITF', kernel: '5.17', invariant: 'cow-isolation', scenario: 'cow-swap-gup' });
