@@ -2,7 +2,8 @@
  * mmcheck check: a staged pipeline - resolve the request (invariants,
  * scenario, kernel variant), build the model, explore, report.
  */
-import { writeFileSync } from 'node:fs';
+import { accessSync, constants, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { explore } from '../checker/explore.js';
 import type { ExploreOptions, ExploreResult, Progress, Strategy } from '../checker/model.js';
 import { exploreParallel } from '../checker/parallel.js';
@@ -96,6 +97,14 @@ export function plan(req: CheckRequest): Plan {
       const run = runs.find((r) => r.scenario === sc);
       if (run) run.invariants.push(inv);
       else runs.push({ scenario: sc, invariants: [inv] });
+    }
+  }
+  if (req.traceOut !== undefined) {
+    // Refuse before a long run, not after it.
+    try {
+      accessSync(dirname(req.traceOut), constants.W_OK);
+    } catch (e) {
+      throw new UsageError(`--trace-out ${req.traceOut}: cannot write there (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
     }
   }
   return { variant, runs, notApplicable };
@@ -325,16 +334,20 @@ export async function check(req: CheckRequest): Promise<{ code: number; out: str
     throw e;
   }
   const outcomes = await execute(p, req);
+  const wrote: string[] = [];
   if (req.traceOut) {
-    const withTrace = outcomes.find((o) => o.traces.length);
-    if (withTrace) {
-      const itf = traceToItf(withTrace.traces[0]!, {
-        scenario: withTrace.spec,
-        variant: p.variant,
-        toolVersion: req.toolVersion,
-      });
-      writeFileSync(req.traceOut, JSON.stringify(itf, null, 2) + '\n');
-    }
+    const traces = outcomes.flatMap((o) => o.traces.map((t) => ({ t, spec: o.spec })));
+    traces.forEach(({ t, spec }, i) => {
+      // The first trace goes to FILE; with --continue, each further one to FILE-<invariant>.
+      const file = i === 0 ? req.traceOut! : req.traceOut!.replace(/(\.itf)?(\.json)?$/, (ext) => `-${t.invariant}${ext}`);
+      const itf = traceToItf(t, { scenario: spec, variant: p.variant, toolVersion: req.toolVersion });
+      try {
+        writeFileSync(file, JSON.stringify(itf, null, 2) + '\n');
+        wrote.push(`wrote the ${t.invariant} trace to ${file}`);
+      } catch (e) {
+        wrote.push(`could not write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+    });
   }
   const code = req.signal?.aborted ? EXIT_INTERRUPTED : exitCode(outcomes);
   const na = p.notApplicable.map((n) => `note: ${n.invariant} does not apply: ${n.reason}`);
@@ -347,7 +360,7 @@ export async function check(req: CheckRequest): Promise<{ code: number; out: str
         : { verdict: worst.verdict, kernel: p.variant.version, runs, notApplicable: p.notApplicable };
     return { code, out: JSON.stringify(body, null, 2) };
   }
-  const text = [...na, ...outcomes.map((o) => runText(o, p, req))].join('\n\n');
+  const text = [...na, ...outcomes.map((o) => runText(o, p, req)), ...(wrote.length ? [wrote.join('\n')] : [])].join('\n\n');
   return { code, out: text };
 }
 

@@ -129,6 +129,7 @@ describe('bad input: one line, exit 2, no stack trace', () => {
     [['check', '--max-memory', 'lots'], /--max-memory needs a size such as 512M/],
     [['check', '--quiet', '--progress'], /contradict/],
     [['check', 'extra'], /no positional arguments/],
+    [['check', '--trace-out', '/nonexistent-dir/t.json'], /--trace-out \/nonexistent-dir\/t.json: cannot write there \(ENOENT\)/],
     [['list', 'kernel'], /cannot list "kernel" \(did you mean "kernels"\?\)/],
     [['list'], /list what\?/],
     [['check', '--invariant', 'anon-exclusive', '--kernel', '5.18'], /anon-exclusive does not apply: kernel 5.18 has no PG_anon_exclusive/],
