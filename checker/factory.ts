@@ -16,7 +16,9 @@ export interface BuiltModel {
 }
 
 export async function loadModel(f: ModelFactory): Promise<BuiltModel> {
-  const mod = (await import(f.module)) as { createModel(args: unknown): BuiltModel };
+  const mod = (await import(f.module)) as { createModel(args: unknown): BuiltModel; prepare?(args: unknown): Promise<void> };
+  // Asynchronous set-up a worker needs first (e.g. loading user modules).
+  await mod.prepare?.(f.args);
   return mod.createModel(f.args);
 }
 

@@ -28,8 +28,14 @@ class Remote {
   private pending: { resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
   private failed: unknown = null;
   constructor(readonly worker: Worker) {
-    worker.on('message', (m: { error?: string }) => {
-      if (m && typeof m === 'object' && 'error' in m && m.error) this.fail(new Error(`worker: ${m.error}`));
+    worker.on('message', (m: { error?: string; name?: string; stack?: string }) => {
+      if (m && typeof m === 'object' && 'error' in m && m.error) {
+        // Rebuilt with the worker's class name, so callers can tell a user's error from an engine bug.
+        const e = new Error(m.error);
+        e.name = m.name ?? 'Error';
+        e.stack = `worker: ${m.stack ?? m.error}`;
+        this.fail(e);
+      }
       else this.pending.shift()?.resolve(m);
     });
     worker.on('error', (e) => this.fail(e));

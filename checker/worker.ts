@@ -71,12 +71,17 @@ async function main(): Promise<void> {
       }
       time[c.cmd] = (time[c.cmd] ?? 0) + performance.now() - t0;
     } catch (e) {
-      port.postMessage({ error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+      port.postMessage(errorMessage(e));
     }
   });
   port.postMessage({ ready: true });
 }
 
+/** An error as a message: its class name and message survive the thread boundary (the stack for debugging). */
+function errorMessage(e: unknown): { error: string; name: string; stack?: string } {
+  return e instanceof Error ? { error: e.message, name: e.name, stack: e.stack } : { error: String(e), name: 'Error' };
+}
+
 main().catch((e: unknown) => {
-  parentPort!.postMessage({ error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+  parentPort!.postMessage(errorMessage(e));
 });

@@ -8,9 +8,10 @@ import { explore } from '../checker/explore.js';
 import type { ExploreOptions, ExploreResult, Progress, Strategy } from '../checker/model.js';
 import { exploreParallel } from '../checker/parallel.js';
 import type { Reductions } from '../checker/reduce.js';
-import { findInvariant, INVARIANTS, type MMInvariant } from '../invariants/registry.js';
+import { findInvariant, INVARIANTS, invariantSource, type MMInvariant } from '../invariants/registry.js';
 import { createModel, mmFactory } from '../model/factory.js';
 import type { ScenarioSpec } from '../model/scenario.js';
+import { loadScenarioFile, ScenarioFileError } from '../model/scenario-file.js';
 import { findScenario, SCENARIOS } from '../model/scenarios.js';
 import { describeVariant, didYouMean, NEWEST_KERNEL, resolveVariant, type Variant, VariantError } from '../model/variants.js';
 import { MMModel } from '../model/world.js';
@@ -87,13 +88,12 @@ export function plan(req: CheckRequest): Plan {
   }
   const runs: Run[] = [];
   if (req.scenario !== undefined) {
-    const sc = findScenario(req.scenario);
-    if (!sc) throw new UsageError(`unknown scenario "${req.scenario}"${didYouMean(req.scenario, SCENARIOS.map((s) => s.name))}`);
-    runs.push({ scenario: sc, invariants: applicable });
+    runs.push({ scenario: resolveScenario(req.scenario), invariants: applicable });
   } else {
     // Each invariant on its own default scenario; invariants sharing one share a run.
     for (const inv of applicable) {
-      const sc = findScenario(inv.defaultScenario)!;
+      if (!inv.defaultScenario) throw new UsageError(`invariant ${inv.name} (from ${invariantSource(inv.name)}) names no defaultScenario: give --scenario`);
+      const sc = resolveScenario(inv.defaultScenario);
       const run = runs.find((r) => r.scenario === sc);
       if (run) run.invariants.push(inv);
       else runs.push({ scenario: sc, invariants: [inv] });
@@ -110,7 +110,21 @@ export function plan(req: CheckRequest): Plan {
   return { variant, runs, notApplicable };
 }
 
-/** Stage 2 and 3: build each model and explore it. */
+/** A built-in scenario's name, or the path of a scenario file (it has a "/" or ends in .json). */
+export function resolveScenario(nameOrPath: string): ScenarioSpec {
+  if (/[/\\]|\.json$/.test(nameOrPath)) {
+    try {
+      return loadScenarioFile(nameOrPath);
+    } catch (e) {
+      if (e instanceof ScenarioFileError) throw new UsageError(e.message);
+      throw e;
+    }
+  }
+  const sc = findScenario(nameOrPath);
+  if (!sc) throw new UsageError(`unknown scenario "${nameOrPath}"${didYouMean(nameOrPath, SCENARIOS.map((s) => s.name))} (a scenario file needs a path, e.g. ./${nameOrPath}.json)`);
+  return sc;
+}
+
 export interface RunOutcome {
   scenario: string;
   spec: ScenarioSpec;
@@ -340,7 +354,7 @@ export async function check(req: CheckRequest): Promise<{ code: number; out: str
     traces.forEach(({ t, spec }, i) => {
       // The first trace goes to FILE; with --continue, each further one to FILE-<invariant>.
       const file = i === 0 ? req.traceOut! : req.traceOut!.replace(/(\.itf)?(\.json)?$/, (ext) => `-${t.invariant}${ext}`);
-      const itf = traceToItf(t, { scenario: spec, variant: p.variant, toolVersion: req.toolVersion });
+      const itf = traceToItf(t, { scenario: spec, variant: p.variant, toolVersion: req.toolVersion, invariantFile: invariantSource(t.invariant) });
       try {
         writeFileSync(file, JSON.stringify(itf, null, 2) + '\n');
         wrote.push(`wrote the ${t.invariant} trace to ${file}`);

@@ -10,6 +10,7 @@ import { list, LISTS } from './list.js';
 import { defaultWorkers } from '../checker/parallel.js';
 import { EXIT_INTERRUPTED, EXIT_USAGE, intFlag, listFlag, numberFlag, sizeFlag, UsageError } from './usage.js';
 import { didYouMean } from '../model/variants.js';
+import { InvariantFileError, loadInvariantFile } from '../invariants/invariant-file.js';
 
 const COMMANDS = ['check', 'list', 'trace', 'help', 'version'];
 
@@ -21,16 +22,36 @@ usage:
                 [--continue] [--max-states N] [--max-seconds S] [--max-memory SIZE]
                 [--no-symmetry] [--no-por] [--reduction-factor]
                 [--trace-out FILE] [--json] [--coverage] [--no-color] [--quiet | --progress]
-  mmcheck list invariants|kernels|scenarios|mutants|switches [--json]
-  mmcheck trace replay FILE
+                [--invariants-file FILE.mjs]
+  mmcheck gate [--config mmcheck.gate.json] [--junit FILE] [--summary FILE] [--jobs N]
+               [--traces DIR] [--only TEXT] [--invariants-file FILE.mjs]
+  mmcheck list invariants|kernels|scenarios|mutants|switches [--json] [--invariants-file FILE.mjs]
+  mmcheck schema scenario|gate
+  mmcheck trace replay FILE [--invariants-file FILE.mjs]
   mmcheck trace show FILE [--step K] [--full] [--no-color]
   mmcheck trace html FILE -o OUT.html
   mmcheck help | version
+
+--scenario takes a built-in name or a scenario file (./my.json).
 
 check explores every interleaving of the scenario's threads on the given kernel
 (default: the newest modelled, ${'6.2'}) and checks the invariants (default: all,
 each on its own default scenario). Exit: 0 holds, 1 violated or deadlock,
 2 bad usage, 3 incomplete (stopped by a limit).`;
+
+/** Loads invariant files (--invariants-file); returns the names they define. */
+async function loadInvariantFiles(files: string[]): Promise<string[]> {
+  const names: string[] = [];
+  for (const f of files) {
+    try {
+      names.push(...(await loadInvariantFile(f)));
+    } catch (e) {
+      if (e instanceof InvariantFileError) throw new UsageError(e.message);
+      throw e;
+    }
+  }
+  return names;
+}
 
 export function toolVersion(): string {
   try {
@@ -55,18 +76,25 @@ export async function main(argv: string[], signal?: AbortSignal): Promise<{ code
     case 'list': {
       const { values, positionals } = parseArgs({
         args: rest,
-        options: { json: { type: 'boolean' } },
+        options: { json: { type: 'boolean' }, 'invariants-file': { type: 'string', multiple: true } },
         allowPositionals: true,
         strict: true,
       });
       if (positionals.length > 1) throw new UsageError(`list takes one of: ${LISTS.join(', ')}`);
+      await loadInvariantFiles(listFlag(values['invariants-file']));
       return { code: 0, out: list(positionals[0], !!values.json) };
     }
     case 'trace': {
       const [sub, ...more] = rest;
       const { values, positionals } = parseArgs({
         args: more,
-        options: { step: { type: 'string' }, full: { type: 'boolean' }, out: { type: 'string', short: 'o' }, 'no-color': { type: 'boolean' } },
+        options: {
+          step: { type: 'string' },
+          full: { type: 'boolean' },
+          out: { type: 'string', short: 'o' },
+          'no-color': { type: 'boolean' },
+          'invariants-file': { type: 'string', multiple: true },
+        },
         allowPositionals: true,
         strict: true,
       });
@@ -75,7 +103,8 @@ export async function main(argv: string[], signal?: AbortSignal): Promise<{ code
       const color = !values['no-color'] && process.stdout.isTTY === true && !process.env.NO_COLOR;
       switch (sub) {
         case 'replay':
-          return traceReplay(file);
+          await loadInvariantFiles(listFlag(values['invariants-file']));
+          return await traceReplay(file);
         case 'show':
           return traceShow(file, intFlag('step', values.step, 1), !!values.full, color);
         case 'html':
@@ -110,6 +139,7 @@ export async function main(argv: string[], signal?: AbortSignal): Promise<{ code
           'reduction-factor': { type: 'boolean' },
           quiet: { type: 'boolean', short: 'q' },
           progress: { type: 'boolean' },
+          'invariants-file': { type: 'string', multiple: true },
         },
         allowPositionals: true,
         strict: true,
@@ -123,8 +153,11 @@ export async function main(argv: string[], signal?: AbortSignal): Promise<{ code
       if (values.quiet && values.progress) throw new UsageError('--quiet and --progress contradict each other');
       const workers = intFlag('workers', values.workers, 1) ?? defaultWorkers();
       if (workers > 64) throw new UsageError(`--workers ${workers}: at most 64`);
+      const mine = await loadInvariantFiles(listFlag(values['invariants-file']));
+      const asked = listFlag(values.invariant);
       return await check({
-        invariants: listFlag(values.invariant),
+        // With invariant files and no --invariant: check the files' invariants.
+        invariants: asked.length ? asked : mine,
         scenario: values.scenario,
         kernel: values.kernel,
         patch: listFlag(values.patch),
@@ -169,8 +202,9 @@ export async function run(argv: string[]): Promise<number> {
   try {
     res = await main(argv, ac.signal);
   } catch (e) {
-    if (e instanceof UsageError) {
-      process.stderr.write(`mmcheck: ${e.message}\n`);
+    // A user's invariant file that does not load or whose check() throws (here or in a worker).
+    if (e instanceof UsageError || (e instanceof Error && e.name === 'InvariantFileError')) {
+      process.stderr.write(`mmcheck: ${(e as Error).message}\n`);
       return EXIT_USAGE;
     }
     // parseArgs errors (unknown option, missing value) carry a code.

@@ -7,6 +7,9 @@ import { traceToHtml } from '../traces/html.js';
 import { renderTrace } from '../traces/render-text.js';
 import { replayTrace } from '../traces/replay.js';
 import { UsageError } from './usage.js';
+import { InvariantFileError, loadInvariantFile } from '../invariants/invariant-file.js';
+import { findInvariant } from '../invariants/registry.js';
+import { parseJson, SchemaError } from '../model/json-schema.js';
 
 export function readTraceFile(file: string): ItfTrace {
   let text: string;
@@ -17,9 +20,10 @@ export function readTraceFile(file: string): ItfTrace {
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parseJson(text, file);
   } catch (e) {
-    throw new UsageError(`${file} is not valid JSON: ${(e as Error).message}`);
+    if (e instanceof SchemaError) throw new UsageError(e.reason);
+    throw e;
   }
   try {
     return checkTraceFile(json);
@@ -29,8 +33,17 @@ export function readTraceFile(file: string): ItfTrace {
   }
 }
 
-export function traceReplay(file: string): { code: number; out: string } {
+export async function traceReplay(file: string): Promise<{ code: number; out: string }> {
   const t = readTraceFile(file);
+  const meta = t['#meta'];
+  if (meta.invariantFile && !findInvariant(meta.invariant)) {
+    try {
+      await loadInvariantFile(meta.invariantFile);
+    } catch (e) {
+      if (e instanceof InvariantFileError) throw new UsageError(`${file}: its invariant ${meta.invariant} comes from ${meta.invariantFile}, which does not load: ${e.message}`);
+      throw e;
+    }
+  }
   const r = replayTrace(t);
   if (r.ok) return { code: 0, out: `replayed ${r.steps} steps: ${t['#meta'].invariant} is violated: ${r.message}` };
   return { code: 1, out: `diverged at step ${r.step}: ${r.reason}` };

@@ -13,7 +13,7 @@ import { punchKeepsCow } from './punch-keeps-cow.js';
 import { rssConsistent } from './rss-consistent.js';
 import { truncateComplete } from './truncate-complete.js';
 
-export const INVARIANTS: readonly MMInvariant[] = [
+export const BUILTIN_INVARIANTS: readonly MMInvariant[] = [
   anonExclusive,
   pinCoherent,
   cowIsolation,
@@ -23,6 +23,20 @@ export const INVARIANTS: readonly MMInvariant[] = [
   punchKeepsCow,
   noStaleMigration,
 ];
+
+/** The built-ins, then those registered from invariant files (invariants/invariant-file.ts). */
+export const INVARIANTS: MMInvariant[] = [...BUILTIN_INVARIANTS];
+const sources = new Map<string, string>();
+
+export function registerInvariant(inv: MMInvariant, file: string): void {
+  INVARIANTS.push(inv);
+  sources.set(inv.name, file);
+}
+
+/** The invariant file that defined `name`; undefined for a built-in. */
+export function invariantSource(name: string): string | undefined {
+  return sources.get(name);
+}
 
 export function findInvariant(name: string): MMInvariant | undefined {
   return INVARIANTS.find((i) => i.name === name);

@@ -4,7 +4,8 @@
  */
 import type { BuiltModel } from '../checker/factory.js';
 import { jsUrl } from '../checker/factory.js';
-import { findInvariant, toEngineInvariant } from '../invariants/registry.js';
+import { loadInvariantFile } from '../invariants/invariant-file.js';
+import { findInvariant, invariantSource, toEngineInvariant } from '../invariants/registry.js';
 import { porInfo } from './por.js';
 import type { ScenarioSpec } from './scenario.js';
 import type { MutantName, SwitchName, Variant } from './variants.js';
@@ -14,6 +15,13 @@ export interface MMModelArgs {
   scenario: ScenarioSpec;
   variant: { version: string; epoch: string; switches: string[]; mutants: string[] };
   invariants: string[];
+  /** Invariant files (absolute paths) that define some of `invariants`. */
+  invariantFiles?: string[];
+}
+
+/** Loads the invariant files first, so createModel finds their invariants by name. */
+export async function prepare(args: MMModelArgs): Promise<void> {
+  for (const f of args.invariantFiles ?? []) await loadInvariantFile(f);
 }
 
 export function createModel(args: MMModelArgs): BuiltModel & { model: MMModel } {
@@ -40,12 +48,14 @@ export function createModel(args: MMModelArgs): BuiltModel & { model: MMModel } 
 }
 
 export function mmFactory(scenario: ScenarioSpec, variant: Variant, invariants: string[]) {
+  const invariantFiles = [...new Set(invariants.map(invariantSource).filter((f): f is string => f !== undefined))];
   return {
     module: jsUrl('model/factory.js'),
     args: {
       scenario,
       variant: { version: variant.version, epoch: variant.epoch, switches: [...variant.switches], mutants: [...variant.mutants] },
       invariants,
+      invariantFiles,
     } satisfies MMModelArgs,
   };
 }

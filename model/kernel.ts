@@ -5,6 +5,7 @@
  *
  * The Kernel is also the read-only view invariants use (StateView).
  */
+import type { ReadableState } from './readable.js';
 import {
   GUP_DETACHED,
   GUP_NONE,
@@ -106,9 +107,23 @@ export class StateView {
     this.L = world.layout;
   }
 
+  /** Builds the readable state of a packed one; MMModel.view installs it (cold path, for invariant files). */
+  readableOf: ((s: Int32Array) => ReadableState) | null = null;
+  private readableCache: ReadableState | null = null;
+
   bind(s: Int32Array): this {
     this.s = s;
+    this.readableCache = null;
     return this;
+  }
+
+  /** The bound state as the readable model (what trace files show), built once per bind. */
+  get readable(): ReadableState {
+    if (!this.readableCache) {
+      if (!this.readableOf) throw new Error('this state view cannot build the readable state');
+      this.readableCache = this.readableOf(this.s);
+    }
+    return this.readableCache;
   }
 
   get mms(): number {

@@ -98,6 +98,22 @@ export function validateScenario(s: ScenarioSpec): void {
     throw new ScenarioError(`scenario ${s.name}: ${path}: ${why}`);
   };
   if (s.processes.length < 1 || s.processes.length > 4) fail('processes', 'need 1 to 4 processes');
+  const unique = (path: string, names: string[]) =>
+    names.forEach((n, i) => {
+      if (names.indexOf(n) !== i) fail(`${path}[${i}].name`.replace('processes[' + i + '].name', `processes[${i}]`), `"${n}" is used twice`);
+    });
+  unique('processes', s.processes);
+  unique('threads', s.threads.map((t) => t.name));
+  unique('vmas', s.vmas.map((v) => v.name));
+  unique('files', (s.files ?? []).map((f) => f.name));
+  s.pages.forEach((p, i) => {
+    if (s.pages.findIndex((q) => q.addr === p.addr) !== i) fail(`pages[${i}].addr`, `address ${p.addr} is given twice`);
+  });
+  s.vmas.forEach((v, i) =>
+    s.vmas.forEach((w, j) => {
+      if (j > i && v.start < w.start + w.pages && w.start < v.start + v.pages) fail(`vmas[${j}]`, `overlaps VMA "${v.name}"`);
+    }),
+  );
   const addrs = Math.max(0, ...s.vmas.map((v) => v.start + v.pages));
   if (addrs > 16) fail('vmas', 'at most 16 pages of address space');
   if (s.frames < 1 || s.frames > 30) fail('frames', 'need 1 to 30 page frames');

@@ -7,6 +7,7 @@
  * runs its next step. Action ids name (thread, menu entry, step), so each
  * determines its successor.
  */
+import { readableState } from './readable.js';
 import type { Emit, Model } from '../checker/model.js';
 import { BLOCKED, DISABLED, DONE, Kernel, type WorldInfo } from './kernel.js';
 import {
@@ -358,7 +359,9 @@ export class MMModel implements Model {
 
   /** A Kernel bound to `s` (read-only use; cold path). */
   view(s: Int32Array): Kernel {
-    return new Kernel(this.world, this.variant.switches, this.variant.mutants).bind(s);
+    const k = new Kernel(this.world, this.variant.switches, this.variant.mutants);
+    k.readableOf = (x) => readableState(this, x);
+    return k.bind(s);
   }
 
   /** Runs action `a` on `s` with narration: the successor and what the step did. */

@@ -9,7 +9,7 @@
  */
 import type { ScenarioSpec } from '../model/scenario.js';
 import type { Variant } from '../model/variants.js';
-import type { ReadableState } from './readable.js';
+import type { ReadableState } from '../model/readable.js';
 import { diff, locksHeld, type Trace } from './trace.js';
 
 /** Bumped when the file layout changes; older files are read as long as the reader knows their version. */
@@ -29,6 +29,8 @@ export interface ItfMeta {
   scenario: string;
   scenarioSpec: ScenarioSpec;
   invariant: string;
+  /** The invariant file that defines `invariant`, when it is not a built-in. */
+  invariantFile?: string;
   message: string;
   preemptions: number;
   operations: number;
@@ -92,7 +94,7 @@ function stateRecord(r: ReadableState, action: string, meta: ItfStateMeta) {
   };
 }
 
-export function traceToItf(trace: Trace, ctx: { scenario: ScenarioSpec; variant: Variant; toolVersion: string }): ItfTrace {
+export function traceToItf(trace: Trace, ctx: { scenario: ScenarioSpec; variant: Variant; toolVersion: string; invariantFile?: string }): ItfTrace {
   const meta: ItfMeta = {
     format: 'ITF',
     'format-description': 'https://apalache-mc.org/docs/adr/015adr-trace.html',
@@ -107,6 +109,7 @@ export function traceToItf(trace: Trace, ctx: { scenario: ScenarioSpec; variant:
     scenario: ctx.scenario.name,
     scenarioSpec: ctx.scenario,
     invariant: trace.invariant,
+    ...(ctx.invariantFile ? { invariantFile: ctx.invariantFile } : {}),
     message: trace.message,
     preemptions: trace.preemptions,
     operations: trace.operations,

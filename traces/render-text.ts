@@ -5,7 +5,7 @@
  * violated invariant with its message last.
  */
 import { styleText } from 'node:util';
-import { flatten } from './readable.js';
+import { flatten } from '../model/readable.js';
 import type { Trace } from './trace.js';
 
 type Style = Parameters<typeof styleText>[0];

@@ -11,7 +11,7 @@ import { ScenarioError } from '../model/scenario.js';
 import { MUTANTS, type MutantName, SWITCHES, type SwitchName, type Variant } from '../model/variants.js';
 import { MMModel } from '../model/world.js';
 import { fromItf, type ItfTrace } from './itf.js';
-import { flatten, readableState, type ReadableState } from './readable.js';
+import { flatten, readableState, type ReadableState } from '../model/readable.js';
 
 export type ReplayOutcome =
   | { ok: true; steps: number; message: string }

@@ -6,7 +6,7 @@
 import type { PathStep } from '../checker/model.js';
 import type { MMModel } from '../model/world.js';
 import { countPreemptions } from './minimize.js';
-import { flatten, readableState, type ReadableState } from './readable.js';
+import { flatten, readableState, type ReadableState } from '../model/readable.js';
 
 export interface Change {
   field: string;

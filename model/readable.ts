@@ -2,8 +2,8 @@
  * The readable model: a packed MM state as plain data (cold path), for
  * trace files, diffs and viewers. Field names follow the kernel's.
  */
-import { formatGupFlags, GUP_DETACHED, GUP_NONE, gupAddr, gupKind, gupMm, gupPfn } from '../model/gup.js';
-import type { StateView } from '../model/kernel.js';
+import { formatGupFlags, GUP_DETACHED, GUP_NONE, gupAddr, gupKind, gupMm, gupPfn } from './gup.js';
+import type { StateView } from './kernel.js';
 import {
   F_FALLOC,
   F_FLAGS,
@@ -31,9 +31,9 @@ import {
   TH_STATUS,
   VMA_PRESENT,
   VMA_WRITE,
-} from '../model/layout.js';
-import { formatPte } from '../model/pte.js';
-import type { MMModel } from '../model/world.js';
+} from './layout.js';
+import { formatPte } from './pte.js';
+import type { MMModel } from './world.js';
 
 export interface ReadableMm {
   state: string;
@@ -210,4 +210,55 @@ export function flatten(r: ReadableState): Map<string, string> {
   for (const [g, x] of Object.entries(r.gup)) out.set(`ref "${g}"`, x);
   for (const [t, x] of Object.entries(r.threads)) out.set(`thread ${t}`, x);
   return out;
+}
+
+/** A page-table entry of the readable state, as data. */
+export type ReadablePte =
+  | { kind: 'none' }
+  | { kind: 'present'; pfn: number; zeropage: boolean; write: boolean; dirty: boolean }
+  | { kind: 'swap'; slot: number; exclusive: boolean }
+  | { kind: 'migration'; pfn: number; type: 'read' | 'read-exclusive' | 'write' };
+
+/** Parses an entry of ReadableMm.ptes ("present(pfn 2, rw, dirty)", "swap(slot 0, exclusive)", ...). */
+export function parsePte(text: string): ReadablePte {
+  if (text === 'none') return { kind: 'none' };
+  if (text === 'present(zeropage, ro)') return { kind: 'present', pfn: 0, zeropage: true, write: false, dirty: false };
+  let m = /^present\(pfn (\d+), (rw|ro)(, dirty)?\)$/.exec(text);
+  if (m) return { kind: 'present', pfn: Number(m[1]), zeropage: false, write: m[2] === 'rw', dirty: m[3] !== undefined };
+  m = /^swap\(slot (\d+)(, exclusive)?\)$/.exec(text);
+  if (m) return { kind: 'swap', slot: Number(m[1]), exclusive: m[2] !== undefined };
+  m = /^migration\(pfn (\d+), (read|read-exclusive|write)\)$/.exec(text);
+  if (m) return { kind: 'migration', pfn: Number(m[1]), type: m[2] as 'read' | 'read-exclusive' | 'write' };
+  throw new Error(`not a page-table entry of the readable state: "${text}"`);
+}
+
+/** A GUP reference of the readable state, as data. */
+export interface ReadableGup {
+  pin: boolean;
+  write: boolean;
+  longterm: boolean;
+  /** 0: the shared zeropage. */
+  pfn: number;
+  /** The process and address it was taken through. */
+  mm: string;
+  addr: number;
+  /** The address was unmapped after the reference was taken. */
+  detached: boolean;
+}
+
+/** Parses an entry of ReadableState.gup ("FOLL_PIN|FOLL_LONGTERM on pfn 1 via P:0"); null for "none". */
+export function parseGup(text: string): ReadableGup | null {
+  if (text === 'none') return null;
+  const m = /^(FOLL_\w+(?:\|FOLL_\w+)*) on (?:pfn (\d+)|zeropage) via ([^:]+):(\d+)( \(unmapped since\))?$/.exec(text);
+  if (!m) throw new Error(`not a GUP reference of the readable state: "${text}"`);
+  const flags = m[1]!.split('|');
+  return {
+    pin: flags.includes('FOLL_PIN'),
+    write: flags.includes('FOLL_WRITE'),
+    longterm: flags.includes('FOLL_LONGTERM'),
+    pfn: m[2] === undefined ? 0 : Number(m[2]),
+    mm: m[3]!,
+    addr: Number(m[4]),
+    detached: m[5] !== undefined,
+  };
 }

@@ -1,0 +1,164 @@
+/**
+ * Scenario files: a scenario (model/scenario.ts) as JSON. The built-in
+ * scenarios ship as such files (scenarios/*.json); users pass their own with
+ * --scenario ./path.json. A file is checked first against the schema (types,
+ * required and unknown fields, ranges) and then for its internal references
+ * (validateScenario); every error names the file, the path and the reason.
+ */
+import { readFileSync } from 'node:fs';
+import { arr, bool, int, obj, opt, parseJson, req, type Schema, SchemaError, str, validate } from './json-schema.js';
+import { type ScenarioSpec, ScenarioError, validateScenario } from './scenario.js';
+
+const name = (doc: string) => str(doc, { minLength: 1 });
+const addr = int('page address (page number in the address space)', 0, 15);
+const value = int('a small data value written to the page', 0, 255);
+const max = opt(int('how many times this entry may run (default 1)', 1, 3));
+
+const MENU_ENTRY: Schema = {
+  kind: 'tagged',
+  tag: 'op',
+  doc: 'one operation a thread may run',
+  variants: {
+    read: obj({ op: req(str()), addr: req(addr), max }, 'read the page at addr (a read fault if needed)'),
+    write: obj({ op: req(str()), addr: req(addr), value: req(value), max }, 'write value to the page at addr (a write fault if needed)'),
+    gup: obj(
+      {
+        op: req(str()),
+        ref: req(name('the GUP reference this takes; put / device-write name it')),
+        addr: req(addr),
+        pin: req(bool('FOLL_PIN (pin_user_pages) rather than FOLL_GET (get_user_pages)')),
+        write: opt(bool('FOLL_WRITE')),
+        longterm: opt(bool('FOLL_LONGTERM')),
+        fast: opt(bool('the GUP-fast path (lockless page-table walk)')),
+        max,
+      },
+      'get_user_pages / pin_user_pages on addr',
+    ),
+    put: obj({ op: req(str()), ref: req(name('a reference a gup entry takes')), max }, 'put_page / unpin_user_page'),
+    'device-write': obj({ op: req(str()), ref: req(name('a reference a gup entry takes')), value: req(value), max }, 'a device writes through the reference (DMA)'),
+    fork: obj({ op: req(str()), child: req(name('the process fork creates')), max }, 'fork() (dup_mmap)'),
+    mprotect: obj({ op: req(str()), vma: req(name('VMA name')), prot: req(str('new protection', { enum: ['r', 'rw'] })), max }, 'mprotect() of a whole VMA'),
+    'madv-dontneed': obj({ op: req(str()), addr: req(addr), max }, 'madvise(MADV_DONTNEED) of one page'),
+    munmap: obj({ op: req(str()), vma: req(name('VMA name')), max }, 'munmap() of a whole VMA'),
+    reclaim: obj({ op: req(str()), mm: req(name('the process whose page is reclaimed')), addr: req(addr), max }, 'kswapd: shrink_page_list / try_to_unmap of one page'),
+    pageout: obj({ op: req(str()), addr: req(addr), max }, 'madvise(MADV_PAGEOUT) of one page'),
+    truncate: obj({ op: req(str()), file: req(name('file name')), size: req(int('new i_size in pages', 0, 16)), max }, 'truncate the file'),
+    punch: obj(
+      { op: req(str()), file: req(name('file name')), start: req(int('first page', 0, 15)), len: req(int('pages', 1, 16)), max },
+      'fallocate(FALLOC_FL_PUNCH_HOLE)',
+    ),
+    migrate: obj(
+      {
+        op: req(str()),
+        file: opt(name('migrate a page-cache page of this file ...')),
+        index: opt(int('... at this index', 0, 15)),
+        mm: opt(name('or the page a process maps ...')),
+        addr: opt(addr),
+        max,
+      },
+      'page migration (migrate_pages) of one page',
+      (o) =>
+        (o.file !== undefined) === (o.index !== undefined) && (o.mm !== undefined) === (o.addr !== undefined) && (o.file !== undefined) !== (o.mm !== undefined)
+          ? null
+          : 'give either "file" and "index" or "mm" and "addr"',
+    ),
+    exit: obj({ op: req(str()), max }, 'exit_mmap and check_mm'),
+  },
+};
+
+export const SCENARIO_SCHEMA: Schema = obj(
+  {
+    name: req(str('the scenario name', { minLength: 1 })),
+    title: req(str('one line')),
+    description: req(str('what the scenario is for and the verdicts expected, with reasons')),
+    reference: opt(str('where the kernel rules come from')),
+    processes: req(arr(name('process name'), 'processes; the first exists at the start, the others are created by fork', 1, 4)),
+    files: opt(
+      arr(
+        obj({
+          name: req(name('file name')),
+          kind: req(str('shmem: memfd / tmpfs; disk: a file on a disk filesystem', { enum: ['shmem', 'disk'] })),
+          size: req(int('i_size in pages', 0, 16)),
+          maxSize: opt(int('the largest size the file may reach', 0, 16)),
+          cached: opt(arr(obj({ index: req(int('page index', 0, 15)), data: req(value) }), 'pages in the page cache at the start')),
+          disk: opt(arr(value, 'what each page holds on disk')),
+        }),
+        'files',
+        0,
+        3,
+      ),
+    ),
+    vmas: req(
+      arr(
+        obj({
+          name: req(name('VMA name')),
+          start: req(int('first page address', 0, 15)),
+          pages: req(int('length in pages', 1, 16)),
+          prot: req(str('protection', { enum: ['r', 'rw'] })),
+          file: opt(name('a file mapping of this file (default: private anonymous memory)')),
+          pgoff: opt(int('file page mapped at start', 0, 15)),
+          shared: opt(bool('MAP_SHARED (default MAP_PRIVATE)')),
+        }),
+        'VMAs, the same in every process',
+      ),
+    ),
+    pages: req(
+      arr(
+        obj({
+          addr: req(addr),
+          data: req(value),
+          state: opt(str('present (default): written by the process; swapped: in a swap slot', { enum: ['present', 'swapped'] })),
+        }),
+        "the first process's pages at the start",
+      ),
+    ),
+    frames: req(int('page frames (pfn 0 is the shared zeropage)', 1, 30)),
+    swapSlots: req(int('swap slots', 0, 8)),
+    threads: req(
+      arr(
+        obj({
+          name: req(name('thread name')),
+          mm: req({ kind: 'oneOf', options: [name('the process it runs in'), { kind: 'null' }] }),
+          mode: opt(str('menu (default): any enabled entry next; program: the entries in order', { enum: ['menu', 'program'] })),
+          menu: req(arr(MENU_ENTRY, 'operations', 1, 32)),
+        }),
+        'threads',
+        1,
+        8,
+      ),
+    ),
+  },
+  'an mmcheck scenario',
+);
+
+export class ScenarioFileError extends Error {}
+
+/** A scenario from JSON text; `source` names it in errors (a file name). */
+export function parseScenario(text: string, source: string): ScenarioSpec {
+  let json: unknown;
+  try {
+    json = parseJson(text, source);
+    validate(json, SCENARIO_SCHEMA);
+  } catch (e) {
+    if (e instanceof SchemaError) throw new ScenarioFileError(e.path === '' && e.reason.includes('not valid JSON') ? e.reason : `${source}: ${e.message}`);
+    throw e;
+  }
+  const { $schema: _, ...spec } = json as ScenarioSpec & { $schema?: string };
+  try {
+    validateScenario(spec);
+  } catch (e) {
+    if (e instanceof ScenarioError) throw new ScenarioFileError(`${source}: ${e.message.replace(/^scenario [^:]+: /, '')}`);
+    throw e;
+  }
+  return spec;
+}
+
+export function loadScenarioFile(file: string): ScenarioSpec {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ScenarioFileError(`cannot read scenario file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  return parseScenario(text, file);
+}
