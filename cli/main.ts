@@ -5,6 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { check } from './check.js';
+import { gate, GATE_SCHEMA } from './gate.js';
+import { jsonSchemaDocument } from '../model/json-schema.js';
+import { SCENARIO_SCHEMA } from '../model/scenario-file.js';
 import { traceHtml, traceReplay, traceShow } from './trace.js';
 import { list, LISTS } from './list.js';
 import { defaultWorkers } from '../checker/parallel.js';
@@ -12,7 +15,7 @@ import { EXIT_INTERRUPTED, EXIT_USAGE, intFlag, listFlag, numberFlag, sizeFlag, 
 import { didYouMean } from '../model/variants.js';
 import { InvariantFileError, loadInvariantFile } from '../invariants/invariant-file.js';
 
-const COMMANDS = ['check', 'list', 'trace', 'help', 'version'];
+const COMMANDS = ['check', 'gate', 'list', 'trace', 'schema', 'help', 'version'];
 
 const HELP = `mmcheck: an explicit-state model checker for Linux memory-management invariants
 
@@ -112,6 +115,43 @@ export async function main(argv: string[], signal?: AbortSignal): Promise<{ code
         default:
           throw new UsageError(`trace ${sub === undefined ? 'what?' : `"${sub}"`}${sub ? didYouMean(sub, ['replay', 'show', 'html']) : ''}; one of: replay, show, html`);
       }
+    }
+    case 'gate': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: {
+          config: { type: 'string', short: 'c' },
+          junit: { type: 'string' },
+          summary: { type: 'string' },
+          jobs: { type: 'string', short: 'j' },
+          traces: { type: 'string' },
+          only: { type: 'string' },
+          'no-color': { type: 'boolean' },
+          'invariants-file': { type: 'string', multiple: true },
+        },
+        allowPositionals: true,
+        strict: true,
+      });
+      if (positionals.length) throw new UsageError(`gate takes no positional arguments, got "${positionals[0]}" (use --config FILE)`);
+      await loadInvariantFiles(listFlag(values['invariants-file']));
+      return await gate({
+        config: values.config ?? 'mmcheck.gate.json',
+        junit: values.junit,
+        summary: values.summary,
+        jobs: intFlag('jobs', values.jobs, 1),
+        traces: values.traces,
+        only: values.only,
+        toolVersion: toolVersion(),
+        color: !values['no-color'] && process.stdout.isTTY === true && !process.env.NO_COLOR,
+        signal,
+      });
+    }
+    case 'schema': {
+      const [what, ...more] = rest;
+      if (more.length) throw new UsageError('schema takes one of: scenario, gate');
+      if (what === 'scenario') return { code: 0, out: JSON.stringify(jsonSchemaDocument('mmcheck scenario', SCENARIO_SCHEMA), null, 2) };
+      if (what === 'gate') return { code: 0, out: JSON.stringify(jsonSchemaDocument('mmcheck gate config', GATE_SCHEMA), null, 2) };
+      throw new UsageError(`schema ${what === undefined ? 'of what?' : `"${what}"${didYouMean(what, ['scenario', 'gate'])}`}; one of: scenario, gate`);
     }
     case 'check': {
       const { values, positionals } = parseArgs({

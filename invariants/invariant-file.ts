@@ -7,7 +7,10 @@
  * the same fields a trace file shows. Loaded into the registry, so every
  * worker thread and every command sees them by name.
  */
+import { existsSync } from 'node:fs';
+import { register } from 'node:module';
 import { dirname, resolve } from 'node:path';
+import { jsUrl } from '../checker/factory.js';
 import { pathToFileURL } from 'node:url';
 import { didYouMean } from '../model/variants.js';
 import type { MMInvariant, When } from './invariant.js';
@@ -25,12 +28,13 @@ export async function loadInvariantFile(file: string): Promise<string[]> {
   const abs = resolve(file);
   const done = loaded.get(abs);
   if (done) return done;
+  if (!existsSync(abs)) throw new InvariantFileError(`cannot read invariants file ${file}: ENOENT`);
+  installResolveHook();
   let mod: Record<string, unknown>;
   try {
     mod = (await import(pathToFileURL(abs).href)) as Record<string, unknown>;
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes(abs)) throw new InvariantFileError(`cannot read invariants file ${file}: ENOENT`);
+    const err = e as Error;
     throw new InvariantFileError(`cannot load invariants file ${file}: ${err.name}: ${String(err.message).split('\n')[0]}`);
   }
   const list = mod.invariants ?? mod.default;
@@ -50,6 +54,15 @@ export async function loadInvariantFile(file: string): Promise<string[]> {
   });
   loaded.set(abs, names);
   return names;
+}
+
+let hooked = false;
+
+/** `import ... from 'mmcheck'` in an invariant file resolves to this mmcheck's API (invariants/api.ts). */
+function installResolveHook(): void {
+  if (hooked) return;
+  hooked = true;
+  register(jsUrl('invariants/resolve-hook.js'), { data: { apiUrl: jsUrl('invariants/api.js') } });
 }
 
 function checkShape(x: unknown, where: string, dir: string): MMInvariant {

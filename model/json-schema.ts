@@ -161,6 +161,13 @@ export function toJsonSchema(s: Schema): Record<string, unknown> {
   }
 }
 
+/** A complete JSON Schema document for a file format (a "$schema" key is allowed at the top). */
+export function jsonSchemaDocument(title: string, s: Schema): Record<string, unknown> {
+  const body = toJsonSchema(s) as { properties?: Record<string, unknown> };
+  if (body.properties) body.properties = { $schema: { type: 'string' }, ...body.properties };
+  return { $schema: 'https://json-schema.org/draft/2020-12/schema', title, ...body };
+}
+
 /** JSON.parse with an error that gives the line and column. */
 export function parseJson(text: string, source: string): unknown {
   try {

@@ -1,0 +1,351 @@
+/**
+ * mmcheck gate: the CI invariant gate. A config file lists checks (scenario,
+ * kernel versions, invariants, depth, expected verdict); the gate runs every
+ * (check, kernel) pair, prints a table, writes JUnit XML and a Markdown
+ * summary, saves the trace of every unexpected violation, and fails if any
+ * verdict differs from what was expected - a "violated" that now holds is a
+ * failure too: the bug moved.
+ */
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { InvariantFileError, loadInvariantFile } from '../invariants/invariant-file.js';
+import { findInvariant, INVARIANTS, invariantSource } from '../invariants/registry.js';
+import { didYouMean, resolveVariant, VariantError } from '../model/variants.js';
+import { arr, int, obj, opt, parseJson, req, type Schema, SchemaError, str, validate } from '../model/json-schema.js';
+import { traceToItf } from '../traces/itf.js';
+import { summaryLine } from '../traces/render-text.js';
+import { type CheckRequest, execute, plan, resolveScenario, type RunOutcome } from './check.js';
+import { EXIT_INTERRUPTED, UsageError } from './usage.js';
+
+const names = (doc: string) => arr(str(doc, { minLength: 1 }), doc, 1);
+
+export const GATE_SCHEMA: Schema = obj(
+  {
+    description: opt(str('what this gate is for')),
+    invariantsFiles: opt(arr(str('an invariant file (relative to this config)', { minLength: 1 }), 'invariant files the checks use')),
+    checks: req(
+      arr(
+        obj({
+          name: opt(str('what the check is about, e.g. the bug or the fix', { minLength: 1 })),
+          scenario: req(str('a built-in scenario or a scenario file (relative to this config)', { minLength: 1 })),
+          kernels: req(names('kernel versions, each checked on its own')),
+          invariants: req(names('invariants checked together')),
+          expect: req(str('the expected verdict', { enum: ['holds', 'violated'] })),
+          depth: opt(int('depth bound (default: none, every reachable state)', 0)),
+          strategy: opt(str('search strategy', { enum: ['bfs', 'dfs'] })),
+          mutants: opt(names('mutants switched on')),
+          patch: opt(names('switches turned on beyond the kernel version')),
+          revert: opt(names('switches turned off')),
+          maxStates: opt(int('state limit: reaching it makes the result incomplete (a failure)', 1)),
+          maxSeconds: opt(int('time limit in seconds: reaching it makes the result incomplete (a failure)', 1)),
+        }),
+        'the checks',
+        1,
+      ),
+    ),
+  },
+  'an mmcheck gate config',
+);
+
+interface CheckSpec {
+  name?: string;
+  scenario: string;
+  kernels: string[];
+  invariants: string[];
+  expect: 'holds' | 'violated';
+  depth?: number;
+  strategy?: 'bfs' | 'dfs';
+  mutants?: string[];
+  patch?: string[];
+  revert?: string[];
+  maxStates?: number;
+  maxSeconds?: number;
+}
+
+interface GateConfig {
+  description?: string;
+  invariantsFiles?: string[];
+  checks: CheckSpec[];
+}
+
+export interface GateOptions {
+  config: string;
+  junit?: string;
+  summary?: string;
+  jobs?: number;
+  traces?: string;
+  /** Run only the rows whose label contains this text. */
+  only?: string;
+  toolVersion: string;
+  color: boolean;
+  signal?: AbortSignal;
+}
+
+/** One (check, kernel) pair. */
+interface Row {
+  label: string;
+  check: CheckSpec;
+  path: string;
+  kernel: string;
+  req: CheckRequest;
+}
+
+type Got = 'holds' | 'violated' | 'deadlock' | 'incomplete' | 'interrupted' | 'error';
+
+interface RowResult {
+  row: Row;
+  got: Got;
+  ok: boolean;
+  states: number;
+  seconds: number;
+  detail: string;
+  trace?: string;
+}
+
+export function readGateConfig(file: string): GateConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read gate config ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  try {
+    const json = parseJson(text, file);
+    validate(json, GATE_SCHEMA);
+    return json as GateConfig;
+  } catch (e) {
+    if (e instanceof SchemaError) throw new UsageError(e.path === '' && e.reason.includes('not valid JSON') ? e.reason : `${file}: ${e.message}`);
+    throw e;
+  }
+}
+
+/** Every row, each resolved now so a bad name fails before anything runs. */
+function planRows(cfg: GateConfig, opts: GateOptions): Row[] {
+  const base = dirname(resolve(opts.config));
+  const rows: Row[] = [];
+  cfg.checks.forEach((c, i) => {
+    const scenario = /[/\\]|\.json$/.test(c.scenario) && !isAbsolute(c.scenario) ? join(base, c.scenario) : c.scenario;
+    const at = (path: string, f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        if (e instanceof UsageError || e instanceof VariantError) throw new UsageError(`${opts.config}: checks[${i}].${path}: ${e.message}`);
+        throw e;
+      }
+    };
+    // Each name where it is written, so the error points at it.
+    at('scenario', () => resolveScenario(scenario));
+    c.invariants.forEach((n, j) =>
+      at(`invariants[${j}]`, () => {
+        if (!findInvariant(n)) throw new UsageError(`unknown invariant "${n}"${didYouMean(n, INVARIANTS.map((x) => x.name))}`);
+      }),
+    );
+    c.kernels.forEach((k, j) => at(`kernels[${j}]`, () => resolveVariant({ kernel: k })));
+    at('mutants', () => resolveVariant({ mutants: c.mutants ?? [] }));
+    at('patch', () => resolveVariant({ patch: c.patch ?? [] }));
+    at('revert', () => resolveVariant({ revert: c.revert ?? [] }));
+    c.kernels.forEach((kernel, k) => {
+      const path = `checks[${i}].kernels[${k}]`;
+      const extras = [...(c.mutants ?? []).map((m) => `mutant ${m}`), ...(c.patch ?? []).map((p) => `+${p}`), ...(c.revert ?? []).map((r) => `-${r}`)];
+      const label = `${c.scenario} ${c.invariants.join(',')} @ ${kernel}${extras.length ? ` (${extras.join(', ')})` : ''}`;
+      const req: CheckRequest = {
+        invariants: c.invariants,
+        scenario,
+        kernel,
+        patch: c.patch ?? [],
+        revert: c.revert ?? [],
+        mutants: c.mutants ?? [],
+        depth: c.depth,
+        strategy: c.strategy ?? 'bfs',
+        json: false,
+        stopAtFirst: true,
+        maxStates: c.maxStates,
+        maxSeconds: c.maxSeconds,
+        coverage: false,
+        color: false,
+        toolVersion: opts.toolVersion,
+        workers: 1,
+        reductions: { symmetry: true, por: true },
+        reductionFactor: false,
+        progress: false,
+        signal: opts.signal,
+      };
+      try {
+        plan(req);
+      } catch (e) {
+        if (e instanceof UsageError) throw new UsageError(`${opts.config}: ${path}: ${e.message}`);
+        throw e;
+      }
+      rows.push({ label, check: c, path, kernel, req });
+    });
+  });
+  const only = opts.only;
+  return only ? rows.filter((r) => r.label.includes(only) || (r.check.name ?? '').includes(only)) : rows;
+}
+
+async function runRow(row: Row, opts: GateOptions, traceDir: string): Promise<RowResult> {
+  const t0 = performance.now();
+  let outcomes: RunOutcome[];
+  try {
+    outcomes = await execute(plan(row.req), row.req);
+  } catch (e) {
+    if (opts.signal?.aborted) return { row, got: 'interrupted', ok: false, states: 0, seconds: 0, detail: 'interrupted' };
+    const msg = e instanceof Error ? e.message : String(e);
+    return { row, got: 'error', ok: false, states: 0, seconds: (performance.now() - t0) / 1000, detail: msg.split('\n')[0]! };
+  }
+  const states = outcomes.reduce((n, o) => n + o.result.states, 0);
+  const seconds = outcomes.reduce((n, o) => n + o.result.seconds, 0);
+  const verdicts = outcomes.map((o) => o.result.verdict);
+  const got: Got = opts.signal?.aborted
+    ? 'interrupted'
+    : verdicts.includes('violated')
+      ? 'violated'
+      : verdicts.includes('deadlock')
+        ? 'deadlock'
+        : verdicts.includes('incomplete')
+          ? 'incomplete'
+          : 'holds';
+  const ok = got === row.check.expect;
+  const withTrace = outcomes.find((o) => o.traces.length);
+  const t = withTrace?.traces[0];
+  let detail = '';
+  if (t) detail = `${t.invariant}: ${t.message} (${summaryLine(t)})`;
+  else if (got === 'incomplete') detail = `stopped by ${outcomes.find((o) => o.result.verdict === 'incomplete')!.result.stoppedBy}`;
+  else if (got === 'holds') detail = outcomes.some((o) => o.result.depthBounded) ? `holds to depth ${row.req.depth}` : 'holds in every reachable state';
+  let trace: string | undefined;
+  if (!ok && t && withTrace) {
+    // An unexpected violation: keep its trace for `mmcheck trace show|html|replay`.
+    mkdirSync(traceDir, { recursive: true });
+    const extras = [...row.req.mutants, ...row.req.patch.map((p) => `+${p}`), ...row.req.revert.map((r) => `-${r}`)];
+    trace = join(traceDir, `${withTrace.scenario}-${row.kernel}-${t.invariant}${extras.length ? `-${extras.join('-')}` : ''}.itf.json`);
+    const itf = traceToItf(t, { scenario: withTrace.spec, variant: plan(row.req).variant, toolVersion: opts.toolVersion, invariantFile: invariantSource(t.invariant) });
+    writeFileSync(trace, JSON.stringify(itf, null, 2) + '\n');
+  }
+  return { row, got, ok, states, seconds, detail, trace };
+}
+
+/** Runs `jobs` rows at a time; results in config order. */
+async function runAll(rows: Row[], opts: GateOptions, traceDir: string, onDone: (r: RowResult) => void): Promise<RowResult[]> {
+  const results: RowResult[] = new Array(rows.length);
+  let next = 0;
+  const jobs = Math.max(1, Math.min(opts.jobs ?? availableParallelism(), rows.length));
+  const worker = async () => {
+    while (next < rows.length) {
+      const i = next++;
+      if (opts.signal?.aborted) {
+        results[i] = { row: rows[i]!, got: 'interrupted', ok: false, states: 0, seconds: 0, detail: 'not run: interrupted' };
+        continue;
+      }
+      results[i] = await runRow(rows[i]!, opts, traceDir);
+      onDone(results[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: jobs }, worker));
+  return results;
+}
+
+export async function gate(opts: GateOptions): Promise<{ code: number; out: string }> {
+  const cfg = readGateConfig(opts.config);
+  const base = dirname(resolve(opts.config));
+  for (const f of cfg.invariantsFiles ?? []) {
+    try {
+      await loadInvariantFile(isAbsolute(f) ? f : join(base, f));
+    } catch (e) {
+      if (e instanceof InvariantFileError) throw new UsageError(e.message);
+      throw e;
+    }
+  }
+  const rows = planRows(cfg, opts);
+  if (rows.length === 0) throw new UsageError(`--only ${opts.only}: no check matches`);
+  const traceDir = opts.traces ?? 'mmcheck-gate-traces';
+  const t0 = performance.now();
+  let done = 0;
+  const results = await runAll(rows, opts, traceDir, (r) => {
+    done++;
+    if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K[${done}/${rows.length}] ${r.ok ? 'ok  ' : 'FAIL'} ${r.row.label}`);
+  });
+  if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+  const wall = (performance.now() - t0) / 1000;
+  const failed = results.filter((r) => !r.ok);
+  const interrupted = results.some((r) => r.got === 'interrupted');
+
+  const title = `mmcheck gate: ${opts.config}`;
+  const counts = `${results.length - failed.length} of ${results.length} as expected, ${failed.length} different${interrupted ? ' (interrupted)' : ''}; ${wall.toFixed(1)} s`;
+  const out = [title, table(results, opts.color), '', counts];
+  for (const r of failed) {
+    out.push(`  ${r.row.label}: expected ${r.row.check.expect}, got ${r.got}${r.detail ? ` - ${r.detail}` : ''}${r.trace ? `\n    trace: ${r.trace}` : ''}`);
+  }
+  const writeOrFail = (file: string, text: string, append = false) => {
+    try {
+      if (append) appendFileSync(file, text);
+      else writeFileSync(file, text);
+    } catch (e) {
+      out.push(`could not write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  };
+  if (opts.junit) writeOrFail(opts.junit, junit(results, opts.config, wall));
+  const md = markdown(results, opts.config, counts);
+  if (opts.summary) writeOrFail(opts.summary, md);
+  if (process.env.GITHUB_STEP_SUMMARY) writeOrFail(process.env.GITHUB_STEP_SUMMARY, md, true);
+  return { code: interrupted ? EXIT_INTERRUPTED : failed.length ? 1 : 0, out: out.join('\n') };
+}
+
+function fmt(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+function table(results: RowResult[], color: boolean): string {
+  const head = ['', 'CHECK', 'EXPECTED', 'GOT', 'STATES', 'SECONDS'];
+  const rows = results.map((r) => [r.ok ? 'ok' : 'FAIL', r.row.label, r.row.check.expect, r.got, fmt(r.states), r.seconds.toFixed(2)]);
+  const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[], ok = true) => {
+    const text = cells.map((c, i) => (i >= 4 ? c.padStart(width[i]!) : c.padEnd(width[i]!))).join('  ').trimEnd();
+    return color && !ok ? `\x1b[31m${text}\x1b[0m` : text;
+  };
+  return [line(head), ...rows.map((r, i) => line(r, results[i]!.ok))].join('\n');
+}
+
+function xml(s: string): string {
+  return s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
+}
+
+function junit(results: RowResult[], config: string, wall: number): string {
+  const failures = results.filter((r) => !r.ok && r.got !== 'error').length;
+  const errors = results.filter((r) => r.got === 'error').length;
+  const cases = results.map((r) => {
+    const name = xml(`${r.row.check.name ? `${r.row.check.name}: ` : ''}${r.row.label}`);
+    const head = `    <testcase classname="mmcheck.${xml(r.row.check.scenario)}" name="${name}" time="${r.seconds.toFixed(3)}">`;
+    if (r.ok) return `${head}\n      <system-out>${xml(`${r.got}: ${fmt(r.states)} states. ${r.detail}`)}</system-out>\n    </testcase>`;
+    const tag = r.got === 'error' ? 'error' : 'failure';
+    const body = `${r.detail}${r.trace ? `\ntrace: ${r.trace}` : ''}`;
+    return `${head}\n      <${tag} message="${xml(`expected ${r.row.check.expect}, got ${r.got}`)}" type="${r.got}">${xml(body)}</${tag}>\n    </testcase>`;
+  });
+  return (
+    `<?xml version="1.0" encoding="UTF-8"?>\n` +
+    `<testsuites name="mmcheck gate" tests="${results.length}" failures="${failures}" errors="${errors}" time="${wall.toFixed(3)}">\n` +
+    `  <testsuite name="${xml(config)}" tests="${results.length}" failures="${failures}" errors="${errors}" time="${wall.toFixed(3)}">\n` +
+    `${cases.join('\n')}\n  </testsuite>\n</testsuites>\n`
+  );
+}
+
+function markdown(results: RowResult[], config: string, counts: string): string {
+  const failed = results.filter((r) => !r.ok);
+  const cell = (s: string) => s.replace(/\|/g, '\\|');
+  const lines = [
+    `## mmcheck gate: ${failed.length ? `${failed.length} verdict${failed.length === 1 ? '' : 's'} changed` : 'every verdict as expected'}`,
+    '',
+    `\`${config}\`: ${counts}`,
+    '',
+  ];
+  if (failed.length) {
+    lines.push('| check | expected | got | what happened | trace |', '|---|---|---|---|---|');
+    for (const r of failed) lines.push(`| ${cell(r.row.label)} | ${r.row.check.expect} | **${r.got}** | ${cell(r.detail)} | ${r.trace ? `\`${r.trace}\`` : ''} |`);
+    lines.push('');
+  }
+  lines.push('<details><summary>all checks</summary>', '', '| | check | expected | got | states | seconds |', '|---|---|---|---|---:|---:|');
+  for (const r of results) lines.push(`| ${r.ok ? '✅' : '❌'} | ${cell(r.row.label)} | ${r.row.check.expect} | ${r.got} | ${fmt(r.states)} | ${r.seconds.toFixed(2)} |`);
+  lines.push('', '</details>', '');
+  return lines.join('\n');
+}
+

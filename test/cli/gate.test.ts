@@ -1,0 +1,174 @@
+/**
+ * mmcheck gate end to end: the table, JUnit XML, the Markdown summary (and
+ * $GITHUB_STEP_SUMMARY), traces of unexpected violations, exit codes, bad
+ * configs, determinism and Ctrl-C.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+
+const BIN = new URL('../../bin/mmcheck.js', import.meta.url).pathname;
+const ROOT = new URL('../../', import.meta.url).pathname;
+
+function mmcheck(args: string[], env: Record<string, string> = {}, cwd = ROOT) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd, env: { ...process.env, NO_COLOR: '1', GITHUB_STEP_SUMMARY: '', ...env } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+function config(dir: string, checks: unknown[], extra: Record<string, unknown> = {}): string {
+  const file = join(dir, 'gate.json');
+  writeFileSync(file, JSON.stringify({ ...extra, checks }));
+  return file;
+}
+
+const AS_EXPECTED = [
+  { name: 'io_uring R/O remap', scenario: 'iouring-ro-remap', invariants: ['pin-coherent'], kernels: ['5.18'], expect: 'violated' },
+  { scenario: 'iouring-ro-remap', invariants: ['pin-coherent'], kernels: ['5.19', '6.2'], expect: 'holds', depth: 12 },
+  { scenario: 'fork-pinned', invariants: ['pin-coherent'], kernels: ['6.2'], mutants: ['fork-shares-pinned'], expect: 'violated' },
+];
+
+describe('mmcheck gate', () => {
+  test('every verdict as expected: exit 0, a table, JUnit XML and a Markdown summary', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gate-'));
+    const cfg = config(dir, AS_EXPECTED);
+    const junit = join(dir, 'junit.xml');
+    const summary = join(dir, 'summary.md');
+    const r = mmcheck(['gate', '--config', cfg, '--junit', junit, '--summary', summary, '--jobs', '2', '--traces', join(dir, 't')]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^ +CHECK +EXPECTED +GOT +STATES +SECONDS$/m);
+    expect(r.out).toMatch(/^ok +iouring-ro-remap pin-coherent @ 5\.18 +violated +violated +\d+ +[\d.]+$/m);
+    expect(r.out).toMatch(/^ok +fork-pinned pin-coherent @ 6\.2 \(mutant fork-shares-pinned\) +violated +violated/m);
+    expect(r.out).toMatch(/4 of 4 as expected, 0 different/);
+    const xml = readFileSync(junit, 'utf8');
+    expect(xml).toMatch(/<testsuites name="mmcheck gate" tests="4" failures="0" errors="0"/);
+    expect(xml.match(/<testcase /g)).toHaveLength(4);
+    expect(xml).toContain('name="io_uring R/O remap: iouring-ro-remap pin-coherent @ 5.18"');
+    const md = readFileSync(summary, 'utf8');
+    expect(md).toMatch(/^## mmcheck gate: every verdict as expected/);
+    expect(md).toMatch(/\| ✅ \| iouring-ro-remap pin-coherent @ 6.2 \| holds \| holds \|/);
+    expect(existsSync(join(dir, 't'))).toBe(false); // no unexpected violation, no trace
+  });
+
+  test('a verdict that changed: exit 1, the trace of the unexpected violation saved, a bug that moved is a failure too', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gate-'));
+    const cfg = config(dir, [
+      { name: 'wrongly expected to hold', scenario: 'iouring-ro-remap', invariants: ['pin-coherent'], kernels: ['5.18'], expect: 'holds' },
+      { name: 'the bug moved', scenario: 'iouring-ro-remap', invariants: ['pin-coherent'], kernels: ['5.19'], expect: 'violated' },
+      { scenario: 'fork-pinned', invariants: ['pin-coherent'], kernels: ['5.9'], expect: 'holds' },
+    ]);
+    const stepSummary = join(dir, 'step-summary.md');
+    writeFileSync(stepSummary, '# earlier step\n');
+    const junit = join(dir, 'junit.xml');
+    const traces = join(dir, 'traces');
+    const r = mmcheck(['gate', '-c', cfg, '--junit', junit, '--traces', traces, '--jobs', '1'], { GITHUB_STEP_SUMMARY: stepSummary });
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/^FAIL +iouring-ro-remap pin-coherent @ 5\.18 +holds +violated/m);
+    expect(r.out).toMatch(/^FAIL +iouring-ro-remap pin-coherent @ 5\.19 +violated +holds/m);
+    expect(r.out).toMatch(/^ok +fork-pinned pin-coherent @ 5\.9 +holds +holds/m);
+    expect(r.out).toMatch(/1 of 3 as expected, 2 different/);
+    const saved = readdirSync(traces);
+    expect(saved).toEqual(['iouring-ro-remap-5.18-pin-coherent.itf.json']);
+    expect(r.out).toContain(`trace: ${join(traces, saved[0]!)}`);
+    expect(mmcheck(['trace', 'replay', join(traces, saved[0]!)]).code).toBe(0);
+    const xml = readFileSync(junit, 'utf8');
+    expect(xml).toMatch(/failures="2" errors="0"/);
+    expect(xml).toMatch(/<failure message="expected holds, got violated" type="violated">pin-coherent: pin &quot;fixed-buffer&quot;/);
+    expect(xml).toMatch(/<failure message="expected violated, got holds" type="holds">/);
+    const md = readFileSync(stepSummary, 'utf8');
+    expect(md.startsWith('# earlier step\n')).toBe(true); // appended, not overwritten
+    expect(md).toMatch(/## mmcheck gate: 2 verdicts changed/);
+    expect(md).toMatch(/\| iouring-ro-remap pin-coherent @ 5.18 \| holds \| \*\*violated\*\* \| pin-coherent: pin "fixed-buffer"/);
+  });
+
+  test('a limit makes a row incomplete, which never passes', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gate-'));
+    const cfg = config(dir, [{ scenario: 'cow-fork-gup', invariants: ['cow-isolation'], kernels: ['6.2'], expect: 'holds', maxStates: 1000 }]);
+    const r = mmcheck(['gate', '-c', cfg]);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/^FAIL +cow-fork-gup cow-isolation @ 6\.2 +holds +incomplete/m);
+    expect(r.out).toMatch(/expected holds, got incomplete - stopped by max-states/);
+  });
+
+  test('the same config gives the same result on every run', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gate-'));
+    const cfg = config(dir, AS_EXPECTED);
+    const strip = (s: string) => s.replace(/ +[\d.]+$/gm, '').replace(/; [\d.]+ s$/m, '');
+    const a = mmcheck(['gate', '-c', cfg, '--jobs', '2']);
+    const b = mmcheck(['gate', '-c', cfg, '--jobs', '1']);
+    expect(a.code).toBe(0);
+    expect(strip(b.out)).toBe(strip(a.out));
+  });
+
+  test('scenario files and invariant files in a config, relative to it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gate-'));
+    writeFileSync(join(dir, 'mine.json'), readFileSync(join(ROOT, 'scenarios/ro-longterm-pin-zeropage.json'), 'utf8').replace('"ro-longterm-pin-zeropage"', '"mine"'));
+    writeFileSync(join(dir, 'inv.mjs'), readFileSync(join(ROOT, 'examples/invariants/no-longterm-zeropage-pin.mjs'), 'utf8'));
+    const cfg = config(
+      dir,
+      [
+        { scenario: './mine.json', invariants: ['no-longterm-zeropage-pin'], kernels: ['6.1'], expect: 'violated' },
+        { scenario: './mine.json', invariants: ['no-longterm-zeropage-pin', 'pin-coherent'], kernels: ['6.2'], expect: 'holds' },
+      ],
+      { invariantsFiles: ['./inv.mjs'] },
+    );
+    const r = mmcheck(['gate', '-c', cfg], {}, dir);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/2 of 2 as expected/);
+  });
+
+  test('Ctrl-C: the running checks stop, the table so far is printed, exit 130', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gate-'));
+    const cfg = config(dir, [{ scenario: 'cow-fork-gup', invariants: ['cow-isolation'], kernels: ['6.2', '6.1', '6.0'], expect: 'holds' }]);
+    const child = spawn(process.execPath, [BIN, 'gate', '-c', cfg, '--jobs', '2'], { env: { ...process.env, NO_COLOR: '1' } });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    setTimeout(() => child.kill('SIGINT'), 1200);
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    expect(code).toBe(130);
+    expect(out).toMatch(/interrupted/);
+    expect(out).toMatch(/0 of 3 as expected, 3 different \(interrupted\)/);
+  });
+
+  const bad: [string, unknown, RegExp][] = [
+    ['malformed JSON', '{"checks": [', /gate\.json is not valid JSON/],
+    ['no checks', {}, /gate\.json: \(top level\): missing field "checks"/],
+    ['a misspelt verdict', { checks: [{ scenario: 'fork-pinned', invariants: ['pin-coherent'], kernels: ['6.2'], expect: 'hold' }] }, /checks\[0\]\.expect: must be one of "holds", "violated", got "hold" \(did you mean "holds"\?\)/],
+    ['an unknown field', { checks: [{ scenario: 'fork-pinned', invariants: ['pin-coherent'], kernel: ['6.2'], expect: 'holds' }] }, /checks\[0\]\.kernel: unknown field \(did you mean "kernels"\?\)/],
+    ['a kernel that is not a number', { checks: [{ scenario: 'fork-pinned', invariants: ['pin-coherent'], kernels: [6.2], expect: 'holds' }] }, /checks\[0\]\.kernels\[0\]: expected a string, got 6\.2/],
+    ['an unknown scenario', { checks: [{ scenario: 'fork-pined', invariants: ['pin-coherent'], kernels: ['6.2'], expect: 'holds' }] }, /checks\[0\]\.scenario: unknown scenario "fork-pined" \(did you mean "fork-pinned"\?\)/],
+    ['an unknown invariant', { checks: [{ scenario: 'fork-pinned', invariants: ['pin-coherant'], kernels: ['6.2'], expect: 'holds' }] }, /checks\[0\]\.invariants\[0\]: unknown invariant "pin-coherant" \(did you mean "pin-coherent"\?\)/],
+    ['a bad kernel', { checks: [{ scenario: 'fork-pinned', invariants: ['pin-coherent'], kernels: ['6.2', '4.4'], expect: 'holds' }] }, /checks\[0\]\.kernels\[1\]: kernel 4\.4 is older than the oldest modelled/],
+    ['an unknown mutant', { checks: [{ scenario: 'fork-pinned', invariants: ['pin-coherent'], kernels: ['6.2'], mutants: ['fork-shares-pined'], expect: 'violated' }] }, /checks\[0\]\.mutants: unknown mutant "fork-shares-pined" \(did you mean "fork-shares-pinned"\?\)/],
+    ['an invariant that does not apply', { checks: [{ scenario: 'fork-pinned', invariants: ['anon-exclusive'], kernels: ['5.10'], expect: 'holds' }] }, /checks\[0\]\.kernels\[0\]: anon-exclusive does not apply/],
+  ];
+  for (const [what, body, msg] of bad) {
+    test(`a bad config, ${what}: one line, exit 2`, () => {
+      const dir = mkdtempSync(join(tmpdir(), 'gate-'));
+      const file = join(dir, 'gate.json');
+      writeFileSync(file, typeof body === 'string' ? body : JSON.stringify(body));
+      const r = mmcheck(['gate', '--config', file]);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(msg);
+      expect(r.err.trim().split('\n')).toHaveLength(1);
+      expect(r.out).toBe('');
+    });
+  }
+
+  test('bad gate flags and a missing config: one line, exit 2', () => {
+    for (const [args, msg] of [
+      [['gate', '--config', '/nonexistent/gate.json'], /cannot read gate config \/nonexistent\/gate\.json: ENOENT/],
+      [['gate', '--jobs', '0'], /--jobs needs an integer >= 1/],
+      [['gate', '--jobs'], /--jobs/],
+      [['gate', 'extra'], /gate takes no positional arguments/],
+      [['gate', '--only', 'no-such-check'], /--only no-such-check: no check matches/],
+    ] as [string[], RegExp][]) {
+      const r = mmcheck(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.err).toMatch(msg);
+      expect(r.err.trim().split('\n')).toHaveLength(1);
+    }
+  });
+});
