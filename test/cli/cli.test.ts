@@ -82,6 +82,18 @@ describe('workers, limits, progress and Ctrl-C', () => {
     expect(run('2')).toEqual(run('1'));
   });
 
+  test('the same command gives the same result on every run (verdict, counts, trace)', () => {
+    const run = () => {
+      const j = JSON.parse(mmcheck('check', '-i', 'pin-coherent,cow-isolation,refcount-sane', '-s', 'zap-migrate', '-k', '5.17', '--continue', '--json', '-i', 'no-stale-migration').out);
+      for (const r of j.runs ?? [j]) for (const k of ['seconds', 'statesPerSecond', 'bytesPerState']) delete r[k];
+      return j;
+    };
+    const first = run();
+    expect(first.verdict).toBe('violated');
+    expect(run()).toEqual(first);
+    expect(run()).toEqual(first);
+  });
+
   test('--max-memory stops the search as incomplete (exit 3)', () => {
     const r = mmcheck('check', '-i', 'cow-isolation', '--max-memory', '1K', '--json');
     expect(r.code).toBe(3);
