@@ -6,13 +6,13 @@
  * verdict differs from what was expected - a "violated" that now holds is a
  * failure too: the bug moved.
  */
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { InvariantFileError, loadInvariantFile } from '../invariants/invariant-file.js';
 import { findInvariant, INVARIANTS, invariantSource } from '../invariants/registry.js';
 import { didYouMean, resolveVariant, VariantError } from '../model/variants.js';
-import { arr, int, obj, opt, parseJson, req, type Schema, SchemaError, str, validate } from '../model/json-schema.js';
+import { arr, checkJson, InputError, int, obj, opt, readText, req, type Schema, str } from '../model/json-schema.js';
 import { traceToItf } from '../traces/itf.js';
 import { summaryLine } from '../traces/render-text.js';
 import { type CheckRequest, execute, plan, resolveScenario, type RunOutcome } from './check.js';
@@ -104,18 +104,10 @@ interface RowResult {
 }
 
 export function readGateConfig(file: string): GateConfig {
-  let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    return checkJson(readText(file, 'gate config'), file, GATE_SCHEMA) as GateConfig;
   } catch (e) {
-    throw new UsageError(`cannot read gate config ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  try {
-    const json = parseJson(text, file);
-    validate(json, GATE_SCHEMA);
-    return json as GateConfig;
-  } catch (e) {
-    if (e instanceof SchemaError) throw new UsageError(e.path === '' && e.reason.includes('not valid JSON') ? e.reason : `${file}: ${e.message}`);
+    if (e instanceof InputError) throw new UsageError(e.message);
     throw e;
   }
 }

@@ -1,7 +1,7 @@
 /**
  * mmcheck trace replay|show|html FILE: work with saved counterexamples.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { checkTraceFile, TraceFileError, traceFromItf, type ItfTrace } from '../traces/itf.js';
 import { traceToHtml } from '../traces/html.js';
 import { renderTrace } from '../traces/render-text.js';
@@ -9,25 +9,13 @@ import { replayTrace } from '../traces/replay.js';
 import { UsageError } from './usage.js';
 import { InvariantFileError, loadInvariantFile } from '../invariants/invariant-file.js';
 import { findInvariant } from '../invariants/registry.js';
-import { parseJson, SchemaError } from '../model/json-schema.js';
+import { checkJson, InputError, readText } from '../model/json-schema.js';
 
 export function readTraceFile(file: string): ItfTrace {
-  let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    return checkTraceFile(checkJson(readText(file, 'trace file'), file));
   } catch (e) {
-    throw new UsageError(`cannot read trace file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = parseJson(text, file);
-  } catch (e) {
-    if (e instanceof SchemaError) throw new UsageError(e.reason);
-    throw e;
-  }
-  try {
-    return checkTraceFile(json);
-  } catch (e) {
+    if (e instanceof InputError) throw new UsageError(e.message);
     if (e instanceof TraceFileError) throw new UsageError(`${file}: ${e.message}`);
     throw e;
   }

@@ -4,6 +4,7 @@
  * path and the reason ("threads[1].menu[0].addr: expected an integer, got
  * \"0\""), and the JSON Schema that editors use for completion.
  */
+import { readFileSync } from 'node:fs';
 import { didYouMean } from './variants.js';
 
 export type Schema =
@@ -166,6 +167,30 @@ export function jsonSchemaDocument(title: string, s: Schema): Record<string, unk
   const body = toJsonSchema(s) as { properties?: Record<string, unknown> };
   if (body.properties) body.properties = { $schema: { type: 'string' }, ...body.properties };
   return { $schema: 'https://json-schema.org/draft/2020-12/schema', title, ...body };
+}
+
+/** What is wrong with an input file, in one line: unreadable, not JSON, or not fitting its schema (with the path). */
+export class InputError extends Error {}
+
+/** A file's text; an unreadable file is an InputError naming what it should have been. */
+export function readText(file: string, what: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new InputError(`cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/** Parses JSON text from `source` and validates it against `schema` (when given); problems are InputErrors. */
+export function checkJson(text: string, source: string, schema?: Schema): unknown {
+  try {
+    const json = parseJson(text, source);
+    if (schema) validate(json, schema);
+    return json;
+  } catch (e) {
+    if (e instanceof SchemaError) throw new InputError(e.path === '' && e.reason.startsWith(`${source} is not valid JSON`) ? e.reason : `${source}: ${e.message}`);
+    throw e;
+  }
 }
 
 /** JSON.parse with an error that gives the line and column. */

@@ -5,8 +5,7 @@
  * required and unknown fields, ranges) and then for its internal references
  * (validateScenario); every error names the file, the path and the reason.
  */
-import { readFileSync } from 'node:fs';
-import { arr, bool, int, obj, opt, parseJson, req, type Schema, SchemaError, str, validate } from './json-schema.js';
+import { arr, bool, checkJson, InputError, int, obj, opt, readText, req, type Schema, str } from './json-schema.js';
 import { type ScenarioSpec, ScenarioError, validateScenario } from './scenario.js';
 
 const name = (doc: string) => str(doc, { minLength: 1 });
@@ -137,10 +136,9 @@ export class ScenarioFileError extends Error {}
 export function parseScenario(text: string, source: string): ScenarioSpec {
   let json: unknown;
   try {
-    json = parseJson(text, source);
-    validate(json, SCENARIO_SCHEMA);
+    json = checkJson(text, source, SCENARIO_SCHEMA);
   } catch (e) {
-    if (e instanceof SchemaError) throw new ScenarioFileError(e.path === '' && e.reason.includes('not valid JSON') ? e.reason : `${source}: ${e.message}`);
+    if (e instanceof InputError) throw new ScenarioFileError(e.message);
     throw e;
   }
   const { $schema: _, ...spec } = json as ScenarioSpec & { $schema?: string };
@@ -156,9 +154,10 @@ export function parseScenario(text: string, source: string): ScenarioSpec {
 export function loadScenarioFile(file: string): ScenarioSpec {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readText(file, 'scenario file');
   } catch (e) {
-    throw new ScenarioFileError(`cannot read scenario file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    if (e instanceof InputError) throw new ScenarioFileError(e.message);
+    throw e;
   }
   return parseScenario(text, file);
 }
