@@ -56,9 +56,19 @@ export const anonExclusive: MMInvariant = {
     }
     for (let pfn = 1; pfn <= v.frames; pfn++) {
       if (!v.pageTest(pfn, PG_ANON_EXCLUSIVE)) continue;
-      const refs = referencingMms(v, pfn);
-      const mms = new Set(refs.map((r) => r.mm));
-      if (mms.size > 1) {
+      // Without allocating (this runs on every state): is it referenced from two mms?
+      let first = -1;
+      let shared = false;
+      for (let m = 0; m < v.mms && !shared; m++) {
+        for (let a = 0; a < v.addrs; a++) {
+          if (!v.entryRefersTo(v.pte(m, a), pfn)) continue;
+          if (first < 0) first = m;
+          else if (first !== m) shared = true;
+          break;
+        }
+      }
+      if (shared) {
+        const refs = referencingMms(v, pfn);
         return `A3: pfn ${pfn} is PageAnonExclusive but referenced by ${refs.map((r) => v.addrName(r.mm, r.addr)).join(' and ')}`;
       }
     }

@@ -32,40 +32,45 @@ export class FrameSymmetry {
     this.tmp = new Int32Array(this.F * PG_WORDS);
   }
 
+  /** Position counter of the current canonicalize() pass (a field: no closure per state). */
+  private pos = 0;
+
+  private see(pfn: number): void {
+    if (pfn > 0 && pfn <= this.F && this.pos < this.sig[pfn]!) this.sig[pfn] = this.pos;
+  }
+
+  private seePte(e: number): void {
+    const k = e & 7;
+    if ((k === PTE_PRESENT && !(e & PTE_SPECIAL)) || k === PTE_MIGRATION) this.see((e >>> 3) & 0xff);
+  }
+
   canonicalize(s: Int32Array): void {
     const L = this.L;
     const F = this.F;
     const sig = this.sig;
     sig.fill(INF);
-    let pos = 0;
-    const see = (pfn: number): void => {
-      if (pfn > 0 && pfn <= F && pos < sig[pfn]!) sig[pfn] = pos;
-    };
-    const seePte = (e: number): void => {
-      const k = e & 7;
-      if ((k === PTE_PRESENT && !(e & PTE_SPECIAL)) || k === PTE_MIGRATION) see((e >>> 3) & 0xff);
-    };
+    this.pos = 0;
     const sh = L.shape;
-    for (let m = 0; m < sh.mms; m++) for (let a = 0; a < sh.addrs; a++, pos++) seePte(s[L.pte(m, a)]!);
-    for (let f = 0; f < sh.files; f++) for (let i = 0; i < sh.filePages; i++, pos++) see(s[L.file(f) + F_CACHE + i]!);
-    const swapBase = pos;
-    pos += sh.swapSlots;
-    for (let g = 0; g < sh.gupSlots; g++, pos++) {
+    for (let m = 0; m < sh.mms; m++) for (let a = 0; a < sh.addrs; a++, this.pos++) this.seePte(s[L.pte(m, a)]!);
+    for (let f = 0; f < sh.files; f++) for (let i = 0; i < sh.filePages; i++, this.pos++) this.see(s[L.file(f) + F_CACHE + i]!);
+    const swapBase = this.pos;
+    this.pos += sh.swapSlots;
+    for (let g = 0; g < sh.gupSlots; g++, this.pos++) {
       const r = s[L.gup(g)]!;
-      if (gupKind(r) !== GUP_NONE) see((r >>> 16) & 0xff);
+      if (gupKind(r) !== GUP_NONE) this.see((r >>> 16) & 0xff);
     }
     for (let t = 0; t < sh.entries.length; t++) {
       const tb = L.thread(t);
-      seePte(s[tb + TH_ORIG]!);
-      pos++;
-      see(s[tb + TH_PAGE]!);
-      pos++;
-      see(s[tb + TH_NEWPAGE]!);
-      pos++;
-      see(s[tb + TH_PFN]!);
-      pos++;
+      this.seePte(s[tb + TH_ORIG]!);
+      this.pos++;
+      this.see(s[tb + TH_PAGE]!);
+      this.pos++;
+      this.see(s[tb + TH_NEWPAGE]!);
+      this.pos++;
+      this.see(s[tb + TH_PFN]!);
+      this.pos++;
     }
-    const unreferenced = pos;
+    const unreferenced = this.pos;
     for (let p = 1; p <= F; p++) {
       const o = L.page(p);
       if (s[o + PG_FLAGS]! & PG_SWAPCACHE) {
@@ -108,6 +113,19 @@ export class FrameSymmetry {
     return false;
   }
 
+  private renamePte(e: number): number {
+    const k = e & 7;
+    if ((k === PTE_PRESENT && !(e & PTE_SPECIAL)) || k === PTE_MIGRATION) {
+      const p = (e >>> 3) & 0xff;
+      if (p > 0 && p <= this.F) return (e & ~(0xff << 3)) | (this.perm[p]! << 3);
+    }
+    return e;
+  }
+
+  private renamePfn(p: number): number {
+    return p > 0 && p <= this.F ? this.perm[p]! : p;
+  }
+
   private rename(s: Int32Array): void {
     const L = this.L;
     const F = this.F;
@@ -115,40 +133,36 @@ export class FrameSymmetry {
     const sh = L.shape;
     // Frames move to their new numbers.
     const base = L.page(1);
-    this.tmp.set(s.subarray(base, base + F * PG_WORDS));
-    for (let p = 1; p <= F; p++) s.set(this.tmp.subarray((p - 1) * PG_WORDS, p * PG_WORDS), L.page(perm[p]!));
-    const renamePte = (e: number): number => {
-      const k = e & 7;
-      if ((k === PTE_PRESENT && !(e & PTE_SPECIAL)) || k === PTE_MIGRATION) {
-        const p = (e >>> 3) & 0xff;
-        if (p > 0 && p <= F) return (e & ~(0xff << 3)) | (perm[p]! << 3);
-      }
-      return e;
-    };
-    const renamePfn = (p: number): number => (p > 0 && p <= F ? perm[p]! : p);
+    const tmp = this.tmp;
+    for (let i = 0; i < F * PG_WORDS; i++) tmp[i] = s[base + i]!;
+    for (let p = 1; p <= F; p++) {
+      const to = L.page(perm[p]!);
+      const from = (p - 1) * PG_WORDS;
+      for (let i = 0; i < PG_WORDS; i++) s[to + i] = tmp[from + i]!;
+    }
     for (let m = 0; m < sh.mms; m++) {
       for (let a = 0; a < sh.addrs; a++) {
         const o = L.pte(m, a);
-        s[o] = renamePte(s[o]!);
+        s[o] = this.renamePte(s[o]!);
       }
     }
     for (let f = 0; f < sh.files; f++) {
       for (let i = 0; i < sh.filePages; i++) {
         const o = L.file(f) + F_CACHE + i;
-        s[o] = renamePfn(s[o]!);
+        s[o] = this.renamePfn(s[o]!);
       }
     }
     for (let g = 0; g < sh.gupSlots; g++) {
       const o = L.gup(g);
       const r = s[o]!;
-      if (gupKind(r) !== GUP_NONE) s[o] = (r & ~(0xff << 16)) | (renamePfn((r >>> 16) & 0xff) << 16);
+      if (gupKind(r) !== GUP_NONE) s[o] = (r & ~(0xff << 16)) | (this.renamePfn((r >>> 16) & 0xff) << 16);
     }
     for (let t = 0; t < sh.entries.length; t++) {
       const tb = L.thread(t);
-      s[tb + TH_ORIG] = renamePte(s[tb + TH_ORIG]!);
-      s[tb + TH_PAGE] = renamePfn(s[tb + TH_PAGE]!);
-      s[tb + TH_NEWPAGE] = renamePfn(s[tb + TH_NEWPAGE]!);
-      s[tb + TH_PFN] = renamePfn(s[tb + TH_PFN]!);
+      s[tb + TH_ORIG] = this.renamePte(s[tb + TH_ORIG]!);
+      s[tb + TH_PAGE] = this.renamePfn(s[tb + TH_PAGE]!);
+      s[tb + TH_NEWPAGE] = this.renamePfn(s[tb + TH_NEWPAGE]!);
+      s[tb + TH_PFN] = this.renamePfn(s[tb + TH_PFN]!);
     }
   }
 }
