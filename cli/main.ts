@@ -239,6 +239,13 @@ export async function run(argv: string[]): Promise<number> {
     ac.abort();
   };
   process.on('SIGINT', onInt);
+  // `mmcheck ... | head`: a reader that went away is not an error.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw e;
+    });
+  }
   try {
     res = await main(argv, ac.signal);
   } catch (e) {

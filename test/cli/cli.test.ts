@@ -159,6 +159,20 @@ describe('bad input: one line, exit 2, no stack trace', () => {
   }
 });
 
+describe('a reader that goes away', () => {
+  test('mmcheck ... | head: no EPIPE stack trace', async () => {
+    const child = spawn(process.execPath, [BIN, 'check', '-i', 'cow-isolation', '-s', 'cow-fork-gup', '-k', '5.7', '--workers', '1'], {
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    child.stdout.destroy(); // as `| head -0` would
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    expect(err).toBe('');
+    expect(code).toBe(1);
+  });
+});
+
 describe('mmcheck list, help, version', () => {
   test('lists what there is', () => {
     for (const what of ['invariants', 'kernels', 'scenarios', 'mutants', 'switches']) {
