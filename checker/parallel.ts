@@ -135,7 +135,7 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
           for (const v of r.violations) {
             if (v.invariant !== inv.name) continue;
             const rank = ranks[w]![v.position]!;
-            if (!best || rank < best.rank) best = { message: v.message, rank, key: r.keys[v.position]! };
+            if (!best || rank < best.rank) best = { message: v.message, rank, key: v.key };
           }
         });
         const b = best as { message: string; rank: number; key: number } | null;

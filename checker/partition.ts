@@ -71,7 +71,7 @@ export interface CommitResult {
   /** (parent rank, action) of each new state, in candidate order. */
   parents: Uint32Array;
   /** Per invariant, the first violating new state in key order (its candidate position) and its message. */
-  violations: { invariant: string; position: number; message: string }[];
+  violations: { invariant: string; position: number; key: number; message: string }[];
 }
 
 export class Partition {
@@ -382,7 +382,7 @@ export class Partition {
           const msg = inv.check(state);
           if (msg !== null) {
             this.violated.add(inv.name);
-            violations.push({ invariant: inv.name, position: c, message: msg });
+            violations.push({ invariant: inv.name, position: c, key: keys[k]!, message: msg });
           }
         }
       }
