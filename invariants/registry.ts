@@ -49,6 +49,7 @@ export function toEngineInvariant(inv: MMInvariant, view: StateView): Invariant 
     name: inv.name,
     check(s: Int32Array): string | null {
       view.bind(s);
+      view.forgetReadable();
       if (quiescentOnly && !view.quiescent()) return null;
       return inv.check(view);
     },

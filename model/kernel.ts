@@ -113,11 +113,19 @@ export class StateView {
 
   bind(s: Int32Array): this {
     this.s = s;
-    this.readableCache = null;
     return this;
   }
 
-  /** The bound state as the readable model (what trace files show), built once per bind. */
+  /**
+   * Forgets the readable state built for the previous state. Called before
+   * each invariant check (registry.ts), not in bind(): bind() runs for every
+   * successor the model generates.
+   */
+  forgetReadable(): void {
+    this.readableCache = null;
+  }
+
+  /** The bound state as the readable model (what trace files show), built once per invariant check. */
   get readable(): ReadableState {
     if (!this.readableCache) {
       if (!this.readableOf) throw new Error('this state view cannot build the readable state');
