@@ -18,7 +18,7 @@
 import { fingerprint, fpLo } from './fingerprint.js';
 import { LevelTable, NEW, OLD } from './level-table.js';
 import type { Invariant, Model } from './model.js';
-import { makeExpander, type PorInfo, type Reductions, type ReductionStats } from './reduce.js';
+import { makeExpander, type PorInfo, type Reductions, type ReductionStats, type Sink } from './reduce.js';
 import { type Mesh, Ring } from './ring.js';
 import { radixSort64 } from './sort.js';
 
@@ -109,6 +109,7 @@ export class Partition {
     this.cand = new Arena(this.stride, 1024, false);
     this.outboxes = Array.from({ length: workers }, (_, w) => new Arena(this.stride, w === id ? BATCH + 64 : 1024, w !== id));
     this.coverage = new Float64Array(model.actionCount);
+    this.cur = new Int32Array(this.W);
     const por: PorInfo | null = model.porInfo ?? null;
     this.expand = makeExpander(model, reductions, this.stats, por);
   }
@@ -117,52 +118,76 @@ export class Partition {
     return this.frontier.length;
   }
 
-  /** Expands this worker's states; successors owned by others go to their outboxes. */
-  expandLevel(): { transitions: number; deadlockRank: number } {
+  /** The global rank of the state being expanded, and the number of its next successor. */
+  private rank = 0;
+  private emission = 0;
+  private levelTransitions = 0;
+  private readonly cur: Int32Array;
+
+  /** For the partial-order cycle proviso: whether a successor this worker owns was visited already. */
+  private readonly isVisited = (st: Int32Array): boolean => {
+    const hi = fingerprint(st, 0, this.W);
+    return ownerOf(hi, this.workers) === this.id && this.visited.has(hi, LevelTable.lo31(hi, fpLo));
+  };
+
+  /** Counts a successor and returns its fingerprint's high word (fpLo holds the low one). */
+  private generated(next: Int32Array, action: number): number {
+    this.levelTransitions++;
+    this.coverage[action]!++;
+    return fingerprint(next, 0, this.W);
+  }
+
+  /** Writes the record [hi, lo31, parent rank, emission, action, state...] at `off` of `d`. */
+  private write(d: Int32Array, off: number, hi: number, lo: number, action: number, next: Int32Array): void {
+    const W = this.W;
+    d[off] = hi;
+    d[off + 1] = LevelTable.lo31(hi, lo);
+    d[off + 2] = this.rank;
+    d[off + 3] = this.emission++;
+    d[off + 4] = action;
+    d.set(next.length === W ? next : next.subarray(0, W), off + HDR);
+  }
+
+  /**
+   * Expands every state of this worker's frontier with its global rank; our
+   * own successors are batched and deduplicated in a tight loop; `between(i)`
+   * runs after state i. Returns the rank of the first deadlocked state, or -1.
+   */
+  private expandFrontier(sink: Sink, between: (i: number) => void): number {
     const W = this.W;
     const S = this.stride;
-    for (const o of this.outboxes) o.length = 0;
-    let rank = 0;
-    let emission = 0;
-    let transitions = 0;
-    const self = this.id;
-    const workers = this.workers;
-    // Our own successors are batched too, then deduplicated in a tight loop.
-    const mine = this.outboxes[self]!;
-    const sink = (next: Int32Array, action: number): void => {
-      transitions++;
-      this.coverage[action]!++;
-      const hi = fingerprint(next, 0, W);
-      const lo = fpLo;
-      const box = this.outboxes[ownerOf(hi, workers)]!;
-      const off = box.add();
-      const d = box.data;
-      d[off] = hi;
-      d[off + 1] = LevelTable.lo31(hi, lo);
-      d[off + 2] = rank;
-      d[off + 3] = emission++;
-      d[off + 4] = action;
-      d.set(next.length === W ? next : next.subarray(0, W), off + HDR);
-    };
-    const isVisited = (s: Int32Array): boolean => {
-      const hi = fingerprint(s, 0, W);
-      return ownerOf(hi, workers) === self && this.visited.has(hi, LevelTable.lo31(hi, fpLo));
-    };
-    const cur = new Int32Array(W);
+    const cur = this.cur;
     const fd = this.frontier.data;
+    const mine = this.outboxes[this.id]!;
     let deadlockRank = -1;
     for (let i = 0; i < this.frontier.length; i++) {
       const off = i * S + HDR;
       for (let j = 0; j < W; j++) cur[j] = fd[off + j]!;
-      rank = this.ranks[i]!;
-      emission = 0;
-      const n = this.expand(cur, sink, isVisited);
-      if (n === 0 && deadlockRank < 0 && this.model.isDeadlock?.(cur)) deadlockRank = rank;
+      this.rank = this.ranks[i]!;
+      this.emission = 0;
+      const n = this.expand(cur, sink, this.isVisited);
+      if (n === 0 && deadlockRank < 0 && this.model.isDeadlock?.(cur)) deadlockRank = this.rank;
       if (mine.length >= BATCH) this.flush(mine);
+      between(i);
     }
     this.flush(mine);
-    this.transitions += transitions;
-    return { transitions, deadlockRank };
+    return deadlockRank;
+  }
+
+  /** Expands this worker's states; successors owned by others go to their outboxes. */
+  expandLevel(): { transitions: number; deadlockRank: number } {
+    for (const o of this.outboxes) o.length = 0;
+    this.levelTransitions = 0;
+    const sink = (next: Int32Array, action: number): void => {
+      const hi = this.generated(next, action);
+      const lo = fpLo;
+      const box = this.outboxes[ownerOf(hi, this.workers)]!;
+      const off = box.add();
+      this.write(box.data, off, hi, lo, action, next);
+    };
+    const deadlockRank = this.expandFrontier(sink, () => {});
+    this.transitions += this.levelTransitions;
+    return { transitions: this.levelTransitions, deadlockRank };
   }
 
   /**
@@ -172,18 +197,14 @@ export class Partition {
    * slow receiver is full), until every sender has finished the level.
    */
   runLevel(level: number): { transitions: number; deadlockRank: number } {
-    const W = this.W;
-    const S = this.stride;
     const self = this.id;
     const workers = this.workers;
     const out = this.out!;
     const inbound = this.inbound!;
     const bells = this.bells!;
-    let rank = 0;
-    let emission = 0;
-    let transitions = 0;
     const mine = this.outboxes[self]!;
     mine.length = 0;
+    this.levelTransitions = 0;
     const ring = (w: number): void => {
       Atomics.add(bells, w, 1);
       Atomics.notify(bells, w);
@@ -210,51 +231,25 @@ export class Partition {
       }
     };
     const sink = (next: Int32Array, action: number): void => {
-      transitions++;
-      this.coverage[action]!++;
-      const hi = fingerprint(next, 0, W);
+      const hi = this.generated(next, action);
       const lo = fpLo;
       const owner = ownerOf(hi, workers);
-      let d: Int32Array;
-      let off: number;
       if (owner === self) {
-        off = mine.add();
-        d = mine.data;
-      } else {
-        const r = out[owner]!;
-        if (r.fill === 0 && !r.canWrite()) waitFor(() => r.canWrite());
-        off = r.next();
-        d = r.data;
+        const off = mine.add();
+        this.write(mine.data, off, hi, lo, action, next);
+        return;
       }
-      d[off] = hi;
-      d[off + 1] = LevelTable.lo31(hi, lo);
-      d[off + 2] = rank;
-      d[off + 3] = emission++;
-      d[off + 4] = action;
-      d.set(next.length === W ? next : next.subarray(0, W), off + HDR);
-      if (owner !== self && out[owner]!.fill === CHUNK_RECORDS) {
-        out[owner]!.publish();
+      const r = out[owner]!;
+      if (r.fill === 0 && !r.canWrite()) waitFor(() => r.canWrite());
+      this.write(r.data, r.next(), hi, lo, action, next);
+      if (r.fill === CHUNK_RECORDS) {
+        r.publish();
         ring(owner);
       }
     };
-    const isVisited = (st: Int32Array): boolean => {
-      const hi = fingerprint(st, 0, W);
-      return ownerOf(hi, workers) === self && this.visited.has(hi, LevelTable.lo31(hi, fpLo));
-    };
-    const cur = new Int32Array(W);
-    const fd = this.frontier.data;
-    let deadlockRank = -1;
-    for (let i = 0; i < this.frontier.length; i++) {
-      const off = i * S + HDR;
-      for (let j = 0; j < W; j++) cur[j] = fd[off + j]!;
-      rank = this.ranks[i]!;
-      emission = 0;
-      const n = this.expand(cur, sink, isVisited);
-      if (n === 0 && deadlockRank < 0 && this.model.isDeadlock?.(cur)) deadlockRank = rank;
-      if (mine.length >= BATCH) this.flush(mine);
+    const deadlockRank = this.expandFrontier(sink, (i) => {
       if ((i & 15) === 15) drain();
-    }
-    this.flush(mine);
+    });
     for (let w = 0; w < workers; w++) {
       const r = out[w];
       if (!r) continue;
@@ -263,8 +258,8 @@ export class Partition {
       ring(w);
     }
     waitFor(() => inbound.every((r) => !r || r.drained(level)));
-    this.transitions += transitions;
-    return { transitions, deadlockRank };
+    this.transitions += this.levelTransitions;
+    return { transitions: this.levelTransitions, deadlockRank };
   }
 
   /** Deduplicates `n` records of a received chunk. */
