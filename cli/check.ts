@@ -11,7 +11,7 @@ import type { Reductions } from '../checker/reduce.js';
 import { findInvariant, INVARIANTS, invariantSource, type MMInvariant } from '../invariants/registry.js';
 import { createModel, mmFactory } from '../model/factory.js';
 import type { ScenarioSpec } from '../model/scenario.js';
-import { loadScenarioFile, ScenarioFileError } from '../model/scenario-file.js';
+import { isScenarioFile, loadScenarioFile, ScenarioFileError } from '../model/scenario-file.js';
 import { findScenario, SCENARIOS } from '../model/scenarios.js';
 import { describeVariant, didYouMean, NEWEST_KERNEL, resolveVariant, type Variant, VariantError } from '../model/variants.js';
 import { MMModel } from '../model/world.js';
@@ -56,7 +56,7 @@ interface Run {
   invariants: MMInvariant[];
 }
 
-interface Plan {
+export interface Plan {
   variant: Variant;
   runs: Run[];
   notApplicable: { invariant: string; reason: string }[];
@@ -110,9 +110,9 @@ export function plan(req: CheckRequest): Plan {
   return { variant, runs, notApplicable };
 }
 
-/** A built-in scenario's name, or the path of a scenario file (it has a "/" or ends in .json). */
+/** A built-in scenario's name, or the path of a scenario file. */
 export function resolveScenario(nameOrPath: string): ScenarioSpec {
-  if (/[/\\]|\.json$/.test(nameOrPath)) {
+  if (isScenarioFile(nameOrPath)) {
     try {
       return loadScenarioFile(nameOrPath);
     } catch (e) {
@@ -142,7 +142,9 @@ export async function execute(p: Plan, req: CheckRequest): Promise<RunOutcome[]>
   for (const run of p.runs) {
     const names = run.invariants.map((i) => i.name);
     const factory = mmFactory(run.scenario, p.variant, names);
-    const { model } = createModel(factory.args);
+    // One in-process model: for DFS, and to minimise and narrate traces (BFS builds its own in each worker).
+    const built = createModel(factory.args);
+    const model = built.model;
     const search = (reductions: Reductions, quiet: boolean): Promise<ExploreResult> => {
       const opts: ExploreOptions = {
         strategy: req.strategy,
@@ -158,8 +160,7 @@ export async function execute(p: Plan, req: CheckRequest): Promise<RunOutcome[]>
         shouldStop: () => req.signal?.aborted === true,
       };
       if (req.strategy === 'bfs') return exploreParallel(factory, opts);
-      const built = createModel(factory.args);
-      return Promise.resolve(explore(built.model, built.invariants, opts));
+      return Promise.resolve(explore(model, built.invariants, opts));
     };
     const result = await search(req.reductions, false);
     if (req.progress) process.stderr.write(CLEAR);
@@ -170,7 +171,6 @@ export async function execute(p: Plan, req: CheckRequest): Promise<RunOutcome[]>
       const por = await search({ symmetry: false, por: true }, true);
       factors = { none: none.states, symmetry: sym.states, por: por.states };
     }
-    const built = createModel(factory.args);
     const traces = result.violations.map((v) => {
       const inv = v.invariant === 'deadlock' ? deadlockInvariant(model) : built.invariants.find((i) => i.name === v.invariant)!;
       const m = minimize(model, inv, v.path, req.strategy === 'dfs');

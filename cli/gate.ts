@@ -9,13 +9,14 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { InvariantFileError, loadInvariantFile } from '../invariants/invariant-file.js';
+import { loadInvariantFiles } from '../invariants/invariant-file.js';
 import { findInvariant, INVARIANTS, invariantSource } from '../invariants/registry.js';
 import { didYouMean, resolveVariant, VariantError } from '../model/variants.js';
 import { arr, checkJson, InputError, int, obj, opt, readText, req, type Schema, str } from '../model/json-schema.js';
+import { isScenarioFile } from '../model/scenario-file.js';
 import { traceToItf } from '../traces/itf.js';
 import { summaryLine } from '../traces/render-text.js';
-import { type CheckRequest, execute, plan, resolveScenario, type RunOutcome } from './check.js';
+import { type CheckRequest, execute, plan, type Plan, resolveScenario, type RunOutcome } from './check.js';
 import { EXIT_INTERRUPTED, UsageError } from './usage.js';
 
 const names = (doc: string) => arr(str(doc, { minLength: 1 }), doc, 1);
@@ -89,6 +90,8 @@ interface Row {
   path: string;
   kernel: string;
   req: CheckRequest;
+  /** Resolved once, before anything runs. */
+  plan: Plan;
 }
 
 type Got = 'holds' | 'violated' | 'deadlock' | 'incomplete' | 'interrupted' | 'error';
@@ -117,7 +120,7 @@ function planRows(cfg: GateConfig, opts: GateOptions): Row[] {
   const base = dirname(resolve(opts.config));
   const rows: Row[] = [];
   cfg.checks.forEach((c, i) => {
-    const scenario = /[/\\]|\.json$/.test(c.scenario) && !isAbsolute(c.scenario) ? join(base, c.scenario) : c.scenario;
+    const scenario = isScenarioFile(c.scenario) && !isAbsolute(c.scenario) ? join(base, c.scenario) : c.scenario;
     const at = (path: string, f: () => unknown) => {
       try {
         f();
@@ -163,13 +166,14 @@ function planRows(cfg: GateConfig, opts: GateOptions): Row[] {
         progress: false,
         signal: opts.signal,
       };
+      let p: Plan;
       try {
-        plan(req);
+        p = plan(req);
       } catch (e) {
         if (e instanceof UsageError) throw new UsageError(`${opts.config}: ${path}: ${e.message}`);
         throw e;
       }
-      rows.push({ label, check: c, path, kernel, req });
+      rows.push({ label, check: c, path, kernel, req, plan: p });
     });
   });
   const only = opts.only;
@@ -180,7 +184,7 @@ async function runRow(row: Row, opts: GateOptions, traceDir: string): Promise<Ro
   const t0 = performance.now();
   let outcomes: RunOutcome[];
   try {
-    outcomes = await execute(plan(row.req), row.req);
+    outcomes = await execute(row.plan, row.req);
   } catch (e) {
     if (opts.signal?.aborted) return { row, got: 'interrupted', ok: false, states: 0, seconds: 0, detail: 'interrupted' };
     const msg = e instanceof Error ? e.message : String(e);
@@ -211,7 +215,7 @@ async function runRow(row: Row, opts: GateOptions, traceDir: string): Promise<Ro
     mkdirSync(traceDir, { recursive: true });
     const extras = [...row.req.mutants, ...row.req.patch.map((p) => `+${p}`), ...row.req.revert.map((r) => `-${r}`)];
     trace = join(traceDir, `${withTrace.scenario}-${row.kernel}-${t.invariant}${extras.length ? `-${extras.join('-')}` : ''}.itf.json`);
-    const itf = traceToItf(t, { scenario: withTrace.spec, variant: plan(row.req).variant, toolVersion: opts.toolVersion, invariantFile: invariantSource(t.invariant) });
+    const itf = traceToItf(t, { scenario: withTrace.spec, variant: row.plan.variant, toolVersion: opts.toolVersion, invariantFile: invariantSource(t.invariant) });
     writeFileSync(trace, JSON.stringify(itf, null, 2) + '\n');
   }
   return { row, got, ok, states, seconds, detail, trace };
@@ -240,14 +244,7 @@ async function runAll(rows: Row[], opts: GateOptions, traceDir: string, onDone: 
 export async function gate(opts: GateOptions): Promise<{ code: number; out: string }> {
   const cfg = readGateConfig(opts.config);
   const base = dirname(resolve(opts.config));
-  for (const f of cfg.invariantsFiles ?? []) {
-    try {
-      await loadInvariantFile(isAbsolute(f) ? f : join(base, f));
-    } catch (e) {
-      if (e instanceof InvariantFileError) throw new UsageError(e.message);
-      throw e;
-    }
-  }
+  await loadInvariantFiles((cfg.invariantsFiles ?? []).map((f) => (isAbsolute(f) ? f : join(base, f))));
   const rows = planRows(cfg, opts);
   if (rows.length === 0) throw new UsageError(`--only ${opts.only}: no check matches`);
   const traceDir = opts.traces ?? 'mmcheck-gate-traces';

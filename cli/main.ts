@@ -13,7 +13,7 @@ import { list, LISTS } from './list.js';
 import { defaultWorkers } from '../checker/parallel.js';
 import { EXIT_INTERRUPTED, EXIT_USAGE, intFlag, listFlag, numberFlag, sizeFlag, UsageError } from './usage.js';
 import { didYouMean } from '../model/variants.js';
-import { InvariantFileError, loadInvariantFile } from '../invariants/invariant-file.js';
+import { loadInvariantFiles } from '../invariants/invariant-file.js';
 
 const COMMANDS = ['check', 'gate', 'list', 'trace', 'schema', 'help', 'version'];
 
@@ -41,20 +41,6 @@ check explores every interleaving of the scenario's threads on the given kernel
 (default: the newest modelled, ${'6.2'}) and checks the invariants (default: all,
 each on its own default scenario). Exit: 0 holds, 1 violated or deadlock,
 2 bad usage, 3 incomplete (stopped by a limit).`;
-
-/** Loads invariant files (--invariants-file); returns the names they define. */
-async function loadInvariantFiles(files: string[]): Promise<string[]> {
-  const names: string[] = [];
-  for (const f of files) {
-    try {
-      names.push(...(await loadInvariantFile(f)));
-    } catch (e) {
-      if (e instanceof InvariantFileError) throw new UsageError(e.message);
-      throw e;
-    }
-  }
-  return names;
-}
 
 export function toolVersion(): string {
   try {
@@ -249,7 +235,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     res = await main(argv, ac.signal);
   } catch (e) {
-    // A user's invariant file that does not load or whose check() throws (here or in a worker).
+    // A user's invariant file that does not load, or whose check() throws (here or in a worker): bad input too.
     if (e instanceof UsageError || (e instanceof Error && e.name === 'InvariantFileError')) {
       process.stderr.write(`mmcheck: ${(e as Error).message}\n`);
       return EXIT_USAGE;

@@ -12,6 +12,7 @@ import { register } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { jsUrl } from '../checker/factory.js';
 import { pathToFileURL } from 'node:url';
+import { isScenarioFile } from '../model/scenario-file.js';
 import { didYouMean } from '../model/variants.js';
 import type { MMInvariant, When } from './invariant.js';
 import { BUILTIN_INVARIANTS, registerInvariant, findInvariant } from './registry.js';
@@ -56,6 +57,13 @@ export async function loadInvariantFile(file: string): Promise<string[]> {
   return names;
 }
 
+/** Loads each file in turn; returns the names of all the invariants they define. */
+export async function loadInvariantFiles(files: readonly string[]): Promise<string[]> {
+  const names: string[] = [];
+  for (const f of files) names.push(...(await loadInvariantFile(f)));
+  return names;
+}
+
 let hooked = false;
 
 /** `import ... from 'mmcheck'` in an invariant file resolves to this mmcheck's API (invariants/api.ts). */
@@ -86,7 +94,7 @@ function checkShape(x: unknown, where: string, dir: string): MMInvariant {
     reference: typeof o.reference === 'string' ? o.reference : 'user invariant',
     when: when as When,
     // A scenario file named by the invariant is relative to the invariant file.
-    defaultScenario: typeof o.defaultScenario === 'string' && /[/\\]|\.json$/.test(o.defaultScenario) ? resolve(dir, o.defaultScenario) : ((o.defaultScenario as string | undefined) ?? ''),
+    defaultScenario: typeof o.defaultScenario === 'string' && isScenarioFile(o.defaultScenario) ? resolve(dir, o.defaultScenario) : ((o.defaultScenario as string | undefined) ?? ''),
     notApplicable: o.notApplicable as MMInvariant['notApplicable'],
     // An exception in user code is a finding about the invariant, not a crash of the engine.
     check(v) {

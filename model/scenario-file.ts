@@ -132,6 +132,11 @@ export const SCENARIO_SCHEMA: Schema = obj(
 
 export class ScenarioFileError extends Error {}
 
+/** Where a scenario is named, a path (it has a "/" or ends in .json) means a scenario file, anything else a built-in. */
+export function isScenarioFile(nameOrPath: string): boolean {
+  return /[/\\]|\.json$/.test(nameOrPath);
+}
+
 /** A scenario from JSON text; `source` names it in errors (a file name). */
 export function parseScenario(text: string, source: string): ScenarioSpec {
   let json: unknown;
