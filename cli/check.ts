@@ -49,6 +49,8 @@ export interface CheckRequest {
   progress: boolean;
   /** Aborted on Ctrl-C. */
   signal?: AbortSignal;
+  /** Build the (minimised) trace of each violation (default true; the gate builds only those it reports). */
+  traces?: boolean;
 }
 
 interface Run {
@@ -131,6 +133,8 @@ export interface RunOutcome {
   invariants: string[];
   result: ExploreResult;
   model: MMModel;
+  /** The invariants as the engine checks them, on `model`. */
+  checked: Invariant[];
   traces: Trace[];
   /** With --reduction-factor: states without each reduction. */
   factors?: { none: number; symmetry: number; por: number };
@@ -171,15 +175,22 @@ export async function execute(p: Plan, req: CheckRequest): Promise<RunOutcome[]>
       const por = await search({ symmetry: false, por: true }, true);
       factors = { none: none.states, symmetry: sym.states, por: por.states };
     }
-    const traces = result.violations.map((v) => {
-      const inv = v.invariant === 'deadlock' ? deadlockInvariant(model) : built.invariants.find((i) => i.name === v.invariant)!;
-      const m = minimize(model, inv, v.path, req.strategy === 'dfs');
-      const message = inv.check(m.path[m.path.length - 1]!.state) ?? v.message;
-      return buildTrace(model, { invariant: v.invariant, message, path: m.path }, m.optimal);
-    });
-    out.push({ scenario: run.scenario.name, spec: run.scenario, invariants: names, result, model, traces, factors });
+    const o: RunOutcome = { scenario: run.scenario.name, spec: run.scenario, invariants: names, result, model, checked: built.invariants, traces: [], factors };
+    if (req.traces !== false) o.traces = minimalTraces(o, req.strategy);
+    out.push(o);
   }
   return out;
+}
+
+/** The trace of each violation of a run: shortest, then fewest preemptions (a DFS trace shortened first). */
+export function minimalTraces(o: RunOutcome, strategy: Strategy): Trace[] {
+  const model = o.model;
+  return o.result.violations.map((v) => {
+    const inv = v.invariant === 'deadlock' ? deadlockInvariant(model) : o.checked.find((i) => i.name === v.invariant)!;
+    const m = minimize(model, inv, v.path, strategy === 'dfs');
+    const message = inv.check(m.path[m.path.length - 1]!.state) ?? v.message;
+    return buildTrace(model, { invariant: v.invariant, message, path: m.path }, m.optimal);
+  });
 }
 
 /** Deadlock as a predicate, for trace minimisation: no successor while a thread is mid-operation. */

@@ -16,7 +16,7 @@ import { arr, checkJson, InputError, int, obj, opt, readText, req, type Schema, 
 import { isScenarioFile } from '../model/scenario-file.js';
 import { traceToItf } from '../traces/itf.js';
 import { summaryLine } from '../traces/render-text.js';
-import { type CheckRequest, execute, plan, type Plan, resolveScenario, type RunOutcome } from './check.js';
+import { type CheckRequest, execute, minimalTraces, plan, type Plan, resolveScenario, type RunOutcome } from './check.js';
 import { EXIT_INTERRUPTED, UsageError } from './usage.js';
 
 const names = (doc: string) => arr(str(doc, { minLength: 1 }), doc, 1);
@@ -165,6 +165,7 @@ function planRows(cfg: GateConfig, opts: GateOptions): Row[] {
         reductionFactor: false,
         progress: false,
         signal: opts.signal,
+        traces: false, // built below, only for an unexpected violation
       };
       let p: Plan;
       try {
@@ -203,19 +204,22 @@ async function runRow(row: Row, opts: GateOptions, traceDir: string): Promise<Ro
           ? 'incomplete'
           : 'holds';
   const ok = got === row.check.expect;
-  const withTrace = outcomes.find((o) => o.traces.length);
-  const t = withTrace?.traces[0];
+  const withViolation = outcomes.find((o) => o.result.violations.length);
+  const v = withViolation?.result.violations[0];
+  // Minimising a trace costs more than finding it: only for a violation that was not expected.
+  const t = v && !ok ? minimalTraces(withViolation!, row.req.strategy)[0] : undefined;
   let detail = '';
   if (t) detail = `${t.invariant}: ${t.message} (${summaryLine(t)})`;
+  else if (v) detail = `${v.invariant}: ${v.message} (${v.path.length - 1} steps)`;
   else if (got === 'incomplete') detail = `stopped by ${outcomes.find((o) => o.result.verdict === 'incomplete')!.result.stoppedBy}`;
   else if (got === 'holds') detail = outcomes.some((o) => o.result.depthBounded) ? `holds to depth ${row.req.depth}` : 'holds in every reachable state';
   let trace: string | undefined;
-  if (!ok && t && withTrace) {
+  if (t && withViolation) {
     // An unexpected violation: keep its trace for `mmcheck trace show|html|replay`.
     mkdirSync(traceDir, { recursive: true });
     const extras = [...row.req.mutants, ...row.req.patch.map((p) => `+${p}`), ...row.req.revert.map((r) => `-${r}`)];
-    trace = join(traceDir, `${withTrace.scenario}-${row.kernel}-${t.invariant}${extras.length ? `-${extras.join('-')}` : ''}.itf.json`);
-    const itf = traceToItf(t, { scenario: withTrace.spec, variant: row.plan.variant, toolVersion: opts.toolVersion, invariantFile: invariantSource(t.invariant) });
+    trace = join(traceDir, `${withViolation.scenario}-${row.kernel}-${t.invariant}${extras.length ? `-${extras.join('-')}` : ''}.itf.json`);
+    const itf = traceToItf(t, { scenario: withViolation.spec, variant: row.plan.variant, toolVersion: opts.toolVersion, invariantFile: invariantSource(t.invariant) });
     writeFileSync(trace, JSON.stringify(itf, null, 2) + '\n');
   }
   return { row, got, ok, states, seconds, detail, trace };
