@@ -1,27 +1,24 @@
 /**
  * Parallel level-synchronous BFS over long-lived worker threads (see
- * partition.ts for what each worker does and why the result does not depend
- * on the number of workers). This coordinator seeds level 0 and runs each
- * level in phases: every worker expands the states it owns and hands each
- * successor to its owner through SharedArrayBuffer outboxes; every owner
- * dedups what it received and commits its new states in key order; the owners
- * merge their key lists into global ranks. It keeps the parent pointers,
- * placed by rank, from which counterexamples are rebuilt by replay.
+ * share.ts for what each worker does and why the result does not depend on
+ * the number of workers). This coordinator owns the shared visited table: it
+ * seeds level 0, runs each level (the workers expand it together, pausing
+ * when the table or an arena must grow), has the workers commit their new
+ * states and merge their keys into global ranks, and keeps the parent
+ * pointers, placed by rank, from which counterexamples are rebuilt by replay.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { jsUrl, loadModel, type ModelFactory } from './factory.js';
 import { collisionProbability, fingerprint, fpLo } from './fingerprint.js';
 import type { ExploreOptions, ExploreResult, Violation } from './model.js';
-import { HDR, ownerOf, type CommitResult } from './partition.js';
-import { createMesh } from './ring.js';
+import { CONTROL_WORDS, FOUND, HDR, NEXT, PAUSE, SLOT, sharedInts, workerBits, type CommitResult, type FrontierPart, type LevelPlan, type Segment } from './share.js';
+import { capacityFor, MAX_LOAD, newTable, rehash } from './shared-table.js';
 import { DEFAULT_REDUCTIONS, verdictOf, violationFromPath } from './search.js';
 import { NO_PARENT, ParentStore } from './store.js';
 import type { WorkerInit } from './worker.js';
 
 const WORKER_URL = jsUrl('checker/worker.js');
-
-type Box = { data: Int32Array; length: number };
 
 /** A worker and the replies it owes, in order. */
 class Remote {
@@ -73,10 +70,14 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
   const maxDepth = opts.maxDepth ?? Infinity;
   const { model, invariants } = await loadModel(factory);
   const W = model.stateWords;
+  const stride = HDR + W;
+  const bits = workerBits(workers);
   const expectedStates = opts.expectedStates ?? 1 << 16;
+  // Each worker must be able to insert a state's successors (and a batch) between its room checks.
+  const reserve = 4 * workers * (Math.max(1, model.actionCount) + 512);
 
-  const mesh = workers > 1 ? createMesh(workers, HDR + W) : null;
-  const init: Omit<WorkerInit, 'id'> = { factory, workers, reductions, expectedStates, mesh };
+  const control = sharedInts(CONTROL_WORDS);
+  const init: Omit<WorkerInit, 'id'> = { factory, workers, reductions, control };
   const remotes = Array.from({ length: workers }, (_, id) => {
     const w = new Worker(new URL(WORKER_URL), { workerData: { ...init, id } });
     running.add(w);
@@ -93,7 +94,7 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
   };
   opts.signal?.addEventListener('abort', onAbort);
   try {
-    await Promise.all(remotes.map((r) => r.next()));
+    const arenas = (await Promise.all(remotes.map((r) => r.next<{ arena: Int32Array }>()))).map((m) => m.arena);
 
     const parents = new ParentStore(Math.min(expectedStates, 1 << 22), false, model.actionCount > 0xffff);
     const found: { invariant: string; message: string; index: number }[] = [];
@@ -104,14 +105,34 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
     const halted = (): boolean =>
       found.length > 0 && (stopAtFirst || violated.size >= invariants.length + (checkDeadlock ? 1 : 0));
 
-    /** Places a committed level's parents by global rank; returns each owner's ranks. */
-    const place = async (results: CommitResult[], prevBase: number): Promise<{ base: number; ranks: Float64Array[] }> => {
+    // The visited table; `stored` counts its entries.
+    let table = newTable(capacityFor(expectedStates, reserve * 4));
+    let stored = 0;
+    /** Grows the table until the workers have room; the workers are idle or paused. */
+    const ensureRoom = (extra: number): void => {
+      let cap = table.length >> 1;
+      const free = (c: number) => c * MAX_LOAD - stored - extra;
+      if (free(cap) >= Math.max(reserve, (cap * MAX_LOAD) / 4)) return;
+      while (free(cap) < Math.max(reserve, (cap * MAX_LOAD) / 4)) cap *= 2;
+      const mask = (1 << bits) - 1;
+      table = rehash(table, cap, (ref, slot) => {
+        arenas[ref & mask]![(ref >>> bits) * stride + SLOT] = slot;
+      });
+    };
+    const plan = (w: number, inserted: number, levelInserted: number): LevelPlan => ({
+      table,
+      arenas,
+      budget: inserted + Math.floor(((table.length >> 1) * MAX_LOAD - stored - levelInserted) / workers),
+    });
+
+    /** Places a committed level's parents by global rank; returns each worker's ranks and the next frontier. */
+    const place = async (results: CommitResult[], prevBase: number): Promise<{ base: number; ranks: Float64Array[]; parts: FrontierPart[] }> => {
       const total = results.reduce((a, r) => a + r.count, 0);
       let ranks: Float64Array[];
-      if (workers === 1) ranks = [Float64Array.from({ length: results[0]!.count }, (_, k) => k)];
+      if (workers === 1) ranks = [results[0]!.ranks];
       else {
         const all = results.map((r) => ({ keys: r.keys, count: r.count }));
-        const replies = await Promise.all(remotes.map((r, w) => r.ask<{ ranks: Float64Array }>({ cmd: 'ranks', all, count: results[w]!.count })));
+        const replies = await Promise.all(remotes.map((r) => r.ask<{ ranks: Float64Array }>({ cmd: 'ranks', all })));
         ranks = replies.map((x) => x.ranks);
       }
       const base = parents.reserve(total);
@@ -121,8 +142,10 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
           const pr = r.parents[2 * k]!;
           parents.setAt(base + rk[k]!, prevBase < 0 ? NO_PARENT : prevBase + pr, r.parents[2 * k + 1]!);
         }
+        arenas[w] = r.arena;
       });
-      return { base, ranks };
+      const parts = results.map((r, w) => ({ data: r.frontier, count: r.count, ranks: ranks[w]! }));
+      return { base, ranks, parts };
     };
 
     /** The first violations in rank order (all of them in continue mode). */
@@ -152,9 +175,9 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
       }
     };
 
-    // Level 0: the initial states, deduplicated, to their owners.
+    // Level 0: the initial states, deduplicated, all seeded by worker 0.
     const canon = reductions.symmetry && model.canonicalize ? model.canonicalize.bind(model) : null;
-    const inits: { hi: number; lo: number; ordinal: number; state: Int32Array }[] = [];
+    const inits: { ordinal: number; state: Int32Array }[] = [];
     const seen = new Set<string>();
     let ordinal = 0;
     model.initialStates((s0) => {
@@ -164,51 +187,63 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
       const key = `${hi}:${fpLo}`;
       if (!seen.has(key)) {
         seen.add(key);
-        inits.push({ hi, lo: fpLo, ordinal, state: s });
+        inits.push({ ordinal, state: s });
       }
       ordinal++;
     });
-    const byOwner = remotes.map(() => [] as typeof inits);
-    for (const x of inits) byOwner[ownerOf(x.hi, workers)]!.push(x);
+    ensureRoom(inits.length);
     const seeded = await Promise.all(
       remotes.map((r, w) => {
-        const list = byOwner[w]!;
-        const states = new Int32Array(new SharedArrayBuffer(Math.max(1, list.length) * W * 4));
-        const ordinals = new Int32Array(new SharedArrayBuffer(Math.max(1, list.length) * 4));
+        const list = w === 0 ? inits : [];
+        const states = sharedInts(list.length * W);
+        const ordinals = sharedInts(list.length);
         list.forEach((x, k) => {
           states.set(x.state, k * W);
           ordinals[k] = x.ordinal;
         });
-        return r.ask<CommitResult>({ cmd: 'seed', states, ordinals, count: list.length });
+        return r.ask<CommitResult>({ cmd: 'seed', plan: plan(w, 0, 0), states, ordinals, count: list.length });
       }),
     );
+    stored += inits.length;
     let level = await place(seeded, -1);
     takeViolations(seeded, level.ranks, level.base, null);
-    let counts = seeded.map((r) => r.count);
     levelSizes.push(inits.length);
 
+    /** Runs one level to its end, growing the table and arenas whenever a worker pauses for room. */
+    const runLevel = async (parts: FrontierPart[], probe: boolean): Promise<Segment[]> => {
+      Atomics.store(control, NEXT, 0);
+      Atomics.store(control, PAUSE, 0);
+      Atomics.store(control, FOUND, 0);
+      if (!probe) ensureRoom(0);
+      let segs = await Promise.all(remotes.map((r, w) => r.ask<Segment>({ cmd: 'level', plan: plan(w, 0, 0), parts, probe })));
+      while (segs.some((s) => s.paused)) {
+        // Every worker has stopped: grow what is short, then go on where each stopped.
+        await Promise.all(
+          segs.map(async (s, w) => {
+            if (s.arenaFull) arenas[w] = (await remotes[w]!.ask<{ arena: Int32Array }>({ cmd: 'grow' })).arena;
+          }),
+        );
+        const levelInserted = segs.reduce((a, s) => a + s.inserted, 0);
+        ensureRoom(levelInserted);
+        Atomics.store(control, PAUSE, 0);
+        segs = await Promise.all(remotes.map((r, w) => r.ask<Segment>({ cmd: 'resume', plan: plan(w, segs[w]!.inserted, levelInserted) })));
+      }
+      return segs;
+    };
+
     let depth = 0;
-    let levelNo = 0;
     let depthBounded = false;
     let lastProgress = t0;
     try {
-    while (counts.some((c) => c > 0) && !halted()) {
-      const probe = depth >= maxDepth;
-      let expanded: { transitions: number; deadlockRank: number }[];
-      let results: CommitResult[];
-      if (workers === 1) {
-        expanded = await Promise.all(remotes.map((r) => r.ask<{ transitions: number; deadlockRank: number; boxes: Box[] }>({ cmd: 'expand' })));
-        results = await Promise.all(remotes.map((r) => r.ask<CommitResult>({ cmd: 'receive', boxes: [], commit: !probe })));
-      } else {
-        // All workers run the level at once, exchanging successors through the rings.
-        levelNo++;
-        results = await Promise.all(remotes.map((r) => r.ask<CommitResult & { transitions: number; deadlockRank: number }>({ cmd: 'level', level: levelNo, commit: !probe })));
-        expanded = results as unknown as { transitions: number; deadlockRank: number }[];
-      }
-      if (probe) {
-        depthBounded = results.some((r) => r.count > 0);
+    while (level.parts.some((p) => p.count > 0) && !halted()) {
+      if (depth >= maxDepth) {
+        // One more level, only to learn whether the bound cut anything off.
+        await runLevel(level.parts, true);
+        depthBounded = Atomics.load(control, FOUND) !== 0;
         break;
       }
+      const expanded = await runLevel(level.parts, false);
+      const results = await Promise.all(remotes.map((r) => r.ask<CommitResult>({ cmd: 'commit' })));
       for (const e of expanded) transitions += e.transitions;
       let deadlock: { rank: number; parentBase: number } | null = null;
       if (checkDeadlock && !violated.has('deadlock')) {
@@ -217,14 +252,14 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
         if (dl.length) deadlock = { rank: Math.min(...dl), parentBase: level.base };
       }
       const newCount = results.reduce((a, r) => a + r.count, 0);
+      stored += newCount;
       const prevBase = level.base;
+      level = await place(results, prevBase);
       if (newCount > 0) {
-        level = await place(results, prevBase);
         depth++;
         levelSizes.push(newCount);
       }
       takeViolations(results, level.ranks, level.base, deadlock);
-      counts = results.map((r) => r.count);
       if (newCount === 0) break;
 
       const now = performance.now();
@@ -233,7 +268,7 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
       if (opts.maxSeconds !== undefined && (now - t0) / 1000 >= opts.maxSeconds) stoppedBy ??= 'max-seconds';
       if (opts.shouldStop?.()) stoppedBy ??= 'interrupted';
       if (opts.maxMemory !== undefined || opts.onProgress) {
-        const bytes = parents.bytes + 16 * states; // the visited tables hold at most 16 bytes a state
+        const bytes = parents.bytes + table.byteLength;
         if (opts.maxMemory !== undefined && bytes >= opts.maxMemory) stoppedBy ??= 'max-memory';
         if (opts.onProgress && now - lastProgress >= 1000) {
           lastProgress = now;
@@ -249,7 +284,7 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
 
     const stats = interrupted
       ? []
-      : await Promise.all(remotes.map((r) => r.ask<{ coverage: Float64Array; ampleStates: number; bytes: number }>({ cmd: 'stats' })));
+      : await Promise.all(remotes.map((r) => r.ask<{ coverage: Float64Array; ampleStates: number }>({ cmd: 'stats' })));
     const coverage = new Float64Array(model.actionCount);
     for (const s of stats) s.coverage.forEach((n, a) => (coverage[a]! += n));
     if (process.env.MMCHECK_PROFILE) {
@@ -272,7 +307,7 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
       collisionProbability: collisionProbability(states, transitions),
       strategy: 'bfs',
       workers,
-      tableBytes: parents.bytes + stats.reduce((a, s) => a + s.bytes, 0),
+      tableBytes: parents.bytes + table.byteLength,
       ampleStates: stats.reduce((a, s) => a + s.ampleStates, 0),
       reductions,
     };

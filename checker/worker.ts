@@ -1,36 +1,34 @@
 /**
  * A long-lived BFS worker thread: builds the model from its factory and runs
- * the phases the coordinator asks for, level by level (see partition.ts).
+ * the phases the coordinator asks for, level by level (see share.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadModel, type ModelFactory } from './factory.js';
-import { Partition } from './partition.js';
 import type { Reductions } from './reduce.js';
-import type { Mesh } from './ring.js';
+import { Share, type FrontierPart, type LevelPlan } from './share.js';
 
 export interface WorkerInit {
   factory: ModelFactory;
   id: number;
   workers: number;
   reductions: Reductions;
-  expectedStates: number;
-  /** Rings between the workers (W > 1). */
-  mesh: Mesh | null;
+  /** The control words shared by all workers (share.ts). */
+  control: Int32Array;
 }
 
 export type Command =
-  | { cmd: 'seed'; states: Int32Array; ordinals: Int32Array; count: number }
-  | { cmd: 'expand' }
-  | { cmd: 'level'; level: number; commit: boolean }
-  | { cmd: 'receive'; boxes: { data: Int32Array; length: number }[]; commit: boolean }
-  | { cmd: 'ranks'; all: { keys: Float64Array; count: number }[]; count: number }
+  | { cmd: 'seed'; plan: LevelPlan; states: Int32Array; ordinals: Int32Array; count: number }
+  | { cmd: 'level'; plan: LevelPlan; parts: FrontierPart[]; probe: boolean }
+  | { cmd: 'resume'; plan: LevelPlan }
+  | { cmd: 'grow' }
+  | { cmd: 'commit' }
+  | { cmd: 'ranks'; all: { keys: Float64Array; count: number }[] }
   | { cmd: 'stats' };
 
 async function main(): Promise<void> {
   const init = workerData as WorkerInit;
   const { model, invariants } = await loadModel(init.factory);
-  const p = new Partition(model, invariants, init.id, init.workers, init.reductions, init.expectedStates);
-  if (init.mesh) p.attach(init.mesh);
+  const s = new Share(model, invariants, init.id, init.workers, init.reductions, init.control);
   const port = parentPort!;
   const time: Record<string, number> = {};
   port.on('message', (c: Command) => {
@@ -38,35 +36,25 @@ async function main(): Promise<void> {
     try {
       switch (c.cmd) {
         case 'seed':
-          port.postMessage(p.seed(c.states, c.ordinals, c.count));
+          port.postMessage(s.seed(c.plan, c.states, c.ordinals, c.count));
           break;
-        case 'level': {
-          const r = p.runLevel(c.level);
-          const done = c.commit ? p.commit() : { count: p.discard() };
-          port.postMessage({ ...r, ...done });
+        case 'level':
+          port.postMessage(s.startLevel(c.plan, c.parts, c.probe));
           break;
-        }
-        case 'expand': {
-          const r = p.expandLevel();
-          port.postMessage({ ...r, boxes: p.outboxes.map((b) => ({ data: b.data, length: b.length })) });
+        case 'resume':
+          port.postMessage(s.resume(c.plan));
           break;
-        }
-        case 'receive':
-          p.receive(c.boxes);
-          port.postMessage(c.commit ? p.commit() : { count: p.discard() });
+        case 'grow':
+          port.postMessage({ arena: s.growArena() });
+          break;
+        case 'commit':
+          port.postMessage(s.commit());
           break;
         case 'ranks':
-          p.setRanks(c.all);
-          port.postMessage({ ranks: p.globalRanks(c.count) });
+          port.postMessage({ ranks: s.setRanks(c.all) });
           break;
         case 'stats':
-          port.postMessage({
-            coverage: p.coverage,
-            transitions: p.transitions,
-            ampleStates: p.stats.ampleStates,
-            bytes: p.bytes,
-            time,
-          });
+          port.postMessage({ coverage: s.coverage, transitions: s.transitions, ampleStates: s.stats.ampleStates, time });
           break;
       }
       time[c.cmd] = (time[c.cmd] ?? 0) + performance.now() - t0;
@@ -74,7 +62,7 @@ async function main(): Promise<void> {
       port.postMessage(errorMessage(e));
     }
   });
-  port.postMessage({ ready: true });
+  port.postMessage({ ready: true, arena: s.arena });
 }
 
 /** An error as a message: its class name and message survive the thread boundary (the stack for debugging). */
