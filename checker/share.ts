@@ -361,12 +361,8 @@ export class Share {
     const d = this.cand;
     const t = this.table;
     for (let c = 0, off = 0; c < n; c++, off += S) t[(d[off + SLOT]! << 1) + 1] = d[off + LO]!;
-    const order = this.keyOrder();
     const keys = sharedFloats(n);
-    for (let k = 0; k < n; k++) {
-      const off = (order ? order[k]! : k) * S;
-      keys[k] = d[off + RANK]! * EMISSIONS + d[off + EMIT]!;
-    }
+    const order = this.keyOrder(keys);
     const parents = new Uint32Array(new SharedArrayBuffer(Math.max(1, n) * 8));
     for (let c = 0, off = 0; c < n; c++, off += S) {
       parents[2 * c] = d[off + RANK]!;
@@ -409,16 +405,17 @@ export class Share {
     return { data: this.own, count: this.ownCount, ranks: this.ownRanks };
   }
 
-  /** The permutation that puts the candidates in key order, or null when they are in order already. */
-  private keyOrder(): Uint32Array | null {
+  /** Fills `keys` in key order; returns the permutation that sorts the candidates, or null when they are in order already. */
+  private keyOrder(keys: Float64Array): Uint32Array | null {
     const n = this.candCount;
     const S = this.stride;
     const d = this.cand;
     let sorted = true;
-    for (let c = 1, off = S; c < n && sorted; c++, off += S) {
-      const r0 = d[off - S + RANK]!;
-      const r1 = d[off + RANK]!;
-      if (r1 < r0 || (r1 === r0 && d[off + EMIT]! < d[off - S + EMIT]!)) sorted = false;
+    for (let c = 0, off = 0, prev = -1; c < n; c++, off += S) {
+      const key = d[off + RANK]! * EMISSIONS + d[off + EMIT]!;
+      keys[c] = key;
+      if (key < prev) sorted = false;
+      prev = key;
     }
     if (sorted) return null;
     const khi = new Uint32Array(n);
@@ -429,8 +426,9 @@ export class Share {
       klo[i] = d[off + EMIT]!;
       pay[i] = i;
     }
-    radixSort64(n, khi, klo, pay, new Uint32Array(n), new Uint32Array(n), new Uint32Array(n));
-    return pay;
+    const r = radixSort64(n, khi, klo, pay);
+    for (let k = 0; k < n; k++) keys[k] = r.hi[k]! * EMISSIONS + r.lo[k]!;
+    return r.pay;
   }
 
   /** Global ranks of this worker's new states: their place among all workers' keys (two-pointer merges). */
