@@ -12,10 +12,10 @@ import { Worker } from 'node:worker_threads';
 import { jsUrl, loadModel, type ModelFactory } from './factory.js';
 import { collisionProbability, fingerprint, fpLo } from './fingerprint.js';
 import type { ExploreOptions, ExploreResult, Violation } from './model.js';
-import { CONTROL_WORDS, FOUND, HDR, NEXT, PAUSE, SLOT, sharedInts, workerBits, type CommitResult, type FrontierPart, type LevelPlan, type Segment } from './share.js';
+import { CONTROL_WORDS, FOUND, HDR, NEXT, PAUSE, SLOT, sharedInts, workerBits, type CommitResult, type Frontier, type LevelParents, type LevelPlan, type Segment } from './share.js';
 import { capacityFor, MAX_LOAD, newTable, rehash } from './shared-table.js';
 import { DEFAULT_REDUCTIONS, verdictOf, violationFromPath } from './search.js';
-import { NO_PARENT, ParentStore } from './store.js';
+import { ParentStore } from './store.js';
 import type { WorkerInit } from './worker.js';
 
 const WORKER_URL = jsUrl('checker/worker.js');
@@ -73,6 +73,8 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
   const stride = HDR + W;
   const bits = workerBits(workers);
   const expectedStates = opts.expectedStates ?? 1 << 16;
+  /** Coordinator phase times (ms) for MMCHECK_PROFILE: expanding, committing, placing. */
+  const PT = [0, 0, 0];
   // Each worker must be able to insert a state's successors (and a batch) between its room checks.
   const reserve = 4 * workers * (Math.max(1, model.actionCount) + 512);
 
@@ -94,7 +96,8 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
   };
   opts.signal?.addEventListener('abort', onAbort);
   try {
-    const arenas = (await Promise.all(remotes.map((r) => r.next<{ arena: Int32Array }>()))).map((m) => m.arena);
+    type Arena = { states: Int32Array; keys: Int32Array };
+    const arenas = (await Promise.all(remotes.map((r) => r.next<{ arena: Arena }>()))).map((m) => m.arena);
 
     const parents = new ParentStore(Math.min(expectedStates, 1 << 22), false, model.actionCount > 0xffff);
     const found: { invariant: string; message: string; index: number }[] = [];
@@ -116,50 +119,45 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
       while (free(cap) < Math.max(reserve, (cap * MAX_LOAD) / 4)) cap *= 2;
       const mask = (1 << bits) - 1;
       table = rehash(table, cap, (ref, slot) => {
-        arenas[ref & mask]![(ref >>> bits) * stride + SLOT] = slot;
+        arenas[ref & mask]!.states[(ref >>> bits) * stride + SLOT] = slot;
       });
     };
     const plan = (w: number, inserted: number, levelInserted: number): LevelPlan => ({
       table,
-      arenas,
+      keyArenas: arenas.map((a) => a.keys),
       budget: inserted + Math.floor(((table.length >> 1) * MAX_LOAD - stored - levelInserted) / workers),
     });
 
-    /** Places a committed level's parents by global rank; returns each worker's ranks and the next frontier. */
-    const place = async (results: CommitResult[], prevBase: number): Promise<{ base: number; ranks: Float64Array[]; parts: FrontierPart[] }> => {
+    /**
+     * Has the workers place a committed level by global rank: its parent
+     * pointers and the next frontier's rank order. Returns where the level
+     * starts, the global ranks of the workers' violations, and the frontier.
+     */
+    const place = async (results: CommitResult[], prevBase: number): Promise<{ base: number; violationRanks: number[][]; frontier: Frontier }> => {
       const total = results.reduce((a, r) => a + r.count, 0);
-      let ranks: Float64Array[];
-      if (workers === 1) ranks = [results[0]!.ranks];
-      else {
-        const all = results.map((r) => ({ keys: r.keys, count: r.count }));
-        const replies = await Promise.all(remotes.map((r) => r.ask<{ ranks: Float64Array }>({ cmd: 'ranks', all })));
-        ranks = replies.map((x) => x.ranks);
-      }
+      const words = () => new Uint32Array(new SharedArrayBuffer(Math.max(1, total) * 4));
+      const to: LevelParents = { prevBase, parents: words(), actions: words(), byRank: sharedInts(total) };
+      const all = results.map((r) => ({ keys: r.keys, count: r.count }));
+      const replies = await Promise.all(remotes.map((r) => r.ask<{ violationRanks: number[] }>({ cmd: 'place', all, to })));
       const base = parents.reserve(total);
-      results.forEach((r, w) => {
-        const rk = ranks[w]!;
-        for (let k = 0; k < r.count; k++) {
-          const pr = r.parents[2 * k]!;
-          parents.setAt(base + rk[k]!, prevBase < 0 ? NO_PARENT : prevBase + pr, r.parents[2 * k + 1]!);
-        }
-        arenas[w] = r.arena;
-      });
-      const parts = results.map((r, w) => ({ data: r.frontier, count: r.count, ranks: ranks[w]! }));
-      return { base, ranks, parts };
+      parents.setLevel(base, to.parents, to.actions, total);
+      results.forEach((r, w) => (arenas[w] = r.arena));
+      const frontier = { byRank: to.byRank, total, states: results.map((r) => r.frontier) };
+      return { base, violationRanks: replies.map((x) => x.violationRanks), frontier };
     };
 
     /** The first violations in rank order (all of them in continue mode). */
-    const takeViolations = (results: CommitResult[], ranks: Float64Array[], base: number, deadlock: { rank: number; parentBase: number } | null): void => {
+    const takeViolations = (results: CommitResult[], ranks: number[][], base: number, deadlock: { rank: number; parentBase: number } | null): void => {
       const cands: { invariant: string; message: string; index: number; order: number }[] = [];
       for (const inv of invariants) {
         if (violated.has(inv.name)) continue;
         let best: { message: string; rank: number; key: number } | null = null;
         results.forEach((r, w) => {
-          for (const v of r.violations) {
-            if (v.invariant !== inv.name) continue;
-            const rank = ranks[w]![v.position]!;
+          r.violations.forEach((v, i) => {
+            if (v.invariant !== inv.name) return;
+            const rank = ranks[w]![i]!;
             if (!best || rank < best.rank) best = { message: v.message, rank, key: v.key };
-          }
+          });
         });
         const b = best as { message: string; rank: number; key: number } | null;
         if (b) cands.push({ invariant: inv.name, message: b.message, index: base + b.rank, order: b.key });
@@ -206,21 +204,21 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
     );
     stored += inits.length;
     let level = await place(seeded, -1);
-    takeViolations(seeded, level.ranks, level.base, null);
+    takeViolations(seeded, level.violationRanks, level.base, null);
     levelSizes.push(inits.length);
 
     /** Runs one level to its end, growing the table and arenas whenever a worker pauses for room. */
-    const runLevel = async (parts: FrontierPart[], probe: boolean): Promise<Segment[]> => {
+    const runLevel = async (frontier: Frontier, probe: boolean): Promise<Segment[]> => {
       Atomics.store(control, NEXT, 0);
       Atomics.store(control, PAUSE, 0);
       Atomics.store(control, FOUND, 0);
       if (!probe) ensureRoom(0);
-      let segs = await Promise.all(remotes.map((r, w) => r.ask<Segment>({ cmd: 'level', plan: plan(w, 0, 0), parts, probe })));
+      let segs = await Promise.all(remotes.map((r, w) => r.ask<Segment>({ cmd: 'level', plan: plan(w, 0, 0), frontier, probe })));
       while (segs.some((s) => s.paused)) {
         // Every worker has stopped: grow what is short, then go on where each stopped.
         await Promise.all(
           segs.map(async (s, w) => {
-            if (s.arenaFull) arenas[w] = (await remotes[w]!.ask<{ arena: Int32Array }>({ cmd: 'grow' })).arena;
+            if (s.arenaFull) arenas[w] = (await remotes[w]!.ask<{ arena: Arena }>({ cmd: 'grow' })).arena;
           }),
         );
         const levelInserted = segs.reduce((a, s) => a + s.inserted, 0);
@@ -235,15 +233,19 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
     let depthBounded = false;
     let lastProgress = t0;
     try {
-    while (level.parts.some((p) => p.count > 0) && !halted()) {
+    while (level.frontier.total > 0 && !halted()) {
       if (depth >= maxDepth) {
         // One more level, only to learn whether the bound cut anything off.
-        await runLevel(level.parts, true);
+        await runLevel(level.frontier, true);
         depthBounded = Atomics.load(control, FOUND) !== 0;
         break;
       }
-      const expanded = await runLevel(level.parts, false);
+      const T0 = performance.now();
+      const expanded = await runLevel(level.frontier, false);
+      const T1 = performance.now();
       const results = await Promise.all(remotes.map((r) => r.ask<CommitResult>({ cmd: 'commit' })));
+      const T2 = performance.now();
+      PT[0] += T1 - T0; PT[1] += T2 - T1;
       for (const e of expanded) transitions += e.transitions;
       let deadlock: { rank: number; parentBase: number } | null = null;
       if (checkDeadlock && !violated.has('deadlock')) {
@@ -254,12 +256,14 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
       const newCount = results.reduce((a, r) => a + r.count, 0);
       stored += newCount;
       const prevBase = level.base;
+      const T3 = performance.now();
       level = await place(results, prevBase);
+      PT[2] += performance.now() - T3;
       if (newCount > 0) {
         depth++;
         levelSizes.push(newCount);
       }
-      takeViolations(results, level.ranks, level.base, deadlock);
+      takeViolations(results, level.violationRanks, level.base, deadlock);
       if (newCount === 0) break;
 
       const now = performance.now();
@@ -288,6 +292,7 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
     const coverage = new Float64Array(model.actionCount);
     for (const s of stats) s.coverage.forEach((n, a) => (coverage[a]! += n));
     if (process.env.MMCHECK_PROFILE) {
+      process.stderr.write(`coordinator ms: expand ${PT[0]!.toFixed(0)} commit ${PT[1]!.toFixed(0)} place ${PT[2]!.toFixed(0)} total ${(performance.now() - t0).toFixed(0)}\n`);
       process.stderr.write(`worker phase ms: ${JSON.stringify(stats.map((s) => (s as unknown as { time: unknown }).time))}\n`);
     }
     const violations: Violation[] = found.map((f) =>

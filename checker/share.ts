@@ -26,15 +26,23 @@ import type { Invariant, Model } from './model.js';
 import { makeExpander, type PorInfo, type Reductions, type ReductionStats, type Sink } from './reduce.js';
 import { FLAG, hasCommitted, hiWord, loWord } from './shared-table.js';
 import { radixSort64 } from './sort.js';
+import { NO_PARENT } from './store.js';
 
-/** Candidate record: [lock, parent rank, emission, action, low word, slot, state...]. */
-export const HDR = 6;
-const LOCK = 0;
+/**
+ * A candidate is two records: its key record [low word, parent rank,
+ * emission, action], 16 bytes, which the other workers read and lower (kept
+ * apart so that a level's keys stay in cache), and its state record [slot,
+ * state...].
+ */
+const LO = 0;
 const RANK = 1;
 const EMIT = 2;
 const ACT = 3;
-export const LO = 4;
-export const SLOT = 5;
+const KEY_WORDS = 4;
+/** Set in a key record's emission word while a worker holds it. */
+const LOCKED = 0x40000000;
+export const HDR = 1;
+export const SLOT = 0;
 /** Successors of one state are numbered below this; keys are rank * EMISSIONS + emission. */
 export const EMISSIONS = 65536;
 /** Successors inserted together: the cache misses of their first probes overlap. */
@@ -57,18 +65,30 @@ export function sharedInts(words: number): Int32Array {
   return new Int32Array(new SharedArrayBuffer(Math.max(1, words) * 4));
 }
 
-/** A worker's part of the level being expanded: its last level's candidates and their global ranks. */
-export interface FrontierPart {
-  data: Int32Array;
-  count: number;
-  ranks: Float64Array;
+/**
+ * The level being expanded: the last level's candidates, in every worker's
+ * state arena, and in rank order their references (ref = index << bits | worker).
+ */
+export interface Frontier {
+  byRank: Int32Array;
+  total: number;
+  states: Int32Array[];
+}
+
+/** Where a level's parent pointers go, placed by rank (shared by the workers). */
+export interface LevelParents {
+  /** Index of the previous level's first state, or -1 for the initial states. */
+  prevBase: number;
+  parents: Uint32Array;
+  actions: Uint32Array;
+  byRank: Int32Array;
 }
 
 /** What the coordinator hands the workers for a level (or a resumed one). */
 export interface LevelPlan {
   table: Int32Array;
-  /** Every worker's candidate arena, by worker. */
-  arenas: Int32Array[];
+  /** Every worker's key records (of this level's candidates), by worker. */
+  keyArenas: Int32Array[];
   /** How many new states this worker may insert this level before it must pause. */
   budget: number;
 }
@@ -89,15 +109,11 @@ export interface CommitResult {
   count: number;
   /** The new states' keys (rank * EMISSIONS + emission), sorted, shared for the rank merge. */
   keys: Float64Array;
-  /** (parent rank, action) of each new state, in candidate order. */
-  parents: Uint32Array;
-  /** Per invariant, the first violating new state in key order (its candidate position) and its message. */
+  /** Per invariant, the first violating new state in key order (its place in `keys`) and its message. */
   violations: { invariant: string; position: number; key: number; message: string }[];
-  /** The new states (the next level's frontier part) and the emptied arena for the next candidates. */
+  /** The new states (the next level's frontier) and the emptied arenas for the next candidates. */
   frontier: Int32Array;
-  arena: Int32Array;
-  /** Their ranks by candidate position when this worker is alone (else setRanks gives them). */
-  ranks: Float64Array;
+  arena: { states: Int32Array; keys: Int32Array };
 }
 
 export class Share {
@@ -107,15 +123,19 @@ export class Share {
   private readonly maxSucc: number;
   private table: Int32Array = new Int32Array(2);
   private mask = 0;
-  private arenas: Int32Array[] = [];
-  /** This worker's candidates of the level being built. */
+  private keyArenas: Int32Array[] = [];
+  /** This worker's candidates of the level being built: key and state records. */
+  private keyRecs: Int32Array;
   private cand: Int32Array;
   private candCount = 0;
   /** This worker's part of the level being expanded. */
   private own: Int32Array;
-  private ownRanks = sharedFloats(1024);
-  private parts: FrontierPart[] = [];
-  private total = 0;
+  private frontier: Frontier = { byRank: new Int32Array(0), total: 0, states: [] };
+  /** The committed candidates in key order, and their parent ranks and actions in that order. */
+  private order: Uint32Array | null = null;
+  private sortedParent = new Uint32Array(1024);
+  private sortedAction = new Uint32Array(1024);
+  private violations: CommitResult['violations'] = [];
   private budget = 0;
   private inserted = 0;
   private probe = false;
@@ -149,7 +169,8 @@ export class Share {
     this.stride = HDR + this.W;
     this.bits = workerBits(workers);
     this.maxSucc = Math.max(1, model.actionCount);
-    this.cand = sharedInts(this.stride * Math.max(1024, 4 * this.maxSucc));
+    this.cand = sharedInts(this.stride * this.minRecords);
+    this.keyRecs = sharedInts(KEY_WORDS * this.minRecords);
     this.own = sharedInts(this.stride * 16);
     this.bstride = 5 + this.W;
     this.batch = new Int32Array(this.bstride * (BATCH + this.maxSucc));
@@ -160,32 +181,48 @@ export class Share {
     this.expand = makeExpander(model, reductions, this.stats, por);
   }
 
-  /** The arena this worker's candidates go to (the coordinator passes it to the others). */
-  get arena(): Int32Array {
-    return this.cand;
+  private get minRecords(): number {
+    return Math.max(1024, 4 * this.maxSucc);
   }
 
-  /** Doubles this worker's arena (all workers are paused). */
-  growArena(): Int32Array {
-    const d = sharedInts(this.cand.length * 2);
-    d.set(this.cand.subarray(0, this.candCount * this.stride));
-    this.cand = d;
-    return d;
+  /** The arenas this worker's candidates go to (the coordinator passes them to the others). */
+  get arena(): { states: Int32Array; keys: Int32Array } {
+    return { states: this.cand, keys: this.keyRecs };
+  }
+
+  /** Doubles this worker's arenas (all workers are paused). */
+  growArena(): { states: Int32Array; keys: Int32Array } {
+    const records = 2 * this.capacity;
+    if (this.cand.length < records * this.stride) {
+      const d = sharedInts(records * this.stride);
+      d.set(this.cand.subarray(0, this.candCount * this.stride));
+      this.cand = d;
+    }
+    if (this.keyRecs.length < records * KEY_WORDS) {
+      const k = sharedInts(records * KEY_WORDS);
+      k.set(this.keyRecs.subarray(0, this.candCount * KEY_WORDS));
+      this.keyRecs = k;
+    }
+    return this.arena;
+  }
+
+  /** Candidates the arenas have room for. */
+  private get capacity(): number {
+    return Math.min(Math.floor(this.cand.length / this.stride), this.keyRecs.length / KEY_WORDS);
   }
 
   private plan(p: LevelPlan): void {
     this.table = p.table;
     this.mask = (p.table.length >> 1) - 1;
-    this.arenas = p.arenas;
-    this.arenas[this.id] = this.cand;
+    this.keyArenas = p.keyArenas;
+    this.keyArenas[this.id] = this.keyRecs;
     this.budget = p.budget;
   }
 
-  /** Starts a level: `parts` are all workers' parts of the frontier, in worker order; a probe only looks for a new state. */
-  startLevel(p: LevelPlan, parts: FrontierPart[], probe: boolean): Segment {
+  /** Starts a level; a probe only looks for a new state. */
+  startLevel(p: LevelPlan, frontier: Frontier, probe: boolean): Segment {
     this.plan(p);
-    this.parts = parts;
-    this.total = parts.reduce((a, x) => a + x.count, 0);
+    this.frontier = frontier;
     this.probe = probe;
     this.pos = this.end = 0;
     this.inserted = 0;
@@ -226,33 +263,31 @@ export class Share {
     if (!hasCommitted(this.table, hi, loWord(fpLo))) Atomics.store(this.ctl, FOUND, 1);
   };
 
-  /** Expands states until the level is done or a pause. */
+  /** Expands states, in chunks of consecutive ranks, until the level is done or a pause. */
   private run(): Segment {
     const ctl = this.ctl;
     const W = this.W;
     const S = this.stride;
     const cur = this.cur;
     const A = this.maxSucc;
-    const arenaCap = () => Math.floor(this.cand.length / S);
+    const { byRank, total, states } = this.frontier;
+    const bits = this.bits;
+    const wmask = (1 << bits) - 1;
     let paused = false;
     let arenaFull = false;
-    let part = 0;
-    let partBase = 0;
     for (;;) {
       if (this.pos >= this.end) {
         const p = Atomics.add(ctl, NEXT, 1) * CHUNK;
-        if (p >= this.total) break;
+        if (p >= total) break;
         this.pos = p;
-        this.end = Math.min(this.total, p + CHUNK);
-        part = 0;
-        partBase = 0;
+        this.end = Math.min(total, p + CHUNK);
       }
       if (this.probe) {
         if (Atomics.load(ctl, FOUND) !== 0) break;
       } else {
-        if (this.candCount + this.pending + A > arenaCap() || this.inserted + this.pending + A > this.budget) {
+        if (this.candCount + this.pending + A > this.capacity || this.inserted + this.pending + A > this.budget) {
           this.flush();
-          arenaFull = this.candCount + A > arenaCap();
+          arenaFull = this.candCount + A > this.capacity;
           if (arenaFull || this.inserted + A > this.budget) {
             Atomics.store(ctl, PAUSE, 1);
             paused = true;
@@ -264,15 +299,12 @@ export class Share {
           break;
         }
       }
-      while (this.pos >= partBase + this.parts[part]!.count) partBase += this.parts[part++]!.count;
-      const fp = this.parts[part]!;
-      const i = this.pos - partBase;
-      const fd = fp.data;
-      const off = i * S + HDR;
+      const ref = byRank[this.pos]!;
+      const fd = states[ref & wmask]!;
+      const off = (ref >>> bits) * S + HDR;
       for (let j = 0; j < W; j++) cur[j] = fd[off + j]!;
-      this.rank = fp.ranks[i]!;
+      this.rank = this.pos++;
       this.emission = 0;
-      this.pos++;
       const n = this.expand(cur, this.probe ? this.probeSink : this.sink, this.isVisited);
       if (n === 0 && !this.probe && this.deadlockRank < 0 && this.model.isDeadlock?.(cur)) this.deadlockRank = this.rank;
     }
@@ -321,8 +353,8 @@ export class Share {
         while (w === 0) w = Atomics.load(t, j + 1); // claimed, its word not yet written
         if (w & FLAG) {
           const ref = w & 0x7fffffff;
-          const d = this.arenas[ref & ((1 << this.bits) - 1)]!;
-          const off = (ref >>> this.bits) * this.stride;
+          const d = this.keyArenas[ref & ((1 << this.bits) - 1)]!;
+          const off = (ref >>> this.bits) * KEY_WORDS;
           if (Atomics.load(d, off + LO) === lo) {
             lower(d, off, rank, emission, action);
             return;
@@ -336,13 +368,14 @@ export class Share {
   private candidate(lo: number, rank: number, emission: number, action: number, src: Int32Array, srcOff: number, slot: number): number {
     const idx = this.candCount++;
     if (idx >= 2 ** (31 - this.bits)) throw new Error(`more than ${2 ** (31 - this.bits)} new states in one level for one worker`);
+    const k = this.keyRecs;
+    const ko = idx * KEY_WORDS;
+    k[ko + LO] = lo;
+    k[ko + RANK] = rank;
+    k[ko + EMIT] = emission;
+    k[ko + ACT] = action;
     const d = this.cand;
     const off = idx * this.stride;
-    d[off + LOCK] = 0;
-    d[off + RANK] = rank;
-    d[off + EMIT] = emission;
-    d[off + ACT] = action;
-    d[off + LO] = lo;
     d[off + SLOT] = slot;
     const W = this.W;
     for (let k = 0; k < W; k++) d[off + HDR + k] = src[srcOff + k]!;
@@ -351,37 +384,41 @@ export class Share {
 
   /**
    * After the level (no one probes): the candidates' slots become ordinary
-   * visited slots, invariants are checked in key order, and the candidates
-   * become this worker's part of the next frontier.
+   * visited slots, they are put in key order, invariants are checked in that
+   * order, and they become this worker's part of the next frontier.
    */
   commit(): CommitResult {
     const n = this.candCount;
     const S = this.stride;
     const W = this.W;
     const d = this.cand;
+    const kr = this.keyRecs;
     const t = this.table;
-    for (let c = 0, off = 0; c < n; c++, off += S) t[(d[off + SLOT]! << 1) + 1] = d[off + LO]!;
+    for (let c = 0, off = 0; c < n; c++, off += S) t[(d[off + SLOT]! << 1) + 1] = kr[c * KEY_WORDS + LO]!;
     const keys = sharedFloats(n);
     const order = this.keyOrder(keys);
-    const parents = new Uint32Array(new SharedArrayBuffer(Math.max(1, n) * 8));
-    for (let c = 0, off = 0; c < n; c++, off += S) {
-      parents[2 * c] = d[off + RANK]!;
-      parents[2 * c + 1] = d[off + ACT]!;
+    if (this.sortedParent.length < n) {
+      this.sortedParent = new Uint32Array(n * 2);
+      this.sortedAction = new Uint32Array(n * 2);
+    }
+    for (let k = 0; k < n; k++) {
+      const ko = (order ? order[k]! : k) * KEY_WORDS;
+      this.sortedParent[k] = kr[ko + RANK]!;
+      this.sortedAction[k] = kr[ko + ACT]!;
     }
     const violations: CommitResult['violations'] = [];
     if (this.invariants.length > 0) {
       // In key order, so that the first violation per invariant is the smallest key.
       const state = this.scratch;
       for (let k = 0; k < n; k++) {
-        const c = order ? order[k]! : k;
-        const off = c * S + HDR;
+        const off = (order ? order[k]! : k) * S + HDR;
         for (let j = 0; j < W; j++) state[j] = d[off + j]!;
         for (const inv of this.invariants) {
           if (this.violated.has(inv.name)) continue;
           const msg = inv.check(state);
           if (msg !== null) {
             this.violated.add(inv.name);
-            violations.push({ invariant: inv.name, position: c, key: keys[k]!, message: msg });
+            violations.push({ invariant: inv.name, position: k, key: keys[k]!, message: msg });
           }
         }
       }
@@ -389,70 +426,93 @@ export class Share {
     // The candidates are the next frontier part; the old part's arena takes the next candidates.
     const old = this.own;
     this.own = d;
-    this.cand = old.length >= S * Math.max(1024, 4 * this.maxSucc) ? old : sharedInts(S * Math.max(1024, 4 * this.maxSucc));
+    this.cand = old.length >= S * this.minRecords ? old : sharedInts(S * this.minRecords);
+    if (this.keyRecs.length < KEY_WORDS * this.minRecords) this.keyRecs = sharedInts(KEY_WORDS * this.minRecords);
     this.candCount = 0;
-    if (this.ownRanks.length < n) this.ownRanks = sharedFloats(Math.max(n, this.ownRanks.length * 2));
     this.order = order;
-    for (let k = 0; k < n; k++) this.ownRanks[order ? order[k]! : k] = k; // the global ranks when alone
-    this.ownCount = n;
-    return { count: n, keys, parents, violations, frontier: this.own, arena: this.cand, ranks: this.ownRanks };
-  }
-  private order: Uint32Array | null = null;
-  private ownCount = 0;
-
-  /** This worker's part of the next frontier. */
-  get frontierPart(): FrontierPart {
-    return { data: this.own, count: this.ownCount, ranks: this.ownRanks };
+    this.violations = violations;
+    return { count: n, keys, violations, frontier: this.own, arena: this.arena };
   }
 
-  /** Fills `keys` in key order; returns the permutation that sorts the candidates, or null when they are in order already. */
+  /**
+   * Fills `keys` in key order; returns the permutation that sorts the
+   * candidates, or null when they are in order already. A worker creates its
+   * candidates in key order, except those another worker lowered later: when
+   * these are few, only they are sorted and merged back in.
+   */
   private keyOrder(keys: Float64Array): Uint32Array | null {
     const n = this.candCount;
-    const S = this.stride;
-    const d = this.cand;
-    let sorted = true;
-    for (let c = 0, off = 0, prev = -1; c < n; c++, off += S) {
-      const key = d[off + RANK]! * EMISSIONS + d[off + EMIT]!;
+    const kr = this.keyRecs;
+    let outliers = 0;
+    for (let c = 0, off = 0, last = -1; c < n; c++, off += KEY_WORDS) {
+      const key = kr[off + RANK]! * EMISSIONS + kr[off + EMIT]!;
       keys[c] = key;
-      if (key < prev) sorted = false;
-      prev = key;
+      if (key < last) outliers++;
+      else last = key;
     }
-    if (sorted) return null;
-    const khi = new Uint32Array(n);
-    const klo = new Uint32Array(n);
-    const pay = new Uint32Array(n);
-    for (let i = 0, off = 0; i < n; i++, off += S) {
-      khi[i] = d[off + RANK]!;
-      klo[i] = d[off + EMIT]!;
-      pay[i] = i;
+    if (outliers === 0) return null;
+    const inOrder = new Uint32Array(n - outliers);
+    const out = new Uint32Array(outliers);
+    const ohi = new Uint32Array(outliers);
+    const olo = new Uint32Array(outliers);
+    for (let c = 0, i = 0, o = 0, last = -1; c < n; c++) {
+      const key = keys[c]!;
+      if (key < last) {
+        out[o] = c;
+        ohi[o] = kr[c * KEY_WORDS + RANK]!;
+        olo[o++] = kr[c * KEY_WORDS + EMIT]!;
+      } else {
+        inOrder[i++] = c;
+        last = key;
+      }
     }
-    const r = radixSort64(n, khi, klo, pay);
-    for (let k = 0; k < n; k++) keys[k] = r.hi[k]! * EMISSIONS + r.lo[k]!;
-    return r.pay;
+    const sorted = radixSort64(outliers, ohi, olo, out).pay;
+    // Merge the two ordered lists (keys are distinct).
+    const byKey = new Float64Array(keys);
+    const order = new Uint32Array(n);
+    for (let k = 0, i = 0, o = 0; k < n; k++) {
+      const c = o >= outliers || (i < inOrder.length && byKey[inOrder[i]!]! < byKey[sorted[o]!]!) ? inOrder[i++]! : sorted[o++]!;
+      order[k] = c;
+      keys[k] = byKey[c]!;
+    }
+    return order;
   }
 
-  /** Global ranks of this worker's new states: their place among all workers' keys (two-pointer merges). */
-  setRanks(allKeys: readonly { keys: Float64Array; count: number }[]): Float64Array {
+  /**
+   * Places this worker's new states among all workers' (two-pointer merges
+   * of the sorted key lists): writes their parent pointers and references
+   * at their global ranks; returns the global ranks of its violations.
+   */
+  placeLevel(allKeys: readonly { keys: Float64Array; count: number }[], to: LevelParents): number[] {
     const mine = allKeys[this.id]!;
     const n = mine.count;
-    const add = new Float64Array(n);
+    const rk = new Float64Array(n);
+    for (let k = 0; k < n; k++) rk[k] = k;
     allKeys.forEach((other, w) => {
       if (w === this.id) return;
+      const ok = other.keys;
+      const on = other.count;
       let j = 0;
       for (let k = 0; k < n; k++) {
         const key = mine.keys[k]!;
-        while (j < other.count && other.keys[j]! < key) j++;
-        add[k]! += j;
+        while (j < on && ok[j]! < key) j++;
+        rk[k]! += j;
       }
     });
     const order = this.order;
-    for (let k = 0; k < n; k++) this.ownRanks[order ? order[k]! : k] = k + add[k]!;
-    return this.ownRanks;
+    const base = to.prevBase;
+    for (let k = 0; k < n; k++) {
+      const r = rk[k]!;
+      to.parents[r] = base < 0 ? NO_PARENT : base + this.sortedParent[k]!;
+      to.actions[r] = this.sortedAction[k]!;
+      to.byRank[r] = ((order ? order[k]! : k) << this.bits) | this.id;
+    }
+    return this.violations.map((v) => rk[v.position]!);
   }
 
   /** Seeds level 0 with the initial states (rank 0, their ordinals as emission numbers and actions). */
   seed(p: LevelPlan, states: Int32Array, ordinals: Int32Array, count: number): CommitResult {
-    while (this.cand.length < count * this.stride) this.growArena(); // no one else runs yet
+    while (this.capacity < count) this.growArena(); // no one else runs yet
     this.plan(p);
     for (let k = 0; k < count; k++) {
       const hi = hiWord(fingerprint(states, k * this.W, this.W));
@@ -462,17 +522,23 @@ export class Share {
   }
 }
 
-/** Lowers a candidate's key to (rank, emission) if that is smaller; the rank never rises, so a larger one is skipped unlocked. */
+/**
+ * Lowers a candidate's key to (rank, emission) if that is smaller, holding
+ * the lock bit of its emission word; the rank never rises, so a larger rank
+ * is skipped without the lock.
+ */
 function lower(d: Int32Array, off: number, rank: number, emission: number, action: number): void {
   if (rank > Atomics.load(d, off + RANK)) return;
-  while (Atomics.compareExchange(d, off + LOCK, 0, 1) !== 0);
+  let e: number;
+  do e = Atomics.load(d, off + EMIT) & ~LOCKED;
+  while (Atomics.compareExchange(d, off + EMIT, e, e | LOCKED) !== e);
   const r = d[off + RANK]!;
-  if (rank < r || (rank === r && emission < d[off + EMIT]!)) {
+  if (rank < r || (rank === r && emission < e)) {
     d[off + RANK] = rank;
-    d[off + EMIT] = emission;
     d[off + ACT] = action;
+    e = emission;
   }
-  Atomics.store(d, off + LOCK, 0);
+  Atomics.store(d, off + EMIT, e);
 }
 
 function sharedFloats(n: number): Float64Array {

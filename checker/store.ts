@@ -52,6 +52,18 @@ export class ParentStore {
     return first;
   }
 
+  /** Copies n entries placed elsewhere (a level by rank) to indices first ... first+n-1, reserved. */
+  setLevel(first: number, parents: Uint32Array, actions: Uint32Array, n: number): void {
+    for (let i = first, k = 0; k < n; ) {
+      const c = i >>> CHUNK_BITS;
+      const m = Math.min(n - k, CHUNK - (i & MASK));
+      this.parents[c]!.set(parents.subarray(k, k + m), i & MASK);
+      this.actions[c]!.set(actions.subarray(k, k + m), i & MASK);
+      i += m;
+      k += m;
+    }
+  }
+
   setAt(i: number, parent: number, action: number): void {
     this.parents[i >>> CHUNK_BITS]![i & MASK] = parent;
     this.actions[i >>> CHUNK_BITS]![i & MASK] = action;

@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadModel, type ModelFactory } from './factory.js';
 import type { Reductions } from './reduce.js';
-import { Share, type FrontierPart, type LevelPlan } from './share.js';
+import { Share, type Frontier, type LevelParents, type LevelPlan } from './share.js';
 
 export interface WorkerInit {
   factory: ModelFactory;
@@ -18,11 +18,11 @@ export interface WorkerInit {
 
 export type Command =
   | { cmd: 'seed'; plan: LevelPlan; states: Int32Array; ordinals: Int32Array; count: number }
-  | { cmd: 'level'; plan: LevelPlan; parts: FrontierPart[]; probe: boolean }
+  | { cmd: 'level'; plan: LevelPlan; frontier: Frontier; probe: boolean }
   | { cmd: 'resume'; plan: LevelPlan }
   | { cmd: 'grow' }
   | { cmd: 'commit' }
-  | { cmd: 'ranks'; all: { keys: Float64Array; count: number }[] }
+  | { cmd: 'place'; all: { keys: Float64Array; count: number }[]; to: LevelParents }
   | { cmd: 'stats' };
 
 async function main(): Promise<void> {
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
           port.postMessage(s.seed(c.plan, c.states, c.ordinals, c.count));
           break;
         case 'level':
-          port.postMessage(s.startLevel(c.plan, c.parts, c.probe));
+          port.postMessage(s.startLevel(c.plan, c.frontier, c.probe));
           break;
         case 'resume':
           port.postMessage(s.resume(c.plan));
@@ -50,8 +50,8 @@ async function main(): Promise<void> {
         case 'commit':
           port.postMessage(s.commit());
           break;
-        case 'ranks':
-          port.postMessage({ ranks: s.setRanks(c.all) });
+        case 'place':
+          port.postMessage({ violationRanks: s.placeLevel(c.all, c.to) });
           break;
         case 'stats':
           port.postMessage({ coverage: s.coverage, transitions: s.transitions, ampleStates: s.stats.ampleStates, time });
