@@ -326,6 +326,17 @@ export class Share {
     const mask = this.mask;
     let x = 0;
     for (let r = 0, off = 0; r < n; r++, off += B) x ^= t[(b[off]! & mask) << 1]!;
+    // Then the key records of this level's states found there (a second wave of misses, overlapped too).
+    const bits = this.bits;
+    const wmask = (1 << bits) - 1;
+    const ka = this.keyArenas;
+    for (let r = 0, off = 0; r < n; r++, off += B) {
+      const w = t[((b[off]! & mask) << 1) + 1]!;
+      if (w & FLAG) {
+        const ref = w & 0x7fffffff;
+        x ^= ka[ref & wmask]![(ref >>> bits) * KEY_WORDS]!;
+      }
+    }
     this.touched ^= x;
     for (let r = 0, off = 0; r < n; r++, off += B) this.insert(b[off]!, b[off + 1]!, b[off + 2]!, b[off + 3]!, b[off + 4]!, b, off + 5);
     this.pending = 0;
