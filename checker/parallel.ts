@@ -115,8 +115,8 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
     const ensureRoom = (extra: number): void => {
       let cap = table.length >> 1;
       const free = (c: number) => c * MAX_LOAD - stored - extra;
-      if (free(cap) >= Math.max(reserve, (cap * MAX_LOAD) / 4)) return;
-      while (free(cap) < Math.max(reserve, (cap * MAX_LOAD) / 4)) cap *= 2;
+      if (free(cap) >= reserve) return;
+      while (free(cap) < reserve) cap *= 2;
       const mask = (1 << bits) - 1;
       table = rehash(table, cap, (ref, slot) => {
         arenas[ref & mask]!.states[(ref >>> bits) * stride + SLOT] = slot;
