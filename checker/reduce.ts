@@ -46,7 +46,9 @@ export function makeExpander(
   por: PorInfo | null,
 ): (state: Int32Array, sink: Sink, isVisited: (s: Int32Array) => boolean) => number {
   const canon = red.symmetry && model.canonicalize ? model.canonicalize.bind(model) : null;
-  if (!red.por || !por) {
+  const safe = red.por && por ? safeActions(por) : null;
+  // With no safe action no ample set can ever be chosen: skip collecting the successors.
+  if (!safe || !safe.includes(1)) {
     let count = 0;
     let target: Sink = () => {};
     const emit: Emit = (next, action) => {
@@ -61,7 +63,6 @@ export function makeExpander(
       return count;
     };
   }
-  const safe = safeActions(por);
   const W = model.stateWords;
   let buf = new Int32Array(W * 64);
   let acts = new Int32Array(64);
@@ -85,11 +86,11 @@ export function makeExpander(
     let chosen = -1;
     // The first thread whose enabled actions are all safe (threads in action order).
     for (let i = 0; i < n && chosen < 0; i++) {
-      const t = por.actionThread[acts[i]!]!;
+      const t = por!.actionThread[acts[i]!]!;
       let ok = true;
       let k = 0;
       for (let j = 0; j < n; j++) {
-        if (por.actionThread[acts[j]!] !== t) continue;
+        if (por!.actionThread[acts[j]!] !== t) continue;
         k++;
         if (!safe[acts[j]!] || isVisited(buf.subarray(j * W, j * W + W))) ok = false;
       }
@@ -97,7 +98,7 @@ export function makeExpander(
     }
     if (chosen >= 0) stats.ampleStates++;
     for (let j = 0; j < n; j++) {
-      if (chosen >= 0 && por.actionThread[acts[j]!] !== chosen) continue;
+      if (chosen >= 0 && por!.actionThread[acts[j]!] !== chosen) continue;
       sink(buf.subarray(j * W, j * W + W), acts[j]!);
     }
     return n;
