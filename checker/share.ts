@@ -120,6 +120,7 @@ export class Share {
   readonly W: number;
   readonly stride: number;
   private readonly bits: number;
+  private readonly alone: boolean;
   private readonly maxSucc: number;
   private table: Int32Array = new Int32Array(2);
   private mask = 0;
@@ -168,6 +169,7 @@ export class Share {
     this.W = model.stateWords;
     this.stride = HDR + this.W;
     this.bits = workerBits(workers);
+    this.alone = workers === 1;
     this.maxSucc = Math.max(1, model.actionCount);
     this.cand = sharedInts(this.stride * this.minRecords);
     this.keyRecs = sharedInts(KEY_WORDS * this.minRecords);
@@ -351,6 +353,13 @@ export class Share {
       const j = i << 1;
       let a = t[j]!;
       if (a === 0) {
+        // Alone, a worker needs no atomics: nothing else writes the table or its key records.
+        if (this.alone) {
+          t[j] = hi;
+          t[j + 1] = FLAG | this.candidate(lo, rank, emission, action, src, srcOff, i);
+          this.inserted++;
+          return;
+        }
         a = Atomics.compareExchange(t, j, 0, hi);
         if (a === 0) {
           const ref = this.candidate(lo, rank, emission, action, src, srcOff, i);
@@ -366,8 +375,9 @@ export class Share {
           const ref = w & 0x7fffffff;
           const d = this.keyArenas[ref & ((1 << this.bits) - 1)]!;
           const off = (ref >>> this.bits) * KEY_WORDS;
-          if (Atomics.load(d, off + LO) === lo) {
-            lower(d, off, rank, emission, action);
+          if (this.alone ? d[off + LO] === lo : Atomics.load(d, off + LO) === lo) {
+            if (this.alone) lowerAlone(d, off, rank, emission, action);
+            else lower(d, off, rank, emission, action);
             return;
           }
         } else if (w === lo) return;
@@ -550,6 +560,15 @@ function lower(d: Int32Array, off: number, rank: number, emission: number, actio
     e = emission;
   }
   Atomics.store(d, off + EMIT, e);
+}
+
+function lowerAlone(d: Int32Array, off: number, rank: number, emission: number, action: number): void {
+  const r = d[off + RANK]!;
+  if (rank < r || (rank === r && emission < d[off + EMIT]!)) {
+    d[off + RANK] = rank;
+    d[off + EMIT] = emission;
+    d[off + ACT] = action;
+  }
 }
 
 function sharedFloats(n: number): Float64Array {
