@@ -21,36 +21,42 @@ export const refcountSane: MMInvariant = {
   check(v) {
     // One pass over the places that refer to frames counts each frame's holders (not one pass per frame).
     const F = v.frames;
+    // Sections of one reused array: mapped, migration entries, GUP references, thread-held, then swap entries per slot.
     const c = counts(F, v.swapSlots);
+    const n = F + 1;
+    const MIG = n;
+    const GUP = 2 * n;
+    const HELD = 3 * n;
+    const SWP = 4 * n;
     for (let m = 0; m < v.mms; m++) {
       for (let a = 0; a < v.addrs; a++) {
         const e = v.pte(m, a);
         const k = pteKind(e);
         const x = pteTarget(e);
-        if (k === PTE_PRESENT && (e & PTE_SPECIAL) === 0 && x <= F) c.maps[x]!++;
-        else if (k === PTE_MIGRATION && x <= F) c.migration[x]!++;
-        else if (k === PTE_SWAP && x < v.swapSlots) c.swapEntries[x]!++;
+        if (k === PTE_PRESENT && (e & PTE_SPECIAL) === 0 && x <= F) c[x]!++;
+        else if (k === PTE_MIGRATION && x <= F) c[MIG + x]!++;
+        else if (k === PTE_SWAP && x < v.swapSlots) c[SWP + x]!++;
       }
     }
     for (let g = 0; g < v.gupSlots; g++) {
       const r = v.gup(g);
-      if (gupKind(r) !== GUP_NONE && gupPfn(r) <= F) c.gup[gupPfn(r)]! += gupRefs(r);
+      if (gupKind(r) !== GUP_NONE && gupPfn(r) <= F) c[GUP + gupPfn(r)]! += gupRefs(r);
     }
     for (let t = 0; t < v.threads; t++) {
       const page = v.threadWord(t, TH_PAGE);
       const newPage = v.threadWord(t, TH_NEWPAGE);
-      if (page > 0 && page <= F) c.held[page]!++;
-      if (newPage > 0 && newPage <= F) c.held[newPage]!++;
+      if (page > 0 && page <= F) c[HELD + page]!++;
+      if (newPage > 0 && newPage <= F) c[HELD + newPage]!++;
     }
     for (let pfn = 1; pfn <= F; pfn++) {
-      const maps = c.maps[pfn]!;
-      const gup = c.gup[pfn]!;
-      const held = c.held[pfn]!;
+      const maps = c[pfn]!;
+      const gup = c[GUP + pfn]!;
+      const held = c[HELD + pfn]!;
       const cache = (v.pageTest(pfn, PG_SWAPCACHE) ? 1 : 0) + (v.inPageCache(pfn) ? 1 : 0);
       const ref = v.pageRef(pfn);
       if (ref === 0) {
         if (maps > 0) return `pfn ${pfn} is free but mapped by ${maps} PTE(s)`;
-        if (c.migration[pfn]! > 0) return `pfn ${pfn} is free but a migration entry still points at it`;
+        if (c[MIG + pfn]! > 0) return `pfn ${pfn} is free but a migration entry still points at it`;
         for (let g = 0; g < v.gupSlots; g++) {
           const r = v.gup(g);
           if (gupKind(r) !== GUP_NONE && gupPfn(r) === pfn) return `pfn ${pfn} is free but GUP reference "${v.world.gupNames[g]}" holds it`;
@@ -69,25 +75,19 @@ export const refcountSane: MMInvariant = {
       if (v.pageMapcount(pfn) !== maps) return `pfn ${pfn}: _mapcount is ${v.pageMapcount(pfn)} but ${maps} PTE(s) map it`;
     }
     for (let slot = 0; slot < v.swapSlots; slot++) {
-      const entries = c.swapEntries[slot]!;
+      const entries = c[SWP + slot]!;
       if (v.swapCount(slot) !== entries) return `swap slot ${slot}: swap_map count is ${v.swapCount(slot)} but ${entries} swap entries use it`;
     }
     return null;
   },
 };
 
-/** Per-frame and per-slot counters, reused from check to check (each worker thread has its own). */
-let scratch: { maps: Int32Array; migration: Int32Array; gup: Int32Array; held: Int32Array; swapEntries: Int32Array } | null = null;
+/** The counters, zeroed, in one array reused from check to check (each worker thread has its own). */
+let scratch = new Int32Array(0);
 
-function counts(frames: number, slots: number) {
-  if (!scratch || scratch.maps.length < frames + 1 || scratch.swapEntries.length < slots) {
-    const n = frames + 1;
-    scratch = { maps: new Int32Array(n), migration: new Int32Array(n), gup: new Int32Array(n), held: new Int32Array(n), swapEntries: new Int32Array(Math.max(1, slots)) };
-  }
-  scratch.maps.fill(0);
-  scratch.migration.fill(0);
-  scratch.gup.fill(0);
-  scratch.held.fill(0);
-  scratch.swapEntries.fill(0);
+function counts(frames: number, slots: number): Int32Array {
+  const len = 5 * (frames + 1) + slots;
+  if (scratch.length < len) scratch = new Int32Array(len);
+  for (let i = 0; i < len; i++) scratch[i] = 0;
   return scratch;
 }
