@@ -9,14 +9,6 @@
  * the same whatever the numbering: symmetric states get the same form.
  *
  * The zeropage (pfn 0) is not a frame and never renamed.
- *
- * Most steps leave the numbering as it was: a referenced frame's place in
- * the order depends only on the places that refer to it (one place refers to
- * one frame, so these never tie), and only frames nothing refers to are
- * ordered by content. So while the model expands a state, a successor with
- * the parent's places, the parent's swap-cache links, and the parent's
- * content in the frames nothing refers to is canonical when the parent is,
- * which is checked once per parent.
  */
 import { GUP_NONE, gupKind } from './gup.js';
 import { F_CACHE, type Layout, PG_FLAGS, PG_MAP, PG_PRIVATE, PG_REF, PG_SWAPCACHE, TH_NEWPAGE, TH_ORIG, TH_PAGE, TH_PFN } from './layout.js';
@@ -31,15 +23,6 @@ export class FrameSymmetry {
   private readonly order: Int32Array;
   private readonly perm: Int32Array; // old pfn -> new pfn
   private readonly tmp: Int32Array;
-  /** Offsets of the places that refer to frames. */
-  private readonly placeWords: Int32Array;
-  /** The state being expanded (valid between expanding() and expanded()), and whether it is canonical (-1: not yet known). */
-  private parent: Int32Array | null = null;
-  private parentCanonical = -1;
-  /** The parent's frames that nothing refers to (ordered by content). */
-  private readonly parentLoose: Uint8Array;
-  /** computeOrder()'s first signature for frames nothing refers to. */
-  private unreferenced = 0;
 
   constructor(private readonly L: Layout) {
     this.F = L.shape.frames;
@@ -47,49 +30,6 @@ export class FrameSymmetry {
     this.order = new Int32Array(this.F);
     this.perm = new Int32Array(this.F + 1);
     this.tmp = new Int32Array(this.F * PG_WORDS);
-    const sh = L.shape;
-    const words: number[] = [];
-    for (let m = 0; m < sh.mms; m++) for (let a = 0; a < sh.addrs; a++) words.push(L.pte(m, a));
-    for (let f = 0; f < sh.files; f++) for (let i = 0; i < sh.filePages; i++) words.push(L.file(f) + F_CACHE + i);
-    for (let g = 0; g < sh.gupSlots; g++) words.push(L.gup(g));
-    for (let t = 0; t < sh.entries.length; t++) for (const w of [TH_ORIG, TH_PAGE, TH_NEWPAGE, TH_PFN]) words.push(L.thread(t) + w);
-    this.placeWords = Int32Array.from(words);
-    this.parentLoose = new Uint8Array(this.F + 1);
-  }
-
-  /** The model starts expanding `s`: its successors may be compared with it until expanded(). */
-  expanding(s: Int32Array): void {
-    this.parent = s;
-    this.parentCanonical = -1;
-  }
-
-  expanded(): void {
-    this.parent = null;
-  }
-
-  /** Whether s orders its frames as the parent does, the parent being canonical. */
-  private sameAsCanonicalParent(s: Int32Array): boolean {
-    const p = this.parent;
-    if (!p) return false;
-    const pw = this.placeWords;
-    for (let i = 0; i < pw.length; i++) if (s[pw[i]!] !== p[pw[i]!]) return false;
-    const F = this.F;
-    const L = this.L;
-    for (let f = 1; f <= F; f++) {
-      const o = L.page(f);
-      if ((s[o + PG_FLAGS]! ^ p[o + PG_FLAGS]!) & PG_SWAPCACHE || s[o + PG_PRIVATE] !== p[o + PG_PRIVATE]) return false;
-    }
-    if (this.parentCanonical < 0) {
-      this.parentCanonical = this.computeOrder(p) ? 1 : 0;
-      for (let f = 1; f <= F; f++) this.parentLoose[f] = this.sig[f]! >= this.unreferenced ? 1 : 0;
-    }
-    if (this.parentCanonical !== 1) return false;
-    for (let f = 1; f <= F; f++) {
-      if (!this.parentLoose[f]) continue;
-      const o = L.page(f);
-      for (let i = 0; i < PG_WORDS; i++) if (s[o + i] !== p[o + i]) return false;
-    }
-    return true;
   }
 
   /** Position counter of the current canonicalize() pass (a field: no closure per state). */
@@ -105,12 +45,6 @@ export class FrameSymmetry {
   }
 
   canonicalize(s: Int32Array): void {
-    if (this.sameAsCanonicalParent(s)) return;
-    if (!this.computeOrder(s)) this.rename(s);
-  }
-
-  /** Computes the canonical order of s's frames (into perm); true when it is the numbering s has. */
-  private computeOrder(s: Int32Array): boolean {
     const L = this.L;
     const F = this.F;
     const sig = this.sig;
@@ -137,7 +71,6 @@ export class FrameSymmetry {
       this.pos++;
     }
     const unreferenced = this.pos;
-    this.unreferenced = unreferenced;
     for (let p = 1; p <= F; p++) {
       const o = L.page(p);
       if (s[o + PG_FLAGS]! & PG_SWAPCACHE) {
@@ -162,7 +95,8 @@ export class FrameSymmetry {
       this.perm[order[i]!] = i + 1;
       if (order[i] !== i + 1) identity = false;
     }
-    return identity;
+    if (identity) return;
+    this.rename(s);
   }
 
   private less(s: Int32Array, p: number, q: number): boolean {

@@ -310,15 +310,6 @@ export class MMModel implements Model {
   }
 
   successors(s: Int32Array, emit: Emit): void {
-    this.symmetry.expanding(s);
-    try {
-      this.expand(s, emit);
-    } finally {
-      this.symmetry.expanded();
-    }
-  }
-
-  private expand(s: Int32Array, emit: Emit): void {
     const L = this.layout;
     const n = this.scratch;
     const k = this.k;
