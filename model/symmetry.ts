@@ -23,6 +23,14 @@ export class FrameSymmetry {
   private readonly order: Int32Array;
   private readonly perm: Int32Array; // old pfn -> new pfn
   private readonly tmp: Int32Array;
+  /** Word offsets of the places, in their fixed order (computed once: canonicalize runs for every successor). */
+  private readonly ptes: Int32Array;
+  private readonly caches: Int32Array;
+  private readonly gups: Int32Array;
+  /** Per thread: orig_pte, page, new_page, pfn. */
+  private readonly locals: Int32Array;
+  /** Word offset of each frame (index pfn; 0 unused). */
+  private readonly frameAt: Int32Array;
 
   constructor(private readonly L: Layout) {
     this.F = L.shape.frames;
@@ -30,55 +38,70 @@ export class FrameSymmetry {
     this.order = new Int32Array(this.F);
     this.perm = new Int32Array(this.F + 1);
     this.tmp = new Int32Array(this.F * PG_WORDS);
+    const sh = L.shape;
+    const ptes: number[] = [];
+    for (let m = 0; m < sh.mms; m++) for (let a = 0; a < sh.addrs; a++) ptes.push(L.pte(m, a));
+    const caches: number[] = [];
+    for (let f = 0; f < sh.files; f++) for (let i = 0; i < sh.filePages; i++) caches.push(L.file(f) + F_CACHE + i);
+    const locals: number[] = [];
+    for (let t = 0; t < sh.entries.length; t++) for (const w of [TH_ORIG, TH_PAGE, TH_NEWPAGE, TH_PFN]) locals.push(L.thread(t) + w);
+    this.ptes = Int32Array.from(ptes);
+    this.caches = Int32Array.from(caches);
+    this.gups = Int32Array.from({ length: sh.gupSlots }, (_, g) => L.gup(g));
+    this.locals = Int32Array.from(locals);
+    this.frameAt = Int32Array.from({ length: this.F + 1 }, (_, p) => (p === 0 ? 0 : L.page(p)));
   }
 
-  /** Position counter of the current canonicalize() pass (a field: no closure per state). */
-  private pos = 0;
-
-  private see(pfn: number): void {
-    if (pfn > 0 && pfn <= this.F && this.pos < this.sig[pfn]!) this.sig[pfn] = this.pos;
-  }
-
-  private seePte(e: number): void {
+  /** A frame referred to by a PTE or thread-local PTE value, or 0. */
+  private static pteFrame(e: number): number {
     const k = e & 7;
-    if ((k === PTE_PRESENT && !(e & PTE_SPECIAL)) || k === PTE_MIGRATION) this.see((e >>> 3) & 0xff);
+    return (k === PTE_PRESENT && !(e & PTE_SPECIAL)) || k === PTE_MIGRATION ? (e >>> 3) & 0xff : 0;
   }
 
   canonicalize(s: Int32Array): void {
-    const L = this.L;
     const F = this.F;
     const sig = this.sig;
-    sig.fill(INF);
-    this.pos = 0;
-    const sh = L.shape;
-    for (let m = 0; m < sh.mms; m++) for (let a = 0; a < sh.addrs; a++, this.pos++) this.seePte(s[L.pte(m, a)]!);
-    for (let f = 0; f < sh.files; f++) for (let i = 0; i < sh.filePages; i++, this.pos++) this.see(s[L.file(f) + F_CACHE + i]!);
-    const swapBase = this.pos;
-    this.pos += sh.swapSlots;
-    for (let g = 0; g < sh.gupSlots; g++, this.pos++) {
-      const r = s[L.gup(g)]!;
-      if (gupKind(r) !== GUP_NONE) this.see((r >>> 16) & 0xff);
+    for (let p = 1; p <= F; p++) sig[p] = INF;
+    // Each place in turn names the frame it refers to: the first place naming a frame is its signature.
+    let pos = 0;
+    const ptes = this.ptes;
+    for (let i = 0; i < ptes.length; i++, pos++) {
+      const p = FrameSymmetry.pteFrame(s[ptes[i]!]!);
+      if (p > 0 && p <= F && sig[p] === INF) sig[p] = pos;
     }
-    for (let t = 0; t < sh.entries.length; t++) {
-      const tb = L.thread(t);
-      this.seePte(s[tb + TH_ORIG]!);
-      this.pos++;
-      this.see(s[tb + TH_PAGE]!);
-      this.pos++;
-      this.see(s[tb + TH_NEWPAGE]!);
-      this.pos++;
-      this.see(s[tb + TH_PFN]!);
-      this.pos++;
+    const caches = this.caches;
+    for (let i = 0; i < caches.length; i++, pos++) {
+      const p = s[caches[i]!]!;
+      if (p > 0 && p <= F && sig[p] === INF) sig[p] = pos;
     }
-    const unreferenced = this.pos;
+    const swapBase = pos;
+    pos += this.L.shape.swapSlots;
+    const gups = this.gups;
+    for (let i = 0; i < gups.length; i++, pos++) {
+      const r = s[gups[i]!]!;
+      const p = gupKind(r) !== GUP_NONE ? (r >>> 16) & 0xff : 0;
+      if (p > 0 && p <= F && sig[p] === INF) sig[p] = pos;
+    }
+    const locals = this.locals;
+    for (let i = 0; i < locals.length; i++, pos++) {
+      const w = s[locals[i]!]!;
+      const p = (i & 3) === 0 ? FrameSymmetry.pteFrame(w) : w;
+      if (p > 0 && p <= F && sig[p] === INF) sig[p] = pos;
+    }
+    const unreferenced = pos;
+    const frameAt = this.frameAt;
     for (let p = 1; p <= F; p++) {
-      const o = L.page(p);
+      const o = frameAt[p]!;
       if (s[o + PG_FLAGS]! & PG_SWAPCACHE) {
         const at = swapBase + s[o + PG_PRIVATE]! - 1;
         if (at < sig[p]!) sig[p] = at;
       }
       if (sig[p] === INF && (s[o + PG_REF]! !== 0 || s[o + PG_MAP]! !== 0)) sig[p] = unreferenced;
     }
+    // Most states are numbered canonically already: check that first.
+    let sorted = true;
+    for (let p = 1; p < F && sorted; p++) if (this.less(s, p + 1, p)) sorted = false;
+    if (sorted) return;
     // Insertion sort of the frames by (signature, content).
     const order = this.order;
     for (let i = 0; i < F; i++) {
@@ -90,12 +113,7 @@ export class FrameSymmetry {
       }
       order[j + 1] = p;
     }
-    let identity = true;
-    for (let i = 0; i < F; i++) {
-      this.perm[order[i]!] = i + 1;
-      if (order[i] !== i + 1) identity = false;
-    }
-    if (identity) return;
+    for (let i = 0; i < F; i++) this.perm[order[i]!] = i + 1;
     this.rename(s);
   }
 
@@ -103,8 +121,8 @@ export class FrameSymmetry {
     const a = this.sig[p]!;
     const b = this.sig[q]!;
     if (a !== b) return a < b;
-    const op = this.L.page(p);
-    const oq = this.L.page(q);
+    const op = this.frameAt[p]!;
+    const oq = this.frameAt[q]!;
     for (let i = 0; i < PG_WORDS; i++) {
       const x = s[op + i]!;
       const y = s[oq + i]!;
