@@ -7,7 +7,6 @@
 import { formatGupFlags, GUP_NONE, GUP_PENDING, gupKind, gupMm, gupPfn } from '../model/gup.js';
 import { PG_ANON } from '../model/layout.js';
 import { isWritable, mapsNormalPage, pteTarget } from '../model/pte.js';
-import { referencingMms } from './anon-exclusive.js';
 import type { MMInvariant } from './invariant.js';
 
 export const cowIsolation: MMInvariant = {
@@ -31,9 +30,13 @@ export const cowIsolation: MMInvariant = {
             `"${v.world.gupNames[g]}" (${formatGupFlags(r)}) on it: ${v.mmName(m)}'s writes leak to ${v.mmName(gupMm(r))}`
           );
         }
-        for (const ref of referencingMms(v, pfn)) {
-          if (ref.mm !== m) {
-            return `${v.addrName(m, a)} maps pfn ${pfn} writable while ${v.addrName(ref.mm, ref.addr)} also refers to it`;
+        // Without allocating (this runs on every state): does another mm refer to it?
+        for (let m2 = 0; m2 < v.mms; m2++) {
+          if (m2 === m) continue;
+          for (let a2 = 0; a2 < v.addrs; a2++) {
+            if (v.entryRefersTo(v.pte(m2, a2), pfn)) {
+              return `${v.addrName(m, a)} maps pfn ${pfn} writable while ${v.addrName(m2, a2)} also refers to it`;
+            }
           }
         }
       }
