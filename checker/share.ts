@@ -14,7 +14,10 @@
  * worker sorts its candidates by key, and the workers merge their key lists
  * into global ranks. Hence states, transitions, depths and traces do not
  * depend on the number of workers or on timing, and they are the sequential
- * engine's.
+ * engine's. (With partial-order reduction, the cycle proviso looks only at
+ * states of earlier levels, which is what keeps it deterministic; the
+ * sequential engine also sees the level being built, so where ample sets
+ * apply the two may reduce differently.)
  *
  * The table and the arenas cannot move while the others probe them: before
  * each state a worker checks that it has room for the state's successors
@@ -171,6 +174,8 @@ export class Share {
     this.bits = workerBits(workers);
     this.alone = workers === 1;
     this.maxSucc = Math.max(1, model.actionCount);
+    // Keys number a state's successors below EMISSIONS (each action gives at most one successor).
+    if (this.maxSucc >= EMISSIONS) throw new Error(`the parallel engine supports at most ${EMISSIONS - 1} actions (the model has ${model.actionCount})`);
     this.cand = sharedInts(this.stride * this.minRecords);
     this.keyRecs = sharedInts(KEY_WORDS * this.minRecords);
     this.own = sharedInts(this.stride * 16);
