@@ -1,6 +1,6 @@
 /**
  * Benchmarks (not tests). Prints a table and, with --json, ends with one JSON
- * line. Every figure is the median of --runs runs (default 3).
+ * line.
  *
  *   npm run bench [-- --runs 5] [-- --json] [-- --only classic|mm]
  *
@@ -11,9 +11,14 @@
  * mm: the default check (anon-exclusive --depth 12), anon-exclusive alone on
  *   all of cow-fork-gup, and every built-in scenario on 6.2 with all
  *   invariants, on 1 worker and on all.
+ *
+ * The machine's speed drifts by 10-20% over minutes, so the runs go in
+ * rounds (each benchmark once per round): every figure is the median over
+ * --runs rounds (default 3), and every ratio is the median of the ratios
+ * taken within one round.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -36,13 +41,28 @@ interface Row {
   bytesPerState?: number;
 }
 
+interface Run {
+  seconds: number;
+  states: number;
+  transitions: number;
+  tableBytes?: number;
+}
+
+interface Bench {
+  name: string;
+  tool: string;
+  workers: number;
+  /** Seconds as the tool measures them (mmcheck: the whole exploration, workers' start included). */
+  once(): Promise<Run> | Run;
+  runs: Run[];
+}
+
 const { values } = parseArgs({
   options: { runs: { type: 'string' }, json: { type: 'boolean' }, only: { type: 'string' } },
   strict: true,
 });
-const runs = Math.max(1, Number(values.runs ?? 3));
+const rounds = Math.max(1, Number(values.runs ?? 3));
 const all = availableParallelism();
-const rows: Row[] = [];
 const want = (g: string) => !values.only || values.only === g;
 const log = (s: string) => process.stderr.write(s + '\n');
 
@@ -51,29 +71,20 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-async function mmcheck(name: string, factory: ModelFactory, opts: ExploreOptions, expect?: [number, number]): Promise<Row> {
-  const secs: number[] = [];
-  let last = { states: 0, transitions: 0, tableBytes: 0 };
-  for (let i = 0; i < runs; i++) {
-    const r = await exploreParallel(factory, opts);
-    if (r.verdict !== 'holds') throw new Error(`${name}: expected holds, got ${r.verdict}`);
-    if (expect && (r.states !== expect[0] || r.transitions !== expect[1])) {
-      throw new Error(`${name}: ${r.states} states / ${r.transitions} transitions, expected ${expect[0]} / ${expect[1]}`);
-    }
-    secs.push(r.seconds);
-    last = r;
-  }
-  const seconds = median(secs);
-  log(`${name}, ${opts.workers} worker(s): ${seconds.toFixed(2)} s`);
+function mmcheck(name: string, factory: ModelFactory, opts: ExploreOptions, expect?: [number, number]): Bench {
   return {
     name,
     tool: 'mmcheck',
-    states: last.states,
-    transitions: last.transitions,
-    seconds,
-    statesPerSecond: Math.round(last.states / seconds),
     workers: opts.workers ?? 1,
-    bytesPerState: Number((last.tableBytes / last.states).toFixed(1)),
+    runs: [],
+    async once() {
+      const r = await exploreParallel(factory, opts);
+      if (r.verdict !== 'holds') throw new Error(`${name}: expected holds, got ${r.verdict}`);
+      if (expect && (r.states !== expect[0] || r.transitions !== expect[1])) {
+        throw new Error(`${name}: ${r.states} states / ${r.transitions} transitions, expected ${expect[0]} / ${expect[1]}`);
+      }
+      return r;
+    },
   };
 }
 
@@ -87,72 +98,98 @@ function timed(cmd: string, args: string[], cwd: string): { seconds: number; out
   return { seconds: (performance.now() - t) / 1000, out };
 }
 
-function spin(): Row | null {
+/** SPIN's verifier, compiled once; its time is pan's own elapsed time. */
+function spin(): Bench | null {
   if (!has('spin') || !has('gcc')) return null;
   const dir = mkdtempSync(join(tmpdir(), 'mmcheck-spin-'));
   execFileSync('spin', ['-a', join(process.cwd(), 'bench/increment.pml')], { cwd: dir, stdio: 'ignore' });
   execFileSync('gcc', ['-O2', '-DSAFETY', '-o', 'pan', 'pan.c'], { cwd: dir, stdio: 'ignore' });
-  const secs: number[] = [];
-  let states = 0;
-  let transitions = 0;
-  for (let i = 0; i < runs; i++) {
-    const { out } = timed('./pan', ['-m10000000', '-w27'], dir);
-    states = Number(/(\d+) states, stored/.exec(out)![1]);
-    transitions = Number(/(\d+) transitions/.exec(out)![1]);
-    secs.push(Number(/elapsed time ([\d.e+]+) seconds/.exec(out)![1]));
-  }
-  const seconds = median(secs);
-  log(`spin: ${seconds.toFixed(2)} s (pan's own elapsed time)`);
-  return { name: 'classic', tool: 'spin', states, transitions, seconds, statesPerSecond: Math.round(states / seconds), workers: 1 };
+  return {
+    name: 'classic',
+    tool: 'spin',
+    workers: 1,
+    runs: [],
+    once() {
+      const { out } = timed('./pan', ['-m10000000', '-w27'], dir);
+      return {
+        states: Number(/(\d+) states, stored/.exec(out)![1]),
+        transitions: Number(/(\d+) transitions/.exec(out)![1]),
+        seconds: Number(/elapsed time ([\d.e+]+) seconds/.exec(out)![1]),
+      };
+    },
+  };
 }
 
-function rumur(threads: number): Row | null {
+/** Rumur's checker, compiled once; its time is the wall clock. */
+function rumur(threads: number): Bench | null {
   if (!has('rumur') || !has('gcc')) return null;
   const dir = mkdtempSync(join(tmpdir(), 'mmcheck-rumur-'));
   execFileSync('rumur', ['--threads', String(threads), '--output', 'inc.c', join(process.cwd(), 'bench/increment.m')], { cwd: dir, stdio: 'ignore' });
   execFileSync('gcc', ['-O2', '-march=native', '-mcx16', '-o', 'inc', 'inc.c', '-lpthread', '-latomic'], { cwd: dir, stdio: 'ignore' });
-  const secs: number[] = [];
-  let states = 0;
-  let transitions = 0;
-  for (let i = 0; i < runs; i++) {
-    const { seconds, out } = timed('./inc', [], dir);
-    states = Number(/(\d+) states, (\d+) rules fired/.exec(out)![1]);
-    transitions = Number(/(\d+) states, (\d+) rules fired/.exec(out)![2]);
-    secs.push(seconds);
-  }
-  const seconds = median(secs);
-  log(`rumur, ${threads} thread(s): ${seconds.toFixed(2)} s (wall clock)`);
-  return { name: 'classic', tool: 'rumur', states, transitions, seconds, statesPerSecond: Math.round(states / seconds), workers: threads };
+  return {
+    name: 'classic',
+    tool: 'rumur',
+    workers: threads,
+    runs: [],
+    once() {
+      const { seconds, out } = timed('./inc', [], dir);
+      const m = /(\d+) states, (\d+) rules fired/.exec(out)!;
+      return { seconds, states: Number(m[1]), transitions: Number(m[2]) };
+    },
+  };
 }
 
+const benches: Bench[] = [];
+const counts = all > 1 ? [1, all] : [1];
 if (want('classic')) {
   const f = { module: jsUrl('checker/examples/increment.js'), args: { threads: 4 } };
   const exact: [number, number] = [8_519_680, 34_078_720];
-  rows.push(await mmcheck('classic', f, { workers: 1, expectedStates: exact[0] }, exact));
-  if (all > 1) rows.push(await mmcheck('classic', f, { workers: all, expectedStates: exact[0] }, exact));
-  for (const r of [spin(), rumur(1), all > 1 ? rumur(all) : null]) if (r) rows.push(r);
+  for (const workers of counts) benches.push(mmcheck('classic', f, { workers, expectedStates: exact[0] }, exact));
+  for (const b of [spin(), rumur(1), all > 1 ? rumur(all) : null]) if (b) benches.push(b);
 }
 if (want('mm')) {
   const v = resolveVariant({ kernel: '6.2' });
   const cfg = SCENARIOS.find((s) => s.name === 'cow-fork-gup')!;
   const names = INVARIANTS.map((i) => i.name);
-  for (const workers of all > 1 ? [1, all] : [1]) {
-    rows.push(await mmcheck('mm: anon-exclusive --depth 12 (cow-fork-gup)', mmFactory(cfg, v, ['anon-exclusive']), { workers, maxDepth: 12 }));
+  for (const workers of counts) {
+    benches.push(mmcheck('mm: anon-exclusive --depth 12 (cow-fork-gup)', mmFactory(cfg, v, ['anon-exclusive']), { workers, maxDepth: 12 }));
   }
   // The default invariant alone, every reachable state: the model's cost with one invariant, not eight.
-  for (const workers of all > 1 ? [1, all] : [1]) {
-    rows.push(await mmcheck('mm: anon-exclusive (cow-fork-gup)', mmFactory(cfg, v, ['anon-exclusive']), { workers }));
-  }
-  for (const sc of SCENARIOS) {
-    for (const workers of all > 1 ? [1, all] : [1]) {
-      rows.push(await mmcheck(`mm: ${sc.name}`, mmFactory(sc, v, names), { workers }));
-    }
-  }
+  for (const workers of counts) benches.push(mmcheck('mm: anon-exclusive (cow-fork-gup)', mmFactory(cfg, v, ['anon-exclusive']), { workers }));
+  for (const sc of SCENARIOS) for (const workers of counts) benches.push(mmcheck(`mm: ${sc.name}`, mmFactory(sc, v, names), { workers }));
 }
+
+// Within a round, the runs a ratio compares go next to each other: the machine drifts less in between.
+const first = ['classic/mmcheck/1', 'mm: cow-fork-gup/mmcheck/1', 'mm: anon-exclusive (cow-fork-gup)/mmcheck/1', `classic/mmcheck/${all}`];
+const order = [...benches].sort((x, y) => rank(x) - rank(y));
+function rank(b: Bench): number {
+  const i = first.indexOf(`${b.name}/${b.tool}/${b.workers}`);
+  return i < 0 ? first.length + benches.indexOf(b) : i;
+}
+for (let round = 1; round <= rounds; round++) {
+  const t = performance.now();
+  for (const b of order) b.runs.push(await b.once());
+  log(`round ${round} of ${rounds}: ${((performance.now() - t) / 1000).toFixed(0)} s`);
+}
+
+const rows: Row[] = benches.map((b) => {
+  const seconds = median(b.runs.map((r) => r.seconds));
+  const last = b.runs.at(-1)!;
+  return {
+    name: b.name,
+    tool: b.tool,
+    states: last.states,
+    transitions: last.transitions,
+    seconds,
+    statesPerSecond: Math.round(last.states / seconds),
+    workers: b.workers,
+    ...(last.tableBytes !== undefined ? { bytesPerState: Number((last.tableBytes / last.states).toFixed(1)) } : {}),
+  };
+});
 
 const fmt = (n: number) => n.toLocaleString('en-US');
 const table = [
-  `median of ${runs} run(s), node ${process.version}, ${all} cores`,
+  `median of ${rounds} round(s), node ${process.version}, ${all} cores`,
   '| benchmark | tool | workers | states | transitions | seconds | states/s | bytes/state |',
   '|---|---|---:|---:|---:|---:|---:|---:|',
   ...rows.map(
@@ -160,23 +197,23 @@ const table = [
       `| ${r.name} | ${r.tool} | ${r.workers} | ${fmt(r.states)} | ${fmt(r.transitions)} | ${r.seconds.toFixed(2)} | ${fmt(r.statesPerSecond)} | ${r.bytesPerState ?? ''} |`,
   ),
 ];
-const rate = (tool: string, name: string, workers: number) => rows.find((r) => r.tool === tool && r.name === name && r.workers === workers)?.statesPerSecond;
+
+/** The median over rounds of (states/s of a) / (states/s of b). */
+const find = (tool: string, name: string, workers: number) => benches.find((b) => b.tool === tool && b.name === name && b.workers === workers);
 const ratios: Record<string, number> = {};
-const one = rate('mmcheck', 'classic', 1);
-const many = rate('mmcheck', 'classic', all);
-const sp = rate('spin', 'classic', 1);
-const ru1 = rate('rumur', 'classic', 1);
-const ruN = rate('rumur', 'classic', all);
-if (one && sp) ratios['mmcheck 1 worker / spin'] = one / sp;
-if (one && many && all > 1) ratios[`mmcheck ${all} workers / 1 worker`] = many / one;
-if (one && ru1) ratios['mmcheck 1 worker / rumur 1 thread'] = one / ru1;
-if (many && ruN && all > 1) ratios[`mmcheck ${all} workers / rumur ${all} threads`] = many / ruN;
-const mm1 = rows.find((r) => r.name === 'mm: cow-fork-gup' && r.workers === 1);
-if (mm1 && one) ratios['per-state cost, mm (cow-fork-gup, all 8 invariants) / classic, 1 worker'] = one / mm1.statesPerSecond;
-const mmDefault = rows.find((r) => r.name === 'mm: anon-exclusive (cow-fork-gup)' && r.workers === 1);
-if (mmDefault && one) ratios['per-state cost, mm (cow-fork-gup, anon-exclusive only) / classic, 1 worker'] = one / mmDefault.statesPerSecond;
-table.push('', ...Object.entries(ratios).map(([k, x]) => `${k}: ${x.toFixed(2)}x`));
+function ratio(label: string, a: Bench | undefined, b: Bench | undefined): void {
+  if (!a || !b || a === b) return;
+  ratios[label] = median(a.runs.map((ra, i) => ra.states / ra.seconds / (b.runs[i]!.states / b.runs[i]!.seconds)));
+}
+const one = find('mmcheck', 'classic', 1);
+ratio('mmcheck 1 worker / spin', one, find('spin', 'classic', 1));
+if (all > 1) ratio(`mmcheck ${all} workers / 1 worker`, find('mmcheck', 'classic', all), one);
+ratio('mmcheck 1 worker / rumur 1 thread', one, find('rumur', 'classic', 1));
+if (all > 1) ratio(`mmcheck ${all} workers / rumur ${all} threads`, find('mmcheck', 'classic', all), find('rumur', 'classic', all));
+// Per-state cost is the inverse of states/s: classic's rate over the MM model's.
+ratio('per-state cost, mm (cow-fork-gup, all 8 invariants) / classic, 1 worker', one, find('mmcheck', 'mm: cow-fork-gup', 1));
+ratio('per-state cost, mm (cow-fork-gup, anon-exclusive only) / classic, 1 worker', one, find('mmcheck', 'mm: anon-exclusive (cow-fork-gup)', 1));
+table.push('', ...Object.entries(ratios).map(([k, x]) => `${k}: ${x.toFixed(2)}x (median of ${rounds} rounds)`));
 if (!has('spin') || !has('rumur')) table.push('(spin or rumur not installed: apt-get install spin rumur to compare)');
 process.stdout.write(table.join('\n') + '\n');
 if (values.json) process.stdout.write(JSON.stringify({ benchmarks: rows, ratios }) + '\n');
-void readFileSync;
