@@ -39,6 +39,8 @@ interface Row {
   statesPerSecond: number;
   workers: number;
   bytesPerState?: number;
+  /** Seconds of each round. */
+  rounds: number[];
 }
 
 interface Run {
@@ -160,7 +162,7 @@ if (want('mm')) {
 }
 
 // Within a round, the runs a ratio compares go next to each other: the machine drifts less in between.
-const first = ['classic/mmcheck/1', 'mm: cow-fork-gup/mmcheck/1', 'mm: anon-exclusive (cow-fork-gup)/mmcheck/1', `classic/mmcheck/${all}`];
+const first = ['mm: cow-fork-gup/mmcheck/1', 'classic/mmcheck/1', `classic/mmcheck/${all}`, 'mm: anon-exclusive (cow-fork-gup)/mmcheck/1'];
 const order = [...benches].sort((x, y) => rank(x) - rank(y));
 function rank(b: Bench): number {
   const i = first.indexOf(`${b.name}/${b.tool}/${b.workers}`);
@@ -183,6 +185,7 @@ const rows: Row[] = benches.map((b) => {
     seconds,
     statesPerSecond: Math.round(last.states / seconds),
     workers: b.workers,
+    rounds: b.runs.map((r) => Number(r.seconds.toFixed(3))),
     ...(last.tableBytes !== undefined ? { bytesPerState: Number((last.tableBytes / last.states).toFixed(1)) } : {}),
   };
 });
@@ -201,9 +204,11 @@ const table = [
 /** The median over rounds of (states/s of a) / (states/s of b). */
 const find = (tool: string, name: string, workers: number) => benches.find((b) => b.tool === tool && b.name === name && b.workers === workers);
 const ratios: Record<string, number> = {};
+const perRound: Record<string, number[]> = {};
 function ratio(label: string, a: Bench | undefined, b: Bench | undefined): void {
   if (!a || !b || a === b) return;
-  ratios[label] = median(a.runs.map((ra, i) => ra.states / ra.seconds / (b.runs[i]!.states / b.runs[i]!.seconds)));
+  perRound[label] = a.runs.map((ra, i) => ra.states / ra.seconds / (b.runs[i]!.states / b.runs[i]!.seconds));
+  ratios[label] = median(perRound[label]);
 }
 const one = find('mmcheck', 'classic', 1);
 ratio('mmcheck 1 worker / spin', one, find('spin', 'classic', 1));
@@ -213,7 +218,7 @@ if (all > 1) ratio(`mmcheck ${all} workers / rumur ${all} threads`, find('mmchec
 // Per-state cost is the inverse of states/s: classic's rate over the MM model's.
 ratio('per-state cost, mm (cow-fork-gup, all 8 invariants) / classic, 1 worker', one, find('mmcheck', 'mm: cow-fork-gup', 1));
 ratio('per-state cost, mm (cow-fork-gup, anon-exclusive only) / classic, 1 worker', one, find('mmcheck', 'mm: anon-exclusive (cow-fork-gup)', 1));
-table.push('', ...Object.entries(ratios).map(([k, x]) => `${k}: ${x.toFixed(2)}x (median of ${rounds} rounds)`));
+table.push('', ...Object.entries(ratios).map(([k, x]) => `${k}: ${x.toFixed(2)}x (median; rounds: ${perRound[k]!.map((r) => r.toFixed(2)).join(', ')})`));
 if (!has('spin') || !has('rumur')) table.push('(spin or rumur not installed: apt-get install spin rumur to compare)');
 process.stdout.write(table.join('\n') + '\n');
 if (values.json) process.stdout.write(JSON.stringify({ benchmarks: rows, ratios }) + '\n');
