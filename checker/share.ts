@@ -50,6 +50,14 @@ export const SLOT = 0;
 export const EMISSIONS = 65536;
 /** Successors inserted together: the cache misses of their first probes overlap. */
 const BATCH = 512;
+/**
+ * Only states of at most this many words are batched: batching copies every
+ * successor once more, which pays when successors are cheap and the table's
+ * misses dominate (the classic model, 13 words: 6.3 s batched against 8.8 s),
+ * not for the MM model (32-70 words, and about a microsecond of kernel steps
+ * a state: cow-fork-gup 3.7-3.9 s inserted at once against 3.9-4.3 s batched).
+ */
+const BATCH_WORDS = 24;
 /** Frontier states taken at a time from the shared counter. */
 const CHUNK = 64;
 
@@ -124,6 +132,8 @@ export class Share {
   readonly stride: number;
   private readonly bits: number;
   private readonly alone: boolean;
+  /** Successors are inserted as they come, not batched (large states). */
+  private readonly direct: boolean;
   private readonly maxSucc: number;
   private table: Int32Array = new Int32Array(2);
   private mask = 0;
@@ -173,6 +183,7 @@ export class Share {
     this.stride = HDR + this.W;
     this.bits = workerBits(workers);
     this.alone = workers === 1;
+    this.direct = this.W > BATCH_WORDS;
     this.maxSucc = Math.max(1, model.actionCount);
     // Keys number a state's successors below EMISSIONS (each action gives at most one successor).
     if (this.maxSucc >= EMISSIONS) throw new Error(`the parallel engine supports at most ${EMISSIONS - 1} actions (the model has ${model.actionCount})`);
@@ -254,6 +265,11 @@ export class Share {
     this.levelTransitions++;
     this.coverage[action]!++;
     const W = this.W;
+    if (this.direct) {
+      const hi = hiWord(fingerprint(next, 0, W));
+      this.insert(hi, loWord(fpLo), this.rank, this.emission++, action, next, 0);
+      return;
+    }
     const b = this.batch;
     const off = this.pending++ * this.bstride;
     b[off] = hiWord(fingerprint(next, 0, W));
