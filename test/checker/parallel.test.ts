@@ -11,6 +11,7 @@ import type { ExploreResult } from '../../checker/model.js';
 import { exploreParallel } from '../../checker/parallel.js';
 import { createModel, mmFactory } from '../../model/factory.js';
 import { findScenario } from '../../model/scenarios.js';
+import { AbbaModel } from './toys.js';
 import { resolveVariant } from '../../model/variants.js';
 
 const increment = (threads: number) => ({ module: jsUrl('checker/examples/increment.js'), args: { threads } });
@@ -82,6 +83,15 @@ describe('parallel BFS', () => {
     // 197,632 states from a table sized for 1,000: it and each worker's arenas grow in the middle of levels.
     const seq = summary(explore(new IncrementModel(3), []));
     for (const workers of [2, 3]) expect(summary(await exploreParallel(increment(3), { workers, expectedStates: 1000 }))).toEqual(seq);
+  });
+
+  test('a deadlock: the same verdict and trace for 1, 2 and 3 workers as the sequential engine', async () => {
+    const seq = summary(explore(new AbbaModel(), []));
+    expect(seq.verdict).toBe('deadlock');
+    const f = { module: jsUrl('test/checker/toys.js'), args: {} };
+    for (const workers of [1, 2, 3]) expect(summary(await exploreParallel(f, { workers }))).toEqual(seq);
+    const fine = { module: jsUrl('test/checker/toys.js'), args: { sameOrder: true } };
+    expect((await exploreParallel(fine, { workers: 2 })).verdict).toBe('holds');
   });
 
   test('a state limit stops at a level boundary: incomplete, the same for any worker count', async () => {

@@ -83,3 +83,8 @@ export class AbbaModel implements Model {
     return `thread ${a}`;
   }
 }
+
+/** Factory entry for worker threads (the parallel engine's tests): createModel({ sameOrder }). */
+export function createModel(args: { sameOrder?: boolean }) {
+  return { model: new AbbaModel(args.sameOrder ?? false), invariants: [] };
+}
