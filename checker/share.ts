@@ -165,7 +165,8 @@ export class Share {
   private deadlockRank = -1;
   readonly stats: ReductionStats = { ampleStates: 0 };
   private readonly expand: ReturnType<typeof makeExpander>;
-  private readonly violated = new Set<string>();
+  /** Per invariant (by index: no string lookups per state), whether it was violated already. */
+  private readonly violated: Uint8Array;
   private readonly cur: Int32Array;
   private readonly scratch: Int32Array;
   private rank = 0;
@@ -183,6 +184,7 @@ export class Share {
     this.stride = HDR + this.W;
     this.bits = workerBits(workers);
     this.alone = workers === 1;
+    this.violated = new Uint8Array(invariants.length);
     this.direct = this.W > BATCH_WORDS;
     this.maxSucc = Math.max(1, model.actionCount);
     // Keys number a state's successors below EMISSIONS (each action gives at most one successor).
@@ -455,12 +457,13 @@ export class Share {
       for (let k = 0; k < n; k++) {
         const off = (order ? order[k]! : k) * S + HDR;
         for (let j = 0; j < W; j++) state[j] = d[off + j]!;
-        for (const inv of this.invariants) {
-          if (this.violated.has(inv.name)) continue;
-          const msg = inv.check(state);
+        const invs = this.invariants;
+        for (let i = 0; i < invs.length; i++) {
+          if (this.violated[i]) continue;
+          const msg = invs[i]!.check(state);
           if (msg !== null) {
-            this.violated.add(inv.name);
-            violations.push({ invariant: inv.name, position: k, key: keys[k]!, message: msg });
+            this.violated[i] = 1;
+            violations.push({ invariant: invs[i]!.name, position: k, key: keys[k]!, message: msg });
           }
         }
       }
