@@ -207,26 +207,46 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
     takeViolations(seeded, level.violationRanks, level.base, null);
     levelSizes.push(inits.length);
 
-    /** Runs one level to its end, growing the table and arenas whenever a worker pauses for room. */
-    const runLevel = async (frontier: Frontier, probe: boolean): Promise<Segment[]> => {
+    /**
+     * Runs one level to its end, growing the table and arenas whenever a
+     * worker pauses for room. With --max-seconds the workers are paused at
+     * the deadline too, and the level is dropped: null.
+     */
+    const runLevel = async (frontier: Frontier, probe: boolean): Promise<Segment[] | null> => {
       Atomics.store(control, NEXT, 0);
       Atomics.store(control, PAUSE, 0);
       Atomics.store(control, FOUND, 0);
       if (!probe) ensureRoom(0);
-      let segs = await Promise.all(remotes.map((r, w) => r.ask<Segment>({ cmd: 'level', plan: plan(w, 0, 0), frontier, probe })));
-      while (segs.some((s) => s.paused)) {
-        // Every worker has stopped: grow what is short, then go on where each stopped.
-        await Promise.all(
-          segs.map(async (s, w) => {
-            if (s.arenaFull) arenas[w] = (await remotes[w]!.ask<{ arena: Arena }>({ cmd: 'grow' })).arena;
-          }),
-        );
-        const levelInserted = segs.reduce((a, s) => a + s.inserted, 0);
-        ensureRoom(levelInserted);
-        Atomics.store(control, PAUSE, 0);
-        segs = await Promise.all(remotes.map((r, w) => r.ask<Segment>({ cmd: 'resume', plan: plan(w, segs[w]!.inserted, levelInserted) })));
+      let late = false;
+      const timer =
+        opts.maxSeconds === undefined || probe
+          ? undefined
+          : setTimeout(() => {
+              late = true;
+              Atomics.store(control, PAUSE, 1);
+            }, Math.max(0, t0 + opts.maxSeconds * 1000 - performance.now()));
+      try {
+        let segs = await Promise.all(remotes.map((r, w) => r.ask<Segment>({ cmd: 'level', plan: plan(w, 0, 0), frontier, probe })));
+        while (segs.some((s) => s.paused)) {
+          if (late) return null;
+          segs = await resume(segs);
+        }
+        return segs;
+      } finally {
+        clearTimeout(timer);
       }
-      return segs;
+    };
+    /** Every worker has stopped: grow what is short, then go on where each stopped. */
+    const resume = async (segs: Segment[]): Promise<Segment[]> => {
+      await Promise.all(
+        segs.map(async (s, w) => {
+          if (s.arenaFull) arenas[w] = (await remotes[w]!.ask<{ arena: Arena }>({ cmd: 'grow' })).arena;
+        }),
+      );
+      const levelInserted = segs.reduce((a, s) => a + s.inserted, 0);
+      ensureRoom(levelInserted);
+      Atomics.store(control, PAUSE, 0);
+      return Promise.all(remotes.map((r, w) => r.ask<Segment>({ cmd: 'resume', plan: plan(w, segs[w]!.inserted, levelInserted) })));
     };
 
     let depth = 0;
@@ -242,6 +262,11 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
       }
       const T0 = performance.now();
       const expanded = await runLevel(level.frontier, false);
+      if (!expanded) {
+        // Out of time in the middle of a level: the levels before it are the result.
+        stoppedBy = 'max-seconds';
+        break;
+      }
       const T1 = performance.now();
       const results = await Promise.all(remotes.map((r) => r.ask<CommitResult>({ cmd: 'commit' })));
       const T2 = performance.now();

@@ -102,6 +102,17 @@ describe('parallel BFS', () => {
     expect(summary(b)).toEqual(summary(a));
   });
 
+  test('a time limit pauses the workers in the middle of a level: incomplete, the levels before it reported', async () => {
+    for (const workers of [1, 2]) {
+      const r = await exploreParallel(increment(4), { workers, maxSeconds: 0.3 });
+      expect(r.verdict).toBe('incomplete');
+      expect(r.stoppedBy).toBe('max-seconds');
+      expect(r.states).toBe(r.levelSizes.reduce((a, b) => a + b, 0));
+      expect(r.states).toBeLessThan(8519680);
+      expect(r.depthReached).toBe(r.levelSizes.length - 1);
+    }
+  });
+
   test('an abort terminates the workers at once and reports what was done', async () => {
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 300);
