@@ -73,8 +73,6 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
   const stride = HDR + W;
   const bits = workerBits(workers);
   const expectedStates = opts.expectedStates ?? 1 << 16;
-  /** Coordinator phase times (ms) for MMCHECK_PROFILE: expanding, committing, placing. */
-  const PT = [0, 0, 0];
   // Each worker must be able to insert a state's successors (and a batch) between its room checks.
   const reserve = 4 * workers * (Math.max(1, model.actionCount) + 512);
 
@@ -260,17 +258,13 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
         depthBounded = Atomics.load(control, FOUND) !== 0;
         break;
       }
-      const T0 = performance.now();
       const expanded = await runLevel(level.frontier, false);
       if (!expanded) {
         // Out of time in the middle of a level: the levels before it are the result.
         stoppedBy = 'max-seconds';
         break;
       }
-      const T1 = performance.now();
       const results = await Promise.all(remotes.map((r) => r.ask<CommitResult>({ cmd: 'commit' })));
-      const T2 = performance.now();
-      PT[0] += T1 - T0; PT[1] += T2 - T1;
       for (const e of expanded) transitions += e.transitions;
       let deadlock: { rank: number; parentBase: number } | null = null;
       if (checkDeadlock && !violated.has('deadlock')) {
@@ -281,9 +275,7 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
       const newCount = results.reduce((a, r) => a + r.count, 0);
       stored += newCount;
       const prevBase = level.base;
-      const T3 = performance.now();
       level = await place(results, prevBase);
-      PT[2] += performance.now() - T3;
       if (newCount > 0) {
         depth++;
         levelSizes.push(newCount);
@@ -317,7 +309,6 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
     const coverage = new Float64Array(model.actionCount);
     for (const s of stats) s.coverage.forEach((n, a) => (coverage[a]! += n));
     if (process.env.MMCHECK_PROFILE) {
-      process.stderr.write(`coordinator ms: expand ${PT[0]!.toFixed(0)} commit ${PT[1]!.toFixed(0)} place ${PT[2]!.toFixed(0)} total ${(performance.now() - t0).toFixed(0)}\n`);
       process.stderr.write(`worker phase ms: ${JSON.stringify(stats.map((s) => (s as unknown as { time: unknown }).time))}\n`);
     }
     const violations: Violation[] = found.map((f) =>

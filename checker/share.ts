@@ -160,7 +160,6 @@ export class Share {
   private pending = 0;
   private readonly bstride: number;
   readonly coverage: Float64Array;
-  transitions = 0;
   private levelTransitions = 0;
   private deadlockRank = -1;
   readonly stats: ReductionStats = { ampleStates: 0 };
@@ -283,9 +282,9 @@ export class Share {
     if (this.pending >= BATCH) this.flush();
   };
 
+  /** Past the depth bound: only whether some successor is new. */
   private readonly probeSink: Sink = (next) => {
-    const hi = hiWord(fingerprint(next, 0, this.W));
-    if (!hasCommitted(this.table, hi, loWord(fpLo))) Atomics.store(this.ctl, FOUND, 1);
+    if (!this.isVisited(next)) Atomics.store(this.ctl, FOUND, 1);
   };
 
   /** Expands states, in chunks of consecutive ranks, until the level is done or a pause. */
@@ -334,7 +333,6 @@ export class Share {
       if (n === 0 && !this.probe && this.deadlockRank < 0 && this.model.isDeadlock?.(cur)) this.deadlockRank = this.rank;
     }
     this.flush();
-    if (!paused) this.transitions += this.levelTransitions;
     return { paused, arenaFull, inserted: this.inserted, transitions: this.levelTransitions, deadlockRank: this.deadlockRank };
   }
 
@@ -398,9 +396,8 @@ export class Share {
           const ref = w & 0x7fffffff;
           const d = this.keyArenas[ref & ((1 << this.bits) - 1)]!;
           const off = (ref >>> this.bits) * KEY_WORDS;
-          if (this.alone ? d[off + LO] === lo : Atomics.load(d, off + LO) === lo) {
-            if (this.alone) lowerAlone(d, off, rank, emission, action);
-            else lower(d, off, rank, emission, action);
+          if (Atomics.load(d, off + LO) === lo) {
+            lower(d, off, rank, emission, action, this.alone);
             return;
           }
         } else if (w === lo) return;
@@ -569,30 +566,25 @@ export class Share {
 
 /**
  * Lowers a candidate's key to (rank, emission) if that is smaller, holding
- * the lock bit of its emission word; the rank never rises, so a larger rank
- * is skipped without the lock.
+ * the lock bit of its emission word (a lone worker needs no lock); the rank
+ * never rises, so a larger rank is skipped without the lock.
  */
-function lower(d: Int32Array, off: number, rank: number, emission: number, action: number): void {
+function lower(d: Int32Array, off: number, rank: number, emission: number, action: number, alone: boolean): void {
   if (rank > Atomics.load(d, off + RANK)) return;
   let e: number;
-  do e = Atomics.load(d, off + EMIT) & ~LOCKED;
-  while (Atomics.compareExchange(d, off + EMIT, e, e | LOCKED) !== e);
+  if (alone) e = d[off + EMIT]!;
+  else {
+    do e = Atomics.load(d, off + EMIT) & ~LOCKED;
+    while (Atomics.compareExchange(d, off + EMIT, e, e | LOCKED) !== e);
+  }
   const r = d[off + RANK]!;
   if (rank < r || (rank === r && emission < e)) {
     d[off + RANK] = rank;
     d[off + ACT] = action;
     e = emission;
   }
-  Atomics.store(d, off + EMIT, e);
-}
-
-function lowerAlone(d: Int32Array, off: number, rank: number, emission: number, action: number): void {
-  const r = d[off + RANK]!;
-  if (rank < r || (rank === r && emission < d[off + EMIT]!)) {
-    d[off + RANK] = rank;
-    d[off + EMIT] = emission;
-    d[off + ACT] = action;
-  }
+  if (alone) d[off + EMIT] = e;
+  else Atomics.store(d, off + EMIT, e);
 }
 
 function sharedFloats(n: number): Float64Array {

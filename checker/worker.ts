@@ -54,7 +54,7 @@ async function main(): Promise<void> {
           port.postMessage({ violationRanks: s.placeLevel(c.all, c.to) });
           break;
         case 'stats':
-          port.postMessage({ coverage: s.coverage, transitions: s.transitions, ampleStates: s.stats.ampleStates, time });
+          port.postMessage({ coverage: s.coverage, ampleStates: s.stats.ampleStates, time });
           break;
       }
       time[c.cmd] = (time[c.cmd] ?? 0) + performance.now() - t0;
