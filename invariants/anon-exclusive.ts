@@ -12,7 +12,7 @@ import { isWritable, mapsNormalPage, pteTarget } from '../model/pte.js';
 import type { MMInvariant } from './invariant.js';
 
 /** The mms whose entries (present, migration, or swap through the swap cache) reference pfn. */
-export function referencingMms(v: StateView, pfn: number): { mm: number; addr: number }[] {
+function referencingMms(v: StateView, pfn: number): { mm: number; addr: number }[] {
   const out: { mm: number; addr: number }[] = [];
   for (let m = 0; m < v.mms; m++) {
     for (let a = 0; a < v.addrs; a++) {

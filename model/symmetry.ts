@@ -148,39 +148,28 @@ export class FrameSymmetry {
     const L = this.L;
     const F = this.F;
     const perm = this.perm;
-    const sh = L.shape;
     // Frames move to their new numbers.
     const base = L.page(1);
     const tmp = this.tmp;
     for (let i = 0; i < F * PG_WORDS; i++) tmp[i] = s[base + i]!;
     for (let p = 1; p <= F; p++) {
-      const to = L.page(perm[p]!);
+      const to = this.frameAt[perm[p]!]!;
       const from = (p - 1) * PG_WORDS;
       for (let i = 0; i < PG_WORDS; i++) s[to + i] = tmp[from + i]!;
     }
-    for (let m = 0; m < sh.mms; m++) {
-      for (let a = 0; a < sh.addrs; a++) {
-        const o = L.pte(m, a);
-        s[o] = this.renamePte(s[o]!);
-      }
-    }
-    for (let f = 0; f < sh.files; f++) {
-      for (let i = 0; i < sh.filePages; i++) {
-        const o = L.file(f) + F_CACHE + i;
-        s[o] = this.renamePfn(s[o]!);
-      }
-    }
-    for (let g = 0; g < sh.gupSlots; g++) {
-      const o = L.gup(g);
+    // Then every place, in the offsets canonicalize() reads them from.
+    const { ptes, caches, gups } = this;
+    for (let i = 0; i < ptes.length; i++) s[ptes[i]!] = this.renamePte(s[ptes[i]!]!);
+    for (let i = 0; i < caches.length; i++) s[caches[i]!] = this.renamePfn(s[caches[i]!]!);
+    for (let i = 0; i < gups.length; i++) {
+      const o = gups[i]!;
       const r = s[o]!;
       if (gupKind(r) !== GUP_NONE) s[o] = (r & ~(0xff << 16)) | (this.renamePfn((r >>> 16) & 0xff) << 16);
     }
-    for (let t = 0; t < sh.entries.length; t++) {
-      const tb = L.thread(t);
-      s[tb + TH_ORIG] = this.renamePte(s[tb + TH_ORIG]!);
-      s[tb + TH_PAGE] = this.renamePfn(s[tb + TH_PAGE]!);
-      s[tb + TH_NEWPAGE] = this.renamePfn(s[tb + TH_NEWPAGE]!);
-      s[tb + TH_PFN] = this.renamePfn(s[tb + TH_PFN]!);
+    const locals = this.locals;
+    for (let i = 0; i < locals.length; i++) {
+      const o = locals[i]!;
+      s[o] = (i & 3) === 0 ? this.renamePte(s[o]!) : this.renamePfn(s[o]!); // orig_pte is a PTE value
     }
   }
 }
