@@ -131,10 +131,16 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
      * pointers and the next frontier's rank order. Returns where the level
      * starts, the global ranks of the workers' violations, and the frontier.
      */
+    // The last level's frontier is expanded before the next is placed, so one set of buffers serves every level.
+    let placed: Omit<LevelParents, 'prevBase'> = { parents: new Uint32Array(0), actions: new Uint32Array(0), byRank: new Int32Array(0) };
     const place = async (results: CommitResult[], prevBase: number): Promise<{ base: number; violationRanks: number[][]; frontier: Frontier }> => {
       const total = results.reduce((a, r) => a + r.count, 0);
-      const words = () => new Uint32Array(new SharedArrayBuffer(Math.max(1, total) * 4));
-      const to: LevelParents = { prevBase, parents: words(), actions: words(), byRank: sharedInts(total) };
+      if (placed.byRank.length < total) {
+        // Reused from level to level (grown by doubling): fresh memory costs its page faults on every level.
+        const words = () => new Uint32Array(new SharedArrayBuffer(total * 8));
+        placed = { parents: words(), actions: words(), byRank: sharedInts(total * 2) };
+      }
+      const to: LevelParents = { prevBase, ...placed };
       const all = results.map((r) => ({ keys: r.keys, count: r.count }));
       const replies = await Promise.all(remotes.map((r) => r.ask<{ violationRanks: number[] }>({ cmd: 'place', all, to })));
       const base = parents.reserve(total);

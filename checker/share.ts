@@ -147,6 +147,9 @@ export class Share {
   private frontier: Frontier = { byRank: new Int32Array(0), total: 0, states: [] };
   /** The committed candidates in key order, and their parent ranks and actions in that order. */
   private order: Uint32Array | null = null;
+  private orderBuf = new Uint32Array(1024);
+  private keyBuf = sharedFloats(1024);
+  private rankBuf = new Float64Array(1024);
   private sortedParent = new Uint32Array(1024);
   private sortedAction = new Uint32Array(1024);
   private violations: CommitResult['violations'] = [];
@@ -436,7 +439,9 @@ export class Share {
     const kr = this.keyRecs;
     const t = this.table;
     for (let c = 0, off = 0; c < n; c++, off += S) t[(d[off + SLOT]! << 1) + 1] = kr[c * KEY_WORDS + LO]!;
-    const keys = sharedFloats(n);
+    // Reused from level to level: a fresh buffer costs its page faults again (the others read it only while placing).
+    if (this.keyBuf.length < n) this.keyBuf = sharedFloats(n * 2);
+    const keys = this.keyBuf;
     const order = this.keyOrder(keys);
     if (this.sortedParent.length < n) {
       this.sortedParent = new Uint32Array(n * 2);
@@ -479,8 +484,10 @@ export class Share {
   /**
    * Fills `keys` in key order; returns the permutation that sorts the
    * candidates, or null when they are in order already. A worker creates its
-   * candidates in key order, except those another worker lowered later: when
-   * these are few, only they are sorted and merged back in.
+   * candidates in key order, except those another worker lowered later (under
+   * 1% of them): only these are sorted, and each is moved into place by a
+   * binary search and a block move, so the level costs two passes and no
+   * comparison per candidate.
    */
   private keyOrder(keys: Float64Array): Uint32Array | null {
     const n = this.candCount;
@@ -493,29 +500,45 @@ export class Share {
       else last = key;
     }
     if (outliers === 0) return null;
-    const inOrder = new Uint32Array(n - outliers);
+    if (this.orderBuf.length < n) this.orderBuf = new Uint32Array(n * 2);
+    const order = this.orderBuf;
     const out = new Uint32Array(outliers);
     const ohi = new Uint32Array(outliers);
     const olo = new Uint32Array(outliers);
-    for (let c = 0, i = 0, o = 0, last = -1; c < n; c++) {
+    // The keys in order move to the front (end <= c: nothing is overwritten before it is read).
+    let end = 0;
+    for (let c = 0, o = 0, last = -1; c < n; c++) {
       const key = keys[c]!;
       if (key < last) {
         out[o] = c;
         ohi[o] = kr[c * KEY_WORDS + RANK]!;
         olo[o++] = kr[c * KEY_WORDS + EMIT]!;
       } else {
-        inOrder[i++] = c;
+        keys[end] = key;
+        order[end++] = c;
         last = key;
       }
     }
     const sorted = radixSort64(outliers, ohi, olo, out).pay;
-    // Merge the two ordered lists (keys are distinct).
-    const byKey = new Float64Array(keys);
-    const order = new Uint32Array(n);
-    for (let k = 0, i = 0, o = 0; k < n; k++) {
-      const c = o >= outliers || (i < inOrder.length && byKey[inOrder[i]!]! < byKey[sorted[o]!]!) ? inOrder[i++]! : sorted[o++]!;
-      order[k] = c;
-      keys[k] = byKey[c]!;
+    // Merge from the back: the largest outlier goes after every key above it, and so on down (keys are distinct).
+    let free = n;
+    for (let q = outliers - 1; q >= 0; q--) {
+      const c = sorted[q]!;
+      const key = kr[c * KEY_WORDS + RANK]! * EMISSIONS + kr[c * KEY_WORDS + EMIT]!;
+      let lo = 0;
+      let hi = end;
+      while (lo < hi) {
+        const m = (lo + hi) >>> 1;
+        if (keys[m]! < key) lo = m + 1;
+        else hi = m;
+      }
+      const run = end - lo;
+      keys.copyWithin(free - run, lo, end);
+      order.copyWithin(free - run, lo, end);
+      free -= run + 1;
+      end = lo;
+      keys[free] = key;
+      order[free] = c;
     }
     return order;
   }
@@ -528,7 +551,8 @@ export class Share {
   placeLevel(allKeys: readonly { keys: Float64Array; count: number }[], to: LevelParents): number[] {
     const mine = allKeys[this.id]!;
     const n = mine.count;
-    const rk = new Float64Array(n);
+    if (this.rankBuf.length < n) this.rankBuf = new Float64Array(n * 2);
+    const rk = this.rankBuf;
     for (let k = 0; k < n; k++) rk[k] = k;
     allKeys.forEach((other, w) => {
       if (w === this.id) return;
