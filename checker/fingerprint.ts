@@ -1,8 +1,14 @@
 /**
- * 64-bit fingerprints of packed states as two independent 32-bit murmur3-style
- * lanes. The pair (0, 0) is reserved as "empty slot" by the visited table, so
- * it is never returned.
+ * 64-bit fingerprints of packed states. A state of at least WASM_WORDS words
+ * is hashed by XXH64 in WebAssembly (xxh64.ts); a smaller one by two
+ * independent 32-bit murmur3-style lanes in JavaScript, which cost less than
+ * the copy to wasm memory and the call there (classic model, 13 words: 50 ns
+ * against 55; MM model, 70 words: 150-190 ns against 70-90). The choice
+ * depends only on the length, so one model always gets the same function. The
+ * pair (0, 0) is reserved as "empty slot" by the visited table, so it is
+ * never returned.
  */
+import { XXH64_MAX_WORDS, xxh64Low, xxh64Module } from './xxh64.js';
 
 const C1 = 0xcc9e2d51;
 const C2 = 0x1b873593;
@@ -10,8 +16,21 @@ const C2 = 0x1b873593;
 /** The low lane of the last fingerprint; read it right after calling fingerprint(). */
 export let fpLo = 0;
 
+/** States of this many words or more are hashed in wasm. */
+export const WASM_WORDS = 24;
+const wasm = xxh64Module();
+const mem = wasm.words;
+
 /** Returns the high lane of the fingerprint of words[off .. off+len); sets fpLo. */
 export function fingerprint(words: Int32Array, off: number, len: number): number {
+  if (len >= WASM_WORDS && len <= XXH64_MAX_WORDS) {
+    if (off === 0 && words.length === len) mem.set(words);
+    else for (let i = 0; i < len; i++) mem[i] = words[off + i]!;
+    const hi = wasm.hash(len);
+    const lo = xxh64Low(mem);
+    fpLo = hi === 0 && lo === 0 ? 1 : lo >>> 0;
+    return hi >>> 0;
+  }
   let h1 = 0x9747b28c;
   let h2 = 0x85ebca6b ^ len;
   const end = off + len;

@@ -1,7 +1,8 @@
 import { fc, test as fcTest } from '@fast-check/vitest';
-import { describe, expect } from 'vitest';
-import { fingerprint, fpLo } from '../../checker/fingerprint.js';
+import { describe, expect, test } from 'vitest';
+import { fingerprint, fpLo, WASM_WORDS } from '../../checker/fingerprint.js';
 import { FingerprintSet } from '../../checker/visited.js';
+import { xxh64Low, xxh64Module, xxh64Reference } from '../../checker/xxh64.js';
 
 describe('fingerprints and the visited set', () => {
   fcTest.prop([fc.array(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), { minLength: 1, maxLength: 80 })])(
@@ -14,6 +15,30 @@ describe('fingerprints and the visited set', () => {
       expect(fingerprint(b, 0, b.length)).toBe(ha);
       expect(fpLo).toBe(la);
       expect(ha !== 0 || la !== 0).toBe(true);
+    },
+  );
+
+  test('the BigInt transcription of XXH64 gives the reference test vector', () => {
+    // xxhash's sanity check: XXH64 of no input, seed 0.
+    expect(xxh64Reference(new Int32Array(0))).toBe(0xef46db3751d8e999n);
+  });
+
+  fcTest.prop([fc.array(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), { maxLength: 90 })])(
+    'the wasm XXH64 agrees with the transcription, and long states are fingerprinted by it',
+    (words) => {
+      const a = Int32Array.from(words);
+      const m = xxh64Module();
+      m.words.set(a);
+      const hi = m.hash(a.length) >>> 0;
+      const ref = xxh64Reference(a);
+      expect((BigInt(hi) << 32n) | BigInt(xxh64Low(m.words) >>> 0)).toBe(ref);
+      if (a.length >= WASM_WORDS) {
+        // At an offset too, as the engine hashes states inside its arenas.
+        const padded = new Int32Array(a.length + 3);
+        padded.set(a, 3);
+        expect(fingerprint(padded, 3, a.length)).toBe(Number(ref >> 32n));
+        expect(fpLo).toBe(Number(ref & 0xffffffffn) || (ref === 0n ? 1 : 0));
+      }
     },
   );
 
