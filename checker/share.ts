@@ -48,16 +48,14 @@ export const HDR = 1;
 export const SLOT = 0;
 /** Successors of one state are numbered below this; keys are rank * EMISSIONS + emission. */
 export const EMISSIONS = 65536;
-/** Successors inserted together: the cache misses of their first probes overlap. */
-const BATCH = 512;
 /**
- * Only states of at most this many words are batched: batching copies every
- * successor once more, which pays when successors are cheap and the table's
- * misses dominate (the classic model, 13 words: 6.3 s batched against 8.8 s),
- * not for the MM model (32-70 words, and about a microsecond of kernel steps
- * a state: cow-fork-gup 3.7-3.9 s inserted at once against 3.9-4.3 s batched).
+ * Successors inserted together: the cache misses of their first probes
+ * overlap. It pays for the copy of each successor to the batch, for small
+ * states (the classic model, 13 words: 6.3 s against 8.8 s inserted one by
+ * one) and large ones (MM cow-fork-gup, 70 words: 2.9-3.4 us a state against
+ * 3.0-3.6, 1 worker, 10 alternating runs).
  */
-const BATCH_WORDS = 24;
+const BATCH = 512;
 /** Frontier states taken at a time from the shared counter. */
 const CHUNK = 64;
 
@@ -133,7 +131,6 @@ export class Share {
   private readonly bits: number;
   private readonly alone: boolean;
   /** Successors are inserted as they come, not batched (large states). */
-  private readonly direct: boolean;
   private readonly maxSucc: number;
   private table: Int32Array = new Int32Array(2);
   private mask = 0;
@@ -187,7 +184,6 @@ export class Share {
     this.bits = workerBits(workers);
     this.alone = workers === 1;
     this.violated = new Uint8Array(invariants.length);
-    this.direct = this.W > BATCH_WORDS;
     this.maxSucc = Math.max(1, model.actionCount);
     // Keys number a state's successors below EMISSIONS (each action gives at most one successor).
     if (this.maxSucc >= EMISSIONS) throw new Error(`the parallel engine supports at most ${EMISSIONS - 1} actions (the model has ${model.actionCount})`);
@@ -269,11 +265,6 @@ export class Share {
     this.levelTransitions++;
     this.coverage[action]!++;
     const W = this.W;
-    if (this.direct) {
-      const hi = hiWord(fingerprint(next, 0, W));
-      this.insert(hi, loWord(fpLo), this.rank, this.emission++, action, next, 0);
-      return;
-    }
     const b = this.batch;
     const off = this.pending++ * this.bstride;
     b[off] = hiWord(fingerprint(next, 0, W));
@@ -281,7 +272,8 @@ export class Share {
     b[off + 2] = this.rank;
     b[off + 3] = this.emission++;
     b[off + 4] = action;
-    for (let i = 0; i < W; i++) b[off + 5 + i] = next[i]!;
+    if (next.length === W) b.set(next, off + 5); // a memcpy
+    else for (let i = 0; i < W; i++) b[off + 5 + i] = next[i]!;
     if (this.pending >= BATCH) this.flush();
   };
 
