@@ -61,7 +61,7 @@ export interface ExploreOptions {
   reductions?: import('./reduce.js').Reductions;
   /** Worker threads for BFS (exploreParallel). */
   workers?: number;
-  /** Stop when the engine's tables use more than this many bytes. */
+  /** Stop when the engine's tables (visited set, parent pointers, frontier) use this many bytes or more. */
   maxMemory?: number;
   /** Called about once a second with progress figures. */
   onProgress?: (p: Progress) => void;
@@ -77,7 +77,7 @@ export interface Progress {
   transitions: number;
   frontier: number;
   seconds: number;
-  /** Bytes of the engine's tables. */
+  /** Bytes of the engine's tables (visited set, parent pointers, frontier). */
   bytes: number;
 }
 

@@ -11,8 +11,8 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { jsUrl, loadModel, type ModelFactory } from './factory.js';
 import { collisionProbability, fingerprint, fpLo } from './fingerprint.js';
-import type { ExploreOptions, ExploreResult, Violation } from './model.js';
-import { CONTROL_WORDS, FOUND, HDR, NEXT, PAUSE, SLOT, sharedInts, workerBits, type CommitResult, type Frontier, type LevelParents, type LevelPlan, type Segment } from './share.js';
+import type { ExploreOptions, ExploreResult, Progress, Violation } from './model.js';
+import { controlWords, FOUND, HDR, levelProgress, PAUSE, SLOT, sharedInts, workerBits, type CommitResult, type Frontier, type LevelParents, type LevelPlan, type Segment } from './share.js';
 import { capacityFor, MAX_LOAD, newTable, rehash } from './shared-table.js';
 import { DEFAULT_REDUCTIONS, verdictOf, violationFromPath } from './search.js';
 import { ParentStore } from './store.js';
@@ -76,7 +76,7 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
   // Each worker must be able to insert a state's successors (and a batch) between its room checks.
   const reserve = 4 * workers * (Math.max(1, model.actionCount) + 512);
 
-  const control = sharedInts(CONTROL_WORDS);
+  const control = sharedInts(controlWords(workers));
   const init: Omit<WorkerInit, 'id'> = { factory, workers, reductions, control };
   const remotes = Array.from({ length: workers }, (_, id) => {
     const w = new Worker(new URL(WORKER_URL), { workerData: { ...init, id } });
@@ -211,37 +211,26 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
     takeViolations(seeded, level.violationRanks, level.base, null);
     levelSizes.push(inits.length);
 
-    /**
-     * Runs one level to its end, growing the table and arenas whenever a
-     * worker pauses for room. With --max-seconds the workers are paused at
-     * the deadline too, and the level is dropped: null.
-     */
-    const runLevel = async (frontier: Frontier, probe: boolean): Promise<Segment[] | null> => {
-      Atomics.store(control, NEXT, 0);
-      Atomics.store(control, PAUSE, 0);
-      Atomics.store(control, FOUND, 0);
-      if (!probe) ensureRoom(0);
-      let late = false;
-      const timer =
-        opts.maxSeconds === undefined || probe
-          ? undefined
-          : setTimeout(() => {
-              late = true;
-              Atomics.store(control, PAUSE, 1);
-            }, Math.max(0, t0 + opts.maxSeconds * 1000 - performance.now()));
-      try {
-        let segs = await Promise.all(remotes.map((r, w) => r.ask<Segment>({ cmd: 'level', plan: plan(w, 0, 0), frontier, probe })));
-        while (segs.some((s) => s.paused)) {
-          if (late) return null;
-          segs = await resume(segs);
-        }
-        return segs;
-      } finally {
-        clearTimeout(timer);
-      }
+    /** Bytes the engine holds: the table, the parent pointers and their staging, the workers' arenas and the frontier. */
+    const memoryBytes = (): number =>
+      table.byteLength +
+      parents.bytes +
+      placed.parents.byteLength +
+      placed.actions.byteLength +
+      placed.byRank.byteLength +
+      arenas.reduce((a, x) => a + x.states.byteLength + x.keys.byteLength, 0) +
+      level.frontier.states.reduce((a, x) => a + x.byteLength, 0);
+
+    let depth = 0;
+    let lastProgress = t0;
+    const progress = (now: number, p: Omit<Progress, 'seconds' | 'bytes'>): void => {
+      if (!opts.onProgress || now - lastProgress < 1000) return;
+      lastProgress = now;
+      opts.onProgress({ ...p, seconds: (now - t0) / 1000, bytes: memoryBytes() });
     };
-    /** Every worker has stopped: grow what is short, then go on where each stopped. */
-    const resume = async (segs: Segment[]): Promise<Segment[]> => {
+
+    /** Every worker has stopped: grow what is short, then go on where each stopped (null: the growth broke --max-memory). */
+    const resume = async (segs: Segment[]): Promise<Segment[] | null> => {
       await Promise.all(
         segs.map(async (s, w) => {
           if (s.arenaFull) arenas[w] = (await remotes[w]!.ask<{ arena: Arena }>({ cmd: 'grow' })).arena;
@@ -249,13 +238,65 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
       );
       const levelInserted = segs.reduce((a, s) => a + s.inserted, 0);
       ensureRoom(levelInserted);
+      if (opts.maxMemory !== undefined && memoryBytes() >= opts.maxMemory) return null;
       Atomics.store(control, PAUSE, 0);
       return Promise.all(remotes.map((r, w) => r.ask<Segment>({ cmd: 'resume', plan: plan(w, segs[w]!.inserted, levelInserted) })));
     };
 
-    let depth = 0;
+    /** Why the level being run was cut short (it is then dropped: the levels before it are the result). */
+    let cut: ExploreResult['stoppedBy'];
+    /**
+     * Runs one level to its end, growing the table and arenas whenever a
+     * worker pauses for room. A limit stops the workers in the middle of the
+     * level, and the level is dropped: null. --max-states drops the level
+     * that would take the count past it, however fast it ran, so that the
+     * result does not depend on timing.
+     */
+    const runLevel = async (frontier: Frontier, probe: boolean): Promise<Segment[] | null> => {
+      control.fill(0);
+      if (!probe) ensureRoom(0);
+      const stop = (why: NonNullable<ExploreResult['stoppedBy']>): void => {
+        cut ??= why;
+        Atomics.store(control, PAUSE, 1);
+      };
+      const overStates = (inserted: number): boolean => opts.maxStates !== undefined && stored + inserted > opts.maxStates;
+      const deadline =
+        opts.maxSeconds === undefined || probe
+          ? undefined
+          : setTimeout(() => stop('max-seconds'), Math.max(0, t0 + opts.maxSeconds * 1000 - performance.now()));
+      // While the level runs: progress once a second, and the state and memory limits.
+      const watch = probe
+        ? undefined
+        : setInterval(() => {
+            const p = levelProgress(control, workers);
+            if (overStates(p.inserted)) stop('max-states');
+            if (opts.maxMemory !== undefined && memoryBytes() >= opts.maxMemory) stop('max-memory');
+            progress(performance.now(), { depth: depth + 1, states: stored + p.inserted, transitions: transitions + p.transitions, frontier: frontier.total });
+          }, 100);
+      try {
+        let segs = await Promise.all(remotes.map((r, w) => r.ask<Segment>({ cmd: 'level', plan: plan(w, 0, 0), frontier, probe })));
+        while (segs.some((s) => s.paused)) {
+          if (cut) return null;
+          const next = await resume(segs);
+          if (!next) {
+            cut ??= 'max-memory';
+            return null;
+          }
+          segs = next;
+        }
+        if (cut) return null;
+        const inserted = segs.reduce((a, s) => a + s.inserted, 0);
+        if (inserted > 0 && overStates(inserted)) {
+          cut = 'max-states';
+          return null;
+        }
+        return segs;
+      } finally {
+        clearTimeout(deadline);
+        clearInterval(watch);
+      }
+    };
     let depthBounded = false;
-    let lastProgress = t0;
     try {
     while (level.frontier.total > 0 && !halted()) {
       if (depth >= maxDepth) {
@@ -266,8 +307,8 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
       }
       const expanded = await runLevel(level.frontier, false);
       if (!expanded) {
-        // Out of time in the middle of a level: the levels before it are the result.
-        stoppedBy = 'max-seconds';
+        // A limit in the middle of a level: the levels before it are the result.
+        stoppedBy = cut;
         break;
       }
       const results = await Promise.all(remotes.map((r) => r.ask<CommitResult>({ cmd: 'commit' })));
@@ -290,18 +331,10 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
       if (newCount === 0) break;
 
       const now = performance.now();
-      const states = parents.length;
-      if (opts.maxStates !== undefined && states >= opts.maxStates) stoppedBy ??= 'max-states';
       if (opts.maxSeconds !== undefined && (now - t0) / 1000 >= opts.maxSeconds) stoppedBy ??= 'max-seconds';
+      if (opts.maxMemory !== undefined && memoryBytes() >= opts.maxMemory) stoppedBy ??= 'max-memory';
       if (opts.shouldStop?.()) stoppedBy ??= 'interrupted';
-      if (opts.maxMemory !== undefined || opts.onProgress) {
-        const bytes = parents.bytes + table.byteLength;
-        if (opts.maxMemory !== undefined && bytes >= opts.maxMemory) stoppedBy ??= 'max-memory';
-        if (opts.onProgress && now - lastProgress >= 1000) {
-          lastProgress = now;
-          opts.onProgress({ depth, states, transitions, frontier: newCount, seconds: (now - t0) / 1000, bytes });
-        }
-      }
+      progress(now, { depth, states: parents.length, transitions, frontier: newCount });
       if (stoppedBy) break;
     }
     } catch (e) {

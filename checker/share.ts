@@ -59,11 +59,28 @@ const BATCH = 512;
 /** Frontier states taken at a time from the shared counter. */
 const CHUNK = 64;
 
-/** Shared control words, each on its own cache line: the chunk counter, the pause and found flags. */
+/**
+ * Shared control words, each on its own cache line: the chunk counter, the
+ * pause and found flags, then per worker the new states and transitions of
+ * the level so far (for progress and --max-states while a level runs).
+ */
 export const NEXT = 0;
 export const PAUSE = 16;
 export const FOUND = 32;
-export const CONTROL_WORDS = 48;
+const PROGRESS = 48;
+export function controlWords(workers: number): number {
+  return PROGRESS + 16 * workers;
+}
+/** The new states and transitions the workers have reported for the level so far. */
+export function levelProgress(ctl: Int32Array, workers: number): { inserted: number; transitions: number } {
+  let inserted = 0;
+  let transitions = 0;
+  for (let w = 0; w < workers; w++) {
+    inserted += Atomics.load(ctl, PROGRESS + 16 * w);
+    transitions += Atomics.load(ctl, PROGRESS + 16 * w + 1);
+  }
+  return { inserted, transitions };
+}
 
 /** Bits of a candidate reference that name its worker: ref = index << bits | worker. */
 export function workerBits(workers: number): number {
@@ -296,6 +313,8 @@ export class Share {
     let arenaFull = false;
     for (;;) {
       if (this.pos >= this.end) {
+        Atomics.store(ctl, PROGRESS + 16 * this.id, this.inserted);
+        Atomics.store(ctl, PROGRESS + 16 * this.id + 1, Math.min(this.levelTransitions, 0x7fffffff));
         const p = Atomics.add(ctl, NEXT, 1) * CHUNK;
         if (p >= total) break;
         this.pos = p;

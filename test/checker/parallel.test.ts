@@ -7,7 +7,7 @@ import { describe, expect, test } from 'vitest';
 import { explore } from '../../checker/explore.js';
 import { jsUrl } from '../../checker/factory.js';
 import { IncrementModel } from '../../checker/examples/increment.js';
-import type { ExploreResult } from '../../checker/model.js';
+import type { ExploreResult, Progress } from '../../checker/model.js';
 import { exploreParallel } from '../../checker/parallel.js';
 import { createModel, mmFactory } from '../../model/factory.js';
 import { findScenario } from '../../model/scenarios.js';
@@ -94,12 +94,41 @@ describe('parallel BFS', () => {
     expect((await exploreParallel(fine, { workers: 2 })).verdict).toBe('holds');
   });
 
-  test('a state limit stops at a level boundary: incomplete, the same for any worker count', async () => {
-    const a = await exploreParallel(increment(3), { workers: 1, maxStates: 10000 });
-    const b = await exploreParallel(increment(3), { workers: 2, maxStates: 10000 });
-    expect(a.verdict).toBe('incomplete');
-    expect(a.stoppedBy).toBe('max-states');
-    expect(summary(b)).toEqual(summary(a));
+  test('a state limit drops the level that would pass it: incomplete, the levels before it, the same for any worker count', async () => {
+    const full = await exploreParallel(increment(3), { workers: 2 });
+    for (const limit of [10_000, 150_000]) {
+      const a = await exploreParallel(increment(3), { workers: 1, maxStates: limit });
+      const b = await exploreParallel(increment(3), { workers: 2, maxStates: limit });
+      expect(a.verdict).toBe('incomplete');
+      expect(a.stoppedBy).toBe('max-states');
+      expect(summary(b)).toEqual(summary(a));
+      const n = a.levelSizes.length;
+      expect(a.levelSizes).toEqual(full.levelSizes.slice(0, n));
+      expect(a.states).toBeLessThanOrEqual(limit);
+      expect(a.states + full.levelSizes[n]!).toBeGreaterThan(limit);
+    }
+    // A limit the whole space fits in changes nothing.
+    expect(summary(await exploreParallel(increment(3), { workers: 2, maxStates: full.states }))).toEqual(summary(full));
+  });
+
+  test('a memory limit stops the run when the tables would grow past it: incomplete', async () => {
+    const r = await exploreParallel(increment(4), { workers: 2, maxMemory: 64 * 2 ** 20 });
+    expect(r.verdict).toBe('incomplete');
+    expect(r.stoppedBy).toBe('max-memory');
+    expect(r.states).toBe(r.levelSizes.reduce((a, b) => a + b, 0));
+    expect(r.states).toBeLessThan(8519680);
+  });
+
+  test('progress comes about once a second while a run is long', async () => {
+    const seen: Progress[] = [];
+    const r = await exploreParallel(increment(4), { workers: 2, maxSeconds: 2.5, onProgress: (p) => seen.push(p) });
+    expect(seen.length).toBeGreaterThanOrEqual(1);
+    for (const [i, p] of seen.entries()) {
+      expect(p.bytes).toBeGreaterThan(0);
+      if (i > 0) expect(p.states).toBeGreaterThan(seen[i - 1]!.states);
+      expect(p.seconds - (i > 0 ? seen[i - 1]!.seconds : 0)).toBeGreaterThanOrEqual(0.99);
+    }
+    expect(r.stoppedBy).toBe('max-seconds');
   });
 
   test('a time limit pauses the workers in the middle of a level: incomplete, the levels before it reported', async () => {
