@@ -60,10 +60,10 @@ export const SWITCHES = [
   {
     name: 'cow-free-swap-cache',
     since: '5.14',
-    commit: 'unverified',
+    commit: 'f4c4a3f48480',
     title: 'mm: free idle swap cache page after COW',
     summary:
-      'wp_page_copy drops the old page from the swap cache once unmapped (absent in 5.11, present in 5.17-rc5; discussed May 2021)',
+      'wp_page_copy drops the old page from the swap cache once unmapped (Huang Ying; merged for 5.14 on 30 June 2021)',
   },
   {
     name: 'cow-page-count',
@@ -113,9 +113,9 @@ export const SWITCHES = [
   {
     name: 'mprotect-clean-anon-write',
     since: '6.2',
-    commit: 'unverified',
+    commit: 'd84887739d5c',
     title: 'mm/mprotect: allow clean exclusive anon pages to be writable',
-    summary: 'can_change_pte_writable no longer needs pte_dirty for private anon pages (seen in 6.2.12, absent in 6.1)',
+    summary: 'can_change_pte_writable no longer needs pte_dirty for exclusive private anon pages (Nadav Amit; mm-stable for the 6.2 merge window)',
   },
   {
     name: 'unshare-cow-mapping',
