@@ -340,7 +340,7 @@ export class Share {
       const ref = byRank[this.pos]!;
       const fd = states[ref & wmask]!;
       const off = (ref >>> bits) * S + HDR;
-      for (let j = 0; j < W; j++) cur[j] = fd[off + j]!;
+      copyState(cur, 0, fd, off, W);
       this.rank = this.pos++;
       this.emission = 0;
       const n = this.expand(cur, this.probe ? this.probeSink : this.sink, this.isVisited);
@@ -433,7 +433,7 @@ export class Share {
     const off = idx * this.stride;
     d[off + SLOT] = slot;
     const W = this.W;
-    for (let k = 0; k < W; k++) d[off + HDR + k] = src[srcOff + k]!;
+    copyState(d, off + HDR, src, srcOff, W);
     return (idx << this.bits) | this.id;
   }
 
@@ -469,7 +469,7 @@ export class Share {
       const state = this.scratch;
       for (let k = 0; k < n; k++) {
         const off = (order ? order[k]! : k) * S + HDR;
-        for (let j = 0; j < W; j++) state[j] = d[off + j]!;
+        copyState(state, 0, d, off, W);
         const invs = this.invariants;
         for (let i = 0; i < invs.length; i++) {
           if (this.violated[i]) continue;
@@ -620,6 +620,17 @@ function lower(d: Int32Array, off: number, rank: number, emission: number, actio
   }
   if (alone) d[off + EMIT] = e;
   else Atomics.store(d, off + EMIT, e);
+}
+
+/**
+ * Copies a state. A large one goes by memcpy (set() of a view): MM
+ * cow-fork-gup (70 words) on 1 worker ran in 4.4-5.4 s so, against 5.5-7.1 s
+ * with element loops (alternating runs). A small one (the classic model, 13
+ * words) goes by the loop, no slower than allocating the view.
+ */
+function copyState(dst: Int32Array, dstOff: number, src: Int32Array, srcOff: number, W: number): void {
+  if (W >= 24) dst.set(src.subarray(srcOff, srcOff + W), dstOff);
+  else for (let i = 0; i < W; i++) dst[dstOff + i] = src[srcOff + i]!;
 }
 
 function sharedFloats(n: number): Float64Array {
