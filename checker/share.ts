@@ -147,7 +147,6 @@ export class Share {
   readonly stride: number;
   private readonly bits: number;
   private readonly alone: boolean;
-  /** Successors are inserted as they come, not batched (large states). */
   private readonly maxSucc: number;
   private table: Int32Array = new Int32Array(2);
   private mask = 0;
@@ -497,8 +496,8 @@ export class Share {
    * candidates, or null when they are in order already. A worker creates its
    * candidates in key order, except those another worker lowered later (under
    * 1% of them): only these are sorted, and each is moved into place by a
-   * binary search and a block move, so the level costs two passes and no
-   * comparison per candidate.
+   * binary search and a block move, so the level costs two passes over its
+   * keys and the moves (it was a merge that compared every candidate).
    */
   private keyOrder(keys: Float64Array): Uint32Array | null {
     const n = this.candCount;
