@@ -26,7 +26,8 @@ export const rssConsistent: MMInvariant = {
         continue;
       }
       if (st !== MM_LIVE || !quiescent) continue;
-      const count = [0, 0, 0, 0];
+      const count = counts;
+      count.fill(0);
       for (let a = 0; a < v.addrs; a++) {
         const c = v.rssClass(v.pte(m, a));
         if (c >= 0) count[c]!++;
@@ -40,3 +41,6 @@ export const rssConsistent: MMInvariant = {
     return null;
   },
 };
+
+/** The per-class counts, in one array reused from check to check (this runs on every new state; each worker thread has its own). */
+const counts = new Int32Array(4);
