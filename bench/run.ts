@@ -15,7 +15,8 @@
  * The machine's speed drifts by 10-20% over minutes, so the runs go in
  * rounds (each benchmark once per round): every figure is the median over
  * --runs rounds (default 3), and every ratio is the median of the ratios
- * taken within one round.
+ * taken within one round. Each mmcheck run goes to a fresh process (this
+ * script with --child), as SPIN's and Rumur's do.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
