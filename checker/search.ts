@@ -121,6 +121,8 @@ export class Search {
 
   /** Polls limits, interrupts and progress; cheap enough to call per expansion. */
   poll(frontier: number, depth: number): void {
+    // Past N states (checked at every expansion: a comparison); the clock and the rest every 1024 expansions.
+    if (!this.levelSync && this.opts.maxStates !== undefined && this.states > this.opts.maxStates) this.stop('max-states');
     if (++this.pollCounter & 1023) return;
     const now = performance.now();
     const o = this.opts;
@@ -142,7 +144,7 @@ export class Search {
   /** The state, time and memory limits (BFS: at the end of each level). */
   checkLimits(now = performance.now()): void {
     const o = this.opts;
-    if (o.maxStates !== undefined && this.states >= o.maxStates) this.stop('max-states');
+    if (o.maxStates !== undefined && this.states > o.maxStates) this.stop('max-states');
     if (o.maxSeconds !== undefined && (now - this.t0) / 1000 >= o.maxSeconds) this.stop('max-seconds');
     if (o.maxMemory !== undefined && this.bytes >= o.maxMemory) this.stop('max-memory');
   }

@@ -83,6 +83,18 @@ describe('violations, limits and replay', () => {
     expect(r.states).toBeLessThan(197632);
   });
 
+  test('DFS stops at the expansion that passes a state limit, however small the run', () => {
+    // 3 threads, one step each at a time: an expansion adds at most 3 states.
+    const small = explore(new IncrementModel(3), [], { strategy: 'dfs', maxDepth: 6 });
+    for (const limit of [1, 100, small.states - 1]) {
+      const r = explore(new IncrementModel(3), [], { strategy: 'dfs', maxDepth: 6, maxStates: limit });
+      expect(r.verdict).toBe('incomplete');
+      expect(r.states).toBeGreaterThan(limit);
+      expect(r.states).toBeLessThanOrEqual(limit + 3);
+    }
+    expect(explore(new IncrementModel(3), [], { strategy: 'dfs', maxDepth: 6, maxStates: small.states }).verdict).toBe('holds');
+  });
+
   test('an interrupt stops the search as incomplete', () => {
     const r = explore(new IncrementModel(3), [], { shouldStop: () => true });
     expect(r.verdict).toBe('incomplete');
