@@ -5,7 +5,7 @@
  */
 import type { ExploreOptions, ExploreResult, Invariant, Model } from './model.js';
 import { Search } from './search.js';
-import { NO_PARENT, StateQueue } from './store.js';
+import { StateQueue } from './store.js';
 
 export function bfs(model: Model, invariants: readonly Invariant[], opts: ExploreOptions): ExploreResult {
   const S = new Search(model, invariants, opts, false);
@@ -13,19 +13,9 @@ export function bfs(model: Model, invariants: readonly Invariant[], opts: Explor
   const W = model.stateWords;
   let current = new StateQueue(W, 1);
   let next = new StateQueue(W, 1);
-  const canon = S.reductions.symmetry && model.canonicalize ? model.canonicalize.bind(model) : null;
-
-  let ordinal = 0;
-  model.initialStates((init) => {
-    const o = ordinal++;
-    if (S.halt) return;
-    const s = init.slice(0, W);
-    if (canon) canon(s);
-    const index = S.discover(s, NO_PARENT, o);
-    if (index < 0) return;
+  S.seedInitial((s, index) => {
     const off = current.push(s); // push may reallocate data: read it after
     current.data[off + W] = index;
-    S.checkState(s, index);
   });
   S.levelSizes.push(current.length);
 

@@ -7,7 +7,7 @@
  */
 import type { ExploreOptions, ExploreResult, Invariant, Model } from './model.js';
 import { Search } from './search.js';
-import { NO_PARENT, StateQueue } from './store.js';
+import { StateQueue } from './store.js';
 
 export function dfs(model: Model, invariants: readonly Invariant[], opts: ExploreOptions): ExploreResult {
   const bounded = opts.maxDepth !== undefined && Number.isFinite(opts.maxDepth);
@@ -23,18 +23,7 @@ export function dfs(model: Model, invariants: readonly Invariant[], opts: Explor
     stack.data[off + W + 1] = depth;
   };
 
-  const canon = S.reductions.symmetry && model.canonicalize ? model.canonicalize.bind(model) : null;
-  let ordinal = 0;
-  model.initialStates((init) => {
-    const o = ordinal++;
-    if (S.halt) return;
-    const s = init.slice(0, W);
-    if (canon) canon(s);
-    const index = S.discover(s, NO_PARENT, o, 0);
-    if (index < 0) return;
-    push(s, index, 0);
-    S.checkState(s, index);
-  });
+  S.seedInitial((s, index) => push(s, index, 0));
 
   let parentIndex = 0;
   let childDepth = 0;

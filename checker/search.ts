@@ -6,7 +6,7 @@ import { collisionProbability, fingerprint, fpLo } from './fingerprint.js';
 import type { ExploreOptions, ExploreResult, Invariant, Model, PathStep, Strategy, Violation } from './model.js';
 import { replayActions } from './path.js';
 import { makeExpander, type Reductions, type ReductionStats } from './reduce.js';
-import { ParentStore } from './store.js';
+import { NO_PARENT, ParentStore } from './store.js';
 import { FingerprintSet } from './visited.js';
 
 interface Found {
@@ -80,6 +80,25 @@ export class Search {
    * its index, or -1 when it was visited (then visited.value is its index, if
    * the set keeps values).
    */
+  /**
+   * Discovers the initial states (canonical when symmetry is on; each one's
+   * ordinal is its action): hands each new one to `onNew`, then checks it.
+   */
+  seedInitial(onNew: (s: Int32Array, index: number) => void): void {
+    const canon = this.reductions.symmetry && this.model.canonicalize ? this.model.canonicalize.bind(this.model) : null;
+    let ordinal = 0;
+    this.model.initialStates((init) => {
+      const o = ordinal++;
+      if (this.halt) return;
+      const s = init.slice(0, this.W);
+      if (canon) canon(s);
+      const index = this.discover(s, NO_PARENT, o);
+      if (index < 0) return;
+      onNew(s, index);
+      this.checkState(s, index);
+    });
+  }
+
   discover(s: Int32Array, parent: number, action: number, depth = 0): number {
     const hi = fingerprint(s, 0, this.W);
     if (!this.visited.insert(hi, fpLo)) return -1;
