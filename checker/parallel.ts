@@ -14,6 +14,7 @@ import { collisionProbability, fingerprint, fpLo } from './fingerprint.js';
 import type { ExploreOptions, ExploreResult, Progress, Violation } from './model.js';
 import { controlWords, FOUND, HDR, levelProgress, PAUSE, SLOT, sharedInts, workerBits, type CommitResult, type Frontier, type LevelParents, type LevelPlan, type Segment } from './share.js';
 import { capacityFor, MAX_LOAD, newTable, rehash } from './shared-table.js';
+import { canonicalizer } from './reduce.js';
 import { DEFAULT_REDUCTIONS, verdictOf, violationFromPath } from './search.js';
 import { ParentStore } from './store.js';
 import type { WorkerInit } from './worker.js';
@@ -178,7 +179,7 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
     };
 
     // Level 0: the initial states, deduplicated, all seeded by worker 0.
-    const canon = reductions.symmetry && model.canonicalize ? model.canonicalize.bind(model) : null;
+    const canon = canonicalizer(model, reductions);
     const inits: { ordinal: number; state: Int32Array }[] = [];
     const seen = new Set<string>();
     let ordinal = 0;

@@ -34,6 +34,11 @@ export interface PorInfo {
 
 export type Sink = (next: Int32Array, action: number) => void;
 
+/** The model's canonicalize(), bound, when symmetry reduction is on and the model has one; else null. */
+export function canonicalizer(model: Model, red: Reductions): ((s: Int32Array) => void) | null {
+  return red.symmetry && model.canonicalize ? model.canonicalize.bind(model) : null;
+}
+
 /**
  * Builds the expansion function: expand(state, sink, isVisited) calls sink
  * for each successor to explore (canonical when symmetry is on) and returns
@@ -45,7 +50,7 @@ export function makeExpander(
   stats: ReductionStats,
   por: PorInfo | null,
 ): (state: Int32Array, sink: Sink, isVisited: (s: Int32Array) => boolean) => number {
-  const canon = red.symmetry && model.canonicalize ? model.canonicalize.bind(model) : null;
+  const canon = canonicalizer(model, red);
   const safe = red.por && por ? safeActions(por) : null;
   // With no safe action no ample set can ever be chosen: skip collecting the successors.
   if (!safe || !safe.includes(1)) {

@@ -5,7 +5,7 @@
 import { collisionProbability, fingerprint, fpLo } from './fingerprint.js';
 import type { ExploreOptions, ExploreResult, Invariant, Model, PathStep, Strategy, Violation } from './model.js';
 import { replayActions } from './path.js';
-import { makeExpander, type Reductions, type ReductionStats } from './reduce.js';
+import { canonicalizer, makeExpander, type Reductions, type ReductionStats } from './reduce.js';
 import { NO_PARENT, ParentStore } from './store.js';
 import { FingerprintSet } from './visited.js';
 
@@ -76,16 +76,11 @@ export class Search {
   readonly isVisited = (s: Int32Array): boolean => this.visited.has(fingerprint(s, 0, this.W), fpLo);
 
   /**
-   * Records `s` as reached from `parent` by `action` when it is new: returns
-   * its index, or -1 when it was visited (then visited.value is its index, if
-   * the set keeps values).
-   */
-  /**
    * Discovers the initial states (canonical when symmetry is on; each one's
    * ordinal is its action): hands each new one to `onNew`, then checks it.
    */
   seedInitial(onNew: (s: Int32Array, index: number) => void): void {
-    const canon = this.reductions.symmetry && this.model.canonicalize ? this.model.canonicalize.bind(this.model) : null;
+    const canon = canonicalizer(this.model, this.reductions);
     let ordinal = 0;
     this.model.initialStates((init) => {
       const o = ordinal++;
@@ -99,6 +94,11 @@ export class Search {
     });
   }
 
+  /**
+   * Records `s` as reached from `parent` by `action` when it is new: returns
+   * its index, or -1 when it was visited (then visited.value is its index, if
+   * the set keeps values).
+   */
   discover(s: Int32Array, parent: number, action: number, depth = 0): number {
     const hi = fingerprint(s, 0, this.W);
     if (!this.visited.insert(hi, fpLo)) return -1;

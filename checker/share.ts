@@ -288,8 +288,8 @@ export class Share {
     b[off + 2] = this.rank;
     b[off + 3] = this.emission++;
     b[off + 4] = action;
-    if (next.length === W) b.set(next, off + 5); // a memcpy
-    else for (let i = 0; i < W; i++) b[off + 5 + i] = next[i]!;
+    if (next.length === W) b.set(next, off + 5); // a memcpy, no view needed
+    else copyState(b, off + 5, next, 0, W);
     if (this.pending >= BATCH) this.flush();
   };
 
@@ -627,8 +627,9 @@ function lower(d: Int32Array, off: number, rank: number, emission: number, actio
  * with element loops (alternating runs). A small one (the classic model, 13
  * words) goes by the loop, no slower than allocating the view.
  */
+const LARGE_STATE = 24;
 function copyState(dst: Int32Array, dstOff: number, src: Int32Array, srcOff: number, W: number): void {
-  if (W >= 24) dst.set(src.subarray(srcOff, srcOff + W), dstOff);
+  if (W >= LARGE_STATE) dst.set(src.subarray(srcOff, srcOff + W), dstOff);
   else for (let i = 0; i < W; i++) dst[dstOff + i] = src[srcOff + i]!;
 }
 

@@ -10,7 +10,7 @@
  * candidate `ref` of some worker. A worker claims an empty slot with a
  * compare-and-swap on hi and then publishes the word; a prober that sees its
  * hi with word 0 waits for the word. After the level each worker turns its
- * candidates' slots into ordinary ones (commitSlots in share.ts).
+ * candidates' slots into ordinary ones (Share.commit in share.ts).
  *
  * Slots are placed by hi alone, so the table can be rehashed into a larger
  * one without the candidates' low words.

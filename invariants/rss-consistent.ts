@@ -26,15 +26,14 @@ export const rssConsistent: MMInvariant = {
         continue;
       }
       if (st !== MM_LIVE || !quiescent) continue;
-      const count = counts;
-      count.fill(0);
+      counts.fill(0);
       for (let a = 0; a < v.addrs; a++) {
         const c = v.rssClass(v.pte(m, a));
-        if (c >= 0) count[c]!++;
+        if (c >= 0) counts[c]!++;
       }
       for (let c = 0; c < 4; c++) {
-        if (v.rss(m, c) !== count[c]) {
-          return `mm ${v.mmName(m)}: ${RSS_NAMES[c]} is ${v.rss(m, c)} but ${v.mmName(m)} has ${count[c]} such entries`;
+        if (v.rss(m, c) !== counts[c]) {
+          return `mm ${v.mmName(m)}: ${RSS_NAMES[c]} is ${v.rss(m, c)} but ${v.mmName(m)} has ${counts[c]} such entries`;
         }
       }
     }
