@@ -56,6 +56,17 @@ export const EMISSIONS = 65536;
  * 3.0-3.6, 1 worker, 10 alternating runs).
  */
 const BATCH = 512;
+/** A batch row's header: hi, lo, rank, emission, action. */
+const BATCH_WORDS = 5;
+/**
+ * States of this many words or more are copied by memcpy, set() or
+ * copyWithin, between arrays made once (a view allocated per copy cost more
+ * than the copy). MM cow-fork-gup (70 words) on 1 worker ran in 4.4-5.4 s with
+ * memcpy, against 5.5-7.1 s with element loops (alternating runs). A small
+ * state (the classic model, 13 words) goes by the loop, which costs less than
+ * the call.
+ */
+const LARGE_STATE = 24;
 /** Frontier states taken at a time from the shared counter. */
 const CHUNK = 64;
 
@@ -171,10 +182,12 @@ export class Share {
   private probe = false;
   private pos = 0;
   private end = 0;
-  /** Successors waiting to be inserted: [hi, lo, rank, emission, action, state...]. */
+  /** Successors waiting to be inserted: [hi, lo, rank, emission, action] by row, and their states by row. */
   private readonly batch: Int32Array;
+  private readonly batchStates: Int32Array;
+  /** Each row's state as its own array, for copies that allocate nothing (large states). */
+  private readonly rows: Int32Array[];
   private pending = 0;
-  private readonly bstride: number;
   readonly coverage: Float64Array;
   private levelTransitions = 0;
   private deadlockRank = -1;
@@ -182,8 +195,8 @@ export class Share {
   private readonly expand: ReturnType<typeof makeExpander>;
   /** Per invariant (by index: no string lookups per state), whether it was violated already. */
   private readonly violated: Uint8Array;
+  /** A small state copied out of an arena, for the model or the invariants (a large one goes to a spare record). */
   private readonly cur: Int32Array;
-  private readonly scratch: Int32Array;
   private rank = 0;
   private emission = 0;
 
@@ -203,20 +216,72 @@ export class Share {
     this.maxSucc = Math.max(1, model.actionCount);
     // Keys number a state's successors below EMISSIONS (each action gives at most one successor).
     if (this.maxSucc >= EMISSIONS) throw new Error(`the parallel engine supports at most ${EMISSIONS - 1} actions (the model has ${model.actionCount})`);
-    this.cand = sharedInts(this.stride * this.minRecords);
+    this.cand = this.stateArena(this.minRecords);
     this.keyRecs = sharedInts(KEY_WORDS * this.minRecords);
-    this.own = sharedInts(this.stride * 16);
-    this.bstride = 5 + this.W;
-    this.batch = new Int32Array(this.bstride * (BATCH + this.maxSucc));
+    this.own = this.stateArena(16);
+    const rows = BATCH + this.maxSucc;
+    this.batch = new Int32Array(BATCH_WORDS * rows);
+    this.batchStates = new Int32Array(this.W * rows);
+    this.rows = Array.from({ length: rows }, (_, r) => this.batchStates.subarray(r * this.W, (r + 1) * this.W));
     this.coverage = new Float64Array(model.actionCount);
     this.cur = new Int32Array(this.W);
-    this.scratch = new Int32Array(this.W);
     const por: PorInfo | null = model.porInfo ?? null;
     this.expand = makeExpander(model, reductions, this.stats, por);
   }
 
   private get minRecords(): number {
     return Math.max(1024, 4 * this.maxSucc);
+  }
+
+  /**
+   * A state arena of `records` records, and after them one spare record per
+   * worker: a worker copies a large state it checks into its spare with
+   * copyWithin, and hands the invariants a view made once per level, so that
+   * no view is allocated per state. MM cow-fork-gup (70 words): 40-45 ns a
+   * copy so, against 70-90 ns through a new subarray.
+   */
+  private stateArena(records: number): Int32Array {
+    return sharedInts(this.stride * (records + this.workers));
+  }
+
+  /** Records a state arena holds, besides its spares. */
+  private recordsOf(a: Int32Array): number {
+    return Math.floor(a.length / this.stride) - this.workers;
+  }
+
+  /** This worker's spare record in arena `a`: where its state starts. */
+  private spareOf(a: Int32Array): number {
+    return a.length - (this.workers - this.id) * this.stride + HDR;
+  }
+
+  /**
+   * The state at `off` in arena `a` as an array of its own, for the model:
+   * copied into cur, a plain array (the model copies a state it expands to
+   * its scratch once per action, and a copy from shared memory costs more:
+   * 36 ns against 25 for 70 words).
+   */
+  private load(a: Int32Array, off: number): Int32Array {
+    const W = this.W;
+    const cur = this.cur;
+    if (W >= LARGE_STATE) cur.set(a.subarray(off, off + W));
+    else for (let i = 0; i < W; i++) cur[i] = a[off + i]!;
+    return cur;
+  }
+
+  /**
+   * The state at `off` in arena `a` as an array of its own, for the
+   * invariants: copied into this worker's spare record of `a` (starting at
+   * `at`, whose view is `view`) when large, else into cur.
+   */
+  private stateAt(a: Int32Array, off: number, at: number, view: Int32Array): Int32Array {
+    const W = this.W;
+    if (W >= LARGE_STATE) {
+      a.copyWithin(at, off, off + W);
+      return view;
+    }
+    const cur = this.cur;
+    for (let i = 0; i < W; i++) cur[i] = a[off + i]!;
+    return cur;
   }
 
   /** The arenas this worker's candidates go to (the coordinator passes them to the others). */
@@ -227,8 +292,8 @@ export class Share {
   /** Doubles this worker's arenas (all workers are paused). */
   growArena(): { states: Int32Array; keys: Int32Array } {
     const records = 2 * this.capacity;
-    if (this.cand.length < records * this.stride) {
-      const d = sharedInts(records * this.stride);
+    if (this.recordsOf(this.cand) < records) {
+      const d = this.stateArena(records);
       d.set(this.cand.subarray(0, this.candCount * this.stride));
       this.cand = d;
     }
@@ -242,7 +307,7 @@ export class Share {
 
   /** Candidates the arenas have room for. */
   private get capacity(): number {
-    return Math.min(Math.floor(this.cand.length / this.stride), this.keyRecs.length / KEY_WORDS);
+    return Math.min(this.recordsOf(this.cand), this.keyRecs.length / KEY_WORDS);
   }
 
   private plan(p: LevelPlan): void {
@@ -282,14 +347,15 @@ export class Share {
     this.coverage[action]!++;
     const W = this.W;
     const b = this.batch;
-    const off = this.pending++ * this.bstride;
+    const row = this.pending++;
+    const off = row * BATCH_WORDS;
     b[off] = hiWord(fingerprint(next, 0, W));
     b[off + 1] = loWord(fpLo);
     b[off + 2] = this.rank;
     b[off + 3] = this.emission++;
     b[off + 4] = action;
-    if (next.length === W) b.set(next, off + 5); // a memcpy, no view needed
-    else copyState(b, off + 5, next, 0, W);
+    if (next.length === W) this.batchStates.set(next, row * W); // a memcpy, no view needed
+    else this.batchStates.set(next.subarray(0, W), row * W);
     if (this.pending >= BATCH) this.flush();
   };
 
@@ -301,9 +367,7 @@ export class Share {
   /** Expands states, in chunks of consecutive ranks, until the level is done or a pause. */
   private run(): Segment {
     const ctl = this.ctl;
-    const W = this.W;
     const S = this.stride;
-    const cur = this.cur;
     const A = this.maxSucc;
     const { byRank, total, states } = this.frontier;
     const bits = this.bits;
@@ -337,9 +401,7 @@ export class Share {
         }
       }
       const ref = byRank[this.pos]!;
-      const fd = states[ref & wmask]!;
-      const off = (ref >>> bits) * S + HDR;
-      copyState(cur, 0, fd, off, W);
+      const cur = this.load(states[ref & wmask]!, (ref >>> bits) * S + HDR);
       this.rank = this.pos++;
       this.emission = 0;
       const n = this.expand(cur, this.probe ? this.probeSink : this.sink, this.isVisited);
@@ -357,7 +419,7 @@ export class Share {
     const n = this.pending;
     if (n === 0) return;
     const b = this.batch;
-    const B = this.bstride;
+    const B = BATCH_WORDS;
     const t = this.table;
     const mask = this.mask;
     let x = 0;
@@ -374,12 +436,12 @@ export class Share {
       }
     }
     this.touched ^= x;
-    for (let r = 0, off = 0; r < n; r++, off += B) this.insert(b[off]!, b[off + 1]!, b[off + 2]!, b[off + 3]!, b[off + 4]!, b, off + 5);
+    for (let r = 0, off = 0; r < n; r++, off += B) this.insert(b[off]!, b[off + 1]!, b[off + 2]!, b[off + 3]!, b[off + 4]!, r);
     this.pending = 0;
   }
 
   /** A new state becomes this worker's candidate; a state of this level keeps its smallest key; an old one is dropped. */
-  private insert(hi: number, lo: number, rank: number, emission: number, action: number, src: Int32Array, srcOff: number): void {
+  private insert(hi: number, lo: number, rank: number, emission: number, action: number, row: number): void {
     const t = this.table;
     const mask = this.mask;
     let i = hi & mask;
@@ -390,13 +452,13 @@ export class Share {
         // Alone, a worker needs no atomics: nothing else writes the table or its key records.
         if (this.alone) {
           t[j] = hi;
-          t[j + 1] = FLAG | this.candidate(lo, rank, emission, action, src, srcOff, i);
+          t[j + 1] = FLAG | this.candidate(lo, rank, emission, action, row, i);
           this.inserted++;
           return;
         }
         a = Atomics.compareExchange(t, j, 0, hi);
         if (a === 0) {
-          const ref = this.candidate(lo, rank, emission, action, src, srcOff, i);
+          const ref = this.candidate(lo, rank, emission, action, row, i);
           Atomics.store(t, j + 1, FLAG | ref);
           this.inserted++;
           return;
@@ -419,7 +481,7 @@ export class Share {
     }
   }
 
-  private candidate(lo: number, rank: number, emission: number, action: number, src: Int32Array, srcOff: number, slot: number): number {
+  private candidate(lo: number, rank: number, emission: number, action: number, row: number, slot: number): number {
     const idx = this.candCount++;
     if (idx >= 2 ** (31 - this.bits)) throw new Error(`more than ${2 ** (31 - this.bits)} new states in one level for one worker`);
     const k = this.keyRecs;
@@ -432,7 +494,11 @@ export class Share {
     const off = idx * this.stride;
     d[off + SLOT] = slot;
     const W = this.W;
-    copyState(d, off + HDR, src, srcOff, W);
+    if (W >= LARGE_STATE) d.set(this.rows[row]!, off + HDR);
+    else {
+      const b = this.batchStates;
+      for (let i = 0, from = row * W; i < W; i++) d[off + HDR + i] = b[from + i]!;
+    }
     return (idx << this.bits) | this.id;
   }
 
@@ -465,10 +531,10 @@ export class Share {
     const violations: CommitResult['violations'] = [];
     if (this.invariants.length > 0) {
       // In key order, so that the first violation per invariant is the smallest key.
-      const state = this.scratch;
+      const at = this.spareOf(d);
+      const view = d.subarray(at, at + W);
       for (let k = 0; k < n; k++) {
-        const off = (order ? order[k]! : k) * S + HDR;
-        copyState(state, 0, d, off, W);
+        const state = this.stateAt(d, (order ? order[k]! : k) * S + HDR, at, view);
         const invs = this.invariants;
         for (let i = 0; i < invs.length; i++) {
           if (this.violated[i]) continue;
@@ -483,7 +549,7 @@ export class Share {
     // The candidates are the next frontier part; the old part's arena takes the next candidates.
     const old = this.own;
     this.own = d;
-    this.cand = old.length >= S * this.minRecords ? old : sharedInts(S * this.minRecords);
+    this.cand = this.recordsOf(old) >= this.minRecords ? old : this.stateArena(this.minRecords);
     if (this.keyRecs.length < KEY_WORDS * this.minRecords) this.keyRecs = sharedInts(KEY_WORDS * this.minRecords);
     this.candCount = 0;
     this.order = order;
@@ -590,9 +656,12 @@ export class Share {
   seed(p: LevelPlan, states: Int32Array, ordinals: Int32Array, count: number): CommitResult {
     while (this.capacity < count) this.growArena(); // no one else runs yet
     this.plan(p);
+    const W = this.W;
     for (let k = 0; k < count; k++) {
-      const hi = hiWord(fingerprint(states, k * this.W, this.W));
-      this.insert(hi, loWord(fpLo), 0, ordinals[k]!, ordinals[k]!, states, k * this.W);
+      // Through batch row 0, as a successor goes (no batch is pending before level 0).
+      this.batchStates.set(states.subarray(k * W, (k + 1) * W));
+      const hi = hiWord(fingerprint(this.rows[0]!, 0, W));
+      this.insert(hi, loWord(fpLo), 0, ordinals[k]!, ordinals[k]!, 0);
     }
     return this.commit();
   }
@@ -621,17 +690,6 @@ function lower(d: Int32Array, off: number, rank: number, emission: number, actio
   else Atomics.store(d, off + EMIT, e);
 }
 
-/**
- * Copies a state. A large one goes by memcpy (set() of a view): MM
- * cow-fork-gup (70 words) on 1 worker ran in 4.4-5.4 s so, against 5.5-7.1 s
- * with element loops (alternating runs). A small one (the classic model, 13
- * words) goes by the loop, no slower than allocating the view.
- */
-const LARGE_STATE = 24;
-function copyState(dst: Int32Array, dstOff: number, src: Int32Array, srcOff: number, W: number): void {
-  if (W >= LARGE_STATE) dst.set(src.subarray(srcOff, srcOff + W), dstOff);
-  else for (let i = 0; i < W; i++) dst[dstOff + i] = src[srcOff + i]!;
-}
 
 function sharedFloats(n: number): Float64Array {
   return new Float64Array(new SharedArrayBuffer(Math.max(1, n) * 8));

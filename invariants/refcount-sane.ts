@@ -28,21 +28,26 @@ export const refcountSane: MMInvariant = {
     const GUP = 2 * n;
     const HELD = 3 * n;
     const SWP = 4 * n;
-    for (let m = 0; m < v.mms; m++) {
-      for (let a = 0; a < v.addrs; a++) {
+    const mms = v.mms;
+    const addrs = v.addrs;
+    const gups = v.gupSlots;
+    const threads = v.threads;
+    const slots = v.swapSlots;
+    for (let m = 0; m < mms; m++) {
+      for (let a = 0; a < addrs; a++) {
         const e = v.pte(m, a);
         const k = pteKind(e);
         const x = pteTarget(e);
         if (k === PTE_PRESENT && (e & PTE_SPECIAL) === 0 && x <= F) c[x]!++;
         else if (k === PTE_MIGRATION && x <= F) c[MIG + x]!++;
-        else if (k === PTE_SWAP && x < v.swapSlots) c[SWP + x]!++;
+        else if (k === PTE_SWAP && x < slots) c[SWP + x]!++;
       }
     }
-    for (let g = 0; g < v.gupSlots; g++) {
+    for (let g = 0; g < gups; g++) {
       const r = v.gup(g);
       if (gupKind(r) !== GUP_NONE && gupPfn(r) <= F) c[GUP + gupPfn(r)]! += gupRefs(r);
     }
-    for (let t = 0; t < v.threads; t++) {
+    for (let t = 0; t < threads; t++) {
       const page = v.threadWord(t, TH_PAGE);
       const newPage = v.threadWord(t, TH_NEWPAGE);
       if (page > 0 && page <= F) c[HELD + page]!++;
@@ -74,7 +79,7 @@ export const refcountSane: MMInvariant = {
       }
       if (v.pageMapcount(pfn) !== maps) return `pfn ${pfn}: _mapcount is ${v.pageMapcount(pfn)} but ${maps} PTE(s) map it`;
     }
-    for (let slot = 0; slot < v.swapSlots; slot++) {
+    for (let slot = 0; slot < slots; slot++) {
       const entries = c[SWP + slot]!;
       if (v.swapCount(slot) !== entries) return `swap slot ${slot}: swap_map count is ${v.swapCount(slot)} but ${entries} swap entries use it`;
     }

@@ -103,8 +103,23 @@ export class StateView {
   s: Int32Array = new Int32Array(0);
   readonly L: Layout;
 
+  // The shape's counts as fields of the view (not getters through L.shape): the invariants and the kernel's steps read them in every loop.
+  readonly mms: number;
+  readonly addrs: number;
+  readonly frames: number;
+  readonly gupSlots: number;
+  readonly swapSlots: number;
+  readonly threads: number;
+
   constructor(readonly world: WorldInfo) {
     this.L = world.layout;
+    const sh = this.L.shape;
+    this.mms = sh.mms;
+    this.addrs = sh.addrs;
+    this.frames = sh.frames;
+    this.gupSlots = sh.gupSlots;
+    this.swapSlots = sh.swapSlots;
+    this.threads = world.threadMm.length;
   }
 
   /** Builds the readable state of a packed one; MMModel.view installs it (cold path, for invariant files). */
@@ -134,24 +149,6 @@ export class StateView {
     return this.readableCache;
   }
 
-  get mms(): number {
-    return this.L.shape.mms;
-  }
-  get addrs(): number {
-    return this.L.shape.addrs;
-  }
-  get frames(): number {
-    return this.L.shape.frames;
-  }
-  get gupSlots(): number {
-    return this.L.shape.gupSlots;
-  }
-  get swapSlots(): number {
-    return this.L.shape.swapSlots;
-  }
-  get threads(): number {
-    return this.world.threadMm.length;
-  }
 
   mmState(m: number): number {
     return this.s[this.L.mm(m) + MM_STATE]!;

@@ -125,10 +125,17 @@ export class Layout {
   readonly threadBase: readonly number[];
   readonly threadWords: readonly number[];
   readonly words: number;
+  /** Offsets within mm 0 of its first vma and first pte, and a file's words (precomputed: the kernel's steps compute them all the time). */
+  private readonly vma0: number;
+  private readonly pte0: number;
+  private readonly fileWords: number;
 
   constructor(readonly shape: Shape) {
     this.mmWords = MM_FIXED + shape.vmas + shape.addrs;
     this.mmBase0 = 0;
+    this.vma0 = this.mmBase0 + MM_FIXED;
+    this.pte0 = this.vma0 + shape.vmas;
+    this.fileWords = F_CACHE + shape.filePages;
     this.frameBase0 = this.mmBase0 + this.mmWords * shape.mms;
     this.slotBase0 = this.frameBase0 + PG_WORDS * shape.frames;
     this.gupBase0 = this.slotBase0 + SLOT_WORDS * shape.swapSlots;
@@ -151,10 +158,10 @@ export class Layout {
     return this.mmBase0 + m * this.mmWords;
   }
   vma(m: number, v: number): number {
-    return this.mmBase0 + m * this.mmWords + MM_FIXED + v;
+    return this.vma0 + m * this.mmWords + v;
   }
   pte(m: number, a: number): number {
-    return this.mmBase0 + m * this.mmWords + MM_FIXED + this.shape.vmas + a;
+    return this.pte0 + m * this.mmWords + a;
   }
   /** Word offset of frame `pfn` (1-based; pfn 0 is the zeropage). */
   page(pfn: number): number {
@@ -167,10 +174,10 @@ export class Layout {
     return this.gupBase0 + g;
   }
   file(f: number): number {
-    return this.fileBase0 + f * (F_CACHE + this.shape.filePages);
+    return this.fileBase0 + f * this.fileWords;
   }
   cache(f: number, index: number): number {
-    return this.fileBase0 + f * (F_CACHE + this.shape.filePages) + F_CACHE + index;
+    return this.fileBase0 + f * this.fileWords + F_CACHE + index;
   }
   thread(t: number): number {
     return this.threadBase[t]!;
