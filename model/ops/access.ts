@@ -15,7 +15,7 @@ export function buildAccess(b: ProgramBuilder, m: number, a: number, write: bool
   const fault = buildFault(b, m, a, (k, t) => {
     k.mmapReadUnlock(m);
     if (k.threadWord(t, TH_AUX) & VM_FAULT_ERROR) {
-      k.note('the fault failed (SIGBUS or VM_FAULT_OOM): the access does not complete');
+      if (k.narrate) k.note('the fault failed (SIGBUS or VM_FAULT_OOM): the access does not complete');
       return DONE;
     }
     return ACCESS;
@@ -24,29 +24,29 @@ export function buildAccess(b: ProgramBuilder, m: number, a: number, write: bool
   b.define(ACCESS, write ? `store ${value}` : 'load', where, (k, t) => {
     const vma = k.vmaAt(m, a);
     if (vma === 0) {
-      k.note('no VMA: SIGSEGV');
+      if (k.narrate) k.note('no VMA: SIGSEGV');
       return DONE;
     }
     if (write && !(vma & VMA_WRITE)) {
-      k.note('VMA not writable (access_error): SIGSEGV');
+      if (k.narrate) k.note('VMA not writable (access_error): SIGSEGV');
       return DONE;
     }
     const pte = k.pte(m, a);
     if (write && isWritable(pte)) {
       k.setPageWord(pteTarget(pte), PG_DATA, value);
       k.setPte(m, a, pte | PTE_DIRTY);
-      k.note(`store ${value} into pfn ${pteTarget(pte)} through a writable PTE`);
+      if (k.narrate) k.note(`store ${value} into pfn ${pteTarget(pte)} through a writable PTE`);
       return DONE;
     }
     if (!write && isPresent(pte)) {
       const pfn = pteTarget(pte);
-      k.note(`load ${pfn === ZERO_PFN ? 0 : k.pageWord(pfn, PG_DATA)} from ${pfn === ZERO_PFN ? 'the zeropage' : `pfn ${pfn}`}`);
+      if (k.narrate) k.note(`load ${pfn === ZERO_PFN ? 0 : k.pageWord(pfn, PG_DATA)} from ${pfn === ZERO_PFN ? 'the zeropage' : `pfn ${pfn}`}`);
       return DONE;
     }
     if (!k.mmapReadTrylock(m)) return BLOCKED;
     k.setThreadWord(t, TH_ORIG, pte);
     k.setThreadWord(t, TH_AUX, write ? FAULT_FLAG_WRITE : 0);
-    k.note(`#PF (${write ? 'write' : 'read'}): mmap_read_lock, orig_pte = ${describePte(pte)}`);
+    if (k.narrate) k.note(`#PF (${write ? 'write' : 'read'}): mmap_read_lock, orig_pte = ${describePte(pte)}`);
     return fault.enter(k, t);
   });
 }

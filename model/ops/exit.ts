@@ -27,7 +27,7 @@ export function buildExit(b: ProgramBuilder, m: number): void {
     k.setThreadWord(t, TH_STATUS, TS_EXITED);
     for (let c = 0; c < 4; c++) {
       const v = k.rss(m, c);
-      if (v !== 0) k.note(`BUG: Bad rss-counter state mm:${k.mmName(m)} type:${RSS_NAMES[c]} val:${v}`);
+      if (v !== 0 && k.narrate) k.note(`BUG: Bad rss-counter state mm:${k.mmName(m)} type:${RSS_NAMES[c]} val:${v}`);
     }
     return DONE;
   });

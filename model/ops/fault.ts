@@ -105,12 +105,12 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
   const doAnonymousPage = (k: Kernel, t: number): number => {
     if (!(flags(k, t) & FAULT_FLAG_WRITE)) {
       k.setPte(m, a, pteZero());
-      k.note('do_anonymous_page: read fault maps the shared zeropage R/O (no rss)');
+      if (k.narrate) k.note('do_anonymous_page: read fault maps the shared zeropage R/O (no rss)');
       return finish(k, t);
     }
     const pfn = k.allocPage();
     if (pfn === 0) {
-      k.note('do_anonymous_page: no free page: VM_FAULT_OOM');
+      if (k.narrate) k.note('do_anonymous_page: no free page: VM_FAULT_OOM');
       setResult(k, t, VM_FAULT_ERROR);
       return finish(k, t);
     }
@@ -119,7 +119,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
     k.setVmaAnon(m, a);
     k.addRss(m, MM_ANONPAGES, 1);
     k.setPte(m, a, ptePresent(pfn, vmWrite(k), true));
-    k.note(`do_anonymous_page: new zeroed page pfn ${pfn}, page_add_new_anon_rmap${exclusiveNote(k)}, MM_ANONPAGES+1`);
+    if (k.narrate) k.note(`do_anonymous_page: new zeroed page pfn ${pfn}, page_add_new_anon_rmap${exclusiveNote(k)}, MM_ANONPAGES+1`);
     return finish(k, t);
   };
 
@@ -128,13 +128,13 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
   const reuse = (k: Kernel, t: number, why: string): number => {
     const orig = k.threadWord(t, TH_ORIG);
     if (flags(k, t) & FAULT_FLAG_UNSHARE) {
-      k.note(`do_wp_page: ${why}: unshare is a no-op, the PTE stays R/O`);
+      if (k.narrate) k.note(`do_wp_page: ${why}: unshare is a no-op, the PTE stays R/O`);
       return finish(k, t);
     }
     k.setPte(m, a, orig | PTE_DIRTY | (vmWrite(k) ? PTE_WRITE : 0));
     setResult(k, t, VM_FAULT_WRITE);
     if (!vmWrite(k)) setResult(k, t, FOLL_COW);
-    k.note(`do_wp_page: ${why}: wp_page_reuse`);
+    if (k.narrate) k.note(`do_wp_page: ${why}: wp_page_reuse`);
     return finish(k, t);
   };
   /** copy: get_page(old), drop the PT lock, wp_page_copy. */
@@ -143,7 +143,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
       k.getPage(old);
       k.setThreadWord(t, TH_PAGE, old);
     }
-    k.note(`do_wp_page: ${why}: copy (wp_page_copy)`);
+    if (k.narrate) k.note(`do_wp_page: ${why}: copy (wp_page_copy)`);
     return WP_COPY;
   };
 
@@ -185,7 +185,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
     if (!k.trylockPage(pfn)) {
       k.getPage(pfn);
       k.setThreadWord(t, TH_PAGE, pfn);
-      k.note('do_wp_page: trylock_page failed: get_page, drop the PT lock, lock_page');
+      if (k.narrate) k.note('do_wp_page: trylock_page failed: get_page, drop the PT lock, lock_page');
       return WP_LOCK;
     }
     return reuseSwapPage(k, t, pfn);
@@ -211,13 +211,13 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
       k.setPte(m, a, orig | PTE_DIRTY | PTE_WRITE);
       k.setPageFlag(pteTarget(orig), PG_DIRTY);
       setResult(k, t, VM_FAULT_WRITE);
-      k.note(`do_wp_page: shared mapping: wp_page_shared${k.world.fileShmem[k.fileOf(a)] ? '' : ' (->page_mkwrite)'}, the PTE made writable`);
+      if (k.narrate) k.note(`do_wp_page: shared mapping: wp_page_shared${k.world.fileShmem[k.fileOf(a)] ? '' : ' (->page_mkwrite)'}, the PTE made writable`);
       return finish(k, t);
     }
     if (!mapsNormalPage(orig)) {
       // vm_normal_page() == NULL: the shared zeropage.
       if (unshare && !k.has('unshare-cow-mapping')) {
-        k.note('do_wp_page: unshare of the zeropage: "No anonymous page -> nothing to do"');
+        if (k.narrate) k.note('do_wp_page: unshare of the zeropage: "No anonymous page -> nothing to do"');
         return finish(k, t);
       }
       return copy(k, t, 0, 'zeropage');
@@ -225,7 +225,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
     const pfn = pteTarget(orig);
     if (k.pageTest(pfn, PG_ANON)) return wpAnon(k, t, pfn);
     if (unshare && !k.has('unshare-cow-mapping')) {
-      k.note('do_wp_page: unshare of a non-anon page: "No anonymous page -> nothing to do"');
+      if (k.narrate) k.note('do_wp_page: unshare of a non-anon page: "No anonymous page -> nothing to do"');
       return finish(k, t);
     }
     return copy(k, t, pfn, 'not an anon page in a private mapping');
@@ -235,7 +235,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
     const orig = k.threadWord(t, TH_ORIG);
     const cur = k.pte(m, a);
     if (cur !== orig) {
-      k.note(`!pte_same: ${formatPte(cur)} is not orig_pte ${formatPte(orig)}: return, the access retries`);
+      if (k.narrate) k.note(`!pte_same: ${formatPte(cur)} is not orig_pte ${formatPte(orig)}: return, the access retries`);
       return finish(k, t);
     }
     const f = flags(k, t);
@@ -247,10 +247,10 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
     if (f & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE)) {
       if (!(cur & PTE_WRITE)) return doWpPage(k, t);
       if (f & FAULT_FLAG_WRITE) k.setPte(m, a, cur | PTE_DIRTY);
-      k.note('the PTE is already writable: pte_mkdirty');
+      if (k.narrate) k.note('the PTE is already writable: pte_mkdirty');
       return finish(k, t);
     }
-    k.note('spurious read fault: the PTE is present');
+    if (k.narrate) k.note('spurious read fault: the PTE is present');
     return finish(k, t);
   });
 
@@ -261,7 +261,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
     const orig = k.threadWord(t, TH_ORIG);
     if (k.pte(m, a) !== orig) {
       k.unlockPage(pfn);
-      k.note('PTE changed while sleeping on the page lock: unlock, put_page, return');
+      if (k.narrate) k.note('PTE changed while sleeping on the page lock: unlock, put_page, return');
       return finish(k, t);
     }
     k.putPage(pfn);
@@ -273,7 +273,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
     const old = k.threadWord(t, TH_PAGE);
     const pfn = k.allocPage();
     if (pfn === 0) {
-      k.note('wp_page_copy: no free page: VM_FAULT_OOM');
+      if (k.narrate) k.note('wp_page_copy: no free page: VM_FAULT_OOM');
       setResult(k, t, VM_FAULT_ERROR);
       return finish(k, t);
     }
@@ -281,7 +281,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
     const data = old ? k.pageWord(old, PG_DATA) : 0;
     k.setPageWord(pfn, PG_DATA, data);
     k.setThreadWord(t, TH_NEWPAGE, pfn);
-    k.note(old ? `copy data ${data} of pfn ${old} into new pfn ${pfn}` : `new zeroed pfn ${pfn}`);
+    if (k.narrate) k.note(old ? `copy data ${data} of pfn ${old} into new pfn ${pfn}` : `new zeroed pfn ${pfn}`);
     return WP_INSTALL;
   });
 
@@ -290,7 +290,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
     const old = k.threadWord(t, TH_PAGE);
     const pfn = k.threadWord(t, TH_NEWPAGE);
     if (k.pte(m, a) !== orig) {
-      k.note('!pte_same: another thread changed the PTE: free the copy, return');
+      if (k.narrate) k.note('!pte_same: another thread changed the PTE: free the copy, return');
       return finish(k, t);
     }
     const unshare = (flags(k, t) & FAULT_FLAG_UNSHARE) !== 0;
@@ -311,7 +311,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
     }
     if (!unshare) setResult(k, t, VM_FAULT_WRITE);
     if (!unshare && !vmWrite(k)) setResult(k, t, FOLL_COW);
-    k.note(
+    if (k.narrate) k.note(
       `map new pfn ${pfn} ${unshare ? 'R/O (unshare)' : 'writable'}, page_add_new_anon_rmap${exclusiveNote(k)}` +
         (old ? `, page_remove_rmap(pfn ${old})` : ''),
     );
@@ -325,24 +325,24 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
     let pfn = k.swapCachePage(slot);
     if (pfn) {
       k.getPage(pfn);
-      k.note(`found pfn ${pfn} in the swap cache`);
+      if (k.narrate) k.note(`found pfn ${pfn} in the swap cache`);
     } else {
       if (k.swapCount(slot) === 0) {
         // __read_swap_cache_async: the entry was freed meanwhile.
-        k.note('swap entry no longer in use: return, the access retries');
+        if (k.narrate) k.note('swap entry no longer in use: return, the access retries');
         return finish(k, t);
       }
       // swapin_readahead -> __read_swap_cache_async: new page, add to the swap cache, read it.
       pfn = k.allocPage();
       if (pfn === 0) {
         setResult(k, t, VM_FAULT_ERROR);
-        k.note('no free page: VM_FAULT_OOM');
+        if (k.narrate) k.note('no free page: VM_FAULT_OOM');
         return finish(k, t);
       }
       k.setPageFlag(pfn, PG_SWAPBACKED);
       k.addToSwapCache(pfn, slot);
       k.setPageWord(pfn, PG_DATA, k.swapData(slot));
-      k.note(`swapin_readahead: read slot ${slot} into new pfn ${pfn} (in the swap cache)`);
+      if (k.narrate) k.note(`swapin_readahead: read slot ${slot} into new pfn ${pfn} (in the swap cache)`);
     }
     k.setThreadWord(t, TH_PAGE, pfn);
     return SWAP_LOCK;
@@ -353,7 +353,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
     if (k.pageTest(pfn, PG_LOCKED)) return BLOCKED; // lock_page_or_retry sleeps
     const slot = pteTarget(k.threadWord(t, TH_ORIG));
     if (!k.pageTest(pfn, PG_SWAPCACHE) || k.pageSwapSlot(pfn) !== slot) {
-      k.note('the page left the swap cache meanwhile: out_page, the access retries');
+      if (k.narrate) k.note('the page left the swap cache meanwhile: out_page, the access retries');
       return finish(k, t);
     }
     k.setPageFlag(pfn, PG_LOCKED);
@@ -365,7 +365,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
     const pfn = k.threadWord(t, TH_PAGE);
     if (k.pte(m, a) !== orig) {
       k.unlockPage(pfn);
-      k.note('!pte_same: out_nomap');
+      if (k.narrate) k.note('!pte_same: out_nomap');
       return finish(k, t);
     }
     const slot = pteTarget(orig);
@@ -405,7 +405,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
       write = false;
     }
     k.unlockPage(pfn);
-    k.note(
+    if (k.narrate) k.note(
       `map pfn ${pfn} ${makeWritable ? 'writable' : 'R/O'}${exclusive && k.has('anon-exclusive') ? ' exclusive' : ''} (${why}), swap_free(slot ${slot}), MM_ANONPAGES+1 MM_SWAPENTS-1`,
     );
     if (write) {
@@ -420,7 +420,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
   b.define(MIGRATION_WAIT, 'migration_entry_wait', 'mm/migrate.c:migration_entry_wait (5.7-6.2)', (k, t) => {
     const orig = k.threadWord(t, TH_ORIG);
     if (k.pte(m, a) === orig && k.pageTest(pteTarget(orig), PG_LOCKED)) return BLOCKED; // sleeps on the page lock
-    k.note('the migration entry is gone or its page unlocked: return, the access retries');
+    if (k.narrate) k.note('the migration entry is gone or its page unlocked: return, the access retries');
     return finish(k, t);
   });
 
@@ -430,7 +430,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
       const f = k.fileOf(a);
       const index = k.fileIndex(a);
       if (index >= k.fileSize(f)) {
-        k.note(`index ${index} is beyond i_size (${k.fileSize(f)} pages): SIGBUS`);
+        if (k.narrate) k.note(`index ${index} is beyond i_size (${k.fileSize(f)} pages): SIGBUS`);
         setResult(k, t, VM_FAULT_ERROR);
         return finish(k, t);
       }
@@ -442,7 +442,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
       if (pfn) {
         if (k.pageTest(pfn, PG_LOCKED)) return BLOCKED; // find_lock_page sleeps
         k.getPage(pfn);
-        k.note(`page cache hit: pfn ${pfn}, locked`);
+        if (k.narrate) k.note(`page cache hit: pfn ${pfn}, locked`);
       } else {
         pfn = k.allocPage();
         if (pfn === 0) {
@@ -452,7 +452,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
         const data = k.world.fileShmem[f] ? 0 : (k.world.fileDisk[f]![index] ?? 0);
         k.setPageWord(pfn, PG_DATA, data);
         k.addToPageCache(f, index, pfn);
-        k.note(`page cache miss: new pfn ${pfn} (${k.world.fileShmem[f] ? 'shmem_alloc_and_acct_page, zeroed' : `read from disk: ${data}`}), added to the page cache`);
+        if (k.narrate) k.note(`page cache miss: new pfn ${pfn} (${k.world.fileShmem[f] ? 'shmem_alloc_and_acct_page, zeroed' : `read from disk: ${data}`}), added to the page cache`);
       }
       k.setPageFlag(pfn, PG_LOCKED);
       k.setThreadWord(t, TH_PAGE, pfn);
@@ -466,7 +466,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
         }
         k.setPageWord(cow, PG_DATA, k.pageWord(pfn, PG_DATA));
         k.setThreadWord(t, TH_NEWPAGE, cow);
-        k.note(`do_cow_fault: copy pfn ${pfn} into new anon pfn ${cow}`);
+        if (k.narrate) k.note(`do_cow_fault: copy pfn ${pfn} into new anon pfn ${cow}`);
       }
       return FILE_FINISH;
     });
@@ -477,7 +477,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
       const orig = k.threadWord(t, TH_ORIG);
       if (k.pte(m, a) !== orig) {
         k.unlockPage(pfn);
-        k.note('!pte_none: someone else mapped it: return, the access retries');
+        if (k.narrate) k.note('!pte_none: someone else mapped it: return, the access retries');
         return finish(k, t);
       }
       const write = (flags(k, t) & FAULT_FLAG_WRITE) !== 0;
@@ -488,7 +488,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
         k.setPte(m, a, ptePresent(cow, vmWrite(k), true));
         k.addRss(m, MM_ANONPAGES, 1);
         k.setThreadWord(t, TH_NEWPAGE, 0);
-        k.note(`map the private copy pfn ${cow} writable, MM_ANONPAGES+1`);
+        if (k.narrate) k.note(`map the private copy pfn ${cow} writable, MM_ANONPAGES+1`);
       } else {
         const c = k.mmCounter(pfn);
         k.pageAddFileRmap(pfn);
@@ -498,7 +498,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
         k.setPte(m, a, ptePresent(pfn, writable, shared && write));
         if (shared && write) k.setPageFlag(pfn, PG_DIRTY);
         k.setThreadWord(t, TH_PAGE, 0);
-        k.note(`map page-cache pfn ${pfn} ${writable ? 'writable' : 'R/O'}, page_add_file_rmap, ${RSS_NAMES[c]}+1`);
+        if (k.narrate) k.note(`map page-cache pfn ${pfn} ${writable ? 'writable' : 'R/O'}, page_add_file_rmap, ${RSS_NAMES[c]}+1`);
       }
       if (write) setResult(k, t, VM_FAULT_WRITE);
       k.unlockPage(pfn);

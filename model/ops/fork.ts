@@ -96,7 +96,7 @@ export function buildFork(b: ProgramBuilder, parent: number, child: number, spli
     const a = k.threadWord(t, TH_AUX2);
     const copy = decide(k, parent, a);
     k.setThreadWord(t, TH_AUX, copy ? 1 : 0);
-    k.note(`${k.addrName(parent, a)}: ${copy ? 'the page may be pinned: copy it for the child' : 'share the page'}`);
+    if (k.narrate) k.note(`${k.addrName(parent, a)}: ${copy ? 'the page may be pinned: copy it for the child' : 'share the page'}`);
     return APPLY;
   });
   b.define(APPLY, 'copy_present_pte: share or copy', 'mm/memory.c:copy_present_pte (5.7-6.2)', (k, t) => {
@@ -124,7 +124,7 @@ function enoughMemory(k: Kernel, parent: number): boolean {
   for (let p = 1; p <= k.frames; p++) if (k.isFree(p)) free++;
   if (free >= copies) return true;
   k.mmapWriteUnlock(parent);
-  k.note('fork: no memory for the early COW copies: -ENOMEM');
+  if (k.narrate) k.note('fork: no memory for the early COW copies: -ENOMEM');
   return false;
 }
 
@@ -177,7 +177,7 @@ function copyPte(k: Kernel, parent: number, child: number, a: number, copy: bool
       }
       k.setPte(child, a, ce);
       k.addRss(child, MM_SWAPENTS, 1);
-      k.note(`${name}: swap entry duplicated (swap_duplicate)${e & PTE_SWP_EXCLUSIVE ? ', pte_swp_clear_exclusive in the parent' : ''}`);
+      if (k.narrate) k.note(`${name}: swap entry duplicated (swap_duplicate)${e & PTE_SWP_EXCLUSIVE ? ', pte_swp_clear_exclusive in the parent' : ''}`);
       return;
     }
     case PTE_MIGRATION: {
@@ -190,7 +190,7 @@ function copyPte(k: Kernel, parent: number, child: number, a: number, copy: bool
       }
       k.setPte(child, a, ce);
       k.addRss(child, k.mmCounter(pfn), 1);
-      k.note(`${name}: migration entry copied`);
+      if (k.narrate) k.note(`${name}: migration entry copied`);
       return;
     }
     case PTE_PRESENT:
@@ -210,7 +210,7 @@ function copyPte(k: Kernel, parent: number, child: number, a: number, copy: bool
     k.pageAddNewAnonRmap(np);
     k.setPte(child, a, ptePresent(np, vmWrite, true));
     k.addRss(child, MM_ANONPAGES, 1);
-    k.note(`${name}: pfn ${pfn} may be DMA-pinned: the child gets its own copy pfn ${np} (copy_present_page)`);
+    if (k.narrate) k.note(`${name}: pfn ${pfn} may be DMA-pinned: the child gets its own copy pfn ${np} (copy_present_page)`);
     return;
   }
   let how = k.pageTest(pfn, PG_ANON) ? 'page_dup_rmap' : 'page_dup_file_rmap';
@@ -229,5 +229,5 @@ function copyPte(k: Kernel, parent: number, child: number, a: number, copy: bool
   const ce = cow ? e & ~PTE_WRITE : e;
   if (cow && e & PTE_WRITE) k.setPte(parent, a, ce);
   k.setPte(child, a, ce);
-  k.note(`${name}: pfn ${pfn} shared with the child${cow ? ' R/O' : ''} (${how})`);
+  if (k.narrate) k.note(`${name}: pfn ${pfn} shared with the child${cow ? ' R/O' : ''} (${how})`);
 }

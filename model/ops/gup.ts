@@ -61,7 +61,7 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
     const aux = k.threadWord(t, TH_AUX);
     if (aux & VM_FAULT_ERROR) {
       k.mmapReadUnlock(m);
-      k.note('faultin_page failed: GUP returns -ENOMEM');
+      if (k.narrate) k.note('faultin_page failed: GUP returns -ENOMEM');
       return DONE;
     }
     k.setThreadWord(t, TH_AUX, aux & FOLL_COW);
@@ -73,7 +73,7 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
     k.setThreadWord(t, TH_ORIG, pte);
     k.setThreadWord(t, TH_AUX, (k.threadWord(t, TH_AUX) & FOLL_COW) | flag);
     const kind = flag & FAULT_FLAG_UNSHARE ? 'FAULT_FLAG_UNSHARE' : flag & FAULT_FLAG_WRITE ? 'FAULT_FLAG_WRITE' : 'read';
-    k.note(`follow_page_pte: ${why}: faultin_page(${kind})`);
+    if (k.narrate) k.note(`follow_page_pte: ${why}: faultin_page(${kind})`);
     return fault.enter(k, t);
   };
 
@@ -104,7 +104,7 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
     k.getPage(pfn, gupRefs(rec));
     k.setGup(g.slot, rec);
     k.mmapReadUnlock(m);
-    k.note(`try_grab_page: ${g.pin ? 'FOLL_PIN' : 'FOLL_GET'} on ${pfn === ZERO_PFN ? 'the zeropage' : `pfn ${pfn}`}, ref #${g.slot}`);
+    if (k.narrate) k.note(`try_grab_page: ${g.pin ? 'FOLL_PIN' : 'FOLL_GET'} on ${pfn === ZERO_PFN ? 'the zeropage' : `pfn ${pfn}`}, ref #${g.slot}`);
     return DONE;
   };
 
@@ -112,7 +112,7 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
     if (!g.fast && k.gup(g.slot) !== 0) return DISABLED; // this reference is already held
     const vma = k.vmaAt(m, a);
     if (vma === 0 || (g.write && !(vma & VMA_WRITE))) {
-      k.note('check_vma_flags: -EFAULT');
+      if (k.narrate) k.note('check_vma_flags: -EFAULT');
       return DONE;
     }
     if (!k.mmapReadTrylock(m)) return BLOCKED;
@@ -128,7 +128,7 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
   // (F0) write_protect_seq, (B1) read the PTE, (B3) pin, (B4) re-read the PTE,
   // (B5) unshare check, (F5) seqcount retry. Any failure falls back to the slow path.
   const fallback = (k: Kernel, t: number, why: string): number => {
-    k.note(`GUP-fast: ${why}: fall back to the slow path`);
+    if (k.narrate) k.note(`GUP-fast: ${why}: fall back to the slow path`);
     return START;
   };
   const refs = g.pin ? GUP_PIN_COUNTING_BIAS : 1;
@@ -151,7 +151,7 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
     if (pte & PTE_SPECIAL) return fallback(k, t, 'pte_special (the zeropage)');
     if (write && !(pte & PTE_WRITE)) return fallback(k, t, 'FOLL_WRITE on a R/O PTE');
     k.setThreadWord(t, TH_ORIG, pte);
-    k.note(`lockless read of ${k.addrName(m, a)}: ${formatPte(pte)}`);
+    if (k.narrate) k.note(`lockless read of ${k.addrName(m, a)}: ${formatPte(pte)}`);
     return GRAB;
   });
   b.define(GRAB, 'try_grab_folio', 'mm/gup.c:try_grab_folio (5.7-6.2)', (k, t) => {
@@ -161,7 +161,7 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
     k.getPage(pfn, refs);
     const flags = (g.write ? GUP_WRITE : 0) | (g.longterm ? GUP_LONGTERM : 0) | (anon ? GUP_ANON : 0) | GUP_PENDING;
     k.setGup(g.slot, gupRecord(g.pin ? GUP_PIN : GUP_GET, flags, m, a, pfn));
-    k.note(`${g.pin ? 'pin' : 'get'} pfn ${pfn} (not yet validated)`);
+    if (k.narrate) k.note(`${g.pin ? 'pin' : 'get'} pfn ${pfn} (not yet validated)`);
     return RECHECK;
   });
   b.define(RECHECK, 'gup_pte_range: recheck', 'mm/gup.c:gup_pte_range, lockless_pages_from_mm (5.7-6.2)', (k, t) => {
@@ -175,7 +175,7 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
       return undo(k, t, 'read_seqcount_retry: fork ran meanwhile');
     }
     k.setGup(g.slot, k.gup(g.slot) & ~GUP_PENDING);
-    k.note(`GUP-fast done: ref "${k.world.gupNames[g.slot]}" on pfn ${pfn}`);
+    if (k.narrate) k.note(`GUP-fast done: ref "${k.world.gupNames[g.slot]}" on pfn ${pfn}`);
     return DONE;
   });
 }
@@ -188,7 +188,7 @@ export function buildGupRelease(b: ProgramBuilder, slot: number): void {
     const pfn = gupPfn(r);
     k.setGup(slot, 0);
     k.putPage(pfn, gupRefs(r));
-    k.note(`${gupKind(r) === GUP_PIN ? `unpin_user_page: _refcount -= ${GUP_PIN_COUNTING_BIAS}` : 'put_page'} on ${pfn === ZERO_PFN ? 'the zeropage' : `pfn ${pfn}`}`);
+    if (k.narrate) k.note(`${gupKind(r) === GUP_PIN ? `unpin_user_page: _refcount -= ${GUP_PIN_COUNTING_BIAS}` : 'put_page'} on ${pfn === ZERO_PFN ? 'the zeropage' : `pfn ${pfn}`}`);
     return DONE;
   });
 }
@@ -199,7 +199,7 @@ export function buildDeviceWrite(b: ProgramBuilder, slot: number, value: number)
     const r = k.gup(slot);
     if (gupKind(r) === 0 || !(r & GUP_WRITE) || gupPfn(r) === ZERO_PFN) return DISABLED;
     k.setPageWord(gupPfn(r), PG_DATA, value);
-    k.note(`the device stores ${value} into pfn ${gupPfn(r)} through ref #${slot}`);
+    if (k.narrate) k.note(`the device stores ${value} into pfn ${gupPfn(r)} through ref #${slot}`);
     return DONE;
   });
 }

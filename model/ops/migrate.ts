@@ -93,7 +93,7 @@ export function buildMigrate(b: ProgramBuilder, target: MigrateTarget): void {
     k.setPageFlag(pfn, PG_ISOLATED);
     k.setThreadWord(t, TH_PAGE, pfn);
     k.setThreadWord(t, TH_AUX, 0);
-    k.note(`isolate pfn ${pfn} from the LRU (+1 reference)`);
+    if (k.narrate) k.note(`isolate pfn ${pfn} from the LRU (+1 reference)`);
     return LOCK;
   });
 
@@ -102,7 +102,7 @@ export function buildMigrate(b: ProgramBuilder, target: MigrateTarget): void {
     if (k.pageTest(pfn, PG_LOCKED)) return BLOCKED; // MIGRATE_SYNC: lock_page sleeps
     const np = k.allocPage();
     if (np === 0) {
-      k.note('no page to migrate to: -ENOMEM, put back');
+      if (k.narrate) k.note('no page to migrate to: -ENOMEM, put back');
       k.clearPageFlag(pfn, PG_ISOLATED);
       k.setThreadWord(t, TH_PAGE, 0);
       k.putPage(pfn);
@@ -111,7 +111,7 @@ export function buildMigrate(b: ProgramBuilder, target: MigrateTarget): void {
     k.setPageFlag(pfn, PG_LOCKED);
     k.setPageFlag(np, PG_LOCKED);
     k.setThreadWord(t, TH_NEWPAGE, np);
-    k.note(`lock pfn ${pfn}; new pfn ${np} (locked)`);
+    if (k.narrate) k.note(`lock pfn ${pfn}; new pfn ${np} (locked)`);
     return k.pageMapcount(pfn) > 0 ? UNMAP : MOVE;
   });
 
@@ -130,7 +130,7 @@ export function buildMigrate(b: ProgramBuilder, target: MigrateTarget): void {
         const e = k.pte(m, a);
         const anonExclusive = k.has('anon-exclusive') && k.pageTest(pfn, PG_ANON) && k.pageTest(pfn, PG_ANON_EXCLUSIVE);
         if (anonExclusive && maybeDmaPinned(k, pfn)) {
-          k.note(`${k.addrName(m, a)}: page_try_share_anon_rmap: pfn ${pfn} may be pinned: restore the PTE, the walk stops`);
+          if (k.narrate) k.note(`${k.addrName(m, a)}: page_try_share_anon_rmap: pfn ${pfn} may be pinned: restore the PTE, the walk stops`);
           rmapUnlock(k, t, k.pageFile(pfn));
           return MOVE;
         }
@@ -140,7 +140,7 @@ export function buildMigrate(b: ProgramBuilder, target: MigrateTarget): void {
         k.setPte(m, a, pteMigration(pfn, kind));
         k.pageRemoveRmap(pfn);
         k.putPage(pfn);
-        k.note(`${k.addrName(m, a)}: PTE -> migration entry (${['read', 'read-exclusive', 'write'][kind]}), page_remove_rmap; rss unchanged`);
+        if (k.narrate) k.note(`${k.addrName(m, a)}: PTE -> migration entry (${['read', 'read-exclusive', 'write'][kind]}), page_remove_rmap; rss unchanged`);
       }
     }
     return done();
@@ -150,13 +150,13 @@ export function buildMigrate(b: ProgramBuilder, target: MigrateTarget): void {
     const pfn = k.threadWord(t, TH_PAGE);
     const np = k.threadWord(t, TH_NEWPAGE);
     if (k.pageMapcount(pfn) > 0) {
-      k.note(`pfn ${pfn} is still mapped: -EAGAIN`);
+      if (k.narrate) k.note(`pfn ${pfn} is still mapped: -EAGAIN`);
       return remap(k, t);
     }
     const cached = k.inPageCache(pfn) || k.pageTest(pfn, PG_SWAPCACHE);
     const expected = 1 + (cached ? 1 : 0);
     if (k.pageRef(pfn) !== expected) {
-      k.note(`folio_ref_freeze: _refcount ${k.pageRef(pfn)} != expected ${expected} (an extra reference, e.g. a pin): -EAGAIN`);
+      if (k.narrate) k.note(`folio_ref_freeze: _refcount ${k.pageRef(pfn)} != expected ${expected} (an extra reference, e.g. a pin): -EAGAIN`);
       return remap(k, t);
     }
     // No turning back: the new page takes over the data, flags and the cache slot.
@@ -177,7 +177,7 @@ export function buildMigrate(b: ProgramBuilder, target: MigrateTarget): void {
     }
     k.setPageWord(pfn, PG_MAPPING, 0);
     k.setThreadWord(t, TH_AUX, k.threadWord(t, TH_AUX) | SUCCESS);
-    k.note(`data and mapping moved to pfn ${np}`);
+    if (k.narrate) k.note(`data and mapping moved to pfn ${np}`);
     return remap(k, t);
   });
 
@@ -196,7 +196,7 @@ export function buildMigrate(b: ProgramBuilder, target: MigrateTarget): void {
     k.setThreadWord(t, TH_AUX, 0);
     k.putPage(np); // success: the new page's owners hold it now; failure: frees it
     k.putPage(pfn); // putback / free the old page
-    k.note(ok ? `migrated pfn ${pfn} -> pfn ${np}; unlock, put back` : `migration failed: pfn ${pfn} put back`);
+    if (k.narrate) k.note(ok ? `migrated pfn ${pfn} -> pfn ${np}; unlock, put back` : `migration failed: pfn ${pfn} put back`);
     return DONE;
   };
 
@@ -217,7 +217,7 @@ export function buildMigrate(b: ProgramBuilder, target: MigrateTarget): void {
       if (k.pageTest(dst, PG_ANON)) k.pageAddAnonRmap(dst, kind !== MIGRATION_READ);
       else k.pageAddFileRmap(dst);
       k.setPte(m, a, ptePresent(dst, vmWrite && (kind === MIGRATION_WRITE || sharedShmem), false));
-      k.note(`${k.addrName(m, a)}: migration entry -> pfn ${dst}`);
+      if (k.narrate) k.note(`${k.addrName(m, a)}: migration entry -> pfn ${dst}`);
     }
     return remap(k, t);
   });

@@ -24,13 +24,13 @@ export function buildMprotect(b: ProgramBuilder, m: number, vma: number, addrs: 
   b.step('mprotect_fixup', 'mm/mprotect.c:mprotect_fixup -> change_pte_range (5.7-6.2)', (k) => {
     const o = k.L.vma(m, vma);
     if (!(k.s[o]! & VMA_PRESENT)) {
-      k.note('no VMA: -ENOMEM');
+      if (k.narrate) k.note('no VMA: -ENOMEM');
       return DONE;
     }
     if (!k.mmapWriteTrylock(m)) return BLOCKED;
     if (((k.s[o]! & VMA_WRITE) !== 0) === write) {
       k.mmapWriteUnlock(m);
-      k.note('newflags == oldflags: nothing to do');
+      if (k.narrate) k.note('newflags == oldflags: nothing to do');
       return DONE;
     }
     k.s[o] = write ? k.s[o]! | VMA_WRITE : k.s[o]! & ~VMA_WRITE;
@@ -40,7 +40,7 @@ export function buildMprotect(b: ProgramBuilder, m: number, vma: number, addrs: 
       let n = e & ~PTE_WRITE;
       if (write && canChangePteWritable(k, n)) {
         n |= PTE_WRITE;
-        k.note(`${k.addrName(m, a)}: exclusive anon page: can_change_pte_writable, PTE made writable`);
+        if (k.narrate) k.note(`${k.addrName(m, a)}: exclusive anon page: can_change_pte_writable, PTE made writable`);
       }
       k.setPte(m, a, n);
     }

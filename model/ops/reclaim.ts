@@ -65,8 +65,8 @@ export function buildReclaim(b: ProgramBuilder, m: number, a: number, pageout = 
     if (!inCache) {
       k.addToSwapCache(pfn, slot);
       k.setPageFlag(pfn, PG_DIRTY);
-      k.note(`isolate pfn ${pfn}, trylock_page, add_to_swap: swap slot ${slot}, swap cache +1 ref`);
-    } else k.note(`isolate pfn ${pfn}, trylock_page: already in the swap cache (slot ${slot})`);
+      if (k.narrate) k.note(`isolate pfn ${pfn}, trylock_page, add_to_swap: swap slot ${slot}, swap cache +1 ref`);
+    } else if (k.narrate) k.note(`isolate pfn ${pfn}, trylock_page: already in the swap cache (slot ${slot})`);
     return nextMapping(k, pfn) ? UNMAP : PAGEOUT;
   });
 
@@ -84,7 +84,7 @@ export function buildReclaim(b: ProgramBuilder, m: number, a: number, pageout = 
     k.setSwapData(slot, k.pageWord(pfn, PG_DATA));
     k.clearPageFlag(pfn, PG_DIRTY | PG_LOCKED);
     putback(k, t, pfn);
-    k.note(`write pfn ${pfn} to swap slot ${slot}, unlock_page; the page stays in the swap cache`);
+    if (k.narrate) k.note(`write pfn ${pfn} to swap slot ${slot}, unlock_page; the page stays in the swap cache`);
     return FREE;
   });
 
@@ -92,16 +92,16 @@ export function buildReclaim(b: ProgramBuilder, m: number, a: number, pageout = 
     const pfn = k.threadWord(t, TH_PFN);
     k.setThreadWord(t, TH_PFN, 0);
     if (!k.pageTest(pfn, PG_SWAPCACHE) || k.pageMapcount(pfn) > 0 || k.pageTest(pfn, PG_LOCKED | PG_DIRTY)) {
-      k.note(`pfn ${pfn} is mapped, locked, dirty or gone: keep`);
+      if (k.narrate) k.note(`pfn ${pfn} is mapped, locked, dirty or gone: keep`);
       return DONE;
     }
     // page_ref_freeze(page, 1 + isolation): only the swap cache may hold it.
     if (k.pageRef(pfn) !== 1) {
-      k.note(`pfn ${pfn}: page_ref_freeze fails, _refcount ${k.pageRef(pfn)} (someone holds a reference): keep`);
+      if (k.narrate) k.note(`pfn ${pfn}: page_ref_freeze fails, _refcount ${k.pageRef(pfn)} (someone holds a reference): keep`);
       return DONE;
     }
     k.deleteFromSwapCache(pfn);
-    k.note(`pfn ${pfn} removed from the swap cache and freed`);
+    if (k.narrate) k.note(`pfn ${pfn} removed from the swap cache and freed`);
     return DONE;
   });
 }
@@ -126,7 +126,7 @@ function unmapOne(k: Kernel, t: number, pfn: number, mm: number, addr: number, e
   if (anonExclusive) {
     // page_try_share_anon_rmap(): -EBUSY when maybe pinned; restore the PTE, fail.
     if (maybeDmaPinned(k, pfn)) {
-      k.note(`${k.addrName(mm, addr)}: page_try_share_anon_rmap: pfn ${pfn} may be pinned: restore the PTE, fail`);
+      if (k.narrate) k.note(`${k.addrName(mm, addr)}: page_try_share_anon_rmap: pfn ${pfn} may be pinned: restore the PTE, fail`);
       return false;
     }
     k.clearPageFlag(pfn, PG_ANON_EXCLUSIVE);
@@ -138,7 +138,7 @@ function unmapOne(k: Kernel, t: number, pfn: number, mm: number, addr: number, e
   k.setPte(mm, addr, pteSwap(slot, swpExclusive));
   k.pageRemoveRmap(pfn);
   k.putPage(pfn);
-  k.note(
+  if (k.narrate) k.note(
     `${k.addrName(mm, addr)}: PTE -> swap(slot ${slot}${swpExclusive ? ', exclusive' : ''}), MM_ANONPAGES-1 MM_SWAPENTS+1, page_remove_rmap`,
   );
   void t;

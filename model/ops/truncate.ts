@@ -113,7 +113,7 @@ function checkStale(k: Kernel, mappings: readonly Mapping[], r: UnmapRange): voi
       const e = k.pte(x.mm, a);
       if (pteKind(e) === PTE_MIGRATION && !k.pageTest(pteTarget(e), PG_ANON)) {
         k.setFileWord(r.file, F_GHOST, k.fileWord(r.file, F_GHOST) | GHOST_STALE_MIGRATION);
-        k.note(`${k.addrName(x.mm, a)}: a migration entry is still there when the unlocked pre-unmap returns`);
+        if (k.narrate) k.note(`${k.addrName(x.mm, a)}: a migration entry is still there when the unlocked pre-unmap returns`);
       }
     }
   }
@@ -148,7 +148,7 @@ export function buildTruncateRange(b: ProgramBuilder, mappings: readonly Mapping
     if (k.pageTest(pfn, PG_LOCKED)) return BLOCKED; // folio_lock
     const index = k.threadWord(t, TH_AUX2) + r.start;
     if (k.pageFile(pfn) !== r.file) {
-      k.note(`pfn ${pfn} left the page cache meanwhile (migrated): retry index ${index}`);
+      if (k.narrate) k.note(`pfn ${pfn} left the page cache meanwhile (migrated): retry index ${index}`);
       k.setThreadWord(t, TH_PAGE, 0);
       k.putPage(pfn);
       return LOOKUP;
@@ -168,7 +168,7 @@ export function buildTruncateRange(b: ProgramBuilder, mappings: readonly Mapping
     k.setThreadWord(t, TH_PAGE, 0);
     k.putPage(pfn);
     k.setThreadWord(t, TH_AUX2, index + 1 - r.start);
-    k.note(`index ${index}: pfn ${pfn} unmapped (unmap_mapping_folio) and deleted from the page cache`);
+    if (k.narrate) k.note(`index ${index}: pfn ${pfn} unmapped (unmap_mapping_folio) and deleted from the page cache`);
     return LOOKUP;
   });
   return LOOKUP;
@@ -198,7 +198,7 @@ export function buildTruncate(b: ProgramBuilder, world: Kernel['world'], f: numb
     if (flags & F_I_RWSEM) return BLOCKED; // inode_lock
     const old = k.fileSize(f);
     k.setFileWord(f, F_SIZE, size);
-    k.note(`i_size ${old} -> ${size} pages`);
+    if (k.narrate) k.note(`i_size ${old} -> ${size} pages`);
     if (size >= old) return DONE;
     k.setFileWord(f, F_FLAGS, flags | F_I_RWSEM);
     k.setThreadWord(t, TH_AUX, 0);
@@ -223,12 +223,12 @@ export function buildPunch(b: ProgramBuilder, world: Kernel['world'], f: number,
     if (flags & F_I_RWSEM) return BLOCKED; // inode_lock
     k.setFileWord(f, F_FLAGS, flags | F_I_RWSEM | F_FALLOC | (start << 8) | ((start + len) << 16));
     k.setThreadWord(t, TH_AUX2, 0);
-    k.note(`inode_lock; shmem_falloc over pages [${start}, ${start + len}): faults there wait`);
+    if (k.narrate) k.note(`inode_lock; shmem_falloc over pages [${start}, ${start + len}): faults there wait`);
     return PRE;
   });
   b.define(END, 'shmem_fallocate: wake_up_all', 'mm/shmem.c:shmem_fallocate (5.7-6.2)', (k) => {
     k.setFileWord(f, F_FLAGS, 0);
-    k.note('shmem_falloc cleared, waiters woken; inode_unlock');
+    if (k.narrate) k.note('shmem_falloc cleared, waiters woken; inode_unlock');
     return DONE;
   });
 }

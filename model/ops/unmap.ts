@@ -11,7 +11,7 @@ import type { ProgramBuilder } from '../program.js';
 export function buildMadviseDontneed(b: ProgramBuilder, m: number, a: number): void {
   b.step('madvise_dontneed_single_vma', 'mm/madvise.c:madvise_dontneed_single_vma -> mm/memory.c:zap_pte_range (5.7-6.2)', (k) => {
     if (!k.vmaPresent(m, a)) {
-      k.note('no VMA: -ENOMEM');
+      if (k.narrate) k.note('no VMA: -ENOMEM');
       return DONE;
     }
     if (!k.mmapReadTrylock(m)) return BLOCKED;
@@ -26,7 +26,7 @@ export function buildMunmap(b: ProgramBuilder, m: number, vma: number, addrs: re
   b.step('__do_munmap', 'mm/mmap.c:__do_munmap -> unmap_region -> zap_pte_range (5.7-6.2)', (k) => {
     const o = k.L.vma(m, vma);
     if (!(k.s[o]! & VMA_PRESENT)) {
-      k.note('nothing mapped there');
+      if (k.narrate) k.note('nothing mapped there');
       return DONE;
     }
     if (!k.mmapWriteTrylock(m)) return BLOCKED;
