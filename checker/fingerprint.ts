@@ -8,7 +8,7 @@
  * pair (0, 0) is reserved as "empty slot" by the visited table, so it is
  * never returned.
  */
-import { XXH64_MAX_WORDS, xxh64Low, xxh64Module } from './xxh64.js';
+import { PAGE_WORDS, XXH64_MAX_WORDS, xxh64Low, xxh64Module } from './xxh64.js';
 
 const C1 = 0xcc9e2d51;
 const C2 = 0x1b873593;
@@ -21,12 +21,17 @@ export const WASM_WORDS = 24;
 const wasm = xxh64Module();
 const mem = wasm.words;
 
+/** Whether a state of `len` words is hashed by XXH64 in wasm (else by the JavaScript lanes). */
+export function hashedInWasm(len: number): boolean {
+  return len >= WASM_WORDS && len <= XXH64_MAX_WORDS;
+}
+
 /** Returns the high lane of the fingerprint of words[off .. off+len); sets fpLo. */
 export function fingerprint(words: Int32Array, off: number, len: number): number {
-  if (len >= WASM_WORDS && len <= XXH64_MAX_WORDS) {
+  if (hashedInWasm(len)) {
     if (off === 0 && words.length === len) mem.set(words);
     else for (let i = 0; i < len; i++) mem[i] = words[off + i]!;
-    const hi = wasm.hash(len);
+    const hi = wasm.hash(0, len);
     const lo = xxh64Low(mem);
     fpLo = hi === 0 && lo === 0 ? 1 : lo >>> 0;
     return hi >>> 0;
@@ -69,4 +74,31 @@ export function collisionProbability(states: number, transitions: number): numbe
   // TLC: n * (t - n) / 2^64 for n distinct states and t generated states.
   const p = (states * Math.max(0, transitions - states)) / 2 ** 64;
   return Math.min(1, p);
+}
+
+/**
+ * Words that are fingerprinted where they are: the memory of an XXH64
+ * instance of their own, after its first page, so that no copy to wasm memory
+ * is needed. The engine's batch of successors lives in one (each successor is
+ * copied there anyway): 25 ns less per successor of a 70-word MM state.
+ */
+export class HashedBuffer {
+  readonly words: Int32Array;
+  private readonly mem: Int32Array;
+  private readonly hash: (start: number, words: number) => number;
+
+  constructor(words: number) {
+    const m = xxh64Module(Math.ceil(words / PAGE_WORDS));
+    this.mem = m.words;
+    this.hash = m.hash;
+    this.words = m.words.subarray(PAGE_WORDS, PAGE_WORDS + words);
+  }
+
+  /** fingerprint(this.words, off, len), for a length that hashedInWasm() accepts; sets fpLo. */
+  fingerprint(off: number, len: number): number {
+    const hi = this.hash(PAGE_WORDS + off, len);
+    const lo = xxh64Low(this.mem);
+    fpLo = hi === 0 && lo === 0 ? 1 : lo >>> 0;
+    return hi >>> 0;
+  }
 }

@@ -24,7 +24,7 @@
  * (its share of the table's free slots, its arena's free records), and if
  * not it pauses the level; the coordinator grows what is short and resumes.
  */
-import { fingerprint, fpLo } from './fingerprint.js';
+import { fingerprint, fpLo, HashedBuffer, hashedInWasm } from './fingerprint.js';
 import type { Invariant, Model } from './model.js';
 import { makeExpander, type PorInfo, type Reductions, type ReductionStats, type Sink } from './reduce.js';
 import { FLAG, hasCommitted, hiWord, loWord } from './shared-table.js';
@@ -185,6 +185,8 @@ export class Share {
   /** Successors waiting to be inserted: [hi, lo, rank, emission, action] by row, and their states by row. */
   private readonly batch: Int32Array;
   private readonly batchStates: Int32Array;
+  /** Where batchStates lives when states are hashed in wasm: there they are hashed in place. */
+  private readonly hashed: HashedBuffer | null;
   /** Each row's state as its own array, for copies that allocate nothing (large states). */
   private readonly rows: Int32Array[];
   private pending = 0;
@@ -221,7 +223,8 @@ export class Share {
     this.own = this.stateArena(16);
     const rows = BATCH + this.maxSucc;
     this.batch = new Int32Array(BATCH_WORDS * rows);
-    this.batchStates = new Int32Array(this.W * rows);
+    this.hashed = hashedInWasm(this.W) ? new HashedBuffer(this.W * rows) : null;
+    this.batchStates = this.hashed ? this.hashed.words : new Int32Array(this.W * rows);
     this.rows = Array.from({ length: rows }, (_, r) => this.batchStates.subarray(r * this.W, (r + 1) * this.W));
     this.coverage = new Float64Array(model.actionCount);
     this.cur = new Int32Array(this.W);
@@ -349,13 +352,14 @@ export class Share {
     const b = this.batch;
     const row = this.pending++;
     const off = row * BATCH_WORDS;
-    b[off] = hiWord(fingerprint(next, 0, W));
+    const at = row * W;
+    if (next.length === W) this.batchStates.set(next, at); // a memcpy, no view needed
+    else this.batchStates.set(next.subarray(0, W), at);
+    b[off] = hiWord(this.hashed ? this.hashed.fingerprint(at, W) : fingerprint(next, 0, W));
     b[off + 1] = loWord(fpLo);
     b[off + 2] = this.rank;
     b[off + 3] = this.emission++;
     b[off + 4] = action;
-    if (next.length === W) this.batchStates.set(next, row * W); // a memcpy, no view needed
-    else this.batchStates.set(next.subarray(0, W), row * W);
     if (this.pending >= BATCH) this.flush();
   };
 

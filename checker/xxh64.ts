@@ -3,8 +3,10 @@
  * WebAssembly function assembled here at load time: wasm has 64-bit
  * multiplies, which JavaScript lacks, so a 70-word MM state hashes in half the
  * time of the two 32-bit lanes fingerprint.ts computes in JavaScript. The
- * caller copies the words to the module's memory at offset 0; the hash's high
- * half is returned and its low half left in the last word of the page.
+ * caller puts the words in the module's memory (at offset 0, or in the pages
+ * after the first, where the engine keeps its batch of successors); the
+ * hash's high half is returned and its low half left in the last word of the
+ * first page.
  *
  * The layout of the code follows the reference (XXH64 with seed 0): four
  * accumulators over 32-byte stripes, then 8-byte lanes, then a 4-byte tail,
@@ -18,9 +20,11 @@ const P3 = 0x165667b19e3779f9n;
 const P4 = 0x85ebca77c2b2ae63n;
 const P5 = 0x27d4eb2f165667c5n;
 
-/** Words the module's memory holds (one 64 KiB page, less the word that returns the low half). */
+/** Words the first page holds, less the word that returns the low half. */
 export const XXH64_MAX_WORDS = 16383;
 const LO_WORD = 16383;
+/** Words of a 64 KiB wasm page. */
+export const PAGE_WORDS = 16384;
 
 function sleb(x: bigint): number[] {
   let v = BigInt.asIntN(64, x);
@@ -60,13 +64,15 @@ const [I32_ADD, I32_SUB, I32_SHL, I32_GT_U, I32_LE_U, I32_GE_U, I32_WRAP] = [0x6
 const [I64_ADD, I64_MUL, I64_XOR, I64_SHR_U, I64_ROTL, I64_EXTEND_U] = [0x7c, 0x7e, 0x85, 0x88, 0x89, 0xad];
 const [IF, ELSE, BLOCK, LOOP, END, BR, BR_IF, VOID] = [0x04, 0x05, 0x02, 0x03, 0x0b, 0x0c, 0x0d, 0x40];
 
-// Locals: the parameter (words), then p, end, limit (i32), v1..v4, h (i64).
-const LEN = 0;
-const P = 1;
-const BYTES = 2;
-const LIMIT = 3;
-const V = [4, 5, 6, 7];
-const H = 8;
+// Locals: the parameters (first word, words), then p, bytes, limit, stop (i32: the end), v1..v4, h (i64).
+const START = 0;
+const LEN = 1;
+const P = 2;
+const BYTES = 3;
+const LIMIT = 4;
+const STOP = 5;
+const V = [6, 7, 8, 9];
+const H = 10;
 
 /** XXH64_round(acc, input) = rotl(acc + input * P2, 31) * P1, leaving the result on the stack. */
 const round = (acc: number[], input: number[]) => [...acc, ...input, ...i64(P2), I64_MUL, I64_ADD, ...i64(31n), I64_ROTL, ...i64(P1), I64_MUL];
@@ -74,9 +80,10 @@ const mergeRound = (v: number) => [...get(H), ...round(i64(0n), get(v)), I64_XOR
 
 const body = [
   ...get(LEN), ...i32(2), I32_SHL, ...set(BYTES),
+  ...get(START), ...i32(2), I32_SHL, ...tee(P), ...get(BYTES), I32_ADD, ...set(STOP),
   ...get(BYTES), ...i32(32), I32_GE_U, IF, VOID,
   ...i64(P1 + P2), ...set(V[0]!), ...i64(P2), ...set(V[1]!), ...i64(0n), ...set(V[2]!), ...i64(-P1), ...set(V[3]!),
-  ...get(BYTES), ...i32(32), I32_SUB, ...set(LIMIT),
+  ...get(STOP), ...i32(32), I32_SUB, ...set(LIMIT),
   LOOP, VOID,
   ...V.flatMap((v, k) => [...round(get(v), [...get(P), ...load64(8 * k)]), ...set(v)]),
   ...get(P), ...i32(32), I32_ADD, ...tee(P), ...get(LIMIT), I32_LE_U, BR_IF, 0,
@@ -89,11 +96,11 @@ const body = [
   END,
   ...get(H), ...get(BYTES), I64_EXTEND_U, I64_ADD, ...set(H),
   BLOCK, VOID, LOOP, VOID,
-  ...get(P), ...i32(8), I32_ADD, ...get(BYTES), I32_GT_U, BR_IF, 1,
+  ...get(P), ...i32(8), I32_ADD, ...get(STOP), I32_GT_U, BR_IF, 1,
   ...get(H), ...round(i64(0n), [...get(P), ...load64(0)]), I64_XOR, ...i64(27n), I64_ROTL, ...i64(P1), I64_MUL, ...i64(P4), I64_ADD, ...set(H),
   ...get(P), ...i32(8), I32_ADD, ...set(P), BR, 0,
   END, END,
-  ...get(P), ...i32(4), I32_ADD, ...get(BYTES), I32_LE_U, IF, VOID,
+  ...get(P), ...i32(4), I32_ADD, ...get(STOP), I32_LE_U, IF, VOID,
   ...get(H), ...get(P), ...LOAD32_U, ...i64(P1), I64_MUL, I64_XOR, ...i64(23n), I64_ROTL, ...i64(P2), I64_MUL, ...i64(P3), I64_ADD, ...set(H),
   END,
   // The avalanche.
@@ -107,25 +114,29 @@ const body = [
 
 const name = (s: string) => [s.length, ...[...s].map((c) => c.charCodeAt(0))];
 const section = (id: number, bytes: number[]) => [id, ...uleb(bytes.length), ...bytes];
-const code = [2, 3, 0x7f, 5, 0x7e, ...body]; // locals: 3 x i32, 5 x i64
-const bytes = new Uint8Array([
-  0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
-  ...section(1, [1, 0x60, 1, 0x7f, 1, 0x7f]), // type 0: (i32) -> i32
-  ...section(3, [1, 0]), // function 0 has type 0
-  ...section(5, [1, 0, 1]), // one memory of one page
-  ...section(7, [2, ...name('xxh64'), 0, 0, ...name('memory'), 2, 0]),
-  ...section(10, [1, ...uleb(code.length), ...code]),
-]);
+const code = [2, 4, 0x7f, 5, 0x7e, ...body]; // locals: 4 x i32, 5 x i64
+const moduleBytes = (pages: number) =>
+  new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+    ...section(1, [1, 0x60, 2, 0x7f, 0x7f, 1, 0x7f]), // type 0: (i32, i32) -> i32
+    ...section(3, [1, 0]), // function 0 has type 0
+    ...section(5, [1, 0, ...uleb(pages)]), // one memory of `pages` pages
+    ...section(7, [2, ...name('xxh64'), 0, 0, ...name('memory'), 2, 0]),
+    ...section(10, [1, ...uleb(code.length), ...code]),
+  ]);
 
 // The WebAssembly API Node provides (its types come with TypeScript's DOM library, which this project does not load).
 declare const WebAssembly: {
   Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object) => { exports: { memory: { buffer: ArrayBuffer }; xxh64: (words: number) => number } };
+  Instance: new (module: object) => { exports: { memory: { buffer: ArrayBuffer }; xxh64: (start: number, words: number) => number } };
 };
 
-/** One instance per thread: its memory, and the function that hashes its first `words` words. */
-export function xxh64Module(): { words: Int32Array; hash: (words: number) => number } {
-  const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes));
+/**
+ * An instance: its memory (one page, and `extraPages` after it), and the
+ * function that hashes `words` words from word `start`.
+ */
+export function xxh64Module(extraPages = 0): { words: Int32Array; hash: (start: number, words: number) => number } {
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes(1 + extraPages)));
   return { words: new Int32Array(inst.exports.memory.buffer), hash: inst.exports.xxh64 };
 }
 

@@ -1,6 +1,6 @@
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { describe, expect, test } from 'vitest';
-import { fingerprint, fpLo, WASM_WORDS } from '../../checker/fingerprint.js';
+import { fingerprint, fpLo, HashedBuffer, WASM_WORDS } from '../../checker/fingerprint.js';
 import { FingerprintSet } from '../../checker/visited.js';
 import { xxh64Low, xxh64Module, xxh64Reference } from '../../checker/xxh64.js';
 
@@ -29,7 +29,7 @@ describe('fingerprints and the visited set', () => {
       const a = Int32Array.from(words);
       const m = xxh64Module();
       m.words.set(a);
-      const hi = m.hash(a.length) >>> 0;
+      const hi = m.hash(0, a.length) >>> 0;
       const ref = xxh64Reference(a);
       expect((BigInt(hi) << 32n) | BigInt(xxh64Low(m.words) >>> 0)).toBe(ref);
       if (a.length >= WASM_WORDS) {
@@ -38,6 +38,13 @@ describe('fingerprints and the visited set', () => {
         padded.set(a, 3);
         expect(fingerprint(padded, 3, a.length)).toBe(Number(ref >> 32n));
         expect(fpLo).toBe(Number(ref & 0xffffffffn) || (ref === 0n ? 1 : 0));
+        // And in place, in a buffer that is wasm memory beyond the first page (the engine's batch).
+        const buf = new HashedBuffer(3 * 20000);
+        buf.words.set(a, 40000);
+        expect(buf.fingerprint(40000, a.length)).toBe(fingerprint(a, 0, a.length));
+        const lo = fpLo;
+        fingerprint(a, 0, a.length);
+        expect(lo).toBe(fpLo);
       }
     },
   );
