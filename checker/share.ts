@@ -261,7 +261,9 @@ export class Share {
    * The state at `off` in arena `a` as an array of its own, for the model:
    * copied into cur, a plain array (the model copies a state it expands to
    * its scratch once per action, and a copy from shared memory costs more:
-   * 36 ns against 25 for 70 words).
+   * 36 ns against 25 for 70 words). A large one still goes through a view made
+   * for the copy: through this worker's spare record instead, it would be two
+   * copies, which cost as much.
    */
   private load(a: Int32Array, off: number): Int32Array {
     const W = this.W;
