@@ -13,6 +13,7 @@
  *   (a conservative cycle proviso, C3, valid for BFS and DFS).
  */
 import type { Emit, Model } from './model.js';
+import { SuccessorBuffer } from './successor-buffer.js';
 
 export interface Reductions {
   symmetry: boolean;
@@ -69,25 +70,15 @@ export function makeExpander(
     };
   }
   const W = model.stateWords;
-  let buf = new Int32Array(W * 64);
-  let acts = new Int32Array(64);
-  let n = 0;
+  const succ = new SuccessorBuffer(W);
   const collect: Emit = (next, action) => {
-    if (n === acts.length) {
-      const b = new Int32Array(buf.length * 2);
-      b.set(buf);
-      buf = b;
-      const a = new Int32Array(acts.length * 2);
-      a.set(acts);
-      acts = a;
-    }
     if (canon) canon(next);
-    buf.set(next.length === W ? next : next.subarray(0, W), n * W);
-    acts[n++] = action;
+    succ.add(next, action);
   };
   return (state, sink, isVisited) => {
-    n = 0;
+    succ.clear();
     model.successors(state, collect);
+    const { states: buf, actions: acts, count: n } = succ;
     let chosen = -1;
     // The first thread whose enabled actions are all safe (threads in action order).
     for (let i = 0; i < n && chosen < 0; i++) {

@@ -17,6 +17,7 @@
 import { fingerprint, fpLo } from '../checker/fingerprint.js';
 import type { Invariant, PathStep } from '../checker/model.js';
 import { replayActions, ReplayError } from '../checker/path.js';
+import { SuccessorBuffer } from '../checker/successor-buffer.js';
 import { FingerprintSet } from '../checker/visited.js';
 import type { MMModel } from '../model/world.js';
 
@@ -124,9 +125,8 @@ export function fewestPreemptions(model: MMModel, inv: Invariant, maxDepth: numb
     if (where.insert(hi, lo)) level.push({ state: st, last: -1, pre: 0, parent: null, action: ordinal, hi, lo });
   });
   const seen = new FingerprintSet(1 << 12);
-  // Reused for every node: its successors (states and actions), the threads with an enabled step, and a view.
-  let succ = new Int32Array(W * 16);
-  let acts = new Int32Array(16);
+  // Reused for every node: its successors, the threads with an enabled step, and a view.
+  const succ = new SuccessorBuffer(W);
   const enabled = new Uint8Array(model.programs.length);
   const view = model.view(new Int32Array(W));
   let total = 0;
@@ -140,30 +140,22 @@ export function fewestPreemptions(model: MMModel, inv: Invariant, maxDepth: numb
     const next: Node[] = [];
     where = new FingerprintSet(1 << 12, true);
     for (const n of level) {
-      let count = 0;
+      succ.clear();
       enabled.fill(0);
       model.successors(n.state, (s, a) => {
-        if (count === acts.length) {
-          const b = new Int32Array(succ.length * 2);
-          b.set(succ);
-          succ = b;
-          const c = new Int32Array(acts.length * 2);
-          c.set(acts);
-          acts = c;
-        }
-        succ.set(s.length === W ? s : s.subarray(0, W), count * W);
-        acts[count++] = a;
+        succ.add(s, a);
         enabled[model.actions[a]!.thread] = 1;
       });
+      const { states, actions: acts, count } = succ;
       const lastCanContinue = n.last >= 0 && enabled[n.last] === 1 && view.bind(n.state).threadBusy(n.last);
       for (let i = 0; i < count; i++) {
         const a = acts[i]!;
         const t = model.actions[a]!.thread;
         const pre = n.pre + (t !== n.last && lastCanContinue ? 1 : 0);
-        const hi = fingerprint(succ, i * W, W);
+        const hi = fingerprint(states, i * W, W);
         const lo = pairKeyLo(hi, fpLo, t);
         if (seen.has(hi, lo)) continue;
-        const node = (): Node => ({ state: succ.slice(i * W, (i + 1) * W), last: t, pre, parent: n, action: a, hi, lo });
+        const node = (): Node => ({ state: states.slice(i * W, (i + 1) * W), last: t, pre, parent: n, action: a, hi, lo });
         if (where.insert(hi, lo)) {
           where.value = next.length;
           next.push(node());
