@@ -62,9 +62,12 @@ export const refcountSane: MMInvariant = {
       if (ref === 0) {
         if (maps > 0) return `pfn ${pfn} is free but mapped by ${maps} PTE(s)`;
         if (c[MIG + pfn]! > 0) return `pfn ${pfn} is free but a migration entry still points at it`;
-        for (let g = 0; g < v.gupSlots; g++) {
-          const r = v.gup(g);
-          if (gupKind(r) !== GUP_NONE && gupPfn(r) === pfn) return `pfn ${pfn} is free but GUP reference "${v.world.gupNames[g]}" holds it`;
+        if (gup > 0) {
+          // Which reference, for the message (only when there is one: this runs for every free frame of every state).
+          for (let g = 0; g < gups; g++) {
+            const r = v.gup(g);
+            if (gupKind(r) !== GUP_NONE && gupPfn(r) === pfn) return `pfn ${pfn} is free but GUP reference "${v.world.gupNames[g]}" holds it`;
+          }
         }
         if (held > 0) return `pfn ${pfn} is free but a thread holds a reference to it`;
         if (v.pageFlags(pfn) !== 0 || v.pageMapcount(pfn) !== 0) return `pfn ${pfn} is free but its flags or _mapcount were changed after it was freed`;

@@ -1,0 +1,40 @@
+/**
+ * refcount-sane's messages name what refers to a frame, on states built by
+ * hand from cow-fork-gup's initial state (P maps pfn 1; pfns 2 and 3 are free).
+ */
+import { expect, test } from 'vitest';
+import { refcountSane } from '../../invariants/refcount-sane.js';
+import { GUP_GET, GUP_PIN, gupRecord } from '../../model/gup.js';
+import { ptePresent } from '../../model/pte.js';
+import { model } from '../helpers.js';
+
+function initial() {
+  const m = model('cow-fork-gup', { kernel: '6.2' });
+  let s = new Int32Array(0);
+  m.initialStates((x) => (s = x.slice()));
+  return { m, k: m.view(s) };
+}
+
+test('the initial state is sane', () => {
+  const { k } = initial();
+  expect(refcountSane.check(k)).toBeNull();
+});
+
+test('a GUP reference on a free frame is named', () => {
+  const { m, k } = initial();
+  k.setGup(0, gupRecord(GUP_GET, 0, 0, 0, 2));
+  expect(refcountSane.check(k)).toBe(`pfn 2 is free but GUP reference "${m.world.gupNames[0]}" holds it`);
+});
+
+test('a PTE mapping a free frame is found before the GUP references are looked at', () => {
+  const { k } = initial();
+  k.setPte(1, 0, ptePresent(3, false, false));
+  k.setGup(0, gupRecord(GUP_PIN, 0, 0, 0, 3));
+  expect(refcountSane.check(k)).toBe('pfn 3 is free but mapped by 1 PTE(s)');
+});
+
+test('a pin not counted in _refcount is reported with its bias', () => {
+  const { k } = initial();
+  k.setGup(0, gupRecord(GUP_PIN, 0, 0, 0, 1));
+  expect(refcountSane.check(k)).toBe('pfn 1: _refcount is 1 but 1025 references exist (1 mapped, 1024 GUP, 0 swap/page cache, 0 held by threads)');
+});
