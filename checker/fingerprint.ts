@@ -31,10 +31,7 @@ export function fingerprint(words: Int32Array, off: number, len: number): number
   if (hashedInWasm(len)) {
     if (off === 0 && words.length === len) mem.set(words);
     else for (let i = 0; i < len; i++) mem[i] = words[off + i]!;
-    const hi = wasm.hash(0, len);
-    const lo = xxh64Low(mem);
-    fpLo = hi === 0 && lo === 0 ? 1 : lo >>> 0;
-    return hi >>> 0;
+    return wasmResult(wasm.hash(0, len), mem);
   }
   let h1 = 0x9747b28c;
   let h2 = 0x85ebca6b ^ len;
@@ -58,6 +55,13 @@ export function fingerprint(words: Int32Array, off: number, len: number): number
   if (h1 === 0 && h2 === 0) h2 = 1;
   fpLo = h2 >>> 0;
   return h1 >>> 0;
+}
+
+/** A wasm hash's result: sets fpLo from the module's memory and returns the high half, never (0, 0). */
+function wasmResult(hi: number, mem: Int32Array): number {
+  const lo = xxh64Low(mem);
+  fpLo = hi === 0 && lo === 0 ? 1 : lo >>> 0;
+  return hi >>> 0;
 }
 
 function fmix(h: number): number {
@@ -96,9 +100,6 @@ export class HashedBuffer {
 
   /** fingerprint(this.words, off, len), for a length that hashedInWasm() accepts; sets fpLo. */
   fingerprint(off: number, len: number): number {
-    const hi = this.hash(PAGE_WORDS + off, len);
-    const lo = xxh64Low(this.mem);
-    fpLo = hi === 0 && lo === 0 ? 1 : lo >>> 0;
-    return hi >>> 0;
+    return wasmResult(this.hash(PAGE_WORDS + off, len), this.mem);
   }
 }

@@ -280,13 +280,9 @@ export class Share {
    */
   private stateAt(a: Int32Array, off: number, at: number, view: Int32Array): Int32Array {
     const W = this.W;
-    if (W >= LARGE_STATE) {
-      a.copyWithin(at, off, off + W);
-      return view;
-    }
-    const cur = this.cur;
-    for (let i = 0; i < W; i++) cur[i] = a[off + i]!;
-    return cur;
+    if (W < LARGE_STATE) return this.load(a, off);
+    a.copyWithin(at, off, off + W);
+    return view;
   }
 
   /** The arenas this worker's candidates go to (the coordinator passes them to the others). */
@@ -350,20 +346,25 @@ export class Share {
   private readonly sink: Sink = (next, action) => {
     this.levelTransitions++;
     this.coverage[action]!++;
-    const W = this.W;
     const b = this.batch;
     const row = this.pending++;
     const off = row * BATCH_WORDS;
-    const at = row * W;
-    if (next.length === W) this.batchStates.set(next, at); // a memcpy, no view needed
-    else this.batchStates.set(next.subarray(0, W), at);
-    b[off] = hiWord(this.hashed ? this.hashed.fingerprint(at, W) : fingerprint(next, 0, W));
+    b[off] = this.stage(row, next);
     b[off + 1] = loWord(fpLo);
     b[off + 2] = this.rank;
     b[off + 3] = this.emission++;
     b[off + 4] = action;
     if (this.pending >= BATCH) this.flush();
   };
+
+  /** Copies a state to batch row `row`; returns its fingerprint's high word (fpLo holds the low half). */
+  private stage(row: number, state: Int32Array): number {
+    const W = this.W;
+    const at = row * W;
+    if (state.length === W) this.batchStates.set(state, at); // a memcpy, no view needed
+    else this.batchStates.set(state.subarray(0, W), at);
+    return hiWord(this.hashed ? this.hashed.fingerprint(at, W) : fingerprint(state, 0, W));
+  }
 
   /** Past the depth bound: only whether some successor is new. */
   private readonly probeSink: Sink = (next) => {
@@ -665,8 +666,7 @@ export class Share {
     const W = this.W;
     for (let k = 0; k < count; k++) {
       // Through batch row 0, as a successor goes (no batch is pending before level 0).
-      this.batchStates.set(states.subarray(k * W, (k + 1) * W));
-      const hi = hiWord(fingerprint(this.rows[0]!, 0, W));
+      const hi = this.stage(0, states.subarray(k * W, (k + 1) * W));
       this.insert(hi, loWord(fpLo), 0, ordinals[k]!, ordinals[k]!, 0);
     }
     return this.commit();
