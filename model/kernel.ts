@@ -24,6 +24,7 @@ import {
   MM_ANONPAGES,
   MM_FILEPAGES,
   MM_LOCK,
+  MM_PTL,
   MM_RSS,
   MM_SHMEMPAGES,
   MM_STATE,
@@ -361,9 +362,10 @@ export class StateView {
 }
 
 /** Step outcomes besides a next pc (>= 0). */
-export const DONE = -1; // the operation finished
+export const DONE = -1; // the operation finished: it did what it was asked
 export const BLOCKED = -2; // the step waits (a lock is held): not enabled now
 export const DISABLED = -3; // the operation cannot start in this state
+export const FAILED = -4; // the operation finished without doing it: an error return (-ENOMEM, SIGBUS, -EFAULT...)
 
 export class Kernel extends StateView {
   /** Narration of the branch taken, collected only when tracing (cold path). */
@@ -614,6 +616,19 @@ export class Kernel extends StateView {
   }
   mmapWriteUnlock(m: number): void {
     this.s[this.L.mm(m) + MM_LOCK] = 0;
+  }
+
+  // ---- the PTE-table lock (mm/memory.c pte_offset_map_lock) ------------------
+  /** Another thread holds mm m's PT lock across steps: a step that needs it waits (spin_lock). */
+  ptlHeldByOther(m: number, t: number): boolean {
+    const h = this.s[this.L.mm(m) + MM_PTL]!;
+    return h !== 0 && h !== t + 1;
+  }
+  ptlLock(m: number, t: number): void {
+    this.s[this.L.mm(m) + MM_PTL] = t + 1;
+  }
+  ptlUnlock(m: number): void {
+    this.s[this.L.mm(m) + MM_PTL] = 0;
   }
 
   // ---- files: page cache and locks (mm/filemap.c, mm/shmem.c) --------------------

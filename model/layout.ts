@@ -3,7 +3,7 @@
  * word per field). The shape depends on the scenario: how many mms,
  * addresses, page frames, swap slots, GUP references and threads it has.
  *
- *   mm m:       state, flags, mmap_lock, write_protect_seq, rss[4], vma[V], pte[A]
+ *   mm m:       state, flags, mmap_lock, write_protect_seq, rss[4], PT lock, vma[V], pte[A]
  *   frame f:    _refcount, _mapcount (as a count), flags, data, private (swap slot+1), mapping (file+1, index)
  *   swap slot:  swap_map (count | SWAP_HAS_CACHE), data written by swap_writepage
  *   file:       i_size (pages), flags (i_rwsem, shmem_falloc), i_mmap_rwsem, ghost, page cache[P]
@@ -18,7 +18,17 @@ export const MM_FLAGS = 1;
 export const MM_LOCK = 2;
 export const MM_WPSEQ = 3;
 export const MM_RSS = 4;
-const MM_FIXED = 8;
+/**
+ * The split PTE-table lock (pte_lockptr) of the mm's one page table: 0 free,
+ * else the holding thread + 1. A step that takes it and drops it again needs
+ * no word (the step is atomic); it is held across steps only where lockless
+ * readers (GUP-fast) must be able to run inside the critical section: fork's
+ * copy_pte_range.
+ */
+export const MM_PTL = 8;
+/** Words of an mm before its VMAs: all zero while the mm is unused. */
+export const MM_FIXED_WORDS = 9;
+const MM_FIXED = MM_FIXED_WORDS;
 
 /** mm.state values. */
 export const MM_UNUSED = 0; // not yet created (a child before fork)
@@ -182,4 +192,64 @@ export class Layout {
   thread(t: number): number {
     return this.threadBase[t]!;
   }
+}
+
+/**
+ * The layout with every index checked: a step that names a frame, slot, mm,
+ * address, cache index or thread word that does not exist throws instead of
+ * writing into a neighbouring object's words. On when MMCHECK_ASSERT is set
+ * (the tests set it); the unchecked layout is the hot path's.
+ */
+export class CheckedLayout extends Layout {
+  private within(what: string, i: number, n: number, first = 0): void {
+    if (!Number.isInteger(i) || i < first || i >= n + first) {
+      throw new LayoutError(`${what} ${i} does not exist (valid: ${first}..${n + first - 1})`);
+    }
+  }
+  override mm(m: number): number {
+    this.within('mm', m, this.shape.mms);
+    return super.mm(m);
+  }
+  override vma(m: number, v: number): number {
+    this.within('mm', m, this.shape.mms);
+    this.within('vma', v, this.shape.vmas);
+    return super.vma(m, v);
+  }
+  override pte(m: number, a: number): number {
+    this.within('mm', m, this.shape.mms);
+    this.within('address', a, this.shape.addrs);
+    return super.pte(m, a);
+  }
+  override page(pfn: number): number {
+    this.within('page frame', pfn, this.shape.frames, 1);
+    return super.page(pfn);
+  }
+  override slot(i: number): number {
+    this.within('swap slot', i, this.shape.swapSlots);
+    return super.slot(i);
+  }
+  override gup(g: number): number {
+    this.within('GUP reference', g, this.shape.gupSlots);
+    return super.gup(g);
+  }
+  override file(f: number): number {
+    this.within('file', f, this.shape.files);
+    return super.file(f);
+  }
+  override cache(f: number, index: number): number {
+    this.within('file', f, this.shape.files);
+    this.within('page-cache index', index, this.shape.filePages);
+    return super.cache(f, index);
+  }
+  override thread(t: number): number {
+    this.within('thread', t, this.shape.entries.length);
+    return super.thread(t);
+  }
+}
+
+export class LayoutError extends Error {}
+
+/** The layout of a shape: checked when MMCHECK_ASSERT is set. */
+export function layoutOf(shape: Shape): Layout {
+  return process.env.MMCHECK_ASSERT ? new CheckedLayout(shape) : new Layout(shape);
 }

@@ -13,7 +13,8 @@ import { BLOCKED, DISABLED, DONE, Kernel, type WorldInfo } from './kernel.js';
 import {
   ENTRIES_PER_BUDGET_WORD,
   F_SIZE,
-  Layout,
+  layoutOf,
+  type Layout,
   TH_BUDGET,
   MM_ANONPAGES,
   MM_LIVE,
@@ -22,6 +23,7 @@ import {
   PG_DATA,
   TH_PC,
   TH_STATUS,
+  TS_EXITED,
   TS_RUNNING,
   VMA_PRESENT,
   VMA_WRITE,
@@ -42,10 +44,28 @@ import { ptePresent, pteSwap } from './pte.js';
 import { type MenuEntry, type ScenarioSpec, validateScenario } from './scenario.js';
 import type { Variant } from './variants.js';
 
+/**
+ * What a step did: went on to another step of its operation, completed the
+ * operation, or ended it with an error. Each outcome of a step is an action
+ * of its own, so the engine's coverage says which operations completed.
+ */
+export type Outcome = 'next' | 'done' | 'failed';
+export const OUTCOMES: readonly Outcome[] = ['next', 'done', 'failed'];
+
+/** The action of step `step` of a menu entry whose first action is `base`, with outcome o (an index into OUTCOMES). */
+function actionOf(base: number, step: number, o: number): number {
+  return base + 3 * step + o;
+}
+
+function outcomeIndex(next: number): number {
+  return next >= 0 ? 0 : next === DONE ? 1 : 2;
+}
+
 export interface ActionInfo {
   thread: number;
   entry: number;
   step: number;
+  outcome: Outcome;
   threadName: string;
   /** The operation, e.g. "write P:0 := 2". */
   op: string;
@@ -81,7 +101,7 @@ export class MMModel implements Model {
     const addrs = Math.max(...scenario.vmas.map((v) => v.start + v.pages));
     for (const t of scenario.threads) for (const e of t.menu) if (e.op === 'gup') this.gupRefs.push(e.ref);
     const files = scenario.files ?? [];
-    this.layout = new Layout({
+    this.layout = layoutOf({
       mms: scenario.processes.length,
       vmas: scenario.vmas.length,
       addrs,
@@ -124,17 +144,20 @@ export class MMModel implements Model {
       const bases: number[] = [];
       progs.forEach((p, ei) => {
         bases.push(this.actions.length);
-        p.steps.forEach((st, si) =>
-          this.actions.push({
-            thread: ti,
-            entry: ei,
-            step: si,
-            threadName: scenario.threads[ti]!.name,
-            op: p.title,
-            label: st.label,
-            where: st.where,
-          }),
-        );
+        p.steps.forEach((st, si) => {
+          for (const outcome of OUTCOMES) {
+            this.actions.push({
+              thread: ti,
+              entry: ei,
+              step: si,
+              outcome,
+              threadName: scenario.threads[ti]!.name,
+              op: p.title,
+              label: st.label,
+              where: st.where,
+            });
+          }
+        });
       });
       this.actionBase.push(bases);
     });
@@ -330,8 +353,8 @@ export class MMModel implements Model {
           const next = progs[e]!.steps[0]!.run(k, t);
           if (next === BLOCKED || next === DISABLED) continue;
           setBudget(n, tb, e, used + 1);
-          n[tb + TH_PC] = next === DONE ? 0 : ((e + 1) << 8) | next;
-          emit(n, this.actionBase[t]![e]!);
+          n[tb + TH_PC] = next < 0 ? 0 : ((e + 1) << 8) | next;
+          emit(n, actionOf(this.actionBase[t]![e]!, 0, outcomeIndex(next)));
         }
       } else {
         const e = (pc >>> 8) - 1;
@@ -341,8 +364,8 @@ export class MMModel implements Model {
         const next = progs[e]!.steps[i]!.run(k, t);
         if (next === BLOCKED) continue;
         if (next === DISABLED) throw new Error(`${progs[e]!.title}: step ${i} is disabled mid-operation`);
-        n[tb + TH_PC] = next === DONE ? 0 : ((e + 1) << 8) | next;
-        emit(n, this.actionBase[t]![e]! + i);
+        n[tb + TH_PC] = next < 0 ? 0 : ((e + 1) << 8) | next;
+        emit(n, actionOf(this.actionBase[t]![e]!, i, outcomeIndex(next)));
       }
     }
   }
@@ -364,8 +387,12 @@ export class MMModel implements Model {
     return k.bind(s);
   }
 
-  /** Runs action `a` on `s` with narration: the successor and what the step did. */
-  narrate(s: Int32Array, a: number): { next: Int32Array; notes: string[] } | null {
+  /**
+   * Runs the step of action `a` on `s` with narration: the successor, what
+   * the step did, and its outcome (which may differ from the action's: tests
+   * run steps by label).
+   */
+  narrate(s: Int32Array, a: number): { next: Int32Array; notes: string[]; outcome: Outcome } | null {
     const k = this.view(s.slice());
     k.narrate = true;
     const x = this.actions[a]!;
@@ -374,8 +401,53 @@ export class MMModel implements Model {
     const next = step.run(k, x.thread);
     if (next === BLOCKED || next === DISABLED) return null;
     if (x.step === 0 && s[tb + TH_PC] === 0) setBudget(k.s, tb, x.entry, budgetUsed(s, tb, x.entry) + 1);
-    k.s[tb + TH_PC] = next === DONE ? 0 : ((x.entry + 1) << 8) | next;
-    return { next: k.s, notes: k.notes };
+    k.s[tb + TH_PC] = next < 0 ? 0 : ((x.entry + 1) << 8) | next;
+    return { next: k.s, notes: k.notes, outcome: OUTCOMES[outcomeIndex(next)]! };
+  }
+
+  /** The menu entries that no explored transition completed (from the engine's coverage), as "thread: operation". */
+  neverCompleted(coverage: Float64Array): string[] {
+    const out: string[] = [];
+    this.programs.forEach((progs, t) =>
+      progs.forEach((p, e) => {
+        const base = this.actionBase[t]![e]!;
+        let done = 0;
+        for (let i = 0; i < p.steps.length; i++) done += coverage[actionOf(base, i, 1)]!;
+        if (done === 0) out.push(`${this.scenario.threads[t]!.name}: ${p.title}`);
+      }),
+    );
+    return out;
+  }
+
+  /** How often each step fired, whatever its outcome: [name, count] in action order. */
+  stepCoverage(coverage: Float64Array): [string, number][] {
+    const out: [string, number][] = [];
+    this.programs.forEach((progs, t) =>
+      progs.forEach((p, e) => {
+        const base = this.actionBase[t]![e]!;
+        p.steps.forEach((_, i) => {
+          let n = 0;
+          for (let o = 0; o < OUTCOMES.length; o++) n += coverage[actionOf(base, i, o)]!;
+          out.push([this.actionName(actionOf(base, i, 0)), n]);
+        });
+      }),
+    );
+    return out;
+  }
+
+  /**
+   * Thread t has finished: it exited, or it is idle with nothing left to run
+   * (every menu entry used as often as it may; a program: its last entry ran).
+   */
+  threadFinished(s: Int32Array, t: number): boolean {
+    const tb = this.layout.threadBase[t]!;
+    const status = s[tb + TH_STATUS]!;
+    if (status === TS_EXITED) return true;
+    if (status !== TS_RUNNING || s[tb + TH_PC] !== 0) return false;
+    const progs = this.programs[t]!;
+    if (this.inOrder[t]) return budgetUsed(s, tb, progs.length - 1) >= progs[progs.length - 1]!.max;
+    for (let e = 0; e < progs.length; e++) if (budgetUsed(s, tb, e) < progs[e]!.max) return false;
+    return true;
   }
 
   /** True when the variant has PG_anon_exclusive. */

@@ -4,7 +4,7 @@
  * else raises a page fault that takes mmap_lock for read and runs the fault
  * handler, after which the access is retried.
  */
-import { BLOCKED, DONE } from '../kernel.js';
+import { BLOCKED, DONE, FAILED } from '../kernel.js';
 import { PG_DATA, TH_AUX, TH_ORIG, VMA_WRITE } from '../layout.js';
 import type { ProgramBuilder } from '../program.js';
 import { formatPte as describePte, isPresent, isWritable, PTE_DIRTY, pteTarget, ZERO_PFN } from '../pte.js';
@@ -16,7 +16,7 @@ export function buildAccess(b: ProgramBuilder, m: number, a: number, write: bool
     k.mmapReadUnlock(m);
     if (k.threadWord(t, TH_AUX) & VM_FAULT_ERROR) {
       if (k.narrate) k.note('the fault failed (SIGBUS or VM_FAULT_OOM): the access does not complete');
-      return DONE;
+      return FAILED;
     }
     return ACCESS;
   }, fileVma);
@@ -25,11 +25,11 @@ export function buildAccess(b: ProgramBuilder, m: number, a: number, write: bool
     const vma = k.vmaAt(m, a);
     if (vma === 0) {
       if (k.narrate) k.note('no VMA: SIGSEGV');
-      return DONE;
+      return FAILED;
     }
     if (write && !(vma & VMA_WRITE)) {
       if (k.narrate) k.note('VMA not writable (access_error): SIGSEGV');
-      return DONE;
+      return FAILED;
     }
     const pte = k.pte(m, a);
     if (write && isWritable(pte)) {

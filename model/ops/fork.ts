@@ -7,17 +7,23 @@
  * copy_pte_range holds both PT locks across the batch and, with mmap_lock
  * held for write, no fault or GUP-slow of the parent can run in between.
  * With GUP-fast present the copy is cut where GUP-fast can interleave: taking
- * the lock (seqcount odd), per page deciding to share or copy
+ * the locks (seqcount odd), per page deciding to share or copy
  * (page_maybe_dma_pinned) and then doing it, and the end (seqcount even).
+ * Both PT locks are held from the first PTE to the last, so the rmap walkers
+ * (reclaim, migration, truncation) cannot come in between; they are dropped
+ * only on -EAGAIN, when an early COW copy needs a page: copy_pte_range
+ * allocates it with page_copy_prealloc() and tries the PTE again, and fork
+ * fails with -ENOMEM when there is none (5.9-6.2).
  *
  * Sources: kernel/fork.c:dup_mmap, mm/memory.c:copy_one_pte (5.7, 5.8),
  * copy_present_pte/copy_present_page/copy_nonpresent_pte (5.9, 5.18, 5.19-6.2),
  * include/linux/rmap.h:page_try_dup_anon_rmap (5.19-6.2).
  */
-import { BLOCKED, DISABLED, DONE, type Kernel } from '../kernel.js';
+import { BLOCKED, DISABLED, DONE, FAILED, type Kernel } from '../kernel.js';
 import { GUP_PIN_COUNTING_BIAS } from '../gup.js';
 import {
   MM_ANONPAGES,
+  MM_FIXED_WORDS,
   MM_FLAGS,
   MM_LIVE,
   MM_RSS,
@@ -31,6 +37,7 @@ import {
   PG_DATA,
   TH_AUX,
   TH_AUX2,
+  TH_NEWPAGE,
   VMA_ANON_VMA,
   VMA_PRESENT,
   VMA_WRITE,
@@ -61,12 +68,21 @@ const WHERE = 'kernel/fork.c:dup_mmap -> mm/memory.c:copy_pte_range (5.7-6.2)';
 
 export function buildFork(b: ProgramBuilder, parent: number, child: number, split: boolean): void {
   if (!split) {
-    b.step('dup_mmap', WHERE, (k) => {
+    // Nothing lockless runs: the whole copy is one step (the -EAGAIN retry included: nothing can change in between).
+    b.step('dup_mmap', WHERE, (k, t) => {
       if (k.mmState(child) !== MM_UNUSED) return DISABLED;
       if (!k.mmapWriteTrylock(parent)) return BLOCKED;
-      if (!enoughMemory(k, parent)) return DONE;
       createChild(k, parent, child);
-      for (let a = 0; a < k.addrs; a++) if (needsCopyTable(k, parent, a)) copyPte(k, parent, child, a, decide(k, parent, a));
+      for (let a = 0; a < k.addrs; a++) {
+        if (!needsCopyTable(k, parent, a)) continue;
+        let np = 0;
+        if (decide(k, parent, a)) {
+          // copy_present_pte: -EAGAIN; the locks dropped, page_copy_prealloc(), then the PTE again.
+          np = k.allocPage();
+          if (np === 0) return forkFails(k, t, parent, child);
+        }
+        copyPte(k, parent, child, a, np);
+      }
       k.startThreads(child);
       k.mmapWriteUnlock(parent);
       return DONE;
@@ -76,38 +92,85 @@ export function buildFork(b: ProgramBuilder, parent: number, child: number, spli
   const START = b.reserve();
   const DECIDE = b.reserve();
   const APPLY = b.reserve();
+  const PREALLOC = b.reserve();
   const END = b.reserve();
-  // TH_AUX2: the address being copied; TH_AUX: the decision (1: copy the page for the child).
+  // TH_AUX2: the address being copied; TH_AUX: the decision (1: copy the page for the child); TH_NEWPAGE: the preallocated page.
   const nextAddr = (k: Kernel, from: number): number => {
     for (let a = from; a < k.addrs; a++) if (needsCopyTable(k, parent, a) && k.pte(parent, a) !== 0) return a;
     return -1;
   };
+  const lockTables = (k: Kernel, t: number): void => {
+    k.ptlLock(parent, t);
+    k.ptlLock(child, t);
+  };
+  const unlockTables = (k: Kernel): void => {
+    k.ptlUnlock(parent);
+    k.ptlUnlock(child);
+  };
+  const seqcount = (k: Kernel): void => {
+    if (k.has('gup-fast-seqcount')) k.setMmWord(parent, MM_WPSEQ, (k.mmWord(parent, MM_WPSEQ) + 1) & 3);
+  };
   b.define(START, 'dup_mmap: mmap_write_lock', `${WHERE}; raw_write_seqcount_begin (5.11)`, (k, t) => {
     if (k.mmState(child) !== MM_UNUSED) return DISABLED;
     if (!k.mmapWriteTrylock(parent)) return BLOCKED;
-    if (!enoughMemory(k, parent)) return DONE;
     createChild(k, parent, child);
-    if (k.has('gup-fast-seqcount')) k.setMmWord(parent, MM_WPSEQ, (k.mmWord(parent, MM_WPSEQ) + 1) & 3);
+    seqcount(k);
     const a = nextAddr(k, 0);
     k.setThreadWord(t, TH_AUX2, a);
-    return a < 0 ? END : DECIDE;
+    if (a < 0) return END;
+    // copy_pte_range: both PT locks (dst, then src) for the whole table.
+    lockTables(k, t);
+    return DECIDE;
   });
   b.define(DECIDE, 'copy_present_pte: page_maybe_dma_pinned?', 'mm/memory.c:copy_present_pte (5.9-6.2)', (k, t) => {
     const a = k.threadWord(t, TH_AUX2);
     const copy = decide(k, parent, a);
+    if (copy && k.threadWord(t, TH_NEWPAGE) === 0) {
+      // -EAGAIN: copy_pte_range drops both PT locks to allocate, then tries this PTE again.
+      unlockTables(k);
+      if (k.narrate) k.note(`${k.addrName(parent, a)}: the page may be pinned and there is no preallocated page: -EAGAIN, drop the PT locks`);
+      return PREALLOC;
+    }
     k.setThreadWord(t, TH_AUX, copy ? 1 : 0);
     if (k.narrate) k.note(`${k.addrName(parent, a)}: ${copy ? 'the page may be pinned: copy it for the child' : 'share the page'}`);
     return APPLY;
   });
   b.define(APPLY, 'copy_present_pte: share or copy', 'mm/memory.c:copy_present_pte (5.7-6.2)', (k, t) => {
     const a = k.threadWord(t, TH_AUX2);
-    copyPte(k, parent, child, a, k.threadWord(t, TH_AUX) === 1 && mapsNormalPage(k.pte(parent, a)));
+    let np = 0;
+    if (k.threadWord(t, TH_AUX) === 1) {
+      // copy_present_page() consumes the preallocated page.
+      np = k.threadWord(t, TH_NEWPAGE);
+      k.setThreadWord(t, TH_NEWPAGE, 0);
+    }
+    copyPte(k, parent, child, a, np);
     const n = nextAddr(k, a + 1);
     k.setThreadWord(t, TH_AUX2, n);
     return n < 0 ? END : DECIDE;
   });
+  b.define(PREALLOC, 'copy_pte_range: page_copy_prealloc', 'mm/memory.c:copy_pte_range -> page_copy_prealloc (5.9-6.2)', (k, t) => {
+    const np = k.allocPage();
+    if (np === 0) {
+      seqcount(k); // raw_write_seqcount_end: copy_page_range ends it whatever copy_p4d_range returned
+      k.setThreadWord(t, TH_AUX, 0);
+      k.setThreadWord(t, TH_AUX2, 0);
+      return forkFails(k, t, parent, child);
+    }
+    k.setThreadWord(t, TH_NEWPAGE, np);
+    if (k.narrate) k.note(`preallocated pfn ${np}; retake the PT locks and try ${k.addrName(parent, k.threadWord(t, TH_AUX2))} again`);
+    lockTables(k, t);
+    return DECIDE;
+  });
   b.define(END, 'dup_mmap: mmap_write_unlock', `${WHERE}; raw_write_seqcount_end (5.11)`, (k, t) => {
-    if (k.has('gup-fast-seqcount')) k.setMmWord(parent, MM_WPSEQ, (k.mmWord(parent, MM_WPSEQ) + 1) & 3);
+    const unused = k.threadWord(t, TH_NEWPAGE);
+    if (unused) {
+      // "if (unlikely(prealloc)) put_page(prealloc)": the retry shared the page after all.
+      k.setThreadWord(t, TH_NEWPAGE, 0);
+      k.putPage(unused);
+      if (k.narrate) k.note(`the preallocated pfn ${unused} was not needed: put_page`);
+    }
+    unlockTables(k);
+    seqcount(k);
     k.setThreadWord(t, TH_AUX, 0);
     k.setThreadWord(t, TH_AUX2, 0);
     k.startThreads(child);
@@ -116,16 +179,19 @@ export function buildFork(b: ProgramBuilder, parent: number, child: number, spli
   });
 }
 
-/** Fails the fork (-ENOMEM) up front when the early COW copies cannot all be allocated. */
-function enoughMemory(k: Kernel, parent: number): boolean {
-  let copies = 0;
-  for (let a = 0; a < k.addrs; a++) if (needsCopyTable(k, parent, a) && decide(k, parent, a)) copies++;
-  let free = 0;
-  for (let p = 1; p <= k.frames; p++) if (k.isFree(p)) free++;
-  if (free >= copies) return true;
+/**
+ * dup_mmap() failed with -ENOMEM: copy_mm's mmput() tears the new mm down
+ * (exit_mmap zaps what was copied); the parent keeps the PTEs the copy
+ * write-protected, and its pages stay shared-then-unshared (not exclusive).
+ */
+function forkFails(k: Kernel, t: number, parent: number, child: number): number {
+  for (let a = 0; a < k.addrs; a++) k.zapPte(child, a);
+  for (let v = 0; v < k.L.shape.vmas; v++) k.s[k.L.vma(child, v)] = 0;
+  for (let w = 0; w < MM_FIXED_WORDS; w++) k.setMmWord(child, w, 0); // MM_UNUSED: the child never ran
   k.mmapWriteUnlock(parent);
-  if (k.narrate) k.note('fork: no memory for the early COW copies: -ENOMEM');
-  return false;
+  if (k.narrate) k.note('page_copy_prealloc: no free page: copy_page_range returns -ENOMEM, fork fails; mmput() zaps the half-copied child');
+  void t;
+  return FAILED;
 }
 
 function createChild(k: Kernel, parent: number, child: number): void {
@@ -162,7 +228,7 @@ function decide(k: Kernel, parent: number, a: number): boolean {
   return k.has('fork-cow-pinned') && needsCowForDma;
 }
 
-function copyPte(k: Kernel, parent: number, child: number, a: number, copy: boolean): void {
+function copyPte(k: Kernel, parent: number, child: number, a: number, np: number): void {
   const e = k.pte(parent, a);
   const vmWrite = (k.vmaAt(parent, a) & VMA_WRITE) !== 0;
   const name = k.addrName(parent, a);
@@ -203,9 +269,8 @@ function copyPte(k: Kernel, parent: number, child: number, a: number, copy: bool
     return;
   }
   const pfn = pteTarget(e);
-  if (copy) {
-    // copy_present_page(): the child gets a fresh exclusive copy, the parent keeps its PTE.
-    const np = k.allocPage();
+  if (np) {
+    // copy_present_page(): the child gets a fresh exclusive copy (the preallocated page), the parent keeps its PTE.
     k.setPageWord(np, PG_DATA, k.pageWord(pfn, PG_DATA));
     k.pageAddNewAnonRmap(np);
     k.setPte(child, a, ptePresent(np, vmWrite, true));

@@ -4,7 +4,7 @@
  * reference. GUP holds mmap_lock for read across follow_page_pte and the
  * faults it triggers (faultin_page), retrying the walk after each fault.
  */
-import { BLOCKED, DISABLED, DONE, type Kernel } from '../kernel.js';
+import { BLOCKED, DISABLED, DONE, FAILED, type Kernel } from '../kernel.js';
 import {
   formatGupFlags,
   GUP_ANON,
@@ -62,7 +62,7 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
     if (aux & VM_FAULT_ERROR) {
       k.mmapReadUnlock(m);
       if (k.narrate) k.note('faultin_page failed: GUP returns -ENOMEM');
-      return DONE;
+      return FAILED;
     }
     k.setThreadWord(t, TH_AUX, aux & FOLL_COW);
     return FOLLOW;
@@ -80,8 +80,8 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
   /** follow_page_pte() under the PT lock, then try_grab_page() or faultin_page(). */
   const follow = (k: Kernel, t: number): number => {
     const pte = k.pte(m, a);
-    // 5.8: should_force_cow_break() - any GUP on a COW mapping is done as a write.
-    const forced = !g.write && k.has('gup-cow-break');
+    // 5.8: should_force_cow_break() = is_cow_mapping && FOLL_GET|FOLL_PIN: GUP on a private mapping is done as a write; MAP_SHARED is left alone.
+    const forced = !g.write && k.has('gup-cow-break') && !k.isSharedMapping(a);
     const write = g.write || forced;
     if (!isPresent(pte)) return faultin(k, t, write ? FAULT_FLAG_WRITE : 0, 'no present PTE');
     const follCow = (k.threadWord(t, TH_AUX) & FOLL_COW) !== 0;
@@ -113,7 +113,7 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
     const vma = k.vmaAt(m, a);
     if (vma === 0 || (g.write && !(vma & VMA_WRITE))) {
       if (k.narrate) k.note('check_vma_flags: -EFAULT');
-      return DONE;
+      return FAILED;
     }
     if (!k.mmapReadTrylock(m)) return BLOCKED;
     // mm->has_pinned (5.9, 008cfe4418b3), later MMF_HAS_PINNED: set on every FOLL_PIN call.

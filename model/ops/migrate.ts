@@ -15,7 +15,7 @@
  * Not modelled: migration_entry_wait's page reference, which can make a
  * concurrent migration fail (-EAGAIN).
  */
-import { BLOCKED, DISABLED, DONE, type Kernel } from '../kernel.js';
+import { BLOCKED, DISABLED, DONE, FAILED, type Kernel } from '../kernel.js';
 import {
   PG_ANON,
   PG_ANON_EXCLUSIVE,
@@ -106,7 +106,7 @@ export function buildMigrate(b: ProgramBuilder, target: MigrateTarget): void {
       k.clearPageFlag(pfn, PG_ISOLATED);
       k.setThreadWord(t, TH_PAGE, 0);
       k.putPage(pfn);
-      return DONE;
+      return FAILED;
     }
     k.setPageFlag(pfn, PG_LOCKED);
     k.setPageFlag(np, PG_LOCKED);
@@ -125,6 +125,7 @@ export function buildMigrate(b: ProgramBuilder, target: MigrateTarget): void {
     };
     {
       const at = findEntry(k, pfn, PTE_PRESENT);
+      if (at && k.ptlHeldByOther(at[0], t)) return BLOCKED; // page_vma_mapped_walk: spin on the PT lock
       if (at) {
         const [m, a] = at;
         const e = k.pte(m, a);
@@ -197,7 +198,7 @@ export function buildMigrate(b: ProgramBuilder, target: MigrateTarget): void {
     k.putPage(np); // success: the new page's owners hold it now; failure: frees it
     k.putPage(pfn); // putback / free the old page
     if (k.narrate) k.note(ok ? `migrated pfn ${pfn} -> pfn ${np}; unlock, put back` : `migration failed: pfn ${pfn} put back`);
-    return DONE;
+    return ok ? DONE : FAILED;
   };
 
   b.define(REMAP, 'remove_migration_pte', `${MIGRATE}:remove_migration_ptes -> remove_migration_pte (5.7-6.2)`, (k, t) => {
@@ -208,6 +209,7 @@ export function buildMigrate(b: ProgramBuilder, target: MigrateTarget): void {
     const file = ok ? k.pageFile(np) : k.pageFile(pfn);
     if (file >= 0 && !rmapLock(k, t, dst)) return BLOCKED;
     const at = findEntry(k, pfn, PTE_MIGRATION);
+    if (at && k.ptlHeldByOther(at[0], t)) return BLOCKED;
     if (at) {
       const [m, a] = at;
       const kind = pteMigrationKind(k.pte(m, a));

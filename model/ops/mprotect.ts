@@ -6,7 +6,7 @@
  * every present PTE ends up R/O; from 6.0 (64fe24a3e05e) a dirty exclusive
  * anon PTE is made writable again at once, from 6.2 a clean one too.
  */
-import { BLOCKED, DONE, type Kernel } from '../kernel.js';
+import { BLOCKED, DONE, FAILED, type Kernel } from '../kernel.js';
 import { PG_ANON, PG_ANON_EXCLUSIVE, VMA_PRESENT, VMA_WRITE } from '../layout.js';
 import type { ProgramBuilder } from '../program.js';
 import { mapsNormalPage, PTE_DIRTY, PTE_PRESENT, PTE_WRITE, pteKind, pteTarget } from '../pte.js';
@@ -25,7 +25,7 @@ export function buildMprotect(b: ProgramBuilder, m: number, vma: number, addrs: 
     const o = k.L.vma(m, vma);
     if (!(k.s[o]! & VMA_PRESENT)) {
       if (k.narrate) k.note('no VMA: -ENOMEM');
-      return DONE;
+      return FAILED;
     }
     if (!k.mmapWriteTrylock(m)) return BLOCKED;
     if (((k.s[o]! & VMA_WRITE) !== 0) === write) {

@@ -10,7 +10,7 @@
  * Sources: mm/vmscan.c:shrink_page_list, mm/rmap.c:try_to_unmap_one
  * (5.7.14, 5.17-rc5, 5.19, 6.1.20, 6.2.12), include/linux/rmap.h:page_try_share_anon_rmap.
  */
-import { DISABLED, DONE, type Kernel } from '../kernel.js';
+import { BLOCKED, DISABLED, DONE, FAILED, type Kernel } from '../kernel.js';
 import {
   MM_ANONPAGES,
   MM_SWAPENTS,
@@ -74,6 +74,7 @@ export function buildReclaim(b: ProgramBuilder, m: number, a: number, pageout = 
     const pfn = k.threadWord(t, TH_PAGE);
     // The rmap walk, one mapping per step (each under its PT lock): anon_vma order, parent first.
     const at = nextMapping(k, pfn);
+    if (at && k.ptlHeldByOther(at[0], t)) return BLOCKED; // page_vma_mapped_walk: spin on the PT lock
     if (at && !unmapOne(k, t, pfn, at[0], at[1], k.pte(at[0], at[1]))) return fail(k, t, pfn);
     return nextMapping(k, pfn) ? UNMAP : PAGEOUT;
   });
@@ -150,5 +151,5 @@ function fail(k: Kernel, t: number, pfn: number): number {
   k.unlockPage(pfn);
   putback(k, t, pfn);
   k.setThreadWord(t, TH_PFN, 0);
-  return DONE;
+  return FAILED;
 }

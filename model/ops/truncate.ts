@@ -89,6 +89,7 @@ export function buildUnmapMappingRange(b: ProgramBuilder, mappings: readonly Map
     while (cursor < mappings.length && !vmaMapped(k, mappings[cursor]!)) cursor++;
     if (cursor < mappings.length) {
       const x = mappings[cursor]!;
+      if (k.ptlHeldByOther(x.mm, t)) return BLOCKED; // zap_pte_range: spin on the PT lock
       for (const a of addrsInRange(k, x, r)) k.zapPteDetails(x.mm, a, details);
       cursor++;
     }
@@ -158,6 +159,7 @@ export function buildTruncateRange(b: ProgramBuilder, mappings: readonly Mapping
       if (!k.iMmapTrylock(r.file, !k.has('i-mmap-shared'))) return BLOCKED;
       for (const x of mappings) {
         if (!vmaMapped(k, x)) continue;
+        if (k.ptlHeldByOther(x.mm, t)) return BLOCKED;
         for (let a = 0; a < k.addrs; a++) {
           if (k.world.vmaOfAddr[a] === x.vma && k.fileIndex(a) === index) k.zapPteDetails(x.mm, a, details);
         }

@@ -4,7 +4,7 @@
  * munmap takes mmap_lock for write and removes the VMA; MADV_DONTNEED takes
  * it for read and keeps the VMA (the next access faults in a fresh page).
  */
-import { BLOCKED, DONE } from '../kernel.js';
+import { BLOCKED, DONE, FAILED } from '../kernel.js';
 import { VMA_PRESENT } from '../layout.js';
 import type { ProgramBuilder } from '../program.js';
 
@@ -12,7 +12,7 @@ export function buildMadviseDontneed(b: ProgramBuilder, m: number, a: number): v
   b.step('madvise_dontneed_single_vma', 'mm/madvise.c:madvise_dontneed_single_vma -> mm/memory.c:zap_pte_range (5.7-6.2)', (k) => {
     if (!k.vmaPresent(m, a)) {
       if (k.narrate) k.note('no VMA: -ENOMEM');
-      return DONE;
+      return FAILED;
     }
     if (!k.mmapReadTrylock(m)) return BLOCKED;
     k.zapPte(m, a);

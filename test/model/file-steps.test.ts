@@ -17,6 +17,7 @@ import {
   PG_LOCKED,
   TH_AUX,
   TH_ORIG,
+  TH_PAGE,
   TH_PC,
 } from '../../model/layout.js';
 import { FAULT_FLAG_WRITE } from '../../model/ops/fault.js';
@@ -260,8 +261,11 @@ describe('unmap_mapping_range / zap_pte_range with zap_details (5.17 vs 5.18)', 
     const { m, k } = lab('6.2');
     const old = k.cachePage(0, 0);
     let r = step(m, k, 0, 'fallocate', 'shmem_fallocate(PUNCH_HOLE)')!;
+    // One step per VMA that maps the file: the shared one, then the private one.
+    r = step(m, r.k, 0, 'fallocate', 'unmap_mapping_range(even_cows=0)')!;
     r = step(m, r.k, 0, 'fallocate', 'unmap_mapping_range(even_cows=0)')!;
     r = step(m, r.k, 0, 'fallocate', 'shmem_undo_range: find_get_entries')!;
+    expect(r.k.threadWord(0, TH_PAGE)).toBe(old);
     // Migration replaces the page in the page cache (as folio_migrate_mapping does).
     const np = r.k.allocPage();
     r.k.deleteFromPageCache(old);
