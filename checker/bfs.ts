@@ -3,12 +3,12 @@
  * when a state is first reached, so the first violation found is at the
  * smallest depth: its trace is a shortest one.
  */
-import type { ExploreOptions, ExploreResult, Invariant, Model } from './model.js';
+import type { ExploreOptions, ExploreResult, Invariant, Model, Witness } from './model.js';
 import { Search } from './search.js';
 import { StateQueue } from './store.js';
 
-export function bfs(model: Model, invariants: readonly Invariant[], opts: ExploreOptions): ExploreResult {
-  const S = new Search(model, invariants, opts, false);
+export function bfs(model: Model, invariants: readonly Invariant[], opts: ExploreOptions, witnesses: readonly Witness[] = []): ExploreResult {
+  const S = new Search(model, invariants, opts, false, witnesses);
   S.levelSync = true;
   const W = model.stateWords;
   let current = new StateQueue(W, 1);
@@ -29,7 +29,7 @@ export function bfs(model: Model, invariants: readonly Invariant[], opts: Explor
     if (index < 0) return;
     const off = next.push(s); // push may reallocate data: read it after
     next.data[off + W] = index;
-    S.checkState(s, index);
+    S.checkState(s, index, depth + 1);
   };
 
   // The state being expanded, copied out of the queue (no allocation per state).

@@ -5,13 +5,13 @@
  * within the bound is explored, as in SPIN's bounded search. Its traces are
  * not shortest.
  */
-import type { ExploreOptions, ExploreResult, Invariant, Model } from './model.js';
+import type { ExploreOptions, ExploreResult, Invariant, Model, Witness } from './model.js';
 import { Search } from './search.js';
 import { StateQueue } from './store.js';
 
-export function dfs(model: Model, invariants: readonly Invariant[], opts: ExploreOptions): ExploreResult {
+export function dfs(model: Model, invariants: readonly Invariant[], opts: ExploreOptions, witnesses: readonly Witness[] = []): ExploreResult {
   const bounded = opts.maxDepth !== undefined && Number.isFinite(opts.maxDepth);
-  const S = new Search(model, invariants, opts, bounded);
+  const S = new Search(model, invariants, opts, bounded, witnesses);
   if (bounded && S.maxDepth > 0xffff) throw new RangeError('DFS depth bound must be at most 65535');
   const W = model.stateWords;
   // Record: state words, index, depth.
@@ -35,7 +35,7 @@ export function dfs(model: Model, invariants: readonly Invariant[], opts: Explor
     if (index >= 0) {
       if (childDepth > S.depthReached) S.depthReached = childDepth;
       push(s, index, childDepth);
-      S.checkState(s, index);
+      S.checkState(s, index, childDepth);
     } else if (bounded) {
       // Reached again at a smaller depth: re-explore from here.
       const seen = S.visited.value;

@@ -4,10 +4,10 @@
  */
 import { bfs } from './bfs.js';
 import { dfs } from './dfs.js';
-import type { ExploreOptions, ExploreResult, Invariant, Model } from './model.js';
+import type { ExploreOptions, ExploreResult, Invariant, Model, Witness } from './model.js';
 
-export function explore(model: Model, invariants: readonly Invariant[], opts: ExploreOptions = {}): ExploreResult {
-  return (opts.strategy ?? 'bfs') === 'dfs' ? dfs(model, invariants, opts) : bfs(model, invariants, opts);
+export function explore(model: Model, invariants: readonly Invariant[], opts: ExploreOptions = {}, witnesses: readonly Witness[] = []): ExploreResult {
+  return (opts.strategy ?? 'bfs') === 'dfs' ? dfs(model, invariants, opts, witnesses) : bfs(model, invariants, opts, witnesses);
 }
 
 export type * from './model.js';

@@ -2,7 +2,7 @@
  * Models that run in worker threads are built from a factory: a JS module
  * URL and JSON-serialisable arguments, so every worker builds the same model.
  */
-import type { Invariant, Model } from './model.js';
+import type { Invariant, Model, Witness } from './model.js';
 
 export interface ModelFactory {
   /** URL of an ES module exporting createModel(args). */
@@ -13,6 +13,7 @@ export interface ModelFactory {
 export interface BuiltModel {
   model: Model;
   invariants: Invariant[];
+  witnesses?: Witness[];
 }
 
 export async function loadModel(f: ModelFactory): Promise<BuiltModel> {

@@ -42,6 +42,23 @@ export interface Invariant {
   check(state: Int32Array): string | null;
 }
 
+/**
+ * A reachability witness (stateright's "sometimes"): a state for which
+ * check() is true should be reachable. One that is never found says that a
+ * HOLDS may be vacuous: what the check is about never happened.
+ */
+export interface Witness {
+  readonly name: string;
+  check(state: Int32Array): boolean;
+}
+
+export interface WitnessResult {
+  name: string;
+  found: boolean;
+  /** Depth of the first state found (BFS: the smallest); -1 when not found. */
+  depth: number;
+}
+
 export type Strategy = 'bfs' | 'dfs';
 
 export interface ExploreOptions {
@@ -124,4 +141,6 @@ export interface ExploreResult {
   /** States expanded with a partial-order-reduced (ample) set. */
   ampleStates: number;
   reductions: import('./reduce.js').Reductions;
+  /** Each witness, found or not (among the states explored). */
+  witnesses: WitnessResult[];
 }

@@ -15,7 +15,7 @@ import type { ExploreOptions, ExploreResult, Progress, Violation } from './model
 import { controlWords, FOUND, HDR, levelProgress, PAUSE, SLOT, sharedInts, workerBits, type CommitResult, type Frontier, type LevelParents, type LevelPlan, type Segment } from './share.js';
 import { capacityFor, MAX_LOAD, newTable, rehash } from './shared-table.js';
 import { canonicalizer } from './reduce.js';
-import { DEFAULT_REDUCTIONS, verdictOf, violationFromPath } from './search.js';
+import { DEFAULT_REDUCTIONS, verdictOf, violationFromPath, witnessResults } from './search.js';
 import { ParentStore } from './store.js';
 import type { WorkerInit } from './worker.js';
 
@@ -69,7 +69,11 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
   const stopAtFirst = opts.stopAtFirst ?? true;
   const checkDeadlock = opts.checkDeadlock ?? true;
   const maxDepth = opts.maxDepth ?? Infinity;
-  const { model, invariants } = await loadModel(factory);
+  const { model, invariants, witnesses = [] } = await loadModel(factory);
+  const witnessDepth = new Int32Array(witnesses.length).fill(-1);
+  const noteWitnesses = (results: CommitResult[], depth: number): void => {
+    for (const r of results) for (const i of r.witnessesFound) if (witnessDepth[i]! < 0) witnessDepth[i] = depth;
+  };
   const W = model.stateWords;
   const stride = HDR + W;
   const bits = workerBits(workers);
@@ -208,6 +212,7 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
       }),
     );
     stored += inits.length;
+    noteWitnesses(seeded, 0);
     let level = await place(seeded, -1);
     takeViolations(seeded, level.violationRanks, level.base, null);
     levelSizes.push(inits.length);
@@ -327,6 +332,7 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
       if (newCount > 0) {
         depth++;
         levelSizes.push(newCount);
+        noteWitnesses(results, depth);
       }
       takeViolations(results, level.violationRanks, level.base, deadlock);
       if (newCount === 0) break;
@@ -371,6 +377,7 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
       tableBytes: parents.bytes + table.byteLength,
       ampleStates: stats.reduce((a, s) => a + s.ampleStates, 0),
       reductions,
+      witnesses: witnessResults(witnesses, witnessDepth),
     };
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);

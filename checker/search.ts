@@ -3,7 +3,7 @@
  * invariant checks, first violation per invariant, limits and progress.
  */
 import { collisionProbability, fingerprint, fpLo } from './fingerprint.js';
-import type { ExploreOptions, ExploreResult, Invariant, Model, PathStep, Strategy, Violation } from './model.js';
+import type { ExploreOptions, ExploreResult, Invariant, Model, PathStep, Strategy, Violation, Witness } from './model.js';
 import { replayActions } from './path.js';
 import { canonicalizer, makeExpander, type Reductions, type ReductionStats } from './reduce.js';
 import { NO_PARENT, ParentStore } from './store.js';
@@ -49,13 +49,18 @@ export class Search {
   /** expand(state, sink, isVisited): successors after reductions; returns the number of successors. */
   readonly expand: ReturnType<typeof makeExpander>;
   private readonly W: number;
+  /** Per witness: the depth it was first found at, or -1. */
+  readonly witnessDepth: Int32Array;
+  private witnessesLeft = 0;
 
   constructor(
     readonly model: Model,
     readonly invariants: readonly Invariant[],
     readonly opts: ExploreOptions,
     readonly withDepth: boolean,
+    readonly witnesses: readonly Witness[] = [],
   ) {
+    this.witnessDepth = new Int32Array(witnesses.length).fill(-1);
     this.W = model.stateWords;
     const expected = opts.expectedStates ?? 1 << 16;
     this.visited = new FingerprintSet(expected, withDepth);
@@ -66,6 +71,7 @@ export class Search {
     this.maxDepth = opts.maxDepth ?? Infinity;
     this.reductions = opts.reductions ?? DEFAULT_REDUCTIONS;
     this.expand = makeExpander(model, this.reductions, this.stats, model.porInfo ?? null);
+    this.witnessesLeft = witnesses.length;
   }
 
   get states(): number {
@@ -90,7 +96,7 @@ export class Search {
       const index = this.discover(s, NO_PARENT, o);
       if (index < 0) return;
       onNew(s, index);
-      this.checkState(s, index);
+      this.checkState(s, index, 0);
     });
   }
 
@@ -107,8 +113,17 @@ export class Search {
     return index;
   }
 
-  /** Checks every not-yet-violated invariant on a newly reached state. */
-  checkState(state: Int32Array, index: number): void {
+  /** Checks every not-yet-violated invariant, and every witness not yet found, on a newly reached state. */
+  checkState(state: Int32Array, index: number, depth: number): void {
+    if (this.witnessesLeft > 0) {
+      const ws = this.witnesses;
+      for (let i = 0; i < ws.length; i++) {
+        if (this.witnessDepth[i]! < 0 && ws[i]!.check(state)) {
+          this.witnessDepth[i] = depth;
+          this.witnessesLeft--;
+        }
+      }
+    }
     const invs = this.invariants;
     for (let i = 0; i < invs.length; i++) {
       const inv = invs[i]!;
@@ -194,8 +209,13 @@ export class Search {
       tableBytes: this.bytes,
       ampleStates: this.stats.ampleStates,
       reductions: this.reductions,
+      witnesses: witnessResults(this.witnesses, this.witnessDepth),
     };
   }
+}
+
+export function witnessResults(witnesses: readonly Witness[], depth: ArrayLike<number>): ExploreResult['witnesses'] {
+  return witnesses.map((w, i) => ({ name: w.name, found: depth[i]! >= 0, depth: depth[i]! }));
 }
 
 export function chainActions(parents: ParentStore, index: number): number[] {

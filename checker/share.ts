@@ -25,7 +25,7 @@
  * not it pauses the level; the coordinator grows what is short and resumes.
  */
 import { fingerprint, fpLo, HashedBuffer, hashedInWasm } from './fingerprint.js';
-import type { Invariant, Model } from './model.js';
+import type { Invariant, Model, Witness } from './model.js';
 import { makeExpander, type PorInfo, type Reductions, type ReductionStats, type Sink } from './reduce.js';
 import { FLAG, hasCommitted, hiWord, loWord } from './shared-table.js';
 import { radixSort64 } from './sort.js';
@@ -148,6 +148,8 @@ export interface CommitResult {
   keys: Float64Array;
   /** Per invariant, the first violating new state in key order (its place in `keys`) and its message. */
   violations: { invariant: string; position: number; key: number; message: string }[];
+  /** The witnesses (by index) this worker found for the first time among the new states. */
+  witnessesFound: number[];
   /** The new states (the next level's frontier) and the emptied arenas for the next candidates. */
   frontier: Int32Array;
   arena: { states: Int32Array; keys: Int32Array };
@@ -197,6 +199,9 @@ export class Share {
   private readonly expand: ReturnType<typeof makeExpander>;
   /** Per invariant (by index: no string lookups per state), whether it was violated already. */
   private readonly violated: Uint8Array;
+  /** Per witness, whether this worker found it already. */
+  private readonly witnessFound: Uint8Array;
+  private witnessesLeft = 0;
   /** A small state copied out of an arena, for the model or the invariants (a large one goes to a spare record). */
   private readonly cur: Int32Array;
   private rank = 0;
@@ -209,7 +214,9 @@ export class Share {
     readonly workers: number,
     reductions: Reductions,
     private readonly ctl: Int32Array,
+    readonly witnesses: readonly Witness[] = [],
   ) {
+    this.witnessFound = new Uint8Array(witnesses.length);
     this.W = model.stateWords;
     this.stride = HDR + this.W;
     this.bits = workerBits(workers);
@@ -230,6 +237,7 @@ export class Share {
     this.cur = new Int32Array(this.W);
     const por: PorInfo | null = model.porInfo ?? null;
     this.expand = makeExpander(model, reductions, this.stats, por);
+    this.witnessesLeft = witnesses.length;
   }
 
   private get minRecords(): number {
@@ -536,12 +544,22 @@ export class Share {
       this.sortedAction[k] = kr[ko + ACT]!;
     }
     const violations: CommitResult['violations'] = [];
-    if (this.invariants.length > 0) {
+    const witnessesFound: number[] = [];
+    if (this.invariants.length > 0 || this.witnessesLeft > 0) {
       // In key order, so that the first violation per invariant is the smallest key.
       const at = this.spareOf(d);
       const view = d.subarray(at, at + W);
       for (let k = 0; k < n; k++) {
         const state = this.stateAt(d, (order ? order[k]! : k) * S + HDR, at, view);
+        if (this.witnessesLeft > 0) {
+          const ws = this.witnesses;
+          for (let i = 0; i < ws.length; i++) {
+            if (this.witnessFound[i] || !ws[i]!.check(state)) continue;
+            this.witnessFound[i] = 1;
+            this.witnessesLeft--;
+            witnessesFound.push(i);
+          }
+        }
         const invs = this.invariants;
         for (let i = 0; i < invs.length; i++) {
           if (this.violated[i]) continue;
@@ -561,7 +579,7 @@ export class Share {
     this.candCount = 0;
     this.order = order;
     this.violations = violations;
-    return { count: n, keys, violations, frontier: this.own, arena: this.arena };
+    return { count: n, keys, violations, witnessesFound, frontier: this.own, arena: this.arena };
   }
 
   /**

@@ -27,8 +27,8 @@ export type Command =
 
 async function main(): Promise<void> {
   const init = workerData as WorkerInit;
-  const { model, invariants } = await loadModel(init.factory);
-  const s = new Share(model, invariants, init.id, init.workers, init.reductions, init.control);
+  const { model, invariants, witnesses } = await loadModel(init.factory);
+  const s = new Share(model, invariants, init.id, init.workers, init.reductions, init.control, witnesses);
   const port = parentPort!;
   const time: Record<string, number> = {};
   port.on('message', (c: Command) => {

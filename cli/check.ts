@@ -2,7 +2,7 @@
  * mmcheck check: a staged pipeline - resolve the request (invariants,
  * scenario, kernel variant), build the model, explore, report.
  */
-import { accessSync, constants, writeFileSync } from 'node:fs';
+import { accessSync, constants, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { explore } from '../checker/explore.js';
 import type { ExploreOptions, ExploreResult, Progress, Strategy } from '../checker/model.js';
@@ -10,7 +10,7 @@ import { exploreParallel } from '../checker/parallel.js';
 import type { Reductions } from '../checker/reduce.js';
 import { findInvariant, INVARIANTS, invariantSource, type MMInvariant } from '../invariants/registry.js';
 import { createModel, mmFactory } from '../model/factory.js';
-import type { ScenarioSpec } from '../model/scenario.js';
+import { ScenarioError, type ScenarioSpec, validateScenario } from '../model/scenario.js';
 import { isScenarioFile, loadScenarioFile, ScenarioFileError } from '../model/scenario-file.js';
 import { findScenario, SCENARIOS } from '../model/scenarios.js';
 import { describeVariant, didYouMean, NEWEST_KERNEL, resolveVariant, type Variant, VariantError } from '../model/variants.js';
@@ -20,7 +20,20 @@ import { renderTrace } from '../traces/render-text.js';
 import { minimize } from '../traces/minimize.js';
 import { buildTrace, type Trace } from '../traces/trace.js';
 import type { Invariant } from '../checker/model.js';
-import { EXIT_HOLDS, EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_USAGE, EXIT_VIOLATED, UsageError } from './usage.js';
+import { witnessOutcomes, witnessPlan, type WitnessOutcome } from '../model/witnesses.js';
+import type { WitnessSpec } from '../model/scenario.js';
+import {
+  EXIT_HOLDS,
+  EXIT_INCOMPLETE,
+  EXIT_INTERRUPTED,
+  EXIT_NOT_APPLICABLE,
+  EXIT_TERMINATED,
+  EXIT_OUTPUT_LOST,
+  EXIT_USAGE,
+  EXIT_VACUOUS,
+  EXIT_VIOLATED,
+  UsageError,
+} from './usage.js';
 
 export interface CheckRequest {
   invariants: string[];
@@ -51,7 +64,14 @@ export interface CheckRequest {
   signal?: AbortSignal;
   /** Build the (minimised) trace of each violation (default true; the gate builds only those it reports). */
   traces?: boolean;
+  /** A HOLDS where an operation never completed, a thread never finished or a witness was not found is verdict "vacuous". */
+  strict: boolean;
+  /** Witnesses added to the scenario's own (a gate row's). */
+  witnesses?: WitnessSpec[];
 }
+
+/** A run's verdict: the engine's, or vacuous (--strict), or not applicable (no checked invariant exists on the kernel). */
+export type CheckVerdict = ExploreResult['verdict'] | 'vacuous' | 'not-applicable';
 
 interface Run {
   scenario: ScenarioSpec;
@@ -62,6 +82,8 @@ export interface Plan {
   variant: Variant;
   runs: Run[];
   notApplicable: { invariant: string; reason: string }[];
+  /** Lines to show before the result (a release newer than the newest modelled). */
+  warnings: string[];
 }
 
 /** Stage 1: names to objects. Throws UsageError with one clear line. */
@@ -85,46 +107,77 @@ export function plan(req: CheckRequest): Plan {
     if (why) notApplicable.push({ invariant: inv.name, reason: why });
     return !why;
   });
-  if (applicable.length === 0) {
-    throw new UsageError(notApplicable.map((n) => `${n.invariant} does not apply: ${n.reason}`).join('; '));
-  }
+  const warnings = variant.modelledAs
+    ? [`warning: kernel ${req.kernel} is newer than the newest modelled release: it is checked as ${variant.modelledAs} (changes after ${variant.modelledAs} are not modelled)`]
+    : [];
+  if (req.traceOut !== undefined) checkOutputFile('--trace-out', req.traceOut);
   const runs: Run[] = [];
+  if (applicable.length === 0) {
+    // Still check the scenario, so that a typo there is a usage error, not "not applicable".
+    if (req.scenario !== undefined) resolveScenario(req.scenario, req.witnesses);
+    return { variant, runs, notApplicable, warnings };
+  }
   if (req.scenario !== undefined) {
-    runs.push({ scenario: resolveScenario(req.scenario), invariants: applicable });
+    runs.push({ scenario: resolveScenario(req.scenario, req.witnesses), invariants: applicable });
   } else {
     // Each invariant on its own default scenario; invariants sharing one share a run.
     for (const inv of applicable) {
       if (!inv.defaultScenario) throw new UsageError(`invariant ${inv.name} (from ${invariantSource(inv.name)}) names no defaultScenario: give --scenario`);
-      const sc = resolveScenario(inv.defaultScenario);
-      const run = runs.find((r) => r.scenario === sc);
+      const sc = resolveScenario(inv.defaultScenario, req.witnesses);
+      const run = runs.find((r) => r.scenario.name === sc.name);
       if (run) run.invariants.push(inv);
       else runs.push({ scenario: sc, invariants: [inv] });
     }
   }
-  if (req.traceOut !== undefined) {
-    // Refuse before a long run, not after it.
-    try {
-      accessSync(dirname(req.traceOut), constants.W_OK);
-    } catch (e) {
-      throw new UsageError(`--trace-out ${req.traceOut}: cannot write there (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
-    }
-  }
-  return { variant, runs, notApplicable };
+  return { variant, runs, notApplicable, warnings };
 }
 
-/** A built-in scenario's name, or the path of a scenario file. */
-export function resolveScenario(nameOrPath: string): ScenarioSpec {
+/**
+ * Refuses, before a long run, an output file that cannot be written: an
+ * empty name, a directory, a file or directory without write permission.
+ */
+export function checkOutputFile(flag: string, file: string): void {
+  if (file.trim() === '') throw new UsageError(`${flag} needs a file name, got ""`);
+  let isDir = false;
+  let exists = false;
+  try {
+    const st = statSync(file);
+    exists = true;
+    isDir = st.isDirectory();
+  } catch {
+    // does not exist yet: its directory must be writable
+  }
+  if (isDir) throw new UsageError(`${flag} ${file} is a directory: give a file name`);
+  try {
+    accessSync(exists ? file : dirname(file), constants.W_OK);
+  } catch (e) {
+    throw new UsageError(`${flag} ${file}: cannot write there (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
+
+/** A built-in scenario's name, or the path of a scenario file; with extra witnesses (a gate row's), checked with the scenario. */
+export function resolveScenario(nameOrPath: string, witnesses: WitnessSpec[] = []): ScenarioSpec {
+  let sc: ScenarioSpec | undefined;
   if (isScenarioFile(nameOrPath)) {
     try {
-      return loadScenarioFile(nameOrPath);
+      sc = loadScenarioFile(nameOrPath);
     } catch (e) {
       if (e instanceof ScenarioFileError) throw new UsageError(e.message);
       throw e;
     }
+  } else {
+    sc = findScenario(nameOrPath);
+    if (!sc) throw new UsageError(`unknown scenario "${nameOrPath}"${didYouMean(nameOrPath, SCENARIOS.map((s) => s.name))} (a scenario file needs a path, e.g. ./${nameOrPath}.json)`);
   }
-  const sc = findScenario(nameOrPath);
-  if (!sc) throw new UsageError(`unknown scenario "${nameOrPath}"${didYouMean(nameOrPath, SCENARIOS.map((s) => s.name))} (a scenario file needs a path, e.g. ./${nameOrPath}.json)`);
-  return sc;
+  if (witnesses.length === 0) return sc;
+  const withMine: ScenarioSpec = { ...sc, witnesses: [...(sc.witnesses ?? []), ...witnesses] };
+  try {
+    validateScenario(withMine);
+  } catch (e) {
+    if (e instanceof ScenarioError) throw new UsageError(e.message);
+    throw e;
+  }
+  return withMine;
 }
 
 export interface RunOutcome {
@@ -132,6 +185,12 @@ export interface RunOutcome {
   spec: ScenarioSpec;
   invariants: string[];
   result: ExploreResult;
+  /** The engine's verdict, or "vacuous" when --strict finds the HOLDS vacuous. */
+  verdict: CheckVerdict;
+  /** Menu entries that no explored transition completed ("thread: operation"). */
+  neverCompleted: string[];
+  /** Every witness (threads finishing, the scenario's, the invariants'), found or not. */
+  witnesses: WitnessOutcome[];
   model: MMModel;
   /** The invariants as the engine checks them, on `model`. */
   checked: Invariant[];
@@ -164,7 +223,7 @@ export async function execute(p: Plan, req: CheckRequest): Promise<RunOutcome[]>
         shouldStop: () => req.signal?.aborted === true,
       };
       if (req.strategy === 'bfs') return exploreParallel(factory, opts);
-      return Promise.resolve(explore(model, built.invariants, opts));
+      return Promise.resolve(explore(model, built.invariants, opts, built.witnesses));
     };
     const result = await search(req.reductions, false);
     if (req.progress) process.stderr.write(CLEAR);
@@ -175,7 +234,22 @@ export async function execute(p: Plan, req: CheckRequest): Promise<RunOutcome[]>
       const por = await search({ symmetry: false, por: true }, true);
       factors = { none: none.states, symmetry: sym.states, por: por.states };
     }
-    const o: RunOutcome = { scenario: run.scenario.name, spec: run.scenario, invariants: names, result, model, checked: built.invariants, traces: [], factors };
+    const neverCompleted = model.neverCompleted(result.coverage);
+    const witnesses = witnessOutcomes(witnessPlan(run.scenario, run.invariants), result.witnesses, model, result.coverage);
+    const vacuous = result.verdict === 'holds' && req.strict && (neverCompleted.length > 0 || witnesses.some((w) => !w.found));
+    const o: RunOutcome = {
+      scenario: run.scenario.name,
+      spec: run.scenario,
+      invariants: names,
+      result,
+      verdict: vacuous ? 'vacuous' : result.verdict,
+      neverCompleted,
+      witnesses,
+      model,
+      checked: built.invariants,
+      traces: [],
+      factors,
+    };
     if (req.traces !== false) o.traces = minimalTraces(o, req.strategy);
     out.push(o);
   }
@@ -219,33 +293,52 @@ function progressPrinter(scenario: string): (p: Progress) => void {
   };
 }
 
-function exitCode(outcomes: RunOutcome[]): number {
-  if (outcomes.some((o) => o.result.verdict === 'violated' || o.result.verdict === 'deadlock')) return EXIT_VIOLATED;
-  if (outcomes.some((o) => o.result.verdict === 'incomplete')) return EXIT_INCOMPLETE;
-  return EXIT_HOLDS;
+/** The verdict of several runs: the worst one. */
+export function worstVerdict(verdicts: readonly CheckVerdict[]): CheckVerdict {
+  for (const v of ['violated', 'deadlock', 'vacuous', 'incomplete', 'holds'] as const) if (verdicts.includes(v)) return v;
+  return 'not-applicable';
 }
+
+const EXIT_OF: Record<CheckVerdict, number> = {
+  holds: EXIT_HOLDS,
+  violated: EXIT_VIOLATED,
+  deadlock: EXIT_VIOLATED,
+  incomplete: EXIT_INCOMPLETE,
+  vacuous: EXIT_VACUOUS,
+  'not-applicable': EXIT_NOT_APPLICABLE,
+};
 
 function statesPerSecond(r: ExploreResult): number {
   return r.seconds > 0 ? Math.round(r.states / r.seconds) : r.states;
 }
 
+/** The steps (of those built for this kernel and scenario) that never fired, whatever their outcome. */
 function neverTaken(o: RunOutcome): string[] {
-  const out: string[] = [];
-  o.result.coverage.forEach((n, a) => {
-    if (n === 0) out.push(o.model.actionName(a));
-  });
-  return out;
+  return o.model.stepCoverage(o.result.coverage).filter(([, n]) => n === 0).map(([name]) => name);
+}
+
+/** The warning lines of a HOLDS that may be vacuous (also shown for an incomplete run: what it explored so far). */
+function vacuityLines(o: RunOutcome): string[] {
+  if (o.result.verdict !== 'holds' && o.result.verdict !== 'incomplete') return [];
+  const lines: string[] = [];
+  const within = o.result.depthBounded ? ` within depth ${o.result.depthReached}` : o.result.verdict === 'incomplete' ? ' in the states explored so far' : '';
+  if (o.neverCompleted.length) lines.push(`warning: never completed on any path${within}: ${o.neverCompleted.join('; ')}`);
+  const threads = o.witnesses.filter((w) => w.kind === 'thread' && !w.found).map((w) => w.name.replace(/^thread (.*) finishes$/, '$1'));
+  if (threads.length) lines.push(`warning: never finished on any path${within}: thread${threads.length > 1 ? 's' : ''} ${threads.join(', ')}`);
+  for (const w of o.witnesses) if (w.kind !== 'thread' && !w.found) lines.push(`warning: witness not found${within}: ${w.name}`);
+  return lines;
 }
 
 function runJson(o: RunOutcome, p: Plan, req: CheckRequest) {
   const r = o.result;
   const first = o.traces[0];
   return {
-    verdict: r.verdict,
+    verdict: o.verdict,
     ...(r.stoppedBy ? { stoppedBy: r.stoppedBy } : {}),
     invariant: first?.invariant ?? o.invariants.join(','),
     invariants: o.invariants,
     kernel: p.variant.version,
+    ...(p.variant.modelledAs ? { modelledAs: p.variant.modelledAs } : {}),
     epoch: p.variant.epoch,
     switches: [...p.variant.switches],
     mutants: [...p.variant.mutants],
@@ -264,7 +357,12 @@ function runJson(o: RunOutcome, p: Plan, req: CheckRequest) {
     bytesPerState: r.states ? Number((r.tableBytes / r.states).toFixed(1)) : null,
     ...(o.factors ? { reductionFactors: reductionFactors(o) } : {}),
     collisionProbability: r.collisionProbability,
-    coverage: { actions: r.coverage.length, neverTaken: neverTaken(o) },
+    coverage: { steps: o.model.stepCoverage(r.coverage).length, neverTaken: neverTaken(o) },
+    strict: req.strict,
+    neverCompleted: o.neverCompleted,
+    unfinishedThreads: o.witnesses.filter((w) => w.kind === 'thread' && !w.found).map((w) => w.name.replace(/^thread (.*) finishes$/, '$1')),
+    witnesses: o.witnesses.map((w) => ({ name: w.name, kind: w.kind, found: w.found, ...(w.depth >= 0 ? { depth: w.depth } : {}) })),
+    warnings: [...p.warnings, ...vacuityLines(o)],
     ...(first ? { message: first.message } : {}),
     ...(first ? { steps: first.steps.length, preemptions: first.preemptions, threadsInvolved: first.threads, operations: first.operations } : {}),
     ...(first
@@ -306,12 +404,15 @@ function runText(o: RunOutcome, p: Plan, req: CheckRequest): string {
   const stats =
     `states ${fmt(r.states)}, transitions ${fmt(r.transitions)}, depth ${r.depthReached}, ` +
     `${r.seconds.toFixed(2)} s, ${fmt(statesPerSecond(r))} states/s`;
-  switch (r.verdict) {
+  const vacuity = vacuityLines(o);
+  switch (o.verdict) {
     case 'holds':
+    case 'vacuous':
       lines.push(
-        r.depthBounded
-          ? `HOLDS to depth ${req.depth} (bounded: deeper states were not explored)`
-          : `HOLDS: every reachable state explored (no new state after depth ${r.depthReached})`,
+        (o.verdict === 'vacuous' ? 'VACUOUS (--strict): it holds, but not everything it is about happened; ' : '') +
+          (r.depthBounded
+            ? `HOLDS to depth ${req.depth} (bounded: deeper states were not explored)`
+            : `HOLDS: every reachable state explored (no new state after depth ${r.depthReached})`),
       );
       break;
     case 'incomplete':
@@ -324,6 +425,7 @@ function runText(o: RunOutcome, p: Plan, req: CheckRequest): string {
     default:
       for (const t of o.traces) lines.push(`VIOLATED ${t.invariant}: ${t.message}`);
   }
+  lines.push(...vacuity);
   lines.push(`  ${stats}`);
   const red = [r.reductions.symmetry ? 'symmetry (page frames)' : '', r.reductions.por ? `partial-order (ample sets on ${fmt(r.ampleStates)} states)` : '']
     .filter(Boolean)
@@ -339,11 +441,15 @@ function runText(o: RunOutcome, p: Plan, req: CheckRequest): string {
   }
   lines.push(`  fingerprint collision probability (optimistic): ${r.collisionProbability.toExponential(1)}`);
   const never = neverTaken(o);
+  const steps = o.model.stepCoverage(r.coverage);
+  const found = o.witnesses.filter((w) => w.found).length;
+  if (o.witnesses.length && o.result.verdict !== 'violated' && o.result.verdict !== 'deadlock') lines.push(`  witnesses: ${found} of ${o.witnesses.length} found (threads finishing${o.witnesses.some((w) => w.kind !== 'thread') ? ", the scenario's and the invariants'" : ''})`);
   if (req.coverage) {
     lines.push('  coverage (times each step fired):');
-    r.coverage.forEach((n, a) => lines.push(`    ${String(n).padStart(8)}  ${o.model.actionName(a)}`));
+    for (const [name, n] of steps) lines.push(`    ${String(n).padStart(8)}  ${name}`);
+    for (const w of o.witnesses) lines.push(`    ${w.found ? 'found' : 'NOT FOUND'}  witness: ${w.name}${w.depth >= 0 ? ` (depth ${w.depth})` : ''}`);
   } else if (never.length) {
-    lines.push(`  coverage: ${never.length} of ${r.coverage.length} steps never fired (--coverage lists them)`);
+    lines.push(`  coverage: ${never.length} of ${steps.length} steps never fired (--coverage lists them)`);
   }
   for (const t of o.traces) lines.push('', renderTrace(t, req.color));
   return lines.join('\n');
@@ -360,6 +466,7 @@ export async function check(req: CheckRequest): Promise<{ code: number; out: str
   }
   const outcomes = await execute(p, req);
   const wrote: string[] = [];
+  const lost: { file: string; error: string }[] = [];
   if (req.traceOut) {
     const traces = outcomes.flatMap((o) => o.traces.map((t) => ({ t, spec: o.spec })));
     traces.forEach(({ t, spec }, i) => {
@@ -370,23 +477,33 @@ export async function check(req: CheckRequest): Promise<{ code: number; out: str
         writeFileSync(file, JSON.stringify(itf, null, 2) + '\n');
         wrote.push(`wrote the ${t.invariant} trace to ${file}`);
       } catch (e) {
-        wrote.push(`could not write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        const error = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+        lost.push({ file, error });
+        wrote.push(`error: could not write the ${t.invariant} trace to ${file}: ${error}`);
       }
     });
   }
-  const code = req.signal?.aborted ? EXIT_INTERRUPTED : exitCode(outcomes);
-  const na = p.notApplicable.map((n) => `note: ${n.invariant} does not apply: ${n.reason}`);
+  const verdict = worstVerdict(outcomes.length ? outcomes.map((o) => o.verdict) : ['not-applicable']);
+  const code = interruptedCode(req.signal) ?? (lost.length ? EXIT_OUTPUT_LOST : EXIT_OF[verdict]);
+  const na = p.notApplicable.map((n) => `${outcomes.length ? 'note: ' : ''}${n.invariant} does not apply: ${n.reason}`);
   if (req.json) {
     const runs = outcomes.map((o) => runJson(o, p, req));
-    const worst = runs.find((r) => r.verdict === 'violated') ?? runs.find((r) => r.verdict === 'deadlock') ?? runs.find((r) => r.verdict === 'incomplete') ?? runs[0]!;
+    const extra = { notApplicable: p.notApplicable, ...(lost.length ? { outputLost: lost } : {}) };
     const body =
       runs.length === 1
-        ? { ...runs[0]!, notApplicable: p.notApplicable }
-        : { verdict: worst.verdict, kernel: p.variant.version, runs, notApplicable: p.notApplicable };
+        ? { ...runs[0]!, ...extra }
+        : { verdict, kernel: p.variant.version, ...(p.variant.modelledAs ? { modelledAs: p.variant.modelledAs } : {}), runs, warnings: p.warnings, ...extra };
     return { code, out: JSON.stringify(body, null, 2) };
   }
-  const text = [...na, ...outcomes.map((o) => runText(o, p, req)), ...(wrote.length ? [wrote.join('\n')] : [])].join('\n\n');
+  const head = outcomes.length ? [] : [`NOT APPLICABLE on kernel ${p.variant.version}: nothing was checked`];
+  const text = [...p.warnings, ...head, ...na, ...outcomes.map((o) => runText(o, p, req)), ...(wrote.length ? [wrote.join('\n')] : [])].join('\n\n');
   return { code, out: text };
+}
+
+/** 130 after SIGINT (Ctrl-C), 143 after SIGTERM; null when not interrupted. */
+export function interruptedCode(signal: AbortSignal | undefined): number | null {
+  if (!signal?.aborted) return null;
+  return signal.reason === 'SIGTERM' ? EXIT_TERMINATED : EXIT_INTERRUPTED;
 }
 
 export { NEWEST_KERNEL };

@@ -6,24 +6,27 @@
  * verdict differs from what was expected - a "violated" that now holds is a
  * failure too: the bug moved.
  */
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { loadInvariantFiles } from '../invariants/invariant-file.js';
 import { findInvariant, INVARIANTS, invariantSource } from '../invariants/registry.js';
 import { didYouMean, resolveVariant, VariantError } from '../model/variants.js';
-import { arr, checkJson, InputError, int, obj, opt, readText, req, type Schema, str } from '../model/json-schema.js';
-import { isScenarioFile } from '../model/scenario-file.js';
+import { arr, bool, checkJson, InputError, int, obj, opt, readText, req, type Schema, str } from '../model/json-schema.js';
+import type { WitnessSpec } from '../model/scenario.js';
+import { isScenarioFile, WITNESS } from '../model/scenario-file.js';
+import { makeDirs, printable, safeFileName } from './files.js';
 import { traceToItf } from '../traces/itf.js';
 import { summaryLine } from '../traces/render-text.js';
-import { type CheckRequest, execute, minimalTraces, plan, type Plan, resolveScenario, type RunOutcome } from './check.js';
-import { EXIT_INTERRUPTED, UsageError } from './usage.js';
+import { type CheckRequest, type CheckVerdict, execute, interruptedCode, minimalTraces, plan, type Plan, resolveScenario, type RunOutcome, worstVerdict } from './check.js';
+import { EXIT_OUTPUT_LOST, UsageError } from './usage.js';
 
 const names = (doc: string) => arr(str(doc, { minLength: 1 }), doc, 1);
 
 export const GATE_SCHEMA: Schema = obj(
   {
     description: opt(str('what this gate is for')),
+    strict: opt(bool('every check strict: a HOLDS where an operation never completed or a thread never finished fails as "vacuous"')),
     invariantsFiles: opt(arr(str('an invariant file (relative to this config)', { minLength: 1 }), 'invariant files the checks use')),
     checks: req(
       arr(
@@ -39,7 +42,9 @@ export const GATE_SCHEMA: Schema = obj(
           patch: opt(names('switches turned on beyond the kernel version')),
           revert: opt(names('switches turned off')),
           maxStates: opt(int('state limit: reaching it makes the result incomplete (a failure)', 1)),
-          maxSeconds: opt(int('time limit in seconds: reaching it makes the result incomplete (a failure)', 1)),
+          maxSeconds: opt(int('time limit in seconds: reaching it makes the result incomplete (a failure)', 1, 31_536_000)),
+          strict: opt(bool('a HOLDS where an operation never completed or a thread never finished fails as "vacuous"')),
+          witnesses: opt(arr(WITNESS, 'witnesses this check needs, besides the scenario\'s: each must be found for a HOLDS to pass')),
         }),
         'the checks',
         1,
@@ -62,10 +67,13 @@ interface CheckSpec {
   revert?: string[];
   maxStates?: number;
   maxSeconds?: number;
+  strict?: boolean;
+  witnesses?: WitnessSpec[];
 }
 
 interface GateConfig {
   description?: string;
+  strict?: boolean;
   invariantsFiles?: string[];
   checks: CheckSpec[];
 }
@@ -81,6 +89,8 @@ export interface GateOptions {
   toolVersion: string;
   color: boolean;
   signal?: AbortSignal;
+  /** Every check strict (check --strict). */
+  strict?: boolean;
 }
 
 /** One (check, kernel) pair. */
@@ -94,7 +104,7 @@ interface Row {
   plan: Plan;
 }
 
-type Got = 'holds' | 'violated' | 'deadlock' | 'incomplete' | 'interrupted' | 'error';
+type Got = CheckVerdict | 'interrupted' | 'error';
 
 interface RowResult {
   row: Row;
@@ -104,6 +114,8 @@ interface RowResult {
   seconds: number;
   detail: string;
   trace?: string;
+  /** Why the trace of an unexpected violation could not be written. */
+  traceLost?: string;
 }
 
 export function readGateConfig(file: string): GateConfig {
@@ -131,6 +143,10 @@ function planRows(cfg: GateConfig, opts: GateOptions): Row[] {
     };
     // Each name where it is written, so the error points at it.
     at('scenario', () => resolveScenario(scenario));
+    at('witnesses', () => resolveScenario(scenario, c.witnesses ?? []));
+    if ((c.strategy ?? 'bfs') === 'dfs' && c.depth !== undefined && c.depth > 0xffff) {
+      throw new UsageError(`${opts.config}: checks[${i}].depth: a dfs check's depth must be at most 65535, got ${c.depth}`);
+    }
     c.invariants.forEach((n, j) =>
       at(`invariants[${j}]`, () => {
         if (!findInvariant(n)) throw new UsageError(`unknown invariant "${n}"${didYouMean(n, INVARIANTS.map((x) => x.name))}`);
@@ -166,6 +182,8 @@ function planRows(cfg: GateConfig, opts: GateOptions): Row[] {
         progress: false,
         signal: opts.signal,
         traces: false, // built below, only for an unexpected violation
+        strict: opts.strict === true || cfg.strict === true || c.strict === true,
+        witnesses: c.witnesses,
       };
       let p: Plan;
       try {
@@ -174,6 +192,8 @@ function planRows(cfg: GateConfig, opts: GateOptions): Row[] {
         if (e instanceof UsageError) throw new UsageError(`${opts.config}: ${path}: ${e.message}`);
         throw e;
       }
+      // A check of nothing is a mistake in the config, not a verdict.
+      if (p.runs.length === 0) throw new UsageError(`${opts.config}: ${path}: ${p.notApplicable.map((n) => `${n.invariant} does not apply: ${n.reason}`).join('; ')}`);
       rows.push({ label, check: c, path, kernel, req, plan: p });
     });
   });
@@ -181,7 +201,17 @@ function planRows(cfg: GateConfig, opts: GateOptions): Row[] {
   return only ? rows.filter((r) => r.label.includes(only) || (r.check.name ?? '').includes(only)) : rows;
 }
 
-async function runRow(row: Row, opts: GateOptions, traceDir: string): Promise<RowResult> {
+/**
+ * A row's verdict for the gate: the check's, except that a HOLDS whose
+ * scenario or invariant witness was not found is "vacuous" even when the
+ * check is not strict (a witness says what a HOLDS relies on).
+ */
+function gateVerdict(o: RunOutcome): CheckVerdict {
+  if (o.verdict === 'holds' && o.witnesses.some((w) => w.kind !== 'thread' && !w.found)) return 'vacuous';
+  return o.verdict;
+}
+
+async function runRow(row: Row, index: number, opts: GateOptions, traceDir: string): Promise<RowResult> {
   const t0 = performance.now();
   let outcomes: RunOutcome[];
   try {
@@ -193,16 +223,7 @@ async function runRow(row: Row, opts: GateOptions, traceDir: string): Promise<Ro
   }
   const states = outcomes.reduce((n, o) => n + o.result.states, 0);
   const seconds = outcomes.reduce((n, o) => n + o.result.seconds, 0);
-  const verdicts = outcomes.map((o) => o.result.verdict);
-  const got: Got = opts.signal?.aborted
-    ? 'interrupted'
-    : verdicts.includes('violated')
-      ? 'violated'
-      : verdicts.includes('deadlock')
-        ? 'deadlock'
-        : verdicts.includes('incomplete')
-          ? 'incomplete'
-          : 'holds';
+  const got: Got = opts.signal?.aborted ? 'interrupted' : worstVerdict(outcomes.length ? outcomes.map(gateVerdict) : ['not-applicable']);
   const ok = got === row.check.expect;
   const withViolation = outcomes.find((o) => o.result.violations.length);
   const v = withViolation?.result.violations[0];
@@ -212,17 +233,29 @@ async function runRow(row: Row, opts: GateOptions, traceDir: string): Promise<Ro
   if (t) detail = `${t.invariant}: ${t.message} (${summaryLine(t)})`;
   else if (v) detail = `${v.invariant}: ${v.message} (${v.path.length - 1} steps)`;
   else if (got === 'incomplete') detail = `stopped by ${outcomes.find((o) => o.result.verdict === 'incomplete')!.result.stoppedBy}`;
+  else if (got === 'vacuous') {
+    const o = outcomes.find((x) => gateVerdict(x) === 'vacuous')!;
+    const missing = [...o.neverCompleted.map((n) => `never completed: ${n}`), ...o.witnesses.filter((w) => !w.found).map((w) => `not found: ${w.name}`)];
+    detail = `holds, but ${missing.join('; ')}`;
+  } else if (got === 'not-applicable') detail = row.plan.notApplicable.map((n) => `${n.invariant}: ${n.reason}`).join('; ');
   else if (got === 'holds') detail = outcomes.some((o) => o.result.depthBounded) ? `holds to depth ${row.req.depth}` : 'holds in every reachable state';
   let trace: string | undefined;
+  let traceLost: string | undefined;
   if (t && withViolation) {
-    // An unexpected violation: keep its trace for `mmcheck trace show|html|replay`.
-    mkdirSync(traceDir, { recursive: true });
+    // An unexpected violation: keep its trace for `mmcheck trace show|html|replay`, in a file of this row's own.
     const extras = [...row.req.mutants, ...row.req.patch.map((p) => `+${p}`), ...row.req.revert.map((r) => `-${r}`)];
-    trace = join(traceDir, `${withViolation.scenario}-${row.kernel}-${t.invariant}${extras.length ? `-${extras.join('-')}` : ''}.itf.json`);
+    const name = safeFileName(`${withViolation.scenario}-${row.kernel}-${t.invariant}${extras.length ? `-${extras.join('-')}` : ''}`);
+    const file = join(traceDir, `${String(index + 1).padStart(3, '0')}-${name}.itf.json`);
     const itf = traceToItf(t, { scenario: withViolation.spec, variant: row.plan.variant, toolVersion: opts.toolVersion, invariantFile: invariantSource(t.invariant) });
-    writeFileSync(trace, JSON.stringify(itf, null, 2) + '\n');
+    try {
+      makeDirs(traceDir);
+      writeFileSync(file, JSON.stringify(itf, null, 2) + '\n');
+      trace = file;
+    } catch (e) {
+      traceLost = `could not write its trace to ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+    }
   }
-  return { row, got, ok, states, seconds, detail, trace };
+  return { row, got, ok, states, seconds, detail, trace, traceLost };
 }
 
 /** Runs `jobs` rows at a time; results in config order. */
@@ -237,7 +270,7 @@ async function runAll(rows: Row[], opts: GateOptions, traceDir: string, onDone: 
         results[i] = { row: rows[i]!, got: 'interrupted', ok: false, states: 0, seconds: 0, detail: 'not run: interrupted' };
         continue;
       }
-      results[i] = await runRow(rows[i]!, opts, traceDir);
+      results[i] = await runRow(rows[i]!, i, opts, traceDir);
       onDone(results[i]!);
     }
   };
@@ -263,25 +296,29 @@ export async function gate(opts: GateOptions): Promise<{ code: number; out: stri
   const failed = results.filter((r) => !r.ok);
   const interrupted = results.some((r) => r.got === 'interrupted');
 
-  const title = `mmcheck gate: ${opts.config}`;
+  const title = `mmcheck gate: ${printable(opts.config)}`;
   const counts = `${results.length - failed.length} of ${results.length} as expected, ${failed.length} different${interrupted ? ' (interrupted)' : ''}; ${wall.toFixed(1)} s`;
   const out = [title, table(results, opts.color), '', counts];
   for (const r of failed) {
-    out.push(`  ${r.row.label}: expected ${r.row.check.expect}, got ${r.got}${r.detail ? ` - ${r.detail}` : ''}${r.trace ? `\n    trace: ${r.trace}` : ''}`);
+    out.push(`  ${printable(r.row.label)}: expected ${r.row.check.expect}, got ${r.got}${r.detail ? ` - ${printable(r.detail)}` : ''}${r.trace ? `\n    trace: ${printable(r.trace)}` : ''}`);
   }
+  // Every report is written, whatever happened to the others; one that could not be is an error line and exit 6.
+  const lost: string[] = results.filter((r) => r.traceLost).map((r) => `error: ${printable(r.row.label)}: ${r.traceLost}`);
   const writeOrFail = (file: string, text: string, append = false) => {
     try {
       if (append) appendFileSync(file, text);
       else writeFileSync(file, text);
     } catch (e) {
-      out.push(`could not write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      lost.push(`error: could not write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
   };
   if (opts.junit) writeOrFail(opts.junit, junit(results, opts.config, wall));
   const md = markdown(results, opts.config, counts);
   if (opts.summary) writeOrFail(opts.summary, md);
   if (process.env.GITHUB_STEP_SUMMARY) writeOrFail(process.env.GITHUB_STEP_SUMMARY, md, true);
-  return { code: interrupted ? EXIT_INTERRUPTED : failed.length ? 1 : 0, out: out.join('\n') };
+  out.push(...lost);
+  const code = interruptedCode(opts.signal) ?? (failed.length ? 1 : lost.length ? EXIT_OUTPUT_LOST : 0);
+  return { code, out: out.join('\n') };
 }
 
 function fmt(n: number): string {
@@ -290,7 +327,7 @@ function fmt(n: number): string {
 
 function table(results: RowResult[], color: boolean): string {
   const head = ['', 'CHECK', 'EXPECTED', 'GOT', 'STATES', 'SECONDS'];
-  const rows = results.map((r) => [r.ok ? 'ok' : 'FAIL', r.row.label, r.row.check.expect, r.got, fmt(r.states), r.seconds.toFixed(2)]);
+  const rows = results.map((r) => [r.ok ? 'ok' : 'FAIL', printable(r.row.label), r.row.check.expect, r.got, fmt(r.states), r.seconds.toFixed(2)]);
   const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[], ok = true) => {
     const text = cells.map((c, i) => (i >= 4 ? c.padStart(width[i]!) : c.padEnd(width[i]!))).join('  ').trimEnd();
@@ -299,8 +336,11 @@ function table(results: RowResult[], color: boolean): string {
   return [line(head), ...rows.map((r, i) => line(r, results[i]!.ok))].join('\n');
 }
 
+/** Text as XML 1.0 character data: markup escaped, and the control characters XML cannot hold shown as escapes. */
 function xml(s: string): string {
-  return s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
+  // eslint-disable-next-line no-control-regex
+  const clean = s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\ufffe\uffff]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return clean.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
 }
 
 function junit(results: RowResult[], config: string, wall: number): string {
@@ -324,7 +364,7 @@ function junit(results: RowResult[], config: string, wall: number): string {
 
 function markdown(results: RowResult[], config: string, counts: string): string {
   const failed = results.filter((r) => !r.ok);
-  const cell = (s: string) => s.replace(/\|/g, '\\|');
+  const cell = (s: string) => printable(s).replace(/\|/g, '\\|');
   const lines = [
     `## mmcheck gate: ${failed.length ? `${failed.length} verdict${failed.length === 1 ? '' : 's'} changed` : 'every verdict as expected'}`,
     '',

@@ -1,46 +1,128 @@
 /**
  * The mmcheck command: a thin layer over the checker, model, invariants and
- * traces. Bad usage prints one line and exits 2.
+ * traces. Bad usage prints one line and exits 2; every subcommand has --help.
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { check } from './check.js';
 import { gate, GATE_SCHEMA } from './gate.js';
 import { jsonSchemaDocument } from '../model/json-schema.js';
 import { SCENARIO_SCHEMA } from '../model/scenario-file.js';
 import { traceHtml, traceReplay, traceShow } from './trace.js';
-import { list, LISTS } from './list.js';
+import { list as listCmd, LISTS } from './list.js';
 import { defaultWorkers } from '../checker/parallel.js';
-import { EXIT_INTERRUPTED, EXIT_USAGE, intFlag, listFlag, numberFlag, sizeFlag, UsageError } from './usage.js';
-import { didYouMean } from '../model/variants.js';
+import { EXIT_INTERRUPTED, EXIT_OUTPUT_LOST, EXIT_TERMINATED, EXIT_USAGE, intFlag, listFlag, numberFlag, sizeFlag, UsageError } from './usage.js';
+import { didYouMean, NEWEST_KERNEL } from '../model/variants.js';
 import { loadInvariantFiles } from '../invariants/invariant-file.js';
+import { type CommandSpec, commandHelp, flag, list, parseCommand, str, usageLine } from './options.js';
 
+const INVARIANTS_FILE = { name: 'invariants-file', arg: 'FILE.mjs', multiple: true, help: 'load your own invariants from this ES module (repeatable)' };
+const NO_COLOR = { name: 'no-color', help: 'no colour, even on a terminal (NO_COLOR does the same)' };
+
+export const CHECK: CommandSpec = {
+  name: 'check',
+  summary:
+    'Explores every interleaving of the scenario\'s threads on one kernel and checks the invariants (default: all, each on its own default scenario).',
+  options: [
+    { name: 'invariant', short: 'i', arg: 'NAME[,NAME...]', multiple: true, help: 'the invariants to check (mmcheck list invariants)' },
+    { name: 'scenario', short: 's', arg: 'NAME|FILE.json', help: 'a built-in scenario (mmcheck list scenarios) or a scenario file' },
+    { name: 'kernel', short: 'k', arg: 'VERSION', help: `the kernel release, e.g. 5.18, 6.1.20 (default ${NEWEST_KERNEL}, the newest modelled)` },
+    { name: 'depth', short: 'd', arg: 'N', help: 'explore at most N steps (default: until no new state appears)' },
+    { name: 'strategy', arg: 'bfs|dfs', help: 'breadth-first (default; parallel, shortest traces) or depth-first' },
+    { name: 'workers', short: 'j', arg: 'N', help: 'BFS worker threads, 1 to 64 (default: the number of cores); results do not depend on it' },
+    { name: 'mutant', arg: 'NAME', multiple: true, help: 'add a deliberately wrong kernel behaviour (mmcheck list mutants)' },
+    { name: 'patch', arg: 'SWITCH', multiple: true, help: 'turn a switch on (mmcheck list switches)' },
+    { name: 'revert', arg: 'SWITCH', multiple: true, help: 'turn a switch off' },
+    { name: 'continue', help: "don't stop at the first violation: report each invariant's first" },
+    { name: 'strict', help: 'a HOLDS where an operation never completed, a thread never finished or a witness was not found is VACUOUS (exit 4)' },
+    { name: 'max-states', arg: 'N', help: 'stop after N distinct states (the result is INCOMPLETE, exit 3)' },
+    { name: 'max-seconds', arg: 'S', help: 'stop after S seconds (INCOMPLETE)' },
+    { name: 'max-memory', arg: 'SIZE', help: 'stop when the process uses SIZE of memory, e.g. 512M, 2G (INCOMPLETE; default: most of the machine\'s memory)' },
+    { name: 'no-symmetry', help: 'turn off the symmetry reduction over page frames' },
+    { name: 'no-por', help: 'turn off the partial-order reduction' },
+    { name: 'reduction-factor', help: 'also run without each reduction and print what each saves' },
+    { name: 'trace-out', arg: 'FILE', help: 'write the counterexample as an ITF trace file' },
+    { name: 'json', help: 'print one JSON object instead of text' },
+    { name: 'coverage', help: 'list how often each step fired, and each witness' },
+    NO_COLOR,
+    { name: 'quiet', short: 'q', help: 'no progress lines' },
+    { name: 'progress', help: 'a progress line a second on stderr (the default on a terminal)' },
+    INVARIANTS_FILE,
+  ],
+  details:
+    'Exit codes: 0 holds, 1 violated or deadlock, 2 bad usage or input, 3 incomplete (a limit),\n' +
+    '4 vacuous (--strict), 5 not applicable, 6 an output could not be written, 130 SIGINT, 143 SIGTERM.',
+};
+
+export const GATE: CommandSpec = {
+  name: 'gate',
+  summary: 'Runs every check of a gate config on each of its kernels and fails if any verdict differs from the expected one.',
+  options: [
+    { name: 'config', short: 'c', arg: 'FILE', help: 'the gate config (default mmcheck.gate.json; mmcheck schema gate)' },
+    { name: 'junit', arg: 'FILE', help: 'write JUnit XML' },
+    { name: 'summary', arg: 'FILE', help: 'write a Markdown summary (also appended to $GITHUB_STEP_SUMMARY)' },
+    { name: 'jobs', short: 'j', arg: 'N', help: 'checks run at a time (default: one per core)' },
+    { name: 'traces', arg: 'DIR', help: 'where the traces of unexpected violations go (default mmcheck-gate-traces)' },
+    { name: 'only', arg: 'TEXT', help: 'run only the checks whose label or name contains TEXT' },
+    { name: 'strict', help: 'every check as with check --strict' },
+    NO_COLOR,
+    INVARIANTS_FILE,
+  ],
+  details: 'Exit codes: 0 every verdict as expected, 1 some differ, 2 a bad config, 6 a report could not be written, 130/143 interrupted.',
+};
+
+export const LIST: CommandSpec = {
+  name: 'list',
+  summary: `Lists what can be named: ${LISTS.join(', ')}.`,
+  positionals: LISTS.join('|'),
+  options: [{ name: 'json', help: 'as JSON' }, INVARIANTS_FILE],
+};
+
+export const SCHEMA: CommandSpec = {
+  name: 'schema',
+  summary: 'Prints the JSON Schema of scenario files or gate configs (for editors).',
+  positionals: 'scenario|gate',
+  options: [],
+};
+
+export const TRACE_REPLAY: CommandSpec = {
+  name: 'trace replay',
+  summary: 'Re-runs a trace file on the model and checks every step, state and label; exit 0 when it reproduces, 1 where it diverges.',
+  positionals: 'FILE',
+  options: [{ ...INVARIANTS_FILE, help: 'the invariant file a trace of a user invariant needs (checked against the hash the trace records)' }],
+};
+
+export const TRACE_SHOW: CommandSpec = {
+  name: 'trace show',
+  summary: 'Prints a trace file step by step: thread, kernel function, what it decided, what changed, the locks each thread holds.',
+  positionals: 'FILE',
+  options: [
+    { name: 'step', arg: 'K', help: 'only step K' },
+    { name: 'full', help: 'every field of the state after each step, not only what changed' },
+    NO_COLOR,
+  ],
+};
+
+export const TRACE_HTML: CommandSpec = {
+  name: 'trace html',
+  summary: 'Writes a trace file as one self-contained HTML page that draws each step.',
+  positionals: 'FILE',
+  options: [{ name: 'out', short: 'o', arg: 'OUT.html', help: 'the page to write (required)' }],
+};
+
+const TRACE_SUBS = [TRACE_REPLAY, TRACE_SHOW, TRACE_HTML];
+const SPECS = [CHECK, GATE, LIST, SCHEMA, ...TRACE_SUBS];
 const COMMANDS = ['check', 'gate', 'list', 'trace', 'schema', 'help', 'version'];
 
 const HELP = `mmcheck: an explicit-state model checker for Linux memory-management invariants
 
 usage:
-  mmcheck check [--invariant NAME[,NAME...]] [--scenario S] [--kernel V] [--depth N]
-                [--strategy bfs|dfs] [--workers N] [--mutant M] [--patch SWITCH] [--revert SWITCH]
-                [--continue] [--max-states N] [--max-seconds S] [--max-memory SIZE]
-                [--no-symmetry] [--no-por] [--reduction-factor]
-                [--trace-out FILE] [--json] [--coverage] [--no-color] [--quiet | --progress]
-                [--invariants-file FILE.mjs]
-  mmcheck gate [--config mmcheck.gate.json] [--junit FILE] [--summary FILE] [--jobs N]
-               [--traces DIR] [--only TEXT] [--invariants-file FILE.mjs]
-  mmcheck list invariants|kernels|scenarios|mutants|switches [--json] [--invariants-file FILE.mjs]
-  mmcheck schema scenario|gate
-  mmcheck trace replay FILE [--invariants-file FILE.mjs]
-  mmcheck trace show FILE [--step K] [--full] [--no-color]
-  mmcheck trace html FILE -o OUT.html
-  mmcheck help | version
+${SPECS.map((c) => `  ${usageLine(c)}`).join('\n')}
+  mmcheck help [COMMAND]
+  mmcheck version
 
---scenario takes a built-in name or a scenario file (./my.json).
+${CHECK.details}
 
-check explores every interleaving of the scenario's threads on the given kernel
-(default: the newest modelled, ${'6.2'}) and checks the invariants (default: all,
-each on its own default scenario). Exit: 0 holds, 1 violated or deadlock,
-2 bad usage, 3 incomplete (stopped by a limit).`;
+mmcheck help COMMAND (or mmcheck COMMAND --help) lists a command's options.`;
 
 export function toolVersion(): string {
   try {
@@ -51,159 +133,118 @@ export function toolVersion(): string {
   }
 }
 
+function helpOf(words: string[]): { code: number; out: string } {
+  const name = words.join(' ');
+  const spec = SPECS.find((c) => c.name === name);
+  if (spec) return { code: 0, out: commandHelp(spec) };
+  if (name === 'trace') return { code: 0, out: TRACE_SUBS.map(commandHelp).join('\n\n') };
+  if (name === '' ) return { code: 0, out: HELP };
+  throw new UsageError(`help: no command "${name}"${didYouMean(name, SPECS.map((c) => c.name))}; commands: ${COMMANDS.join(', ')}`);
+}
+
+const colorOn = (p: { values: Record<string, unknown> }, json = false): boolean =>
+  p.values['no-color'] !== true && !json && process.stdout.isTTY === true && !process.env.NO_COLOR;
+
 export async function main(argv: string[], signal?: AbortSignal): Promise<{ code: number; out: string }> {
   const [command, ...rest] = argv;
   switch (command) {
     case undefined:
+      return { code: EXIT_USAGE, out: HELP };
     case 'help':
     case '--help':
     case '-h':
-      return { code: command === undefined ? EXIT_USAGE : 0, out: HELP };
+      return helpOf(rest);
     case 'version':
     case '--version':
       return { code: 0, out: `mmcheck ${toolVersion()}` };
     case 'list': {
-      const { values, positionals } = parseArgs({
-        args: rest,
-        options: { json: { type: 'boolean' }, 'invariants-file': { type: 'string', multiple: true } },
-        allowPositionals: true,
-        strict: true,
-      });
-      if (positionals.length > 1) throw new UsageError(`list takes one of: ${LISTS.join(', ')}`);
-      await loadInvariantFiles(listFlag(values['invariants-file']));
-      return { code: 0, out: list(positionals[0], !!values.json) };
+      const p = parseCommand(LIST, rest);
+      if (p.help) return { code: 0, out: commandHelp(LIST) };
+      if (p.positionals.length > 1) throw new UsageError(`list takes one of: ${LISTS.join(', ')}`);
+      await loadInvariantFiles(listFlag(list(p, 'invariants-file')));
+      return { code: 0, out: listCmd(p.positionals[0], flag(p, 'json')) };
     }
     case 'trace': {
       const [sub, ...more] = rest;
-      const { values, positionals } = parseArgs({
-        args: more,
-        options: {
-          step: { type: 'string' },
-          full: { type: 'boolean' },
-          out: { type: 'string', short: 'o' },
-          'no-color': { type: 'boolean' },
-          'invariants-file': { type: 'string', multiple: true },
-        },
-        allowPositionals: true,
-        strict: true,
-      });
-      if (positionals.length !== 1) throw new UsageError(`trace ${sub ?? ''} needs one trace file`.replace('  ', ' '));
-      const file = positionals[0]!;
-      const color = !values['no-color'] && process.stdout.isTTY === true && !process.env.NO_COLOR;
+      if (sub === undefined || sub === '--help' || sub === '-h') return helpOf(['trace']);
+      const spec = TRACE_SUBS.find((c) => c.name === `trace ${sub}`);
+      if (!spec) throw new UsageError(`trace "${sub}"${didYouMean(sub, ['replay', 'show', 'html'])}; one of: replay, show, html`);
+      const p = parseCommand(spec, more);
+      if (p.help) return { code: 0, out: commandHelp(spec) };
+      if (p.positionals.length !== 1) throw new UsageError(`trace ${sub} needs one trace file (${usageLine(spec)})`);
+      const file = p.positionals[0]!;
       switch (sub) {
         case 'replay':
-          await loadInvariantFiles(listFlag(values['invariants-file']));
-          return await traceReplay(file);
+          return await traceReplay(file, listFlag(list(p, 'invariants-file')));
         case 'show':
-          return traceShow(file, intFlag('step', values.step, 1), !!values.full, color);
-        case 'html':
-          return traceHtml(file, values.out);
+          return traceShow(file, intFlag('step', str(p, 'step'), 1), flag(p, 'full'), colorOn(p));
         default:
-          throw new UsageError(`trace ${sub === undefined ? 'what?' : `"${sub}"`}${sub ? didYouMean(sub, ['replay', 'show', 'html']) : ''}; one of: replay, show, html`);
+          return traceHtml(file, str(p, 'out'));
       }
     }
     case 'gate': {
-      const { values, positionals } = parseArgs({
-        args: rest,
-        options: {
-          config: { type: 'string', short: 'c' },
-          junit: { type: 'string' },
-          summary: { type: 'string' },
-          jobs: { type: 'string', short: 'j' },
-          traces: { type: 'string' },
-          only: { type: 'string' },
-          'no-color': { type: 'boolean' },
-          'invariants-file': { type: 'string', multiple: true },
-        },
-        allowPositionals: true,
-        strict: true,
-      });
-      if (positionals.length) throw new UsageError(`gate takes no positional arguments, got "${positionals[0]}" (use --config FILE)`);
-      await loadInvariantFiles(listFlag(values['invariants-file']));
+      const p = parseCommand(GATE, rest);
+      if (p.help) return { code: 0, out: commandHelp(GATE) };
+      if (p.positionals.length) throw new UsageError(`gate takes no positional arguments, got "${p.positionals[0]}" (use --config FILE)`);
+      await loadInvariantFiles(listFlag(list(p, 'invariants-file')));
       return await gate({
-        config: values.config ?? 'mmcheck.gate.json',
-        junit: values.junit,
-        summary: values.summary,
-        jobs: intFlag('jobs', values.jobs, 1),
-        traces: values.traces,
-        only: values.only,
+        config: str(p, 'config') ?? 'mmcheck.gate.json',
+        junit: str(p, 'junit'),
+        summary: str(p, 'summary'),
+        jobs: intFlag('jobs', str(p, 'jobs'), 1, 64),
+        traces: str(p, 'traces'),
+        only: str(p, 'only'),
+        strict: flag(p, 'strict'),
         toolVersion: toolVersion(),
-        color: !values['no-color'] && process.stdout.isTTY === true && !process.env.NO_COLOR,
+        color: colorOn(p),
         signal,
       });
     }
     case 'schema': {
-      const [what, ...more] = rest;
+      const p = parseCommand(SCHEMA, rest);
+      if (p.help) return { code: 0, out: commandHelp(SCHEMA) };
+      const [what, ...more] = p.positionals;
       if (more.length) throw new UsageError('schema takes one of: scenario, gate');
       if (what === 'scenario') return { code: 0, out: JSON.stringify(jsonSchemaDocument('mmcheck scenario', SCENARIO_SCHEMA), null, 2) };
       if (what === 'gate') return { code: 0, out: JSON.stringify(jsonSchemaDocument('mmcheck gate config', GATE_SCHEMA), null, 2) };
       throw new UsageError(`schema ${what === undefined ? 'of what?' : `"${what}"${didYouMean(what, ['scenario', 'gate'])}`}; one of: scenario, gate`);
     }
     case 'check': {
-      const { values, positionals } = parseArgs({
-        args: rest,
-        options: {
-          invariant: { type: 'string', multiple: true, short: 'i' },
-          scenario: { type: 'string', short: 's' },
-          kernel: { type: 'string', short: 'k' },
-          depth: { type: 'string', short: 'd' },
-          strategy: { type: 'string' },
-          mutant: { type: 'string', multiple: true },
-          patch: { type: 'string', multiple: true },
-          revert: { type: 'string', multiple: true },
-          'trace-out': { type: 'string' },
-          json: { type: 'boolean' },
-          continue: { type: 'boolean' },
-          'max-states': { type: 'string' },
-          'max-seconds': { type: 'string' },
-          coverage: { type: 'boolean' },
-          'no-color': { type: 'boolean' },
-          workers: { type: 'string', short: 'j' },
-          'max-memory': { type: 'string' },
-          'no-symmetry': { type: 'boolean' },
-          'no-por': { type: 'boolean' },
-          'reduction-factor': { type: 'boolean' },
-          quiet: { type: 'boolean', short: 'q' },
-          progress: { type: 'boolean' },
-          'invariants-file': { type: 'string', multiple: true },
-        },
-        allowPositionals: true,
-        strict: true,
-      });
-      if (positionals.length) throw new UsageError(`check takes no positional arguments, got "${positionals[0]}"`);
-      const strategy = values.strategy ?? 'bfs';
-      if (strategy !== 'bfs' && strategy !== 'dfs') throw new UsageError(`--strategy must be bfs or dfs, got "${strategy}"`);
-      const depth = intFlag('depth', values.depth, 0);
-      if (strategy === 'dfs' && depth !== undefined && depth > 0xffff) throw new UsageError('--depth for dfs must be at most 65535');
-      const color = !values['no-color'] && !values.json && process.stdout.isTTY === true && !process.env.NO_COLOR;
-      if (values.quiet && values.progress) throw new UsageError('--quiet and --progress contradict each other');
-      const workers = intFlag('workers', values.workers, 1) ?? defaultWorkers();
-      if (workers > 64) throw new UsageError(`--workers ${workers}: at most 64`);
-      const mine = await loadInvariantFiles(listFlag(values['invariants-file']));
-      const asked = listFlag(values.invariant);
+      const p = parseCommand(CHECK, rest);
+      if (p.help) return { code: 0, out: commandHelp(CHECK) };
+      if (p.positionals.length) throw new UsageError(`check takes no positional arguments, got "${p.positionals[0]}"`);
+      const strategy = str(p, 'strategy') ?? 'bfs';
+      if (strategy !== 'bfs' && strategy !== 'dfs') throw new UsageError(`--strategy must be bfs or dfs, got "${strategy}"${didYouMean(strategy, ['bfs', 'dfs'])}`);
+      const depth = intFlag('depth', str(p, 'depth'), 0, strategy === 'dfs' ? 0xffff : 1_000_000);
+      const json = flag(p, 'json');
+      if (flag(p, 'quiet') && flag(p, 'progress')) throw new UsageError('--quiet and --progress contradict each other');
+      const workers = intFlag('workers', str(p, 'workers'), 1, 64) ?? defaultWorkers();
+      const mine = await loadInvariantFiles(listFlag(list(p, 'invariants-file')));
+      const asked = listFlag(list(p, 'invariant'));
       return await check({
         // With invariant files and no --invariant: check the files' invariants.
         invariants: asked.length ? asked : mine,
-        scenario: values.scenario,
-        kernel: values.kernel,
-        patch: listFlag(values.patch),
-        revert: listFlag(values.revert),
-        mutants: listFlag(values.mutant),
+        scenario: str(p, 'scenario'),
+        kernel: str(p, 'kernel'),
+        patch: listFlag(list(p, 'patch')),
+        revert: listFlag(list(p, 'revert')),
+        mutants: listFlag(list(p, 'mutant')),
         depth,
         strategy,
-        traceOut: values['trace-out'],
-        json: !!values.json,
-        stopAtFirst: !values.continue,
-        maxStates: intFlag('max-states', values['max-states'], 1),
-        maxSeconds: numberFlag('max-seconds', values['max-seconds']),
-        coverage: !!values.coverage,
-        color,
+        traceOut: str(p, 'trace-out'),
+        json,
+        stopAtFirst: !flag(p, 'continue'),
+        strict: flag(p, 'strict'),
+        maxStates: intFlag('max-states', str(p, 'max-states'), 1),
+        maxSeconds: numberFlag('max-seconds', str(p, 'max-seconds')),
+        coverage: flag(p, 'coverage'),
+        color: colorOn(p, json),
         toolVersion: toolVersion(),
         workers,
-        maxMemory: sizeFlag('max-memory', values['max-memory']),
-        reductions: { symmetry: !values['no-symmetry'], por: !values['no-por'] },
-        reductionFactor: !!values['reduction-factor'],
-        progress: !values.quiet && (values.progress === true || process.stderr.isTTY === true),
+        maxMemory: sizeFlag('max-memory', str(p, 'max-memory')),
+        reductions: { symmetry: !flag(p, 'no-symmetry'), por: !flag(p, 'no-por') },
+        reductionFactor: flag(p, 'reduction-factor'),
+        progress: !flag(p, 'quiet') && (flag(p, 'progress') || process.stderr.isTTY === true),
         signal,
       });
     }
@@ -214,24 +255,33 @@ export async function main(argv: string[], signal?: AbortSignal): Promise<{ code
 
 /**
  * Runs main() and turns every usage problem into one line and exit code 2.
- * Ctrl-C stops the workers; the partial statistics are printed and the exit
- * code is 130.
+ * SIGINT (Ctrl-C) and SIGTERM (what CI timeouts send) stop the search; the
+ * statistics so far are printed and the exit code is 130 or 143. A second
+ * signal exits at once. An output that cannot be written (stdout to a full
+ * disk) is one line on stderr and exit 6.
  */
 export async function run(argv: string[]): Promise<number> {
   let res: { code: number; out: string };
   const ac = new AbortController();
-  const onInt = (): void => {
-    if (ac.signal.aborted) process.exit(EXIT_INTERRUPTED); // a second Ctrl-C: now
-    ac.abort();
+  const handlers = (['SIGINT', 'SIGTERM'] as const).map((sig) => {
+    const h = (): void => {
+      if (ac.signal.aborted) process.exit(sig === 'SIGTERM' ? EXIT_TERMINATED : EXIT_INTERRUPTED);
+      ac.abort(sig);
+    };
+    process.on(sig, h);
+    return [sig, h] as const;
+  });
+  const outputLost = (e: NodeJS.ErrnoException): never => {
+    // `mmcheck ... | head`: a reader that went away is not an error.
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    try {
+      process.stderr.write(`mmcheck: cannot write the output: ${e.code ?? e.message}\n`);
+    } catch {
+      // stderr is gone too: the exit code says it
+    }
+    process.exit(EXIT_OUTPUT_LOST);
   };
-  process.on('SIGINT', onInt);
-  // `mmcheck ... | head`: a reader that went away is not an error.
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-      throw e;
-    });
-  }
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', outputLost);
   try {
     res = await main(argv, ac.signal);
   } catch (e) {
@@ -240,17 +290,15 @@ export async function run(argv: string[]): Promise<number> {
       process.stderr.write(`mmcheck: ${(e as Error).message}\n`);
       return EXIT_USAGE;
     }
-    // parseArgs errors (unknown option, missing value) carry a code.
-    const code = (e as { code?: string }).code;
-    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`mmcheck: ${(e as Error).message.split('\n')[0]}\n`);
-      return EXIT_USAGE;
-    }
     throw e;
   } finally {
-    process.off('SIGINT', onInt);
+    for (const [sig, h] of handlers) process.off(sig, h);
   }
-  if (res.code === EXIT_USAGE) process.stderr.write(`${res.out.startsWith('mmcheck') ? '' : 'mmcheck: '}${res.out}\n`);
-  else process.stdout.write(res.out + '\n');
+  try {
+    if (res.code === EXIT_USAGE) process.stderr.write(`${res.out.startsWith('mmcheck') ? '' : 'mmcheck: '}${res.out}\n`);
+    else process.stdout.write(res.out + '\n');
+  } catch (e) {
+    outputLost(e as NodeJS.ErrnoException);
+  }
   return res.code;
 }

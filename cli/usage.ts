@@ -3,19 +3,33 @@
  */
 export class UsageError extends Error {}
 
+/** Exit codes (README, "Exit codes"). */
 export const EXIT_HOLDS = 0;
+/** violated, or a deadlock */
 export const EXIT_VIOLATED = 1;
+/** bad usage or input: one line, no stack trace */
 export const EXIT_USAGE = 2;
+/** stopped by a limit (or a misbehaving invariant file) before the search finished */
 export const EXIT_INCOMPLETE = 3;
+/** --strict: it holds, but an operation never completed, a thread never finished or a witness was not found */
+export const EXIT_VACUOUS = 4;
+/** none of the invariants exists on this kernel (anon-exclusive before 5.19) */
+export const EXIT_NOT_APPLICABLE = 5;
+/** the result was reached, but an output (trace file, report, standard output) could not be written */
+export const EXIT_OUTPUT_LOST = 6;
+/** interrupted by SIGINT (Ctrl-C); SIGTERM gives 143 */
 export const EXIT_INTERRUPTED = 130;
+export const EXIT_TERMINATED = 143;
 
-/** Parses a non-negative integer flag value, or throws a UsageError naming the flag. */
-export function intFlag(name: string, value: string | undefined, min = 0): number | undefined {
+/** Parses an integer flag value in [min, max], or throws a UsageError naming the flag and the range. */
+export function intFlag(name: string, value: string | undefined, min = 0, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < min || !Number.isSafeInteger(Number(value))) {
-    throw new UsageError(`--${name} needs an integer >= ${min}, got "${value}"`);
+  const n = Number(value);
+  if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer from ${min} to ${max}`;
+    throw new UsageError(`--${name} needs ${range}, got "${value}"`);
   }
-  return Number(value);
+  return n;
 }
 
 /** Parses a positive number flag value (may be fractional). */

@@ -26,4 +26,16 @@ export interface MMInvariant {
   /** null when the invariant applies to the variant, else why not. */
   notApplicable?(variant: Variant): string | null;
   check(v: StateView): string | null;
+  /**
+   * States that must be reachable for a HOLDS of this invariant to mean
+   * something (what the invariant is about happened), e.g. "a FOLL_PIN is
+   * held". Reported as found or not found; a run with --strict fails on one
+   * not found.
+   */
+  readonly witnesses?: readonly InvariantWitness[];
+}
+
+export interface InvariantWitness {
+  readonly name: string;
+  check(v: StateView): boolean;
 }

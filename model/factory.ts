@@ -7,6 +7,7 @@ import { jsUrl } from '../checker/factory.js';
 import { loadInvariantFile } from '../invariants/invariant-file.js';
 import { findInvariant, invariantSource, toEngineInvariant } from '../invariants/registry.js';
 import { porInfo } from './por.js';
+import { stateWitnesses } from './witnesses.js';
 import type { ScenarioSpec } from './scenario.js';
 import type { MutantName, SwitchName, Variant } from './variants.js';
 import { MMModel } from './world.js';
@@ -39,12 +40,15 @@ export function createModel(args: MMModelArgs): BuiltModel & { model: MMModel } 
     args.invariants,
   );
   const view = model.view(new Int32Array(model.stateWords));
-  const invariants = args.invariants.map((n) => {
+  const mine = args.invariants.map((n) => {
     const inv = findInvariant(n);
     if (!inv) throw new Error(`unknown invariant ${n}`);
-    return toEngineInvariant(inv, view);
+    return inv;
   });
-  return { model, invariants };
+  const invariants = mine.map((inv) => toEngineInvariant(inv, view));
+  // The witnesses get a view of their own: the invariants' view caches the readable state of the state it is bound to.
+  const witnesses = stateWitnesses(model, mine, model.view(new Int32Array(model.stateWords)));
+  return { model, invariants, witnesses };
 }
 
 export function mmFactory(scenario: ScenarioSpec, variant: Variant, invariants: string[]) {

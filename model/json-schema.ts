@@ -15,6 +15,8 @@ export type Schema =
   | { kind: 'array'; doc?: string; items: Schema; minItems?: number; maxItems?: number }
   | ObjectSchema
   | { kind: 'oneOf'; doc?: string; options: readonly Schema[] }
+  /** An object with any keys (names), every value of one schema. */
+  | { kind: 'record'; doc?: string; values: Schema }
   /** Objects told apart by one string field (the tag), e.g. a menu entry's "op". */
   | { kind: 'tagged'; doc?: string; tag: string; variants: Readonly<Record<string, ObjectSchema>> };
 
@@ -30,6 +32,7 @@ export const str = (doc?: string, extra: { enum?: readonly string[]; minLength?:
 export const int = (doc?: string, min?: number, max?: number): Schema => ({ kind: 'int', doc, min, max });
 export const bool = (doc?: string): Schema => ({ kind: 'bool', doc });
 export const arr = (items: Schema, doc?: string, minItems?: number, maxItems?: number): Schema => ({ kind: 'array', items, doc, minItems, maxItems });
+export const record = (values: Schema, doc?: string): Schema => ({ kind: 'record', values, doc });
 export const req = (schema: Schema) => ({ schema });
 export const opt = (schema: Schema) => ({ schema, optional: true });
 export const obj = (props: ObjectSchema['props'], doc?: string, refine?: ObjectSchema['refine']): ObjectSchema => ({ kind: 'object', props, doc, refine });
@@ -86,17 +89,23 @@ export function validate(x: unknown, s: Schema, path = ''): void {
       const o = x as Record<string, unknown>;
       for (const k of Object.keys(o)) {
         if (k === '$schema' && path === '') continue;
-        if (!(k in s.props)) throw new SchemaError(join(path, k), `unknown field${didYouMean(k, Object.keys(s.props))}; expected one of ${Object.keys(s.props).join(', ')}`);
+        if (!Object.hasOwn(s.props, k)) throw new SchemaError(join(path, k), `unknown field${didYouMean(k, Object.keys(s.props))}; expected one of ${Object.keys(s.props).join(', ')}`);
       }
       for (const [k, p] of Object.entries(s.props)) {
-        if (o[k] === undefined) {
+        const v = Object.hasOwn(o, k) ? o[k] : undefined;
+        if (v === undefined) {
           if (!p.optional) fail(`missing field "${k}"`);
           continue;
         }
-        validate(o[k], p.schema, join(path, k));
+        validate(v, p.schema, join(path, k));
       }
       const why = s.refine?.(o);
       if (why) fail(why);
+      return;
+    }
+    case 'record': {
+      if (!x || typeof x !== 'object' || Array.isArray(x)) fail(`expected an object, got ${describe(x)}`);
+      for (const [k, v] of Object.entries(x as Record<string, unknown>)) validate(v, s.values, join(path, k));
       return;
     }
     case 'oneOf': {
@@ -115,10 +124,10 @@ export function validate(x: unknown, s: Schema, path = ''): void {
     }
     case 'tagged': {
       if (!x || typeof x !== 'object' || Array.isArray(x)) fail(`expected an object with "${s.tag}", got ${describe(x)}`);
-      const tag = (x as Record<string, unknown>)[s.tag];
+      const tag = Object.hasOwn(x as object, s.tag) ? (x as Record<string, unknown>)[s.tag] : undefined;
       const names = Object.keys(s.variants);
       if (typeof tag !== 'string') fail(`missing "${s.tag}" (one of ${names.join(', ')})`);
-      const v = s.variants[tag as string];
+      const v = Object.hasOwn(s.variants, tag as string) ? s.variants[tag as string] : undefined;
       if (!v) throw new SchemaError(join(path, s.tag), `unknown ${s.tag} "${tag}"${didYouMean(tag as string, names)}; one of ${names.join(', ')}`);
       validate(x, v, path);
       return;
@@ -150,6 +159,8 @@ export function toJsonSchema(s: Schema): Record<string, unknown> {
       };
     case 'oneOf':
       return { ...doc, oneOf: s.options.map(toJsonSchema) };
+    case 'record':
+      return { type: 'object', ...doc, additionalProperties: toJsonSchema(s.values) };
     case 'tagged':
       return {
         ...doc,
@@ -193,11 +204,64 @@ export function checkJson(text: string, source: string, schema?: Schema): unknow
   }
 }
 
-/** JSON.parse with an error that gives the line and column. */
+/** Objects and lists nested deeper than this are refused (no input of mmcheck's needs more than a few levels). */
+const MAX_DEPTH = 32;
+
+/**
+ * What JSON.parse accepts silently, found in the text first: a key given
+ * twice in one object (JSON.parse keeps the last) and nesting deeper than
+ * MAX_DEPTH. Malformed text is left to JSON.parse to report.
+ */
+function scanJson(text: string): void {
+  interface Frame {
+    obj: boolean;
+    path: string;
+    keys: Set<string>;
+    expectKey: boolean;
+    key: string;
+    index: number;
+  }
+  const stack: Frame[] = [];
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text[i];
+    const top = stack[stack.length - 1];
+    if (c === '"') {
+      let j = i + 1;
+      while (j < n && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      if (top?.obj && top.expectKey) {
+        let key: string;
+        try {
+          key = JSON.parse(text.slice(i, j + 1)) as string;
+        } catch {
+          return;
+        }
+        if (top.keys.has(key)) throw new SchemaError(join(top.path, key), 'given twice in one object (JSON keeps only the last one: remove the other)');
+        top.keys.add(key);
+        top.key = key;
+        top.expectKey = false;
+      }
+      i = j;
+    } else if (c === '{' || c === '[') {
+      const path = !top ? '' : top.obj ? join(top.path, top.key) : join(top.path, top.index);
+      if (stack.length >= MAX_DEPTH) throw new SchemaError(path, `nested more than ${MAX_DEPTH} levels deep`);
+      stack.push({ obj: c === '{', path, keys: new Set(), expectKey: c === '{', key: '', index: 0 });
+    } else if (c === '}' || c === ']') stack.pop();
+    else if (c === ',' && top) {
+      if (top.obj) top.expectKey = true;
+      else top.index++;
+    }
+  }
+}
+
+/** JSON.parse with an error that gives the line and column; duplicate keys and deep nesting are errors too. */
 export function parseJson(text: string, source: string): unknown {
   try {
-    return JSON.parse(text);
+    const json: unknown = JSON.parse(text);
+    scanJson(text);
+    return json;
   } catch (e) {
+    if (e instanceof SchemaError) throw e;
     let msg = (e as Error).message.replace(/, (\.\.\.)?".*" is not valid JSON$/s, '');
     const pos = /at position (\d+)/.exec(msg);
     if (pos) {

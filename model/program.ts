@@ -6,6 +6,7 @@
  * (the operation cannot start).
  */
 import type { Kernel } from './kernel.js';
+import type { SwitchName } from './variants.js';
 
 export type Run = (k: Kernel, t: number) => number;
 
@@ -17,9 +18,29 @@ export interface Step {
   run: Run;
 }
 
+/**
+ * What the model is built for, as far as it decides which steps exist: the
+ * kernel's switches, and whether the scenario can have swap entries or
+ * migration entries at all. A step that cannot run here is not built, so
+ * coverage lists only steps the scenario can reach.
+ */
+export interface BuildContext {
+  readonly switches: ReadonlySet<SwitchName>;
+  /** The scenario has swap slots (swap entries can exist). */
+  readonly swap: boolean;
+  /** Some thread migrates pages (migration entries can exist). */
+  readonly migration: boolean;
+}
+
 /** Builds one operation's steps; reserve() allows forward references. */
 export class ProgramBuilder {
   readonly steps: Step[] = [];
+
+  constructor(readonly ctx: BuildContext) {}
+
+  has(s: SwitchName): boolean {
+    return this.ctx.switches.has(s);
+  }
 
   /** Reserves a step index to define later. */
   reserve(): number {

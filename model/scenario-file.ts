@@ -65,6 +65,38 @@ const MENU_ENTRY: Schema = {
   },
 };
 
+const AT = str('a process and an address, e.g. "P:0"', { minLength: 3 });
+const CONDITION: Schema = {
+  kind: 'oneOf',
+  doc: 'one condition; all of a witness\'s conditions must hold in one state',
+  options: [
+    obj({ at: req(AT), data: req(value) }, 'the page mapped at "at" holds this value (the zeropage holds 0)'),
+    obj({ at: req(AT), pte: req(str('the kind of entry', { enum: ['none', 'present', 'writable', 'readonly', 'zeropage', 'swap', 'migration'] })) }, 'the entry at "at" is of this kind'),
+    obj({ ref: req(name('a reference a gup entry takes')), held: req(bool('held (true) or not (false)')) }, 'a GUP reference is held, or not'),
+    obj({ mm: req(name('process name')), state: req(str('its state', { enum: ['unused', 'live', 'exited', 'freed'] })) }, 'a process is in this state'),
+  ],
+};
+export const WITNESS: Schema = {
+  kind: 'oneOf',
+  doc: 'what must be reachable for a HOLDS to mean something',
+  options: [
+    obj({ name: req(str('what it shows', { minLength: 1 })), when: req(arr(CONDITION, 'conditions that hold together in one state', 1)) }, 'a state that must be reachable'),
+    obj(
+      {
+        name: req(str('what it shows', { minLength: 1 })),
+        completes: req(
+          obj(
+            { thread: req(name('thread name')), entry: opt(int('index of the menu entry', 0, 31)), op: opt(str('the op of the entry (when the thread has one of it)', { minLength: 1 })) },
+            'a menu entry',
+            (o) => (o.entry === undefined && o.op === undefined ? 'give "entry" or "op"' : null),
+          ),
+        ),
+      },
+      'an operation that must complete on some path',
+    ),
+  ],
+};
+
 export const SCENARIO_SCHEMA: Schema = obj(
   {
     name: req(str('the scenario name', { minLength: 1 })),
@@ -113,6 +145,7 @@ export const SCENARIO_SCHEMA: Schema = obj(
     ),
     frames: req(int('page frames (pfn 0 is the shared zeropage)', 1, 30)),
     swapSlots: req(int('swap slots', 0, 8)),
+    witnesses: opt(arr(WITNESS, 'states or completed operations that must be reachable for a HOLDS to mean something')),
     threads: req(
       arr(
         obj({

@@ -4,6 +4,7 @@
  * threads, each with a menu of operations chosen nondeterministically (or a
  * fixed program run in order), each entry at most `max` times.
  */
+import { didYouMean } from './variants.js';
 
 export type Prot = 'r' | 'rw';
 
@@ -74,6 +75,27 @@ export interface PageSpec {
   state?: 'present' | 'swapped';
 }
 
+/** One condition of a state witness; all of a witness's conditions must hold in one state. */
+export type WitnessCondition =
+  /** The page mapped at "mm:addr" holds `data` (the zeropage holds 0). */
+  | { at: string; data: number }
+  /** The entry at "mm:addr" is of this kind. */
+  | { at: string; pte: 'none' | 'present' | 'writable' | 'readonly' | 'zeropage' | 'swap' | 'migration' }
+  /** A GUP reference is held (or not). */
+  | { ref: string; held: boolean }
+  /** A process is in this state. */
+  | { mm: string; state: 'unused' | 'live' | 'exited' | 'freed' };
+
+/**
+ * A reachability witness: a state (or a completed operation) that must occur
+ * on some explored path for a HOLDS to mean something (stateright's
+ * "sometimes"). A thread's menu entry is named by its index, or by its op
+ * when the thread has one entry of that op.
+ */
+export type WitnessSpec =
+  | { name: string; when: WitnessCondition[] }
+  | { name: string; completes: { thread: string; entry?: number; op?: string } };
+
 export interface ScenarioSpec {
   name: string;
   title: string;
@@ -88,27 +110,46 @@ export interface ScenarioSpec {
   frames: number;
   swapSlots: number;
   threads: ThreadSpec[];
+  /** What must be reachable for a HOLDS on this scenario to mean something. */
+  witnesses?: WitnessSpec[];
 }
 
 export class ScenarioError extends Error {}
 
-/** Checks a scenario's internal references; throws ScenarioError naming the path and the reason. */
+/** Names of processes, threads, VMAs, files and GUP references: short words, usable as object keys and file names. */
+export const NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,31}$/;
+/** Names that plain JavaScript objects already have (the readable state is keyed by names). */
+const RESERVED_NAMES = new Set(['constructor', 'prototype', '__proto__', 'hasOwnProperty', 'toString', 'valueOf']);
+
+/**
+ * Checks a scenario's content beyond its shape: names, internal references,
+ * and that the world at the start exists (enough frames and swap slots,
+ * page-cache pages inside their file); throws ScenarioError naming the path
+ * and the reason.
+ */
 export function validateScenario(s: ScenarioSpec): void {
   const fail = (path: string, why: string): never => {
     throw new ScenarioError(`scenario ${s.name}: ${path}: ${why}`);
   };
+  const files = s.files ?? [];
+  const name = (path: string, n: string) => {
+    if (!NAME_PATTERN.test(n)) fail(path, `"${n}" is not a name: use up to 32 letters, digits and _ . + - (starting with a letter, digit or _)`);
+    if (RESERVED_NAMES.has(n)) fail(path, `"${n}" is reserved (every JavaScript object has it)`);
+  };
+  s.processes.forEach((p, i) => name(`processes[${i}]`, p));
+  s.threads.forEach((t, i) => name(`threads[${i}].name`, t.name));
+  s.vmas.forEach((v, i) => name(`vmas[${i}].name`, v.name));
+  files.forEach((f, i) => name(`files[${i}].name`, f.name));
   if (s.processes.length < 1 || s.processes.length > 4) fail('processes', 'need 1 to 4 processes');
-  const unique = (path: string, names: string[]) =>
+  const unique = (path: string, names: string[], field = '.name') =>
     names.forEach((n, i) => {
-      if (names.indexOf(n) !== i) fail(`${path}[${i}].name`.replace('processes[' + i + '].name', `processes[${i}]`), `"${n}" is used twice`);
+      if (names.indexOf(n) !== i) fail(`${path}[${i}]${field}`, `"${n}" is used twice`);
     });
-  unique('processes', s.processes);
+  unique('processes', s.processes, '');
   unique('threads', s.threads.map((t) => t.name));
   unique('vmas', s.vmas.map((v) => v.name));
-  unique('files', (s.files ?? []).map((f) => f.name));
-  s.pages.forEach((p, i) => {
-    if (s.pages.findIndex((q) => q.addr === p.addr) !== i) fail(`pages[${i}].addr`, `address ${p.addr} is given twice`);
-  });
+  unique('files', files.map((f) => f.name));
+  if (s.vmas.length === 0) fail('vmas', 'need at least one VMA');
   s.vmas.forEach((v, i) =>
     s.vmas.forEach((w, j) => {
       if (j > i && v.start < w.start + w.pages && w.start < v.start + v.pages) fail(`vmas[${j}]`, `overlaps VMA "${v.name}"`);
@@ -119,68 +160,155 @@ export function validateScenario(s: ScenarioSpec): void {
   if (s.frames < 1 || s.frames > 30) fail('frames', 'need 1 to 30 page frames');
   if (s.swapSlots < 0 || s.swapSlots > 8) fail('swapSlots', 'at most 8 swap slots');
   const vmaNames = new Set(s.vmas.map((v) => v.name));
-  const files = s.files ?? [];
   const fileNames = new Set(files.map((f) => f.name));
+  const fileOf = (n: string) => files.find((f) => f.name === n)!;
+  const maxSize = (f: FileSpec) => f.maxSize ?? f.size;
   if (files.length > 3) fail('files', 'at most 3 files');
   files.forEach((f, i) => {
-    const max = f.maxSize ?? f.size;
-    if (f.size < 0 || max < f.size || max > 16) fail(`files[${i}]`, 'size must be 0..maxSize and maxSize at most 16 pages');
+    if (f.size < 0 || maxSize(f) < f.size || maxSize(f) > 16) fail(`files[${i}]`, 'size must be 0..maxSize and maxSize at most 16 pages');
+    const seen = new Set<number>();
     (f.cached ?? []).forEach((c, j) => {
-      if (c.index < 0 || c.index >= f.size) fail(`files[${i}].cached[${j}].index`, `beyond the file's ${f.size} pages`);
+      if (c.index < 0 || c.index >= f.size) fail(`files[${i}].cached[${j}].index`, `page ${c.index} is beyond the file's ${f.size} page${f.size === 1 ? '' : 's'}`);
+      if (seen.has(c.index)) fail(`files[${i}].cached[${j}].index`, `page ${c.index} is cached twice`);
+      seen.add(c.index);
     });
+    if (f.kind === 'shmem' && f.disk !== undefined) fail(`files[${i}].disk`, 'a shmem file has no disk contents');
+    if ((f.disk?.length ?? 0) > maxSize(f)) fail(`files[${i}].disk`, `more pages than the file's largest size (${maxSize(f)})`);
   });
   s.vmas.forEach((v, i) => {
-    if (v.file !== undefined && !fileNames.has(v.file)) fail(`vmas[${i}].file`, `unknown file "${v.file}"`);
-    if (v.file === undefined && v.shared) fail(`vmas[${i}].shared`, 'shared anonymous memory is not modelled');
+    if (v.file === undefined) {
+      if (v.shared) fail(`vmas[${i}].shared`, 'shared anonymous memory is not modelled');
+      if (v.pgoff !== undefined) fail(`vmas[${i}].pgoff`, 'only a file mapping has a file offset');
+      return;
+    }
+    if (!fileNames.has(v.file)) fail(`vmas[${i}].file`, `unknown file "${v.file}"${didYouMean(v.file, [...fileNames])}`);
+    const f = fileOf(v.file);
+    const end = (v.pgoff ?? 0) + v.pages;
+    if (end > maxSize(f)) {
+      fail(`vmas[${i}]`, `maps pages ${v.pgoff ?? 0}..${end - 1} of ${f.name}, which never has more than ${maxSize(f)} page${maxSize(f) === 1 ? '' : 's'} (give the file a maxSize of ${end} or map less)`);
+    }
   });
-  const covered = (a: number) => s.vmas.some((v) => a >= v.start && a < v.start + v.pages);
+  const vmaAt = (a: number) => s.vmas.find((v) => a >= v.start && a < v.start + v.pages);
+  // The frames the world at the start needs: each anon page (or private COW copy) and each page-cache page.
+  const cachePages = files.map((f) => new Set((f.cached ?? []).map((c) => c.index)));
+  let anon = 0;
+  let swapped = 0;
   s.pages.forEach((p, i) => {
-    if (!covered(p.addr)) fail(`pages[${i}].addr`, `no VMA covers address ${p.addr}`);
-    const vma = s.vmas.find((v) => p.addr >= v.start && p.addr < v.start + v.pages);
-    if (vma?.file !== undefined && vma.shared && p.state === 'swapped') fail(`pages[${i}]`, 'shmem swap is not modelled');
-    if (p.state === 'swapped' && s.swapSlots < 1) fail(`pages[${i}]`, 'a swapped page needs a swap slot');
+    if (s.pages.findIndex((q) => q.addr === p.addr) !== i) fail(`pages[${i}].addr`, `address ${p.addr} is given twice`);
+    const vma = vmaAt(p.addr);
+    if (!vma) return fail(`pages[${i}].addr`, `no VMA covers address ${p.addr}`);
+    if (p.state === 'swapped') {
+      if (vma.file !== undefined && vma.shared) fail(`pages[${i}]`, 'shmem swap is not modelled');
+      swapped++;
+      return;
+    }
+    if (vma.file !== undefined && vma.shared) {
+      const fi = files.findIndex((f) => f.name === vma.file);
+      const index = (vma.pgoff ?? 0) + p.addr - vma.start;
+      if (index >= files[fi]!.size) fail(`pages[${i}].addr`, `address ${p.addr} maps page ${index} of ${vma.file}, beyond its ${files[fi]!.size} page${files[fi]!.size === 1 ? '' : 's'} (a fault there gets SIGBUS)`);
+      cachePages[fi]!.add(index);
+    } else {
+      if (vma.file !== undefined) {
+        const f = fileOf(vma.file);
+        const index = (vma.pgoff ?? 0) + p.addr - vma.start;
+        if (index >= f.size) fail(`pages[${i}].addr`, `address ${p.addr} maps page ${index} of ${vma.file}, beyond its ${f.size} page${f.size === 1 ? '' : 's'} (a fault there gets SIGBUS)`);
+      }
+      anon++;
+    }
   });
+  if (swapped > s.swapSlots) fail('pages', `${swapped} swapped page${swapped === 1 ? ' needs' : 's need'} ${swapped} swap slot${swapped === 1 ? '' : 's'}, the scenario has ${s.swapSlots}`);
+  const cached = cachePages.reduce((n, c) => n + c.size, 0);
+  if (anon + cached > s.frames) {
+    fail('frames', `the world at the start needs ${anon + cached} page frames (${anon} anonymous or private, ${cached} in the page cache), the scenario has ${s.frames}`);
+  }
   const refs = new Set<string>();
   s.threads.forEach((t, ti) => {
-    if (t.mm !== null && !s.processes.includes(t.mm)) fail(`threads[${ti}].mm`, `unknown process "${t.mm}"`);
+    if (t.mm !== null && !s.processes.includes(t.mm)) fail(`threads[${ti}].mm`, `unknown process "${t.mm}"${didYouMean(t.mm, s.processes)}`);
     if (t.menu.length === 0) fail(`threads[${ti}].menu`, 'empty');
     t.menu.forEach((e, ei) => {
       const path = `threads[${ti}].menu[${ei}]`;
       if (e.max !== undefined && (e.max < 1 || e.max > 3)) fail(`${path}.max`, 'must be 1, 2 or 3');
       const needsMm = e.op !== 'reclaim' && e.op !== 'truncate' && e.op !== 'punch' && e.op !== 'migrate';
       if (needsMm && t.mm === null) fail(path, `a kernel thread cannot do "${e.op}"`);
-      if ('addr' in e && !covered(e.addr)) fail(`${path}.addr`, `no VMA covers address ${e.addr}`);
-      if ('vma' in e && !vmaNames.has(e.vma)) fail(`${path}.vma`, `unknown VMA "${e.vma}"`);
+      if ('addr' in e && !vmaAt(e.addr)) fail(`${path}.addr`, `no VMA covers address ${e.addr}`);
+      if ('vma' in e && !vmaNames.has(e.vma)) fail(`${path}.vma`, `unknown VMA "${e.vma}"${didYouMean(e.vma, [...vmaNames])}`);
       if (e.op === 'gup') {
+        name(`${path}.ref`, e.ref);
         if (refs.has(e.ref)) fail(`${path}.ref`, `GUP reference "${e.ref}" is taken by two entries`);
         refs.add(e.ref);
       }
       if (e.op === 'fork') {
         const i = s.processes.indexOf(e.child);
         if (i <= 0) fail(`${path}.child`, `"${e.child}" is not a process created by fork`);
+        if (t.mm === e.child) fail(`${path}.child`, 'a process cannot fork itself');
       }
       if ((e.op === 'reclaim' || (e.op === 'migrate' && 'mm' in e)) && !s.processes.includes(e.mm)) {
-        fail(`${path}.mm`, `unknown process "${e.mm}"`);
+        fail(`${path}.mm`, `unknown process "${e.mm}"${didYouMean(e.mm, s.processes)}`);
       }
       if ((e.op === 'truncate' || e.op === 'punch' || (e.op === 'migrate' && 'file' in e)) && !fileNames.has(e.file)) {
-        fail(`${path}.file`, `unknown file "${e.file}"`);
+        fail(`${path}.file`, `unknown file "${e.file}"${didYouMean(e.file, [...fileNames])}`);
       }
       if (e.op === 'truncate') {
-        const f = files.find((x) => x.name === e.file)!;
-        if (e.size < 0 || e.size > (f.maxSize ?? f.size)) fail(`${path}.size`, `must be 0..${f.maxSize ?? f.size}`);
+        const f = fileOf(e.file);
+        if (e.size < 0 || e.size > maxSize(f)) fail(`${path}.size`, `must be 0..${maxSize(f)}`);
       }
       if (e.op === 'punch') {
-        const f = files.find((x) => x.name === e.file)!;
+        const f = fileOf(e.file);
         if (f.kind !== 'shmem') fail(path, 'hole punching is modelled for shmem files only');
-        if (e.start < 0 || e.len < 1 || e.start + e.len > (f.maxSize ?? f.size)) fail(path, 'range beyond the file');
+        if (e.start < 0 || e.len < 1 || e.start + e.len > maxSize(f)) fail(path, 'range beyond the file');
       }
+      if (e.op === 'migrate' && 'file' in e && e.index >= maxSize(fileOf(e.file))) fail(`${path}.index`, `beyond the file's largest size (${maxSize(fileOf(e.file))})`);
     });
   });
   s.threads.forEach((t, ti) =>
     t.menu.forEach((e, ei) => {
       if ((e.op === 'put' || e.op === 'device-write') && !refs.has(e.ref)) {
-        fail(`threads[${ti}].menu[${ei}].ref`, `no "gup" entry takes reference "${e.ref}"`);
+        fail(`threads[${ti}].menu[${ei}].ref`, `no "gup" entry takes reference "${e.ref}"${didYouMean(e.ref, [...refs])}`);
       }
     }),
   );
+  const witnessNames = new Set<string>();
+  (s.witnesses ?? []).forEach((w, i) => {
+    const path = `witnesses[${i}]`;
+    if (witnessNames.has(w.name)) fail(`${path}.name`, `"${w.name}" is used twice`);
+    witnessNames.add(w.name);
+    if ('completes' in w) {
+      completedEntry(s, w.completes, `${path}.completes`);
+      return;
+    }
+    if (w.when.length === 0) fail(`${path}.when`, 'needs at least one condition');
+    w.when.forEach((c, j) => {
+      const cp = `${path}.when[${j}]`;
+      if ('at' in c && !parseAt(s, c.at)) fail(`${cp}.at`, `"${c.at}" is not a process and a covered address, such as "${s.processes[0]}:${s.vmas[0]!.start}"`);
+      if ('ref' in c && !refs.has(c.ref)) fail(`${cp}.ref`, `no "gup" entry takes reference "${c.ref}"${didYouMean(c.ref, [...refs])}`);
+      if ('mm' in c && !s.processes.includes(c.mm)) fail(`${cp}.mm`, `unknown process "${c.mm}"${didYouMean(c.mm, s.processes)}`);
+    });
+  });
+}
+
+/** "P:0" -> the process index and address, or null when it names no process or no address of the scenario. */
+export function parseAt(s: ScenarioSpec, at: string): { mm: number; addr: number } | null {
+  const m = /^(.+):(\d+)$/.exec(at);
+  if (!m) return null;
+  const mm = s.processes.indexOf(m[1]!);
+  const addr = Number(m[2]);
+  const covered = s.vmas.some((v) => addr >= v.start && addr < v.start + v.pages);
+  return mm < 0 || !covered ? null : { mm, addr };
+}
+
+/** The menu entry a "completes" witness names; throws ScenarioError when there is not exactly one. */
+export function completedEntry(s: ScenarioSpec, c: { thread: string; entry?: number; op?: string }, path: string): { thread: number; entry: number } {
+  const t = s.threads.findIndex((x) => x.name === c.thread);
+  if (t < 0) throw new ScenarioError(`scenario ${s.name}: ${path}.thread: unknown thread "${c.thread}"`);
+  const menu = s.threads[t]!.menu;
+  if (c.entry !== undefined) {
+    if (c.entry < 0 || c.entry >= menu.length) throw new ScenarioError(`scenario ${s.name}: ${path}.entry: thread ${c.thread} has entries 0..${menu.length - 1}`);
+    if (c.op !== undefined && menu[c.entry]!.op !== c.op) throw new ScenarioError(`scenario ${s.name}: ${path}: entry ${c.entry} of ${c.thread} is "${menu[c.entry]!.op}", not "${c.op}"`);
+    return { thread: t, entry: c.entry };
+  }
+  const hits = menu.map((e, i) => (e.op === c.op ? i : -1)).filter((i) => i >= 0);
+  if (hits.length !== 1) {
+    throw new ScenarioError(`scenario ${s.name}: ${path}: thread ${c.thread} has ${hits.length} "${c.op}" entries; name one by "entry"`);
+  }
+  return { thread: t, entry: hits[0]! };
 }

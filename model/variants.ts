@@ -9,6 +9,8 @@
  * 6.2.12 (see docs/kernel-notes.md).
  */
 
+import { parseRelease, unknownRelease } from './releases.js';
+
 export interface SwitchInfo {
   readonly name: SwitchName;
   /** First mainline release with the behaviour. */
@@ -185,6 +187,8 @@ export interface Variant {
   readonly epoch: string;
   readonly switches: ReadonlySet<SwitchName>;
   readonly mutants: ReadonlySet<MutantName>;
+  /** Set when the release is newer than the newest modelled: the release it behaves as. */
+  readonly modelledAs?: string;
 }
 
 /** The kernel versions mmcheck names, oldest first, with their epoch (MM-SEMANTICS 1.1). */
@@ -213,9 +217,8 @@ export class VariantError extends Error {}
 
 /** [major, minor] of "5.18", "v5.18", "5.18.12" or "6.2-rc1"; null when malformed. */
 export function parseVersion(text: string): [number, number] | null {
-  const m = /^v?(\d+)\.(\d+)(?:\.\d+)?(?:-rc\d+)?$/.exec(text.trim());
-  if (!m) return null;
-  return [Number(m[1]), Number(m[2])];
+  const r = parseRelease(text);
+  return r ? [r.major, r.minor] : null;
 }
 
 function cmp(a: [number, number], b: [number, number]): number {
@@ -243,12 +246,16 @@ export interface VariantRequest {
 /** Resolves --kernel/--patch/--revert/--mutant into a variant; throws VariantError with one clear line. */
 export function resolveVariant(req: VariantRequest): Variant {
   const text = req.kernel ?? NEWEST_KERNEL;
-  const v = parseVersion(text);
-  if (!v) throw new VariantError(`bad kernel version "${text}": expected a release such as 5.18 or 6.1.20`);
+  const r = parseRelease(text);
+  if (!r) throw new VariantError(`bad kernel version "${text}": expected a release such as 5.18, 6.1.20 or 7.3-rc6`);
+  const unknown = unknownRelease(r, text.trim());
+  if (unknown) throw new VariantError(unknown);
+  const v: [number, number] = [r.major, r.minor];
   const oldest = parseVersion(KERNELS[0]!.version)!;
   if (cmp(v, oldest) < 0) {
     throw new VariantError(`kernel ${text} is older than the oldest modelled (${KERNELS[0]!.version})`);
   }
+  const newest = parseVersion(NEWEST_KERNEL)!;
   const switches = switchesOf(v);
   const named = KERNELS.filter((k) => cmp(parseVersion(k.version)!, v) <= 0);
   const epoch = named[named.length - 1]!.epoch;
@@ -262,7 +269,7 @@ export function resolveVariant(req: VariantRequest): Variant {
   }
   const version = `${v[0]}.${v[1]}`;
   const mods = (req.patch?.length ?? 0) + (req.revert?.length ?? 0) > 0 ? '+modified' : '';
-  return { version, epoch: epoch + mods, switches, mutants };
+  return { version, epoch: epoch + mods, switches, mutants, ...(cmp(v, newest) > 0 ? { modelledAs: NEWEST_KERNEL } : {}) };
 }
 
 function checkSwitch(name: string): SwitchName {

@@ -38,7 +38,7 @@ import { buildPunch, buildTruncate } from './ops/truncate.js';
 import { buildReclaim } from './ops/reclaim.js';
 import { buildMadviseDontneed, buildMunmap } from './ops/unmap.js';
 import type { PorInfo } from '../checker/reduce.js';
-import { ProgramBuilder, type Program, type Step } from './program.js';
+import { type BuildContext, ProgramBuilder, type Program, type Step } from './program.js';
 import { FrameSymmetry } from './symmetry.js';
 import { ptePresent, pteSwap } from './pte.js';
 import { type MenuEntry, type ScenarioSpec, validateScenario } from './scenario.js';
@@ -88,6 +88,7 @@ export class MMModel implements Model {
   private readonly init: Int32Array;
   /** Per thread: the entries run as a fixed program, in order. */
   private readonly inOrder: boolean[];
+  private readonly buildContext: BuildContext;
   private readonly gupRefs: string[] = [];
   private readonly symmetry: FrameSymmetry;
   /** The objects each action may touch, for partial-order reduction (see por.ts). */
@@ -136,6 +137,11 @@ export class MMModel implements Model {
     this.stateWords = this.layout.words;
     this.scratch = new Int32Array(this.stateWords);
     this.inOrder = scenario.threads.map((t) => t.mode === 'program');
+    this.buildContext = {
+      switches: variant.switches,
+      swap: scenario.swapSlots > 0,
+      migration: scenario.threads.some((t) => t.menu.some((e) => e.op === 'migrate')),
+    };
 
     this.programs = scenario.threads.map((t, ti) => t.menu.map((e) => this.buildProgram(ti, e)));
     this.actionBase = [];
@@ -174,7 +180,7 @@ export class MMModel implements Model {
   private buildProgram(ti: number, e: MenuEntry): Program {
     const sc = this.scenario;
     const m = this.world.threadMm[ti]!;
-    const b = new ProgramBuilder();
+    const b = new ProgramBuilder(this.buildContext);
     const mmName = m >= 0 ? sc.processes[m]! : '';
     const vmaIndex = (name: string) => sc.vmas.findIndex((v) => v.name === name);
     const fileIndex = (name: string) => (sc.files ?? []).findIndex((f) => f.name === name);
@@ -405,15 +411,20 @@ export class MMModel implements Model {
     return { next: k.s, notes: k.notes, outcome: OUTCOMES[outcomeIndex(next)]! };
   }
 
-  /** The menu entries that no explored transition completed (from the engine's coverage), as "thread: operation". */
+  /** Whether some explored transition completed thread t's menu entry e (from the engine's coverage). */
+  completed(coverage: Float64Array, t: number, e: number): boolean {
+    const base = this.actionBase[t]![e]!;
+    const steps = this.programs[t]![e]!.steps.length;
+    for (let i = 0; i < steps; i++) if (coverage[actionOf(base, i, 1)]! > 0) return true;
+    return false;
+  }
+
+  /** The menu entries that no explored transition completed, as "thread: operation". */
   neverCompleted(coverage: Float64Array): string[] {
     const out: string[] = [];
     this.programs.forEach((progs, t) =>
       progs.forEach((p, e) => {
-        const base = this.actionBase[t]![e]!;
-        let done = 0;
-        for (let i = 0; i < p.steps.length; i++) done += coverage[actionOf(base, i, 1)]!;
-        if (done === 0) out.push(`${this.scenario.threads[t]!.name}: ${p.title}`);
+        if (!this.completed(coverage, t, e)) out.push(`${this.scenario.threads[t]!.name}: ${p.title}`);
       }),
     );
     return out;

@@ -7,13 +7,23 @@
  * the invariant and its message. Each state's "#meta" names the action
  * taken, its thread and kernel function, and the engine's action id.
  */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { arr, bool, int, obj, opt, record, req, type Schema, SchemaError, str, validate } from '../model/json-schema.js';
 import type { ScenarioSpec } from '../model/scenario.js';
+import { SCENARIO_SCHEMA } from '../model/scenario-file.js';
 import type { Variant } from '../model/variants.js';
 import type { ReadableState } from '../model/readable.js';
 import { diff, locksHeld, type Trace } from './trace.js';
 
-/** Bumped when the file layout changes; older files are read as long as the reader knows their version. */
-export const TRACE_FORMAT_VERSION = 1;
+/**
+ * Bumped when the file layout or the meaning of its fields changes. 2: each
+ * step outcome is an action of its own (action ids changed), and the file
+ * records its invariant file's SHA-256.
+ */
+export const TRACE_FORMAT_VERSION = 2;
+/** The versions `trace show` and `trace html` read (replay needs the current one: it re-runs action ids). */
+const READABLE_VERSIONS = [1, 2];
 
 export interface ItfMeta {
   format: 'ITF';
@@ -31,6 +41,8 @@ export interface ItfMeta {
   invariant: string;
   /** The invariant file that defines `invariant`, when it is not a built-in. */
   invariantFile?: string;
+  /** SHA-256 of that file's contents: replay checks the file it is given against it. */
+  invariantFileSha256?: string;
   message: string;
   preemptions: number;
   operations: number;
@@ -109,7 +121,7 @@ export function traceToItf(trace: Trace, ctx: { scenario: ScenarioSpec; variant:
     scenario: ctx.scenario.name,
     scenarioSpec: ctx.scenario,
     invariant: trace.invariant,
-    ...(ctx.invariantFile ? { invariantFile: ctx.invariantFile } : {}),
+    ...(ctx.invariantFile ? { invariantFile: ctx.invariantFile, invariantFileSha256: fileSha256(ctx.invariantFile) } : {}),
     message: trace.message,
     preemptions: trace.preemptions,
     operations: trace.operations,
@@ -135,26 +147,108 @@ export function traceToItf(trace: Trace, ctx: { scenario: ScenarioSpec; variant:
 
 export class TraceFileError extends Error {}
 
-/** Checks a parsed file is an mmcheck ITF trace this version can read; throws TraceFileError with the reason. */
-export function checkTraceFile(json: unknown): ItfTrace {
+/** SHA-256 of a file's contents, in hex. */
+export function fileSha256(file: string): string {
+  return createHash('sha256').update(readFileSync(file)).digest('hex');
+}
+
+const BIGINT = obj({ '#bigint': req(str('an integer as text')) }, 'an ITF integer');
+const STRINGS = arr(str());
+const READABLE_MM = obj({
+  state: req(str()),
+  mmap_lock: req(str()),
+  flags: req(STRINGS),
+  rss: req(record(BIGINT)),
+  vmas: req(record(str())),
+  ptes: req(record(str())),
+});
+const READABLE_PAGE = obj({ refcount: req(BIGINT), mapcount: req(BIGINT), flags: req(STRINGS), data: req(BIGINT), swap_slot: opt(BIGINT), mapping: opt(str()) });
+const READABLE_FILE = obj({ size: req(BIGINT), flags: req(STRINGS), i_mmap_rwsem: req(str()), pagecache: req(record(BIGINT)) });
+const STATE_META = obj({
+  index: req(int()),
+  thread: opt(str()),
+  operation: opt(str()),
+  action: opt(str()),
+  kernelFunction: opt(str()),
+  notes: opt(STRINGS),
+  actionId: opt(int('', 0)),
+  preempted: opt(bool()),
+});
+/** The shape of an mmcheck ITF trace file, checked before anything reads it. */
+export const TRACE_SCHEMA: Schema = obj({
+  '#meta': req(
+    obj({
+      format: req(str('', { enum: ['ITF'] })),
+      'format-description': opt(str()),
+      source: req(str()),
+      description: req(str()),
+      tool: req(str()),
+      'mmcheck-trace-version': req(int()),
+      kernel: req(str()),
+      epoch: req(str()),
+      switches: req(STRINGS),
+      mutants: req(STRINGS),
+      scenario: req(str()),
+      scenarioSpec: req(SCENARIO_SCHEMA),
+      invariant: req(str()),
+      invariantFile: opt(str()),
+      invariantFileSha256: opt(str()),
+      message: req(str()),
+      preemptions: req(int('', 0)),
+      operations: req(int('', 0)),
+      minimal: req(bool()),
+    }),
+  ),
+  vars: req(STRINGS),
+  states: req(
+    arr(
+      obj({
+        '#meta': req(STATE_META),
+        mms: req(record(READABLE_MM)),
+        files: req(record(READABLE_FILE)),
+        pages: req(record(READABLE_PAGE)),
+        swap: req(record(obj({ count: req(BIGINT), cache: req(bool()), data: req(BIGINT) }))),
+        gup: req(record(str())),
+        threads: req(record(str())),
+        action: req(str()),
+      }),
+      'the initial state, then one per step',
+      1,
+    ),
+  ),
+});
+
+/**
+ * Checks a parsed file is an mmcheck ITF trace this version can read (every
+ * field of the right type); throws TraceFileError with the field and the
+ * reason. forReplay: only the current format (replay re-runs action ids).
+ */
+export function checkTraceFile(json: unknown, forReplay = false): ItfTrace {
   const fail = (why: string): never => {
     throw new TraceFileError(why);
   };
-  if (!json || typeof json !== 'object') fail('not a JSON object');
+  if (!json || typeof json !== 'object' || Array.isArray(json)) fail('not a JSON object');
   const t = json as Partial<ItfTrace>;
-  if (!t['#meta'] || !Array.isArray(t.states) || !Array.isArray(t.vars)) fail('not an ITF trace (needs "#meta", "vars" and "states")');
-  const meta = t['#meta'] as Partial<ItfMeta>;
-  const v = meta['mmcheck-trace-version'];
+  const meta = t['#meta'] as Partial<ItfMeta> | undefined;
+  if (!meta || typeof meta !== 'object') fail('not an ITF trace (needs "#meta", "vars" and "states")');
+  const v = meta!['mmcheck-trace-version'];
   if (v === undefined) fail('an ITF trace, but not one written by mmcheck (no "mmcheck-trace-version" in #meta)');
-  if (typeof v !== 'number' || v > TRACE_FORMAT_VERSION) {
-    fail(`written by ${meta.tool ?? 'a newer mmcheck'} in trace format ${String(v)}; this mmcheck reads formats up to ${TRACE_FORMAT_VERSION}`);
+  const known = forReplay ? [TRACE_FORMAT_VERSION] : READABLE_VERSIONS;
+  if (typeof v !== 'number' || !known.includes(v)) {
+    const newer = typeof v === 'number' && v > TRACE_FORMAT_VERSION;
+    fail(
+      `#meta.mmcheck-trace-version: ${JSON.stringify(v)} is not a trace format this mmcheck ${forReplay ? 'replays' : 'reads'} (${known.join(', ')})` +
+        (newer ? `: it was written by ${String(meta!.tool ?? 'a newer mmcheck')}` : typeof v === 'number' && v >= 1 && v < TRACE_FORMAT_VERSION ? ': an older mmcheck wrote it; check again to get a new trace' : ''),
+    );
   }
-  for (const k of ['kernel', 'switches', 'mutants', 'scenarioSpec', 'invariant', 'message'] as const) {
-    if (meta[k] === undefined) fail(`#meta has no "${k}"`);
+  try {
+    validate(json, TRACE_SCHEMA);
+  } catch (e) {
+    if (e instanceof SchemaError) fail(e.message);
+    throw e;
   }
   t.states!.forEach((s, i) => {
-    for (const name of t.vars!) if (!(name in s)) fail(`state ${i} has no variable "${name}"`);
-    if (i > 0 && typeof s['#meta']?.actionId !== 'number') fail(`state ${i} has no action id in its #meta`);
+    if (i > 0 && typeof s['#meta'].actionId !== 'number') fail(`states[${i}].#meta.actionId: missing (every step names its action)`);
   });
   return t as ItfTrace;
 }

@@ -1,17 +1,20 @@
 /**
- * Replays a trace file against the model: rebuilds the kernel variant from
- * the recorded switches and mutants and the scenario from its recorded
- * definition, re-runs the recorded actions, checks that every state matches
- * the recorded one field by field, and that the last one violates the
- * recorded invariant with the recorded message.
+ * Replays a trace file against the model and confirms only what it derives
+ * again itself: the kernel label against the switches it implies, the epoch,
+ * the scenario's name against its recorded definition, then every step (its
+ * action, thread, operation, kernel function, narration and preemption flag)
+ * and every state field by field, the summary counts, and that the last state
+ * violates the recorded invariant with the recorded message. Anything that
+ * differs is reported with the field and the step.
  */
 import { replayActions, ReplayError } from '../checker/path.js';
 import { findInvariant, toEngineInvariant } from '../invariants/registry.js';
 import { ScenarioError } from '../model/scenario.js';
-import { MUTANTS, type MutantName, SWITCHES, type SwitchName, type Variant } from '../model/variants.js';
+import { MUTANTS, type MutantName, resolveVariant, SWITCHES, type SwitchName, type Variant, VariantError } from '../model/variants.js';
 import { MMModel } from '../model/world.js';
 import { fromItf, type ItfTrace } from './itf.js';
 import { flatten, readableState, type ReadableState } from '../model/readable.js';
+import { buildTrace } from './trace.js';
 
 export type ReplayOutcome =
   | { ok: true; steps: number; message: string }
@@ -20,8 +23,27 @@ export type ReplayOutcome =
 export function replayTrace(t: ItfTrace): ReplayOutcome {
   const meta = t['#meta'];
   const bad = (step: number, reason: string): ReplayOutcome => ({ ok: false, step, reason });
-  for (const s of meta.switches) if (!SWITCHES.some((x) => x.name === s)) return bad(0, `switch "${s}" is unknown to this mmcheck`);
-  for (const m of meta.mutants) if (!MUTANTS.some((x) => x.name === m)) return bad(0, `mutant "${m}" is unknown to this mmcheck`);
+  for (const s of meta.switches) if (!SWITCHES.some((x) => x.name === s)) return bad(0, `#meta.switches: switch "${s}" is unknown to this mmcheck`);
+  for (const m of meta.mutants) if (!MUTANTS.some((x) => x.name === m)) return bad(0, `#meta.mutants: mutant "${m}" is unknown to this mmcheck`);
+  // The kernel label must say what the switches are: its own, unless the epoch says they were changed (--patch/--revert).
+  let release: Variant;
+  try {
+    release = resolveVariant({ kernel: meta.kernel });
+  } catch (e) {
+    if (e instanceof VariantError) return bad(0, `#meta.kernel: ${e.message}`);
+    throw e;
+  }
+  const modified = meta.epoch.endsWith('+modified');
+  if (meta.epoch.replace(/\+modified$/, '') !== release.epoch) return bad(0, `#meta.epoch: kernel ${meta.kernel} is epoch ${release.epoch}, the file says ${meta.epoch}`);
+  const recorded = new Set(meta.switches);
+  const missing = [...release.switches].filter((s) => !recorded.has(s));
+  const extra = meta.switches.filter((s) => !release.switches.has(s as SwitchName));
+  if (!modified && (missing.length || extra.length)) {
+    const what = [...missing.map((s) => `without ${s}`), ...extra.map((s) => `with ${s}`)].join(', ');
+    return bad(0, `#meta.switches: kernel ${meta.kernel} has switches its file does not list as changed (${what}) and the epoch does not say "+modified"`);
+  }
+  if (meta.scenario !== meta.scenarioSpec.name) return bad(0, `#meta.scenario: "${meta.scenario}", but the recorded scenario definition is "${meta.scenarioSpec.name}"`);
+  if (meta.source !== meta.scenario) return bad(0, `#meta.source: "${meta.source}", but the scenario is "${meta.scenario}"`);
   const variant: Variant = {
     version: meta.kernel,
     epoch: meta.epoch,
@@ -59,17 +81,35 @@ export function replayTrace(t: ItfTrace): ReplayOutcome {
       }
     }
   }
+  // Every label the file shows, derived again: kernel function, narration, preemption; then the summary.
+  const again = buildTrace(model, { invariant: meta.invariant, message: meta.message, path });
+  for (const s of again.steps) {
+    const m = t.states[s.index]!['#meta'];
+    const field = (name: string, want: unknown, got: unknown): ReplayOutcome | null =>
+      JSON.stringify(want) === JSON.stringify(got) ? null : bad(s.index, `states[${s.index}].#meta.${name}: the file has ${JSON.stringify(want)}, the model gives ${JSON.stringify(got)}`);
+    const diverged =
+      field('kernelFunction', m.kernelFunction, s.kernelFunction) ??
+      field('notes', m.notes ?? [], s.notes) ??
+      field('preempted', m.preempted ?? false, s.preempted) ??
+      field('index', m.index, s.index);
+    if (diverged) return diverged;
+  }
+  const last = path.length - 1;
+  if (meta.preemptions !== again.preemptions) return bad(last, `#meta.preemptions: the file has ${meta.preemptions}, the trace has ${again.preemptions}`);
+  if (meta.operations !== again.operations) return bad(last, `#meta.operations: the file has ${meta.operations}, the trace has ${again.operations}`);
   const inv = findInvariant(meta.invariant);
-  if (!inv && meta.invariant !== 'deadlock') return bad(path.length - 1, `invariant "${meta.invariant}" is unknown to this mmcheck`);
-  const last = path[path.length - 1]!.state;
+  if (!inv && meta.invariant !== 'deadlock') return bad(last, `invariant "${meta.invariant}" is unknown to this mmcheck`);
+  const description = `counterexample to ${meta.invariant} on ${meta.scenario}, kernel ${meta.kernel}`;
+  if (meta.description !== description) return bad(0, `#meta.description: "${meta.description}", but the trace is a ${description}`);
+  const lastState = path[last]!.state;
   const message = inv
-    ? toEngineInvariant(inv, model.view(new Int32Array(model.stateWords))).check(last)
-    : model.isDeadlock(last) && countSuccessors(model, last) === 0
+    ? toEngineInvariant(inv, model.view(new Int32Array(model.stateWords))).check(lastState)
+    : model.isDeadlock(lastState) && countSuccessors(model, lastState) === 0
       ? 'no thread can move'
       : null;
-  if (message === null) return bad(path.length - 1, `the last state does not violate ${meta.invariant}`);
-  if (message !== meta.message) return bad(path.length - 1, `${meta.invariant} is violated, but with "${message}", not "${meta.message}"`);
-  return { ok: true, steps: path.length - 1, message };
+  if (message === null) return bad(last, `the last state does not violate ${meta.invariant}`);
+  if (message !== meta.message) return bad(last, `${meta.invariant} is violated, but with "${message}", not "${meta.message}"`);
+  return { ok: true, steps: last, message };
 }
 
 function pick(s: Record<string, unknown>) {

@@ -75,13 +75,14 @@ export interface Fault {
  */
 export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run, fileVma = false): Fault {
   const PTL = b.reserve();
-  const WP_LOCK = b.reserve();
+  // do_wp_page sleeps in lock_page only up to 5.8 (reuse_swap_page under the page lock).
+  const WP_LOCK = !b.has('wp-page-count') && !b.has('cow-page-count') ? b.reserve() : -1;
   const WP_COPY = b.reserve();
   const WP_INSTALL = b.reserve();
-  const SWAP_LOOKUP = b.reserve();
-  const SWAP_LOCK = b.reserve();
-  const SWAP_MAP = b.reserve();
-  const MIGRATION_WAIT = b.reserve();
+  const SWAP_LOOKUP = b.ctx.swap ? b.reserve() : -1;
+  const SWAP_LOCK = b.ctx.swap ? b.reserve() : -1;
+  const SWAP_MAP = b.ctx.swap ? b.reserve() : -1;
+  const MIGRATION_WAIT = b.ctx.migration ? b.reserve() : -1;
   const FILE_FAULT = fileVma ? b.reserve() : -1;
   const FILE_FINISH = fileVma ? b.reserve() : -1;
 
@@ -186,7 +187,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
       k.getPage(pfn);
       k.setThreadWord(t, TH_PAGE, pfn);
       if (k.narrate) k.note('do_wp_page: trylock_page failed: get_page, drop the PT lock, lock_page');
-      return WP_LOCK;
+      return built(WP_LOCK, 'do_wp_page: lock_page');
     }
     return reuseSwapPage(k, t, pfn);
   };
@@ -254,7 +255,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
     return finish(k, t);
   });
 
-  b.define(WP_LOCK, 'do_wp_page: lock_page', `${MEMORY_C}:do_wp_page (5.7-5.8)`, (k, t) => {
+  if (WP_LOCK >= 0) b.define(WP_LOCK, 'do_wp_page: lock_page', `${MEMORY_C}:do_wp_page (5.7-5.8)`, (k, t) => {
     const pfn = k.threadWord(t, TH_PAGE);
     if (!k.trylockPage(pfn)) return BLOCKED; // sleeping in lock_page
     // PT lock retaken.
@@ -319,7 +320,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
   });
 
   // ---- do_swap_page ----------------------------------------------------------------
-  b.define(SWAP_LOOKUP, 'do_swap_page: lookup_swap_cache', `${MEMORY_C}:do_swap_page (5.7-6.2)`, (k, t) => {
+  if (SWAP_LOOKUP >= 0) b.define(SWAP_LOOKUP, 'do_swap_page: lookup_swap_cache', `${MEMORY_C}:do_swap_page (5.7-6.2)`, (k, t) => {
     const orig = k.threadWord(t, TH_ORIG);
     const slot = pteTarget(orig);
     let pfn = k.swapCachePage(slot);
@@ -348,7 +349,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
     return SWAP_LOCK;
   });
 
-  b.define(SWAP_LOCK, 'do_swap_page: lock_page', `${MEMORY_C}:do_swap_page (5.7-6.2)`, (k, t) => {
+  if (SWAP_LOCK >= 0) b.define(SWAP_LOCK, 'do_swap_page: lock_page', `${MEMORY_C}:do_swap_page (5.7-6.2)`, (k, t) => {
     const pfn = k.threadWord(t, TH_PAGE);
     if (k.pageTest(pfn, PG_LOCKED)) return BLOCKED; // lock_page_or_retry sleeps
     const slot = pteTarget(k.threadWord(t, TH_ORIG));
@@ -360,7 +361,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
     return SWAP_MAP;
   });
 
-  b.define(SWAP_MAP, 'do_swap_page: map', `${MEMORY_C}:do_swap_page (5.7-6.2)`, (k, t) => {
+  if (SWAP_MAP >= 0) b.define(SWAP_MAP, 'do_swap_page: map', `${MEMORY_C}:do_swap_page (5.7-6.2)`, (k, t) => {
     const orig = k.threadWord(t, TH_ORIG);
     const pfn = k.threadWord(t, TH_PAGE);
     if (k.pte(m, a) !== orig) {
@@ -417,7 +418,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
   });
 
   // ---- do_swap_page -> migration_entry_wait ----------------------------------------
-  b.define(MIGRATION_WAIT, 'migration_entry_wait', 'mm/migrate.c:migration_entry_wait (5.7-6.2)', (k, t) => {
+  if (MIGRATION_WAIT >= 0) b.define(MIGRATION_WAIT, 'migration_entry_wait', 'mm/migrate.c:migration_entry_wait (5.7-6.2)', (k, t) => {
     const orig = k.threadWord(t, TH_ORIG);
     if (k.pte(m, a) === orig && k.pageTest(pteTarget(orig), PG_LOCKED)) return BLOCKED; // sleeps on the page lock
     if (k.narrate) k.note('the migration entry is gone or its page unlocked: return, the access retries');
@@ -511,9 +512,9 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
       const orig = k.threadWord(t, TH_ORIG);
       switch (pteKind(orig)) {
         case PTE_SWAP:
-          return SWAP_LOOKUP;
+          return built(SWAP_LOOKUP, 'do_swap_page');
         case PTE_MIGRATION:
-          return MIGRATION_WAIT;
+          return built(MIGRATION_WAIT, 'migration_entry_wait');
         case PTE_NONE:
           return FILE_FAULT >= 0 ? FILE_FAULT : PTL;
         default:
@@ -521,6 +522,12 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
       }
     },
   };
+}
+
+/** A step that was not built for this kernel and scenario (BuildContext) is never the next one. */
+function built(pc: number, what: string): number {
+  if (pc < 0) throw new Error(`${what}: the step was not built for this kernel and scenario`);
+  return pc;
 }
 
 function exclusiveNote(k: Kernel): string {

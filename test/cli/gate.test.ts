@@ -69,7 +69,7 @@ describe('mmcheck gate', () => {
     expect(r.out).toMatch(/^ok +fork-pinned pin-coherent @ 5\.9 +holds +holds/m);
     expect(r.out).toMatch(/1 of 3 as expected, 2 different/);
     const saved = readdirSync(traces);
-    expect(saved).toEqual(['iouring-ro-remap-5.18-pin-coherent.itf.json']);
+    expect(saved).toEqual(['001-iouring-ro-remap-5.18-pin-coherent.itf.json']);
     expect(r.out).toContain(`trace: ${join(traces, saved[0]!)}`);
     expect(mmcheck(['trace', 'replay', join(traces, saved[0]!)]).code).toBe(0);
     const xml = readFileSync(junit, 'utf8');
@@ -160,7 +160,7 @@ describe('mmcheck gate', () => {
   test('bad gate flags and a missing config: one line, exit 2', () => {
     for (const [args, msg] of [
       [['gate', '--config', '/nonexistent/gate.json'], /cannot read gate config \/nonexistent\/gate\.json: ENOENT/],
-      [['gate', '--jobs', '0'], /--jobs needs an integer >= 1/],
+      [['gate', '--jobs', '0'], /--jobs needs an integer from 1 to 64/],
       [['gate', '--jobs'], /--jobs/],
       [['gate', 'extra'], /gate takes no positional arguments/],
       [['gate', '--only', 'no-such-check'], /--only no-such-check: no check matches/],

@@ -23,7 +23,7 @@ function mmcheck(args: string[], cwd?: string) {
 }
 
 describe('the worked example', () => {
-  test('violated on 6.1 (BFS on two workers and DFS in process), holds on 6.2; the trace file replays from anywhere', () => {
+  test('violated on 6.1 (BFS on two workers and DFS in process), holds on 6.2; the trace replays from anywhere with its invariant file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'inv-'));
     const file = join(dir, 'no-longterm-zeropage-pin.mjs');
     copyFileSync(EXAMPLE, file); // outside the mmcheck tree: `import 'mmcheck'` still resolves
@@ -37,9 +37,18 @@ describe('the worked example', () => {
     expect(good.code).toBe(0);
     expect(good.out).toMatch(/HOLDS: every reachable state explored/);
     expect(JSON.parse(readFileSync(trace, 'utf8'))['#meta'].invariantFile).toBe(file);
-    const replay = mmcheck(['trace', 'replay', trace], tmpdir());
+    // Replay imports no module a trace names: the file must be given, and be the same (by SHA-256).
+    const without = mmcheck(['trace', 'replay', trace], tmpdir());
+    expect(without.code).toBe(2);
+    expect(without.err).toMatch(/its invariant no-longterm-zeropage-pin comes from .*no-longterm-zeropage-pin\.mjs; replay loads no module a trace file names: give it with --invariants-file/);
+    const replay = mmcheck(['trace', 'replay', trace, '--invariants-file', file], tmpdir());
     expect(replay.out).toMatch(/^replayed 4 steps: no-longterm-zeropage-pin is violated/);
     expect(replay.code).toBe(0);
+    const changed = join(dir, 'changed.mjs');
+    writeFileSync(changed, readFileSync(file, 'utf8') + '\n// changed\n');
+    const other = mmcheck(['trace', 'replay', trace, '--invariants-file', changed], tmpdir());
+    expect(other.code).toBe(1);
+    expect(other.out).toMatch(/^diverged at step 0: .*changed\.mjs is not that file \(SHA-256 /);
   });
 
   test('with other invariants, on another scenario, and listed', () => {

@@ -104,6 +104,6 @@ describe('replay catches what does not match', () => {
   test('a kernel switch this mmcheck does not know: a clear reason', () => {
     const file = savedTrace(base);
     file['#meta'].switches = [...file['#meta'].switches, 'from-the-future'];
-    expect(replayTrace(file)).toEqual({ ok: false, step: 0, reason: 'switch "from-the-future" is unknown to this mmcheck' });
+    expect(replayTrace(file)).toEqual({ ok: false, step: 0, reason: '#meta.switches: switch "from-the-future" is unknown to this mmcheck' });
   });
 });

@@ -68,24 +68,27 @@ describe('reading trace files', () => {
 
   test('each problem gets one clear reason', () => {
     expect(reason(good())).toBe('accepted');
-    expect(reason([])).toMatch(/not an ITF trace/);
+    expect(reason([])).toMatch(/not a JSON object/);
     expect(reason('x')).toMatch(/not a JSON object/);
     expect(reason({ vars: [], states: [] })).toMatch(/needs "#meta", "vars" and "states"/);
     const other = good();
     delete other['#meta']['mmcheck-trace-version'];
     expect(reason(other)).toMatch(/not one written by mmcheck/);
     const newer = good();
-    newer['#meta']['mmcheck-trace-version'] = 2;
+    newer['#meta']['mmcheck-trace-version'] = 3;
     newer['#meta'].tool = 'mmcheck 7.0.0';
-    expect(reason(newer)).toBe('written by mmcheck 7.0.0 in trace format 2; this mmcheck reads formats up to 1');
+    expect(reason(newer)).toBe('#meta.mmcheck-trace-version: 3 is not a trace format this mmcheck reads (1, 2): it was written by mmcheck 7.0.0');
     const noKernel = good();
     delete noKernel['#meta'].kernel;
-    expect(reason(noKernel)).toBe('#meta has no "kernel"');
+    expect(reason(noKernel)).toBe('#meta: missing field "kernel"');
     const noVar = good();
     delete noVar.states[1].pages;
-    expect(reason(noVar)).toBe('state 1 has no variable "pages"');
+    expect(reason(noVar)).toBe('states[1]: missing field "pages"');
     const noAction = good();
     delete noAction.states[2]['#meta'].actionId;
-    expect(reason(noAction)).toBe('state 2 has no action id in its #meta');
+    expect(reason(noAction)).toBe('states[2].#meta.actionId: missing (every step names its action)');
+    const typed = good();
+    typed.states[3]['#meta'].notes = 5;
+    expect(reason(typed)).toBe('states[3].#meta.notes: expected a list, got 5');
   });
 });
