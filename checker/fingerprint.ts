@@ -8,6 +8,7 @@
  * pair (0, 0) is reserved as "empty slot" by the visited table, so it is
  * never returned.
  */
+import { readFileSync } from 'node:fs';
 import { PAGE_WORDS, XXH64_MAX_WORDS, xxh64Low, xxh64Module } from './xxh64.js';
 
 const C1 = 0xcc9e2d51;
@@ -18,12 +19,29 @@ export let fpLo = 0;
 
 /** States of this many words or more are hashed in wasm. */
 export const WASM_WORDS = 24;
-const wasm = xxh64Module();
-const mem = wasm.words;
+
+/**
+ * Whether the process may use wasm memories: V8 reserves about 10 GB of
+ * address space for each (guard regions for its bounds checks), which a
+ * limit on the address space (ulimit -v) cannot hold. Under such a limit
+ * every state is hashed in JavaScript. The limit is the process's, so the
+ * main thread and every worker decide alike (they must hash alike).
+ */
+function wasmAllowed(): boolean {
+  try {
+    const line = /^Max address space\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return !line || line[1] === 'unlimited';
+  } catch {
+    return true; // no /proc: no such limit to mind
+  }
+}
+export const WASM_HASH = wasmAllowed();
+const wasm = WASM_HASH ? xxh64Module() : null;
+const mem = wasm ? wasm.words : new Int32Array(0);
 
 /** Whether a state of `len` words is hashed by XXH64 in wasm (else by the JavaScript lanes). */
 export function hashedInWasm(len: number): boolean {
-  return len >= WASM_WORDS && len <= XXH64_MAX_WORDS;
+  return WASM_HASH && len >= WASM_WORDS && len <= XXH64_MAX_WORDS;
 }
 
 /** Returns the high lane of the fingerprint of words[off .. off+len); sets fpLo. */
@@ -31,7 +49,7 @@ export function fingerprint(words: Int32Array, off: number, len: number): number
   if (hashedInWasm(len)) {
     if (off === 0 && words.length === len) mem.set(words);
     else for (let i = 0; i < len; i++) mem[i] = words[off + i]!;
-    return wasmResult(wasm.hash(0, len), mem);
+    return wasmResult(wasm!.hash(0, len), mem);
   }
   let h1 = 0x9747b28c;
   let h2 = 0x85ebca6b ^ len;

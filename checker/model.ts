@@ -86,6 +86,10 @@ export interface ExploreOptions {
   shouldStop?: () => boolean;
   /** Aborting it stops the parallel engine at once (its workers are terminated). */
   signal?: AbortSignal;
+  /** Count coverage into this array (shared memory, so that a thread that stops this search can still read it). */
+  coverageBuffer?: Float64Array;
+  /** The sequential engine keeps [states, transitions, depth] here as it goes (shared memory, read by whoever must report a search it stopped). */
+  counters?: Float64Array;
 }
 
 export interface Progress {

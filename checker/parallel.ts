@@ -16,6 +16,7 @@ import { controlWords, FOUND, HDR, levelProgress, PAUSE, SLOT, sharedInts, worke
 import { capacityFor, MAX_LOAD, newTable, rehash } from './shared-table.js';
 import { canonicalizer } from './reduce.js';
 import { DEFAULT_REDUCTIONS, verdictOf, violationFromPath, witnessResults } from './search.js';
+import { timeoutAfter } from './timer.js';
 import { ParentStore } from './store.js';
 import type { WorkerInit } from './worker.js';
 
@@ -25,6 +26,8 @@ const WORKER_URL = jsUrl('checker/worker.js');
 class Remote {
   private pending: { resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
   private failed: unknown = null;
+  /** Set when the coordinator terminates it: its exit is then expected. */
+  private ending = false;
   constructor(readonly worker: Worker) {
     worker.on('message', (m: { error?: string; name?: string; stack?: string }) => {
       if (m && typeof m === 'object' && 'error' in m && m.error) {
@@ -37,10 +40,14 @@ class Remote {
       else this.pending.shift()?.resolve(m);
     });
     worker.on('error', (e) => this.fail(e));
+    // A worker that ends by itself (the model's or an invariant's code called process.exit) would leave its replies owed for ever.
+    worker.on('exit', (code) => {
+      if (!this.ending) this.fail(new WorkerExitedError(code));
+    });
   }
   fail(e: unknown): void {
-    this.failed = e;
-    for (const p of this.pending.splice(0)) p.reject(e);
+    this.failed ??= e;
+    for (const p of this.pending.splice(0)) p.reject(this.failed);
   }
   next<T>(): Promise<T> {
     if (this.failed) return Promise.reject(this.failed);
@@ -51,16 +58,41 @@ class Remote {
     this.worker.postMessage(msg);
     return p;
   }
+  terminate(): Promise<number> {
+    this.ending = true;
+    return this.worker.terminate();
+  }
 }
 
-class Interrupted extends Error {}
+/** A worker thread ended by itself, in the middle of the search. */
+export class WorkerExitedError extends Error {
+  override name = 'WorkerExited';
+  constructor(readonly code: number) {
+    super(`a worker thread ended by itself in the middle of the search (exit code ${code}): code it runs called process.exit() or failed`);
+  }
+}
+
+/** The search was stopped from outside (Ctrl-C) or by a limit its workers did not answer in time. */
+class Halted extends Error {
+  constructor(readonly why: NonNullable<ExploreResult['stoppedBy']>) {
+    super(why);
+  }
+}
+
+/** An allocation that failed: the engine's memory ran out (the run is incomplete, stopped by memory). */
+export function isAllocationFailure(e: unknown): boolean {
+  const err = e as Error | null;
+  return !!err && (err.name === 'RangeError' || err instanceof RangeError) && /allocat|Invalid typed array length|Array buffer|out of memory/i.test(err.message ?? '');
+}
+
+/** How long the workers get, after a limit or an interrupt, to stop by themselves before they are terminated. */
+export const GRACE_MS = 2000;
+/** How often the coordinator looks at the workers' counts and the process's memory while a level runs. */
+const WATCH_MS = 50;
 
 export function defaultWorkers(): number {
   return Math.max(1, availableParallelism());
 }
-
-/** Live handles, so that an interrupt can stop the workers at once. */
-export const running = new Set<Worker>();
 
 export async function exploreParallel(factory: ModelFactory, opts: ExploreOptions = {}): Promise<ExploreResult> {
   const t0 = performance.now();
@@ -83,32 +115,51 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
 
   const control = sharedInts(controlWords(workers));
   const init: Omit<WorkerInit, 'id'> = { factory, workers, reductions, control };
-  const remotes = Array.from({ length: workers }, (_, id) => {
-    const w = new Worker(new URL(WORKER_URL), { workerData: { ...init, id } });
-    running.add(w);
-    return new Remote(w);
-  });
-  // An abort (Ctrl-C) stops the workers at once; the partial counts are reported.
-  let interrupted = false;
-  const onAbort = (): void => {
-    interrupted = true;
+  const remotes = Array.from({ length: workers }, (_, id) => new Remote(new Worker(new URL(WORKER_URL), { workerData: { ...init, id } })));
+  /**
+   * Stops the search now: the workers are terminated (a worker stuck in an
+   * invariant's code cannot answer), and the levels completed before are the
+   * result. Ctrl-C does this at once; a time limit the workers did not
+   * answer within GRACE_MS does it then.
+   */
+  let halted: NonNullable<ExploreResult['stoppedBy']> | undefined;
+  const haltNow = (why: NonNullable<ExploreResult['stoppedBy']>): void => {
+    if (halted) return;
+    halted = why;
     for (const r of remotes) {
-      r.fail(new Interrupted('interrupted'));
-      void r.worker.terminate();
+      r.fail(new Halted(why));
+      void r.terminate();
     }
   };
+  const onAbort = (): void => haltNow('interrupted');
   opts.signal?.addEventListener('abort', onAbort);
+  if (opts.signal?.aborted) onAbort(); // interrupted before the workers started
+  const cancelDeadline = opts.maxSeconds === undefined ? () => {} : timeoutAfter(opts.maxSeconds * 1000 + GRACE_MS, () => haltNow('max-seconds'));
+
+  // What the result reports, kept up to date level by level: a search stopped in the middle reports the levels it completed.
+  const parents = new ParentStore(Math.min(expectedStates, 1 << 22), false, model.actionCount > 0xffff);
+  const found: { invariant: string; message: string; index: number }[] = [];
+  const violated = new Set<string>();
+  let stoppedBy: ExploreResult['stoppedBy'];
+  let transitions = 0;
+  const levelSizes: number[] = [];
+  let depth = 0;
+  let depthBounded = false;
+  let ampleStates = 0;
+  /** Each worker's coverage counts, in shared memory (readable even after a worker is terminated), and their sum at the last completed level. */
+  let workerCoverage: Float64Array[] = [];
+  const coverage = new Float64Array(model.actionCount);
+  const snapshotCoverage = (): void => {
+    coverage.fill(0);
+    for (const c of workerCoverage) for (let a = 0; a < coverage.length; a++) coverage[a]! += c[a]!;
+  };
+  let tableBytes = 0;
   try {
     type Arena = { states: Int32Array; keys: Int32Array };
-    const arenas = (await Promise.all(remotes.map((r) => r.next<{ arena: Arena }>()))).map((m) => m.arena);
-
-    const parents = new ParentStore(Math.min(expectedStates, 1 << 22), false, model.actionCount > 0xffff);
-    const found: { invariant: string; message: string; index: number }[] = [];
-    const violated = new Set<string>();
-    let stoppedBy: ExploreResult['stoppedBy'];
-    let transitions = 0;
-    const levelSizes: number[] = [];
-    const halted = (): boolean =>
+    const ready = await Promise.all(remotes.map((r) => r.next<{ arena: Arena; coverage: Float64Array }>()));
+    const arenas = ready.map((m) => m.arena);
+    workerCoverage = ready.map((m) => m.coverage);
+    const done = (): boolean =>
       found.length > 0 && (stopAtFirst || violated.size >= invariants.length + (checkDeadlock ? 1 : 0));
 
     // The visited table; `stored` counts its entries.
@@ -120,11 +171,15 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
       const free = (c: number) => c * MAX_LOAD - stored - extra;
       if (free(cap) >= reserve) return;
       while (free(cap) < reserve) cap *= 2;
+      // Growing would take the process past --max-memory: stop before (the old and the new table live together while it rehashes).
+      if (opts.maxMemory !== undefined && process.memoryUsage.rss() + cap * 8 > opts.maxMemory) throw new Halted('max-memory');
       const mask = (1 << bits) - 1;
       table = rehash(table, cap, (ref, slot) => {
         arenas[ref & mask]!.states[(ref >>> bits) * stride + SLOT] = slot;
       });
+      tableBytes = table.byteLength;
     };
+    tableBytes = table.byteLength;
     const plan = (w: number, inserted: number, levelInserted: number): LevelPlan => ({
       table,
       keyArenas: arenas.map((a) => a.keys),
@@ -217,17 +272,9 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
     takeViolations(seeded, level.violationRanks, level.base, null);
     levelSizes.push(inits.length);
 
-    /** Bytes the engine holds: the table, the parent pointers and their staging, the workers' arenas and the frontier. */
-    const memoryBytes = (): number =>
-      table.byteLength +
-      parents.bytes +
-      placed.parents.byteLength +
-      placed.actions.byteLength +
-      placed.byRank.byteLength +
-      arenas.reduce((a, x) => a + x.states.byteLength + x.keys.byteLength, 0) +
-      level.frontier.states.reduce((a, x) => a + x.byteLength, 0);
+    /** The memory the process uses (its resident set: the coordinator, the workers and every table): what --max-memory caps. */
+    const memoryBytes = (): number => process.memoryUsage.rss();
 
-    let depth = 0;
     let lastProgress = t0;
     const progress = (now: number, p: Omit<Progress, 'seconds' | 'bytes'>): void => {
       if (!opts.onProgress || now - lastProgress < 1000) return;
@@ -237,6 +284,9 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
 
     /** Every worker has stopped: grow what is short, then go on where each stopped (null: the growth broke --max-memory). */
     const resume = async (segs: Segment[]): Promise<Segment[] | null> => {
+      // A worker's arenas double when they grow: stop first if that would take the process past --max-memory.
+      const growth = segs.reduce((a, s, w) => a + (s.arenaFull ? arenas[w]!.states.byteLength + arenas[w]!.keys.byteLength : 0), 0);
+      if (opts.maxMemory !== undefined && growth > 0 && memoryBytes() + growth > opts.maxMemory) return null;
       await Promise.all(
         segs.map(async (s, w) => {
           if (s.arenaFull) arenas[w] = (await remotes[w]!.ask<{ arena: Arena }>({ cmd: 'grow' })).arena;
@@ -266,10 +316,10 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
         Atomics.store(control, PAUSE, 1);
       };
       const overStates = (inserted: number): boolean => opts.maxStates !== undefined && stored + inserted > opts.maxStates;
-      const deadline =
+      const cancel =
         opts.maxSeconds === undefined || probe
-          ? undefined
-          : setTimeout(() => stop('max-seconds'), Math.max(0, t0 + opts.maxSeconds * 1000 - performance.now()));
+          ? () => {}
+          : timeoutAfter(t0 + opts.maxSeconds * 1000 - performance.now(), () => stop('max-seconds'));
       // While the level runs: progress once a second, and the state and memory limits.
       const watch = probe
         ? undefined
@@ -278,7 +328,7 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
             if (overStates(p.inserted)) stop('max-states');
             if (opts.maxMemory !== undefined && memoryBytes() >= opts.maxMemory) stop('max-memory');
             progress(performance.now(), { depth: depth + 1, states: stored + p.inserted, transitions: transitions + p.transitions, frontier: frontier.total });
-          }, 100);
+          }, WATCH_MS);
       try {
         let segs = await Promise.all(remotes.map((r, w) => r.ask<Segment>({ cmd: 'level', plan: plan(w, 0, 0), frontier, probe })));
         while (segs.some((s) => s.paused)) {
@@ -298,13 +348,11 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
         }
         return segs;
       } finally {
-        clearTimeout(deadline);
+        cancel();
         clearInterval(watch);
       }
     };
-    let depthBounded = false;
-    try {
-    while (level.frontier.total > 0 && !halted()) {
+    while (level.frontier.total > 0 && !done()) {
       if (depth >= maxDepth) {
         // One more level, only to learn whether the bound cut anything off.
         await runLevel(level.frontier, true);
@@ -335,6 +383,8 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
         noteWitnesses(results, depth);
       }
       takeViolations(results, level.violationRanks, level.base, deadlock);
+      ampleStates = expanded.reduce((a, e) => a + e.ampleStates, 0); // each worker's count so far
+      snapshotCoverage();
       if (newCount === 0) break;
 
       const now = performance.now();
@@ -344,44 +394,41 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
       progress(now, { depth, states: parents.length, transitions, frontier: newCount });
       if (stoppedBy) break;
     }
-    } catch (e) {
-      if (!interrupted) throw e;
-      stoppedBy = 'interrupted';
-    }
-
-    const stats = interrupted
-      ? []
-      : await Promise.all(remotes.map((r) => r.ask<{ coverage: Float64Array; ampleStates: number }>({ cmd: 'stats' })));
-    const coverage = new Float64Array(model.actionCount);
-    for (const s of stats) s.coverage.forEach((n, a) => (coverage[a]! += n));
     if (process.env.MMCHECK_PROFILE) {
-      process.stderr.write(`worker phase ms: ${JSON.stringify(stats.map((s) => (s as unknown as { time: unknown }).time))}\n`);
+      const stats = await Promise.all(remotes.map((r) => r.ask<{ time: unknown }>({ cmd: 'stats' })));
+      process.stderr.write(`worker phase ms: ${JSON.stringify(stats.map((s) => s.time))}\n`);
     }
-    const violations: Violation[] = found.map((f) =>
-      violationFromPath(model, invariants, f.invariant, f.message, parents.actionsTo(f.index)),
-    );
-    const states = parents.length;
-    return {
-      ...verdictOf(violations, violations.length ? undefined : stoppedBy),
-      violations,
-      states,
-      transitions,
-      depthReached: depth,
-      depthBounded,
-      levelSizes,
-      coverage,
-      seconds: (performance.now() - t0) / 1000,
-      collisionProbability: collisionProbability(states, transitions),
-      strategy: 'bfs',
-      workers,
-      tableBytes: parents.bytes + table.byteLength,
-      ampleStates: stats.reduce((a, s) => a + s.ampleStates, 0),
-      reductions,
-      witnesses: witnessResults(witnesses, witnessDepth),
-    };
+  } catch (e) {
+    // Stopped from outside or by a limit (the workers terminated, or a growth that would pass --max-memory), or out of memory.
+    if (e instanceof Halted) stoppedBy = e.why;
+    else if (halted) stoppedBy = halted;
+    else if (isAllocationFailure(e)) stoppedBy = 'max-memory';
+    else throw e;
   } finally {
+    cancelDeadline();
     opts.signal?.removeEventListener('abort', onAbort);
-    for (const r of remotes) running.delete(r.worker);
-    await Promise.all(remotes.map((r) => r.worker.terminate()));
+    await Promise.all(remotes.map((r) => r.terminate()));
   }
+  const violations: Violation[] = found.map((f) =>
+    violationFromPath(model, invariants, f.invariant, f.message, parents.actionsTo(f.index)),
+  );
+  const states = parents.length;
+  return {
+    ...verdictOf(violations, violations.length ? undefined : stoppedBy),
+    violations,
+    states,
+    transitions,
+    depthReached: depth,
+    depthBounded,
+    levelSizes,
+    coverage,
+    seconds: (performance.now() - t0) / 1000,
+    collisionProbability: collisionProbability(states, transitions),
+    strategy: 'bfs',
+    workers,
+    tableBytes: parents.bytes + tableBytes,
+    ampleStates,
+    reductions,
+    witnesses: witnessResults(witnesses, witnessDepth),
+  };
 }

@@ -65,7 +65,7 @@ export class Search {
     const expected = opts.expectedStates ?? 1 << 16;
     this.visited = new FingerprintSet(expected, withDepth);
     this.parents = new ParentStore(Math.min(expected, 1 << 24), withDepth, model.actionCount > 0xffff);
-    this.coverage = new Float64Array(model.actionCount);
+    this.coverage = opts.coverageBuffer ?? new Float64Array(model.actionCount);
     this.stopAtFirst = opts.stopAtFirst ?? true;
     this.checkDeadlock = opts.checkDeadlock ?? true;
     this.maxDepth = opts.maxDepth ?? Infinity;
@@ -160,6 +160,11 @@ export class Search {
     if (++this.pollCounter & 1023) return;
     const now = performance.now();
     const o = this.opts;
+    if (o.counters) {
+      o.counters[0] = this.states;
+      o.counters[1] = this.transitions;
+      o.counters[2] = Math.max(depth, this.depthReached);
+    }
     if (!this.levelSync) this.checkLimits(now);
     if (o.shouldStop?.()) this.stop('interrupted');
     if (o.onProgress && now - this.lastProgress >= 1000) {
@@ -180,7 +185,11 @@ export class Search {
     const o = this.opts;
     if (o.maxStates !== undefined && this.states > o.maxStates) this.stop('max-states');
     if (o.maxSeconds !== undefined && (now - this.t0) / 1000 >= o.maxSeconds) this.stop('max-seconds');
-    if (o.maxMemory !== undefined && this.bytes >= o.maxMemory) this.stop('max-memory');
+    // The process's memory (whatever else it holds), as the parallel engine counts it, with the visited table's next growth if it is due before the next look.
+    if (o.maxMemory !== undefined) {
+      const due = this.visited.growthWithin(1024 * Math.max(1, this.model.actionCount));
+      if (process.memoryUsage.rss() + due >= o.maxMemory) this.stop('max-memory');
+    }
   }
 
   stop(why: NonNullable<ExploreResult['stoppedBy']>): void {

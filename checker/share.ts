@@ -140,6 +140,8 @@ export interface Segment {
   transitions: number;
   /** Global rank of the first deadlocked state this worker met, or -1. */
   deadlockRank: number;
+  /** States this worker expanded with an ample set, since the search began. */
+  ampleStates: number;
 }
 
 export interface CommitResult {
@@ -233,7 +235,8 @@ export class Share {
     this.hashed = hashedInWasm(this.W) ? new HashedBuffer(this.W * rows) : null;
     this.batchStates = this.hashed ? this.hashed.words : new Int32Array(this.W * rows);
     this.rows = Array.from({ length: rows }, (_, r) => this.batchStates.subarray(r * this.W, (r + 1) * this.W));
-    this.coverage = new Float64Array(model.actionCount);
+    // In shared memory: the coordinator reads it at the end of each level, and still after it terminated this worker.
+    this.coverage = new Float64Array(new SharedArrayBuffer(Math.max(1, model.actionCount) * 8));
     this.cur = new Int32Array(this.W);
     const por: PorInfo | null = model.porInfo ?? null;
     this.expand = makeExpander(model, reductions, this.stats, por);
@@ -423,7 +426,7 @@ export class Share {
       if (n === 0 && !this.probe && this.deadlockRank < 0 && this.model.isDeadlock?.(cur)) this.deadlockRank = this.rank;
     }
     this.flush();
-    return { paused, arenaFull, inserted: this.inserted, transitions: this.levelTransitions, deadlockRank: this.deadlockRank };
+    return { paused, arenaFull, inserted: this.inserted, transitions: this.levelTransitions, deadlockRank: this.deadlockRank, ampleStates: this.stats.ampleStates };
   }
 
   /** Keeps the touch loop from being optimised away. */

@@ -38,6 +38,11 @@ export class FingerprintSet {
     return this.table.byteLength + (this.values ? this.values.byteLength : 0);
   }
 
+  /** The bytes the next growth allocates, if `inserts` more inserts may make it grow; else 0. */
+  growthWithin(inserts: number): number {
+    return this.count + inserts > (this.mask + 1) * MAX_LOAD ? this.bytes * 2 : 0;
+  }
+
   /** Inserts (hi, lo); true when it was not there. Sets lastSlot either way. */
   insert(hi: number, lo: number): boolean {
     if (this.count + 1 > (this.mask + 1) * MAX_LOAD) this.grow();

@@ -54,7 +54,7 @@ async function main(): Promise<void> {
           port.postMessage({ violationRanks: s.placeLevel(c.all, c.to) });
           break;
         case 'stats':
-          port.postMessage({ coverage: s.coverage, ampleStates: s.stats.ampleStates, time });
+          port.postMessage({ time });
           break;
       }
       time[c.cmd] = (time[c.cmd] ?? 0) + performance.now() - t0;
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
       port.postMessage(errorMessage(e));
     }
   });
-  port.postMessage({ ready: true, arena: s.arena });
+  port.postMessage({ ready: true, arena: s.arena, coverage: s.coverage });
 }
 
 /** An error as a message: its class name and message survive the thread boundary (the stack for debugging). */

@@ -120,7 +120,7 @@ const moduleBytes = (pages: number) =>
     0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
     ...section(1, [1, 0x60, 2, 0x7f, 0x7f, 1, 0x7f]), // type 0: (i32, i32) -> i32
     ...section(3, [1, 0]), // function 0 has type 0
-    ...section(5, [1, 0, ...uleb(pages)]), // one memory of `pages` pages
+    ...section(5, [1, 1, ...uleb(pages), ...uleb(pages)]), // one memory of exactly `pages` pages (a maximum: less address space reserved)
     ...section(7, [2, ...name('xxh64'), 0, 0, ...name('memory'), 2, 0]),
     ...section(10, [1, ...uleb(code.length), ...code]),
   ]);

@@ -4,7 +4,8 @@
  */
 import { accessSync, constants, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { explore } from '../checker/explore.js';
+import { exploreSequential } from '../checker/sequential.js';
+import { InvariantFileError } from '../invariants/invariant-file.js';
 import type { ExploreOptions, ExploreResult, Progress, Strategy } from '../checker/model.js';
 import { exploreParallel } from '../checker/parallel.js';
 import type { Reductions } from '../checker/reduce.js';
@@ -222,10 +223,21 @@ export async function execute(p: Plan, req: CheckRequest): Promise<RunOutcome[]>
         onProgress: req.progress && !quiet ? progressPrinter(run.scenario.name) : undefined,
         shouldStop: () => req.signal?.aborted === true,
       };
+      // Both engines run the model in worker threads, so that a limit and Ctrl-C hold whatever an invariant's code does.
       if (req.strategy === 'bfs') return exploreParallel(factory, opts);
-      return Promise.resolve(explore(model, built.invariants, opts, built.witnesses));
+      return exploreSequential(factory, model.actionCount, opts);
     };
-    const result = await search(req.reductions, false);
+    let result: ExploreResult;
+    try {
+      result = await search(req.reductions, false);
+    } catch (e) {
+      // A worker that ended by itself: with an invariant file in the run, that file's code did it.
+      const files = names.map(invariantSource).filter((f) => f !== undefined);
+      if (e instanceof Error && e.name === 'WorkerExited' && files.length) {
+        throw new InvariantFileError(`${e.message}; the run uses invariants from ${[...new Set(files)].join(', ')}, whose code may have called process.exit()`);
+      }
+      throw e;
+    }
     if (req.progress) process.stderr.write(CLEAR);
     let factors: RunOutcome['factors'];
     if (req.reductionFactor && result.verdict === 'holds') {
@@ -317,11 +329,11 @@ function neverTaken(o: RunOutcome): string[] {
   return o.model.stepCoverage(o.result.coverage).filter(([, n]) => n === 0).map(([name]) => name);
 }
 
-/** The warning lines of a HOLDS that may be vacuous (also shown for an incomplete run: what it explored so far). */
+/** The warning lines of a HOLDS that may be vacuous. */
 function vacuityLines(o: RunOutcome): string[] {
-  if (o.result.verdict !== 'holds' && o.result.verdict !== 'incomplete') return [];
+  if (o.result.verdict !== 'holds') return [];
   const lines: string[] = [];
-  const within = o.result.depthBounded ? ` within depth ${o.result.depthReached}` : o.result.verdict === 'incomplete' ? ' in the states explored so far' : '';
+  const within = o.result.depthBounded ? ` within depth ${o.result.depthReached}` : '';
   if (o.neverCompleted.length) lines.push(`warning: never completed on any path${within}: ${o.neverCompleted.join('; ')}`);
   const threads = o.witnesses.filter((w) => w.kind === 'thread' && !w.found).map((w) => w.name.replace(/^thread (.*) finishes$/, '$1'));
   if (threads.length) lines.push(`warning: never finished on any path${within}: thread${threads.length > 1 ? 's' : ''} ${threads.join(', ')}`);

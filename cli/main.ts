@@ -10,6 +10,7 @@ import { SCENARIO_SCHEMA } from '../model/scenario-file.js';
 import { traceHtml, traceReplay, traceShow } from './trace.js';
 import { list as listCmd, LISTS } from './list.js';
 import { defaultWorkers } from '../checker/parallel.js';
+import { defaultMemoryCap } from '../checker/memory.js';
 import { EXIT_INTERRUPTED, EXIT_OUTPUT_LOST, EXIT_TERMINATED, EXIT_USAGE, intFlag, listFlag, numberFlag, sizeFlag, UsageError } from './usage.js';
 import { didYouMean, NEWEST_KERNEL } from '../model/variants.js';
 import { loadInvariantFiles } from '../invariants/invariant-file.js';
@@ -241,7 +242,7 @@ export async function main(argv: string[], signal?: AbortSignal): Promise<{ code
         color: colorOn(p, json),
         toolVersion: toolVersion(),
         workers,
-        maxMemory: sizeFlag('max-memory', str(p, 'max-memory')),
+        maxMemory: sizeFlag('max-memory', str(p, 'max-memory')) ?? defaultMemoryCap(),
         reductions: { symmetry: !flag(p, 'no-symmetry'), por: !flag(p, 'no-por') },
         reductionFactor: flag(p, 'reduction-factor'),
         progress: !flag(p, 'quiet') && (flag(p, 'progress') || process.stderr.isTTY === true),
@@ -260,9 +261,10 @@ export async function main(argv: string[], signal?: AbortSignal): Promise<{ code
  * signal exits at once. An output that cannot be written (stdout to a full
  * disk) is one line on stderr and exit 6.
  */
-export async function run(argv: string[]): Promise<number> {
+export async function run(argv: string[], earlySignal?: 'SIGINT' | 'SIGTERM'): Promise<number> {
   let res: { code: number; out: string };
   const ac = new AbortController();
+  if (earlySignal) ac.abort(earlySignal); // it came while the modules loaded
   const handlers = (['SIGINT', 'SIGTERM'] as const).map((sig) => {
     const h = (): void => {
       if (ac.signal.aborted) process.exit(sig === 'SIGTERM' ? EXIT_TERMINATED : EXIT_INTERRUPTED);

@@ -15,6 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { isScenarioFile } from '../model/scenario-file.js';
 import { didYouMean } from '../model/variants.js';
 import type { MMInvariant, When } from './invariant.js';
+import type { StateView } from '../model/kernel.js';
 import { BUILTIN_INVARIANTS, registerInvariant, findInvariant } from './registry.js';
 
 export class InvariantFileError extends Error {
@@ -23,6 +24,48 @@ export class InvariantFileError extends Error {
 
 const WHEN: readonly When[] = ['always', 'quiescent', 'quiescent, and at exit'];
 const loaded = new Map<string, string[]>();
+/** Names the engine itself reports violations under: an invariant of that name would be mistaken for them. */
+const RESERVED = ['deadlock', 'lock-order', 'vacuous'];
+/** How long an invariant file may take to load (its top-level code, awaits included). */
+const LOAD_TIMEOUT_MS = 10_000;
+
+/** What was thrown, in one line, whatever it was (user code may throw null, a string, anything). */
+export function describeThrown(e: unknown): string {
+  if (e instanceof Error) return `${e.name}: ${String(e.message).split('\n')[0]}`;
+  if (e === null || e === undefined) return `${String(e)} was thrown`;
+  try {
+    return `${typeof e === 'string' ? JSON.stringify(e) : String(e)} was thrown`;
+  } catch {
+    return 'a value that cannot be shown was thrown';
+  }
+}
+
+/**
+ * import() of a user's module, given up on when it does not finish: a
+ * top-level await that never settles would otherwise end the process
+ * without a word (Node's exit code 13) or hang it.
+ */
+function importWithin(url: string, file: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const never = (): void => reject(new InvariantFileError(`cannot load invariants file ${file}: its top-level code never finishes (an await that never settles?)`));
+    const timer = setTimeout(() => reject(new InvariantFileError(`cannot load invariants file ${file}: its top-level code did not finish within ${LOAD_TIMEOUT_MS / 1000} s`)), LOAD_TIMEOUT_MS);
+    timer.unref();
+    // Nothing else left to wait for, and the import has not settled: it never will.
+    process.once('beforeExit', never);
+    import(url).then(
+      (m) => {
+        clearTimeout(timer);
+        process.off('beforeExit', never);
+        resolve(m);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        process.off('beforeExit', never);
+        reject(new InvariantFileError(`cannot load invariants file ${file}: ${describeThrown(e)}`));
+      },
+    );
+  });
+}
 
 /** Imports the file and registers its invariants; returns their names. Loading the same file twice is a no-op. */
 export async function loadInvariantFile(file: string): Promise<string[]> {
@@ -31,13 +74,7 @@ export async function loadInvariantFile(file: string): Promise<string[]> {
   if (done) return done;
   if (!existsSync(abs)) throw new InvariantFileError(`cannot read invariants file ${file}: ENOENT`);
   installResolveHook();
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(pathToFileURL(abs).href)) as Record<string, unknown>;
-  } catch (e) {
-    const err = e as Error;
-    throw new InvariantFileError(`cannot load invariants file ${file}: ${err.name}: ${String(err.message).split('\n')[0]}`);
-  }
+  const mod = (await importWithin(pathToFileURL(abs).href, file)) as Record<string, unknown>;
   const list = mod.invariants ?? mod.default;
   if (list === undefined) throw new InvariantFileError(`${file}: exports no "invariants" (and no default export)`);
   const invs = Array.isArray(list) ? list : [list];
@@ -80,14 +117,30 @@ function checkShape(x: unknown, where: string, dir: string): MMInvariant {
   if (!x || typeof x !== 'object') fail('not an object');
   const o = x as Record<string, unknown>;
   if (typeof o.name !== 'string' || !/^[a-z][a-z0-9-]*$/.test(o.name)) fail('"name" must be a kebab-case string such as "no-zeropage-pins"');
+  if (RESERVED.includes(o.name as string)) fail(`"${o.name as string}" is reserved: mmcheck reports its own verdicts under it (${RESERVED.join(', ')})`);
   if (typeof o.description !== 'string' || !o.description) fail(`${o.name}: "description" must say in one line what must hold`);
   if (typeof o.check !== 'function') fail(`${o.name}: needs a check(v) function returning null or a message`);
   const when = o.when ?? 'always';
   if (!WHEN.includes(when as When)) fail(`${o.name}: "when" must be one of ${WHEN.map((w) => `"${w}"`).join(', ')}${didYouMean(String(when), WHEN)}`);
   if (o.defaultScenario !== undefined && typeof o.defaultScenario !== 'string') fail(`${o.name}: "defaultScenario" must be a scenario name or file`);
   if (o.notApplicable !== undefined && typeof o.notApplicable !== 'function') fail(`${o.name}: "notApplicable" must be a function`);
+  const witnesses = o.witnesses ?? [];
+  if (!Array.isArray(witnesses)) fail(`${o.name}: "witnesses" must be a list of { name, check(v) }`);
+  (witnesses as unknown[]).forEach((w, i) => {
+    const x = w as Record<string, unknown> | null;
+    if (!x || typeof x !== 'object' || typeof x.name !== 'string' || !x.name || typeof x.check !== 'function') fail(`${o.name}: witnesses[${i}] must be { name, check(v) }`);
+  });
   const check = o.check as MMInvariant['check'];
+  const notApplicable = o.notApplicable as MMInvariant['notApplicable'];
   const name = o.name as string;
+  /** User code that throws is a finding about the file, not a crash of the engine. */
+  const guard = <T>(what: string, f: () => T): T => {
+    try {
+      return f();
+    } catch (e) {
+      throw new InvariantFileError(`invariant ${name}: ${what} threw: ${describeThrown(e)}`);
+    }
+  };
   return {
     name,
     description: o.description as string,
@@ -95,15 +148,18 @@ function checkShape(x: unknown, where: string, dir: string): MMInvariant {
     when: when as When,
     // A scenario file named by the invariant is relative to the invariant file.
     defaultScenario: typeof o.defaultScenario === 'string' && isScenarioFile(o.defaultScenario) ? resolve(dir, o.defaultScenario) : ((o.defaultScenario as string | undefined) ?? ''),
-    notApplicable: o.notApplicable as MMInvariant['notApplicable'],
-    // An exception in user code is a finding about the invariant, not a crash of the engine.
+    notApplicable: notApplicable
+      ? (variant) => {
+          const r: unknown = guard('notApplicable()', () => notApplicable(variant));
+          return typeof r === 'string' && r ? r : null;
+        }
+      : undefined,
+    witnesses: (witnesses as { name: string; check: (v: StateView) => unknown }[]).map((w) => ({
+      name: w.name,
+      check: (v: StateView) => guard(`witness "${w.name}"`, () => w.check(v)) === true,
+    })),
     check(v) {
-      let r: unknown;
-      try {
-        r = check(v);
-      } catch (e) {
-        throw new InvariantFileError(`invariant ${name} threw: ${(e as Error).message ?? String(e)}`);
-      }
+      const r: unknown = guard('check()', () => check(v));
       if (r === null || r === undefined || r === false) return null;
       return typeof r === 'string' ? r : `${name} is violated`;
     },

@@ -4,7 +4,7 @@
  */
 import type { BuiltModel } from '../checker/factory.js';
 import { jsUrl } from '../checker/factory.js';
-import { loadInvariantFile } from '../invariants/invariant-file.js';
+import { InvariantFileError, loadInvariantFile } from '../invariants/invariant-file.js';
 import { findInvariant, invariantSource, toEngineInvariant } from '../invariants/registry.js';
 import { porInfo } from './por.js';
 import { stateWitnesses } from './witnesses.js';
@@ -42,8 +42,12 @@ export function createModel(args: MMModelArgs): BuiltModel & { model: MMModel } 
   const view = model.view(new Int32Array(model.stateWords));
   const mine = args.invariants.map((n) => {
     const inv = findInvariant(n);
-    if (!inv) throw new Error(`unknown invariant ${n}`);
-    return inv;
+    if (inv) return inv;
+    // Loaded again in this worker, an invariant file defined other names: they must not depend on chance.
+    if (args.invariantFiles?.length) {
+      throw new InvariantFileError(`invariant ${n} is not defined when ${args.invariantFiles.join(', ')} is loaded again in a worker thread: an invariant file must define the same invariants each time it is loaded`);
+    }
+    throw new Error(`unknown invariant ${n}`);
   });
   const invariants = mine.map((inv) => toEngineInvariant(inv, view));
   // The witnesses get a view of their own: the invariants' view caches the readable state of the state it is bound to.

@@ -61,7 +61,8 @@ export function witnessOutcomes(plan: readonly WitnessInfo[], engine: readonly {
   let k = 0;
   return plan.map((w) => {
     if (w.completes) return { ...w, found: model.completed(coverage, w.completes.thread, w.completes.entry), depth: -1 };
-    const e = engine[k++]!;
+    // A search stopped before it could report (terminated at a deadline) found none.
+    const e = engine[k++] ?? { found: false, depth: -1 };
     return { ...w, found: e.found, depth: e.depth };
   });
 }

@@ -76,8 +76,8 @@ describe('bad invariant files: one line, exit 2', () => {
     ['a bad when', ['check', '--invariants-file', write('when.mjs', "export const invariants = [{ name: 'x', description: 'd', when: 'quiesent', check() { return null; } }];")], /"when" must be one of .* \(did you mean "quiescent"\?\)/],
     ['a built-in name', ['check', '--invariants-file', write('clash.mjs', "export const invariants = [{ name: 'pin-coherent', description: 'd', check() { return null; } }];")], /"pin-coherent" is already a built-in invariant/],
     ['no scenario', ['check', '--invariants-file', write('nosc.mjs', "export const invariants = [{ name: 'x', description: 'd', check() { return null; } }];")], /invariant x \(from .*nosc\.mjs\) names no defaultScenario: give --scenario/],
-    ['a check that throws, in a worker', ['check', '--invariants-file', write('throws.mjs', ok("throw new Error('oops');")), '--workers', '2'], /^mmcheck: invariant mine threw: oops\n$/],
-    ['a check that throws, in process', ['check', '--invariants-file', write('throws2.mjs', ok('return v.nothing.here;')), '--strategy', 'dfs'], /^mmcheck: invariant mine threw: Cannot read properties of undefined/],
+    ['a check that throws, in a worker', ['check', '--invariants-file', write('throws.mjs', ok("throw new Error('oops');")), '--workers', '2'], /^mmcheck: invariant mine: check\(\) threw: Error: oops\n$/],
+    ['a check that throws, in the DFS worker', ['check', '--invariants-file', write('throws2.mjs', ok('return v.nothing.here;')), '--strategy', 'dfs'], /^mmcheck: invariant mine: check\(\) threw: TypeError: Cannot read properties of undefined/],
   ];
   for (const [what, args, msg] of cases) {
     test(what, () => {
