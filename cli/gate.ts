@@ -158,7 +158,13 @@ function planRows(cfg: GateConfig, opts: GateOptions): Row[] {
     at('revert', () => resolveVariant({ revert: c.revert ?? [] }));
     c.kernels.forEach((kernel, k) => {
       const path = `checks[${i}].kernels[${k}]`;
-      const extras = [...(c.mutants ?? []).map((m) => `mutant ${m}`), ...(c.patch ?? []).map((p) => `+${p}`), ...(c.revert ?? []).map((r) => `-${r}`)];
+      const extras = [
+        ...(c.mutants ?? []).map((m) => `mutant ${m}`),
+        ...(c.patch ?? []).map((p) => `+${p}`),
+        ...(c.revert ?? []).map((r) => `-${r}`),
+        ...(c.strategy === 'dfs' ? ['dfs'] : []),
+        ...(c.depth !== undefined ? [`depth ${c.depth}`] : []),
+      ];
       const label = `${c.scenario} ${c.invariants.join(',')} @ ${kernel}${extras.length ? ` (${extras.join(', ')})` : ''}`;
       const req: CheckRequest = {
         invariants: c.invariants,

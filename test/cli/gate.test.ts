@@ -47,7 +47,7 @@ describe('mmcheck gate', () => {
     expect(xml).toContain('name="io_uring R/O remap: iouring-ro-remap pin-coherent @ 5.18"');
     const md = readFileSync(summary, 'utf8');
     expect(md).toMatch(/^## mmcheck gate: every verdict as expected/);
-    expect(md).toMatch(/\| ✅ \| iouring-ro-remap pin-coherent @ 6.2 \| holds \| holds \|/);
+    expect(md).toMatch(/\| ✅ \| iouring-ro-remap pin-coherent @ 6.2 \(depth 12\) \| holds \| holds \|/);
     expect(existsSync(join(dir, 't'))).toBe(false); // no unexpected violation, no trace
   });
 
@@ -80,6 +80,27 @@ describe('mmcheck gate', () => {
     expect(md.startsWith('# earlier step\n')).toBe(true); // appended, not overwritten
     expect(md).toMatch(/## mmcheck gate: 2 verdicts changed/);
     expect(md).toMatch(/\| iouring-ro-remap pin-coherent @ 5.18 \| holds \| \*\*violated\*\* \| pin-coherent: pin "fixed-buffer"/);
+  });
+
+  test('a HOLDS whose witness is not found is "vacuous", which never passes; strict rows also need every operation to complete and every thread to finish', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gate-'));
+    const never = { name: 'the page holds 99', when: [{ at: 'P:0', data: 99 }] };
+    const cfg = config(dir, [
+      { name: 'found', scenario: 'iouring-ro-remap', invariants: ['pin-coherent'], kernels: ['6.2'], expect: 'holds', witnesses: [{ name: 'the device writes 3', when: [{ at: 'P:0', data: 3 }] }] },
+      { name: 'not found', scenario: 'iouring-ro-remap', invariants: ['pin-coherent'], kernels: ['6.2'], expect: 'holds', witnesses: [never] },
+      { name: 'strict', scenario: 'iouring-ro-remap', invariants: ['pin-coherent'], kernels: ['6.2'], expect: 'holds', strict: true, depth: 3 },
+    ]);
+    const r = mmcheck(['gate', '-c', cfg, '-j', '1']);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/^ok +iouring-ro-remap pin-coherent @ 6\.2 +holds +holds/m);
+    expect(r.out).toMatch(/^FAIL +iouring-ro-remap pin-coherent @ 6\.2 +holds +vacuous/m);
+    expect(r.out).toMatch(/expected holds, got vacuous - holds, but not found: the page holds 99/);
+    // Within 3 steps each operation completes on some path, but not all six of P's.
+    expect(r.out).toMatch(/@ 6\.2 \(depth 3\): expected holds, got vacuous - holds, but not found: thread P finishes/);
+    const bad = config(dir, [{ scenario: 'iouring-ro-remap', invariants: ['pin-coherent'], kernels: ['6.2'], expect: 'holds', witnesses: [{ name: 'x', when: [{ at: 'Q:0', data: 1 }] }] }]);
+    const e = mmcheck(['gate', '-c', bad]);
+    expect(e.code).toBe(2);
+    expect(e.err).toMatch(/checks\[0\]\.witnesses: .*witnesses\[3\]\.when\[0\]\.at: "Q:0" is not a process and a covered address/);
   });
 
   test('a limit makes a row incomplete, which never passes', () => {
