@@ -1,9 +1,9 @@
 /**
- * PG_anon_exclusive (5.19, 6c287605fd56), MM-SEMANTICS 1.3 A1-A3:
- *   A1 a writable PTE maps an anon page only if the page is exclusive
+ * PG_anon_exclusive (5.19, 6c287605fd56), docs/rules.md#anon-exclusive:
+ *   (1) a writable PTE maps an anon page only if the page is exclusive
  *      (VM_BUG_ON in wp_page_reuse and try_to_migrate_one);
- *   A2 a pinned anon page is exclusive (sanity_check_pinned_pages, b6a2619c60b4);
- *   A3 an exclusive page is referenced by the entries of one mm at most.
+ *   (2) a pinned anon page is exclusive (sanity_check_pinned_pages, b6a2619c60b4);
+ *   (3) an exclusive page is referenced by the entries of one mm at most.
  */
 import { GUP_PENDING, GUP_PIN, gupKind, gupPfn } from '../model/gup.js';
 import type { StateView } from '../model/kernel.js';
@@ -26,7 +26,7 @@ export const anonExclusive: MMInvariant = {
   name: 'anon-exclusive',
   description:
     'writable anon PTEs and pinned anon pages are PageAnonExclusive, and an exclusive page is mapped by one mm only',
-  reference: 'include/linux/page-flags.h PG_anon_exclusive (5.19, 6c287605fd56); MM-SEMANTICS 1.3 A1-A3',
+  reference: 'include/linux/page-flags.h PG_anon_exclusive (5.19, 6c287605fd56); docs/rules.md#anon-exclusive',
   when: 'always',
   defaultScenario: 'cow-fork-gup',
   notApplicable(variant) {
@@ -41,7 +41,7 @@ export const anonExclusive: MMInvariant = {
         if (!isWritable(e) || !mapsNormalPage(e)) continue;
         const pfn = pteTarget(e);
         if (v.pageTest(pfn, PG_ANON) && !v.pageTest(pfn, PG_ANON_EXCLUSIVE)) {
-          return `A1: ${v.addrName(m, a)} maps anon pfn ${pfn} writable, but pfn ${pfn} is not PageAnonExclusive`;
+          return `${v.addrName(m, a)} maps anon pfn ${pfn} writable, but pfn ${pfn} is not PageAnonExclusive`;
         }
       }
     }
@@ -51,7 +51,7 @@ export const anonExclusive: MMInvariant = {
       if (gupKind(r) !== GUP_PIN || r & GUP_PENDING) continue;
       const pfn = gupPfn(r);
       if (pfn !== 0 && v.pageTest(pfn, PG_ANON) && !v.pageTest(pfn, PG_ANON_EXCLUSIVE)) {
-        return `A2: anon pfn ${pfn} is pinned (ref "${v.world.gupNames[g]}") but not PageAnonExclusive`;
+        return `anon pfn ${pfn} is pinned (ref "${v.world.gupNames[g]}") but not PageAnonExclusive`;
       }
     }
     for (let pfn = 1; pfn <= v.frames; pfn++) {
@@ -69,7 +69,7 @@ export const anonExclusive: MMInvariant = {
       }
       if (shared) {
         const refs = referencingMms(v, pfn);
-        return `A3: pfn ${pfn} is PageAnonExclusive but referenced by ${refs.map((r) => v.addrName(r.mm, r.addr)).join(' and ')}`;
+        return `pfn ${pfn} is PageAnonExclusive but referenced by ${refs.map((r) => v.addrName(r.mm, r.addr)).join(' and ')}`;
       }
     }
     return null;

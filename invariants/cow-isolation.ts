@@ -1,5 +1,5 @@
 /**
- * MM-SEMANTICS 1.3 A4 (NoMissedCOW, CVE-2020-29374): while an mm maps an
+ * No missed COW (CVE-2020-29374, docs/rules.md#no-missed-cow): while an mm maps an
  * anon page writable, nothing outside that mm references the page: no GUP
  * reference taken through another mm, no entry of another mm. Otherwise the
  * writer's data leaks to the other side (the vmsplice-after-fork attack).
@@ -12,7 +12,7 @@ import type { MMInvariant } from './invariant.js';
 export const cowIsolation: MMInvariant = {
   name: 'cow-isolation',
   description: 'an anon page mapped writable by an mm is referenced by nothing outside that mm (no missed COW)',
-  reference: 'CVE-2020-29374; mm/memory.c:do_wp_page; MM-SEMANTICS 1.3 A4',
+  reference: 'CVE-2020-29374; mm/memory.c:do_wp_page; docs/rules.md#no-missed-cow',
   when: 'always',
   defaultScenario: 'cow-fork-gup',
   check(v) {

@@ -12,7 +12,7 @@ export interface MMInvariant {
   readonly name: string;
   /** One line: what must hold. */
   readonly description: string;
-  /** Where the rule comes from (kernel source, commit, MM-SEMANTICS section). */
+  /** Where the rule comes from (kernel source, commit, a section of docs/rules.md). */
   readonly reference: string;
   /**
    * always: in every state; quiescent: only when no thread is in the middle

@@ -1,5 +1,5 @@
 /**
- * MM-SEMANTICS 4.4 D5 (NoStaleMigration, transient-aware), from seed 003:
+ * No stale migration entry (docs/rules.md#stale-migration), from the zap-migrate.c reproducer:
  * when the unlocked pre-unmap of a hole punch (or truncation) returns, no
  * migration entry of the file's pages is left in the range. Before 5.18,
  * zap_pte_range skipped every migration entry whenever zap_details was
@@ -14,7 +14,7 @@ import type { MMInvariant } from './invariant.js';
 export const noStaleMigration: MMInvariant = {
   name: 'no-stale-migration',
   description: "no migration entry of the file's pages is left in the range when the unlocked pre-unmap of a punch or truncate returns",
-  reference: 'mm/memory.c:zap_pte_range; seed 003 (zap-migrate.c, WARN_ON_ONCE); 5abfd71d936a (5.18); MM-SEMANTICS 4.4 D5',
+  reference: 'mm/memory.c:zap_pte_range; 5abfd71d936a (5.18), the zap-migrate.c WARN_ON_ONCE; docs/rules.md#stale-migration',
   when: 'always',
   defaultScenario: 'zap-migrate',
   check(v) {

@@ -1,5 +1,5 @@
 /**
- * MM-SEMANTICS 1.3 A5 (NoWrongCOW): a FOLL_PIN reference taken through
+ * No wrong COW (docs/rules.md#pin-coherence): a FOLL_PIN reference taken through
  * (mm, addr) keeps seeing what the process sees there: as long as the user
  * has not unmapped or zapped (mm, addr), the entry there still refers to the
  * pinned page (present, migration, or swap with the page in the swap cache).
@@ -9,7 +9,7 @@
  * A pin of a non-anonymous page (the shared zeropage, a page-cache page) is
  * covered when it is FOLL_LONGTERM: short-term R/O pins of such pages have
  * snapshot semantics, but long-term ones must see what the process sees
- * (seed 001, 84209e87c696 in 6.2). A pending GUP-fast reference is not a pin yet.
+ * (84209e87c696 in 6.2, docs/rules.md#ro-longterm-pins). A pending GUP-fast reference is not a pin yet.
  */
 import {
   formatGupFlags,
@@ -30,7 +30,7 @@ import type { MMInvariant } from './invariant.js';
 export const pinCoherent: MMInvariant = {
   name: 'pin-coherent',
   description: 'a page pinned with FOLL_PIN through (mm, addr) stays the page mapped at (mm, addr) until the user unmaps it',
-  reference: 'mm/gup.c FOLL_PIN; 6c287605fd56, a7f226604170 (5.19); MM-SEMANTICS 1.3 A5',
+  reference: 'mm/gup.c FOLL_PIN; 6c287605fd56, a7f226604170 (5.19); docs/rules.md#pin-coherence',
   when: 'always',
   defaultScenario: 'iouring-ro-remap',
   check(v) {

@@ -1,5 +1,5 @@
 /**
- * MM-SEMANTICS 4.4 D2 (PunchKeepsCOW): hole punching removes the file's pages
+ * Punching keeps private COWs (docs/rules.md#truncate-and-punch): hole punching removes the file's pages
  * from every mapping but has no right to delete private user data: a private
  * COW copy (or its swap entry) survives a punch (unmap_mapping_range with
  * even_cows=0). And shared mappings stay coherent with the page cache: a
@@ -12,7 +12,7 @@ import type { MMInvariant } from './invariant.js';
 export const punchKeepsCow: MMInvariant = {
   name: 'punch-keeps-cow',
   description: 'hole punching never zaps a private COW page or its swap entry; shared mappings only map the page cache',
-  reference: 'mm/shmem.c:shmem_fallocate, mm/memory.c:zap_pte_range (even_cows); MM-SEMANTICS 4.4 D2',
+  reference: 'mm/shmem.c:shmem_fallocate, mm/memory.c:zap_pte_range (even_cows); docs/rules.md#truncate-and-punch',
   when: 'always',
   defaultScenario: 'punch-private-cow',
   check(v) {

@@ -1,5 +1,5 @@
 /**
- * Reference accounting (MM-SEMANTICS 1.3 A6, made exact): every allocated
+ * Reference accounting (docs/rules.md#accounting): every allocated
  * page's _refcount is the sum of its holders - one per present PTE, one per
  * FOLL_GET, GUP_PIN_COUNTING_BIAS per FOLL_PIN, one for the swap cache, one
  * for the page cache, one per reference a thread holds mid-operation - and
@@ -15,7 +15,7 @@ import type { MMInvariant } from './invariant.js';
 export const refcountSane: MMInvariant = {
   name: 'refcount-sane',
   description: '_refcount = mappings + GUP references + swap/page cache + held references; nothing refers to a free page',
-  reference: 'include/linux/mm.h page_ref_*, GUP_PIN_COUNTING_BIAS; mm/swapfile.c swap_map; MM-SEMANTICS 1.3 A6',
+  reference: 'include/linux/mm.h page_ref_*, GUP_PIN_COUNTING_BIAS; mm/swapfile.c swap_map; docs/rules.md#accounting',
   when: 'always',
   defaultScenario: 'cow-fork-gup',
   check(v) {

@@ -1,5 +1,5 @@
 /**
- * MM-SEMANTICS 4.3 D3/D4: each rss counter of a live mm equals the number of
+ * rss accounting (docs/rules.md#accounting): each rss counter of a live mm equals the number of
  * its entries of that class (at quiescent states: the kernel batches rss in
  * zap_pte_range/copy_pte_range and flushes before dropping the PT lock); and
  * when the mm is freed, check_mm() (kernel/fork.c) finds every counter zero,
@@ -11,7 +11,7 @@ import type { MMInvariant } from './invariant.js';
 export const rssConsistent: MMInvariant = {
   name: 'rss-consistent',
   description: "each rss counter matches the mm's entries of its class; check_mm finds all counters zero at exit",
-  reference: 'kernel/fork.c:check_mm; include/linux/mm.h:mm_counter; MM-SEMANTICS 4.3 D3, D4',
+  reference: 'kernel/fork.c:check_mm; include/linux/mm.h:mm_counter; docs/rules.md#accounting',
   when: 'quiescent, and at exit',
   defaultScenario: 'cow-swap-gup',
   check(v) {

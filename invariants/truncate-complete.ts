@@ -1,5 +1,5 @@
 /**
- * MM-SEMANTICS 4.4 D1 (TruncateComplete): once truncation of a file has
+ * Truncation is complete (docs/rules.md#truncate-and-punch): once truncation of a file has
  * returned, no mapping of the file has any entry beyond the new end of file -
  * not a page-cache page, not a private COW copy, not the swap entry of one
  * (POSIX: truncate removes even private COWs; unmap_mapping_range with
@@ -14,7 +14,7 @@ import type { MMInvariant } from './invariant.js';
 export const truncateComplete: MMInvariant = {
   name: 'truncate-complete',
   description: 'after truncation returns, no mapping of the file has an entry beyond its end (private COWs and swap entries included)',
-  reference: 'mm/shmem.c:shmem_setattr, mm/truncate.c:truncate_pagecache; 5abfd71d936a (5.18); MM-SEMANTICS 4.4 D1',
+  reference: 'mm/shmem.c:shmem_setattr, mm/truncate.c:truncate_pagecache; 5abfd71d936a (5.18); docs/rules.md#truncate-and-punch',
   when: 'always',
   defaultScenario: 'truncate-private-swap',
   check(v) {

@@ -278,7 +278,7 @@ export class StateView {
     return f & PG_SWAPBACKED ? MM_SHMEMPAGES : MM_FILEPAGES;
   }
 
-  /** The rss class of an entry (MM-SEMANTICS 0), or -1 for none (zeropage, pte_none). */
+  /** The rss class of an entry (docs/rules.md#accounting), or -1 for none (zeropage, pte_none). */
   rssClass(pte: number): number {
     switch (pteKind(pte)) {
       case PTE_PRESENT:

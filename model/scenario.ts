@@ -101,7 +101,7 @@ export interface ScenarioSpec {
   title: string;
   /** What the scenario is for, and the expected verdicts with their reasons. */
   description: string;
-  /** Where the kernel rules come from, e.g. "MM-SEMANTICS 1.4 (a)". */
+  /** Where the kernel rules come from, e.g. "docs/rules.md#no-missed-cow; c145e0b47c77". */
   reference?: string;
   processes: string[];
   files?: FileSpec[];

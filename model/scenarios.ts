@@ -1,6 +1,6 @@
 /**
  * The built-in scenarios: small worlds for the COW/GUP, file and migration
- * cases of MM-SEMANTICS 1.4, shipped as scenario files (scenarios/*.json, the
+ * cases of docs/rules.md, shipped as scenario files (scenarios/*.json, the
  * format users write too). Each description says what the scenario is for and
  * which verdicts the kernel rules predict, and why.
  */

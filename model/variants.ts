@@ -4,7 +4,7 @@
  * Mutants are deliberately wrong switches, used to show that each invariant
  * can fail.
  *
- * Sources: ../shared/docs/MM-SEMANTICS.md section 1.1, checked against the
+ * Sources: docs/rules.md#releases, checked against the
  * kernel source of 5.7.14, 5.8.1, 5.9.1, 5.11, 5.17-rc5, 5.18.12, 5.19, 6.1 and
  * 6.2.12 (see docs/kernel-notes.md).
  */
@@ -191,7 +191,7 @@ export interface Variant {
   readonly modelledAs?: string;
 }
 
-/** The kernel versions mmcheck names, oldest first, with their epoch (MM-SEMANTICS 1.1). */
+/** The kernel versions mmcheck names, oldest first, with their epoch (docs/rules.md#releases). */
 export const KERNELS: readonly { version: string; epoch: string }[] = [
   { version: '5.7', epoch: 'E0' },
   { version: '5.8', epoch: 'E1' },

@@ -45,7 +45,16 @@ export function stateWitnesses(model: MMModel, invariants: readonly MMInvariant[
     out.push({ name: w.name, check: (s) => conds.every((c) => c(view.bind(s))) });
   }
   for (const inv of invariants) {
-    for (const w of inv.witnesses ?? []) out.push({ name: `${inv.name}: ${w.name}`, check: (s) => w.check(view.bind(s)) });
+    for (const w of inv.witnesses ?? []) {
+      out.push({
+        name: `${inv.name}: ${w.name}`,
+        check: (s) => {
+          view.bind(s);
+          view.forgetReadable(); // a witness may read v.readable: not the last state's
+          return w.check(view);
+        },
+      });
+    }
   }
   return out;
 }

@@ -27,5 +27,7 @@ export const invariants = defineInvariants([
       }
       return null;
     },
+    // What a HOLDS relies on: a long-term pin was taken at all (check --strict fails without it).
+    witnesses: [{ name: 'a long-term pin is held', check: (v) => Object.values(v.readable.gup).some((t) => parseGup(t)?.longterm === true) }],
   },
 ]);

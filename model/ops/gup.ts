@@ -124,7 +124,7 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
   b.define(FOLLOW, 'follow_page_pte', 'mm/gup.c:follow_page_pte (5.7-6.2)', (k, t) => follow(k, t));
 
   if (!g.fast) return;
-  // GUP-fast (mm/gup.c:lockless_pages_from_mm -> gup_pte_range), MM-SEMANTICS R11:
+  // GUP-fast (mm/gup.c:lockless_pages_from_mm -> gup_pte_range; 6.1 include/linux/rmap.h names the steps):
   // (F0) write_protect_seq, (B1) read the PTE, (B3) pin, (B4) re-read the PTE,
   // (B5) unshare check, (F5) seqcount retry. Any failure falls back to the slow path.
   const fallback = (k: Kernel, t: number, why: string): number => {

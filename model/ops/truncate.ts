@@ -1,6 +1,6 @@
 /**
  * Truncation and hole punching of a file, in the order the kernel does them
- * (MM-SEMANTICS 4.2; mm/shmem.c:shmem_setattr and shmem_fallocate, 5.17/5.18):
+ * (docs/rules.md#truncate-and-punch; mm/shmem.c:shmem_setattr and shmem_fallocate, 5.17/5.18):
  *
  *   truncate: inode_lock; i_size_write; unmap_mapping_range(even_cows=1)
  *             (no page lock: the "fast pre-unmap"); shmem_truncate_range page

@@ -53,7 +53,7 @@ describe('seed 000 / MM-SEMANTICS 1.4 verdicts', () => {
     const { result } = check('cow-fork-gup', '6.2', ['anon-exclusive'], { maxDepth: 12, mutants: ['fork-keeps-exclusive'] });
     expect(result.verdict).toBe('violated');
     expect(result.violations[0]!.path.length - 1).toBe(1);
-    expect(result.violations[0]!.message).toMatch(/^A3:/);
+    expect(result.violations[0]!.message).toMatch(/^pfn \d+ is PageAnonExclusive but referenced by P:0 and C:0$/);
   });
 
   test('anon-exclusive does not apply before 5.19', () => {
