@@ -108,9 +108,10 @@ export function plan(req: CheckRequest): Plan {
     if (why) notApplicable.push({ invariant: inv.name, reason: why });
     return !why;
   });
-  const warnings = variant.modelledAs
-    ? [`warning: kernel ${req.kernel} is newer than the newest modelled release: it is checked as ${variant.modelledAs} (changes after ${variant.modelledAs} are not modelled)`]
-    : [];
+  const warnings = [
+    ...(variant.modelledAs ? [`warning: kernel ${req.kernel} is newer than the newest modelled release: it is checked as ${variant.modelledAs} (changes after ${variant.modelledAs} are not modelled)`] : []),
+    ...(variant.notes ?? []),
+  ];
   if (req.traceOut !== undefined) checkOutputFile('--trace-out', req.traceOut);
   const runs: Run[] = [];
   if (applicable.length === 0) {

@@ -3,7 +3,9 @@
  */
 import { INVARIANTS } from '../invariants/registry.js';
 import { SCENARIOS } from '../model/scenarios.js';
-import { KERNELS, MUTANTS, parseVersion, SWITCHES, switchesOf, didYouMean } from '../model/variants.js';
+import { KERNELS, MUTANTS, NEWEST_KERNEL, parseVersion, SWITCHES, switchesOf, didYouMean } from '../model/variants.js';
+import { implementationNames, kernelFunctions } from '../model/kernel/functions.js';
+import { NEXT_RELEASE, RELEASES } from '../model/releases.js';
 import { UsageError } from './usage.js';
 
 export const LISTS = ['invariants', 'kernels', 'scenarios', 'mutants', 'switches'] as const;
@@ -20,11 +22,22 @@ export function list(what: string | undefined, json: boolean): string {
       return table([['INVARIANT', 'WHEN', 'DEFAULT SCENARIO', 'DESCRIPTION'], ...INVARIANTS.map((i) => [i.name, i.when, i.defaultScenario, i.description])]);
     }
     case 'kernels': {
-      const rows = KERNELS.map((k) => ({ version: k.version, epoch: k.epoch, switches: [...switchesOf(parseVersion(k.version)!)] }));
+      const oldest = parseVersion(KERNELS[0]!.version)!;
+      const newest = parseVersion(NEWEST_KERNEL)!;
+      const rows = RELEASES.map((rel) => {
+        const v = parseVersion(rel.version)!;
+        const before = v[0] < oldest[0] || (v[0] === oldest[0] && v[1] < oldest[1]);
+        const after = v[0] > newest[0] || (v[0] === newest[0] && v[1] > newest[1]);
+        const modelled = before ? 'no' : after ? `as ${NEWEST_KERNEL}` : 'yes';
+        const sw = before ? [] : [...switchesOf(v)];
+        const epoch = before ? '-' : KERNELS.filter((k) => { const x = parseVersion(k.version)!; return x[0] < v[0] || (x[0] === v[0] && x[1] <= v[1]); }).at(-1)!.epoch;
+        return { version: rel.version, date: rel.date, modelled, epoch, switches: sw, ...(before ? {} : { functions: implementationNames(kernelFunctions(new Set(sw), new Set())) }) };
+      });
       if (json) return JSON.stringify(rows, null, 2);
       return (
-        table([['KERNEL', 'EPOCH', 'SWITCHES'], ...rows.map((r) => [r.version, r.epoch, r.switches.join(', ') || '-'])]) +
-        '\n(any release from 5.7 on is accepted; releases after 6.2 behave as 6.2: later changes are not modelled)'
+        table([['KERNEL', 'RELEASED', 'MODELLED', 'EPOCH', 'SWITCHES'], ...rows.map((r) => [r.version, r.date, r.modelled, r.epoch, r.switches.join(', ') || '-'])]) +
+        `\n(also ${NEXT_RELEASE.version}-rc1 to -rc${NEXT_RELEASE.newestRc}; a stable release (5.10.89) adds the backports its switches name: mmcheck list switches.` +
+        `\n Releases after ${NEWEST_KERNEL} behave as ${NEWEST_KERNEL}: later changes are not modelled.)`
       );
     }
     case 'scenarios': {
@@ -38,8 +51,15 @@ export function list(what: string | undefined, json: boolean): string {
     case 'switches': {
       if (json) return JSON.stringify(SWITCHES, null, 2);
       return table([
-        ['SWITCH', 'SINCE', 'COMMIT', 'BEHAVIOUR'],
-        ...SWITCHES.map((s) => [s.name, 'until' in s ? `${s.since}-${s.until}` : s.since, s.commit, s.summary]),
+        ['SWITCH', 'SINCE', 'BACKPORTS', 'REQUIRES', 'COMMIT', 'BEHAVIOUR'],
+        ...SWITCHES.map((s) => [
+          s.name,
+          'until' in s ? `${s.since}-${s.until}` : s.since,
+          ('backports' in s ? s.backports.join(' ') : '') || '-',
+          ('requires' in s ? s.requires.join(' ') : '') || '-',
+          s.commit,
+          s.summary,
+        ]),
       ]);
     }
     case undefined:

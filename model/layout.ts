@@ -57,7 +57,7 @@ export const PG_FLAGS = 2;
 export const PG_DATA = 3;
 export const PG_PRIVATE = 4;
 export const PG_MAPPING = 5;
-const PG_WORDS = 6;
+export const PG_WORDS = 6;
 
 /** page flags. */
 export const PG_ANON = 1 << 0; // PageAnon

@@ -20,6 +20,10 @@ export interface SwitchInfo {
   readonly commit: string;
   readonly title: string;
   readonly summary: string;
+  /** Stable releases that carry it before its mainline release (the first sublevel of each series), e.g. "5.10.4". */
+  readonly backports?: readonly string[];
+  /** Switches it builds on (their names): patching it adds them, reverting one of them reverts it. */
+  readonly requires?: readonly string[];
 }
 
 export const SWITCHES = [
@@ -30,6 +34,7 @@ export const SWITCHES = [
     commit: '17839856fd58',
     title: 'gup: document and work around "COW can break either way" issue',
     summary: 'GUP (FOLL_GET/FOLL_PIN) on a COW mapping is done as a write: it breaks COW first (removed in 5.9)',
+    backports: ['5.7.3'],
   },
   {
     name: 'wp-page-count',
@@ -51,6 +56,7 @@ export const SWITCHES = [
     commit: 'feb889fb40fa',
     title: "mm: don't put pinned pages into the swap cache",
     summary: 'shrink_page_list keeps a maybe-pinned anon page out of the swap cache',
+    backports: ['5.10.9'],
   },
   {
     name: 'gup-fast-seqcount',
@@ -58,6 +64,7 @@ export const SWITCHES = [
     commit: '57efa1fe5957',
     title: 'mm/gup: prevent gup_fast from racing with COW during fork',
     summary: 'fork makes mm->write_protect_seq odd while it copies; a GUP-fast pin that saw it odd or changed backs off to the slow path',
+    backports: ['5.10.4'],
   },
   {
     name: 'cow-free-swap-cache',
@@ -74,6 +81,7 @@ export const SWITCHES = [
     title: 'mm: streamline COW logic in do_swap_page()',
     summary:
       'COW fixes part 1: do_swap_page decides reuse on page_count, not reuse_swap_page; do_wp_page tolerates the swapcache reference and drops the mapcount test (53a05ad9f21d, d4c470970d45)',
+    requires: ['wp-page-count'],
   },
   {
     name: 'zap-details-fix',
@@ -82,6 +90,7 @@ export const SWITCHES = [
     title: "mm: don't skip swap entry even if zap_details specified",
     summary:
       'zap_pte_range with zap_details no longer leaves every swap and migration entry: swap entries go with even_cows, migration entries unless a private COW (with 8018db852594, 2e148f1e3d9a even_cows)',
+    backports: ['5.10.111', '5.15.34', '5.17.2'],
   },
   {
     name: 'i-mmap-shared',
@@ -97,6 +106,7 @@ export const SWITCHES = [
     title: 'mm: remember exclusively mapped anonymous pages with PG_anon_exclusive',
     summary:
       'PG_anon_exclusive: exclusive pages are always reused; fork, swap-out and migration clear it and fail on pinned pages; R/O pins of shared anon pages unshare first (c89357e27f20, a7f226604170)',
+    requires: ['cow-page-count'],
   },
   {
     name: 'swp-exclusive',
@@ -104,6 +114,7 @@ export const SWITCHES = [
     commit: '1493a1913e34',
     title: 'mm/swap: remember PG_anon_exclusive via a swp pte bit',
     summary: 'swap PTEs keep the exclusive bit, so swap-in can map the page exclusive again (x86, arm64, s390, ppc64)',
+    requires: ['anon-exclusive'],
   },
   {
     name: 'mprotect-exclusive-write',
@@ -111,6 +122,7 @@ export const SWITCHES = [
     commit: '64fe24a3e05e',
     title: 'mm/mprotect: try avoiding write faults for exclusive anonymous pages when changing protection',
     summary: 'mprotect(PROT_WRITE) maps dirty exclusive anon PTEs writable at once',
+    requires: ['anon-exclusive'],
   },
   {
     name: 'mprotect-clean-anon-write',
@@ -118,6 +130,7 @@ export const SWITCHES = [
     commit: 'd84887739d5c',
     title: 'mm/mprotect: allow clean exclusive anon pages to be writable',
     summary: 'can_change_pte_writable no longer needs pte_dirty for exclusive private anon pages (Nadav Amit; mm-stable for the 6.2 merge window)',
+    requires: ['mprotect-exclusive-write'],
   },
   {
     name: 'unshare-cow-mapping',
@@ -126,6 +139,7 @@ export const SWITCHES = [
     title: 'mm/gup: reliable R/O long-term pinning in COW mappings',
     summary:
       'R/O long-term pins of non-anon pages (zeropage, page cache) in COW mappings unshare first; FAULT_FLAG_UNSHARE copies anything in a COW mapping (8d6a0ac09a16)',
+    requires: ['anon-exclusive'],
   },
 ] as const satisfies readonly (Omit<SwitchInfo, 'name'> & { name: string })[];
 
@@ -189,6 +203,8 @@ export interface Variant {
   readonly mutants: ReadonlySet<MutantName>;
   /** Set when the release is newer than the newest modelled: the release it behaves as. */
   readonly modelledAs?: string;
+  /** What --patch/--revert changed besides what was asked (switches required or requiring). */
+  readonly notes?: readonly string[];
 }
 
 /** The kernel versions mmcheck names, oldest first, with their epoch (docs/rules.md#releases). */
@@ -225,15 +241,61 @@ function cmp(a: [number, number], b: [number, number]): number {
   return a[0] - b[0] || a[1] - b[1];
 }
 
-/** The switches a mainline release has. */
-export function switchesOf(version: [number, number]): Set<SwitchName> {
+/**
+ * The switches a release has: those of its mainline release (since <=
+ * major.minor <= until), and those a stable release of its series carries
+ * from a sublevel at or below its own (5.10.9 has vmscan-skip-pinned).
+ */
+export function switchesOf(version: [number, number], sublevel = 0): Set<SwitchName> {
   const on = new Set<SwitchName>();
   for (const s of SWITCHES) {
     const since = parseVersion(s.since)!;
     const until = 'until' in s ? parseVersion(s.until)! : null;
     if (cmp(version, since) >= 0 && (!until || cmp(version, until) <= 0)) on.add(s.name);
+    for (const b of ('backports' in s ? s.backports : []) as readonly string[]) {
+      const r = parseRelease(b)!;
+      if (r.major === version[0] && r.minor === version[1] && sublevel >= r.sublevel) on.add(s.name);
+    }
   }
   return on;
+}
+
+/** The switches `name` requires, directly. */
+function requiresOf(name: SwitchName): readonly SwitchName[] {
+  const s = SWITCHES.find((x) => x.name === name)!;
+  return ('requires' in s ? s.requires : []) as readonly SwitchName[];
+}
+
+/**
+ * --patch X adds X and what it requires; --revert X removes X and whatever
+ * requires it (transitively), so that every variant is one the kernel
+ * functions can be chosen for. Returns the lines that say what was added.
+ */
+function applyChanges(switches: Set<SwitchName>, patch: readonly SwitchName[], revert: readonly SwitchName[]): string[] {
+  const notes: string[] = [];
+  for (const p of patch) {
+    const added: SwitchName[] = [];
+    const add = (n: SwitchName): void => {
+      if (switches.has(n)) return;
+      switches.add(n);
+      if (n !== p) added.push(n);
+      for (const r of requiresOf(n)) add(r);
+    };
+    add(p);
+    if (added.length) notes.push(`note: --patch ${p} also turns on what it requires: ${added.join(', ')}`);
+  }
+  for (const r of revert) {
+    const removed: SwitchName[] = [];
+    const remove = (n: SwitchName): void => {
+      if (!switches.has(n)) return;
+      switches.delete(n);
+      if (n !== r) removed.push(n);
+      for (const s of SWITCHES) if (requiresOf(s.name).includes(n)) remove(s.name);
+    };
+    remove(r);
+    if (removed.length) notes.push(`note: --revert ${r} also turns off what requires it: ${removed.join(', ')}`);
+  }
+  return notes;
 }
 
 export interface VariantRequest {
@@ -256,20 +318,20 @@ export function resolveVariant(req: VariantRequest): Variant {
     throw new VariantError(`kernel ${text} is older than the oldest modelled (${KERNELS[0]!.version})`);
   }
   const newest = parseVersion(NEWEST_KERNEL)!;
-  const switches = switchesOf(v);
+  const switches = switchesOf(v, r.sublevel);
   const named = KERNELS.filter((k) => cmp(parseVersion(k.version)!, v) <= 0);
   const epoch = named[named.length - 1]!.epoch;
-  for (const p of req.patch ?? []) switches.add(checkSwitch(p));
-  for (const r of req.revert ?? []) switches.delete(checkSwitch(r));
+  const notes = applyChanges(switches, (req.patch ?? []).map(checkSwitch), (req.revert ?? []).map(checkSwitch));
   const mutants = new Set<MutantName>();
   for (const m of req.mutants ?? []) {
     const found = MUTANTS.find((x) => x.name === m);
     if (!found) throw new VariantError(`unknown mutant "${m}"${didYouMean(m, MUTANTS.map((x) => x.name))}`);
     mutants.add(found.name);
   }
-  const version = `${v[0]}.${v[1]}`;
+  // A stable release keeps its sublevel (5.10.89); a mainline release or release candidate is major.minor.
+  const version = r.sublevel ? `${v[0]}.${v[1]}.${r.sublevel}` : `${v[0]}.${v[1]}`;
   const mods = (req.patch?.length ?? 0) + (req.revert?.length ?? 0) > 0 ? '+modified' : '';
-  return { version, epoch: epoch + mods, switches, mutants, ...(cmp(v, newest) > 0 ? { modelledAs: NEWEST_KERNEL } : {}) };
+  return { version, epoch: epoch + mods, switches, mutants, notes, ...(cmp(v, newest) > 0 ? { modelledAs: NEWEST_KERNEL } : {}) };
 }
 
 function checkSwitch(name: string): SwitchName {

@@ -10,6 +10,7 @@
 import { readableState } from './readable.js';
 import type { Emit, Model } from '../checker/model.js';
 import { BLOCKED, DISABLED, DONE, Kernel, type WorldInfo } from './kernel.js';
+import { kernelFunctions, type KernelFunctions } from './kernel/functions.js';
 import {
   ENTRIES_PER_BUDGET_WORD,
   F_SIZE,
@@ -43,6 +44,10 @@ import { FrameSymmetry } from './symmetry.js';
 import { ptePresent, pteSwap } from './pte.js';
 import { type MenuEntry, type ScenarioSpec, validateScenario } from './scenario.js';
 import type { Variant } from './variants.js';
+import { add_to_page_cache } from './kernel/filemap.js';
+import { alloc_page, get_page, put_page } from './kernel/page_alloc.js';
+import { anon_vma_prepare, page_add_file_rmap } from './kernel/rmap.js';
+import { get_swap_page } from './kernel/swapfile.js';
 
 /**
  * What a step did: went on to another step of its operation, completed the
@@ -84,6 +89,8 @@ export class MMModel implements Model {
   readonly actions: ActionInfo[];
   private readonly actionBase: number[][];
   private readonly k: Kernel;
+  /** The kernel functions of this variant (model/kernel/functions.ts), chosen once. */
+  readonly fn: KernelFunctions;
   private readonly scratch: Int32Array;
   private readonly init: Int32Array;
   /** Per thread: the entries run as a fixed program, in order. */
@@ -133,7 +140,8 @@ export class MMModel implements Model {
       fileShmem: files.map((f) => f.kind === 'shmem'),
       fileDisk: files.map((f) => f.disk ?? []),
     };
-    this.k = new Kernel(this.world, variant.switches, variant.mutants);
+    this.fn = kernelFunctions(variant.switches, variant.mutants);
+    this.k = new Kernel(this.world, this.fn);
     this.stateWords = this.layout.words;
     this.scratch = new Int32Array(this.stateWords);
     this.inOrder = scenario.threads.map((t) => t.mode === 'program');
@@ -282,11 +290,11 @@ export class MMModel implements Model {
     (sc.files ?? []).forEach((f, fi) => {
       k.setFileWord(fi, F_SIZE, f.size);
       for (const c of f.cached ?? []) {
-        const pfn = k.allocPage();
+        const pfn = alloc_page(k);
         if (pfn === 0) throw new Error(`scenario ${sc.name}: more initial pages than frames`);
         k.setPageWord(pfn, PG_DATA, c.data);
-        k.addToPageCache(fi, c.index, pfn);
-        k.putPage(pfn); // only the page cache holds it
+        add_to_page_cache(k, fi, c.index, pfn);
+        put_page(k, pfn); // only the page cache holds it
       }
     });
     for (const p of sc.pages) {
@@ -295,34 +303,34 @@ export class MMModel implements Model {
       const f = this.world.vmaFile[v]!;
       if (p.state === 'swapped') {
         // As try_to_unmap_one and __remove_mapping left it.
-        const slot = k.getSwapPage();
+        const slot = get_swap_page(k);
         k.setSwapMap(slot, 1);
         k.setSwapData(slot, p.data);
         k.setPte(0, p.addr, pteSwap(slot, false));
         k.addRss(0, MM_SWAPENTS, 1);
-        if (f >= 0) k.setVmaAnon(0, p.addr);
+        if (f >= 0) anon_vma_prepare(k, 0, p.addr);
       } else if (f >= 0 && vma.shared) {
         // As do_shared_fault left it: the file's page, mapped writable and dirty.
         const index = k.fileIndex(p.addr);
         let pfn = k.cachePage(f, index);
         if (!pfn) {
-          pfn = k.allocPage();
+          pfn = alloc_page(k);
           if (pfn === 0) throw new Error(`scenario ${sc.name}: more initial pages than frames`);
-          k.addToPageCache(f, index, pfn);
-          k.putPage(pfn);
+          add_to_page_cache(k, f, index, pfn);
+          put_page(k, pfn);
         }
         k.setPageWord(pfn, PG_DATA, p.data);
-        k.getPage(pfn);
-        k.pageAddFileRmap(pfn);
+        get_page(k, pfn);
+        page_add_file_rmap(k, pfn);
         k.setPte(0, p.addr, ptePresent(pfn, vma.prot === 'rw', true));
         k.addRss(0, k.mmCounter(pfn), 1);
       } else {
         // As do_anonymous_page (or do_cow_fault) on a write fault left it.
-        const pfn = k.allocPage();
+        const pfn = alloc_page(k);
         if (pfn === 0) throw new Error(`scenario ${sc.name}: more initial pages than frames`);
         k.setPageWord(pfn, PG_DATA, p.data);
-        k.pageAddNewAnonRmap(pfn);
-        k.setVmaAnon(0, p.addr);
+        k.fn.page_add_new_anon_rmap(k, pfn);
+        anon_vma_prepare(k, 0, p.addr);
         k.setPte(0, p.addr, ptePresent(pfn, vma.prot === 'rw', true));
         k.addRss(0, MM_ANONPAGES, 1);
       }
@@ -388,7 +396,7 @@ export class MMModel implements Model {
 
   /** A Kernel bound to `s` (read-only use; cold path). */
   view(s: Int32Array): Kernel {
-    const k = new Kernel(this.world, this.variant.switches, this.variant.mutants);
+    const k = new Kernel(this.world, this.fn);
     k.readableOf = (x) => readableState(this, x);
     return k.bind(s);
   }

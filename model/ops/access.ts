@@ -9,11 +9,12 @@ import { PG_DATA, TH_AUX, TH_ORIG, VMA_WRITE } from '../layout.js';
 import type { ProgramBuilder } from '../program.js';
 import { formatPte as describePte, isPresent, isWritable, PTE_DIRTY, pteTarget, ZERO_PFN } from '../pte.js';
 import { buildFault, FAULT_FLAG_WRITE, VM_FAULT_ERROR } from './fault.js';
+import { mmap_read_trylock, mmap_read_unlock } from '../kernel/locking.js';
 
 export function buildAccess(b: ProgramBuilder, m: number, a: number, write: boolean, value: number, fileVma = false): void {
   const ACCESS = b.reserve();
   const fault = buildFault(b, m, a, (k, t) => {
-    k.mmapReadUnlock(m);
+    mmap_read_unlock(k, m);
     if (k.threadWord(t, TH_AUX) & VM_FAULT_ERROR) {
       if (k.narrate) k.note('the fault failed (SIGBUS or VM_FAULT_OOM): the access does not complete');
       return FAILED;
@@ -43,7 +44,7 @@ export function buildAccess(b: ProgramBuilder, m: number, a: number, write: bool
       if (k.narrate) k.note(`load ${pfn === ZERO_PFN ? 0 : k.pageWord(pfn, PG_DATA)} from ${pfn === ZERO_PFN ? 'the zeropage' : `pfn ${pfn}`}`);
       return DONE;
     }
-    if (!k.mmapReadTrylock(m)) return BLOCKED;
+    if (!mmap_read_trylock(k, m)) return BLOCKED;
     k.setThreadWord(t, TH_ORIG, pte);
     k.setThreadWord(t, TH_AUX, write ? FAULT_FLAG_WRITE : 0);
     if (k.narrate) k.note(`#PF (${write ? 'write' : 'read'}): mmap_read_lock, orig_pte = ${describePte(pte)}`);

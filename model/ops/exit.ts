@@ -13,7 +13,7 @@ export function buildExit(b: ProgramBuilder, m: number): void {
   b.define(START, 'exit_mmap', 'mm/mmap.c:exit_mmap -> unmap_vmas (5.7-6.2)', (k, t) => {
     if (k.mmState(m) !== MM_LIVE || !k.othersIdle(m, t)) return DISABLED;
     for (let a = 0; a < k.addrs; a++) {
-      k.zapPte(m, a);
+      k.fn.zap_pte(k, m, a);
       k.detachGup(m, a);
     }
     for (let v = 0; v < k.L.shape.vmas; v++) k.s[k.L.vma(m, v)] = 0;

@@ -13,6 +13,7 @@
  * (docs/kernel-notes.md).
  */
 import { BLOCKED, type Kernel } from '../kernel.js';
+import { do_wp_page_locked_5_7, SWAPIN_EXCLUSIVE, SWAPIN_WRITABLE, type WpFault } from '../kernel/memory.js';
 import {
   F_FALLOC,
   F_FLAGS,
@@ -35,19 +36,22 @@ import {
 import type { ProgramBuilder, Run } from '../program.js';
 import {
   formatPte,
-  mapsNormalPage,
   PTE_DIRTY,
   PTE_MIGRATION,
   PTE_NONE,
   PTE_PRESENT,
   PTE_SWAP,
-  PTE_SWP_EXCLUSIVE,
   PTE_WRITE,
   pteKind,
   ptePresent,
   pteTarget,
   pteZero,
 } from '../pte.js';
+import { add_to_page_cache } from '../kernel/filemap.js';
+import { trylock_page, unlock_page } from '../kernel/locking.js';
+import { alloc_page, get_page, put_page } from '../kernel/page_alloc.js';
+import { anon_vma_prepare, page_add_file_rmap } from '../kernel/rmap.js';
+import { add_to_swap_cache } from '../kernel/swapfile.js';
 
 /** Fault flags and results kept in the thread's aux word while a fault runs. */
 export const FAULT_FLAG_WRITE = 1;
@@ -87,6 +91,8 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
   const FILE_FINISH = fileVma ? b.reserve() : -1;
 
   const flags = (k: Kernel, t: number): number => k.threadWord(t, TH_AUX);
+  /** do_swap_page's reason, filled when narrating (one object per fault, not one per state). */
+  const why = { text: '' };
   const setResult = (k: Kernel, t: number, bit: number): void => {
     k.setThreadWord(t, TH_AUX, flags(k, t) | bit);
   };
@@ -94,9 +100,9 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
   /** Drops the thread's held page references and returns to the caller. */
   const finish = (k: Kernel, t: number): number => {
     const p = k.threadWord(t, TH_PAGE);
-    if (p) k.putPage(p);
+    if (p) put_page(k, p);
     const n = k.threadWord(t, TH_NEWPAGE);
-    if (n) k.putPage(n);
+    if (n) put_page(k, n);
     k.setThreadWord(t, TH_PAGE, 0);
     k.setThreadWord(t, TH_NEWPAGE, 0);
     return onDone(k, t);
@@ -109,18 +115,18 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
       if (k.narrate) k.note('do_anonymous_page: read fault maps the shared zeropage R/O (no rss)');
       return finish(k, t);
     }
-    const pfn = k.allocPage();
+    const pfn = alloc_page(k);
     if (pfn === 0) {
       if (k.narrate) k.note('do_anonymous_page: no free page: VM_FAULT_OOM');
       setResult(k, t, VM_FAULT_ERROR);
       return finish(k, t);
     }
     k.setPageWord(pfn, PG_DATA, 0);
-    k.pageAddNewAnonRmap(pfn);
-    k.setVmaAnon(m, a);
+    k.fn.page_add_new_anon_rmap(k, pfn);
+    anon_vma_prepare(k, m, a);
     k.addRss(m, MM_ANONPAGES, 1);
     k.setPte(m, a, ptePresent(pfn, vmWrite(k), true));
-    if (k.narrate) k.note(`do_anonymous_page: new zeroed page pfn ${pfn}, page_add_new_anon_rmap${exclusiveNote(k)}, MM_ANONPAGES+1`);
+    if (k.narrate) k.note(`do_anonymous_page: new zeroed page pfn ${pfn}, page_add_new_anon_rmap${exclusiveNote(k, pfn)}, MM_ANONPAGES+1`);
     return finish(k, t);
   };
 
@@ -141,96 +147,33 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
   /** copy: get_page(old), drop the PT lock, wp_page_copy. */
   const copy = (k: Kernel, t: number, old: number, why: string): number => {
     if (old) {
-      k.getPage(old);
+      get_page(k, old);
       k.setThreadWord(t, TH_PAGE, old);
     }
     if (k.narrate) k.note(`do_wp_page: ${why}: copy (wp_page_copy)`);
     return WP_COPY;
   };
 
-  /** The anon-page reuse decision of do_wp_page, per kernel epoch. */
-  const wpAnon = (k: Kernel, t: number, pfn: number): number => {
-    if (k.has('anon-exclusive') && k.pageTest(pfn, PG_ANON_EXCLUSIVE)) return reuse(k, t, 'PageAnonExclusive');
-    const count = (): number => k.pageRef(pfn);
-    if (k.mutant('wp-reuse-mapcount')) {
-      if (k.pageMapcount(pfn) === 1) return reuse(k, t, 'MUTANT: mapcount == 1, GUP references ignored');
-      return copy(k, t, pfn, 'mapcount != 1');
-    }
-    if (k.has('cow-page-count')) {
-      // 5.18 (53a05ad9f21d, d4c470970d45); 5.19+ adds page_move_anon_rmap.
-      if (count() > 3) return copy(k, t, pfn, `page_count ${count()} > 3`);
-      const swapcache = k.pageTest(pfn, PG_SWAPCACHE) ? 1 : 0;
-      if (count() > 1 + swapcache) return copy(k, t, pfn, `page_count ${count()} > 1 + PageSwapCache`);
-      if (!k.trylockPage(pfn)) return copy(k, t, pfn, 'trylock_page failed');
-      if (swapcache) k.tryToFreeSwap(pfn);
-      if (count() !== 1) {
-        k.unlockPage(pfn);
-        return copy(k, t, pfn, `page_count ${count()} != 1 after try_to_free_swap`);
-      }
-      if (k.has('anon-exclusive')) k.setPageFlag(pfn, PG_ANON_EXCLUSIVE);
-      k.unlockPage(pfn);
-      return reuse(k, t, `page_count == 1${k.has('anon-exclusive') ? ', page_move_anon_rmap sets PageAnonExclusive' : ''}`);
-    }
-    if (k.has('wp-page-count')) {
-      // 5.9 (09854ba94c6a): the PT lock is never dropped on this path.
-      if (count() !== 1) return copy(k, t, pfn, `page_count ${count()} != 1`);
-      if (!k.trylockPage(pfn)) return copy(k, t, pfn, 'trylock_page failed');
-      if (k.pageMapcount(pfn) !== 1 || count() !== 1) {
-        k.unlockPage(pfn);
-        return copy(k, t, pfn, 'mapcount or page_count != 1 under the page lock');
-      }
-      k.unlockPage(pfn);
-      return reuse(k, t, 'page_count == 1 && mapcount == 1');
-    }
-    // 5.7/5.8: reuse_swap_page() under the page lock; sleep for it if needed.
-    if (!k.trylockPage(pfn)) {
-      k.getPage(pfn);
-      k.setThreadWord(t, TH_PAGE, pfn);
-      if (k.narrate) k.note('do_wp_page: trylock_page failed: get_page, drop the PT lock, lock_page');
-      return built(WP_LOCK, 'do_wp_page: lock_page');
-    }
-    return reuseSwapPage(k, t, pfn);
-  };
-
-  /** 5.7: the page is locked; decide with reuse_swap_page(). */
-  const reuseSwapPage = (k: Kernel, t: number, pfn: number): number => {
-    const total = k.pageMapcount(pfn) + (k.pageTest(pfn, PG_SWAPCACHE) ? k.swapCount(k.pageSwapSlot(pfn)) : 0);
-    if (k.reuseSwapPage(pfn)) {
-      k.unlockPage(pfn);
-      return reuse(k, t, `reuse_swap_page: mapcount + swapcount = ${total} <= 1 (GUP references not counted)`);
-    }
-    k.unlockPage(pfn);
-    return copy(k, t, pfn, `reuse_swap_page: mapcount + swapcount = ${total} > 1`);
-  };
-
-  const doWpPage = (k: Kernel, t: number): number => {
-    const orig = k.threadWord(t, TH_ORIG);
-    const unshare = (flags(k, t) & FAULT_FLAG_UNSHARE) !== 0;
-    if (k.isSharedMapping(a)) {
+  /** do_wp_page's ways out (model/kernel/memory.ts): the release's do_wp_page decides which. */
+  const wpf: WpFault = {
+    m,
+    a,
+    unshare: (k, t) => (flags(k, t) & FAULT_FLAG_UNSHARE) !== 0,
+    reuse,
+    copy,
+    shared: (k, t) => {
       // wp_page_shared(): ->page_mkwrite (disk files), then the same page made writable.
-      if (unshare) return finish(k, t);
+      const orig = k.threadWord(t, TH_ORIG);
       k.setPte(m, a, orig | PTE_DIRTY | PTE_WRITE);
       k.setPageFlag(pteTarget(orig), PG_DIRTY);
       setResult(k, t, VM_FAULT_WRITE);
       if (k.narrate) k.note(`do_wp_page: shared mapping: wp_page_shared${k.world.fileShmem[k.fileOf(a)] ? '' : ' (->page_mkwrite)'}, the PTE made writable`);
       return finish(k, t);
-    }
-    if (!mapsNormalPage(orig)) {
-      // vm_normal_page() == NULL: the shared zeropage.
-      if (unshare && !k.has('unshare-cow-mapping')) {
-        if (k.narrate) k.note('do_wp_page: unshare of the zeropage: "No anonymous page -> nothing to do"');
-        return finish(k, t);
-      }
-      return copy(k, t, 0, 'zeropage');
-    }
-    const pfn = pteTarget(orig);
-    if (k.pageTest(pfn, PG_ANON)) return wpAnon(k, t, pfn);
-    if (unshare && !k.has('unshare-cow-mapping')) {
-      if (k.narrate) k.note('do_wp_page: unshare of a non-anon page: "No anonymous page -> nothing to do"');
-      return finish(k, t);
-    }
-    return copy(k, t, pfn, 'not an anon page in a private mapping');
+    },
+    done: (k, t) => finish(k, t),
+    lockPage: WP_LOCK,
   };
+  const doWpPage = (k: Kernel, t: number): number => k.fn.do_wp_page(k, t, wpf);
 
   b.define(PTL, 'handle_pte_fault', `${MEMORY_C}:handle_pte_fault (5.7-6.2)`, (k, t) => {
     const orig = k.threadWord(t, TH_ORIG);
@@ -257,22 +200,22 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
 
   if (WP_LOCK >= 0) b.define(WP_LOCK, 'do_wp_page: lock_page', `${MEMORY_C}:do_wp_page (5.7-5.8)`, (k, t) => {
     const pfn = k.threadWord(t, TH_PAGE);
-    if (!k.trylockPage(pfn)) return BLOCKED; // sleeping in lock_page
+    if (!trylock_page(k, pfn)) return BLOCKED; // sleeping in lock_page
     // PT lock retaken.
     const orig = k.threadWord(t, TH_ORIG);
     if (k.pte(m, a) !== orig) {
-      k.unlockPage(pfn);
+      unlock_page(k, pfn);
       if (k.narrate) k.note('PTE changed while sleeping on the page lock: unlock, put_page, return');
       return finish(k, t);
     }
-    k.putPage(pfn);
+    put_page(k, pfn);
     k.setThreadWord(t, TH_PAGE, 0);
-    return reuseSwapPage(k, t, pfn);
+    return do_wp_page_locked_5_7(k, t, wpf, pfn);
   });
 
   b.define(WP_COPY, 'wp_page_copy: alloc and copy', `${MEMORY_C}:wp_page_copy (5.7-6.2)`, (k, t) => {
     const old = k.threadWord(t, TH_PAGE);
-    const pfn = k.allocPage();
+    const pfn = alloc_page(k);
     if (pfn === 0) {
       if (k.narrate) k.note('wp_page_copy: no free page: VM_FAULT_OOM');
       setResult(k, t, VM_FAULT_ERROR);
@@ -300,20 +243,16 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
       k.addRss(m, k.mmCounter(old), -1);
       k.addRss(m, MM_ANONPAGES, 1);
     }
-    k.pageAddNewAnonRmap(pfn);
-    k.setVmaAnon(m, a);
+    k.fn.page_add_new_anon_rmap(k, pfn);
+    anon_vma_prepare(k, m, a);
     k.setPte(m, a, ptePresent(pfn, !unshare && vmWrite(k), !unshare));
     k.setThreadWord(t, TH_NEWPAGE, 0); // its reference is now the mapping's
-    if (old) {
-      k.pageRemoveRmap(old);
-      // The mapping's reference on the old page ("new_page = old_page; put_page").
-      if (!k.mutant('wp-copy-leaks-ref')) k.putPage(old);
-      if (k.has('cow-free-swap-cache')) k.freeSwapCacheIfUnused(old);
-    }
+    // The old page loses this mapping and the mapping's reference ("new_page = old_page; put_page").
+    if (old) k.fn.wp_page_copy_release(k, old);
     if (!unshare) setResult(k, t, VM_FAULT_WRITE);
     if (!unshare && !vmWrite(k)) setResult(k, t, FOLL_COW);
     if (k.narrate) k.note(
-      `map new pfn ${pfn} ${unshare ? 'R/O (unshare)' : 'writable'}, page_add_new_anon_rmap${exclusiveNote(k)}` +
+      `map new pfn ${pfn} ${unshare ? 'R/O (unshare)' : 'writable'}, page_add_new_anon_rmap${exclusiveNote(k, pfn)}` +
         (old ? `, page_remove_rmap(pfn ${old})` : ''),
     );
     return finish(k, t);
@@ -325,7 +264,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
     const slot = pteTarget(orig);
     let pfn = k.swapCachePage(slot);
     if (pfn) {
-      k.getPage(pfn);
+      get_page(k, pfn);
       if (k.narrate) k.note(`found pfn ${pfn} in the swap cache`);
     } else {
       if (k.swapCount(slot) === 0) {
@@ -334,14 +273,14 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
         return finish(k, t);
       }
       // swapin_readahead -> __read_swap_cache_async: new page, add to the swap cache, read it.
-      pfn = k.allocPage();
+      pfn = alloc_page(k);
       if (pfn === 0) {
         setResult(k, t, VM_FAULT_ERROR);
         if (k.narrate) k.note('no free page: VM_FAULT_OOM');
         return finish(k, t);
       }
       k.setPageFlag(pfn, PG_SWAPBACKED);
-      k.addToSwapCache(pfn, slot);
+      add_to_swap_cache(k, pfn, slot);
       k.setPageWord(pfn, PG_DATA, k.swapData(slot));
       if (k.narrate) k.note(`swapin_readahead: read slot ${slot} into new pfn ${pfn} (in the swap cache)`);
     }
@@ -365,49 +304,28 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
     const orig = k.threadWord(t, TH_ORIG);
     const pfn = k.threadWord(t, TH_PAGE);
     if (k.pte(m, a) !== orig) {
-      k.unlockPage(pfn);
+      unlock_page(k, pfn);
       if (k.narrate) k.note('!pte_same: out_nomap');
       return finish(k, t);
     }
     const slot = pteTarget(orig);
     let write = (flags(k, t) & FAULT_FLAG_WRITE) !== 0;
-    let makeWritable = false;
-    let exclusive = false;
-    let why: string;
-    if (k.has('cow-page-count')) {
-      // 5.18 c145e0b47c77; 5.19 adds the swp exclusive bit (1493a1913e34).
-      const swpExclusive = k.has('swp-exclusive') && (orig & PTE_SWP_EXCLUSIVE) !== 0;
-      k.swapFree(slot);
-      // should_try_to_free_swap(): a write fault and only the cache and us hold the page.
-      if (write && k.pageRef(pfn) === 2) k.tryToFreeSwap(pfn);
-      const sole = k.pageRef(pfn) === 1;
-      if (swpExclusive || sole) {
-        exclusive = true;
-        makeWritable = write;
-        why = swpExclusive ? 'pte_swp_exclusive' : 'page_count == 1';
-      } else why = `page_count ${k.pageRef(pfn)} != 1`;
-    } else {
-      // <= 5.17: reuse_swap_page() before page_add_anon_rmap() and swap_free().
-      const total = k.pageMapcount(pfn) + k.swapCount(slot);
-      if (write && k.reuseSwapPage(pfn)) {
-        makeWritable = true;
-        exclusive = true;
-        why = `reuse_swap_page: mapcount + swapcount = ${total} <= 1`;
-      } else why = write ? `reuse_swap_page: mapcount + swapcount = ${total} > 1` : 'read fault';
-      k.swapFree(slot);
-    }
+    // The release's rule (model/kernel/memory.ts: do_swap_page_reuse_*); swap_free is part of it.
+    const bits = k.fn.do_swap_page_reuse(k, pfn, orig, write, why);
+    const exclusive = (bits & SWAPIN_EXCLUSIVE) !== 0;
+    const makeWritable = (bits & SWAPIN_WRITABLE) !== 0;
     k.addRss(m, MM_ANONPAGES, 1);
     k.addRss(m, MM_SWAPENTS, -1);
-    k.pageAddAnonRmap(pfn, exclusive);
+    k.fn.page_add_anon_rmap(k, pfn, exclusive);
     k.setPte(m, a, ptePresent(pfn, makeWritable && vmWrite(k), makeWritable));
     k.setThreadWord(t, TH_PAGE, 0); // our reference is now the mapping's
     if (makeWritable) {
       setResult(k, t, VM_FAULT_WRITE);
       write = false;
     }
-    k.unlockPage(pfn);
+    unlock_page(k, pfn);
     if (k.narrate) k.note(
-      `map pfn ${pfn} ${makeWritable ? 'writable' : 'R/O'}${exclusive && k.has('anon-exclusive') ? ' exclusive' : ''} (${why}), swap_free(slot ${slot}), MM_ANONPAGES+1 MM_SWAPENTS-1`,
+      `map pfn ${pfn} ${makeWritable ? 'writable' : 'R/O'}${k.pageTest(pfn, PG_ANON_EXCLUSIVE) ? ' exclusive' : ''} (${why.text}), swap_free(slot ${slot}), MM_ANONPAGES+1 MM_SWAPENTS-1`,
     );
     if (write) {
       // The write fault is not resolved: do_wp_page with the PT lock still held.
@@ -442,26 +360,26 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
       let pfn = k.cachePage(f, index);
       if (pfn) {
         if (k.pageTest(pfn, PG_LOCKED)) return BLOCKED; // find_lock_page sleeps
-        k.getPage(pfn);
+        get_page(k, pfn);
         if (k.narrate) k.note(`page cache hit: pfn ${pfn}, locked`);
       } else {
-        pfn = k.allocPage();
+        pfn = alloc_page(k);
         if (pfn === 0) {
           setResult(k, t, VM_FAULT_ERROR);
           return finish(k, t);
         }
         const data = k.world.fileShmem[f] ? 0 : (k.world.fileDisk[f]![index] ?? 0);
         k.setPageWord(pfn, PG_DATA, data);
-        k.addToPageCache(f, index, pfn);
+        add_to_page_cache(k, f, index, pfn);
         if (k.narrate) k.note(`page cache miss: new pfn ${pfn} (${k.world.fileShmem[f] ? 'shmem_alloc_and_acct_page, zeroed' : `read from disk: ${data}`}), added to the page cache`);
       }
       k.setPageFlag(pfn, PG_LOCKED);
       k.setThreadWord(t, TH_PAGE, pfn);
       if (flags(k, t) & FAULT_FLAG_WRITE && !k.isSharedMapping(a)) {
         // do_cow_fault: the private copy, made while the file page is locked.
-        const cow = k.allocPage();
+        const cow = alloc_page(k);
         if (cow === 0) {
-          k.unlockPage(pfn);
+          unlock_page(k, pfn);
           setResult(k, t, VM_FAULT_ERROR);
           return finish(k, t);
         }
@@ -477,22 +395,22 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
       const cow = k.threadWord(t, TH_NEWPAGE);
       const orig = k.threadWord(t, TH_ORIG);
       if (k.pte(m, a) !== orig) {
-        k.unlockPage(pfn);
+        unlock_page(k, pfn);
         if (k.narrate) k.note('!pte_none: someone else mapped it: return, the access retries');
         return finish(k, t);
       }
       const write = (flags(k, t) & FAULT_FLAG_WRITE) !== 0;
       const shared = k.isSharedMapping(a);
       if (cow) {
-        k.pageAddNewAnonRmap(cow);
-        k.setVmaAnon(m, a);
+        k.fn.page_add_new_anon_rmap(k, cow);
+        anon_vma_prepare(k, m, a);
         k.setPte(m, a, ptePresent(cow, vmWrite(k), true));
         k.addRss(m, MM_ANONPAGES, 1);
         k.setThreadWord(t, TH_NEWPAGE, 0);
         if (k.narrate) k.note(`map the private copy pfn ${cow} writable, MM_ANONPAGES+1`);
       } else {
         const c = k.mmCounter(pfn);
-        k.pageAddFileRmap(pfn);
+        page_add_file_rmap(k, pfn);
         k.addRss(m, c, 1);
         // A shared mapping is writable unless the filesystem wants write notification (disk files).
         const writable = shared && vmWrite(k) && (write || k.world.fileShmem[k.fileOf(a)]!);
@@ -502,7 +420,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
         if (k.narrate) k.note(`map page-cache pfn ${pfn} ${writable ? 'writable' : 'R/O'}, page_add_file_rmap, ${RSS_NAMES[c]}+1`);
       }
       if (write) setResult(k, t, VM_FAULT_WRITE);
-      k.unlockPage(pfn);
+      unlock_page(k, pfn);
       return finish(k, t);
     });
   }
@@ -530,7 +448,8 @@ function built(pc: number, what: string): number {
   return pc;
 }
 
-function exclusiveNote(k: Kernel): string {
-  return k.has('anon-exclusive') ? ' (PageAnonExclusive)' : '';
+/** For the narration: what page_add_new_anon_rmap did. */
+function exclusiveNote(k: Kernel, pfn: number): string {
+  return k.pageTest(pfn, PG_ANON_EXCLUSIVE) ? ' (PageAnonExclusive)' : '';
 }
 

@@ -20,7 +20,6 @@
  * include/linux/rmap.h:page_try_dup_anon_rmap (5.19-6.2).
  */
 import { BLOCKED, DISABLED, DONE, FAILED, type Kernel } from '../kernel.js';
-import { GUP_PIN_COUNTING_BIAS } from '../gup.js';
 import {
   MM_ANONPAGES,
   MM_FIXED_WORDS,
@@ -30,10 +29,7 @@ import {
   MM_STATE,
   MM_SWAPENTS,
   MM_UNUSED,
-  MM_WPSEQ,
-  MMF_HAS_PINNED,
   PG_ANON,
-  PG_ANON_EXCLUSIVE,
   PG_DATA,
   TH_AUX,
   TH_AUX2,
@@ -45,7 +41,6 @@ import {
 import type { ProgramBuilder } from '../program.js';
 import {
   MIGRATION_READ,
-  mapsNormalPage,
   PTE_MIGRATION,
   PTE_PRESENT,
   PTE_SPECIAL,
@@ -58,11 +53,11 @@ import {
   ptePresent,
   pteTarget,
 } from '../pte.js';
+import { mmap_write_trylock, mmap_write_unlock, pte_lock, pte_unlock } from '../kernel/locking.js';
+import { alloc_page, get_page, put_page } from '../kernel/page_alloc.js';
+import { page_dup_rmap } from '../kernel/rmap.js';
+import { swap_duplicate } from '../kernel/swapfile.js';
 
-/** page_maybe_dma_pinned(): _refcount >= GUP_PIN_COUNTING_BIAS on a small page. */
-export function maybeDmaPinned(k: Kernel, pfn: number): boolean {
-  return k.pageRef(pfn) >= GUP_PIN_COUNTING_BIAS;
-}
 
 const WHERE = 'kernel/fork.c:dup_mmap -> mm/memory.c:copy_pte_range (5.7-6.2)';
 
@@ -71,20 +66,20 @@ export function buildFork(b: ProgramBuilder, parent: number, child: number, spli
     // Nothing lockless runs: the whole copy is one step (the -EAGAIN retry included: nothing can change in between).
     b.step('dup_mmap', WHERE, (k, t) => {
       if (k.mmState(child) !== MM_UNUSED) return DISABLED;
-      if (!k.mmapWriteTrylock(parent)) return BLOCKED;
+      if (!mmap_write_trylock(k, parent)) return BLOCKED;
       createChild(k, parent, child);
       for (let a = 0; a < k.addrs; a++) {
         if (!needsCopyTable(k, parent, a)) continue;
         let np = 0;
         if (decide(k, parent, a)) {
           // copy_present_pte: -EAGAIN; the locks dropped, page_copy_prealloc(), then the PTE again.
-          np = k.allocPage();
+          np = alloc_page(k);
           if (np === 0) return forkFails(k, t, parent, child);
         }
         copyPte(k, parent, child, a, np);
       }
       k.startThreads(child);
-      k.mmapWriteUnlock(parent);
+      mmap_write_unlock(k, parent);
       return DONE;
     });
     return;
@@ -100,19 +95,17 @@ export function buildFork(b: ProgramBuilder, parent: number, child: number, spli
     return -1;
   };
   const lockTables = (k: Kernel, t: number): void => {
-    k.ptlLock(parent, t);
-    k.ptlLock(child, t);
+    pte_lock(k, parent, t);
+    pte_lock(k, child, t);
   };
   const unlockTables = (k: Kernel): void => {
-    k.ptlUnlock(parent);
-    k.ptlUnlock(child);
+    pte_unlock(k, parent);
+    pte_unlock(k, child);
   };
-  const seqcount = (k: Kernel): void => {
-    if (k.has('gup-fast-seqcount')) k.setMmWord(parent, MM_WPSEQ, (k.mmWord(parent, MM_WPSEQ) + 1) & 3);
-  };
+  const seqcount = (k: Kernel): void => k.fn.write_protect_seq(k, parent);
   b.define(START, 'dup_mmap: mmap_write_lock', `${WHERE}; raw_write_seqcount_begin (5.11)`, (k, t) => {
     if (k.mmState(child) !== MM_UNUSED) return DISABLED;
-    if (!k.mmapWriteTrylock(parent)) return BLOCKED;
+    if (!mmap_write_trylock(k, parent)) return BLOCKED;
     createChild(k, parent, child);
     seqcount(k);
     const a = nextAddr(k, 0);
@@ -149,7 +142,7 @@ export function buildFork(b: ProgramBuilder, parent: number, child: number, spli
     return n < 0 ? END : DECIDE;
   });
   b.define(PREALLOC, 'copy_pte_range: page_copy_prealloc', 'mm/memory.c:copy_pte_range -> page_copy_prealloc (5.9-6.2)', (k, t) => {
-    const np = k.allocPage();
+    const np = alloc_page(k);
     if (np === 0) {
       seqcount(k); // raw_write_seqcount_end: copy_page_range ends it whatever copy_p4d_range returned
       k.setThreadWord(t, TH_AUX, 0);
@@ -166,7 +159,7 @@ export function buildFork(b: ProgramBuilder, parent: number, child: number, spli
     if (unused) {
       // "if (unlikely(prealloc)) put_page(prealloc)": the retry shared the page after all.
       k.setThreadWord(t, TH_NEWPAGE, 0);
-      k.putPage(unused);
+      put_page(k, unused);
       if (k.narrate) k.note(`the preallocated pfn ${unused} was not needed: put_page`);
     }
     unlockTables(k);
@@ -174,7 +167,7 @@ export function buildFork(b: ProgramBuilder, parent: number, child: number, spli
     k.setThreadWord(t, TH_AUX, 0);
     k.setThreadWord(t, TH_AUX2, 0);
     k.startThreads(child);
-    k.mmapWriteUnlock(parent);
+    mmap_write_unlock(k, parent);
     return DONE;
   });
 }
@@ -185,10 +178,10 @@ export function buildFork(b: ProgramBuilder, parent: number, child: number, spli
  * write-protected, and its pages stay shared-then-unshared (not exclusive).
  */
 function forkFails(k: Kernel, t: number, parent: number, child: number): number {
-  for (let a = 0; a < k.addrs; a++) k.zapPte(child, a);
+  for (let a = 0; a < k.addrs; a++) k.fn.zap_pte(k, child, a);
   for (let v = 0; v < k.L.shape.vmas; v++) k.s[k.L.vma(child, v)] = 0;
   for (let w = 0; w < MM_FIXED_WORDS; w++) k.setMmWord(child, w, 0); // MM_UNUSED: the child never ran
-  k.mmapWriteUnlock(parent);
+  mmap_write_unlock(k, parent);
   if (k.narrate) k.note('page_copy_prealloc: no free page: copy_page_range returns -ENOMEM, fork fails; mmput() zaps the half-copied child');
   void t;
   return FAILED;
@@ -213,19 +206,9 @@ function needsCopyTable(k: Kernel, parent: number, a: number): boolean {
   return k.world.vmaFile[v]! < 0 || (w & VMA_ANON_VMA) !== 0;
 }
 
-/** Whether fork must give the child its own copy of the page mapped at (parent, a) now. */
+/** Whether fork must give the child its own copy of the page mapped at (parent, a) now (the release's copy_present_pte). */
 function decide(k: Kernel, parent: number, a: number): boolean {
-  const e = k.pte(parent, a);
-  if (!mapsNormalPage(e) || k.mutant('fork-shares-pinned') || k.isSharedMapping(a)) return false;
-  const pfn = pteTarget(e);
-  // page_needs_cow_for_dma(): MMF_HAS_PINNED && page_maybe_dma_pinned().
-  const needsCowForDma = (k.mmWord(parent, MM_FLAGS) & MMF_HAS_PINNED) !== 0 && maybeDmaPinned(k, pfn);
-  if (k.has('anon-exclusive')) {
-    // page_try_dup_anon_rmap(): only an exclusive anon page can be pinned; -EBUSY -> copy.
-    return k.pageTest(pfn, PG_ANON) && k.pageTest(pfn, PG_ANON_EXCLUSIVE) && needsCowForDma;
-  }
-  // 5.9 copy_present_page(): no PageAnon test.
-  return k.has('fork-cow-pinned') && needsCowForDma;
+  return k.fn.copy_present_pte_needs_copy(k, parent, a);
 }
 
 function copyPte(k: Kernel, parent: number, child: number, a: number, np: number): void {
@@ -235,7 +218,7 @@ function copyPte(k: Kernel, parent: number, child: number, a: number, np: number
   switch (pteKind(e)) {
     case PTE_SWAP: {
       // copy_nonpresent_pte(): swap_duplicate; 5.19 clears the parent's swp exclusive bit.
-      k.swapDuplicate(pteTarget(e));
+      swap_duplicate(k, pteTarget(e));
       let ce = e;
       if (e & PTE_SWP_EXCLUSIVE) {
         ce = e & ~PTE_SWP_EXCLUSIVE;
@@ -272,27 +255,20 @@ function copyPte(k: Kernel, parent: number, child: number, a: number, np: number
   if (np) {
     // copy_present_page(): the child gets a fresh exclusive copy (the preallocated page), the parent keeps its PTE.
     k.setPageWord(np, PG_DATA, k.pageWord(pfn, PG_DATA));
-    k.pageAddNewAnonRmap(np);
+    k.fn.page_add_new_anon_rmap(k, np);
     k.setPte(child, a, ptePresent(np, vmWrite, true));
     k.addRss(child, MM_ANONPAGES, 1);
     if (k.narrate) k.note(`${name}: pfn ${pfn} may be DMA-pinned: the child gets its own copy pfn ${np} (copy_present_page)`);
     return;
   }
-  let how = k.pageTest(pfn, PG_ANON) ? 'page_dup_rmap' : 'page_dup_file_rmap';
-  if (k.has('anon-exclusive') && k.pageTest(pfn, PG_ANON_EXCLUSIVE)) {
-    if (k.mutant('fork-keeps-exclusive')) how += ', MUTANT: PageAnonExclusive left set';
-    else {
-      k.clearPageFlag(pfn, PG_ANON_EXCLUSIVE);
-      how += ', ClearPageAnonExclusive';
-    }
-  }
-  k.getPage(pfn);
-  k.pageDupRmap(pfn);
+  const dup = k.fn.page_try_dup_anon_rmap(k, pfn);
+  get_page(k, pfn);
+  page_dup_rmap(k, pfn);
   k.addRss(child, k.mmCounter(pfn), 1);
   // is_cow_mapping && pte_write: write-protect the parent's PTE in place, and the child's.
   const cow = !k.isSharedMapping(a);
   const ce = cow ? e & ~PTE_WRITE : e;
   if (cow && e & PTE_WRITE) k.setPte(parent, a, ce);
   k.setPte(child, a, ce);
-  if (k.narrate) k.note(`${name}: pfn ${pfn} shared with the child${cow ? ' R/O' : ''} (${how})`);
+  if (k.narrate) k.note(`${name}: pfn ${pfn} shared with the child${cow ? ' R/O' : ''} (${k.pageTest(pfn, PG_ANON) ? 'page_dup_rmap' : 'page_dup_file_rmap'}${dup})`);
 }

@@ -19,10 +19,12 @@ import {
   gupRecord,
   gupRefs,
 } from '../gup.js';
-import { MM_FLAGS, MM_WPSEQ, MMF_HAS_PINNED, PG_ANON, PG_ANON_EXCLUSIVE, PG_DATA, TH_AUX, TH_AUX2, TH_ORIG, VMA_WRITE } from '../layout.js';
+import { MM_WPSEQ, PG_ANON, PG_DATA, TH_AUX, TH_AUX2, TH_ORIG, VMA_WRITE } from '../layout.js';
 import type { ProgramBuilder } from '../program.js';
 import { formatPte, isPresent, mapsNormalPage, PTE_DIRTY, PTE_SPECIAL, PTE_WRITE, pteTarget, ZERO_PFN } from '../pte.js';
 import { buildFault, FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, FOLL_COW, VM_FAULT_ERROR } from './fault.js';
+import { mmap_read_trylock, mmap_read_unlock } from '../kernel/locking.js';
+import { get_page, put_page } from '../kernel/page_alloc.js';
 
 export interface GupArgs {
   slot: number;
@@ -37,20 +39,6 @@ export function gupTitle(g: GupArgs): string {
   return `${g.pin ? 'pin_user_pages' : 'get_user_pages'}${g.fast ? '_fast' : ''}(${formatGupFlags(gupRecord(g.pin ? GUP_PIN : GUP_GET, (g.write ? GUP_WRITE : 0) | (g.longterm ? GUP_LONGTERM : 0), 0, 0, 0))})`;
 }
 
-/**
- * gup_must_unshare() (5.19 include/linux/mm.h; 6.2 adds the non-anon long-term
- * case: a COW mapping unshares; GUP-fast has no vma and backs off).
- */
-function gupMustUnshare(k: Kernel, g: GupArgs, pfn: number, a: number, fast: boolean): boolean {
-  if (!g.pin || g.write) return false;
-  const anon = pfn !== ZERO_PFN && k.pageTest(pfn, PG_ANON);
-  if (!anon) {
-    if (!g.longterm || !k.has('unshare-cow-mapping')) return false;
-    return fast || !k.isSharedMapping(a); // is_cow_mapping: a private mapping
-  }
-  return !k.pageTest(pfn, PG_ANON_EXCLUSIVE);
-}
-
 export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fileVma = false): void {
   const FAST = g.fast ? b.reserve() : -1;
   const GRAB = g.fast ? b.reserve() : -1;
@@ -60,7 +48,7 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
   const fault = buildFault(b, m, a, (k, t) => {
     const aux = k.threadWord(t, TH_AUX);
     if (aux & VM_FAULT_ERROR) {
-      k.mmapReadUnlock(m);
+      mmap_read_unlock(k, m);
       if (k.narrate) k.note('faultin_page failed: GUP returns -ENOMEM');
       return FAILED;
     }
@@ -80,8 +68,8 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
   /** follow_page_pte() under the PT lock, then try_grab_page() or faultin_page(). */
   const follow = (k: Kernel, t: number): number => {
     const pte = k.pte(m, a);
-    // 5.8: should_force_cow_break() = is_cow_mapping && FOLL_GET|FOLL_PIN: GUP on a private mapping is done as a write; MAP_SHARED is left alone.
-    const forced = !g.write && k.has('gup-cow-break') && !k.isSharedMapping(a);
+    // 5.8: should_force_cow_break(): GUP on a COW mapping is done as a write.
+    const forced = k.fn.should_force_cow_break(k, a, g);
     const write = g.write || forced;
     if (!isPresent(pte)) return faultin(k, t, write ? FAULT_FLAG_WRITE : 0, 'no present PTE');
     const follCow = (k.threadWord(t, TH_AUX) & FOLL_COW) !== 0;
@@ -89,7 +77,7 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
       return faultin(k, t, FAULT_FLAG_WRITE, forced ? 'R/O PTE, COW break forced (should_force_cow_break)' : 'FOLL_WRITE on a R/O PTE');
     }
     const pfn = mapsNormalPage(pte) ? pteTarget(pte) : ZERO_PFN;
-    if (k.has('anon-exclusive') && !(pte & PTE_WRITE) && gupMustUnshare(k, g, pfn, a, false)) {
+    if (!(pte & PTE_WRITE) && k.fn.gup_must_unshare(k, g, pfn, a, false)) {
       return faultin(k, t, FAULT_FLAG_UNSHARE, 'gup_must_unshare: -EMLINK');
     }
     // try_grab_page(): FOLL_GET +1, FOLL_PIN +GUP_PIN_COUNTING_BIAS.
@@ -101,9 +89,9 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
       a,
       pfn,
     );
-    k.getPage(pfn, gupRefs(rec));
+    get_page(k, pfn, gupRefs(rec));
     k.setGup(g.slot, rec);
-    k.mmapReadUnlock(m);
+    mmap_read_unlock(k, m);
     if (k.narrate) k.note(`try_grab_page: ${g.pin ? 'FOLL_PIN' : 'FOLL_GET'} on ${pfn === ZERO_PFN ? 'the zeropage' : `pfn ${pfn}`}, ref #${g.slot}`);
     return DONE;
   };
@@ -115,9 +103,9 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
       if (k.narrate) k.note('check_vma_flags: -EFAULT');
       return FAILED;
     }
-    if (!k.mmapReadTrylock(m)) return BLOCKED;
+    if (!mmap_read_trylock(k, m)) return BLOCKED;
     // mm->has_pinned (5.9, 008cfe4418b3), later MMF_HAS_PINNED: set on every FOLL_PIN call.
-    if (g.pin && k.has('fork-cow-pinned')) k.setMmWord(m, MM_FLAGS, k.mmWord(m, MM_FLAGS) | MMF_HAS_PINNED);
+    k.fn.mm_set_has_pinned(k, m, g);
     k.setThreadWord(t, TH_AUX, 0);
     return follow(k, t);
   });
@@ -135,18 +123,19 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
   const undo = (k: Kernel, t: number, why: string): number => {
     const r = k.gup(g.slot);
     k.setGup(g.slot, 0);
-    k.putPage(gupPfn(r), refs);
+    put_page(k, gupPfn(r), refs);
     return fallback(k, t, `${why}: unpin`);
   };
   b.define(FAST, 'gup_pte_range: read PTE', 'mm/gup.c:lockless_pages_from_mm -> gup_pte_range (5.7-6.2)', (k, t) => {
     if (k.gup(g.slot) !== 0) return DISABLED;
-    if (g.pin && k.has('fork-cow-pinned')) k.setMmWord(m, MM_FLAGS, k.mmWord(m, MM_FLAGS) | MMF_HAS_PINNED);
+    k.fn.mm_set_has_pinned(k, m, g);
     const seq = k.mmWord(m, MM_WPSEQ);
     k.setThreadWord(t, TH_AUX2, seq);
-    if (g.pin && k.has('gup-fast-seqcount') && seq & 1) return fallback(k, t, 'write_protect_seq is odd (fork in progress)');
+    const odd = k.fn.gup_fast_seq_begin(k, m, g, seq);
+    if (odd) return fallback(k, t, odd);
     const pte = k.pte(m, a);
     // 5.8 (17839856fd58): the fast walk is done as FOLL_WRITE, so R/O PTEs go the slow way.
-    const write = g.write || k.has('gup-cow-break');
+    const write = k.fn.gup_fast_write(g);
     if (!isPresent(pte)) return fallback(k, t, 'no present PTE');
     if (pte & PTE_SPECIAL) return fallback(k, t, 'pte_special (the zeropage)');
     if (write && !(pte & PTE_WRITE)) return fallback(k, t, 'FOLL_WRITE on a R/O PTE');
@@ -158,7 +147,7 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
     const pfn = pteTarget(k.threadWord(t, TH_ORIG));
     if (k.pageRef(pfn) === 0) return fallback(k, t, 'the page was freed (folio_try_get_rcu fails)');
     const anon = k.pageTest(pfn, PG_ANON);
-    k.getPage(pfn, refs);
+    get_page(k, pfn, refs);
     const flags = (g.write ? GUP_WRITE : 0) | (g.longterm ? GUP_LONGTERM : 0) | (anon ? GUP_ANON : 0) | GUP_PENDING;
     k.setGup(g.slot, gupRecord(g.pin ? GUP_PIN : GUP_GET, flags, m, a, pfn));
     if (k.narrate) k.note(`${g.pin ? 'pin' : 'get'} pfn ${pfn} (not yet validated)`);
@@ -168,12 +157,9 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
     const orig = k.threadWord(t, TH_ORIG);
     const pfn = pteTarget(orig);
     if (k.pte(m, a) !== orig) return undo(k, t, 'the PTE changed');
-    if (k.has('anon-exclusive') && !(orig & PTE_WRITE) && gupMustUnshare(k, g, pfn, a, true)) {
-      return undo(k, t, 'gup_must_unshare');
-    }
-    if (g.pin && k.has('gup-fast-seqcount') && k.mmWord(m, MM_WPSEQ) !== k.threadWord(t, TH_AUX2)) {
-      return undo(k, t, 'read_seqcount_retry: fork ran meanwhile');
-    }
+    if (!(orig & PTE_WRITE) && k.fn.gup_must_unshare(k, g, pfn, a, true)) return undo(k, t, 'gup_must_unshare');
+    const changed = k.fn.gup_fast_seq_retry(k, m, g, k.threadWord(t, TH_AUX2));
+    if (changed) return undo(k, t, changed);
     k.setGup(g.slot, k.gup(g.slot) & ~GUP_PENDING);
     if (k.narrate) k.note(`GUP-fast done: ref "${k.world.gupNames[g.slot]}" on pfn ${pfn}`);
     return DONE;
@@ -187,7 +173,7 @@ export function buildGupRelease(b: ProgramBuilder, slot: number): void {
     if (gupKind(r) === 0) return DISABLED;
     const pfn = gupPfn(r);
     k.setGup(slot, 0);
-    k.putPage(pfn, gupRefs(r));
+    put_page(k, pfn, gupRefs(r));
     if (k.narrate) k.note(`${gupKind(r) === GUP_PIN ? `unpin_user_page: _refcount -= ${GUP_PIN_COUNTING_BIAS}` : 'put_page'} on ${pfn === ZERO_PFN ? 'the zeropage' : `pfn ${pfn}`}`);
     return DONE;
   });

@@ -49,7 +49,11 @@ import {
   ptePresent,
   pteTarget,
 } from '../pte.js';
-import { maybeDmaPinned } from './fork.js';
+import { page_try_share_anon_rmap } from '../kernel/rmap.js';
+import { add_to_page_cache, delete_from_page_cache } from '../kernel/filemap.js';
+import { i_mmap_trylock, i_mmap_unlock, pte_lock_held_by_other, unlock_page } from '../kernel/locking.js';
+import { alloc_page, get_page, put_page } from '../kernel/page_alloc.js';
+import { page_add_file_rmap, page_remove_rmap } from '../kernel/rmap.js';
 
 // TH_AUX bits while migrating.
 const RMAP_LOCKED = 1; // holding i_mmap_rwsem for read for the rmap walk
@@ -62,14 +66,14 @@ export type MigrateTarget = { file: number; index: number } | { mm: number; addr
 function rmapLock(k: Kernel, t: number, pfn: number): boolean {
   const f = k.pageFile(pfn);
   if (f < 0 || k.threadWord(t, TH_AUX) & RMAP_LOCKED) return true;
-  if (!k.iMmapTrylock(f, false)) return false;
+  if (!i_mmap_trylock(k, f, false)) return false;
   k.setThreadWord(t, TH_AUX, k.threadWord(t, TH_AUX) | RMAP_LOCKED);
   return true;
 }
 
 function rmapUnlock(k: Kernel, t: number, file: number): void {
   if (k.threadWord(t, TH_AUX) & RMAP_LOCKED) {
-    k.iMmapUnlock(file);
+    i_mmap_unlock(k, file);
     k.setThreadWord(t, TH_AUX, k.threadWord(t, TH_AUX) & ~RMAP_LOCKED);
   }
 }
@@ -89,7 +93,7 @@ export function buildMigrate(b: ProgramBuilder, target: MigrateTarget): void {
       pfn = pteKind(e) === PTE_PRESENT && !(e & PTE_SPECIAL) ? pteTarget(e) : 0;
     }
     if (!pfn || k.pageTest(pfn, PG_ISOLATED)) return DISABLED;
-    k.getPage(pfn);
+    get_page(k, pfn);
     k.setPageFlag(pfn, PG_ISOLATED);
     k.setThreadWord(t, TH_PAGE, pfn);
     k.setThreadWord(t, TH_AUX, 0);
@@ -100,12 +104,12 @@ export function buildMigrate(b: ProgramBuilder, target: MigrateTarget): void {
   b.define(LOCK, '__unmap_and_move: lock_page', `${MIGRATE}:__unmap_and_move (5.7-6.2)`, (k, t) => {
     const pfn = k.threadWord(t, TH_PAGE);
     if (k.pageTest(pfn, PG_LOCKED)) return BLOCKED; // MIGRATE_SYNC: lock_page sleeps
-    const np = k.allocPage();
+    const np = alloc_page(k);
     if (np === 0) {
       if (k.narrate) k.note('no page to migrate to: -ENOMEM, put back');
       k.clearPageFlag(pfn, PG_ISOLATED);
       k.setThreadWord(t, TH_PAGE, 0);
-      k.putPage(pfn);
+      put_page(k, pfn);
       return FAILED;
     }
     k.setPageFlag(pfn, PG_LOCKED);
@@ -125,22 +129,22 @@ export function buildMigrate(b: ProgramBuilder, target: MigrateTarget): void {
     };
     {
       const at = findEntry(k, pfn, PTE_PRESENT);
-      if (at && k.ptlHeldByOther(at[0], t)) return BLOCKED; // page_vma_mapped_walk: spin on the PT lock
+      if (at && pte_lock_held_by_other(k, at[0], t)) return BLOCKED; // page_vma_mapped_walk: spin on the PT lock
       if (at) {
         const [m, a] = at;
         const e = k.pte(m, a);
-        const anonExclusive = k.has('anon-exclusive') && k.pageTest(pfn, PG_ANON) && k.pageTest(pfn, PG_ANON_EXCLUSIVE);
-        if (anonExclusive && maybeDmaPinned(k, pfn)) {
+        // 5.19 (R6): an exclusive page is made shared first, which fails if it may be pinned (the flag exists from 5.19 only).
+        const anonExclusive = k.pageTest(pfn, PG_ANON) && k.pageTest(pfn, PG_ANON_EXCLUSIVE);
+        if (anonExclusive && !page_try_share_anon_rmap(k, pfn)) {
           if (k.narrate) k.note(`${k.addrName(m, a)}: page_try_share_anon_rmap: pfn ${pfn} may be pinned: restore the PTE, the walk stops`);
           rmapUnlock(k, t, k.pageFile(pfn));
           return MOVE;
         }
-        if (anonExclusive) k.clearPageFlag(pfn, PG_ANON_EXCLUSIVE);
         const kind = e & PTE_WRITE ? MIGRATION_WRITE : anonExclusive ? MIGRATION_READ_EXCLUSIVE : MIGRATION_READ;
         if (e & PTE_DIRTY) k.setPageFlag(pfn, PG_DIRTY);
         k.setPte(m, a, pteMigration(pfn, kind));
-        k.pageRemoveRmap(pfn);
-        k.putPage(pfn);
+        page_remove_rmap(k, pfn);
+        put_page(k, pfn);
         if (k.narrate) k.note(`${k.addrName(m, a)}: PTE -> migration entry (${['read', 'read-exclusive', 'write'][kind]}), page_remove_rmap; rss unchanged`);
       }
     }
@@ -166,15 +170,15 @@ export function buildMigrate(b: ProgramBuilder, target: MigrateTarget): void {
     if (k.inPageCache(pfn)) {
       const f = k.pageFile(pfn);
       const index = k.pageIndex(pfn);
-      k.deleteFromPageCache(pfn); // also clears old->mapping, as move_to_new_page does
-      k.addToPageCache(f, index, np);
+      delete_from_page_cache(k, pfn); // also clears old->mapping, as move_to_new_page does
+      add_to_page_cache(k, f, index, np);
     } else if (k.pageTest(pfn, PG_SWAPCACHE)) {
       k.setPageFlag(np, PG_SWAPCACHE);
       k.setPageWord(np, PG_PRIVATE, k.pageWord(pfn, PG_PRIVATE));
-      k.getPage(np);
+      get_page(k, np);
       k.setPageWord(pfn, PG_FLAGS, k.pageFlags(pfn) & ~PG_SWAPCACHE);
       k.setPageWord(pfn, PG_PRIVATE, 0);
-      k.putPage(pfn);
+      put_page(k, pfn);
     }
     k.setPageWord(pfn, PG_MAPPING, 0);
     k.setThreadWord(t, TH_AUX, k.threadWord(t, TH_AUX) | SUCCESS);
@@ -189,14 +193,14 @@ export function buildMigrate(b: ProgramBuilder, target: MigrateTarget): void {
     const np = k.threadWord(t, TH_NEWPAGE);
     const ok = (k.threadWord(t, TH_AUX) & SUCCESS) !== 0;
     rmapUnlock(k, t, ok ? k.pageFile(np) : k.pageFile(pfn));
-    k.unlockPage(np);
-    k.unlockPage(pfn);
+    unlock_page(k, np);
+    unlock_page(k, pfn);
     k.clearPageFlag(pfn, PG_ISOLATED);
     k.setThreadWord(t, TH_PAGE, 0);
     k.setThreadWord(t, TH_NEWPAGE, 0);
     k.setThreadWord(t, TH_AUX, 0);
-    k.putPage(np); // success: the new page's owners hold it now; failure: frees it
-    k.putPage(pfn); // putback / free the old page
+    put_page(k, np); // success: the new page's owners hold it now; failure: frees it
+    put_page(k, pfn); // putback / free the old page
     if (k.narrate) k.note(ok ? `migrated pfn ${pfn} -> pfn ${np}; unlock, put back` : `migration failed: pfn ${pfn} put back`);
     return ok ? DONE : FAILED;
   };
@@ -209,15 +213,15 @@ export function buildMigrate(b: ProgramBuilder, target: MigrateTarget): void {
     const file = ok ? k.pageFile(np) : k.pageFile(pfn);
     if (file >= 0 && !rmapLock(k, t, dst)) return BLOCKED;
     const at = findEntry(k, pfn, PTE_MIGRATION);
-    if (at && k.ptlHeldByOther(at[0], t)) return BLOCKED;
+    if (at && pte_lock_held_by_other(k, at[0], t)) return BLOCKED;
     if (at) {
       const [m, a] = at;
       const kind = pteMigrationKind(k.pte(m, a));
       const vmWrite = (k.vmaAt(m, a) & VMA_WRITE) !== 0;
       const sharedShmem = k.isSharedMapping(a) && k.world.fileShmem[k.fileOf(a)]!;
-      k.getPage(dst);
-      if (k.pageTest(dst, PG_ANON)) k.pageAddAnonRmap(dst, kind !== MIGRATION_READ);
-      else k.pageAddFileRmap(dst);
+      get_page(k, dst);
+      if (k.pageTest(dst, PG_ANON)) k.fn.page_add_anon_rmap(k, dst, kind !== MIGRATION_READ);
+      else page_add_file_rmap(k, dst);
       k.setPte(m, a, ptePresent(dst, vmWrite && (kind === MIGRATION_WRITE || sharedShmem), false));
       if (k.narrate) k.note(`${k.addrName(m, a)}: migration entry -> pfn ${dst}`);
     }

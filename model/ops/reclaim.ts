@@ -26,7 +26,11 @@ import {
 } from '../layout.js';
 import type { ProgramBuilder } from '../program.js';
 import { mapsNormalPage, PTE_DIRTY, PTE_PRESENT, PTE_SPECIAL, pteKind, pteSwap, pteTarget } from '../pte.js';
-import { maybeDmaPinned } from './fork.js';
+import { page_try_share_anon_rmap } from '../kernel/rmap.js';
+import { pte_lock_held_by_other, unlock_page } from '../kernel/locking.js';
+import { get_page, put_page } from '../kernel/page_alloc.js';
+import { page_remove_rmap } from '../kernel/rmap.js';
+import { add_to_swap_cache, delete_from_swap_cache, get_swap_page, swap_duplicate } from '../kernel/swapfile.js';
 
 const VMSCAN = 'mm/vmscan.c:shrink_page_list';
 
@@ -34,7 +38,7 @@ const VMSCAN = 'mm/vmscan.c:shrink_page_list';
 function putback(k: Kernel, t: number, pfn: number): void {
   k.clearPageFlag(pfn, PG_ISOLATED);
   k.setThreadWord(t, TH_PAGE, 0);
-  k.putPage(pfn);
+  put_page(k, pfn);
 }
 
 /**
@@ -55,15 +59,15 @@ export function buildReclaim(b: ProgramBuilder, m: number, a: number, pageout = 
     if (!k.pageTest(pfn, PG_ANON) || k.pageTest(pfn, PG_LOCKED) || k.pageTest(pfn, PG_ISOLATED)) return DISABLED;
     if (pageout && k.pageMapcount(pfn) !== 1) return DISABLED; // do not interfere with other mappings
     const inCache = k.pageTest(pfn, PG_SWAPCACHE);
-    if (!inCache && k.has('vmscan-skip-pinned') && maybeDmaPinned(k, pfn)) return DISABLED; // keep_locked
-    const slot = inCache ? k.pageSwapSlot(pfn) : k.getSwapPage();
+    if (!inCache && k.fn.shrink_page_list_keeps_pinned(k, pfn)) return DISABLED; // keep_locked
+    const slot = inCache ? k.pageSwapSlot(pfn) : get_swap_page(k);
     if (slot < 0) return DISABLED; // swap full: activate
-    k.getPage(pfn); // isolate_lru_page
+    get_page(k, pfn); // isolate_lru_page
     k.setPageFlag(pfn, PG_ISOLATED | PG_LOCKED);
     k.setThreadWord(t, TH_PAGE, pfn);
     k.setThreadWord(t, TH_PFN, pfn);
     if (!inCache) {
-      k.addToSwapCache(pfn, slot);
+      add_to_swap_cache(k, pfn, slot);
       k.setPageFlag(pfn, PG_DIRTY);
       if (k.narrate) k.note(`isolate pfn ${pfn}, trylock_page, add_to_swap: swap slot ${slot}, swap cache +1 ref`);
     } else if (k.narrate) k.note(`isolate pfn ${pfn}, trylock_page: already in the swap cache (slot ${slot})`);
@@ -74,7 +78,7 @@ export function buildReclaim(b: ProgramBuilder, m: number, a: number, pageout = 
     const pfn = k.threadWord(t, TH_PAGE);
     // The rmap walk, one mapping per step (each under its PT lock): anon_vma order, parent first.
     const at = nextMapping(k, pfn);
-    if (at && k.ptlHeldByOther(at[0], t)) return BLOCKED; // page_vma_mapped_walk: spin on the PT lock
+    if (at && pte_lock_held_by_other(k, at[0], t)) return BLOCKED; // page_vma_mapped_walk: spin on the PT lock
     if (at && !unmapOne(k, t, pfn, at[0], at[1], k.pte(at[0], at[1]))) return fail(k, t, pfn);
     return nextMapping(k, pfn) ? UNMAP : PAGEOUT;
   });
@@ -101,7 +105,7 @@ export function buildReclaim(b: ProgramBuilder, m: number, a: number, pageout = 
       if (k.narrate) k.note(`pfn ${pfn}: page_ref_freeze fails, _refcount ${k.pageRef(pfn)} (someone holds a reference): keep`);
       return DONE;
     }
-    k.deleteFromSwapCache(pfn);
+    delete_from_swap_cache(k, pfn);
     if (k.narrate) k.note(`pfn ${pfn} removed from the swap cache and freed`);
     return DONE;
   });
@@ -121,24 +125,21 @@ function nextMapping(k: Kernel, pfn: number): [number, number] | null {
 /** Unmaps one PTE; false when the unmap must fail (5.19+: the page may be pinned). */
 function unmapOne(k: Kernel, t: number, pfn: number, mm: number, addr: number, e: number): boolean {
   const slot = k.pageSwapSlot(pfn);
-  const anonExclusive = k.has('anon-exclusive') && k.pageTest(pfn, PG_ANON_EXCLUSIVE);
+  const anonExclusive = k.pageTest(pfn, PG_ANON_EXCLUSIVE); // set from 5.19 only
   // ptep_clear_flush(), then swap_duplicate().
   if (e & PTE_DIRTY) k.setPageFlag(pfn, PG_DIRTY);
-  if (anonExclusive) {
-    // page_try_share_anon_rmap(): -EBUSY when maybe pinned; restore the PTE, fail.
-    if (maybeDmaPinned(k, pfn)) {
-      if (k.narrate) k.note(`${k.addrName(mm, addr)}: page_try_share_anon_rmap: pfn ${pfn} may be pinned: restore the PTE, fail`);
-      return false;
-    }
-    k.clearPageFlag(pfn, PG_ANON_EXCLUSIVE);
+  // page_try_share_anon_rmap(): -EBUSY when maybe pinned; restore the PTE, fail.
+  if (anonExclusive && !page_try_share_anon_rmap(k, pfn)) {
+    if (k.narrate) k.note(`${k.addrName(mm, addr)}: page_try_share_anon_rmap: pfn ${pfn} may be pinned: restore the PTE, fail`);
+    return false;
   }
-  k.swapDuplicate(slot);
+  swap_duplicate(k, slot);
   k.addRss(mm, MM_ANONPAGES, -1);
   k.addRss(mm, MM_SWAPENTS, 1);
-  const swpExclusive = anonExclusive && k.has('swp-exclusive');
+  const swpExclusive = k.fn.swap_pte_exclusive(anonExclusive);
   k.setPte(mm, addr, pteSwap(slot, swpExclusive));
-  k.pageRemoveRmap(pfn);
-  k.putPage(pfn);
+  page_remove_rmap(k, pfn);
+  put_page(k, pfn);
   if (k.narrate) k.note(
     `${k.addrName(mm, addr)}: PTE -> swap(slot ${slot}${swpExclusive ? ', exclusive' : ''}), MM_ANONPAGES-1 MM_SWAPENTS+1, page_remove_rmap`,
   );
@@ -148,7 +149,7 @@ function unmapOne(k: Kernel, t: number, pfn: number, mm: number, addr: number, e
 
 /** try_to_unmap() failed: activate_locked: unlock, put back. */
 function fail(k: Kernel, t: number, pfn: number): number {
-  k.unlockPage(pfn);
+  unlock_page(k, pfn);
   putback(k, t, pfn);
   k.setThreadWord(t, TH_PFN, 0);
   return FAILED;

@@ -33,6 +33,9 @@ import {
 } from '../layout.js';
 import type { ProgramBuilder } from '../program.js';
 import { PTE_MIGRATION, pteKind, pteTarget } from '../pte.js';
+import { delete_from_page_cache } from '../kernel/filemap.js';
+import { i_mmap_trylock, i_mmap_unlock, pte_lock_held_by_other } from '../kernel/locking.js';
+import { get_page, put_page } from '../kernel/page_alloc.js';
 
 /** The (mm, vma) pairs that may map file f, in i_mmap tree order. */
 interface Mapping {
@@ -82,15 +85,15 @@ export function buildUnmapMappingRange(b: ProgramBuilder, mappings: readonly Map
     let aux = k.threadWord(t, TH_AUX2);
     if (!(aux & HELD)) {
       // i_mmap_lock_write (<= 5.17) / i_mmap_lock_read (5.18, 2c8659951654)
-      if (!k.iMmapTrylock(r.file, !k.has('i-mmap-shared'))) return BLOCKED;
+      if (!i_mmap_trylock(k, r.file, k.fn.unmap_mapping_i_mmap_write())) return BLOCKED;
       aux = HELD;
     }
     let cursor = aux & 0xff;
     while (cursor < mappings.length && !vmaMapped(k, mappings[cursor]!)) cursor++;
     if (cursor < mappings.length) {
       const x = mappings[cursor]!;
-      if (k.ptlHeldByOther(x.mm, t)) return BLOCKED; // zap_pte_range: spin on the PT lock
-      for (const a of addrsInRange(k, x, r)) k.zapPteDetails(x.mm, a, details);
+      if (pte_lock_held_by_other(k, x.mm, t)) return BLOCKED; // zap_pte_range: spin on the PT lock
+      for (const a of addrsInRange(k, x, r)) k.fn.zap_pte_details(k, x.mm, a, details);
       cursor++;
     }
     while (cursor < mappings.length && !vmaMapped(k, mappings[cursor]!)) cursor++;
@@ -98,7 +101,7 @@ export function buildUnmapMappingRange(b: ProgramBuilder, mappings: readonly Map
       k.setThreadWord(t, TH_AUX2, HELD | cursor);
       return STEP;
     }
-    k.iMmapUnlock(r.file);
+    i_mmap_unlock(k, r.file);
     k.setThreadWord(t, TH_AUX2, 0);
     if (r.checkStale) checkStale(k, mappings, r);
     return next();
@@ -136,7 +139,7 @@ export function buildTruncateRange(b: ProgramBuilder, mappings: readonly Mapping
     for (let index = k.threadWord(t, TH_AUX2) + r.start; index < end; index++) {
       const pfn = k.cachePage(r.file, index);
       if (!pfn) continue;
-      k.getPage(pfn);
+      get_page(k, pfn);
       k.setThreadWord(t, TH_PAGE, pfn);
       k.setThreadWord(t, TH_AUX2, index - r.start);
       return LOCK;
@@ -151,24 +154,24 @@ export function buildTruncateRange(b: ProgramBuilder, mappings: readonly Mapping
     if (k.pageFile(pfn) !== r.file) {
       if (k.narrate) k.note(`pfn ${pfn} left the page cache meanwhile (migrated): retry index ${index}`);
       k.setThreadWord(t, TH_PAGE, 0);
-      k.putPage(pfn);
+      put_page(k, pfn);
       return LOOKUP;
     }
     if (k.pageMapcount(pfn) > 0) {
       // truncate_cleanup_folio: folio_mapped -> unmap_mapping_folio, under i_mmap_rwsem.
-      if (!k.iMmapTrylock(r.file, !k.has('i-mmap-shared'))) return BLOCKED;
+      if (!i_mmap_trylock(k, r.file, k.fn.unmap_mapping_i_mmap_write())) return BLOCKED;
       for (const x of mappings) {
         if (!vmaMapped(k, x)) continue;
-        if (k.ptlHeldByOther(x.mm, t)) return BLOCKED;
+        if (pte_lock_held_by_other(k, x.mm, t)) return BLOCKED;
         for (let a = 0; a < k.addrs; a++) {
-          if (k.world.vmaOfAddr[a] === x.vma && k.fileIndex(a) === index) k.zapPteDetails(x.mm, a, details);
+          if (k.world.vmaOfAddr[a] === x.vma && k.fileIndex(a) === index) k.fn.zap_pte_details(k, x.mm, a, details);
         }
       }
-      k.iMmapUnlock(r.file);
+      i_mmap_unlock(k, r.file);
     }
-    k.deleteFromPageCache(pfn);
+    delete_from_page_cache(k, pfn);
     k.setThreadWord(t, TH_PAGE, 0);
-    k.putPage(pfn);
+    put_page(k, pfn);
     k.setThreadWord(t, TH_AUX2, index + 1 - r.start);
     if (k.narrate) k.note(`index ${index}: pfn ${pfn} unmapped (unmap_mapping_folio) and deleted from the page cache`);
     return LOOKUP;

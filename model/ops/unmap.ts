@@ -7,6 +7,7 @@
 import { BLOCKED, DONE, FAILED } from '../kernel.js';
 import { VMA_PRESENT } from '../layout.js';
 import type { ProgramBuilder } from '../program.js';
+import { mmap_read_trylock, mmap_read_unlock, mmap_write_trylock, mmap_write_unlock } from '../kernel/locking.js';
 
 export function buildMadviseDontneed(b: ProgramBuilder, m: number, a: number): void {
   b.step('madvise_dontneed_single_vma', 'mm/madvise.c:madvise_dontneed_single_vma -> mm/memory.c:zap_pte_range (5.7-6.2)', (k) => {
@@ -14,10 +15,10 @@ export function buildMadviseDontneed(b: ProgramBuilder, m: number, a: number): v
       if (k.narrate) k.note('no VMA: -ENOMEM');
       return FAILED;
     }
-    if (!k.mmapReadTrylock(m)) return BLOCKED;
-    k.zapPte(m, a);
+    if (!mmap_read_trylock(k, m)) return BLOCKED;
+    k.fn.zap_pte(k, m, a);
     k.detachGup(m, a);
-    k.mmapReadUnlock(m);
+    mmap_read_unlock(k, m);
     return DONE;
   });
 }
@@ -29,13 +30,13 @@ export function buildMunmap(b: ProgramBuilder, m: number, vma: number, addrs: re
       if (k.narrate) k.note('nothing mapped there');
       return DONE;
     }
-    if (!k.mmapWriteTrylock(m)) return BLOCKED;
+    if (!mmap_write_trylock(k, m)) return BLOCKED;
     for (const a of addrs) {
-      k.zapPte(m, a);
+      k.fn.zap_pte(k, m, a);
       k.detachGup(m, a);
     }
     k.s[o] = 0;
-    k.mmapWriteUnlock(m);
+    mmap_write_unlock(k, m);
     return DONE;
   });
 }

@@ -25,6 +25,11 @@ import { isWritable, MIGRATION_WRITE, PTE_MIGRATION, pteKind, pteMigration, pteP
 import type { ScenarioSpec } from '../../model/scenario.js';
 import type { MMModel } from '../../model/world.js';
 import { model } from '../helpers.js';
+import { add_to_page_cache, delete_from_page_cache } from '../../model/kernel/filemap.js';
+import { i_mmap_trylock } from '../../model/kernel/locking.js';
+import { alloc_page, get_page, put_page } from '../../model/kernel/page_alloc.js';
+import { anon_vma_prepare, page_dup_rmap } from '../../model/kernel/rmap.js';
+import { get_swap_page } from '../../model/kernel/swapfile.js';
 
 // Addresses: 0-1 memfd shared, 2-3 memfd private, 4 disk file private, 5 anon.
 const LAB: ScenarioSpec = {
@@ -196,7 +201,7 @@ describe('migration (mm/migrate.c, mm/rmap.c:try_to_migrate_one)', () => {
   test('an extra reference (a pin) makes folio_migrate_mapping fail: the old page is mapped back', () => {
     const { m, k } = mapped();
     const old = k.cachePage(0, 0);
-    k.getPage(old, GUP_PIN_COUNTING_BIAS);
+    get_page(k, old, GUP_PIN_COUNTING_BIAS);
     k.setGup(0, gupRecord(GUP_PIN, GUP_LONGTERM, P, 0, old));
     const r = runOp(m, k, 1, 'migrate');
     expect(r.notes.join('\n')).toMatch(/-EAGAIN/);
@@ -209,11 +214,11 @@ describe('unmap_mapping_range / zap_pte_range with zap_details (5.17 vs 5.18)', 
   /** P:3 is a swapped-out private COW page of memfd page 1. */
   function swappedCow(kernel: string) {
     const { m, k } = lab(kernel);
-    const slot = k.getSwapPage();
+    const slot = get_swap_page(k);
     k.setSwapMap(slot, 1);
     k.setPte(P, 3, pteSwap(slot, false));
     k.addRss(P, MM_SWAPENTS, 1);
-    k.setVmaAnon(P, 3);
+    anon_vma_prepare(k, P, 3);
     return { m, k, slot };
   }
   test('5.17: truncation leaves the swap entry ("if (details) continue")', () => {
@@ -252,7 +257,7 @@ describe('unmap_mapping_range / zap_pte_range with zap_details (5.17 vs 5.18)', 
   test('5.17 takes i_mmap_rwsem for write (waits for a reader); 5.18 for read', () => {
     for (const [kernel, blocked] of [['5.17', true], ['5.18', false]] as const) {
       const { m, k } = lab(kernel);
-      k.iMmapTrylock(0, false); // a rmap walker holds it for read
+      i_mmap_trylock(k, 0, false); // a rmap walker holds it for read
       const r0 = step(m, k, 0, 'fallocate', 'shmem_fallocate(PUNCH_HOLE)')!;
       expect(step(m, r0.k, 0, 'fallocate', 'unmap_mapping_range(even_cows=0)') === null).toBe(blocked);
     }
@@ -267,10 +272,10 @@ describe('unmap_mapping_range / zap_pte_range with zap_details (5.17 vs 5.18)', 
     r = step(m, r.k, 0, 'fallocate', 'shmem_undo_range: find_get_entries')!;
     expect(r.k.threadWord(0, TH_PAGE)).toBe(old);
     // Migration replaces the page in the page cache (as folio_migrate_mapping does).
-    const np = r.k.allocPage();
-    r.k.deleteFromPageCache(old);
-    r.k.addToPageCache(0, 0, np);
-    r.k.putPage(np);
+    const np = alloc_page(r.k);
+    delete_from_page_cache(r.k, old);
+    add_to_page_cache(r.k, 0, 0, np);
+    put_page(r.k, np);
     r = step(m, r.k, 0, 'fallocate', 'shmem_undo_range: lock, truncate_inode_folio')!;
     expect(r.notes).toMatch(/left the page cache meanwhile.*retry index 0/);
     r = step(m, r.k, 0, 'fallocate', 'shmem_undo_range: find_get_entries')!;
@@ -305,7 +310,7 @@ describe('GUP-fast (mm/gup.c gup_pte_range) and MADV_PAGEOUT', () => {
     const { m, k } = lab('6.2');
     const r = runOp(m, k, 0, 'write P:3');
     const pfn = pteTarget(r.k.pte(P, 3));
-    r.k.pageDupRmap(pfn); // a second mapping somewhere
+    page_dup_rmap(r.k, pfn); // a second mapping somewhere
     expect(m.narrate(r.k.s, m.actions.findIndex((x) => x.op.includes('MADV_PAGEOUT') && x.step === 0))).toBeNull();
     void GUP_ANON;
     void TH_AUX;

@@ -23,6 +23,10 @@ import { isWritable, PTE_DIRTY, PTE_SWAP, PTE_SWP_EXCLUSIVE, pteKind, ptePresent
 import type { ScenarioSpec } from '../../model/scenario.js';
 import type { MMModel } from '../../model/world.js';
 import { model } from '../helpers.js';
+import { mmap_read_trylock } from '../../model/kernel/locking.js';
+import { get_page, put_page } from '../../model/kernel/page_alloc.js';
+import { page_remove_rmap } from '../../model/kernel/rmap.js';
+import { add_to_swap_cache, get_swap_page } from '../../model/kernel/swapfile.js';
 
 /** One process P (and a child C), one page at address 0, a thread per process with every operation. */
 const LAB: ScenarioSpec = {
@@ -89,7 +93,7 @@ function run(m: MMModel, k: Kernel, action: number) {
 
 /** The write fault at do_wp_page on P:0 (mmap_lock held for read). */
 function writeFault(m: MMModel, k: Kernel, flags = FAULT_FLAG_WRITE) {
-  k.mmapReadTrylock(P);
+  mmap_read_trylock(k, P);
   const pte = k.pte(P, 0) & ~(1 << 11);
   k.setPte(P, 0, pte);
   return run(m, k, at(m, k, 0, 'write', 'handle_pte_fault', pte, flags));
@@ -98,7 +102,7 @@ function writeFault(m: MMModel, k: Kernel, flags = FAULT_FLAG_WRITE) {
 describe('mm/memory.c:do_wp_page', () => {
   test('5.7: reuse_swap_page ignores a GUP reference (mapcount 1): reuse', () => {
     const { m, k } = lab('5.7');
-    k.getPage(1); // a FOLL_GET held elsewhere
+    get_page(k, 1); // a FOLL_GET held elsewhere
     k.setGup(1, gupRecord(GUP_GET, 0, C, 0, 1));
     const r = writeFault(m, k);
     expect(isWritable(r.k.pte(P, 0))).toBe(true);
@@ -108,7 +112,7 @@ describe('mm/memory.c:do_wp_page', () => {
 
   test('5.9: page_count 2 (a GUP reference) means copy', () => {
     const { m, k } = lab('5.9');
-    k.getPage(1);
+    get_page(k, 1);
     k.setGup(1, gupRecord(GUP_GET, 0, C, 0, 1));
     const r = writeFault(m, k);
     expect(r.notes).toMatch(/page_count 2 != 1: copy/);
@@ -117,7 +121,7 @@ describe('mm/memory.c:do_wp_page', () => {
 
   test('5.19: a PageAnonExclusive page is reused even when pinned', () => {
     const { m, k } = lab('5.19');
-    k.getPage(1, GUP_PIN_COUNTING_BIAS);
+    get_page(k, 1, GUP_PIN_COUNTING_BIAS);
     k.setGup(0, gupRecord(GUP_PIN, GUP_WRITE | GUP_ANON, P, 0, 1));
     expect(k.pageTest(1, PG_ANON_EXCLUSIVE)).toBe(true);
     const r = writeFault(m, k);
@@ -128,8 +132,8 @@ describe('mm/memory.c:do_wp_page', () => {
 
   test('5.18: a swapcache page whose slot is unused is freed from the cache and reused', () => {
     const { m, k } = lab('5.18');
-    const slot = k.getSwapPage();
-    k.addToSwapCache(1, slot);
+    const slot = get_swap_page(k);
+    add_to_swap_cache(k, 1, slot);
     k.setSwapMap(slot, SWAP_HAS_CACHE); // no swap entry uses the slot
     const r = writeFault(m, k);
     expect(r.k.pageTest(1, PG_SWAPCACHE)).toBe(false);
@@ -146,15 +150,15 @@ describe('mm/memory.c:do_wp_page', () => {
 
   test('wp_page_copy: a PTE changed meanwhile frees the copy and drops both references', () => {
     const { m, k } = lab('6.2');
-    k.mmapReadTrylock(P);
+    mmap_read_trylock(k, P);
     const orig = k.pte(P, 0) & ~(1 << 11);
-    k.getPage(1);
+    get_page(k, 1);
     k.setThreadWord(0, 3, 1); // TH_PAGE: the old page
     k.setThreadWord(0, 4, 2); // TH_NEWPAGE: the copy
     k.s[m.layout.page(2)] = 1;
     k.setPte(P, 0, 0); // zapped meanwhile
-    k.pageRemoveRmap(1);
-    k.putPage(1);
+    page_remove_rmap(k, 1);
+    put_page(k, 1);
     const r = run(m, k, at(m, k, 0, 'write', 'wp_page_copy: install', orig, FAULT_FLAG_WRITE));
     expect(r.notes).toMatch(/!pte_same/);
     expect(r.k.isFree(2)).toBe(true);
@@ -165,7 +169,7 @@ describe('mm/memory.c:do_wp_page', () => {
 describe('mm/memory.c:copy_present_pte (fork)', () => {
   test('5.19: an exclusive pinned page with MMF_HAS_PINNED: the child gets a copy', () => {
     const { m, k } = lab('5.19');
-    k.getPage(1, GUP_PIN_COUNTING_BIAS);
+    get_page(k, 1, GUP_PIN_COUNTING_BIAS);
     k.setGup(0, gupRecord(GUP_PIN, GUP_ANON, P, 0, 1));
     k.setMmWord(P, MM_FLAGS, MMF_HAS_PINNED);
     const r = run(m, k, start(m, 0, 'fork'));
@@ -186,7 +190,7 @@ describe('mm/memory.c:copy_present_pte (fork)', () => {
 
   test('5.8: a pinned page is shared (no early COW before 5.9)', () => {
     const { m, k } = lab('5.8');
-    k.getPage(1, GUP_PIN_COUNTING_BIAS);
+    get_page(k, 1, GUP_PIN_COUNTING_BIAS);
     k.setGup(0, gupRecord(GUP_PIN, GUP_ANON, P, 0, 1));
     const r = run(m, k, start(m, 0, 'fork'));
     expect(pteTarget(r.k.pte(C, 0))).toBe(1);
@@ -195,10 +199,10 @@ describe('mm/memory.c:copy_present_pte (fork)', () => {
   test('5.19: copy_nonpresent_pte clears the parent swp exclusive bit', () => {
     const { m, k } = lab('5.19');
     k.setPte(P, 0, 0);
-    k.pageRemoveRmap(1);
-    k.putPage(1);
+    page_remove_rmap(k, 1);
+    put_page(k, 1);
     k.addRss(P, MM_ANONPAGES, -1);
-    const slot = k.getSwapPage();
+    const slot = get_swap_page(k);
     k.setSwapMap(slot, 1);
     k.setPte(P, 0, pteSwap(slot, true));
     k.addRss(P, MM_SWAPENTS, 1);
@@ -214,8 +218,8 @@ describe('mm/rmap.c:try_to_unmap_one (reclaim)', () => {
   /** The page is already in the swap cache (the vmscan pin check only guards add_to_swap), then pinned. */
   function reclaimPinned(kernel: string) {
     const { m, k } = lab(kernel);
-    k.addToSwapCache(1, k.getSwapPage());
-    k.getPage(1, GUP_PIN_COUNTING_BIAS);
+    add_to_swap_cache(k, 1, get_swap_page(k));
+    get_page(k, 1, GUP_PIN_COUNTING_BIAS);
     k.setGup(0, gupRecord(GUP_PIN, GUP_ANON, P, 0, 1));
     const r1 = run(m, k, start(m, 2, 'reclaim'));
     return run(m, r1.k, m.actions.findIndex((x) => x.thread === 2 && x.label === 'try_to_unmap_one'));
@@ -233,7 +237,7 @@ describe('mm/rmap.c:try_to_unmap_one (reclaim)', () => {
   });
   test('5.11: shrink_page_list keeps a maybe-pinned page out of the swap cache', () => {
     const { m, k } = lab('5.11');
-    k.getPage(1, GUP_PIN_COUNTING_BIAS);
+    get_page(k, 1, GUP_PIN_COUNTING_BIAS);
     expect(m.narrate(k.s, start(m, 2, 'reclaim'))).toBeNull();
   });
   test('5.19: an exclusive page gets a swp exclusive entry', () => {
@@ -249,12 +253,12 @@ describe('mm/memory.c:do_swap_page', () => {
   /** P:0 is a swap entry whose page (pfn 1) is still in the swap cache. */
   function swapped(kernel: string, exclusiveBit: boolean) {
     const { m, k } = lab(kernel);
-    const slot = k.getSwapPage();
-    k.addToSwapCache(1, slot);
+    const slot = get_swap_page(k);
+    add_to_swap_cache(k, 1, slot);
     k.setSwapMap(slot, SWAP_HAS_CACHE | 1);
     k.setPte(P, 0, pteSwap(slot, exclusiveBit));
-    k.pageRemoveRmap(1);
-    k.putPage(1);
+    page_remove_rmap(k, 1);
+    put_page(k, 1);
     k.clearPageFlag(1, PG_ANON_EXCLUSIVE);
     k.addRss(P, MM_ANONPAGES, -1);
     k.addRss(P, MM_SWAPENTS, 1);
@@ -262,8 +266,8 @@ describe('mm/memory.c:do_swap_page', () => {
   }
   test('5.19: a swp exclusive entry maps the page exclusive, R/O on a read fault', () => {
     const { m, k } = swapped('5.19', true);
-    k.mmapReadTrylock(P);
-    k.getPage(1);
+    mmap_read_trylock(k, P);
+    get_page(k, 1);
     k.setThreadWord(0, 3, 1);
     k.setPageFlag(1, 1 << 3); // locked by do_swap_page
     const r = run(m, k, at(m, k, 0, 'read', 'do_swap_page: map', k.pte(P, 0), 0));
@@ -274,8 +278,8 @@ describe('mm/memory.c:do_swap_page', () => {
   });
   test('5.17: a write fault reuses via reuse_swap_page (mapcount 0 + swapcount 1) and drops the cache', () => {
     const { m, k, slot } = swapped('5.17', false);
-    k.mmapReadTrylock(P);
-    k.getPage(1);
+    mmap_read_trylock(k, P);
+    get_page(k, 1);
     k.setThreadWord(0, 3, 1);
     k.setPageFlag(1, 1 << 3);
     const r = run(m, k, at(m, k, 0, 'write', 'do_swap_page: map', k.pte(P, 0), FAULT_FLAG_WRITE));
