@@ -181,7 +181,10 @@ describe('mmcheck list, help, version', () => {
       expect(r.out.length).toBeGreaterThan(20);
     }
     expect(mmcheck('list', 'invariants').out).toMatch(/anon-exclusive\s+always\s+cow-fork-gup/);
-    expect(JSON.parse(mmcheck('list', 'kernels', '--json').out)[0]).toMatchObject({ version: '5.7', epoch: 'E0' });
+    const kernels = JSON.parse(mmcheck('list', 'kernels', '--json').out);
+    expect(kernels[0]).toMatchObject({ version: '4.4', modelled: 'no' });
+    expect(kernels.find((k: { version: string }) => k.version === '5.7')).toMatchObject({ version: '5.7', epoch: 'E0', modelled: 'yes' });
+    expect(kernels.at(-1)).toMatchObject({ version: '7.2', modelled: 'as 6.2' });
   });
   test('help and version', () => {
     expect(mmcheck('help').code).toBe(0);
