@@ -13,6 +13,8 @@
  *   bits 16-23 pfn
  */
 
+import type { WordType } from './schema.js';
+
 export const GUP_NONE = 0;
 export const GUP_GET = 1;
 export const GUP_PIN = 2;
@@ -55,3 +57,15 @@ export function formatGupFlags(r: number): string {
   if (r & GUP_LONGTERM) parts.push('FOLL_LONGTERM');
   return parts.join('|');
 }
+
+/** A GUP reference as a word type of the state schema: the mm and address it was taken through, and the frame it holds. */
+export const GUP_WORD: WordType = {
+  name: 'gup',
+  fields: [
+    { name: 'kind', shift: 0, bits: 2 },
+    { name: 'flags', shift: 2, bits: 6 },
+    { name: 'mm', shift: 8, bits: 2, ref: { to: 'mm', bias: 0 } },
+    { name: 'addr', shift: 10, bits: 6 },
+    { name: 'pfn', shift: 16, bits: 8, ref: { to: 'frame', bias: 0, holds: true }, when: (r) => (r & 3) !== GUP_NONE },
+  ],
+};

@@ -74,6 +74,8 @@ export interface WorldInfo {
   readonly fileNames: readonly string[];
   readonly fileShmem: readonly boolean[];
   readonly fileDisk: readonly (readonly number[])[];
+  /** A thread's state in one line, for the readable state (the model sets it once its programs are built). */
+  describeThread: (v: StateView, t: number) => string;
 }
 
 /** What zap_pte_range is told (struct zap_details); null details is munmap/exit/MADV_DONTNEED. */

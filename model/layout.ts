@@ -13,11 +13,24 @@
  * pfn 0 is the shared zeropage and has no frame; frames are pfn 1..F.
  */
 
-export const MM_STATE = 0;
-export const MM_FLAGS = 1;
-export const MM_LOCK = 2;
-export const MM_WPSEQ = 3;
-export const MM_RSS = 4;
+import { ENTRIES_PER_BUDGET_WORD, MM_OBJECTS, RSS_NAMES } from './objects.js';
+import { fieldLength, type ObjectDecl, type ShapeCounts, staticOffset } from './schema.js';
+
+export { ENTRIES_PER_BUDGET_WORD, RSS_NAMES };
+
+const obj = (kind: string): ObjectDecl => MM_OBJECTS.find((o) => o.kind === kind)!;
+const MM = obj('mm');
+const FRAME = obj('frame');
+const SLOT = obj('slot');
+const FILE = obj('file');
+const THREAD = obj('thread');
+
+// Offsets of the fields within their object (model/objects.ts declares them; these are derived).
+export const MM_STATE = staticOffset(MM, 'state');
+export const MM_FLAGS = staticOffset(MM, 'flags');
+export const MM_LOCK = staticOffset(MM, 'mmap_lock');
+export const MM_WPSEQ = staticOffset(MM, 'write_protect_seq');
+export const MM_RSS = staticOffset(MM, 'rss');
 /**
  * The split PTE-table lock (pte_lockptr) of the mm's one page table: 0 free,
  * else the holding thread + 1. A step that takes it and drops it again needs
@@ -25,10 +38,9 @@ export const MM_RSS = 4;
  * readers (GUP-fast) must be able to run inside the critical section: fork's
  * copy_pte_range.
  */
-export const MM_PTL = 8;
+export const MM_PTL = staticOffset(MM, 'ptl');
 /** Words of an mm before its VMAs: all zero while the mm is unused. */
-export const MM_FIXED_WORDS = 9;
-const MM_FIXED = MM_FIXED_WORDS;
+export const MM_FIXED_WORDS = staticOffset(MM, 'vma');
 
 /** mm.state values. */
 export const MM_UNUSED = 0; // not yet created (a child before fork)
@@ -44,20 +56,19 @@ export const MM_FILEPAGES = 0;
 export const MM_ANONPAGES = 1;
 export const MM_SWAPENTS = 2;
 export const MM_SHMEMPAGES = 3;
-export const RSS_NAMES = ['MM_FILEPAGES', 'MM_ANONPAGES', 'MM_SWAPENTS', 'MM_SHMEMPAGES'];
 
 /** vma word bits. */
 export const VMA_PRESENT = 1;
 export const VMA_WRITE = 2; // VM_WRITE (VM_MAYWRITE is always set: private writable mappings)
 export const VMA_ANON_VMA = 4; // vma->anon_vma set (anon_vma_prepare ran): fork must copy the page table
 
-export const PG_REF = 0;
-export const PG_MAP = 1;
-export const PG_FLAGS = 2;
-export const PG_DATA = 3;
-export const PG_PRIVATE = 4;
-export const PG_MAPPING = 5;
-export const PG_WORDS = 6;
+export const PG_REF = staticOffset(FRAME, 'refcount');
+export const PG_MAP = staticOffset(FRAME, 'mapcount');
+export const PG_FLAGS = staticOffset(FRAME, 'flags');
+export const PG_DATA = staticOffset(FRAME, 'data');
+export const PG_PRIVATE = staticOffset(FRAME, 'private');
+export const PG_MAPPING = staticOffset(FRAME, 'mapping');
+export const PG_WORDS = FRAME.fields.length;
 
 /** page flags. */
 export const PG_ANON = 1 << 0; // PageAnon
@@ -73,29 +84,27 @@ export function pageMappingWord(file: number, index: number): number {
   return file + 1 + (index << 8);
 }
 
-export const SLOT_MAP = 0;
-export const SLOT_DATA = 1;
-const SLOT_WORDS = 2;
+export const SLOT_MAP = staticOffset(SLOT, 'swap_map');
+export const SLOT_DATA = staticOffset(SLOT, 'data');
 /** swap_map: low byte is the count of swap entries; SWAP_HAS_CACHE as in the kernel. */
 export const SWAP_HAS_CACHE = 0x40;
 
-export const TH_PC = 0;
-export const TH_STATUS = 1;
-export const TH_ORIG = 2;
-export const TH_PAGE = 3;
-export const TH_NEWPAGE = 4;
-export const TH_AUX = 5;
-export const TH_AUX2 = 6;
+export const TH_PC = staticOffset(THREAD, 'pc');
+export const TH_STATUS = staticOffset(THREAD, 'status');
+export const TH_ORIG = staticOffset(THREAD, 'orig');
+export const TH_PAGE = staticOffset(THREAD, 'page');
+export const TH_NEWPAGE = staticOffset(THREAD, 'new_page');
+export const TH_AUX = staticOffset(THREAD, 'aux');
+export const TH_AUX2 = staticOffset(THREAD, 'aux2');
 /** A pfn the thread remembers without holding a reference (reclaim's second pass). */
-export const TH_PFN = 7;
-export const TH_BUDGET = 8;
-const TH_FIXED = 8;
+export const TH_PFN = staticOffset(THREAD, 'pfn');
+export const TH_BUDGET = staticOffset(THREAD, 'budget');
 
-export const F_SIZE = 0;
-export const F_FLAGS = 1;
-export const F_IMMAP = 2;
-export const F_GHOST = 3;
-export const F_CACHE = 4;
+export const F_SIZE = staticOffset(FILE, 'size');
+export const F_FLAGS = staticOffset(FILE, 'flags');
+export const F_IMMAP = staticOffset(FILE, 'i_mmap_rwsem');
+export const F_GHOST = staticOffset(FILE, 'ghost');
+export const F_CACHE = staticOffset(FILE, 'cache');
 /** file flags: inode_lock (i_rwsem) held for write; shmem_falloc set (a punch in progress over [start, next)). */
 export const F_I_RWSEM = 1;
 export const F_FALLOC = 2;
@@ -108,10 +117,7 @@ export const TS_UNBORN = 0; // its process does not exist yet (child before fork
 export const TS_RUNNING = 1;
 export const TS_EXITED = 2;
 
-/** Menu entries whose run counts share one budget word (2 bits each). */
-export const ENTRIES_PER_BUDGET_WORD = 15;
-
-export interface Shape {
+export interface Shape extends ShapeCounts {
   mms: number;
   vmas: number;
   addrs: number;
@@ -125,7 +131,17 @@ export interface Shape {
   entries: readonly number[];
 }
 
+/**
+ * Where every object and field of a world's packed state lives, derived
+ * from the schema (model/objects.ts) and the scenario's shape: objects of a
+ * kind are consecutive, in the schema's order, each its fields in order.
+ */
 export class Layout {
+  readonly words: number;
+  /** Per object kind: the word offset of each object (index from 0), and of each field within it. */
+  readonly bases: Readonly<Record<string, Int32Array>>;
+  readonly fieldOffsets: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  readonly objects: readonly ObjectDecl[];
   readonly mmWords: number;
   readonly mmBase0: number;
   readonly frameBase0: number;
@@ -134,34 +150,79 @@ export class Layout {
   readonly fileBase0: number;
   readonly threadBase: readonly number[];
   readonly threadWords: readonly number[];
-  readonly words: number;
+  /** Words of a frame and of a swap slot. */
+  readonly frameWords: number;
+  readonly slotWords: number;
   /** Offsets within mm 0 of its first vma and first pte, and a file's words (precomputed: the kernel's steps compute them all the time). */
   private readonly vma0: number;
   private readonly pte0: number;
   private readonly fileWords: number;
+  private readonly cache0: number;
 
-  constructor(readonly shape: Shape) {
-    this.mmWords = MM_FIXED + shape.vmas + shape.addrs;
-    this.mmBase0 = 0;
-    this.vma0 = this.mmBase0 + MM_FIXED;
-    this.pte0 = this.vma0 + shape.vmas;
-    this.fileWords = F_CACHE + shape.filePages;
-    this.frameBase0 = this.mmBase0 + this.mmWords * shape.mms;
-    this.slotBase0 = this.frameBase0 + PG_WORDS * shape.frames;
-    this.gupBase0 = this.slotBase0 + SLOT_WORDS * shape.swapSlots;
-    this.fileBase0 = this.gupBase0 + shape.gupSlots;
-    let off = this.fileBase0 + (F_CACHE + shape.filePages) * shape.files;
-    const tb: number[] = [];
-    const tw: number[] = [];
-    for (const n of shape.entries) {
-      const w = TH_FIXED + Math.max(1, Math.ceil(n / ENTRIES_PER_BUDGET_WORD));
-      tb.push(off);
-      tw.push(w);
-      off += w;
+  constructor(
+    readonly shape: Shape,
+    objects: readonly ObjectDecl[] = MM_OBJECTS,
+  ) {
+    this.objects = objects;
+    const bases: Record<string, Int32Array> = {};
+    const fields: Record<string, Record<string, number>> = {};
+    let off = 0;
+    for (const o of objects) {
+      const n = o.count(shape);
+      const b = new Int32Array(n);
+      for (let i = 0; i < n; i++) {
+        b[i] = off;
+        const fo: Record<string, number> = {};
+        let w = 0;
+        for (const f of o.fields) {
+          fo[f.name] = w;
+          w += fieldLength(f, shape, i);
+        }
+        if (i === 0) fields[o.kind] = fo;
+        off += w;
+      }
+      bases[o.kind] = b;
+      if (n === 0) {
+        const fo: Record<string, number> = {};
+        let w = 0;
+        for (const f of o.fields) {
+          fo[f.name] = w;
+          w += typeof f.length === 'function' ? 0 : (f.length ?? 1);
+        }
+        fields[o.kind] = fo;
+      }
     }
-    this.threadBase = tb;
-    this.threadWords = tw;
     this.words = off;
+    this.bases = bases;
+    this.fieldOffsets = fields;
+    const base0 = (kind: string) => (bases[kind]!.length ? bases[kind]![0]! : 0);
+    const stride = (kind: string) => (bases[kind]!.length > 1 ? bases[kind]![1]! - bases[kind]![0]! : 0);
+    this.mmBase0 = base0('mm');
+    this.mmWords = stride('mm') || MM_FIXED_WORDS + shape.vmas + shape.addrs;
+    this.vma0 = this.mmBase0 + fields.mm!.vma!;
+    this.pte0 = this.mmBase0 + fields.mm!.pte!;
+    this.frameBase0 = base0('frame');
+    this.frameWords = objects.find((o) => o.kind === 'frame')!.fields.length;
+    this.slotWords = objects.find((o) => o.kind === 'slot')!.fields.length;
+    this.slotBase0 = base0('slot');
+    this.gupBase0 = base0('gup');
+    this.fileBase0 = base0('file');
+    this.fileWords = stride('file') || F_CACHE + shape.filePages;
+    this.cache0 = fields.file!.cache!;
+    this.threadBase = Array.from(bases.thread!);
+    this.threadWords = this.threadBase.map((b, t) => (t + 1 < this.threadBase.length ? this.threadBase[t + 1]! : this.threadEnd()) - b);
+  }
+
+  /** Where the threads end: the next kind's first object, or the end of the state. */
+  private threadEnd(): number {
+    const kinds = this.objects.map((o) => o.kind);
+    for (const k of kinds.slice(kinds.indexOf('thread') + 1)) if (this.bases[k]!.length) return this.bases[k]![0]!;
+    return this.words;
+  }
+
+  /** The word offset of a field of object `index` of `kind` (cold path and set-up; the kernel uses the constants above). */
+  at(kind: string, index: number, field: string, element = 0): number {
+    return this.bases[kind]![index]! + this.fieldOffsets[kind]![field]! + element;
   }
 
   mm(m: number): number {
@@ -175,10 +236,10 @@ export class Layout {
   }
   /** Word offset of frame `pfn` (1-based; pfn 0 is the zeropage). */
   page(pfn: number): number {
-    return this.frameBase0 + (pfn - 1) * PG_WORDS;
+    return this.frameBase0 + (pfn - 1) * this.frameWords;
   }
   slot(i: number): number {
-    return this.slotBase0 + i * SLOT_WORDS;
+    return this.slotBase0 + i * this.slotWords;
   }
   gup(g: number): number {
     return this.gupBase0 + g;
@@ -187,7 +248,7 @@ export class Layout {
     return this.fileBase0 + f * this.fileWords;
   }
   cache(f: number, index: number): number {
-    return this.fileBase0 + f * this.fileWords + F_CACHE + index;
+    return this.fileBase0 + f * this.fileWords + this.cache0 + index;
   }
   thread(t: number): number {
     return this.threadBase[t]!;

@@ -9,6 +9,8 @@
  *   bits 15-16 migration kind   (readable | readable_exclusive | writable)
  */
 
+import type { WordType } from './schema.js';
+
 export const PTE_NONE = 0;
 export const PTE_PRESENT = 1;
 export const PTE_SWAP = 2;
@@ -90,3 +92,20 @@ export function formatPte(pte: number): string {
       return `invalid(${pte})`;
   }
 }
+
+/** A PTE as a word type of the state schema: its target is a frame when present (not special) or a migration entry, a swap slot when a swap entry. */
+export const PTE_WORD: WordType = {
+  name: 'pte',
+  fields: [
+    { name: 'kind', shift: 0, bits: 3 },
+    {
+      name: 'pfn',
+      shift: 3,
+      bits: 8,
+      ref: { to: 'frame', bias: 0 },
+      when: (e) => ((e & 7) === PTE_PRESENT && (e & PTE_SPECIAL) === 0) || (e & 7) === PTE_MIGRATION,
+    },
+    { name: 'slot', shift: 3, bits: 8, ref: { to: 'slot', bias: 0 }, when: (e) => (e & 7) === PTE_SWAP },
+    { name: 'flags', shift: 11, bits: 6 },
+  ],
+};

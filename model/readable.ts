@@ -1,38 +1,17 @@
 /**
  * The readable model: a packed MM state as plain data (cold path), for
- * trace files, diffs and viewers. Field names follow the kernel's.
+ * trace files, diffs and viewers, derived from the state schema
+ * (model/objects.ts). Field names follow the kernel's.
  */
-import { formatGupFlags, GUP_DETACHED, GUP_NONE, gupAddr, gupKind, gupMm, gupPfn } from './gup.js';
+import { MM_OBJECTS } from './objects.js';
+import { fieldLength, type ObjectDecl, type Readable, type ReadableContext } from './schema.js';
 import type { StateView } from './kernel.js';
 import {
-  F_FALLOC,
-  F_FLAGS,
-  F_GHOST,
-  F_I_RWSEM,
-  F_IMMAP,
-  GHOST_PUNCH_LOST_COW,
-  GHOST_STALE_MIGRATION,
-  MM_FLAGS,
-  MM_LOCK,
-  MMF_HAS_PINNED,
-  PG_ANON,
-  PG_ANON_EXCLUSIVE,
-  PG_DATA,
-  PG_DIRTY,
-  PG_ISOLATED,
-  PG_LOCKED,
-  PG_SWAPBACKED,
-  PG_SWAPCACHE,
-  RSS_NAMES,
-  SWAP_HAS_CACHE,
   TH_NEWPAGE,
   TH_PAGE,
   TH_PC,
   TH_STATUS,
-  VMA_PRESENT,
-  VMA_WRITE,
 } from './layout.js';
-import { formatPte } from './pte.js';
 import type { MMModel } from './world.js';
 
 export interface ReadableMm {
@@ -73,100 +52,65 @@ export interface ReadableState {
   threads: Record<string, string>;
 }
 
-const MM_STATES = ['unused', 'live', 'exited', 'freed'];
-const PAGE_FLAGS: [number, string][] = [
-  [PG_ANON, 'anon'],
-  [PG_ANON_EXCLUSIVE, 'anon_exclusive'],
-  [PG_SWAPBACKED, 'swapbacked'],
-  [PG_SWAPCACHE, 'swapcache'],
-  [PG_LOCKED, 'locked'],
-  [PG_DIRTY, 'dirty'],
-  [PG_ISOLATED, 'isolated'],
-];
-
+/**
+ * The readable state of a packed one, built from the state schema: per
+ * object kind its section, per object its record (or one value), per field
+ * its key (model/objects.ts says how each shows).
+ */
 export function readableState(model: MMModel, s: Int32Array): ReadableState {
   const v: StateView = model.view(s);
-  const sc = model.scenario;
-  const mms: Record<string, ReadableMm> = {};
-  for (let m = 0; m < v.mms; m++) {
-    const lock = v.mmWord(m, MM_LOCK);
-    const vmas: Record<string, string> = {};
-    sc.vmas.forEach((vma, i) => {
-      const w = s[model.layout.vma(m, i)]!;
-      vmas[vma.name] = w & VMA_PRESENT ? (w & VMA_WRITE ? 'rw' : 'r') : 'unmapped';
-    });
-    const ptes: Record<string, string> = {};
-    for (let a = 0; a < v.addrs; a++) ptes[String(a)] = formatPte(v.pte(m, a));
-    const rss: Record<string, number> = {};
-    RSS_NAMES.forEach((n, c) => (rss[n] = v.rss(m, c)));
-    mms[v.mmName(m)] = {
-      state: MM_STATES[v.mmState(m)] ?? '?',
-      mmap_lock: lock < 0 ? 'write-locked' : lock > 0 ? `read-locked x${lock}` : 'unlocked',
-      flags: v.mmWord(m, MM_FLAGS) & MMF_HAS_PINNED ? ['MMF_HAS_PINNED'] : [],
-      rss,
-      vmas,
-      ptes,
-    };
+  const L = model.layout;
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const o of L.objects) {
+    const section: Record<string, unknown> = (out[o.readable.section] ??= {});
+    const n = o.count(L.shape);
+    for (let i = 0; i < n; i++) {
+      const index = i + (o.first ?? 0);
+      const base = L.bases[o.kind]![i]!;
+      const offsets = L.fieldOffsets[o.kind]!;
+      const ctx: ReadableContext = { v, index, word: (f) => s[base + offsets[f]!]! };
+      if (o.readable.omit?.(ctx)) continue;
+      const name = o.readable.name(ctx);
+      if (o.readable.value) {
+        section[name] = o.readable.value(ctx);
+        continue;
+      }
+      const rec: Record<string, unknown> = {};
+      let off = 0;
+      for (const f of o.fields) {
+        const len = fieldLength(f, L.shape, i);
+        const r = f.readable;
+        if (r) {
+          if (f.length === undefined) {
+            const x = r.show(s[base + off]!, ctx);
+            if (x !== undefined) {
+              if (r.key) rec[r.key] = x;
+              else Object.assign(rec, x);
+            }
+          } else {
+            const elems: Record<string, unknown> = {};
+            for (let e = 0; e < len; e++) {
+              const key = r.elementKey?.(ctx, e) ?? String(e);
+              const x = r.show(s[base + off + e]!, ctx);
+              if (x !== undefined) elems[key] = x;
+            }
+            rec[r.key ?? f.name] = elems;
+          }
+        }
+        off += len;
+      }
+      section[name] = rec;
+    }
   }
-  const files: Record<string, ReadableFile> = {};
-  for (let f = 0; f < v.files; f++) {
-    const fl = v.fileWord(f, F_FLAGS);
-    const flags: string[] = [];
-    if (fl & F_I_RWSEM) flags.push('i_rwsem');
-    if (fl & F_FALLOC) flags.push(`shmem_falloc[${(fl >>> 8) & 0xff},${(fl >>> 16) & 0xff})`);
-    const ghost = v.fileWord(f, F_GHOST);
-    if (ghost & GHOST_STALE_MIGRATION) flags.push('WARN:migration-entry-after-pre-unmap');
-    if (ghost & GHOST_PUNCH_LOST_COW) flags.push('WARN:punch-zapped-cow');
-    const lock = v.fileWord(f, F_IMMAP);
-    const pagecache: Record<string, number> = {};
-    for (let i = 0; i < v.L.shape.filePages; i++) if (v.cachePage(f, i)) pagecache[String(i)] = v.cachePage(f, i);
-    files[v.world.fileNames[f]!] = {
-      size: v.fileSize(f),
-      flags,
-      i_mmap_rwsem: lock < 0 ? 'write-locked' : lock > 0 ? `read-locked x${lock}` : 'unlocked',
-      pagecache,
-    };
-  }
-  const pages: Record<string, ReadablePage> = {};
-  for (let p = 1; p <= v.frames; p++) {
-    if (v.isFree(p) && v.pageMapcount(p) === 0) continue;
-    const f = v.pageFlags(p);
-    const page: ReadablePage = {
-      refcount: v.pageRef(p),
-      mapcount: v.pageMapcount(p),
-      flags: PAGE_FLAGS.filter(([bit]) => f & bit).map(([, n]) => n),
-      data: v.pageWord(p, PG_DATA),
-    };
-    if (f & PG_SWAPCACHE) page.swap_slot = v.pageSwapSlot(p);
-    if (v.pageFile(p) >= 0) page.mapping = `${v.world.fileNames[v.pageFile(p)]}:${v.pageIndex(p)}`;
-    pages[String(p)] = page;
-  }
-  const swap: ReadableState['swap'] = {};
-  for (let i = 0; i < v.swapSlots; i++) {
-    const map = v.swapMap(i);
-    if (map === 0) continue;
-    swap[String(i)] = { count: v.swapCount(i), cache: (map & SWAP_HAS_CACHE) !== 0, data: v.swapData(i) };
-  }
-  const gup: Record<string, string> = {};
-  for (let g = 0; g < v.gupSlots; g++) gup[v.world.gupNames[g]!] = formatGup(v, v.gup(g));
-  const threads: Record<string, string> = {};
-  for (let t = 0; t < v.threads; t++) threads[v.world.threadNames[t]!] = formatThread(model, v, s, t);
-  return { mms, files, pages, swap, gup, threads };
+  return { mms: {}, files: {}, pages: {}, swap: {}, gup: {}, threads: {}, ...out } as unknown as ReadableState;
 }
 
-function formatGup(v: StateView, r: number): string {
-  if (gupKind(r) === GUP_NONE) return 'none';
-  const pfn = gupPfn(r);
-  const target = pfn === 0 ? 'zeropage' : `pfn ${pfn}`;
-  return `${formatGupFlags(r)} on ${target} via ${v.addrName(gupMm(r), gupAddr(r))}${r & GUP_DETACHED ? ' (unmapped since)' : ''}`;
-}
-
-function formatThread(model: MMModel, v: StateView, s: Int32Array, t: number): string {
-  const tb = model.layout.threadBase[t]!;
-  const status = s[tb + TH_STATUS]!;
+/** A thread's state in one line: not started, idle, exited, or where it is and which page references it holds. */
+export function describeThread(model: MMModel, v: StateView, t: number): string {
+  const status = v.threadWord(t, TH_STATUS);
   if (status === 0) return 'not started';
   if (status === 2) return 'exited';
-  const pc = s[tb + TH_PC]!;
+  const pc = v.threadWord(t, TH_PC);
   if (pc === 0) return 'idle';
   const e = (pc >>> 8) - 1;
   const prog = model.programs[t]![e]!;
@@ -179,36 +123,40 @@ function formatThread(model: MMModel, v: StateView, s: Int32Array, t: number): s
   return `in ${prog.title}, next ${step.label}${held.length ? `; holds a reference to ${held.join(' and ')}` : ''}`;
 }
 
-/** Flattens a readable state into "path: value" lines, in a stable order (for diffs). */
-export function flatten(r: ReadableState): Map<string, string> {
+/** The readable field spec of a section's key, from the schema. */
+function specOf(objects: readonly ObjectDecl[], section: string, key: string): Readable | undefined {
+  for (const o of objects) {
+    if (o.readable.section !== section) continue;
+    for (const f of o.fields) if (f.readable && (f.readable.key ?? f.name) === key) return f.readable;
+  }
+  return undefined;
+}
+
+/**
+ * Flattens a readable state into "field: value" lines, in a stable order
+ * (for diffs), each labelled as the schema says. Works on a readable state
+ * read back from a trace file too.
+ */
+export function flatten(r: ReadableState, objects: readonly ObjectDecl[] = MM_OBJECTS): Map<string, string> {
   const out = new Map<string, string>();
-  for (const [name, mm] of Object.entries(r.mms)) {
-    out.set(`${name} mm`, mm.state);
-    out.set(`${name} mmap_lock`, mm.mmap_lock);
-    out.set(`${name} flags`, mm.flags.join('|') || '0');
-    for (const [k, n] of Object.entries(mm.rss)) out.set(`${name} ${k}`, String(n));
-    for (const [vn, vv] of Object.entries(mm.vmas)) out.set(`${name} vma ${vn}`, vv);
-    for (const [a, e] of Object.entries(mm.ptes)) out.set(`${name}:${a}`, e);
+  const text = (x: unknown): string => (Array.isArray(x) ? x.join('|') || '0' : String(x));
+  for (const o of objects) {
+    const section = (r as unknown as Record<string, Record<string, unknown>>)[o.readable.section] ?? {};
+    for (const [name, value] of Object.entries(section)) {
+      if (o.readable.value) {
+        for (const [k, x] of o.readable.flat ? o.readable.flat(name, value) : [[`${o.readable.section} ${name}`, text(value)] as [string, string]]) out.set(k, x);
+        continue;
+      }
+      for (const [key, x] of Object.entries(value as Record<string, unknown>)) {
+        const spec = specOf(objects, o.readable.section, key);
+        if (x && typeof x === 'object' && !Array.isArray(x)) {
+          for (const [e, y] of Object.entries(x as Record<string, unknown>)) {
+            out.set(spec?.flat ? spec.flat(name, e) : `${name} ${key}[${e}]`, spec?.flatValue ? spec.flatValue(y) : text(y));
+          }
+        } else out.set(spec?.flat ? spec.flat(name) : `${name} ${key}`, spec?.flatValue ? spec.flatValue(x) : text(x));
+      }
+    }
   }
-  for (const [name, f] of Object.entries(r.files)) {
-    out.set(`${name} i_size`, String(f.size));
-    out.set(`${name} flags`, f.flags.join('|') || '0');
-    out.set(`${name} i_mmap_rwsem`, f.i_mmap_rwsem);
-    for (const [i, pfn] of Object.entries(f.pagecache)) out.set(`${name} page cache[${i}]`, `pfn ${pfn}`);
-  }
-  for (const [pfn, p] of Object.entries(r.pages)) {
-    out.set(`pfn ${pfn} refcount`, String(p.refcount));
-    out.set(`pfn ${pfn} mapcount`, String(p.mapcount));
-    out.set(`pfn ${pfn} flags`, p.flags.join('|') || '0');
-    out.set(`pfn ${pfn} data`, String(p.data));
-    if (p.swap_slot !== undefined) out.set(`pfn ${pfn} swap slot`, String(p.swap_slot));
-    if (p.mapping !== undefined) out.set(`pfn ${pfn} mapping`, p.mapping);
-  }
-  for (const [i, sl] of Object.entries(r.swap)) {
-    out.set(`swap slot ${i}`, `count ${sl.count}${sl.cache ? ' + cache' : ''}, data ${sl.data}`);
-  }
-  for (const [g, x] of Object.entries(r.gup)) out.set(`ref "${g}"`, x);
-  for (const [t, x] of Object.entries(r.threads)) out.set(`thread ${t}`, x);
   return out;
 }
 

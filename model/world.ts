@@ -7,7 +7,7 @@
  * runs its next step. Action ids name (thread, menu entry, step), so each
  * determines its successor.
  */
-import { readableState } from './readable.js';
+import { describeThread, readableState } from './readable.js';
 import type { Emit, Model } from '../checker/model.js';
 import { BLOCKED, DISABLED, DONE, Kernel, type WorldInfo } from './kernel.js';
 import { kernelFunctions, type KernelFunctions } from './kernel/functions.js';
@@ -139,6 +139,7 @@ export class MMModel implements Model {
       fileNames: files.map((f) => f.name),
       fileShmem: files.map((f) => f.kind === 'shmem'),
       fileDisk: files.map((f) => f.disk ?? []),
+      describeThread: (v, t) => describeThread(this, v, t),
     };
     this.fn = kernelFunctions(variant.switches, variant.mutants);
     this.k = new Kernel(this.world, this.fn);

@@ -1,0 +1,227 @@
+/**
+ * The MM model's objects and their fields: the one declaration of the
+ * packed state (model/schema.ts says what is derived from it). Fields are
+ * in layout order; those whose length depends on the scenario come last.
+ */
+import { formatGupFlags, GUP_DETACHED, GUP_NONE, GUP_WORD, gupAddr, gupKind, gupMm, gupPfn } from './gup.js';
+import { formatPte, PTE_WORD } from './pte.js';
+import { INT, type ObjectDecl, type ReadableContext, type WordType } from './schema.js';
+
+/** mm.state values. */
+export const MM_STATES = ['unused', 'live', 'exited', 'freed'];
+/** RSS counter names, as the kernel's resident_page_types[] orders them. */
+export const RSS_NAMES = ['MM_FILEPAGES', 'MM_ANONPAGES', 'MM_SWAPENTS', 'MM_SHMEMPAGES'];
+
+// Flag bits that the readable state names (their constants are in layout.ts, derived from here).
+const MMF_NAMES: [number, string][] = [[1, 'MMF_HAS_PINNED']];
+const PAGE_FLAG_NAMES: [number, string][] = [
+  [1 << 0, 'anon'],
+  [1 << 1, 'anon_exclusive'],
+  [1 << 4, 'swapbacked'],
+  [1 << 2, 'swapcache'],
+  [1 << 3, 'locked'],
+  [1 << 5, 'dirty'],
+  [1 << 6, 'isolated'],
+];
+const PG_SWAPCACHE_BIT = 1 << 2;
+const VMA_PRESENT_BIT = 1;
+const VMA_WRITE_BIT = 2;
+const F_I_RWSEM_BIT = 1;
+const F_FALLOC_BIT = 2;
+const GHOST_NAMES: [number, string][] = [
+  [1, 'WARN:migration-entry-after-pre-unmap'],
+  [2, 'WARN:punch-zapped-cow'],
+];
+const SWAP_HAS_CACHE_BIT = 0x40;
+
+const names = (word: number, table: readonly [number, string][]): string[] => table.filter(([bit]) => word & bit).map(([, n]) => n);
+const rwsem = (v: number): string => (v < 0 ? 'write-locked' : v > 0 ? `read-locked x${v}` : 'unlocked');
+
+/** A frame's pfn, or 0: a thread's page it holds a reference on (fault, migration, reclaim). */
+export const HELD_FRAME: WordType = { name: 'held frame', ref: { to: 'frame', bias: 0, holds: true } };
+/** A pfn a thread remembers without a reference (reclaim's second pass). */
+export const REMEMBERED_FRAME: WordType = { name: 'frame', ref: { to: 'frame', bias: 0 } };
+/** A slot + 1, or 0 (page_private of a swap-cache page). */
+const SLOT_PLUS_ONE: WordType = { name: 'slot + 1', ref: { to: 'slot', bias: 1 } };
+/** The PTE value a thread saw (orig_pte): a PTE, whose frame is renamed like one in a page table. */
+const ORIG_PTE: WordType = { name: 'orig_pte', fields: PTE_WORD.fields };
+/** A thread's run counts of its menu entries, 2 bits each. */
+const BUDGET: WordType = { name: 'budget' };
+/** page->mapping of a page-cache page: file + 1 in the low byte, index in the next. */
+const MAPPING: WordType = { name: 'mapping', fields: [{ name: 'file', shift: 0, bits: 8, ref: { to: 'file', bias: 1 } }, { name: 'index', shift: 8, bits: 8 }] };
+
+/** Menu entries whose run counts share one budget word (2 bits each). */
+export const ENTRIES_PER_BUDGET_WORD = 15;
+
+const hidden = false as const;
+
+export const MM_OBJECTS: readonly ObjectDecl[] = [
+  {
+    kind: 'mm',
+    count: (s) => s.mms,
+    footprint: 'instance',
+    readable: { section: 'mms', name: ({ v, index }) => v.mmName(index) },
+    fields: [
+      { name: 'state', type: INT, readable: { key: 'state', json: 'string', show: (x) => MM_STATES[x] ?? '?', flat: (o) => `${o} mm` } },
+      { name: 'flags', type: INT, readable: { key: 'flags', json: 'strings', show: (x) => names(x, MMF_NAMES) } },
+      { name: 'mmap_lock', type: INT, readable: { key: 'mmap_lock', json: 'string', show: rwsem } },
+      { name: 'write_protect_seq', type: INT, readable: hidden },
+      {
+        name: 'rss',
+        type: INT,
+        length: 4,
+        readable: { key: 'rss', json: { record: 'int' }, elementKey: (_c, i) => RSS_NAMES[i]!, show: (x) => x, flat: (o, e) => `${o} ${e}` },
+      },
+      { name: 'ptl', type: INT, readable: hidden },
+      {
+        name: 'vma',
+        type: INT,
+        length: (s) => s.vmas,
+        readable: {
+          key: 'vmas',
+          json: { record: 'string' },
+          elementKey: ({ v }, i) => v.world.vmaNames[i]!,
+          show: (x) => (x & VMA_PRESENT_BIT ? (x & VMA_WRITE_BIT ? 'rw' : 'r') : 'unmapped'),
+          flat: (o, e) => `${o} vma ${e}`,
+        },
+      },
+      {
+        name: 'pte',
+        type: PTE_WORD,
+        length: (s) => s.addrs,
+        readable: { key: 'ptes', json: { record: 'string' }, elementKey: (_c, i) => String(i), show: (x) => formatPte(x), flat: (o, e) => `${o}:${e}` },
+      },
+    ],
+  },
+  {
+    kind: 'frame',
+    count: (s) => s.frames,
+    first: 1,
+    pool: 'ram',
+    footprint: 'pool',
+    readable: { section: 'pages', name: ({ index }) => String(index), omit: ({ v, index }) => v.isFree(index) && v.pageMapcount(index) === 0 },
+    fields: [
+      { name: 'refcount', type: INT, readable: { key: 'refcount', json: 'int', show: (x) => x, flat: (o) => `pfn ${o} refcount` } },
+      { name: 'mapcount', type: INT, readable: { key: 'mapcount', json: 'int', show: (x) => x, flat: (o) => `pfn ${o} mapcount` } },
+      { name: 'flags', type: INT, readable: { key: 'flags', json: 'strings', show: (x) => names(x, PAGE_FLAG_NAMES), flat: (o) => `pfn ${o} flags` } },
+      { name: 'data', type: INT, readable: { key: 'data', json: 'int', show: (x) => x, flat: (o) => `pfn ${o} data` } },
+      {
+        name: 'private',
+        type: SLOT_PLUS_ONE,
+        readable: { key: 'swap_slot', json: 'int', optional: true, show: (x, c) => (c.word('flags') & PG_SWAPCACHE_BIT ? x - 1 : undefined), flat: (o) => `pfn ${o} swap slot` },
+      },
+      {
+        name: 'mapping',
+        type: MAPPING,
+        readable: {
+          key: 'mapping',
+          json: 'string',
+          optional: true,
+          show: (x, { v }) => ((x & 0xff) > 0 ? `${v.world.fileNames[(x & 0xff) - 1]}:${(x >>> 8) & 0xff}` : undefined),
+          flat: (o) => `pfn ${o} mapping`,
+        },
+      },
+    ],
+  },
+  {
+    kind: 'slot',
+    count: (s) => s.swapSlots,
+    footprint: 'pool',
+    readable: {
+      section: 'swap',
+      name: ({ index }) => String(index),
+      omit: ({ v, index }) => v.swapMap(index) === 0,
+      value: ({ v, index }) => ({ count: v.swapCount(index), cache: (v.swapMap(index) & SWAP_HAS_CACHE_BIT) !== 0, data: v.swapData(index) }),
+      json: { object: { count: 'int', cache: 'bool', data: 'int' } },
+      flat: (o, x) => {
+        const s = x as { count: number; cache: boolean; data: number };
+        return [[`swap slot ${o}`, `count ${s.count}${s.cache ? ' + cache' : ''}, data ${s.data}`]];
+      },
+    },
+    fields: [
+      { name: 'swap_map', type: INT, readable: hidden },
+      { name: 'data', type: INT, readable: hidden },
+    ],
+  },
+  {
+    kind: 'gup',
+    count: (s) => s.gupSlots,
+    footprint: 'pool',
+    readable: {
+      section: 'gup',
+      name: ({ v, index }) => v.world.gupNames[index]!,
+      value: ({ v, index }) => formatGup(v, v.gup(index)),
+      json: 'string',
+      flat: (o, x) => [[`ref "${o}"`, x as string]],
+    },
+    fields: [{ name: 'record', type: GUP_WORD, readable: hidden }],
+  },
+  {
+    kind: 'file',
+    count: (s) => s.files,
+    footprint: 'instance',
+    readable: { section: 'files', name: ({ v, index }) => v.world.fileNames[index]! },
+    fields: [
+      { name: 'size', type: INT, readable: { key: 'size', json: 'int', show: (x) => x, flat: (o) => `${o} i_size` } },
+      {
+        name: 'flags',
+        type: INT,
+        readable: {
+          key: 'flags',
+          json: 'strings',
+          show: (x, c) => [
+            ...(x & F_I_RWSEM_BIT ? ['i_rwsem'] : []),
+            ...(x & F_FALLOC_BIT ? [`shmem_falloc[${(x >>> 8) & 0xff},${(x >>> 16) & 0xff})`] : []),
+            ...names(c.word('ghost'), GHOST_NAMES),
+          ],
+        },
+      },
+      { name: 'i_mmap_rwsem', type: INT, readable: { key: 'i_mmap_rwsem', json: 'string', show: rwsem } },
+      // What an operation did, for invariants about it (WARN-like history); shown among the flags.
+      { name: 'ghost', type: INT, readable: hidden },
+      {
+        name: 'cache',
+        type: HELD_FRAME,
+        length: (s) => s.filePages,
+        readable: {
+          key: 'pagecache',
+          json: { record: 'int' },
+          elementKey: (_c, i) => String(i),
+          show: (x) => (x ? x : undefined),
+          flat: (o, e) => `${o} page cache[${e}]`,
+          flatValue: (x) => `pfn ${x}`,
+        },
+      },
+    ],
+  },
+  {
+    kind: 'thread',
+    count: (s) => s.entries.length,
+    footprint: 'instance',
+    readable: {
+      section: 'threads',
+      name: ({ v, index }) => v.world.threadNames[index]!,
+      value: (c) => c.v.world.describeThread(c.v, c.index),
+      json: 'string',
+      flat: (o, x) => [[`thread ${o}`, x as string]],
+    },
+    fields: [
+      { name: 'pc', type: INT, readable: hidden },
+      { name: 'status', type: INT, readable: hidden },
+      { name: 'orig', type: ORIG_PTE, readable: hidden },
+      { name: 'page', type: HELD_FRAME, readable: hidden },
+      { name: 'new_page', type: HELD_FRAME, readable: hidden },
+      { name: 'aux', type: INT, readable: hidden },
+      { name: 'aux2', type: INT, readable: hidden },
+      { name: 'pfn', type: REMEMBERED_FRAME, readable: hidden },
+      { name: 'budget', type: BUDGET, length: (s, t) => Math.max(1, Math.ceil(s.entries[t]! / ENTRIES_PER_BUDGET_WORD)), readable: hidden },
+    ],
+  },
+];
+
+function formatGup(v: ReadableContext['v'], r: number): string {
+  if (gupKind(r) === GUP_NONE) return 'none';
+  const pfn = gupPfn(r);
+  const target = pfn === 0 ? 'zeropage' : `pfn ${pfn}`;
+  return `${formatGupFlags(r)} on ${target} via ${v.addrName(gupMm(r), gupAddr(r))}${r & GUP_DETACHED ? ' (unmapped since)' : ''}`;
+}
