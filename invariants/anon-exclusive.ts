@@ -27,6 +27,7 @@ export const anonExclusive: MMInvariant = {
   description:
     'writable anon PTEs and pinned anon pages are PageAnonExclusive, and an exclusive page is mapped by one mm only',
   reference: 'include/linux/page-flags.h PG_anon_exclusive (5.19, 6c287605fd56); docs/rules.md#anon-exclusive',
+  reads: ['mm', 'frame', 'gup', 'slot'],
   when: 'always',
   defaultScenario: 'cow-fork-gup',
   notApplicable(variant) {

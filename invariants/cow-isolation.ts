@@ -13,6 +13,7 @@ export const cowIsolation: MMInvariant = {
   name: 'cow-isolation',
   description: 'an anon page mapped writable by an mm is referenced by nothing outside that mm (no missed COW)',
   reference: 'CVE-2020-29374; mm/memory.c:do_wp_page; docs/rules.md#no-missed-cow',
+  reads: ['mm', 'frame', 'gup', 'slot'],
   when: 'always',
   defaultScenario: 'cow-fork-gup',
   check(v) {

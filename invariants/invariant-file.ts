@@ -7,6 +7,7 @@
  * the same fields a trace file shows. Loaded into the registry, so every
  * worker thread and every command sees them by name.
  */
+import { MM_OBJECTS } from '../model/objects.js';
 import { existsSync } from 'node:fs';
 import { register } from 'node:module';
 import { dirname, resolve } from 'node:path';
@@ -130,6 +131,10 @@ function checkShape(x: unknown, where: string, dir: string): MMInvariant {
     const x = w as Record<string, unknown> | null;
     if (!x || typeof x !== 'object' || typeof x.name !== 'string' || !x.name || typeof x.check !== 'function') fail(`${o.name}: witnesses[${i}] must be { name, check(v) }`);
   });
+  const kinds = MM_OBJECTS.map((k) => k.kind);
+  if (o.reads !== undefined && (!Array.isArray(o.reads) || o.reads.some((k) => !kinds.includes(k as string)))) {
+    fail(`${o.name}: "reads" must list the kinds of object it reads, of ${kinds.join(', ')} (leave it out: everything)`);
+  }
   const check = o.check as MMInvariant['check'];
   const notApplicable = o.notApplicable as MMInvariant['notApplicable'];
   const name = o.name as string;
@@ -146,6 +151,7 @@ function checkShape(x: unknown, where: string, dir: string): MMInvariant {
     description: o.description as string,
     reference: typeof o.reference === 'string' ? o.reference : 'user invariant',
     when: when as When,
+    reads: o.reads as string[] | undefined,
     // A scenario file named by the invariant is relative to the invariant file.
     defaultScenario: typeof o.defaultScenario === 'string' && isScenarioFile(o.defaultScenario) ? resolve(dir, o.defaultScenario) : ((o.defaultScenario as string | undefined) ?? ''),
     notApplicable: notApplicable

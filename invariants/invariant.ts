@@ -23,6 +23,12 @@ export interface MMInvariant {
   readonly when: When;
   /** The built-in scenario checked when none is given. */
   readonly defaultScenario: string;
+  /**
+   * The kinds of object of the state schema it reads (model/objects.ts:
+   * 'mm', 'frame', 'slot', 'gup', 'file', 'thread'), for partial-order
+   * reduction; undefined: everything.
+   */
+  readonly reads?: readonly string[];
   /** null when the invariant applies to the variant, else why not. */
   notApplicable?(variant: Variant): string | null;
   check(v: StateView): string | null;

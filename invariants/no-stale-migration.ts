@@ -15,6 +15,7 @@ export const noStaleMigration: MMInvariant = {
   name: 'no-stale-migration',
   description: "no migration entry of the file's pages is left in the range when the unlocked pre-unmap of a punch or truncate returns",
   reference: 'mm/memory.c:zap_pte_range; 5abfd71d936a (5.18), the zap-migrate.c WARN_ON_ONCE; docs/rules.md#stale-migration',
+  reads: ['file'],
   when: 'always',
   defaultScenario: 'zap-migrate',
   check(v) {

@@ -31,6 +31,7 @@ export const pinCoherent: MMInvariant = {
   name: 'pin-coherent',
   description: 'a page pinned with FOLL_PIN through (mm, addr) stays the page mapped at (mm, addr) until the user unmaps it',
   reference: 'mm/gup.c FOLL_PIN; 6c287605fd56, a7f226604170 (5.19); docs/rules.md#pin-coherence',
+  reads: ['mm', 'frame', 'gup', 'slot'],
   when: 'always',
   defaultScenario: 'iouring-ro-remap',
   check(v) {

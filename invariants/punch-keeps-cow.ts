@@ -13,6 +13,7 @@ export const punchKeepsCow: MMInvariant = {
   name: 'punch-keeps-cow',
   description: 'hole punching never zaps a private COW page or its swap entry; shared mappings only map the page cache',
   reference: 'mm/shmem.c:shmem_fallocate, mm/memory.c:zap_pte_range (even_cows); docs/rules.md#truncate-and-punch',
+  reads: ['mm', 'file', 'frame'],
   when: 'always',
   defaultScenario: 'punch-private-cow',
   check(v) {

@@ -8,7 +8,7 @@
  * referenced by nothing. Each swap slot's count is its number of swap entries.
  */
 import { GUP_NONE, gupKind, gupPfn, gupRefs } from '../model/gup.js';
-import { PG_SWAPCACHE, TH_NEWPAGE, TH_PAGE } from '../model/layout.js';
+import { PG_SWAPCACHE } from '../model/layout.js';
 import { PTE_MIGRATION, PTE_PRESENT, PTE_SPECIAL, PTE_SWAP, pteKind, pteTarget } from '../model/pte.js';
 import type { MMInvariant } from './invariant.js';
 
@@ -31,7 +31,6 @@ export const refcountSane: MMInvariant = {
     const mms = v.mms;
     const addrs = v.addrs;
     const gups = v.gupSlots;
-    const threads = v.threads;
     const slots = v.swapSlots;
     for (let m = 0; m < mms; m++) {
       for (let a = 0; a < addrs; a++) {
@@ -47,11 +46,11 @@ export const refcountSane: MMInvariant = {
       const r = v.gup(g);
       if (gupKind(r) !== GUP_NONE && gupPfn(r) <= F) c[GUP + gupPfn(r)]! += gupRefs(r);
     }
-    for (let t = 0; t < threads; t++) {
-      const page = v.threadWord(t, TH_PAGE);
-      const newPage = v.threadWord(t, TH_NEWPAGE);
-      if (page > 0 && page <= F) c[HELD + page]!++;
-      if (newPage > 0 && newPage <= F) c[HELD + newPage]!++;
+    // The thread locals the schema types as held frames (a fault's page, its copy...).
+    const held = v.threadHeld;
+    for (let i = 0; i < held.length; i++) {
+      const p = held.pfnAt(v.s, i);
+      if (p > 0 && p <= F) c[HELD + p]!++;
     }
     for (let pfn = 1; pfn <= F; pfn++) {
       const maps = c[pfn]!;

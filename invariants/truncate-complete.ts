@@ -15,6 +15,7 @@ export const truncateComplete: MMInvariant = {
   name: 'truncate-complete',
   description: 'after truncation returns, no mapping of the file has an entry beyond its end (private COWs and swap entries included)',
   reference: 'mm/shmem.c:shmem_setattr, mm/truncate.c:truncate_pagecache; 5abfd71d936a (5.18); docs/rules.md#truncate-and-punch',
+  reads: ['mm', 'file'],
   when: 'always',
   defaultScenario: 'truncate-private-swap',
   check(v) {

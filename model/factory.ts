@@ -33,12 +33,6 @@ export function createModel(args: MMModelArgs): BuiltModel & { model: MMModel } 
     mutants: new Set(args.variant.mutants as MutantName[]),
   };
   const model = new MMModel(args.scenario, variant);
-  model.porInfo = porInfo(
-    args.scenario,
-    model.actions.map((a) => a.thread),
-    model.actions.map((a) => a.entry),
-    args.invariants,
-  );
   const view = model.view(new Int32Array(model.stateWords));
   const mine = args.invariants.map((n) => {
     const inv = findInvariant(n);
@@ -49,6 +43,14 @@ export function createModel(args: MMModelArgs): BuiltModel & { model: MMModel } 
     }
     throw new Error(`unknown invariant ${n}`);
   });
+  model.porInfo = porInfo(
+    model.layout.objects,
+    model.layout,
+    args.scenario,
+    model.actions.map((a) => a.thread),
+    model.actions.map((a) => a.entry),
+    mine.map((inv) => inv.reads),
+  );
   const invariants = mine.map((inv) => toEngineInvariant(inv, view));
   // The witnesses get a view of their own: the invariants' view caches the readable state of the state it is bound to.
   const witnesses = stateWitnesses(model, mine, model.view(new Int32Array(model.stateWords)));

@@ -66,6 +66,6 @@ export const GUP_WORD: WordType = {
     { name: 'flags', shift: 2, bits: 6 },
     { name: 'mm', shift: 8, bits: 2, ref: { to: 'mm', bias: 0 } },
     { name: 'addr', shift: 10, bits: 6 },
-    { name: 'pfn', shift: 16, bits: 8, ref: { to: 'frame', bias: 0, holds: true }, when: (r) => (r & 3) !== GUP_NONE },
+    { name: 'pfn', shift: 16, bits: 8, ref: { to: 'frame', bias: 0, holds: true }, when: { mask: 3, among: [GUP_GET, GUP_PIN] } },
   ],
 };

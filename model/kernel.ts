@@ -5,6 +5,7 @@
  *
  * The Kernel is also the read-only view invariants use (StateView).
  */
+import { FramePlaces } from './frame-places.js';
 import type { ReadableState } from './readable.js';
 import {
   GUP_DETACHED,
@@ -100,8 +101,14 @@ export class StateView {
   readonly swapSlots: number;
   readonly threads: number;
 
+  /** Frames the threads hold a reference on (a fault's page, a copy), and frames they only remember (orig_pte, reclaim's pfn): from the schema. */
+  readonly threadHeld: FramePlaces;
+  readonly threadRemembered: FramePlaces;
+
   constructor(readonly world: WorldInfo) {
     this.L = world.layout;
+    this.threadHeld = new FramePlaces(this.L, (kind, holds) => kind === 'thread' && holds);
+    this.threadRemembered = new FramePlaces(this.L, (kind, holds) => kind === 'thread' && !holds);
     const sh = this.L.shape;
     this.mms = sh.mms;
     this.addrs = sh.addrs;

@@ -13,10 +13,10 @@
  * pfn 0 is the shared zeropage and has no frame; frames are pfn 1..F.
  */
 
-import { ENTRIES_PER_BUDGET_WORD, MM_OBJECTS, RSS_NAMES } from './objects.js';
+import { BUDGET_BITS, ENTRIES_PER_BUDGET_WORD, MM_OBJECTS, RSS_NAMES } from './objects.js';
 import { fieldLength, type ObjectDecl, type ShapeCounts, staticOffset } from './schema.js';
 
-export { ENTRIES_PER_BUDGET_WORD, RSS_NAMES };
+export { BUDGET_BITS, ENTRIES_PER_BUDGET_WORD, RSS_NAMES };
 
 const obj = (kind: string): ObjectDecl => MM_OBJECTS.find((o) => o.kind === kind)!;
 const MM = obj('mm');

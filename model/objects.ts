@@ -45,13 +45,15 @@ export const REMEMBERED_FRAME: WordType = { name: 'frame', ref: { to: 'frame', b
 const SLOT_PLUS_ONE: WordType = { name: 'slot + 1', ref: { to: 'slot', bias: 1 } };
 /** The PTE value a thread saw (orig_pte): a PTE, whose frame is renamed like one in a page table. */
 const ORIG_PTE: WordType = { name: 'orig_pte', fields: PTE_WORD.fields };
-/** A thread's run counts of its menu entries, 2 bits each. */
-const BUDGET: WordType = { name: 'budget' };
+/** Bits of a menu entry's run count in a budget word. */
+export const BUDGET_BITS = 2;
+/** Menu entries whose run counts share one budget word. */
+export const ENTRIES_PER_BUDGET_WORD = Math.floor(31 / BUDGET_BITS);
+/** A thread's run counts of its menu entries. */
+const BUDGET: WordType = { name: 'budget', fields: [{ name: 'count', shift: 0, bits: BUDGET_BITS }] };
 /** page->mapping of a page-cache page: file + 1 in the low byte, index in the next. */
 const MAPPING: WordType = { name: 'mapping', fields: [{ name: 'file', shift: 0, bits: 8, ref: { to: 'file', bias: 1 } }, { name: 'index', shift: 8, bits: 8 }] };
 
-/** Menu entries whose run counts share one budget word (2 bits each). */
-export const ENTRIES_PER_BUDGET_WORD = 15;
 
 const hidden = false as const;
 
@@ -59,7 +61,7 @@ export const MM_OBJECTS: readonly ObjectDecl[] = [
   {
     kind: 'mm',
     count: (s) => s.mms,
-    footprint: 'instance',
+    footprint: 'each',
     readable: { section: 'mms', name: ({ v, index }) => v.mmName(index) },
     fields: [
       { name: 'state', type: INT, readable: { key: 'state', json: 'string', show: (x) => MM_STATES[x] ?? '?', flat: (o) => `${o} mm` } },
@@ -98,7 +100,7 @@ export const MM_OBJECTS: readonly ObjectDecl[] = [
     count: (s) => s.frames,
     first: 1,
     pool: 'ram',
-    footprint: 'pool',
+    footprint: 'all',
     readable: { section: 'pages', name: ({ index }) => String(index), omit: ({ v, index }) => v.isFree(index) && v.pageMapcount(index) === 0 },
     fields: [
       { name: 'refcount', type: INT, readable: { key: 'refcount', json: 'int', show: (x) => x, flat: (o) => `pfn ${o} refcount` } },
@@ -126,7 +128,7 @@ export const MM_OBJECTS: readonly ObjectDecl[] = [
   {
     kind: 'slot',
     count: (s) => s.swapSlots,
-    footprint: 'pool',
+    footprint: 'all',
     readable: {
       section: 'swap',
       name: ({ index }) => String(index),
@@ -146,7 +148,7 @@ export const MM_OBJECTS: readonly ObjectDecl[] = [
   {
     kind: 'gup',
     count: (s) => s.gupSlots,
-    footprint: 'pool',
+    footprint: 'all',
     readable: {
       section: 'gup',
       name: ({ v, index }) => v.world.gupNames[index]!,
@@ -159,7 +161,7 @@ export const MM_OBJECTS: readonly ObjectDecl[] = [
   {
     kind: 'file',
     count: (s) => s.files,
-    footprint: 'instance',
+    footprint: 'each',
     readable: { section: 'files', name: ({ v, index }) => v.world.fileNames[index]! },
     fields: [
       { name: 'size', type: INT, readable: { key: 'size', json: 'int', show: (x) => x, flat: (o) => `${o} i_size` } },
@@ -197,7 +199,7 @@ export const MM_OBJECTS: readonly ObjectDecl[] = [
   {
     kind: 'thread',
     count: (s) => s.entries.length,
-    footprint: 'instance',
+    footprint: 'each',
     readable: {
       section: 'threads',
       name: ({ v, index }) => v.world.threadNames[index]!,

@@ -1,10 +1,14 @@
 /**
  * Footprints for partial-order reduction: the objects each operation's steps
- * may read or write, one bit each - an mm (its page table, VMAs, rss, locks),
- * all page frames (and the allocator), the swap slots, the GUP references, a
- * file (page cache, size, locks) and each thread's own locals. They are
- * static and conservative: a step that may touch an object (through an rmap
- * walk, a zap that detaches GUP references, the allocator) declares it.
+ * may read or write. The objects come from the state schema
+ * (model/objects.ts): one bit for each object of a kind declared `each` (an
+ * mm with its page table, VMAs, rss and locks; a file; a thread's locals),
+ * one bit for all objects of a kind declared `all` (the page frames and
+ * their allocator, the swap slots, the GUP references). An operation
+ * declares the kinds it touches; one that declares none touches everything.
+ * Footprints are static and conservative: a step that may touch an object
+ * (through an rmap walk, a zap that detaches GUP references, the allocator)
+ * declares it.
  *
  * An action is only reduced when no other thread can ever touch its objects
  * and no checked invariant reads them (checker/reduce.ts). In this model every
@@ -13,74 +17,99 @@
  * sound, and it pays off on models with thread-local steps.
  */
 import type { PorInfo } from '../checker/reduce.js';
+import type { Layout } from './layout.js';
+import type { ObjectDecl } from './schema.js';
 import type { MenuEntry, ScenarioSpec } from './scenario.js';
 
-export const OBJ_FRAMES = 1 << 4;
-export const OBJ_SWAP = 1 << 5;
-export const OBJ_GUP = 1 << 6;
-export const objMm = (m: number): number => 1 << m; // bits 0-3
-export const objFile = (f: number): number => 1 << (7 + f); // bits 7-9
-export const objThread = (t: number): number => 1 << (10 + t); // bits 10-30
+/** The footprint bits of a world: where each kind's bits start and how many it has. */
+export class ObjectBits {
+  private readonly first = new Map<string, number>();
+  private readonly count = new Map<string, number>();
+  /** Bits in all; above 32 the reduction is off (footprints are one Uint32 per action). */
+  readonly total: number;
 
-export const OBJ_ALL_MMS = 0xf;
-export const OBJ_ALL_FILES = 0x7 << 7;
+  constructor(objects: readonly ObjectDecl[], L: Layout) {
+    let bit = 0;
+    for (const o of objects) {
+      const n = o.footprint === 'each' ? L.bases[o.kind]!.length : 1;
+      this.first.set(o.kind, bit);
+      this.count.set(o.kind, n);
+      bit += n;
+    }
+    this.total = bit;
+  }
+
+  /** The bit of object `index` of `kind` (of the whole kind when it is declared `all`). */
+  of(kind: string, index = 0): number {
+    const n = this.count.get(kind);
+    if (n === undefined) throw new Error(`no object kind ${kind}`);
+    return n === 0 ? 0 : (1 << (this.first.get(kind)! + Math.min(index, n - 1))) >>> 0;
+  }
+
+  /** Every object of `kind`. */
+  all(kind: string): number {
+    const n = this.count.get(kind);
+    if (n === undefined) throw new Error(`no object kind ${kind}`);
+    return n === 0 ? 0 : ((2 ** n - 1) * 2 ** this.first.get(kind)!) >>> 0;
+  }
+
+  /** Every object of every kind. */
+  get everything(): number {
+    return (2 ** this.total - 1) >>> 0;
+  }
+}
 
 /** Objects of thread t's menu entry e. */
-export function entryObjects(sc: ScenarioSpec, t: number, e: MenuEntry): number {
+export function entryObjects(bits: ObjectBits, sc: ScenarioSpec, t: number, e: MenuEntry): number {
   const mmOf = (name: string | null) => (name === null ? -1 : sc.processes.indexOf(name));
   const m = mmOf(sc.threads[t]!.mm);
-  const mine = objThread(t) | (m >= 0 ? objMm(m) : 0);
-  const fileBits = OBJ_ALL_FILES;
+  const mine = bits.of('thread', t) | (m >= 0 ? bits.of('mm', m) : 0);
+  const threadsOf = (mm: number) => sc.threads.reduce((o, u, i) => (u.mm !== null && mmOf(u.mm) === mm ? o | bits.of('thread', i) : o), 0);
+  const frames = bits.all('frame');
+  const swap = bits.all('slot');
+  const gup = bits.all('gup');
+  const files = bits.all('file');
   switch (e.op) {
     case 'put':
     case 'device-write':
-      return mine | OBJ_FRAMES | OBJ_GUP;
-    case 'fork': {
-      let o = mine | objMm(sc.processes.indexOf(e.child)) | OBJ_FRAMES | OBJ_SWAP;
-      sc.threads.forEach((u, i) => {
-        if (u.mm === e.child) o |= objThread(i);
-      });
-      return o;
-    }
-    case 'exit': {
-      let o = mine | OBJ_FRAMES | OBJ_SWAP | OBJ_GUP;
-      sc.threads.forEach((u, i) => {
-        if (u.mm !== null && mmOf(u.mm) === m) o |= objThread(i);
-      });
-      return o;
-    }
+      return (mine | frames | gup) >>> 0;
+    case 'fork':
+      // The child's mm and threads (they are born with it).
+      return (mine | bits.of('mm', mmOf(e.child)) | threadsOf(mmOf(e.child)) | frames | swap) >>> 0;
+    case 'exit':
+      // exit_mmap ends every thread of the mm.
+      return (mine | threadsOf(m) | frames | swap | gup) >>> 0;
     case 'reclaim':
     case 'pageout':
     case 'migrate':
     case 'truncate':
     case 'punch':
-      return mine | OBJ_ALL_MMS | OBJ_FRAMES | OBJ_SWAP | OBJ_GUP | fileBits;
+      // rmap walks reach every mm.
+      return (mine | bits.all('mm') | frames | swap | gup | files) >>> 0;
     default:
       // Faults, GUP, mprotect, munmap, MADV_DONTNEED: the mm, frames, swap, files, GUP.
-      return mine | OBJ_FRAMES | OBJ_SWAP | OBJ_GUP | fileBits;
+      return (mine | frames | swap | gup | files) >>> 0;
   }
 }
 
-/** Objects each invariant reads. */
-export const INVARIANT_READS: Record<string, number> = {
-  'anon-exclusive': OBJ_ALL_MMS | OBJ_FRAMES | OBJ_GUP | OBJ_SWAP,
-  'pin-coherent': OBJ_ALL_MMS | OBJ_FRAMES | OBJ_GUP | OBJ_SWAP,
-  'cow-isolation': OBJ_ALL_MMS | OBJ_FRAMES | OBJ_GUP | OBJ_SWAP,
-  // rss-consistent and refcount-sane read every thread (quiescence, held references).
-  'rss-consistent': ~0 >>> 1,
-  'refcount-sane': ~0 >>> 1,
-  'truncate-complete': OBJ_ALL_MMS | OBJ_ALL_FILES,
-  'punch-keeps-cow': OBJ_ALL_MMS | OBJ_ALL_FILES | OBJ_FRAMES,
-  'no-stale-migration': OBJ_ALL_FILES,
-};
-
-export function porInfo(sc: ScenarioSpec, actionThread: number[], actionEntry: number[], invariants: readonly string[]): PorInfo | undefined {
-  if (sc.threads.length > 20) return undefined; // one bit per thread
+/**
+ * The footprints of a model's actions, and the objects the checked
+ * invariants read (`reads`, object kinds; everything when an invariant
+ * declares none); undefined when the world has more objects than bits.
+ */
+export function porInfo(
+  objects: readonly ObjectDecl[],
+  L: Layout,
+  sc: ScenarioSpec,
+  actionThread: number[],
+  actionEntry: number[],
+  invariantReads: readonly (readonly string[] | undefined)[],
+): PorInfo | undefined {
+  const bits = new ObjectBits(objects, L);
+  if (bits.total > 32) return undefined;
   let visible = 0;
-  for (const name of invariants) visible |= INVARIANT_READS[name] ?? ~0 >>> 1;
-  const objects = new Uint32Array(actionThread.length);
-  actionThread.forEach((t, a) => {
-    objects[a] = entryObjects(sc, t, sc.threads[t]!.menu[actionEntry[a]!]!);
-  });
-  return { actionThread: Int32Array.from(actionThread), actionObjects: objects, visibleObjects: visible };
+  for (const reads of invariantReads) visible |= reads ? reads.reduce((o, k) => o | bits.all(k), 0) : bits.everything;
+  const footprint = sc.threads.map((t, ti) => t.menu.map((e) => entryObjects(bits, sc, ti, e)));
+  const actionObjects = Uint32Array.from(actionThread, (t, a) => footprint[t]![actionEntry[a]!]!);
+  return { actionThread: Int32Array.from(actionThread), actionObjects, visibleObjects: visible >>> 0 };
 }

@@ -103,9 +103,10 @@ export const PTE_WORD: WordType = {
       shift: 3,
       bits: 8,
       ref: { to: 'frame', bias: 0 },
-      when: (e) => ((e & 7) === PTE_PRESENT && (e & PTE_SPECIAL) === 0) || (e & 7) === PTE_MIGRATION,
+      // Present and not special (vm_normal_page() != NULL), or a migration entry.
+      when: { mask: 7 | PTE_SPECIAL, among: [PTE_PRESENT, PTE_MIGRATION] },
     },
-    { name: 'slot', shift: 3, bits: 8, ref: { to: 'slot', bias: 0 }, when: (e) => (e & 7) === PTE_SWAP },
+    { name: 'slot', shift: 3, bits: 8, ref: { to: 'slot', bias: 0 }, when: { mask: 7, among: [PTE_SWAP] } },
     { name: 'flags', shift: 11, bits: 6 },
   ],
 };

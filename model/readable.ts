@@ -13,6 +13,7 @@ import {
   TH_STATUS,
 } from './layout.js';
 import type { MMModel } from './world.js';
+import type { Layout } from './layout.js';
 
 export interface ReadableMm {
   state: string;
@@ -58,8 +59,11 @@ export interface ReadableState {
  * its key (model/objects.ts says how each shows).
  */
 export function readableState(model: MMModel, s: Int32Array): ReadableState {
-  const v: StateView = model.view(s);
-  const L = model.layout;
+  return readableOf(model.layout, model.view(s), s);
+}
+
+/** The readable state of s under a layout (one with more objects than the model's, in a test). */
+export function readableOf(L: Layout, v: StateView, s: Int32Array): ReadableState {
   const out: Record<string, Record<string, unknown>> = {};
   for (const o of L.objects) {
     const section: Record<string, unknown> = (out[o.readable.section] ??= {});

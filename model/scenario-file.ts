@@ -5,13 +5,14 @@
  * required and unknown fields, ranges) and then for its internal references
  * (validateScenario); every error names the file, the path and the reason.
  */
+import { LIMITS } from './limits.js';
 import { arr, bool, checkJson, InputError, int, obj, opt, readText, req, type Schema, str } from './json-schema.js';
 import { type ScenarioSpec, ScenarioError, validateScenario } from './scenario.js';
 
 const name = (doc: string) => str(doc, { minLength: 1 });
-const addr = int('page address (page number in the address space)', 0, 15);
+const addr = int('page address (page number in the address space)', 0, LIMITS.addrs.max - 1);
 const value = int('a small data value written to the page', 0, 255);
-const max = opt(int('how many times this entry may run (default 1)', 1, 3));
+const max = opt(int('how many times this entry may run (default 1)', 1, LIMITS.runs.max));
 
 const MENU_ENTRY: Schema = {
   kind: 'tagged',
@@ -41,16 +42,16 @@ const MENU_ENTRY: Schema = {
     munmap: obj({ op: req(str()), vma: req(name('VMA name')), max }, 'munmap() of a whole VMA'),
     reclaim: obj({ op: req(str()), mm: req(name('the process whose page is reclaimed')), addr: req(addr), max }, 'kswapd: shrink_page_list / try_to_unmap of one page'),
     pageout: obj({ op: req(str()), addr: req(addr), max }, 'madvise(MADV_PAGEOUT) of one page'),
-    truncate: obj({ op: req(str()), file: req(name('file name')), size: req(int('new i_size in pages', 0, 16)), max }, 'truncate the file'),
+    truncate: obj({ op: req(str()), file: req(name('file name')), size: req(int('new i_size in pages', 0, LIMITS.filePages.max)), max }, 'truncate the file'),
     punch: obj(
-      { op: req(str()), file: req(name('file name')), start: req(int('first page', 0, 15)), len: req(int('pages', 1, 16)), max },
+      { op: req(str()), file: req(name('file name')), start: req(int('first page', 0, LIMITS.filePages.max - 1)), len: req(int('pages', 1, LIMITS.filePages.max)), max },
       'fallocate(FALLOC_FL_PUNCH_HOLE)',
     ),
     migrate: obj(
       {
         op: req(str()),
         file: opt(name('migrate a page-cache page of this file ...')),
-        index: opt(int('... at this index', 0, 15)),
+        index: opt(int('... at this index', 0, LIMITS.filePages.max - 1)),
         mm: opt(name('or the page a process maps ...')),
         addr: opt(addr),
         max,
@@ -109,9 +110,9 @@ export const SCENARIO_SCHEMA: Schema = obj(
         obj({
           name: req(name('file name')),
           kind: req(str('shmem: memfd / tmpfs; disk: a file on a disk filesystem', { enum: ['shmem', 'disk'] })),
-          size: req(int('i_size in pages', 0, 16)),
-          maxSize: opt(int('the largest size the file may reach', 0, 16)),
-          cached: opt(arr(obj({ index: req(int('page index', 0, 15)), data: req(value) }), 'pages in the page cache at the start')),
+          size: req(int('i_size in pages', 0, LIMITS.filePages.max)),
+          maxSize: opt(int('the largest size the file may reach', 0, LIMITS.filePages.max)),
+          cached: opt(arr(obj({ index: req(int('page index', 0, LIMITS.filePages.max - 1)), data: req(value) }), 'pages in the page cache at the start')),
           disk: opt(arr(value, 'what each page holds on disk')),
         }),
         'files',
@@ -123,11 +124,11 @@ export const SCENARIO_SCHEMA: Schema = obj(
       arr(
         obj({
           name: req(name('VMA name')),
-          start: req(int('first page address', 0, 15)),
-          pages: req(int('length in pages', 1, 16)),
+          start: req(int('first page address', 0, LIMITS.addrs.max - 1)),
+          pages: req(int('length in pages', 1, LIMITS.addrs.max)),
           prot: req(str('protection', { enum: ['r', 'rw'] })),
           file: opt(name('a file mapping of this file (default: private anonymous memory)')),
-          pgoff: opt(int('file page mapped at start', 0, 15)),
+          pgoff: opt(int('file page mapped at start', 0, LIMITS.filePages.max - 1)),
           shared: opt(bool('MAP_SHARED (default MAP_PRIVATE)')),
         }),
         'VMAs, the same in every process',
@@ -143,8 +144,8 @@ export const SCENARIO_SCHEMA: Schema = obj(
         "the first process's pages at the start",
       ),
     ),
-    frames: req(int('page frames (pfn 0 is the shared zeropage)', 1, 30)),
-    swapSlots: req(int('swap slots', 0, 8)),
+    frames: req(int('page frames (pfn 0 is the shared zeropage)', 1, LIMITS.frames.max)),
+    swapSlots: req(int('swap slots', 0, LIMITS.swapSlots.max)),
     witnesses: opt(arr(WITNESS, 'states or completed operations that must be reachable for a HOLDS to mean something')),
     threads: req(
       arr(

@@ -4,6 +4,7 @@
  * threads, each with a menu of operations chosen nondeterministically (or a
  * fixed program run in order), each entry at most `max` times.
  */
+import { LIMITS } from './limits.js';
 import { didYouMean } from './variants.js';
 
 export type Prot = 'r' | 'rw';
@@ -140,7 +141,7 @@ export function validateScenario(s: ScenarioSpec): void {
   s.threads.forEach((t, i) => name(`threads[${i}].name`, t.name));
   s.vmas.forEach((v, i) => name(`vmas[${i}].name`, v.name));
   files.forEach((f, i) => name(`files[${i}].name`, f.name));
-  if (s.processes.length < 1 || s.processes.length > 4) fail('processes', 'need 1 to 4 processes');
+  if (s.processes.length < 1 || s.processes.length > LIMITS.processes.max) fail('processes', `need 1 to ${LIMITS.processes.max} processes (${LIMITS.processes.why})`);
   const unique = (path: string, names: string[], field = '.name') =>
     names.forEach((n, i) => {
       if (names.indexOf(n) !== i) fail(`${path}[${i}]${field}`, `"${n}" is used twice`);
@@ -156,16 +157,16 @@ export function validateScenario(s: ScenarioSpec): void {
     }),
   );
   const addrs = Math.max(0, ...s.vmas.map((v) => v.start + v.pages));
-  if (addrs > 16) fail('vmas', 'at most 16 pages of address space');
-  if (s.frames < 1 || s.frames > 30) fail('frames', 'need 1 to 30 page frames');
-  if (s.swapSlots < 0 || s.swapSlots > 8) fail('swapSlots', 'at most 8 swap slots');
+  if (addrs > LIMITS.addrs.max) fail('vmas', `at most ${LIMITS.addrs.max} pages of address space (${LIMITS.addrs.why})`);
+  if (s.frames < 1 || s.frames > LIMITS.frames.max) fail('frames', `need 1 to ${LIMITS.frames.max} page frames (${LIMITS.frames.why})`);
+  if (s.swapSlots < 0 || s.swapSlots > LIMITS.swapSlots.max) fail('swapSlots', `at most ${LIMITS.swapSlots.max} swap slots (${LIMITS.swapSlots.why})`);
   const vmaNames = new Set(s.vmas.map((v) => v.name));
   const fileNames = new Set(files.map((f) => f.name));
   const fileOf = (n: string) => files.find((f) => f.name === n)!;
   const maxSize = (f: FileSpec) => f.maxSize ?? f.size;
-  if (files.length > 3) fail('files', 'at most 3 files');
+  if (files.length > LIMITS.files.max) fail('files', `at most ${LIMITS.files.max} files (${LIMITS.files.why})`);
   files.forEach((f, i) => {
-    if (f.size < 0 || maxSize(f) < f.size || maxSize(f) > 16) fail(`files[${i}]`, 'size must be 0..maxSize and maxSize at most 16 pages');
+    if (f.size < 0 || maxSize(f) < f.size || maxSize(f) > LIMITS.filePages.max) fail(`files[${i}]`, `size must be 0..maxSize and maxSize at most ${LIMITS.filePages.max} pages (${LIMITS.filePages.why})`);
     const seen = new Set<number>();
     (f.cached ?? []).forEach((c, j) => {
       if (c.index < 0 || c.index >= f.size) fail(`files[${i}].cached[${j}].index`, `page ${c.index} is beyond the file's ${f.size} page${f.size === 1 ? '' : 's'}`);
@@ -227,7 +228,7 @@ export function validateScenario(s: ScenarioSpec): void {
     if (t.menu.length === 0) fail(`threads[${ti}].menu`, 'empty');
     t.menu.forEach((e, ei) => {
       const path = `threads[${ti}].menu[${ei}]`;
-      if (e.max !== undefined && (e.max < 1 || e.max > 3)) fail(`${path}.max`, 'must be 1, 2 or 3');
+      if (e.max !== undefined && (e.max < 1 || e.max > LIMITS.runs.max)) fail(`${path}.max`, `must be 1 to ${LIMITS.runs.max} (${LIMITS.runs.why})`);
       const needsMm = e.op !== 'reclaim' && e.op !== 'truncate' && e.op !== 'punch' && e.op !== 'migrate';
       if (needsMm && t.mm === null) fail(path, `a kernel thread cannot do "${e.op}"`);
       if ('addr' in e && !vmaAt(e.addr)) fail(`${path}.addr`, `no VMA covers address ${e.addr}`);

@@ -25,8 +25,6 @@ export type RefKind = 'frame' | 'slot' | 'mm' | 'file' | 'thread';
 
 export interface RefSpec {
   readonly to: RefKind;
-  /** For frames: the pool (its frames are interchangeable). */
-  readonly pool?: string;
   /** The stored value is index + bias (0 then means "none" when bias is 1). */
   readonly bias: number;
   /** Whether the reference holds a reference count on its target (a thread's page) or only names it. */
@@ -39,8 +37,23 @@ export interface BitField {
   readonly shift: number;
   readonly bits: number;
   readonly ref?: RefSpec;
-  /** The field is a reference only in words of this kind (a PTE's target is a frame only when present or migration). */
-  readonly when?: (word: number) => boolean;
+  /** The field is a reference only in words of these kinds (a PTE's target is a frame only when present or migration). */
+  readonly when?: WordKinds;
+}
+
+/**
+ * Which words a bit field is a reference in: those whose bits under `mask`
+ * are one of `among`. Data, not a function, so that the hot path (symmetry)
+ * compiles it to two typed-array words.
+ */
+export interface WordKinds {
+  readonly mask: number;
+  readonly among: readonly number[];
+}
+
+/** Whether a word is of one of the kinds (cold path; the symmetry compiles its own test). */
+export function isKind(word: number, k: WordKinds | undefined): boolean {
+  return k === undefined || k.among.includes(word & k.mask);
 }
 
 /** The type of a word. */
@@ -113,7 +126,7 @@ export interface ObjectDecl {
   readonly count: (shape: ShapeCounts) => number;
   /** The index of the first one as references name it (frames: 1, pfn 0 being the zeropage). */
   readonly first?: number;
-  /** For frames: the pool. */
+  /** For frames: the pool. A pool's frames are interchangeable (model/symmetry.ts); pools take consecutive pfns, in the schema's order. */
   readonly pool?: string;
   readonly fields: readonly FieldDecl[];
   /**
@@ -130,8 +143,8 @@ export interface ObjectDecl {
     /** With `value`: its "field: value" lines. */
     readonly flat?: (object: string, value: unknown) => [string, string][];
   };
-  /** Partial-order footprints: one object bit per instance, or one for the whole pool. */
-  readonly footprint: 'instance' | 'pool';
+  /** Partial-order footprints (model/por.ts): one bit for each object of the kind, or one for all of them. */
+  readonly footprint: 'each' | 'all';
 }
 
 /** The length of a field in object `index`. */
@@ -153,33 +166,44 @@ export function staticOffset(o: ObjectDecl, field: string): number {
 
 /**
  * Where a frame reference can live in a word of this type: the whole word,
- * or a bit field (with its condition). Empty: the type names no frame.
+ * or a bit field (with the kinds of word it is one in). Empty: the type
+ * names no frame.
  */
 export interface FrameRefPlace {
   readonly shift: number;
   readonly mask: number;
   readonly bias: number;
-  readonly pool: string;
-  readonly when?: (word: number) => boolean;
+  readonly when?: WordKinds;
+  /** It holds a reference count on the frame (a thread's page), or only names it (orig_pte, a remembered pfn). */
+  readonly holds: boolean;
 }
 
 export function frameRefs(t: WordType): FrameRefPlace[] {
   const out: FrameRefPlace[] = [];
-  if (t.ref?.to === 'frame') out.push({ shift: 0, mask: -1 >>> 0, bias: t.ref.bias, pool: t.ref.pool ?? 'ram' });
+  if (t.ref?.to === 'frame') out.push({ shift: 0, mask: -1 >>> 0, bias: t.ref.bias, holds: !!t.ref.holds });
   for (const b of t.fields ?? []) {
-    if (b.ref?.to === 'frame') out.push({ shift: b.shift, mask: (1 << b.bits) - 1, bias: b.ref.bias, pool: b.ref.pool ?? 'ram', when: b.when });
+    if (b.ref?.to === 'frame') out.push({ shift: b.shift, mask: (1 << b.bits) - 1, bias: b.ref.bias, when: b.when, holds: !!b.ref.holds });
   }
   return out;
 }
 
-/** The largest index a reference of this kind can hold anywhere in the schema (its narrowest bit field). */
-export function refLimit(objects: readonly ObjectDecl[], to: RefKind): number {
-  let limit = Infinity;
+/** The largest index a reference of this kind can hold anywhere in the schema, and where: its narrowest field. */
+export function refLimit(objects: readonly ObjectDecl[], to: RefKind): { max: number; where: string; bits: number } {
+  let best = { max: Infinity, where: '', bits: 32 };
   for (const o of objects) {
     for (const f of o.fields) {
-      if (f.type.ref?.to === to) limit = Math.min(limit, 2 ** 31 - 1 - f.type.ref.bias);
-      for (const b of f.type.fields ?? []) if (b.ref?.to === to) limit = Math.min(limit, 2 ** b.bits - 1 - b.ref.bias);
+      if (f.type.ref?.to === to && 2 ** 31 - 1 - f.type.ref.bias < best.max) best = { max: 2 ** 31 - 1 - f.type.ref.bias, where: `${o.kind}.${f.name}`, bits: 31 };
+      for (const b of f.type.fields ?? []) {
+        if (b.ref?.to === to && 2 ** b.bits - 1 - b.ref.bias < best.max) best = { max: 2 ** b.bits - 1 - b.ref.bias, where: `${o.kind}.${f.name}.${b.name}`, bits: b.bits };
+      }
     }
   }
-  return limit;
+  return best;
+}
+
+/** The widest value a bit field named `field` of a word type can hold. */
+export function bitFieldMax(t: WordType, field: string): number {
+  const b = t.fields?.find((x) => x.name === field);
+  if (!b) throw new Error(`${t.name} has no bit field ${field}`);
+  return 2 ** b.bits - 1;
 }

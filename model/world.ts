@@ -12,6 +12,7 @@ import type { Emit, Model } from '../checker/model.js';
 import { BLOCKED, DISABLED, DONE, Kernel, type WorldInfo } from './kernel.js';
 import { kernelFunctions, type KernelFunctions } from './kernel/functions.js';
 import {
+  BUDGET_BITS,
   ENTRIES_PER_BUDGET_WORD,
   F_SIZE,
   layoutOf,
@@ -481,14 +482,16 @@ export class MMModel implements Model {
   }
 }
 
+const BUDGET_MASK = (1 << BUDGET_BITS) - 1;
+
 function budgetUsed(s: Int32Array, tb: number, e: number): number {
   const w = s[tb + TH_BUDGET + Math.floor(e / ENTRIES_PER_BUDGET_WORD)]!;
-  return (w >>> ((e % ENTRIES_PER_BUDGET_WORD) * 2)) & 3;
+  return (w >>> ((e % ENTRIES_PER_BUDGET_WORD) * BUDGET_BITS)) & BUDGET_MASK;
 }
 
 function setBudget(s: Int32Array, tb: number, e: number, v: number): void {
   const o = tb + TH_BUDGET + Math.floor(e / ENTRIES_PER_BUDGET_WORD);
-  const sh = (e % ENTRIES_PER_BUDGET_WORD) * 2;
-  s[o] = (s[o]! & ~(3 << sh)) | (v << sh);
+  const sh = (e % ENTRIES_PER_BUDGET_WORD) * BUDGET_BITS;
+  s[o] = (s[o]! & ~(BUDGET_MASK << sh)) | (v << sh);
 }
 

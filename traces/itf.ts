@@ -14,6 +14,8 @@ import type { ScenarioSpec } from '../model/scenario.js';
 import { SCENARIO_SCHEMA } from '../model/scenario-file.js';
 import type { Variant } from '../model/variants.js';
 import type { ReadableState } from '../model/readable.js';
+import { MM_OBJECTS } from '../model/objects.js';
+import type { Readable } from '../model/schema.js';
 import { diff, locksHeld, type Trace } from './trace.js';
 
 /**
@@ -91,17 +93,14 @@ export function fromItf(x: unknown): unknown {
   return x;
 }
 
-export const VARS = ['mms', 'files', 'pages', 'swap', 'gup', 'threads', 'action'] as const;
+/** The state's sections, in the schema's order (mms, pages, swap, gup, files, threads), then the action. */
+export const VARS: readonly string[] = [...new Set(MM_OBJECTS.map((o) => o.readable.section)), 'action'];
 
 function stateRecord(r: ReadableState, action: string, meta: ItfStateMeta) {
+  const sections = r as unknown as Record<string, unknown>;
   return {
     '#meta': meta,
-    mms: toItf(r.mms),
-    files: toItf(r.files),
-    pages: toItf(r.pages),
-    swap: toItf(r.swap),
-    gup: toItf(r.gup),
-    threads: toItf(r.threads),
+    ...Object.fromEntries(VARS.slice(0, -1).map((v) => [v, toItf(sections[v] ?? {})])),
     action,
   };
 }
@@ -154,16 +153,29 @@ export function fileSha256(file: string): string {
 
 const BIGINT = obj({ '#bigint': req(str('an integer as text')) }, 'an ITF integer');
 const STRINGS = arr(str());
-const READABLE_MM = obj({
-  state: req(str()),
-  mmap_lock: req(str()),
-  flags: req(STRINGS),
-  rss: req(record(BIGINT)),
-  vmas: req(record(str())),
-  ptes: req(record(str())),
-});
-const READABLE_PAGE = obj({ refcount: req(BIGINT), mapcount: req(BIGINT), flags: req(STRINGS), data: req(BIGINT), swap_slot: opt(BIGINT), mapping: opt(str()) });
-const READABLE_FILE = obj({ size: req(BIGINT), flags: req(STRINGS), i_mmap_rwsem: req(str()), pagecache: req(record(BIGINT)) });
+/** The JSON schema of a readable value, as the state schema declares it (integers are ITF big integers). */
+function readableJson(j: Readable['json']): Schema {
+  if (j === 'int') return BIGINT;
+  if (j === 'string') return str();
+  if (j === 'strings') return STRINGS;
+  if (j === 'bool') return bool();
+  if ('record' in j) return record(readableJson(j.record));
+  return obj(Object.fromEntries(Object.entries(j.object).map(([k, x]) => [k, req(readableJson(x))])));
+}
+
+/** A state's sections (mms, pages, ...), from the state schema (model/objects.ts): what readableState writes. */
+const STATE_SECTIONS = Object.fromEntries(
+  MM_OBJECTS.map((o) => {
+    if (o.readable.value) return [o.readable.section, req(record(readableJson(o.readable.json ?? 'string')))];
+    const props: Record<string, { schema: Schema; optional?: boolean }> = {};
+    for (const f of o.fields) {
+      if (!f.readable) continue;
+      if (!f.readable.key) throw new Error(`${o.kind}.${f.name}: a readable field needs a key`);
+      props[f.readable.key] = f.readable.optional ? opt(readableJson(f.readable.json)) : req(readableJson(f.readable.json));
+    }
+    return [o.readable.section, req(record(obj(props)))];
+  }),
+);
 const STATE_META = obj({
   index: req(int()),
   thread: opt(str()),
@@ -204,12 +216,7 @@ export const TRACE_SCHEMA: Schema = obj({
     arr(
       obj({
         '#meta': req(STATE_META),
-        mms: req(record(READABLE_MM)),
-        files: req(record(READABLE_FILE)),
-        pages: req(record(READABLE_PAGE)),
-        swap: req(record(obj({ count: req(BIGINT), cache: req(bool()), data: req(BIGINT) }))),
-        gup: req(record(str())),
-        threads: req(record(str())),
+        ...STATE_SECTIONS,
         action: req(str()),
       }),
       'the initial state, then one per step',

@@ -3,8 +3,7 @@
  * allocating a frame, get_page and put_page (which frees the frame at zero).
  */
 import type { Kernel } from '../kernel.js';
-import { PG_MAP, PG_REF, PG_WORDS, TH_ORIG, TH_PFN } from '../layout.js';
-import { PTE_MIGRATION, PTE_PRESENT, PTE_SPECIAL, pteTarget } from '../pte.js';
+import { PG_MAP, PG_REF, PG_WORDS } from '../layout.js';
 
 /**
  * alloc_page(): a free frame with _refcount 1, or 0 (OOM). The allocator
@@ -32,14 +31,10 @@ export function alloc_page(k: Kernel): number {
   return best;
 }
 
-/** The first thread local that still names pfn (orig_pte or a remembered pfn), as a position; Infinity if none. */
+/** The first thread local that still names pfn without a reference (orig_pte, a remembered pfn), as a position; Infinity if none. */
 function staleReference(k: Kernel, pfn: number): number {
-  for (let t = 0; t < k.threads; t++) {
-    const o = k.threadWord(t, TH_ORIG);
-    const kind = o & 7;
-    if (((kind === PTE_PRESENT && !(o & PTE_SPECIAL)) || kind === PTE_MIGRATION) && pteTarget(o) === pfn) return 2 * t;
-    if (k.threadWord(t, TH_PFN) === pfn) return 2 * t + 1;
-  }
+  const places = k.threadRemembered;
+  for (let i = 0; i < places.length; i++) if (places.pfnAt(k.s, i) === pfn) return i;
   return Infinity;
 }
 
