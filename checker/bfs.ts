@@ -63,7 +63,11 @@ export function bfs(model: Model, invariants: readonly Invariant[], opts: Explor
     next.shrink(current.length);
   }
   // A depth-bounded stop only counts if the cut-off level could still grow.
-  if (S.depthBounded && !S.halt) S.depthBounded = hasNewSuccessor(current, W, S);
+  if (S.depthBounded && !S.halt) {
+    model.setObserving?.(false);
+    S.depthBounded = hasNewSuccessor(current, W, S);
+    model.setObserving?.(true);
+  }
   return S.finish('bfs');
 }
 

@@ -58,9 +58,11 @@ export function dfs(model: Model, invariants: readonly Invariant[], opts: Explor
     if (bounded && S.parents.depthOf(parentIndex) < depth) continue;
     if (depth >= S.maxDepth) {
       let any = false;
+      model.setObserving?.(false);
       S.expand(cur, () => {
         any = true;
       }, S.isVisited);
+      model.setObserving?.(true);
       if (any) S.depthBounded = true;
       continue;
     }

@@ -25,6 +25,8 @@ export interface Model {
    * Without it every state without successors is a normal end.
    */
   isDeadlock?(state: Int32Array): boolean;
+  /** Why a deadlocked state is one, in one line (who waits for what); cold path, for reports. */
+  deadlockMessage?(state: Int32Array): string;
   /** Readable name of an action, for traces and coverage (cold path). */
   actionName(action: number): string;
   /**
@@ -34,6 +36,18 @@ export interface Model {
   canonicalize?(state: Int32Array): void;
   /** Partial-order reduction: each action's thread and the objects it may touch. */
   readonly porInfo?: import('./reduce.js').PorInfo;
+  /**
+   * Facts the model recorded about the transitions it generated (e.g. the
+   * lock orders it took): the engine returns their union over every worker,
+   * sorted (ExploreResult.observations). The set depends only on the states
+   * expanded, not on the worker that expanded them.
+   */
+  observations?(): string[];
+  /**
+   * Turns recording off while the engine only looks for a successor past
+   * the depth bound (those transitions are not part of the exploration).
+   */
+  setObserving?(on: boolean): void;
 }
 
 /** A named predicate over packed states: null when it holds, else a message. */
@@ -147,4 +161,6 @@ export interface ExploreResult {
   reductions: import('./reduce.js').Reductions;
   /** Each witness, found or not (among the states explored). */
   witnesses: WitnessResult[];
+  /** The model's observations (Model.observations), union over workers, sorted. */
+  observations: string[];
 }

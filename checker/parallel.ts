@@ -141,6 +141,8 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
   const found: { invariant: string; message: string; index: number }[] = [];
   const violated = new Set<string>();
   let stoppedBy: ExploreResult['stoppedBy'];
+  /** The model's observations, gathered from every worker at the end (Model.observations). */
+  let observations: string[] = [];
   let transitions = 0;
   const levelSizes: number[] = [];
   let depth = 0;
@@ -394,6 +396,10 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
       progress(now, { depth, states: parents.length, transitions, frontier: newCount });
       if (stoppedBy) break;
     }
+    if (!halted && model.observations) {
+      const all = await Promise.all(remotes.map((r) => r.ask<{ observations: string[] }>({ cmd: 'observations' })));
+      observations = [...new Set(all.flatMap((x) => x.observations))].sort();
+    }
     if (process.env.MMCHECK_PROFILE) {
       const stats = await Promise.all(remotes.map((r) => r.ask<{ time: unknown }>({ cmd: 'stats' })));
       process.stderr.write(`worker phase ms: ${JSON.stringify(stats.map((s) => s.time))}\n`);
@@ -430,5 +436,6 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
     ampleStates,
     reductions,
     witnesses: witnessResults(witnesses, witnessDepth),
+    observations,
   };
 }

@@ -219,6 +219,7 @@ export class Search {
       ampleStates: this.stats.ampleStates,
       reductions: this.reductions,
       witnesses: witnessResults(this.witnesses, this.witnessDepth),
+      observations: [...new Set(this.model.observations?.() ?? [])].sort(),
     };
   }
 }
@@ -254,6 +255,7 @@ export function violationFromPath(
 ): Violation {
   const path: PathStep[] = replayActions(model, actions);
   const inv = invariants.find((i) => i.name === invariant);
-  const again = inv ? inv.check(path[path.length - 1]!.state) : null;
+  const last = path[path.length - 1]!.state;
+  const again = inv ? inv.check(last) : invariant === 'deadlock' && model.deadlockMessage ? model.deadlockMessage(last) : null;
   return { invariant, message: again ?? message, path };
 }

@@ -57,6 +57,7 @@ export function exploreSequential(factory: ModelFactory, actionCount: number, op
       ampleStates: 0,
       reductions: opts.reductions ?? DEFAULT_REDUCTIONS,
       witnesses: [],
+      observations: [],
     });
     /** Asks the search to stop; terminates it if it does not within GRACE_MS. */
     const stop = (why: NonNullable<ExploreResult['stoppedBy']>, grace = GRACE_MS): void => {

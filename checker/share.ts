@@ -422,7 +422,9 @@ export class Share {
       const cur = this.load(states[ref & wmask]!, (ref >>> bits) * S + HDR);
       this.rank = this.pos++;
       this.emission = 0;
+      if (this.probe) this.model.setObserving?.(false);
       const n = this.expand(cur, this.probe ? this.probeSink : this.sink, this.isVisited);
+      if (this.probe) this.model.setObserving?.(true);
       if (n === 0 && !this.probe && this.deadlockRank < 0 && this.model.isDeadlock?.(cur)) this.deadlockRank = this.rank;
     }
     this.flush();

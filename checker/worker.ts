@@ -23,7 +23,8 @@ export type Command =
   | { cmd: 'grow' }
   | { cmd: 'commit' }
   | { cmd: 'place'; all: { keys: Float64Array; count: number }[]; to: LevelParents }
-  | { cmd: 'stats' };
+  | { cmd: 'stats' }
+  | { cmd: 'observations' };
 
 async function main(): Promise<void> {
   const init = workerData as WorkerInit;
@@ -55,6 +56,9 @@ async function main(): Promise<void> {
           break;
         case 'stats':
           port.postMessage({ time });
+          break;
+        case 'observations':
+          port.postMessage({ observations: model.observations?.() ?? [] });
           break;
       }
       time[c.cmd] = (time[c.cmd] ?? 0) + performance.now() - t0;

@@ -8,6 +8,8 @@ import { exploreSequential } from '../checker/sequential.js';
 import { InvariantFileError } from '../invariants/invariant-file.js';
 import type { ExploreOptions, ExploreResult, Progress, Strategy } from '../checker/model.js';
 import { exploreParallel } from '../checker/parallel.js';
+import { verdictOf } from '../checker/search.js';
+import { checkLockOrder, lockGraphDot, type LockOrderResult } from './lock-order.js';
 import type { Reductions } from '../checker/reduce.js';
 import { findInvariant, INVARIANTS, invariantSource, type MMInvariant } from '../invariants/registry.js';
 import { createModel, mmFactory } from '../model/factory.js';
@@ -69,6 +71,8 @@ export interface CheckRequest {
   strict: boolean;
   /** Witnesses added to the scenario's own (a gate row's). */
   witnesses?: WitnessSpec[];
+  /** With lock-order: write the lock dependency graph here (Graphviz). */
+  lockGraph?: string;
 }
 
 /** A run's verdict: the engine's, or vacuous (--strict), or not applicable (no checked invariant exists on the kernel). */
@@ -77,7 +81,14 @@ export type CheckVerdict = ExploreResult['verdict'] | 'vacuous' | 'not-applicabl
 interface Run {
   scenario: ScenarioSpec;
   invariants: MMInvariant[];
+  /** Check the built-in property lock-order too (cli/lock-order.ts). */
+  lockOrder: boolean;
 }
+
+/** The built-in property over transitions (lockdep); not a state invariant. */
+export const LOCK_ORDER = 'lock-order';
+/** The scenario lock-order is checked on when none is given: the one with the most lock classes in play. */
+const LOCK_ORDER_DEFAULT_SCENARIO = 'zap-migrate';
 
 export interface Plan {
   variant: Variant;
@@ -96,12 +107,18 @@ export function plan(req: CheckRequest): Plan {
     if (e instanceof VariantError) throw new UsageError(e.message);
     throw e;
   }
-  const names = req.invariants.length ? req.invariants : INVARIANTS.map((i) => i.name);
+  const asked = req.invariants.length ? req.invariants : INVARIANTS.map((i) => i.name);
+  const lockOrder = asked.includes(LOCK_ORDER);
+  const names = asked.filter((n) => n !== LOCK_ORDER);
   const invs = names.map((n) => {
     const inv = findInvariant(n);
-    if (!inv) throw new UsageError(`unknown invariant "${n}"${didYouMean(n, INVARIANTS.map((i) => i.name))}`);
+    if (!inv) throw new UsageError(`unknown invariant "${n}"${didYouMean(n, [...INVARIANTS.map((i) => i.name), LOCK_ORDER])}`);
     return inv;
   });
+  if (req.lockGraph !== undefined) {
+    if (!lockOrder) throw new UsageError('--lock-graph needs --invariant lock-order');
+    checkOutputFile('--lock-graph', req.lockGraph);
+  }
   const notApplicable: Plan['notApplicable'] = [];
   const applicable = invs.filter((inv) => {
     const why = inv.notApplicable?.(variant) ?? null;
@@ -114,13 +131,13 @@ export function plan(req: CheckRequest): Plan {
   ];
   if (req.traceOut !== undefined) checkOutputFile('--trace-out', req.traceOut);
   const runs: Run[] = [];
-  if (applicable.length === 0) {
+  if (applicable.length === 0 && !lockOrder) {
     // Still check the scenario, so that a typo there is a usage error, not "not applicable".
     if (req.scenario !== undefined) resolveScenario(req.scenario, req.witnesses);
     return { variant, runs, notApplicable, warnings };
   }
   if (req.scenario !== undefined) {
-    runs.push({ scenario: resolveScenario(req.scenario, req.witnesses), invariants: applicable });
+    runs.push({ scenario: resolveScenario(req.scenario, req.witnesses), invariants: applicable, lockOrder });
   } else {
     // Each invariant on its own default scenario; invariants sharing one share a run.
     for (const inv of applicable) {
@@ -128,7 +145,12 @@ export function plan(req: CheckRequest): Plan {
       const sc = resolveScenario(inv.defaultScenario, req.witnesses);
       const run = runs.find((r) => r.scenario.name === sc.name);
       if (run) run.invariants.push(inv);
-      else runs.push({ scenario: sc, invariants: [inv] });
+      else runs.push({ scenario: sc, invariants: [inv], lockOrder: false });
+    }
+    if (lockOrder) {
+      const run = runs.find((r) => r.scenario.name === LOCK_ORDER_DEFAULT_SCENARIO);
+      if (run) run.lockOrder = true;
+      else runs.push({ scenario: resolveScenario(LOCK_ORDER_DEFAULT_SCENARIO, req.witnesses), invariants: [], lockOrder: true });
     }
   }
   return { variant, runs, notApplicable, warnings };
@@ -199,6 +221,8 @@ export interface RunOutcome {
   traces: Trace[];
   /** With --reduction-factor: states without each reduction. */
   factors?: { none: number; symmetry: number; por: number };
+  /** With lock-order: the dependencies, the cycle and its traces. */
+  lockOrder?: LockOrderResult;
 }
 
 /** Stage 2 and 3: build each model and explore it (BFS on worker threads, DFS in process). */
@@ -206,7 +230,7 @@ export async function execute(p: Plan, req: CheckRequest): Promise<RunOutcome[]>
   const out: RunOutcome[] = [];
   for (const run of p.runs) {
     const names = run.invariants.map((i) => i.name);
-    const factory = mmFactory(run.scenario, p.variant, names);
+    const factory = mmFactory(run.scenario, p.variant, names, run.lockOrder ? 'collect' : undefined);
     // One in-process model: for DFS, and to minimise and narrate traces (BFS builds its own in each worker).
     const built = createModel(factory.args);
     const model = built.model;
@@ -219,7 +243,8 @@ export async function execute(p: Plan, req: CheckRequest): Promise<RunOutcome[]>
         maxSeconds: req.maxSeconds,
         maxMemory: req.maxMemory,
         workers: req.workers,
-        reductions,
+        // lockdep must see every transition: no ample sets while the lock order is checked.
+        reductions: run.lockOrder ? { ...reductions, por: false } : reductions,
         signal: req.signal,
         onProgress: req.progress && !quiet ? progressPrinter(run.scenario.name) : undefined,
         shouldStop: () => req.signal?.aborted === true,
@@ -240,6 +265,16 @@ export async function execute(p: Plan, req: CheckRequest): Promise<RunOutcome[]>
       throw e;
     }
     if (req.progress) process.stderr.write(CLEAR);
+    let lockOrder: LockOrderResult | undefined;
+    if (run.lockOrder && result.stoppedBy !== 'interrupted') {
+      const opts: ExploreOptions = { maxDepth: req.depth, maxStates: req.maxStates, maxSeconds: req.maxSeconds, maxMemory: req.maxMemory, workers: req.workers, reductions: { ...req.reductions, por: false }, signal: req.signal, shouldStop: () => req.signal?.aborted === true };
+      lockOrder = await checkLockOrder(result.observations, model, run.scenario, p.variant, opts);
+      if (lockOrder.cycle) {
+        // Its traces (one per acquisition of the cycle) come from searches of their own: no path here.
+        result.violations.push({ invariant: LOCK_ORDER, message: `possible circular locking dependency: ${[...lockOrder.cycle, lockOrder.cycle[0]].join(' -> ')}`, path: [] });
+        Object.assign(result, verdictOf(result.violations, undefined));
+      }
+    }
     let factors: RunOutcome['factors'];
     if (req.reductionFactor && result.verdict === 'holds') {
       const none = await search({ symmetry: false, por: false }, true);
@@ -249,11 +284,13 @@ export async function execute(p: Plan, req: CheckRequest): Promise<RunOutcome[]>
     }
     const neverCompleted = model.neverCompleted(result.coverage);
     const witnesses = witnessOutcomes(witnessPlan(run.scenario, run.invariants), result.witnesses, model, result.coverage);
-    const vacuous = result.verdict === 'holds' && req.strict && (neverCompleted.length > 0 || witnesses.some((w) => !w.found));
+    // lock-order with no dependency at all has nothing to order: vacuous under --strict, a warning otherwise (vacuityLines).
+    const noLockOrder = lockOrder !== undefined && lockOrder.dependencies.length === 0;
+    const vacuous = result.verdict === 'holds' && req.strict && (neverCompleted.length > 0 || witnesses.some((w) => !w.found) || noLockOrder);
     const o: RunOutcome = {
       scenario: run.scenario.name,
       spec: run.scenario,
-      invariants: names,
+      invariants: run.lockOrder ? [...names, LOCK_ORDER] : names,
       result,
       verdict: vacuous ? 'vacuous' : result.verdict,
       neverCompleted,
@@ -262,8 +299,9 @@ export async function execute(p: Plan, req: CheckRequest): Promise<RunOutcome[]>
       checked: built.invariants,
       traces: [],
       factors,
+      lockOrder,
     };
-    if (req.traces !== false) o.traces = minimalTraces(o, req.strategy);
+    if (req.traces !== false) o.traces = [...minimalTraces(o, req.strategy), ...(lockOrder?.traces ?? [])];
     out.push(o);
   }
   return out;
@@ -272,11 +310,15 @@ export async function execute(p: Plan, req: CheckRequest): Promise<RunOutcome[]>
 /** The trace of each violation of a run: shortest, then fewest preemptions (a DFS trace shortened first). */
 export function minimalTraces(o: RunOutcome, strategy: Strategy): Trace[] {
   const model = o.model;
-  return o.result.violations.map((v) => {
+  return o.result.violations.filter((v) => v.invariant !== LOCK_ORDER).map((v) => {
     const inv = v.invariant === 'deadlock' ? deadlockInvariant(model) : o.checked.find((i) => i.name === v.invariant)!;
     const m = minimize(model, inv, v.path, strategy === 'dfs');
-    const message = inv.check(m.path[m.path.length - 1]!.state) ?? v.message;
-    return buildTrace(model, { invariant: v.invariant, message, path: m.path }, m.optimal);
+    const last = m.path[m.path.length - 1]!.state;
+    const message = inv.check(last) ?? v.message;
+    const trace = buildTrace(model, { invariant: v.invariant, message, path: m.path }, m.optimal);
+    // Who waits for whom where the trace ends (text: the message; JSON: this).
+    if (v.invariant === 'deadlock') trace.waitFor = model.waitFor(last);
+    return trace;
   });
 }
 
@@ -287,7 +329,7 @@ function deadlockInvariant(model: MMModel): Invariant {
     check(s: Int32Array): string | null {
       let n = 0;
       model.successors(s, () => n++);
-      return n === 0 && model.isDeadlock(s) ? 'no thread can move' : null;
+      return n === 0 && model.isDeadlock(s) ? model.deadlockMessage(s) : null;
     },
   };
 }
@@ -339,6 +381,7 @@ function vacuityLines(o: RunOutcome): string[] {
   const threads = o.witnesses.filter((w) => w.kind === 'thread' && !w.found).map((w) => w.name.replace(/^thread (.*) finishes$/, '$1'));
   if (threads.length) lines.push(`warning: never finished on any path${within}: thread${threads.length > 1 ? 's' : ''} ${threads.join(', ')}`);
   for (const w of o.witnesses) if (w.kind !== 'thread' && !w.found) lines.push(`warning: witness not found${within}: ${w.name}`);
+  if (o.lockOrder && o.lockOrder.dependencies.length === 0) lines.push(`warning: lock-order: no lock was taken while another was held${within}: there is no order to check`);
   return lines;
 }
 
@@ -377,6 +420,7 @@ function runJson(o: RunOutcome, p: Plan, req: CheckRequest) {
     witnesses: o.witnesses.map((w) => ({ name: w.name, kind: w.kind, found: w.found, ...(w.depth >= 0 ? { depth: w.depth } : {}) })),
     warnings: [...p.warnings, ...vacuityLines(o)],
     ...(first ? { message: first.message } : {}),
+    ...(first?.waitFor ? { waitFor: first.waitFor } : {}),
     ...(first ? { steps: first.steps.length, preemptions: first.preemptions, threadsInvolved: first.threads, operations: first.operations } : {}),
     ...(first
       ? {
@@ -393,7 +437,8 @@ function runJson(o: RunOutcome, p: Plan, req: CheckRequest) {
           })),
         }
       : {}),
-    violations: o.traces.map((t) => ({ invariant: t.invariant, message: t.message, steps: t.steps.length, preemptions: t.preemptions })),
+    violations: o.traces.map((t) => ({ invariant: t.invariant, message: t.message, steps: t.steps.length, preemptions: t.preemptions, ...(t.lockDependency ? { dependency: t.lockDependency } : {}) })),
+    ...(o.lockOrder ? { lockOrder: { dependencies: o.lockOrder.dependencies, cycle: o.lockOrder.cycle, ...(o.lockOrder.report ? { report: o.lockOrder.report } : {}) } } : {}),
   };
 }
 
@@ -436,8 +481,12 @@ function runText(o: RunOutcome, p: Plan, req: CheckRequest): string {
       );
       break;
     default:
-      for (const t of o.traces) lines.push(`VIOLATED ${t.invariant}: ${t.message}`);
+      for (const v of r.violations) {
+        const t = o.traces.find((x) => x.invariant === v.invariant);
+        lines.push(`VIOLATED ${v.invariant}: ${v.invariant === 'lock-order' ? v.message : (t?.message ?? v.message)}`);
+      }
   }
+  if (o.lockOrder) lines.push(...lockOrderLines(o.lockOrder));
   lines.push(...vacuity);
   lines.push(`  ${stats}`);
   const red = [r.reductions.symmetry ? 'symmetry (page frames)' : '', r.reductions.por ? `partial-order (ample sets on ${fmt(r.ampleStates)} states)` : '']
@@ -464,8 +513,16 @@ function runText(o: RunOutcome, p: Plan, req: CheckRequest): string {
   } else if (never.length) {
     lines.push(`  coverage: ${never.length} of ${steps.length} steps never fired (--coverage lists them)`);
   }
-  for (const t of o.traces) lines.push('', renderTrace(t, req.color));
+  for (const t of o.traces) lines.push('', ...(t.lockDependency ? [`Acquisition ${t.part!.replace(/^lock-order-/, '')}: ${t.lockDependency}, a shortest trace to it:`] : []), renderTrace(t, req.color));
   return lines.join('\n');
+}
+
+/** The lock order's summary: the dependencies seen and, for a cycle, lockdep's report. */
+function lockOrderLines(lo: LockOrderResult): string[] {
+  const classes = new Set(lo.dependencies.flatMap((d) => [d.from, d.to]));
+  const head = `  lock order: ${lo.dependencies.length} dependenc${lo.dependencies.length === 1 ? 'y' : 'ies'} among ${classes.size} lock classes`;
+  if (!lo.cycle) return [`${head}, no cycle (${lo.dependencies.map((d) => `${d.from} -> ${d.to}`).join(', ') || 'none'})`];
+  return [`${head}, a cycle:`, '', ...lo.report!.split('\n').map((l) => `  ${l}`)];
 }
 
 /** Runs `check`; returns the exit code and the text to print. */
@@ -484,7 +541,7 @@ export async function check(req: CheckRequest): Promise<{ code: number; out: str
     const traces = outcomes.flatMap((o) => o.traces.map((t) => ({ t, spec: o.spec })));
     traces.forEach(({ t, spec }, i) => {
       // The first trace goes to FILE; with --continue, each further one to FILE-<invariant>.
-      const file = i === 0 ? req.traceOut! : req.traceOut!.replace(/(\.itf)?(\.json)?$/, (ext) => `-${t.invariant}${ext}`);
+      const file = i === 0 ? req.traceOut! : req.traceOut!.replace(/(\.itf)?(\.json)?$/, (ext) => `-${t.part ?? t.invariant}${ext}`);
       const itf = traceToItf(t, { scenario: spec, variant: p.variant, toolVersion: req.toolVersion, invariantFile: invariantSource(t.invariant) });
       try {
         writeFileSync(file, JSON.stringify(itf, null, 2) + '\n');
@@ -495,6 +552,19 @@ export async function check(req: CheckRequest): Promise<{ code: number; out: str
         wrote.push(`error: could not write the ${t.invariant} trace to ${file}: ${error}`);
       }
     });
+  }
+  if (req.lockGraph) {
+    const lo = outcomes.find((o) => o.lockOrder)?.lockOrder;
+    if (lo) {
+      try {
+        writeFileSync(req.lockGraph, lockGraphDot(lo.graph, lo.cycle));
+        wrote.push(`wrote the lock dependency graph to ${req.lockGraph}`);
+      } catch (e) {
+        const error = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+        lost.push({ file: req.lockGraph, error });
+        wrote.push(`error: could not write the lock dependency graph to ${req.lockGraph}: ${error}`);
+      }
+    }
   }
   const verdict = worstVerdict(outcomes.length ? outcomes.map((o) => o.verdict) : ['not-applicable']);
   const code = interruptedCode(req.signal) ?? (lost.length ? EXIT_OUTPUT_LOST : EXIT_OF[verdict]);

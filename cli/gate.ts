@@ -18,7 +18,7 @@ import { isScenarioFile, WITNESS } from '../model/scenario-file.js';
 import { makeDirs, printable, safeFileName } from './files.js';
 import { traceToItf } from '../traces/itf.js';
 import { summaryLine } from '../traces/render-text.js';
-import { type CheckRequest, type CheckVerdict, execute, interruptedCode, minimalTraces, plan, type Plan, resolveScenario, type RunOutcome, worstVerdict } from './check.js';
+import { type CheckRequest, type CheckVerdict, execute, LOCK_ORDER, interruptedCode, minimalTraces, plan, type Plan, resolveScenario, type RunOutcome, worstVerdict } from './check.js';
 import { EXIT_OUTPUT_LOST, UsageError } from './usage.js';
 
 const names = (doc: string) => arr(str(doc, { minLength: 1 }), doc, 1);
@@ -35,7 +35,7 @@ export const GATE_SCHEMA: Schema = obj(
           scenario: req(str('a built-in scenario or a scenario file (relative to this config)', { minLength: 1 })),
           kernels: req(names('kernel versions, each checked on its own')),
           invariants: req(names('invariants checked together')),
-          expect: req(str('the expected verdict', { enum: ['holds', 'violated'] })),
+          expect: req(str('the expected verdict', { enum: ['holds', 'violated', 'deadlock'] })),
           depth: opt(int('depth bound (default: none, every reachable state)', 0)),
           strategy: opt(str('search strategy', { enum: ['bfs', 'dfs'] })),
           mutants: opt(names('mutants switched on')),
@@ -59,7 +59,7 @@ interface CheckSpec {
   scenario: string;
   kernels: string[];
   invariants: string[];
-  expect: 'holds' | 'violated';
+  expect: 'holds' | 'violated' | 'deadlock';
   depth?: number;
   strategy?: 'bfs' | 'dfs';
   mutants?: string[];
@@ -149,7 +149,7 @@ function planRows(cfg: GateConfig, opts: GateOptions): Row[] {
     }
     c.invariants.forEach((n, j) =>
       at(`invariants[${j}]`, () => {
-        if (!findInvariant(n)) throw new UsageError(`unknown invariant "${n}"${didYouMean(n, INVARIANTS.map((x) => x.name))}`);
+        if (!findInvariant(n) && n !== LOCK_ORDER) throw new UsageError(`unknown invariant "${n}"${didYouMean(n, [...INVARIANTS.map((x) => x.name), LOCK_ORDER])}`);
       }),
     );
     c.kernels.forEach((k, j) => at(`kernels[${j}]`, () => resolveVariant({ kernel: k })));
@@ -237,7 +237,7 @@ async function runRow(row: Row, index: number, opts: GateOptions, traceDir: stri
   const t = v && !ok ? minimalTraces(withViolation!, row.req.strategy)[0] : undefined;
   let detail = '';
   if (t) detail = `${t.invariant}: ${t.message} (${summaryLine(t)})`;
-  else if (v) detail = `${v.invariant}: ${v.message} (${v.path.length - 1} steps)`;
+  else if (v) detail = `${v.invariant}: ${v.message}${v.path.length ? ` (${v.path.length - 1} steps)` : ''}`;
   else if (got === 'incomplete') detail = `stopped by ${outcomes.find((o) => o.result.verdict === 'incomplete')!.result.stoppedBy}`;
   else if (got === 'vacuous') {
     const o = outcomes.find((x) => gateVerdict(x) === 'vacuous')!;

@@ -7,7 +7,7 @@
  * progress (inode_lock free). Broken before 5.18 (5abfd71d936a) for swapped
  * private COW pages.
  */
-import { F_FLAGS, F_I_RWSEM, MM_LIVE, VMA_PRESENT } from '../model/layout.js';
+import { F_I_RWSEM, MM_LIVE, VMA_PRESENT } from '../model/layout.js';
 import { formatPte } from '../model/pte.js';
 import type { MMInvariant } from './invariant.js';
 
@@ -20,7 +20,7 @@ export const truncateComplete: MMInvariant = {
   defaultScenario: 'truncate-private-swap',
   check(v) {
     for (let f = 0; f < v.files; f++) {
-      if (v.fileWord(f, F_FLAGS) & F_I_RWSEM) continue;
+      if (v.fileWord(f, F_I_RWSEM) !== 0) continue; // inode_lock held: a truncation is under way
       const size = v.fileSize(f);
       for (let m = 0; m < v.mms; m++) {
         if (v.mmState(m) !== MM_LIVE) continue;

@@ -18,6 +18,12 @@ export interface MMModelArgs {
   invariants: string[];
   /** Invariant files (absolute paths) that define some of `invariants`. */
   invariantFiles?: string[];
+  /**
+   * lockdep (model/lockdep.ts): 'collect' records every lock dependency the
+   * exploration takes; a dependency (number) is witnessed instead: the only
+   * invariant is then "this dependency was never taken".
+   */
+  lockdep?: 'collect' | number;
 }
 
 /** Loads the invariant files first, so createModel finds their invariants by name. */
@@ -32,7 +38,7 @@ export function createModel(args: MMModelArgs): BuiltModel & { model: MMModel } 
     switches: new Set(args.variant.switches as SwitchName[]),
     mutants: new Set(args.variant.mutants as MutantName[]),
   };
-  const model = new MMModel(args.scenario, variant);
+  const model = new MMModel(args.scenario, variant, { lockdep: args.lockdep });
   const view = model.view(new Int32Array(model.stateWords));
   const mine = args.invariants.map((n) => {
     const inv = findInvariant(n);
@@ -51,13 +57,13 @@ export function createModel(args: MMModelArgs): BuiltModel & { model: MMModel } 
     model.actions.map((a) => a.entry),
     mine.map((inv) => inv.reads),
   );
-  const invariants = mine.map((inv) => toEngineInvariant(inv, view));
+  const invariants = typeof args.lockdep === 'number' ? [model.lockdepWitness()] : mine.map((inv) => toEngineInvariant(inv, view));
   // The witnesses get a view of their own: the invariants' view caches the readable state of the state it is bound to.
   const witnesses = stateWitnesses(model, mine, model.view(new Int32Array(model.stateWords)));
   return { model, invariants, witnesses };
 }
 
-export function mmFactory(scenario: ScenarioSpec, variant: Variant, invariants: string[]) {
+export function mmFactory(scenario: ScenarioSpec, variant: Variant, invariants: string[], lockdep?: MMModelArgs['lockdep']) {
   const invariantFiles = [...new Set(invariants.map(invariantSource).filter((f): f is string => f !== undefined))];
   return {
     module: jsUrl('model/factory.js'),
@@ -66,6 +72,7 @@ export function mmFactory(scenario: ScenarioSpec, variant: Variant, invariants: 
       variant: { version: variant.version, epoch: variant.epoch, switches: [...variant.switches], mutants: [...variant.mutants] },
       invariants,
       invariantFiles,
+      ...(lockdep !== undefined ? { lockdep } : {}),
     } satisfies MMModelArgs,
   };
 }

@@ -6,6 +6,8 @@
  * The Kernel is also the read-only view invariants use (StateView).
  */
 import { FramePlaces } from './frame-places.js';
+import { keyName, LockPlaces } from './held-locks.js';
+import type { Lockdep } from './lockdep.js';
 import type { ReadableState } from './readable.js';
 import {
   GUP_DETACHED,
@@ -104,11 +106,14 @@ export class StateView {
   /** Frames the threads hold a reference on (a fault's page, a copy), and frames they only remember (orig_pte, reclaim's pfn): from the schema. */
   readonly threadHeld: FramePlaces;
   readonly threadRemembered: FramePlaces;
+  /** Every lock word and its class (from the schema's lock fields). */
+  readonly lockPlaces: LockPlaces;
 
   constructor(readonly world: WorldInfo) {
     this.L = world.layout;
     this.threadHeld = new FramePlaces(this.L, (kind, holds) => kind === 'thread' && holds);
     this.threadRemembered = new FramePlaces(this.L, (kind, holds) => kind === 'thread' && !holds);
+    this.lockPlaces = new LockPlaces(this.L);
     const sh = this.L.shape;
     this.mms = sh.mms;
     this.addrs = sh.addrs;
@@ -351,6 +356,10 @@ export class StateView {
   mmName(m: number): string {
     return this.world.mmNames[m] ?? `mm${m}`;
   }
+  /** A lock or wait queue by its wait key, e.g. "P mmap_lock", "pfn 2 PG_locked". */
+  keyName(key: number): string {
+    return keyName(key, { mm: (i) => this.mmName(i), file: (i) => this.world.fileNames[i] ?? `file${i}`, vma: (i) => this.world.vmaNames[i] ?? `vma${i}` });
+  }
   addrName(m: number, a: number): string {
     return `${this.mmName(m)}:${a}`;
   }
@@ -361,6 +370,7 @@ export const DONE = -1; // the operation finished: it did what it was asked
 export const BLOCKED = -2; // the step waits (a lock is held): not enabled now
 export const DISABLED = -3; // the operation cannot start in this state
 export const FAILED = -4; // the operation finished without doing it: an error return (-ENOMEM, SIGBUS, -EFAULT...)
+export const SLEEP = -5; // the thread registered on a wait key and sleeps (model/kernel/locking.ts sleep_on); it runs this step again once woken
 
 export class Kernel extends StateView {
   /** Narration of the branch taken, collected only when tracing (cold path). */
@@ -376,6 +386,18 @@ export class Kernel extends StateView {
     readonly fn: KernelFunctions,
   ) {
     super(world);
+  }
+
+  /** The wait key of the last sleep_on or spin_on (what a SLEEP or BLOCKED step waits for). */
+  waitKey = 0;
+  /** lockdep, when the lock order is checked (model/lockdep.ts); null otherwise. */
+  lockdep: Lockdep | null = null;
+  /** The step being run (its first action id), for lockdep's record of who acquired what. */
+  stepAction = 0;
+
+  /** A blocking acquisition of the lock `key` by t: lockdep records the classes t holds meanwhile. */
+  lockdepAcquire(t: number, key: number): void {
+    if (this.lockdep !== null) this.lockdep.acquire(this, t, key);
   }
 
   /**

@@ -14,6 +14,7 @@
  */
 
 import { BUDGET_BITS, ENTRIES_PER_BUDGET_WORD, MM_OBJECTS, RSS_NAMES } from './objects.js';
+export { PG_LOCKED } from './locks.js';
 import { fieldLength, type ObjectDecl, type ShapeCounts, staticOffset } from './schema.js';
 
 export { BUDGET_BITS, ENTRIES_PER_BUDGET_WORD, RSS_NAMES };
@@ -74,7 +75,6 @@ export const PG_WORDS = FRAME.fields.length;
 export const PG_ANON = 1 << 0; // PageAnon
 export const PG_ANON_EXCLUSIVE = 1 << 1; // PG_anon_exclusive (5.19+)
 export const PG_SWAPCACHE = 1 << 2; // PG_swapcache
-export const PG_LOCKED = 1 << 3; // PG_locked
 export const PG_SWAPBACKED = 1 << 4; // PG_swapbacked
 export const PG_DIRTY = 1 << 5; // PG_dirty
 export const PG_ISOLATED = 1 << 6; // off the LRU, held by reclaim or migration (!PG_lru)
@@ -99,14 +99,17 @@ export const TH_AUX2 = staticOffset(THREAD, 'aux2');
 /** A pfn the thread remembers without holding a reference (reclaim's second pass). */
 export const TH_PFN = staticOffset(THREAD, 'pfn');
 export const TH_BUDGET = staticOffset(THREAD, 'budget');
+/** The wait key the thread is registered on, and whether it sleeps (model/locks.ts). */
+export const TH_WAIT = staticOffset(THREAD, 'wait');
 
 export const F_SIZE = staticOffset(FILE, 'size');
 export const F_FLAGS = staticOffset(FILE, 'flags');
 export const F_IMMAP = staticOffset(FILE, 'i_mmap_rwsem');
+/** inode->i_rwsem (inode_lock). */
+export const F_I_RWSEM = staticOffset(FILE, 'i_rwsem');
 export const F_GHOST = staticOffset(FILE, 'ghost');
 export const F_CACHE = staticOffset(FILE, 'cache');
-/** file flags: inode_lock (i_rwsem) held for write; shmem_falloc set (a punch in progress over [start, next)). */
-export const F_I_RWSEM = 1;
+/** file flags: shmem_falloc set (a punch in progress over [start, next)). */
 export const F_FALLOC = 2;
 /** ghost (history) bits, for invariants about what an operation did. */
 export const GHOST_STALE_MIGRATION = 1; // a migration entry was left in range when the pre-unmap returned

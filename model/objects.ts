@@ -5,6 +5,7 @@
  */
 import { formatGupFlags, GUP_DETACHED, GUP_NONE, GUP_WORD, gupAddr, gupKind, gupMm, gupPfn } from './gup.js';
 import { formatPte, PTE_WORD } from './pte.js';
+import { LOCK_ANON_VMA, LOCK_I_MMAP, LOCK_I_RWSEM, LOCK_MMAP, LOCK_PAGE, LOCK_PTL, PAGE_LOCK_OWNER, PTL_WORD, RWSEM_WORD, rwsemHolders, rwsemWriter, WAIT_WORD } from './locks.js';
 import { INT, type ObjectDecl, type ReadableContext, type WordType } from './schema.js';
 
 /** mm.state values. */
@@ -26,7 +27,6 @@ const PAGE_FLAG_NAMES: [number, string][] = [
 const PG_SWAPCACHE_BIT = 1 << 2;
 const VMA_PRESENT_BIT = 1;
 const VMA_WRITE_BIT = 2;
-const F_I_RWSEM_BIT = 1;
 const F_FALLOC_BIT = 2;
 const GHOST_NAMES: [number, string][] = [
   [1, 'WARN:migration-entry-after-pre-unmap'],
@@ -35,7 +35,16 @@ const GHOST_NAMES: [number, string][] = [
 const SWAP_HAS_CACHE_BIT = 0x40;
 
 const names = (word: number, table: readonly [number, string][]): string[] => table.filter(([bit]) => word & bit).map(([, n]) => n);
-const rwsem = (v: number): string => (v < 0 ? 'write-locked' : v > 0 ? `read-locked x${v}` : 'unlocked');
+/** An rw-semaphore as the readable state shows it: who holds it, how. */
+function rwsem(w: number, c: ReadableContext): string {
+  const names = c.v.world.threadNames;
+  const writer = rwsemWriter(w);
+  if (writer >= 0) return `write-locked by ${names[writer]}`;
+  const readers = rwsemHolders(w);
+  return readers.length ? `read-locked by ${readers.map((t) => names[t]).join(', ')}` : 'unlocked';
+}
+/** page->flags: PG_* bits, and the page lock's holder. */
+export const PAGE_FLAGS: WordType = { name: 'page flags', fields: [PAGE_LOCK_OWNER] };
 
 /** A frame's pfn, or 0: a thread's page it holds a reference on (fault, migration, reclaim). */
 export const HELD_FRAME: WordType = { name: 'held frame', ref: { to: 'frame', bias: 0, holds: true } };
@@ -66,7 +75,7 @@ export const MM_OBJECTS: readonly ObjectDecl[] = [
     fields: [
       { name: 'state', type: INT, readable: { key: 'state', json: 'string', show: (x) => MM_STATES[x] ?? '?', flat: (o) => `${o} mm` } },
       { name: 'flags', type: INT, readable: { key: 'flags', json: 'strings', show: (x) => names(x, MMF_NAMES) } },
-      { name: 'mmap_lock', type: INT, readable: { key: 'mmap_lock', json: 'string', show: rwsem } },
+      { name: 'mmap_lock', type: RWSEM_WORD, lock: LOCK_MMAP, readable: { key: 'mmap_lock', json: 'string', show: rwsem } },
       { name: 'write_protect_seq', type: INT, readable: hidden },
       {
         name: 'rss',
@@ -74,7 +83,8 @@ export const MM_OBJECTS: readonly ObjectDecl[] = [
         length: 4,
         readable: { key: 'rss', json: { record: 'int' }, elementKey: (_c, i) => RSS_NAMES[i]!, show: (x) => x, flat: (o, e) => `${o} ${e}` },
       },
-      { name: 'ptl', type: INT, readable: hidden },
+      // The split PTE-table lock of the mm's one page table (shown among the locks each thread holds).
+      { name: 'ptl', type: PTL_WORD, lock: LOCK_PTL, readable: hidden },
       {
         name: 'vma',
         type: INT,
@@ -105,7 +115,7 @@ export const MM_OBJECTS: readonly ObjectDecl[] = [
     fields: [
       { name: 'refcount', type: INT, readable: { key: 'refcount', json: 'int', show: (x) => x, flat: (o) => `pfn ${o} refcount` } },
       { name: 'mapcount', type: INT, readable: { key: 'mapcount', json: 'int', show: (x) => x, flat: (o) => `pfn ${o} mapcount` } },
-      { name: 'flags', type: INT, readable: { key: 'flags', json: 'strings', show: (x) => names(x, PAGE_FLAG_NAMES), flat: (o) => `pfn ${o} flags` } },
+      { name: 'flags', type: PAGE_FLAGS, lock: LOCK_PAGE, readable: { key: 'flags', json: 'strings', show: (x) => names(x, PAGE_FLAG_NAMES), flat: (o) => `pfn ${o} flags` } },
       { name: 'data', type: INT, readable: { key: 'data', json: 'int', show: (x) => x, flat: (o) => `pfn ${o} data` } },
       {
         name: 'private',
@@ -172,13 +182,13 @@ export const MM_OBJECTS: readonly ObjectDecl[] = [
           key: 'flags',
           json: 'strings',
           show: (x, c) => [
-            ...(x & F_I_RWSEM_BIT ? ['i_rwsem'] : []),
             ...(x & F_FALLOC_BIT ? [`shmem_falloc[${(x >>> 8) & 0xff},${(x >>> 16) & 0xff})`] : []),
             ...names(c.word('ghost'), GHOST_NAMES),
           ],
         },
       },
-      { name: 'i_mmap_rwsem', type: INT, readable: { key: 'i_mmap_rwsem', json: 'string', show: rwsem } },
+      { name: 'i_rwsem', type: RWSEM_WORD, lock: LOCK_I_RWSEM, readable: { key: 'i_rwsem', json: 'string', optional: true, show: rwsem } },
+      { name: 'i_mmap_rwsem', type: RWSEM_WORD, lock: LOCK_I_MMAP, readable: { key: 'i_mmap_rwsem', json: 'string', show: rwsem } },
       // What an operation did, for invariants about it (WARN-like history); shown among the flags.
       { name: 'ghost', type: INT, readable: hidden },
       {
@@ -195,6 +205,27 @@ export const MM_OBJECTS: readonly ObjectDecl[] = [
         },
       },
     ],
+  },
+  {
+    // The anon_vma (root) of each VMA, shared by the processes forked from the first: its rwsem.
+    kind: 'anon_vma',
+    count: (s) => s.vmas,
+    footprint: 'each',
+    readable: {
+      section: 'anon_vmas',
+      since3: true,
+      name: ({ v, index }) => v.world.vmaNames[index]!,
+      omit: ({ word }) => word('rwsem') === 0,
+    },
+    fields: [{ name: 'rwsem', type: RWSEM_WORD, lock: LOCK_ANON_VMA, readable: { key: 'rwsem', json: 'string', show: rwsem, flat: (o) => `anon_vma ${o} rwsem` } }],
+  },
+  {
+    // lockdep witnessing one dependency (model/lockdep.ts): set when it is taken. None otherwise.
+    kind: 'lockdep',
+    count: (s) => s.extra?.lockdep ?? 0,
+    footprint: 'all',
+    readable: { section: 'lockdep', name: () => 'witness', omit: () => true, hidden: true },
+    fields: [{ name: 'taken', type: INT, readable: hidden }],
   },
   {
     kind: 'thread',
@@ -216,6 +247,8 @@ export const MM_OBJECTS: readonly ObjectDecl[] = [
       { name: 'aux', type: INT, readable: hidden },
       { name: 'aux2', type: INT, readable: hidden },
       { name: 'pfn', type: REMEMBERED_FRAME, readable: hidden },
+      // The wait key it is registered on, and whether it sleeps (model/locks.ts); shown in its description.
+      { name: 'wait', type: WAIT_WORD, readable: hidden },
       { name: 'budget', type: BUDGET, length: (s, t) => Math.max(1, Math.ceil(s.entries[t]! / ENTRIES_PER_BUDGET_WORD)), readable: hidden },
     ],
   },

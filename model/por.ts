@@ -31,7 +31,8 @@ export class ObjectBits {
   constructor(objects: readonly ObjectDecl[], L: Layout) {
     let bit = 0;
     for (const o of objects) {
-      const n = o.footprint === 'each' ? L.bases[o.kind]!.length : 1;
+      const count = L.bases[o.kind]!.length;
+      const n = o.footprint === 'each' ? count : Math.min(count, 1);
       this.first.set(o.kind, bit);
       this.count.set(o.kind, n);
       bit += n;

@@ -6,7 +6,7 @@
  * (the operation cannot start).
  */
 import type { Kernel } from './kernel.js';
-import type { SwitchName } from './variants.js';
+import type { MutantName, SwitchName } from './variants.js';
 
 export type Run = (k: Kernel, t: number) => number;
 
@@ -26,6 +26,8 @@ export interface Step {
  */
 export interface BuildContext {
   readonly switches: ReadonlySet<SwitchName>;
+  /** Mutants that change an operation's steps (model/kernel/mutants.ts PROGRAM_MUTANTS). */
+  readonly mutants: ReadonlySet<MutantName>;
   /** The scenario has swap slots (swap entries can exist). */
   readonly swap: boolean;
   /** Some thread migrates pages (migration entries can exist). */

@@ -11,7 +11,9 @@ import {
   TH_PAGE,
   TH_PC,
   TH_STATUS,
+  TH_WAIT,
 } from './layout.js';
+import { WAIT_ASLEEP, WAIT_KEY_MASK } from './locks.js';
 import type { MMModel } from './world.js';
 import type { Layout } from './layout.js';
 
@@ -38,6 +40,8 @@ export interface ReadablePage {
 export interface ReadableFile {
   size: number;
   flags: string[];
+  /** inode_lock (absent in traces before version 3, where it was a flag). */
+  i_rwsem?: string;
   i_mmap_rwsem: string;
   /** index -> pfn of the page-cache page */
   pagecache: Record<string, number>;
@@ -51,6 +55,10 @@ export interface ReadableState {
   swap: Record<string, { count: number; cache: boolean; data: number }>;
   gup: Record<string, string>;
   threads: Record<string, string>;
+  /** The anon_vma locks held, by VMA (locked ones only). */
+  anon_vmas?: Record<string, { rwsem: string }>;
+  /** thread -> the locks it holds, e.g. "P mmap_lock (read)" (derived from the lock fields; absent in traces before version 3). */
+  locks?: Record<string, string[]>;
 }
 
 /**
@@ -66,6 +74,7 @@ export function readableState(model: MMModel, s: Int32Array): ReadableState {
 export function readableOf(L: Layout, v: StateView, s: Int32Array): ReadableState {
   const out: Record<string, Record<string, unknown>> = {};
   for (const o of L.objects) {
+    if (o.readable.hidden) continue;
     const section: Record<string, unknown> = (out[o.readable.section] ??= {});
     const n = o.count(L.shape);
     for (let i = 0; i < n; i++) {
@@ -106,7 +115,17 @@ export function readableOf(L: Layout, v: StateView, s: Int32Array): ReadableStat
       section[name] = rec;
     }
   }
-  return { mms: {}, files: {}, pages: {}, swap: {}, gup: {}, threads: {}, ...out } as unknown as ReadableState;
+  return { mms: {}, files: {}, pages: {}, swap: {}, gup: {}, threads: {}, ...out, locks: heldLocks(v, s) } as unknown as ReadableState;
+}
+
+/** The locks each thread holds, by thread name (threads holding none left out). */
+function heldLocks(v: StateView, s: Int32Array): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const h of v.lockPlaces.all(s)) {
+    const name = v.world.threadNames[h.thread] ?? `thread ${h.thread}`;
+    (out[name] ??= []).push(`${v.keyName(h.key)}${h.mode === 'locked' ? '' : ` (${h.mode})`}`);
+  }
+  return out;
 }
 
 /** A thread's state in one line: not started, idle, exited, or where it is and which page references it holds. */
@@ -124,7 +143,10 @@ export function describeThread(model: MMModel, v: StateView, t: number): string 
   const np = v.threadWord(t, TH_NEWPAGE);
   if (p) held.push(`pfn ${p}`);
   if (np) held.push(`pfn ${np}`);
-  return `in ${prog.title}, next ${step.label}${held.length ? `; holds a reference to ${held.join(' and ')}` : ''}`;
+  const w = v.threadWord(t, TH_WAIT);
+  const key = w & WAIT_KEY_MASK;
+  const wait = key === 0 ? '' : w & WAIT_ASLEEP ? `; asleep on ${v.keyName(key)}` : `; woken, waits for ${v.keyName(key)}`;
+  return `in ${prog.title}, next ${step.label}${held.length ? `; holds a reference to ${held.join(' and ')}` : ''}${wait}`;
 }
 
 /** The readable field spec of a section's key, from the schema. */
@@ -145,6 +167,7 @@ export function flatten(r: ReadableState, objects: readonly ObjectDecl[] = MM_OB
   const out = new Map<string, string>();
   const text = (x: unknown): string => (Array.isArray(x) ? x.join('|') || '0' : String(x));
   for (const o of objects) {
+    if (o.readable.hidden) continue;
     const section = (r as unknown as Record<string, Record<string, unknown>>)[o.readable.section] ?? {};
     for (const [name, value] of Object.entries(section)) {
       if (o.readable.value) {

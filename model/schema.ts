@@ -101,6 +101,8 @@ export interface FieldDecl {
   readonly length?: number | ((shape: ShapeCounts, index: number) => number);
   /** How it shows in the readable state; false: it does not (bookkeeping, locks shown elsewhere). */
   readonly readable: Readable | false;
+  /** The field is a lock of this class (model/locks.ts LOCK_*): held locks, per holder, are read from it. */
+  readonly lock?: number;
 }
 
 /** The counts of a scenario's world that the layout needs (model/layout.ts Shape). */
@@ -140,6 +142,10 @@ export interface ObjectDecl {
     readonly omit?: (ctx: ReadableContext) => boolean;
     readonly value?: (ctx: ReadableContext) => unknown;
     readonly json?: Readable['json'];
+    /** Not part of the readable state at all (a checker's ghost word). */
+    readonly hidden?: boolean;
+    /** The section is new in trace format 3 (older trace files lack it). */
+    readonly since3?: boolean;
     /** With `value`: its "field: value" lines. */
     readonly flat?: (object: string, value: unknown) => [string, string][];
   };

@@ -191,6 +191,16 @@ export const MUTANTS = [
     breaks: 'refcount-sane',
     summary: 'wp_page_copy forgets the put_page of the old page',
   },
+  {
+    name: 'unlock-page-no-wake',
+    breaks: 'deadlock',
+    summary: 'unlock_page clears PG_locked without waking the sleepers (a lost wake-up)',
+  },
+  {
+    name: 'undo-range-i-mmap-first',
+    breaks: 'lock-order',
+    summary: 'shmem_undo_range takes i_mmap_rwsem before folio_lock and sleeps for the page holding it (mm/rmap.c: folio_lock comes first)',
+  },
 ] as const;
 
 export type MutantName = (typeof MUTANTS)[number]['name'];

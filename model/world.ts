@@ -9,10 +9,13 @@
  */
 import { describeThread, readableState } from './readable.js';
 import type { Emit, Model } from '../checker/model.js';
-import { BLOCKED, DISABLED, DONE, Kernel, type WorldInfo } from './kernel.js';
+import { BLOCKED, DISABLED, DONE, Kernel, SLEEP, type WorldInfo } from './kernel.js';
+import { keyClass, lockClass, WAIT_ASLEEP, WAIT_KEY_MASK, WAIT_WRITE } from './locks.js';
+import { dependencyFrom, dependencyTo, Lockdep } from './lockdep.js';
 import { kernelFunctions, type KernelFunctions } from './kernel/functions.js';
 import {
   BUDGET_BITS,
+  TH_WAIT,
   ENTRIES_PER_BUDGET_WORD,
   F_SIZE,
   layoutOf,
@@ -55,16 +58,25 @@ import { get_swap_page } from './kernel/swapfile.js';
  * operation, or ended it with an error. Each outcome of a step is an action
  * of its own, so the engine's coverage says which operations completed.
  */
-export type Outcome = 'next' | 'done' | 'failed';
-export const OUTCOMES: readonly Outcome[] = ['next', 'done', 'failed'];
+export type Outcome = 'next' | 'done' | 'failed' | 'sleeps';
+export const OUTCOMES: readonly Outcome[] = ['next', 'done', 'failed', 'sleeps'];
 
 /** The action of step `step` of a menu entry whose first action is `base`, with outcome o (an index into OUTCOMES). */
 function actionOf(base: number, step: number, o: number): number {
-  return base + 3 * step + o;
+  return base + OUTCOMES.length * step + o;
 }
 
 function outcomeIndex(next: number): number {
-  return next >= 0 ? 0 : next === DONE ? 1 : 2;
+  return next >= 0 ? 0 : next === DONE ? 1 : next === SLEEP ? 3 : 2;
+}
+
+/** Who waits for what in a state (MMModel.waitFor). */
+export interface WaitFor {
+  waits: { thread: string; how: 'sleeps' | 'spins'; on: string; heldBy: string[] }[];
+  /** Threads in a cycle of waits, each waiting for the next (the last for the first); null: none. */
+  cycle: string[] | null;
+  /** Threads asleep on a key that nothing holds: no step will wake them. */
+  lost: string[];
 }
 
 export interface ActionInfo {
@@ -105,6 +117,7 @@ export class MMModel implements Model {
   constructor(
     readonly scenario: ScenarioSpec,
     readonly variant: Variant,
+    options: { lockdep?: 'collect' | number } = {},
   ) {
     validateScenario(scenario);
     const addrs = Math.max(...scenario.vmas.map((v) => v.start + v.pages));
@@ -120,6 +133,8 @@ export class MMModel implements Model {
       files: files.length,
       filePages: Math.max(0, ...files.map((f) => f.maxSize ?? f.size)),
       entries: scenario.threads.map((t) => t.menu.length),
+      // lockdep witnessing one dependency keeps a ghost word: set when it is taken.
+      extra: typeof options.lockdep === 'number' ? { lockdep: 1 } : undefined,
     });
     const vmaOfAddr = new Array<number>(addrs).fill(-1);
     scenario.vmas.forEach((v, i) => {
@@ -144,11 +159,16 @@ export class MMModel implements Model {
     };
     this.fn = kernelFunctions(variant.switches, variant.mutants);
     this.k = new Kernel(this.world, this.fn);
+    if (options.lockdep !== undefined) {
+      const target = options.lockdep === 'collect' ? -1 : options.lockdep;
+      this.k.lockdep = new Lockdep(target, target < 0 ? -1 : this.layout.at('lockdep', 0, 'taken'));
+    }
     this.stateWords = this.layout.words;
     this.scratch = new Int32Array(this.stateWords);
     this.inOrder = scenario.threads.map((t) => t.mode === 'program');
     this.buildContext = {
       switches: variant.switches,
+      mutants: variant.mutants,
       swap: scenario.swapSlots > 0,
       migration: scenario.threads.some((t) => t.menu.some((e) => e.op === 'migrate')),
     };
@@ -355,8 +375,11 @@ export class MMModel implements Model {
     for (let t = 0; t < this.programs.length; t++) {
       const tb = L.threadBase[t]!;
       if (s[tb + TH_STATUS] !== TS_RUNNING) continue;
+      // Asleep on a wait key: only a wake-up (another thread's step) makes it runnable.
+      if (s[tb + TH_WAIT]! & WAIT_ASLEEP) continue;
       const pc = s[tb + TH_PC]!;
       const progs = this.programs[t]!;
+      k.stepAction = 0;
       if (pc === 0) {
         for (let e = 0; e < progs.length; e++) {
           const used = budgetUsed(s, tb, e);
@@ -366,10 +389,13 @@ export class MMModel implements Model {
           if (this.inOrder[t] && e > 0 && budgetUsed(s, tb, e - 1) < progs[e - 1]!.max) break;
           n.set(s);
           k.bind(n);
+          k.stepAction = this.actionBase[t]![e]!;
           const next = progs[e]!.steps[0]!.run(k, t);
           if (next === BLOCKED || next === DISABLED) continue;
+          if (next === SLEEP) this.sleep(s, n, tb);
+          else n[tb + TH_WAIT] = 0; // finish_wait
           setBudget(n, tb, e, used + 1);
-          n[tb + TH_PC] = next < 0 ? 0 : ((e + 1) << 8) | next;
+          n[tb + TH_PC] = next === SLEEP ? (e + 1) << 8 : next < 0 ? 0 : ((e + 1) << 8) | next;
           emit(n, actionOf(this.actionBase[t]![e]!, 0, outcomeIndex(next)));
         }
       } else {
@@ -377,13 +403,118 @@ export class MMModel implements Model {
         const i = pc & 0xff;
         n.set(s);
         k.bind(n);
+        k.stepAction = actionOf(this.actionBase[t]![e]!, i, 0);
         const next = progs[e]!.steps[i]!.run(k, t);
         if (next === BLOCKED) continue;
         if (next === DISABLED) throw new Error(`${progs[e]!.title}: step ${i} is disabled mid-operation`);
-        n[tb + TH_PC] = next < 0 ? 0 : ((e + 1) << 8) | next;
+        if (next === SLEEP) this.sleep(s, n, tb);
+        else {
+          n[tb + TH_WAIT] = 0; // finish_wait
+          n[tb + TH_PC] = next < 0 ? 0 : ((e + 1) << 8) | next;
+        }
         emit(n, actionOf(this.actionBase[t]![e]!, i, outcomeIndex(next)));
       }
     }
+  }
+
+  /**
+   * A step returned SLEEP: nothing it did stands but its registration on
+   * the wait key (prepare_to_wait; schedule). It runs the step again once
+   * woken.
+   */
+  private sleep(s: Int32Array, n: Int32Array, tb: number): void {
+    const wait = n[tb + TH_WAIT]!;
+    n.set(s);
+    n[tb + TH_WAIT] = wait;
+  }
+
+  /**
+   * Who waits for what in s, held by whom: each thread that is mid-operation
+   * and cannot run, what it waits for (its wait key when it sleeps, what its
+   * step spins on otherwise), and the threads that hold it (for a reader
+   * behind a waiting writer: the writer). Cold path: deadlock reports.
+   */
+  waitFor(s: Int32Array): WaitFor {
+    const L = this.layout;
+    const v = this.view(s);
+    const names = this.world.threadNames;
+    const waits: WaitFor['waits'] = [];
+    for (let t = 0; t < this.programs.length; t++) {
+      const tb = L.threadBase[t]!;
+      if (s[tb + TH_STATUS] !== TS_RUNNING || s[tb + TH_PC] === 0) continue;
+      const w = s[tb + TH_WAIT]!;
+      let key = w & WAIT_KEY_MASK;
+      let how: 'sleeps' | 'spins' = 'sleeps';
+      if (!(w & WAIT_ASLEEP)) {
+        // Not asleep: its step is not enabled; run it to see what it spins on.
+        const pc = s[tb + TH_PC]!;
+        const k = this.view(s.slice());
+        k.waitKey = 0;
+        const next = this.programs[t]![(pc >>> 8) - 1]!.steps[pc & 0xff]!.run(k, t);
+        if (next !== BLOCKED) continue;
+        key = k.waitKey;
+        how = 'spins';
+      }
+      if (key === 0) {
+        waits.push({ thread: names[t]!, how, on: 'an unnamed condition', heldBy: [] });
+        continue;
+      }
+      const held = v.lockPlaces.holdersOf(s, key);
+      let holders = held.map((h) => h.thread);
+      if (lockClass(keyClass(key)).kind === 'rwsem' && !(w & WAIT_WRITE) && held.every((h) => h.mode === 'read')) {
+        // A reader that waits while only readers hold the lock waits for the writer queued before it (writer-fair).
+        const queued: number[] = [];
+        for (let u = 0; u < this.programs.length; u++) {
+          const x = s[L.threadBase[u]! + TH_WAIT]!;
+          if (u !== t && (x & WAIT_WRITE) && (x & WAIT_KEY_MASK) === key) queued.push(u);
+        }
+        holders = queued;
+      }
+      waits.push({ thread: names[t]!, how, on: v.keyName(key), heldBy: holders.map((h) => names[h]!) });
+    }
+    // A cycle among the waits: follow "waits for a lock held by" from each waiting thread.
+    const next = new Map(waits.map((x) => [x.thread, x.heldBy]));
+    let cycle: string[] | null = null;
+    for (const start of waits) {
+      const path: string[] = [];
+      let cur: string | undefined = start.thread;
+      while (cur !== undefined && !path.includes(cur)) {
+        path.push(cur);
+        cur = next.get(cur)?.find((h) => next.has(h));
+      }
+      if (cur !== undefined) {
+        cycle = path.slice(path.indexOf(cur));
+        break;
+      }
+    }
+    const lost = waits.filter((x) => x.how === 'sleeps' && x.heldBy.length === 0).map((x) => x.thread);
+    return { waits, cycle, lost };
+  }
+
+  /** Why a state without successors is a deadlock, in one line (model/kernel/locking.ts). */
+  deadlockMessage(s: Int32Array): string {
+    const { waits, cycle, lost } = this.waitFor(s);
+    const say = (x: WaitFor['waits'][number]) => `${x.thread} ${x.how} on ${x.on}${x.heldBy.length ? `, held by ${x.heldBy.join(' and ')}` : ''}`;
+    if (cycle) return `wait-for cycle: ${cycle.map((t) => say(waits.find((x) => x.thread === t)!)).join('; ')}`;
+    if (lost.length) return lost.map((t) => `lost wake-up: ${t} sleeps on ${waits.find((x) => x.thread === t)!.on}; nothing can wake it`).join('; ');
+    return waits.length ? `no thread can move: ${waits.map(say).join('; ')}` : 'no thread can move';
+  }
+
+  /** lockdep's record of the dependencies taken (Model.observations). */
+  observations(): string[] {
+    return this.k.lockdep?.observations() ?? [];
+  }
+
+  setObserving(on: boolean): void {
+    if (this.k.lockdep) this.k.lockdep.observing = on;
+  }
+
+  /** The invariant of a search for one dependency: violated where it is taken. */
+  lockdepWitness(): { name: string; check(s: Int32Array): string | null } {
+    const at = this.layout.at('lockdep', 0, 'taken');
+    const d = this.k.lockdep!.target;
+    const what = `${lockClass(dependencyTo(d)).name} taken while holding ${lockClass(dependencyFrom(d)).name}`;
+    return { name: 'lock-order', check: (s) => (s[at] !== 0 ? what : null) };
   }
 
   /** A state without successors is a deadlock when some thread is mid-operation (waiting). */
@@ -414,10 +545,13 @@ export class MMModel implements Model {
     const x = this.actions[a]!;
     const step: Step = this.programs[x.thread]![x.entry]!.steps[x.step]!;
     const tb = this.layout.threadBase[x.thread]!;
+    k.stepAction = actionOf(this.actionBase[x.thread]![x.entry]!, x.step, 0);
     const next = step.run(k, x.thread);
     if (next === BLOCKED || next === DISABLED) return null;
+    if (next === SLEEP) this.sleep(s, k.s, tb);
+    else k.s[tb + TH_WAIT] = 0;
     if (x.step === 0 && s[tb + TH_PC] === 0) setBudget(k.s, tb, x.entry, budgetUsed(s, tb, x.entry) + 1);
-    k.s[tb + TH_PC] = next < 0 ? 0 : ((x.entry + 1) << 8) | next;
+    k.s[tb + TH_PC] = next === SLEEP ? ((x.entry + 1) << 8) | x.step : next < 0 ? 0 : ((x.entry + 1) << 8) | next;
     return { next: k.s, notes: k.notes, outcome: OUTCOMES[outcomeIndex(next)]! };
   }
 

@@ -21,11 +21,13 @@ import { diff, locksHeld, type Trace } from './trace.js';
 /**
  * Bumped when the file layout or the meaning of its fields changes. 2: each
  * step outcome is an action of its own (action ids changed), and the file
- * records its invariant file's SHA-256.
+ * records its invariant file's SHA-256. 3: sleeping is an outcome of its own
+ * (action ids changed again); locks show their holders, and each state
+ * lists the locks per holder; i_rwsem is a field of its own.
  */
-export const TRACE_FORMAT_VERSION = 2;
+export const TRACE_FORMAT_VERSION = 3;
 /** The versions `trace show` and `trace html` read (replay needs the current one: it re-runs action ids). */
-const READABLE_VERSIONS = [1, 2];
+const READABLE_VERSIONS = [1, 2, 3];
 
 export interface ItfMeta {
   format: 'ITF';
@@ -45,6 +47,8 @@ export interface ItfMeta {
   invariantFile?: string;
   /** SHA-256 of that file's contents: replay checks the file it is given against it. */
   invariantFileSha256?: string;
+  /** lock-order: the dependency the trace takes ("A -> B": B taken while A is held). */
+  lockDependency?: string;
   message: string;
   preemptions: number;
   operations: number;
@@ -93,14 +97,16 @@ export function fromItf(x: unknown): unknown {
   return x;
 }
 
-/** The state's sections, in the schema's order (mms, pages, swap, gup, files, threads), then the action. */
-export const VARS: readonly string[] = [...new Set(MM_OBJECTS.map((o) => o.readable.section)), 'action'];
+/** The state's sections, in the schema's order (mms, pages, swap, gup, files, anon_vmas, threads), then the locks per holder and the action. */
+const SECTIONS: readonly string[] = [...new Set(MM_OBJECTS.filter((o) => !o.readable.hidden).map((o) => o.readable.section))];
+export const VARS: readonly string[] = [...SECTIONS, 'locks', 'action'];
 
 function stateRecord(r: ReadableState, action: string, meta: ItfStateMeta) {
   const sections = r as unknown as Record<string, unknown>;
   return {
     '#meta': meta,
-    ...Object.fromEntries(VARS.slice(0, -1).map((v) => [v, toItf(sections[v] ?? {})])),
+    ...Object.fromEntries(SECTIONS.map((v) => [v, toItf(sections[v] ?? {})])),
+    locks: r.locks ?? {},
     action,
   };
 }
@@ -122,6 +128,7 @@ export function traceToItf(trace: Trace, ctx: { scenario: ScenarioSpec; variant:
     invariant: trace.invariant,
     ...(ctx.invariantFile ? { invariantFile: ctx.invariantFile, invariantFileSha256: fileSha256(ctx.invariantFile) } : {}),
     message: trace.message,
+    ...(trace.lockDependency ? { lockDependency: trace.lockDependency } : {}),
     preemptions: trace.preemptions,
     operations: trace.operations,
     minimal: trace.minimal,
@@ -165,7 +172,7 @@ function readableJson(j: Readable['json']): Schema {
 
 /** A state's sections (mms, pages, ...), from the state schema (model/objects.ts): what readableState writes. */
 const STATE_SECTIONS = Object.fromEntries(
-  MM_OBJECTS.map((o) => {
+  MM_OBJECTS.filter((o) => !o.readable.hidden).map((o) => {
     if (o.readable.value) return [o.readable.section, req(record(readableJson(o.readable.json ?? 'string')))];
     const props: Record<string, { schema: Schema; optional?: boolean }> = {};
     for (const f of o.fields) {
@@ -173,7 +180,8 @@ const STATE_SECTIONS = Object.fromEntries(
       if (!f.readable.key) throw new Error(`${o.kind}.${f.name}: a readable field needs a key`);
       props[f.readable.key] = f.readable.optional ? opt(readableJson(f.readable.json)) : req(readableJson(f.readable.json));
     }
-    return [o.readable.section, req(record(obj(props)))];
+    // Sections added in version 3 (anon_vmas) are absent from older files.
+    return [o.readable.section, o.readable.since3 ? opt(record(obj(props))) : req(record(obj(props)))];
   }),
 );
 const STATE_META = obj({
@@ -205,6 +213,7 @@ export const TRACE_SCHEMA: Schema = obj({
       invariant: req(str()),
       invariantFile: opt(str()),
       invariantFileSha256: opt(str()),
+      lockDependency: opt(str()),
       message: req(str()),
       preemptions: req(int('', 0)),
       operations: req(int('', 0)),
@@ -217,6 +226,7 @@ export const TRACE_SCHEMA: Schema = obj({
       obj({
         '#meta': req(STATE_META),
         ...STATE_SECTIONS,
+        locks: opt(record(STRINGS)),
         action: req(str()),
       }),
       'the initial state, then one per step',

@@ -12,7 +12,9 @@ import { findInvariant, toEngineInvariant } from '../invariants/registry.js';
 import { ScenarioError } from '../model/scenario.js';
 import { MUTANTS, type MutantName, resolveVariant, SWITCHES, type SwitchName, type Variant, VariantError } from '../model/variants.js';
 import { MMModel } from '../model/world.js';
-import { fromItf, type ItfTrace } from './itf.js';
+import { dependency } from '../model/lockdep.js';
+import { LOCK_CLASSES } from '../model/locks.js';
+import { fromItf, type ItfTrace, VARS } from './itf.js';
 import { flatten, readableState, type ReadableState } from '../model/readable.js';
 import { buildTrace } from './trace.js';
 
@@ -50,9 +52,17 @@ export function replayTrace(t: ItfTrace): ReplayOutcome {
     switches: new Set(meta.switches as SwitchName[]),
     mutants: new Set(meta.mutants as MutantName[]),
   };
+  // A lock-order trace takes one lock dependency: the model watches for it (model/lockdep.ts).
+  let lockdep: number | undefined;
+  if (meta.invariant === 'lock-order') {
+    const m = /^(\S+) -> (\S+)$/.exec(meta.lockDependency ?? '');
+    const id = (n: string) => LOCK_CLASSES.find((c) => c.name === n)?.id;
+    if (!m || id(m[1]!) === undefined || id(m[2]!) === undefined) return bad(0, '#meta.lockDependency: a lock-order trace names the dependency it takes, as "CLASS -> CLASS" (lock classes of this mmcheck)');
+    lockdep = dependency(id(m[1]!)!, id(m[2]!)!);
+  }
   let model: MMModel;
   try {
-    model = new MMModel(meta.scenarioSpec, variant);
+    model = new MMModel(meta.scenarioSpec, variant, { lockdep });
   } catch (e) {
     if (e instanceof ScenarioError) return bad(0, `the recorded scenario is not valid here: ${e.message}`);
     throw e;
@@ -98,22 +108,25 @@ export function replayTrace(t: ItfTrace): ReplayOutcome {
   if (meta.preemptions !== again.preemptions) return bad(last, `#meta.preemptions: the file has ${meta.preemptions}, the trace has ${again.preemptions}`);
   if (meta.operations !== again.operations) return bad(last, `#meta.operations: the file has ${meta.operations}, the trace has ${again.operations}`);
   const inv = findInvariant(meta.invariant);
-  if (!inv && meta.invariant !== 'deadlock') return bad(last, `invariant "${meta.invariant}" is unknown to this mmcheck`);
+  if (!inv && meta.invariant !== 'deadlock' && lockdep === undefined) return bad(last, `invariant "${meta.invariant}" is unknown to this mmcheck`);
   const description = `counterexample to ${meta.invariant} on ${meta.scenario}, kernel ${meta.kernel}`;
   if (meta.description !== description) return bad(0, `#meta.description: "${meta.description}", but the trace is a ${description}`);
   const lastState = path[last]!.state;
   const message = inv
     ? toEngineInvariant(inv, model.view(new Int32Array(model.stateWords))).check(lastState)
-    : model.isDeadlock(lastState) && countSuccessors(model, lastState) === 0
-      ? 'no thread can move'
+    : lockdep !== undefined
+      ? model.lockdepWitness().check(lastState)
+      : model.isDeadlock(lastState) && countSuccessors(model, lastState) === 0
+      ? model.deadlockMessage(lastState)
       : null;
   if (message === null) return bad(last, `the last state does not violate ${meta.invariant}`);
   if (message !== meta.message) return bad(last, `${meta.invariant} is violated, but with "${message}", not "${meta.message}"`);
   return { ok: true, steps: last, message };
 }
 
+/** The readable sections of a state record (every var but the action). */
 function pick(s: Record<string, unknown>) {
-  return { mms: s.mms, files: s.files, pages: s.pages, swap: s.swap, gup: s.gup, threads: s.threads };
+  return Object.fromEntries(VARS.filter((v) => v !== 'action').map((v) => [v, s[v]]));
 }
 
 function countSuccessors(model: MMModel, s: Int32Array): number {

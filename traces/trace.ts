@@ -4,7 +4,7 @@
  * re-running it), which fields changed and which locks are held after it.
  */
 import type { PathStep } from '../checker/model.js';
-import type { MMModel } from '../model/world.js';
+import type { MMModel, WaitFor } from '../model/world.js';
 import { countPreemptions } from './minimize.js';
 import { flatten, readableState, type ReadableState } from '../model/readable.js';
 
@@ -48,10 +48,18 @@ export interface Trace {
   operations: number;
   /** False when the trace could not be proven minimal (the search for one was too large). */
   minimal: boolean;
+  /** One of several traces of one violation (lock-order: one per acquisition of the cycle): names its file. */
+  part?: string;
+  /** lock-order: the dependency this trace takes ("A -> B": B taken while A is held). */
+  lockDependency?: string;
+  /** A deadlock's waits where the trace ends: who waits for what, held by whom, and the cycle (model/world.ts). */
+  waitFor?: WaitFor;
 }
 
-/** The locks a readable state shows held. */
+/** The locks a readable state shows held, per holder ("T1: P mmap_lock (read), pfn 2 PG_locked"). */
 export function locksHeld(r: ReadableState): string[] {
+  if (r.locks) return Object.entries(r.locks).map(([t, held]) => `${t}: ${held.join(', ')}`);
+  // Trace files before version 3 name no holders.
   const out: string[] = [];
   for (const [name, mm] of Object.entries(r.mms)) if (mm.mmap_lock !== 'unlocked') out.push(`${name} mmap_lock (${mm.mmap_lock})`);
   for (const [name, f] of Object.entries(r.files)) {

@@ -10,9 +10,10 @@
  */
 import type { MutantName, SwitchName } from '../variants.js';
 import * as gup from './gup.js';
+import * as locking from './locking.js';
 import * as memory from './memory.js';
 import * as mprotect from './mprotect.js';
-import { MUTANT_IMPLEMENTATIONS } from './mutants.js';
+import { MUTANT_IMPLEMENTATIONS, PROGRAM_MUTANTS, type ProgramMutant } from './mutants.js';
 import * as rmap from './rmap.js';
 import * as vmscan from './vmscan.js';
 
@@ -41,6 +42,9 @@ export interface KernelFunctions {
   gup_fast_seq_retry: gup.GupFastSeq;
   // mm/mprotect.c
   can_change_pte_writable: mprotect.CanChangePteWritable;
+  // kernel/locking, mm/filemap.c: the wake-ups of a released lock
+  wake_up_page: typeof locking.wake_up_page_5_7;
+  wake_up_rwsem: typeof locking.wake_up_rwsem_5_7;
   // mm/vmscan.c, mm/rmap.c:try_to_unmap_one
   shrink_page_list_keeps_pinned: vmscan.ShrinkPageListKeepsPinned;
   swap_pte_exclusive: vmscan.SwapPteExclusive;
@@ -76,6 +80,8 @@ export function kernelFunctions(switches: ReadonlySet<SwitchName>, mutants: Read
     should_force_cow_break: has('gup-cow-break') ? gup.should_force_cow_break_5_8 : gup.should_force_cow_break_5_7,
     gup_fast_write: has('gup-cow-break') ? gup.gup_fast_write_5_8 : gup.gup_fast_write_5_7,
     mm_set_has_pinned: has('fork-cow-pinned') ? gup.mm_set_has_pinned_5_9 : gup.mm_set_has_pinned_5_7,
+    wake_up_page: locking.wake_up_page_5_7,
+    wake_up_rwsem: locking.wake_up_rwsem_5_7,
     gup_must_unshare: has('unshare-cow-mapping') ? gup.gup_must_unshare_6_2 : has('anon-exclusive') ? gup.gup_must_unshare_5_19 : gup.gup_must_unshare_5_7,
     gup_fast_seq_begin: has('gup-fast-seqcount') ? gup.gup_fast_seq_begin_5_11 : gup.gup_fast_seq_begin_5_7,
     gup_fast_seq_retry: has('gup-fast-seqcount') ? gup.gup_fast_seq_retry_5_11 : gup.gup_fast_seq_retry_5_7,
@@ -88,7 +94,8 @@ export function kernelFunctions(switches: ReadonlySet<SwitchName>, mutants: Read
     swap_pte_exclusive: has('swp-exclusive') ? vmscan.swap_pte_exclusive_5_19 : vmscan.swap_pte_exclusive_5_7,
   };
   for (const m of mutants) {
-    const r = MUTANT_IMPLEMENTATIONS[m];
+    if ((PROGRAM_MUTANTS as readonly string[]).includes(m)) continue; // chosen by the operation's builder
+    const r = MUTANT_IMPLEMENTATIONS[m as Exclude<MutantName, ProgramMutant>];
     (fn as unknown as Record<string, unknown>)[r.replaces] = r.make(fn[r.replaces] as never, switches);
   }
   return fn;

@@ -73,7 +73,7 @@ export const do_wp_page_5_7: DoWpPage = (k, t, f) => {
   if (!mapsNormalPage(orig)) return f.copy(k, t, 0, 'zeropage');
   const pfn = pteTarget(orig);
   if (!k.pageTest(pfn, PG_ANON)) return f.copy(k, t, pfn, 'not an anon page in a private mapping');
-  if (!trylock_page(k, pfn)) {
+  if (!trylock_page(k, t, pfn)) {
     get_page(k, pfn);
     k.setThreadWord(t, TH_PAGE, pfn);
     if (k.narrate) k.note('do_wp_page: trylock_page failed: get_page, drop the PT lock, lock_page');
@@ -101,7 +101,7 @@ export const do_wp_page_5_9: DoWpPage = (k, t, f) => {
   const pfn = pteTarget(orig);
   if (!k.pageTest(pfn, PG_ANON)) return f.copy(k, t, pfn, 'not an anon page in a private mapping');
   if (k.pageRef(pfn) !== 1) return f.copy(k, t, pfn, `page_count ${k.pageRef(pfn)} != 1`);
-  if (!trylock_page(k, pfn)) return f.copy(k, t, pfn, 'trylock_page failed');
+  if (!trylock_page(k, t, pfn)) return f.copy(k, t, pfn, 'trylock_page failed');
   if (k.pageMapcount(pfn) !== 1 || k.pageRef(pfn) !== 1) {
     unlock_page(k, pfn);
     return f.copy(k, t, pfn, 'mapcount or page_count != 1 under the page lock');
@@ -120,7 +120,7 @@ function wp_anon_page_count_5_18(k: Kernel, t: number, f: WpFault, pfn: number):
   if (count > 3) return f.copy(k, t, pfn, `page_count ${count} > 3`);
   const swapcache = k.pageTest(pfn, PG_SWAPCACHE) ? 1 : 0;
   if (count > 1 + swapcache) return f.copy(k, t, pfn, `page_count ${count} > 1 + PageSwapCache`);
-  if (!trylock_page(k, pfn)) return f.copy(k, t, pfn, 'trylock_page failed');
+  if (!trylock_page(k, t, pfn)) return f.copy(k, t, pfn, 'trylock_page failed');
   if (swapcache) try_to_free_swap(k, pfn);
   if (k.pageRef(pfn) !== 1) {
     unlock_page(k, pfn);

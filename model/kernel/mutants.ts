@@ -62,7 +62,7 @@ const zapSkipsMigration = (orig: ZapPteDetails): ZapPteDetails => (k, m, a, d) =
   return false;
 };
 
-export const MUTANT_IMPLEMENTATIONS: Record<MutantName, Replacement<KernelFunctionName>> = {
+export const MUTANT_IMPLEMENTATIONS: Record<Exclude<MutantName, ProgramMutant>, Replacement<KernelFunctionName>> = {
   'fork-keeps-exclusive': replacement('page_try_dup_anon_rmap', () => forkKeepsExclusive),
   'fork-shares-pinned': replacement('copy_present_pte_needs_copy', () => () => false),
   'wp-reuse-mapcount': replacement('do_wp_page', (orig) => wpReuseMapcount(orig)),
@@ -76,4 +76,10 @@ export const MUTANT_IMPLEMENTATIONS: Record<MutantName, Replacement<KernelFuncti
     // MUTANT: no put_page of the old page
     if (switches.has('cow-free-swap-cache')) free_swap_cache(k, old);
   }),
-} as Record<MutantName, Replacement<KernelFunctionName>>;
+  // A lost wake-up: the sleepers on the page lock stay asleep.
+  'unlock-page-no-wake': replacement('wake_up_page', () => () => {}),
+} as Record<Exclude<MutantName, ProgramMutant>, Replacement<KernelFunctionName>>;
+
+/** Mutants that change an operation's steps rather than a kernel function: its builder picks them (BuildContext.mutants). */
+export const PROGRAM_MUTANTS = ['undo-range-i-mmap-first'] as const;
+export type ProgramMutant = (typeof PROGRAM_MUTANTS)[number];

@@ -4,17 +4,17 @@
  * else raises a page fault that takes mmap_lock for read and runs the fault
  * handler, after which the access is retried.
  */
-import { BLOCKED, DONE, FAILED } from '../kernel.js';
+import { DONE, FAILED, SLEEP } from '../kernel.js';
 import { PG_DATA, TH_AUX, TH_ORIG, VMA_WRITE } from '../layout.js';
 import type { ProgramBuilder } from '../program.js';
 import { formatPte as describePte, isPresent, isWritable, PTE_DIRTY, pteTarget, ZERO_PFN } from '../pte.js';
 import { buildFault, FAULT_FLAG_WRITE, VM_FAULT_ERROR } from './fault.js';
-import { mmap_read_trylock, mmap_read_unlock } from '../kernel/locking.js';
+import { mmap_read_lock, mmap_read_unlock } from '../kernel/locking.js';
 
 export function buildAccess(b: ProgramBuilder, m: number, a: number, write: boolean, value: number, fileVma = false): void {
   const ACCESS = b.reserve();
   const fault = buildFault(b, m, a, (k, t) => {
-    mmap_read_unlock(k, m);
+    mmap_read_unlock(k, t, m);
     if (k.threadWord(t, TH_AUX) & VM_FAULT_ERROR) {
       if (k.narrate) k.note('the fault failed (SIGBUS or VM_FAULT_OOM): the access does not complete');
       return FAILED;
@@ -44,7 +44,7 @@ export function buildAccess(b: ProgramBuilder, m: number, a: number, write: bool
       if (k.narrate) k.note(`load ${pfn === ZERO_PFN ? 0 : k.pageWord(pfn, PG_DATA)} from ${pfn === ZERO_PFN ? 'the zeropage' : `pfn ${pfn}`}`);
       return DONE;
     }
-    if (!mmap_read_trylock(k, m)) return BLOCKED;
+    if (!mmap_read_lock(k, t, m)) return SLEEP;
     k.setThreadWord(t, TH_ORIG, pte);
     k.setThreadWord(t, TH_AUX, write ? FAULT_FLAG_WRITE : 0);
     if (k.narrate) k.note(`#PF (${write ? 'write' : 'read'}): mmap_read_lock, orig_pte = ${describePte(pte)}`);

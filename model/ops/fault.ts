@@ -12,7 +12,7 @@
  * Sources: mm/memory.c of 5.7.14, 5.9.1, 5.17-rc5, 5.18.12, 5.19, 6.1.20, 6.2.12
  * (docs/kernel-notes.md).
  */
-import { BLOCKED, type Kernel } from '../kernel.js';
+import { type Kernel, SLEEP } from '../kernel.js';
 import { do_wp_page_locked_5_7, SWAPIN_EXCLUSIVE, SWAPIN_WRITABLE, type WpFault } from '../kernel/memory.js';
 import {
   F_FALLOC,
@@ -24,7 +24,6 @@ import {
   PG_ANON,
   PG_ANON_EXCLUSIVE,
   PG_DATA,
-  PG_LOCKED,
   PG_SWAPBACKED,
   PG_SWAPCACHE,
   TH_AUX,
@@ -48,7 +47,7 @@ import {
   pteZero,
 } from '../pte.js';
 import { add_to_page_cache } from '../kernel/filemap.js';
-import { trylock_page, unlock_page } from '../kernel/locking.js';
+import { lock_page, shmem_falloc_wait, trylock_page, unlock_page, wait_on_page_locked } from '../kernel/locking.js';
 import { alloc_page, get_page, put_page } from '../kernel/page_alloc.js';
 import { anon_vma_prepare, page_add_file_rmap } from '../kernel/rmap.js';
 import { add_to_swap_cache } from '../kernel/swapfile.js';
@@ -200,7 +199,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
 
   if (WP_LOCK >= 0) b.define(WP_LOCK, 'do_wp_page: lock_page', `${MEMORY_C}:do_wp_page (5.7-5.8)`, (k, t) => {
     const pfn = k.threadWord(t, TH_PAGE);
-    if (!trylock_page(k, pfn)) return BLOCKED; // sleeping in lock_page
+    if (!lock_page(k, t, pfn)) return SLEEP;
     // PT lock retaken.
     const orig = k.threadWord(t, TH_ORIG);
     if (k.pte(m, a) !== orig) {
@@ -290,13 +289,13 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
 
   if (SWAP_LOCK >= 0) b.define(SWAP_LOCK, 'do_swap_page: lock_page', `${MEMORY_C}:do_swap_page (5.7-6.2)`, (k, t) => {
     const pfn = k.threadWord(t, TH_PAGE);
-    if (k.pageTest(pfn, PG_LOCKED)) return BLOCKED; // lock_page_or_retry sleeps
+    if (!lock_page(k, t, pfn)) return SLEEP; // lock_page_or_retry
     const slot = pteTarget(k.threadWord(t, TH_ORIG));
     if (!k.pageTest(pfn, PG_SWAPCACHE) || k.pageSwapSlot(pfn) !== slot) {
+      unlock_page(k, pfn);
       if (k.narrate) k.note('the page left the swap cache meanwhile: out_page, the access retries');
       return finish(k, t);
     }
-    k.setPageFlag(pfn, PG_LOCKED);
     return SWAP_MAP;
   });
 
@@ -338,7 +337,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
   // ---- do_swap_page -> migration_entry_wait ----------------------------------------
   if (MIGRATION_WAIT >= 0) b.define(MIGRATION_WAIT, 'migration_entry_wait', 'mm/migrate.c:migration_entry_wait (5.7-6.2)', (k, t) => {
     const orig = k.threadWord(t, TH_ORIG);
-    if (k.pte(m, a) === orig && k.pageTest(pteTarget(orig), PG_LOCKED)) return BLOCKED; // sleeps on the page lock
+    if (k.pte(m, a) === orig && !wait_on_page_locked(k, t, pteTarget(orig))) return SLEEP;
     if (k.narrate) k.note('the migration entry is gone or its page unlocked: return, the access retries');
     return finish(k, t);
   });
@@ -355,11 +354,13 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
       }
       const fflags = k.fileWord(f, F_FLAGS);
       if (k.world.fileShmem[f] && fflags & F_FALLOC && index >= ((fflags >>> 8) & 0xff) && index < ((fflags >>> 16) & 0xff)) {
-        return BLOCKED; // shmem_fault: refrain from faulting into a hole being punched (shmem_falloc)
+        // shmem_fault: refrain from faulting into a hole being punched: sleep on shmem_falloc_waitq.
+        shmem_falloc_wait(k, t, f);
+        return SLEEP;
       }
       let pfn = k.cachePage(f, index);
       if (pfn) {
-        if (k.pageTest(pfn, PG_LOCKED)) return BLOCKED; // find_lock_page sleeps
+        if (!lock_page(k, t, pfn)) return SLEEP; // find_lock_page
         get_page(k, pfn);
         if (k.narrate) k.note(`page cache hit: pfn ${pfn}, locked`);
       } else {
@@ -371,9 +372,9 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
         const data = k.world.fileShmem[f] ? 0 : (k.world.fileDisk[f]![index] ?? 0);
         k.setPageWord(pfn, PG_DATA, data);
         add_to_page_cache(k, f, index, pfn);
+        trylock_page(k, t, pfn); // __folio_set_locked: a new page, nobody else sees it yet
         if (k.narrate) k.note(`page cache miss: new pfn ${pfn} (${k.world.fileShmem[f] ? 'shmem_alloc_and_acct_page, zeroed' : `read from disk: ${data}`}), added to the page cache`);
       }
-      k.setPageFlag(pfn, PG_LOCKED);
       k.setThreadWord(t, TH_PAGE, pfn);
       if (flags(k, t) & FAULT_FLAG_WRITE && !k.isSharedMapping(a)) {
         // do_cow_fault: the private copy, made while the file page is locked.

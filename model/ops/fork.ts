@@ -19,7 +19,7 @@
  * copy_present_pte/copy_present_page/copy_nonpresent_pte (5.9, 5.18, 5.19-6.2),
  * include/linux/rmap.h:page_try_dup_anon_rmap (5.19-6.2).
  */
-import { BLOCKED, DISABLED, DONE, FAILED, type Kernel } from '../kernel.js';
+import { DISABLED, DONE, FAILED, type Kernel, SLEEP } from '../kernel.js';
 import {
   MM_ANONPAGES,
   MM_FIXED_WORDS,
@@ -53,7 +53,7 @@ import {
   ptePresent,
   pteTarget,
 } from '../pte.js';
-import { mmap_write_trylock, mmap_write_unlock, pte_lock, pte_unlock } from '../kernel/locking.js';
+import { anon_vma_lock_write, anon_vma_unlock_write, mmap_write_lock, mmap_write_unlock, pte_lock, pte_lock_hold, pte_unlock } from '../kernel/locking.js';
 import { alloc_page, get_page, put_page } from '../kernel/page_alloc.js';
 import { page_dup_rmap } from '../kernel/rmap.js';
 import { swap_duplicate } from '../kernel/swapfile.js';
@@ -66,8 +66,10 @@ export function buildFork(b: ProgramBuilder, parent: number, child: number, spli
     // Nothing lockless runs: the whole copy is one step (the -EAGAIN retry included: nothing can change in between).
     b.step('dup_mmap', WHERE, (k, t) => {
       if (k.mmState(child) !== MM_UNUSED) return DISABLED;
-      if (!mmap_write_trylock(k, parent)) return BLOCKED;
+      if (!mmap_write_lock(k, t, parent)) return SLEEP;
+      if (!anon_vma_fork(k, t, parent)) return SLEEP;
       createChild(k, parent, child);
+      pte_lock(k, t, parent); // copy_pte_range: the PT locks, held for the whole copy (this one step)
       for (let a = 0; a < k.addrs; a++) {
         if (!needsCopyTable(k, parent, a)) continue;
         let np = 0;
@@ -95,8 +97,9 @@ export function buildFork(b: ProgramBuilder, parent: number, child: number, spli
     return -1;
   };
   const lockTables = (k: Kernel, t: number): void => {
-    pte_lock(k, parent, t);
-    pte_lock(k, child, t);
+    pte_lock(k, t, parent); // lockdep: ptl taken under mmap_lock (the child's, spin_lock_nested, adds nothing)
+    pte_lock_hold(k, t, parent);
+    pte_lock_hold(k, t, child);
   };
   const unlockTables = (k: Kernel): void => {
     pte_unlock(k, parent);
@@ -105,7 +108,8 @@ export function buildFork(b: ProgramBuilder, parent: number, child: number, spli
   const seqcount = (k: Kernel): void => k.fn.write_protect_seq(k, parent);
   b.define(START, 'dup_mmap: mmap_write_lock', `${WHERE}; raw_write_seqcount_begin (5.11)`, (k, t) => {
     if (k.mmState(child) !== MM_UNUSED) return DISABLED;
-    if (!mmap_write_trylock(k, parent)) return BLOCKED;
+    if (!mmap_write_lock(k, t, parent)) return SLEEP;
+    if (!anon_vma_fork(k, t, parent)) return SLEEP;
     createChild(k, parent, child);
     seqcount(k);
     const a = nextAddr(k, 0);
@@ -185,6 +189,20 @@ function forkFails(k: Kernel, t: number, parent: number, child: number): number 
   if (k.narrate) k.note('page_copy_prealloc: no free page: copy_page_range returns -ENOMEM, fork fails; mmput() zaps the half-copied child');
   void t;
   return FAILED;
+}
+
+/**
+ * anon_vma_fork() of each VMA with an anon_vma: anon_vma_clone takes the
+ * root anon_vma's rwsem for write to link the child's (and drops it); false
+ * when it must sleep for it.
+ */
+function anon_vma_fork(k: Kernel, t: number, parent: number): boolean {
+  for (let v = 0; v < k.L.shape.vmas; v++) {
+    if (!(k.s[k.L.vma(parent, v)]! & VMA_ANON_VMA)) continue;
+    if (!anon_vma_lock_write(k, t, v)) return false;
+    anon_vma_unlock_write(k, v);
+  }
+  return true;
 }
 
 function createChild(k: Kernel, parent: number, child: number): void {

@@ -4,7 +4,7 @@
  * reference. GUP holds mmap_lock for read across follow_page_pte and the
  * faults it triggers (faultin_page), retrying the walk after each fault.
  */
-import { BLOCKED, DISABLED, DONE, FAILED, type Kernel } from '../kernel.js';
+import { DISABLED, DONE, FAILED, type Kernel, SLEEP } from '../kernel.js';
 import {
   formatGupFlags,
   GUP_ANON,
@@ -23,7 +23,7 @@ import { MM_WPSEQ, PG_ANON, PG_DATA, TH_AUX, TH_AUX2, TH_ORIG, VMA_WRITE } from 
 import type { ProgramBuilder } from '../program.js';
 import { formatPte, isPresent, mapsNormalPage, PTE_DIRTY, PTE_SPECIAL, PTE_WRITE, pteTarget, ZERO_PFN } from '../pte.js';
 import { buildFault, FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, FOLL_COW, VM_FAULT_ERROR } from './fault.js';
-import { mmap_read_trylock, mmap_read_unlock } from '../kernel/locking.js';
+import { mmap_read_lock, mmap_read_unlock } from '../kernel/locking.js';
 import { get_page, put_page } from '../kernel/page_alloc.js';
 
 export interface GupArgs {
@@ -48,7 +48,7 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
   const fault = buildFault(b, m, a, (k, t) => {
     const aux = k.threadWord(t, TH_AUX);
     if (aux & VM_FAULT_ERROR) {
-      mmap_read_unlock(k, m);
+      mmap_read_unlock(k, t, m);
       if (k.narrate) k.note('faultin_page failed: GUP returns -ENOMEM');
       return FAILED;
     }
@@ -91,7 +91,7 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
     );
     get_page(k, pfn, gupRefs(rec));
     k.setGup(g.slot, rec);
-    mmap_read_unlock(k, m);
+    mmap_read_unlock(k, t, m);
     if (k.narrate) k.note(`try_grab_page: ${g.pin ? 'FOLL_PIN' : 'FOLL_GET'} on ${pfn === ZERO_PFN ? 'the zeropage' : `pfn ${pfn}`}, ref #${g.slot}`);
     return DONE;
   };
@@ -103,7 +103,7 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
       if (k.narrate) k.note('check_vma_flags: -EFAULT');
       return FAILED;
     }
-    if (!mmap_read_trylock(k, m)) return BLOCKED;
+    if (!mmap_read_lock(k, t, m)) return SLEEP;
     // mm->has_pinned (5.9, 008cfe4418b3), later MMF_HAS_PINNED: set on every FOLL_PIN call.
     k.fn.mm_set_has_pinned(k, m, g);
     k.setThreadWord(t, TH_AUX, 0);

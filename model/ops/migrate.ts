@@ -15,7 +15,7 @@
  * Not modelled: migration_entry_wait's page reference, which can make a
  * concurrent migration fail (-EAGAIN).
  */
-import { BLOCKED, DISABLED, DONE, FAILED, type Kernel } from '../kernel.js';
+import { BLOCKED, DISABLED, DONE, FAILED, type Kernel, SLEEP } from '../kernel.js';
 import {
   PG_ANON,
   PG_ANON_EXCLUSIVE,
@@ -23,7 +23,6 @@ import {
   PG_DIRTY,
   PG_FLAGS,
   PG_ISOLATED,
-  PG_LOCKED,
   PG_MAPPING,
   PG_PRIVATE,
   PG_SWAPBACKED,
@@ -51,31 +50,40 @@ import {
 } from '../pte.js';
 import { page_try_share_anon_rmap } from '../kernel/rmap.js';
 import { add_to_page_cache, delete_from_page_cache } from '../kernel/filemap.js';
-import { i_mmap_trylock, i_mmap_unlock, pte_lock_held_by_other, unlock_page } from '../kernel/locking.js';
+import { anon_vma_lock_read, anon_vma_unlock_read, i_mmap_lock_read, i_mmap_read_held_by, i_mmap_unlock_read, lock_page, pte_lock, trylock_page, unlock_page } from '../kernel/locking.js';
 import { alloc_page, get_page, put_page } from '../kernel/page_alloc.js';
 import { page_add_file_rmap, page_remove_rmap } from '../kernel/rmap.js';
 
 // TH_AUX bits while migrating.
-const RMAP_LOCKED = 1; // holding i_mmap_rwsem for read for the rmap walk
 const SUCCESS = 2; // move_to_new_page succeeded
 const MIGRATE = 'mm/migrate.c';
 
 export type MigrateTarget = { file: number; index: number } | { mm: number; addr: number };
 
-/** Takes i_mmap_rwsem for read for a file page's rmap walk; false when a writer holds it. */
+/**
+ * rmap_walk_file: i_mmap_rwsem for read, held across the walk's steps;
+ * false (asleep) when it must wait. An anon page's walk takes its anon_vma
+ * lock per mapping instead (rmapAnon).
+ */
 function rmapLock(k: Kernel, t: number, pfn: number): boolean {
   const f = k.pageFile(pfn);
-  if (f < 0 || k.threadWord(t, TH_AUX) & RMAP_LOCKED) return true;
-  if (!i_mmap_trylock(k, f, false)) return false;
-  k.setThreadWord(t, TH_AUX, k.threadWord(t, TH_AUX) | RMAP_LOCKED);
-  return true;
+  if (f < 0 || i_mmap_read_held_by(k, t, f)) return true;
+  return i_mmap_lock_read(k, t, f);
 }
 
 function rmapUnlock(k: Kernel, t: number, file: number): void {
-  if (k.threadWord(t, TH_AUX) & RMAP_LOCKED) {
-    i_mmap_unlock(k, file);
-    k.setThreadWord(t, TH_AUX, k.threadWord(t, TH_AUX) & ~RMAP_LOCKED);
-  }
+  if (file >= 0 && i_mmap_read_held_by(k, t, file)) i_mmap_unlock_read(k, t, file);
+}
+
+/** rmap_walk_anon: the root anon_vma's rwsem for read around one mapping's work (the kernel holds it across the walk). */
+function rmapAnon(k: Kernel, t: number, pfn: number, a: number, work: () => number): number {
+  if (!k.pageTest(pfn, PG_ANON)) return work();
+  const v = k.world.vmaOfAddr[a]!;
+  if (!anon_vma_lock_read(k, t, v)) return SLEEP;
+  const next = work();
+  // A step that ends in BLOCKED or SLEEP leaves no trace; otherwise the lock is dropped at its end.
+  if (next !== BLOCKED && next !== SLEEP) anon_vma_unlock_read(k, t, v);
+  return next;
 }
 
 export function buildMigrate(b: ProgramBuilder, target: MigrateTarget): void {
@@ -103,17 +111,17 @@ export function buildMigrate(b: ProgramBuilder, target: MigrateTarget): void {
 
   b.define(LOCK, '__unmap_and_move: lock_page', `${MIGRATE}:__unmap_and_move (5.7-6.2)`, (k, t) => {
     const pfn = k.threadWord(t, TH_PAGE);
-    if (k.pageTest(pfn, PG_LOCKED)) return BLOCKED; // MIGRATE_SYNC: lock_page sleeps
+    if (!lock_page(k, t, pfn)) return SLEEP; // MIGRATE_SYNC: folio_lock
     const np = alloc_page(k);
     if (np === 0) {
+      unlock_page(k, pfn);
       if (k.narrate) k.note('no page to migrate to: -ENOMEM, put back');
       k.clearPageFlag(pfn, PG_ISOLATED);
       k.setThreadWord(t, TH_PAGE, 0);
       put_page(k, pfn);
       return FAILED;
     }
-    k.setPageFlag(pfn, PG_LOCKED);
-    k.setPageFlag(np, PG_LOCKED);
+    trylock_page(k, t, np); // folio_trylock(dst): a new page, it cannot fail
     k.setThreadWord(t, TH_NEWPAGE, np);
     if (k.narrate) k.note(`lock pfn ${pfn}; new pfn ${np} (locked)`);
     return k.pageMapcount(pfn) > 0 ? UNMAP : MOVE;
@@ -121,16 +129,17 @@ export function buildMigrate(b: ProgramBuilder, target: MigrateTarget): void {
 
   b.define(UNMAP, 'try_to_migrate_one', 'mm/rmap.c:try_to_migrate_one (5.7-6.2)', (k, t) => {
     const pfn = k.threadWord(t, TH_PAGE);
-    if (!rmapLock(k, t, pfn)) return BLOCKED;
+    if (!rmapLock(k, t, pfn)) return SLEEP;
     const done = (): number => {
       if (findEntry(k, pfn, PTE_PRESENT)) return UNMAP;
       rmapUnlock(k, t, k.pageFile(pfn));
       return MOVE;
     };
-    {
-      const at = findEntry(k, pfn, PTE_PRESENT);
-      if (at && pte_lock_held_by_other(k, at[0], t)) return BLOCKED; // page_vma_mapped_walk: spin on the PT lock
-      if (at) {
+    const at = findEntry(k, pfn, PTE_PRESENT);
+    if (!at) return done();
+    return rmapAnon(k, t, pfn, at[1], () => {
+      if (!pte_lock(k, t, at[0])) return BLOCKED; // page_vma_mapped_walk: spin on the PT lock
+      {
         const [m, a] = at;
         const e = k.pte(m, a);
         // 5.19 (R6): an exclusive page is made shared first, which fails if it may be pinned (the flag exists from 5.19 only).
@@ -147,8 +156,8 @@ export function buildMigrate(b: ProgramBuilder, target: MigrateTarget): void {
         put_page(k, pfn);
         if (k.narrate) k.note(`${k.addrName(m, a)}: PTE -> migration entry (${['read', 'read-exclusive', 'write'][kind]}), page_remove_rmap; rss unchanged`);
       }
-    }
-    return done();
+      return done();
+    });
   });
 
   b.define(MOVE, 'move_to_new_page', `${MIGRATE}:move_to_new_page -> folio_migrate_mapping (5.7-6.2)`, (k, t) => {
@@ -211,10 +220,11 @@ export function buildMigrate(b: ProgramBuilder, target: MigrateTarget): void {
     const ok = (k.threadWord(t, TH_AUX) & SUCCESS) !== 0;
     const dst = ok ? np : pfn;
     const file = ok ? k.pageFile(np) : k.pageFile(pfn);
-    if (file >= 0 && !rmapLock(k, t, dst)) return BLOCKED;
+    if (file >= 0 && !rmapLock(k, t, dst)) return SLEEP;
     const at = findEntry(k, pfn, PTE_MIGRATION);
-    if (at && pte_lock_held_by_other(k, at[0], t)) return BLOCKED;
-    if (at) {
+    if (!at) return remap(k, t);
+    return rmapAnon(k, t, dst, at[1], () => {
+      if (!pte_lock(k, t, at[0])) return BLOCKED;
       const [m, a] = at;
       const kind = pteMigrationKind(k.pte(m, a));
       const vmWrite = (k.vmaAt(m, a) & VMA_WRITE) !== 0;
@@ -224,8 +234,8 @@ export function buildMigrate(b: ProgramBuilder, target: MigrateTarget): void {
       else page_add_file_rmap(k, dst);
       k.setPte(m, a, ptePresent(dst, vmWrite && (kind === MIGRATION_WRITE || sharedShmem), false));
       if (k.narrate) k.note(`${k.addrName(m, a)}: migration entry -> pfn ${dst}`);
-    }
-    return remap(k, t);
+      return remap(k, t);
+    });
   });
 }
 

@@ -6,20 +6,20 @@
  * every present PTE ends up R/O; from 6.0 (64fe24a3e05e) a dirty exclusive
  * anon PTE is made writable again at once, from 6.2 a clean one too.
  */
-import { BLOCKED, DONE, FAILED } from '../kernel.js';
+import { DONE, FAILED, SLEEP } from '../kernel.js';
 import { VMA_PRESENT, VMA_WRITE } from '../layout.js';
 import type { ProgramBuilder } from '../program.js';
 import { PTE_PRESENT, PTE_WRITE, pteKind } from '../pte.js';
-import { mmap_write_trylock, mmap_write_unlock } from '../kernel/locking.js';
+import { mmap_write_lock, mmap_write_unlock } from '../kernel/locking.js';
 
 export function buildMprotect(b: ProgramBuilder, m: number, vma: number, addrs: readonly number[], write: boolean): void {
-  b.step('mprotect_fixup', 'mm/mprotect.c:mprotect_fixup -> change_pte_range (5.7-6.2)', (k) => {
+  b.step('mprotect_fixup', 'mm/mprotect.c:mprotect_fixup -> change_pte_range (5.7-6.2)', (k, t) => {
     const o = k.L.vma(m, vma);
     if (!(k.s[o]! & VMA_PRESENT)) {
       if (k.narrate) k.note('no VMA: -ENOMEM');
       return FAILED;
     }
-    if (!mmap_write_trylock(k, m)) return BLOCKED;
+    if (!mmap_write_lock(k, t, m)) return SLEEP;
     if (((k.s[o]! & VMA_WRITE) !== 0) === write) {
       mmap_write_unlock(k, m);
       if (k.narrate) k.note('newflags == oldflags: nothing to do');

@@ -10,7 +10,7 @@
  * Sources: mm/vmscan.c:shrink_page_list, mm/rmap.c:try_to_unmap_one
  * (5.7.14, 5.17-rc5, 5.19, 6.1.20, 6.2.12), include/linux/rmap.h:page_try_share_anon_rmap.
  */
-import { BLOCKED, DISABLED, DONE, FAILED, type Kernel } from '../kernel.js';
+import { BLOCKED, DISABLED, DONE, FAILED, type Kernel, SLEEP } from '../kernel.js';
 import {
   MM_ANONPAGES,
   MM_SWAPENTS,
@@ -27,7 +27,7 @@ import {
 import type { ProgramBuilder } from '../program.js';
 import { mapsNormalPage, PTE_DIRTY, PTE_PRESENT, PTE_SPECIAL, pteKind, pteSwap, pteTarget } from '../pte.js';
 import { page_try_share_anon_rmap } from '../kernel/rmap.js';
-import { pte_lock_held_by_other, unlock_page } from '../kernel/locking.js';
+import { anon_vma_lock_read, anon_vma_unlock_read, pte_lock, trylock_page, unlock_page } from '../kernel/locking.js';
 import { get_page, put_page } from '../kernel/page_alloc.js';
 import { page_remove_rmap } from '../kernel/rmap.js';
 import { add_to_swap_cache, delete_from_swap_cache, get_swap_page, swap_duplicate } from '../kernel/swapfile.js';
@@ -63,7 +63,8 @@ export function buildReclaim(b: ProgramBuilder, m: number, a: number, pageout = 
     const slot = inCache ? k.pageSwapSlot(pfn) : get_swap_page(k);
     if (slot < 0) return DISABLED; // swap full: activate
     get_page(k, pfn); // isolate_lru_page
-    k.setPageFlag(pfn, PG_ISOLATED | PG_LOCKED);
+    k.setPageFlag(pfn, PG_ISOLATED);
+    trylock_page(k, t, pfn);
     k.setThreadWord(t, TH_PAGE, pfn);
     k.setThreadWord(t, TH_PFN, pfn);
     if (!inCache) {
@@ -78,8 +79,15 @@ export function buildReclaim(b: ProgramBuilder, m: number, a: number, pageout = 
     const pfn = k.threadWord(t, TH_PAGE);
     // The rmap walk, one mapping per step (each under its PT lock): anon_vma order, parent first.
     const at = nextMapping(k, pfn);
-    if (at && pte_lock_held_by_other(k, at[0], t)) return BLOCKED; // page_vma_mapped_walk: spin on the PT lock
-    if (at && !unmapOne(k, t, pfn, at[0], at[1], k.pte(at[0], at[1]))) return fail(k, t, pfn);
+    if (at) {
+      // rmap_walk_anon: the root anon_vma's rwsem for read (the model takes it per mapping, the kernel across the walk).
+      const v = k.world.vmaOfAddr[at[1]]!;
+      if (!anon_vma_lock_read(k, t, v)) return SLEEP;
+      if (!pte_lock(k, t, at[0])) return BLOCKED; // page_vma_mapped_walk: spin on the PT lock
+      const ok = unmapOne(k, t, pfn, at[0], at[1], k.pte(at[0], at[1]));
+      anon_vma_unlock_read(k, t, v);
+      if (!ok) return fail(k, t, pfn);
+    }
     return nextMapping(k, pfn) ? UNMAP : PAGEOUT;
   });
 
@@ -87,7 +95,8 @@ export function buildReclaim(b: ProgramBuilder, m: number, a: number, pageout = 
     const pfn = k.threadWord(t, TH_PAGE);
     const slot = k.pageSwapSlot(pfn);
     k.setSwapData(slot, k.pageWord(pfn, PG_DATA));
-    k.clearPageFlag(pfn, PG_DIRTY | PG_LOCKED);
+    k.clearPageFlag(pfn, PG_DIRTY);
+    unlock_page(k, pfn); // end_page_writeback, then unlock_page (swap_writepage completes at once in the model)
     putback(k, t, pfn);
     if (k.narrate) k.note(`write pfn ${pfn} to swap slot ${slot}, unlock_page; the page stays in the swap cache`);
     return FREE;

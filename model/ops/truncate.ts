@@ -15,17 +15,15 @@
  * 5.18) across its walk and zaps one VMA per step (zap_pte_range holds that
  * mm's PT lock). A disk file is truncated the same way (truncate_pagecache).
  */
-import { BLOCKED, DONE, type Kernel, type ZapDetails } from '../kernel.js';
+import { BLOCKED, DONE, type Kernel, type ZapDetails, SLEEP } from '../kernel.js';
 import {
   F_FALLOC,
   F_FLAGS,
   F_GHOST,
-  F_I_RWSEM,
   F_SIZE,
   GHOST_STALE_MIGRATION,
   MM_LIVE,
   PG_ANON,
-  PG_LOCKED,
   TH_AUX,
   TH_AUX2,
   TH_PAGE,
@@ -34,7 +32,7 @@ import {
 import type { ProgramBuilder } from '../program.js';
 import { PTE_MIGRATION, pteKind, pteTarget } from '../pte.js';
 import { delete_from_page_cache } from '../kernel/filemap.js';
-import { i_mmap_trylock, i_mmap_unlock, pte_lock_held_by_other } from '../kernel/locking.js';
+import { i_mmap_lock, i_mmap_unlock, inode_lock, inode_unlock, lock_page, pte_lock, shmem_falloc_wake, unlock_page } from '../kernel/locking.js';
 import { get_page, put_page } from '../kernel/page_alloc.js';
 
 /** The (mm, vma) pairs that may map file f, in i_mmap tree order. */
@@ -85,14 +83,14 @@ export function buildUnmapMappingRange(b: ProgramBuilder, mappings: readonly Map
     let aux = k.threadWord(t, TH_AUX2);
     if (!(aux & HELD)) {
       // i_mmap_lock_write (<= 5.17) / i_mmap_lock_read (5.18, 2c8659951654)
-      if (!i_mmap_trylock(k, r.file, k.fn.unmap_mapping_i_mmap_write())) return BLOCKED;
+      if (!i_mmap_lock(k, t, r.file, k.fn.unmap_mapping_i_mmap_write())) return SLEEP;
       aux = HELD;
     }
     let cursor = aux & 0xff;
     while (cursor < mappings.length && !vmaMapped(k, mappings[cursor]!)) cursor++;
     if (cursor < mappings.length) {
       const x = mappings[cursor]!;
-      if (pte_lock_held_by_other(k, x.mm, t)) return BLOCKED; // zap_pte_range: spin on the PT lock
+      if (!pte_lock(k, t, x.mm)) return BLOCKED; // zap_pte_range: spin on the PT lock
       for (const a of addrsInRange(k, x, r)) k.fn.zap_pte_details(k, x.mm, a, details);
       cursor++;
     }
@@ -101,7 +99,7 @@ export function buildUnmapMappingRange(b: ProgramBuilder, mappings: readonly Map
       k.setThreadWord(t, TH_AUX2, HELD | cursor);
       return STEP;
     }
-    i_mmap_unlock(k, r.file);
+    i_mmap_unlock(k, t, r.file);
     k.setThreadWord(t, TH_AUX2, 0);
     if (r.checkStale) checkStale(k, mappings, r);
     return next();
@@ -130,6 +128,7 @@ function checkStale(k: Kernel, mappings: readonly Mapping[], r: UnmapRange): voi
  * cache. A page that left the file meanwhile (migrated) is retried.
  */
 export function buildTruncateRange(b: ProgramBuilder, mappings: readonly Mapping[], r: UnmapRange, next: () => number): number {
+  if (b.ctx.mutants.has('undo-range-i-mmap-first')) return buildTruncateRangeIMmapFirst(b, mappings, r, next);
   const LOOKUP = b.reserve();
   const LOCK = b.reserve();
   const details: ZapDetails = { evenCows: false, file: r.file, who: 'unmap_mapping_folio' };
@@ -149,31 +148,88 @@ export function buildTruncateRange(b: ProgramBuilder, mappings: readonly Mapping
   });
   b.define(LOCK, 'shmem_undo_range: lock, truncate_inode_folio', where, (k, t) => {
     const pfn = k.threadWord(t, TH_PAGE);
-    if (k.pageTest(pfn, PG_LOCKED)) return BLOCKED; // folio_lock
+    if (!lock_page(k, t, pfn)) return SLEEP; // folio_lock
     const index = k.threadWord(t, TH_AUX2) + r.start;
     if (k.pageFile(pfn) !== r.file) {
       if (k.narrate) k.note(`pfn ${pfn} left the page cache meanwhile (migrated): retry index ${index}`);
+      unlock_page(k, pfn);
       k.setThreadWord(t, TH_PAGE, 0);
       put_page(k, pfn);
       return LOOKUP;
     }
     if (k.pageMapcount(pfn) > 0) {
       // truncate_cleanup_folio: folio_mapped -> unmap_mapping_folio, under i_mmap_rwsem.
-      if (!i_mmap_trylock(k, r.file, k.fn.unmap_mapping_i_mmap_write())) return BLOCKED;
+      if (!i_mmap_lock(k, t, r.file, k.fn.unmap_mapping_i_mmap_write())) return SLEEP;
       for (const x of mappings) {
         if (!vmaMapped(k, x)) continue;
-        if (pte_lock_held_by_other(k, x.mm, t)) return BLOCKED;
+        if (!pte_lock(k, t, x.mm)) return BLOCKED;
         for (let a = 0; a < k.addrs; a++) {
           if (k.world.vmaOfAddr[a] === x.vma && k.fileIndex(a) === index) k.fn.zap_pte_details(k, x.mm, a, details);
         }
       }
-      i_mmap_unlock(k, r.file);
+      i_mmap_unlock(k, t, r.file);
     }
     delete_from_page_cache(k, pfn);
+    unlock_page(k, pfn);
     k.setThreadWord(t, TH_PAGE, 0);
     put_page(k, pfn);
     k.setThreadWord(t, TH_AUX2, index + 1 - r.start);
     if (k.narrate) k.note(`index ${index}: pfn ${pfn} unmapped (unmap_mapping_folio) and deleted from the page cache`);
+    return LOOKUP;
+  });
+  return LOOKUP;
+}
+
+/**
+ * Mutant undo-range-i-mmap-first: shmem_undo_range as if it took
+ * i_mmap_rwsem (as unmap_mapping_range does: for write before 5.18) before
+ * folio_lock and held it while it sleeps for the page. mm/rmap.c documents
+ * the opposite order (folio_lock, then i_mmap_rwsem), which migration's
+ * rmap walk follows: lockdep (and `lock-order`) reports the inversion, and
+ * when both are writers of one side it deadlocks.
+ */
+function buildTruncateRangeIMmapFirst(b: ProgramBuilder, mappings: readonly Mapping[], r: UnmapRange, next: () => number): number {
+  const LOOKUP = b.reserve();
+  const I_MMAP = b.reserve();
+  const LOCK = b.reserve();
+  const details: ZapDetails = { evenCows: false, file: r.file, who: 'unmap_mapping_folio' };
+  const where = 'mm/shmem.c:shmem_undo_range (MUTANT: i_mmap_rwsem before folio_lock)';
+  b.define(LOOKUP, 'shmem_undo_range: find_get_entries', where, (k, t) => {
+    const end = r.end < 0 ? k.L.shape.filePages : r.end;
+    for (let index = k.threadWord(t, TH_AUX2) + r.start; index < end; index++) {
+      const pfn = k.cachePage(r.file, index);
+      if (!pfn) continue;
+      get_page(k, pfn);
+      k.setThreadWord(t, TH_PAGE, pfn);
+      k.setThreadWord(t, TH_AUX2, index - r.start);
+      return I_MMAP;
+    }
+    k.setThreadWord(t, TH_AUX2, 0);
+    return next();
+  });
+  b.define(I_MMAP, 'shmem_undo_range: i_mmap_lock (MUTANT)', where, (k, t) => {
+    if (!i_mmap_lock(k, t, r.file, k.fn.unmap_mapping_i_mmap_write())) return SLEEP;
+    return LOCK;
+  });
+  b.define(LOCK, 'shmem_undo_range: folio_lock under i_mmap_rwsem (MUTANT)', where, (k, t) => {
+    const pfn = k.threadWord(t, TH_PAGE);
+    if (!lock_page(k, t, pfn)) return SLEEP; // asleep, holding i_mmap_rwsem
+    const index = k.threadWord(t, TH_AUX2) + r.start;
+    if (k.pageFile(pfn) === r.file) {
+      for (const x of mappings) {
+        if (!vmaMapped(k, x)) continue;
+        if (!pte_lock(k, t, x.mm)) return BLOCKED;
+        for (let a = 0; a < k.addrs; a++) {
+          if (k.world.vmaOfAddr[a] === x.vma && k.fileIndex(a) === index) k.fn.zap_pte_details(k, x.mm, a, details);
+        }
+      }
+      delete_from_page_cache(k, pfn);
+      k.setThreadWord(t, TH_AUX2, index + 1 - r.start);
+    }
+    unlock_page(k, pfn);
+    i_mmap_unlock(k, t, r.file);
+    k.setThreadWord(t, TH_PAGE, 0);
+    put_page(k, pfn);
     return LOOKUP;
   });
   return LOOKUP;
@@ -199,19 +255,20 @@ export function buildTruncate(b: ProgramBuilder, world: Kernel['world'], f: numb
   const TRUNC = buildTruncateRange(b, mappings, range('shmem_truncate_range', false), () => SECOND);
   const FIRST = buildUnmapMappingRange(b, mappings, range('truncate: pre-unmap', true), () => TRUNC);
   b.define(START, 'shmem_setattr: i_size_write', 'mm/shmem.c:shmem_setattr, mm/truncate.c:truncate_pagecache (5.7-6.2)', (k, t) => {
-    const flags = k.fileWord(f, F_FLAGS);
-    if (flags & F_I_RWSEM) return BLOCKED; // inode_lock
+    if (!inode_lock(k, t, f)) return SLEEP;
     const old = k.fileSize(f);
     k.setFileWord(f, F_SIZE, size);
     if (k.narrate) k.note(`i_size ${old} -> ${size} pages`);
-    if (size >= old) return DONE;
-    k.setFileWord(f, F_FLAGS, flags | F_I_RWSEM);
+    if (size >= old) {
+      inode_unlock(k, f);
+      return DONE;
+    }
     k.setThreadWord(t, TH_AUX, 0);
     k.setThreadWord(t, TH_AUX2, 0);
     return FIRST;
   });
   b.define(END, 'inode_unlock', 'fs/open.c:do_truncate (5.7-6.2)', (k) => {
-    k.setFileWord(f, F_FLAGS, k.fileWord(f, F_FLAGS) & ~F_I_RWSEM);
+    inode_unlock(k, f);
     return DONE;
   });
 }
@@ -224,15 +281,16 @@ export function buildPunch(b: ProgramBuilder, world: Kernel['world'], f: number,
   const TRUNC = buildTruncateRange(b, mappings, range('shmem_truncate_range', false), () => END);
   const PRE = buildUnmapMappingRange(b, mappings, range('punch: pre-unmap', true), () => TRUNC);
   b.define(START, 'shmem_fallocate(PUNCH_HOLE)', 'mm/shmem.c:shmem_fallocate (5.7-6.2)', (k, t) => {
-    const flags = k.fileWord(f, F_FLAGS);
-    if (flags & F_I_RWSEM) return BLOCKED; // inode_lock
-    k.setFileWord(f, F_FLAGS, flags | F_I_RWSEM | F_FALLOC | (start << 8) | ((start + len) << 16));
+    if (!inode_lock(k, t, f)) return SLEEP;
+    k.setFileWord(f, F_FLAGS, k.fileWord(f, F_FLAGS) | F_FALLOC | (start << 8) | ((start + len) << 16));
     k.setThreadWord(t, TH_AUX2, 0);
     if (k.narrate) k.note(`inode_lock; shmem_falloc over pages [${start}, ${start + len}): faults there wait`);
     return PRE;
   });
   b.define(END, 'shmem_fallocate: wake_up_all', 'mm/shmem.c:shmem_fallocate (5.7-6.2)', (k) => {
     k.setFileWord(f, F_FLAGS, 0);
+    shmem_falloc_wake(k, f);
+    inode_unlock(k, f);
     if (k.narrate) k.note('shmem_falloc cleared, waiters woken; inode_unlock');
     return DONE;
   });

@@ -105,7 +105,7 @@ describe('mmcheck trace', () => {
     ['a missing file', ['trace', 'replay', join(dir, 'nope.json')], /cannot read trace file .*nope\.json: ENOENT/],
     ['malformed JSON', ['trace', 'show', 'MALFORMED'], /is not valid JSON/],
     ['not a trace', ['trace', 'replay', 'NOTITF'], /not an ITF trace/],
-    ['a newer trace format', ['trace', 'replay', 'NEWER'], /#meta\.mmcheck-trace-version: 3 is not a trace format this mmcheck replays \(2\): it was written by mmcheck/],
+    ['a newer trace format', ['trace', 'replay', 'NEWER'], /#meta\.mmcheck-trace-version: 4 is not a trace format this mmcheck replays \(3\): it was written by mmcheck/],
     ['html without -o', ['trace', 'html', 'GOOD'], /trace html needs -o OUT\.html/],
     ['a step out of range', ['trace', 'show', 'GOOD', '--step', '99'], /--step 99: the trace has steps 1 to 11/],
     ['an unknown subcommand', ['trace', 'replya', 'GOOD'], /trace "replya" \(did you mean "replay"\?\)/],
@@ -116,7 +116,7 @@ describe('mmcheck trace', () => {
       writeFileSync(join(dir, 'malformed.json'), '{"#meta": ');
       writeFileSync(join(dir, 'notitf.json'), '{"a": 1}');
       const newer = JSON.parse(readFileSync(file, 'utf8'));
-      newer['#meta']['mmcheck-trace-version'] = 3;
+      newer['#meta']['mmcheck-trace-version'] = 4;
       writeFileSync(join(dir, 'newer.json'), JSON.stringify(newer));
       const map: Record<string, string> = { MALFORMED: 'malformed.json', NOTITF: 'notitf.json', NEWER: 'newer.json' };
       const real = args.map((a) => (a === 'GOOD' ? file : map[a] ? join(dir, map[a]!) : a));

@@ -26,7 +26,7 @@ import type { ScenarioSpec } from '../../model/scenario.js';
 import type { MMModel } from '../../model/world.js';
 import { model } from '../helpers.js';
 import { add_to_page_cache, delete_from_page_cache } from '../../model/kernel/filemap.js';
-import { i_mmap_trylock } from '../../model/kernel/locking.js';
+import { i_mmap_lock_read } from '../../model/kernel/locking.js';
 import { alloc_page, get_page, put_page } from '../../model/kernel/page_alloc.js';
 import { anon_vma_prepare, page_dup_rmap } from '../../model/kernel/rmap.js';
 import { get_swap_page } from '../../model/kernel/swapfile.js';
@@ -88,6 +88,7 @@ function runOp(m: MMModel, k: Kernel, thread: number, op: string): { k: Kernel; 
     const r = m.narrate(k.s, a);
     if (!r) return { k, notes, blocked: true };
     notes.push(...r.notes);
+    if (r.outcome === 'sleeps') return { k: m.view(r.next), notes, blocked: true };
     k = m.view(r.next);
     const pc = k.threadWord(thread, TH_PC);
     if (pc === 0) return { k, notes, blocked: false };
@@ -101,7 +102,7 @@ function runOp(m: MMModel, k: Kernel, thread: number, op: string): { k: Kernel; 
 function step(m: MMModel, k: Kernel, thread: number, op: string, label: string) {
   const a = m.actions.findIndex((x) => x.thread === thread && x.op.includes(op) && x.label === label);
   const r = m.narrate(k.s, a);
-  return r ? { k: m.view(r.next), notes: r.notes.join('\n') } : null;
+  return r ? { k: m.view(r.next), notes: r.notes.join('\n'), outcome: r.outcome } : null;
 }
 
 describe('file faults (mm/memory.c do_read_fault, do_cow_fault, do_shared_fault)', () => {
@@ -150,6 +151,8 @@ describe('file faults (mm/memory.c do_read_fault, do_cow_fault, do_shared_fault)
     const r = runOp(m, k, 0, 'read P:0');
     expect(r.blocked).toBe(true);
     expect(r.k.threadBusy(0)).toBe(true);
+    expect(r.notes.join('\n')).toMatch(/sleeps on memfd shmem_falloc_waitq/);
+    expect(r.k.readable.threads.P).toMatch(/asleep on memfd shmem_falloc_waitq/);
   });
 
   test('do_wp_page on a R/O private page-cache page copies: MM_SHMEMPAGES-1, MM_ANONPAGES+1', () => {
@@ -186,7 +189,9 @@ describe('migration (mm/migrate.c, mm/rmap.c:try_to_migrate_one)', () => {
     const mm = m.actions.find((x) => x.thread === 0 && x.op.includes('read P:0') && x.label === 'migration_entry_wait')!;
     r.k.setThreadWord(0, TH_PC, ((mm.entry + 1) << 8) | mm.step);
     r.k.setThreadWord(0, TH_ORIG, r.k.pte(P, 0));
-    expect(m.narrate(r.k.s, m.actions.indexOf(mm))).toBeNull();
+    const w = m.narrate(r.k.s, m.actions.indexOf(mm))!;
+    expect(w.outcome).toBe('sleeps');
+    expect(w.notes.join('\n')).toMatch(/sleeps on pfn \d+ PG_locked/);
   });
   test('success moves the page-cache slot and maps the new page; the old page is freed', () => {
     const { m, k } = mapped();
@@ -257,9 +262,9 @@ describe('unmap_mapping_range / zap_pte_range with zap_details (5.17 vs 5.18)', 
   test('5.17 takes i_mmap_rwsem for write (waits for a reader); 5.18 for read', () => {
     for (const [kernel, blocked] of [['5.17', true], ['5.18', false]] as const) {
       const { m, k } = lab(kernel);
-      i_mmap_trylock(k, 0, false); // a rmap walker holds it for read
+      i_mmap_lock_read(k, 1, 0); // another thread's rmap walk holds it for read
       const r0 = step(m, k, 0, 'fallocate', 'shmem_fallocate(PUNCH_HOLE)')!;
-      expect(step(m, r0.k, 0, 'fallocate', 'unmap_mapping_range(even_cows=0)') === null).toBe(blocked);
+      expect(step(m, r0.k, 0, 'fallocate', 'unmap_mapping_range(even_cows=0)')!.outcome === 'sleeps').toBe(blocked);
     }
   });
   test('shmem_undo_range retries an index whose page was migrated away meanwhile', () => {

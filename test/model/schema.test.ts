@@ -8,7 +8,8 @@
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { GUP_NONE, gupKind } from '../../model/gup.js';
-import { Layout, PG_WORDS, TH_NEWPAGE, TH_ORIG, TH_PAGE, TH_PFN } from '../../model/layout.js';
+import { Layout, PG_WORDS, TH_NEWPAGE, TH_ORIG, TH_PAGE, TH_PFN, TH_WAIT } from '../../model/layout.js';
+import { LOCK_PAGE } from '../../model/locks.js';
 import { MM_OBJECTS } from '../../model/objects.js';
 import { PTE_MIGRATION, PTE_PRESENT, PTE_SPECIAL } from '../../model/pte.js';
 import { readableOf } from '../../model/readable.js';
@@ -59,6 +60,9 @@ function permute(m: MMModel, s: Int32Array, perm: number[]): Int32Array {
   }
   for (let t = 0; t < sh.entries.length; t++) {
     out[L.thread(t) + TH_ORIG] = renPte(s[L.thread(t) + TH_ORIG]!);
+    // A wait on a page lock names the page (model/locks.ts: class in bits 0-3, object in 4-11).
+    const w = s[L.thread(t) + TH_WAIT]!;
+    if ((w & 15) === LOCK_PAGE) out[L.thread(t) + TH_WAIT] = (w & ~(0xff << 4)) | (ren((w >>> 4) & 0xff) << 4);
     for (const w of [TH_PAGE, TH_NEWPAGE, TH_PFN]) out[L.thread(t) + w] = ren(s[L.thread(t) + w]!);
   }
   return out;
@@ -105,7 +109,7 @@ describe('frame symmetry', () => {
     const m = model('cow-fork-gup', { kernel: '6.2' });
     const P = new FramePlaces(m.layout);
     const kinds = [...new Set(P.names.map((n) => n.replace(/\[\d+\]/g, '')))];
-    expect(kinds).toEqual(['mm.pte', 'gup.record', 'thread.orig', 'thread.page', 'thread.new_page', 'thread.pfn']);
+    expect(kinds).toEqual(['mm.pte', 'gup.record', 'thread.orig', 'thread.page', 'thread.new_page', 'thread.pfn', 'thread.wait']);
   });
 });
 
@@ -206,8 +210,9 @@ describe('partial-order footprints from the schema', () => {
   it('one bit per object of a kind declared "each", one for a kind declared "all"', () => {
     const bits = new ObjectBits(MM_OBJECTS, m.layout);
     const sh = m.layout.shape;
-    // mm, file and thread are "each"; frame, slot and gup are "all".
-    expect(bits.total).toBe(sh.mms + sh.files + sh.entries.length + 3);
+    // mm, file, anon_vma (one per VMA) and thread are "each"; frame, slot and gup are "all".
+    const any = (n: number) => (n > 0 ? 1 : 0);
+    expect(bits.total).toBe(sh.mms + sh.files + sh.vmas + sh.entries.length + any(sh.frames) + any(sh.swapSlots) + any(sh.gupSlots));
     expect(bits.all('frame')).toBe(bits.of('frame', 5));
     expect(bits.of('mm', 0) & bits.of('mm', 1)).toBe(0);
     expect(() => bits.all('toy')).toThrow(/no object kind toy/);

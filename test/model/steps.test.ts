@@ -23,7 +23,7 @@ import { isWritable, PTE_DIRTY, PTE_SWAP, PTE_SWP_EXCLUSIVE, pteKind, ptePresent
 import type { ScenarioSpec } from '../../model/scenario.js';
 import type { MMModel } from '../../model/world.js';
 import { model } from '../helpers.js';
-import { mmap_read_trylock } from '../../model/kernel/locking.js';
+import { mmap_read_lock } from '../../model/kernel/locking.js';
 import { get_page, put_page } from '../../model/kernel/page_alloc.js';
 import { page_remove_rmap } from '../../model/kernel/rmap.js';
 import { add_to_swap_cache, get_swap_page } from '../../model/kernel/swapfile.js';
@@ -93,7 +93,7 @@ function run(m: MMModel, k: Kernel, action: number) {
 
 /** The write fault at do_wp_page on P:0 (mmap_lock held for read). */
 function writeFault(m: MMModel, k: Kernel, flags = FAULT_FLAG_WRITE) {
-  mmap_read_trylock(k, P);
+  mmap_read_lock(k, 0, P);
   const pte = k.pte(P, 0) & ~(1 << 11);
   k.setPte(P, 0, pte);
   return run(m, k, at(m, k, 0, 'write', 'handle_pte_fault', pte, flags));
@@ -150,7 +150,7 @@ describe('mm/memory.c:do_wp_page', () => {
 
   test('wp_page_copy: a PTE changed meanwhile frees the copy and drops both references', () => {
     const { m, k } = lab('6.2');
-    mmap_read_trylock(k, P);
+    mmap_read_lock(k, 0, P);
     const orig = k.pte(P, 0) & ~(1 << 11);
     get_page(k, 1);
     k.setThreadWord(0, 3, 1); // TH_PAGE: the old page
@@ -266,7 +266,7 @@ describe('mm/memory.c:do_swap_page', () => {
   }
   test('5.19: a swp exclusive entry maps the page exclusive, R/O on a read fault', () => {
     const { m, k } = swapped('5.19', true);
-    mmap_read_trylock(k, P);
+    mmap_read_lock(k, 0, P);
     get_page(k, 1);
     k.setThreadWord(0, 3, 1);
     k.setPageFlag(1, 1 << 3); // locked by do_swap_page
@@ -278,7 +278,7 @@ describe('mm/memory.c:do_swap_page', () => {
   });
   test('5.17: a write fault reuses via reuse_swap_page (mapcount 0 + swapcount 1) and drops the cache', () => {
     const { m, k, slot } = swapped('5.17', false);
-    mmap_read_trylock(k, P);
+    mmap_read_lock(k, 0, P);
     get_page(k, 1);
     k.setThreadWord(0, 3, 1);
     k.setPageFlag(1, 1 << 3);

@@ -75,9 +75,9 @@ describe('reading trace files', () => {
     delete other['#meta']['mmcheck-trace-version'];
     expect(reason(other)).toMatch(/not one written by mmcheck/);
     const newer = good();
-    newer['#meta']['mmcheck-trace-version'] = 3;
+    newer['#meta']['mmcheck-trace-version'] = 4;
     newer['#meta'].tool = 'mmcheck 7.0.0';
-    expect(reason(newer)).toBe('#meta.mmcheck-trace-version: 3 is not a trace format this mmcheck reads (1, 2): it was written by mmcheck 7.0.0');
+    expect(reason(newer)).toBe('#meta.mmcheck-trace-version: 4 is not a trace format this mmcheck reads (1, 2, 3): it was written by mmcheck 7.0.0');
     const noKernel = good();
     delete noKernel['#meta'].kernel;
     expect(reason(noKernel)).toBe('#meta: missing field "kernel"');
