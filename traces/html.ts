@@ -157,7 +157,7 @@ const JS = `
       st.appendChild(h);
       st.appendChild(el('div', 'fn', d.kernelFunction));
       d.notes.forEach(function (x) { st.appendChild(el('div', 'note', x)); });
-      if (d.locks.length) st.appendChild(el('div', 'fn', 'locks held: ' + d.locks.join(', ')));
+      if (d.locks.length) st.appendChild(el('div', 'fn', 'locks held: ' + d.locks.join('; ')));
     }
 
     var lanes = document.getElementById('lanes');

@@ -272,7 +272,8 @@ export function checkTraceFile(json: unknown, forReplay = false): ItfTrace {
 
 /** A trace read back from a file, for showing and drawing (changes and locks recomputed). */
 export function traceFromItf(t: ItfTrace): Trace & { meta: ItfMeta } {
-  const states = t.states.map((s) => fromItf({ mms: s.mms, files: s.files, pages: s.pages, swap: s.swap, gup: s.gup, threads: s.threads }) as ReadableState);
+  // Every var but the action (older files lack the sections added since: anon_vmas, locks).
+  const states = t.states.map((s) => fromItf(Object.fromEntries(VARS.filter((v) => v !== 'action' && (s as Record<string, unknown>)[v] !== undefined).map((v) => [v, (s as Record<string, unknown>)[v]]))) as ReadableState);
   const steps = t.states.slice(1).map((s, i) => {
     const m = s['#meta'];
     return {

@@ -47,7 +47,7 @@ export function renderTrace(trace: Trace, opts: RenderOptions | boolean): string
         lines.push(`       ${ch.field}: ${c('red', ch.before)} -> ${c('green', ch.after)}`);
       }
     }
-    if (s.locks.length) lines.push(`       ${c('dim', `locks held: ${s.locks.join(', ')}`)}`);
+    if (s.locks.length) lines.push(`       ${c('dim', `locks held: ${s.locks.join('; ')}`)}`);
   }
   lines.push(c(['bold', 'red'], `VIOLATED ${trace.invariant}: ${trace.message}`));
   return lines.join('\n');

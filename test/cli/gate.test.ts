@@ -156,7 +156,7 @@ describe('mmcheck gate', () => {
   const bad: [string, unknown, RegExp][] = [
     ['malformed JSON', '{"checks": [', /gate\.json is not valid JSON/],
     ['no checks', {}, /gate\.json: \(top level\): missing field "checks"/],
-    ['a misspelt verdict', { checks: [{ scenario: 'fork-pinned', invariants: ['pin-coherent'], kernels: ['6.2'], expect: 'hold' }] }, /checks\[0\]\.expect: must be one of "holds", "violated", got "hold" \(did you mean "holds"\?\)/],
+    ['a misspelt verdict', { checks: [{ scenario: 'fork-pinned', invariants: ['pin-coherent'], kernels: ['6.2'], expect: 'hold' }] }, /checks\[0\]\.expect: must be one of "holds", "violated", "deadlock", got "hold" \(did you mean "holds"\?\)/],
     ['an unknown field', { checks: [{ scenario: 'fork-pinned', invariants: ['pin-coherent'], kernel: ['6.2'], expect: 'holds' }] }, /checks\[0\]\.kernel: unknown field \(did you mean "kernels"\?\)/],
     ['a kernel that is not a number', { checks: [{ scenario: 'fork-pinned', invariants: ['pin-coherent'], kernels: [6.2], expect: 'holds' }] }, /checks\[0\]\.kernels\[0\]: expected a string, got 6\.2/],
     ['an unknown scenario', { checks: [{ scenario: 'fork-pined', invariants: ['pin-coherent'], kernels: ['6.2'], expect: 'holds' }] }, /checks\[0\]\.scenario: unknown scenario "fork-pined" \(did you mean "fork-pinned"\?\)/],

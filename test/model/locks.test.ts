@@ -150,6 +150,10 @@ describe('lock-order: lockdep over every explored transition', () => {
       const rep = mmcheck('trace', 'replay', f);
       expect(rep.code, rep.err).toBe(0);
       expect(rep.out).toMatch(/lock-order is violated: \S+ taken while holding \S+/);
+      const show = mmcheck('trace', 'show', f);
+      expect(show.code, show.err).toBe(0);
+      expect(show.out).toMatch(/locks held: evictor: memfd i_rwsem \(write\)|locks held: kcompactd: pfn \d+ PG_locked/);
+      expect(mmcheck('trace', 'html', f, '-o', join(dir, 'lo.html')).code).toBe(0);
     }
   });
 
