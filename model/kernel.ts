@@ -7,6 +7,7 @@
  */
 import { FramePlaces } from './frame-places.js';
 import { keyName, LockPlaces } from './held-locks.js';
+import { statusWait, withWait } from './locks.js';
 import type { Lockdep } from './lockdep.js';
 import type { ReadableState } from './readable.js';
 import {
@@ -261,6 +262,10 @@ export class StateView {
   threadWord(t: number, field: number): number {
     return this.s[this.L.thread(t) + field]!;
   }
+  /** The wait key t is registered on, with its mode and asleep bits (model/locks.ts); 0: none. */
+  threadWait(t: number): number {
+    return statusWait(this.s[this.L.thread(t) + TH_STATUS]!);
+  }
   /** True when thread t is in the middle of an operation. */
   threadBusy(t: number): boolean {
     return this.s[this.L.thread(t) + TH_PC]! !== 0;
@@ -394,6 +399,11 @@ export class Kernel extends StateView {
   lockdep: Lockdep | null = null;
   /** The step being run (its first action id), for lockdep's record of who acquired what. */
   stepAction = 0;
+
+  setThreadWait(t: number, wait: number): void {
+    const o = this.L.thread(t) + TH_STATUS;
+    this.s[o] = withWait(this.s[o]!, wait);
+  }
 
   /** A blocking acquisition of the lock `key` by t: lockdep records the classes t holds meanwhile. */
   lockdepAcquire(t: number, key: number): void {

@@ -99,8 +99,7 @@ export const TH_AUX2 = staticOffset(THREAD, 'aux2');
 /** A pfn the thread remembers without holding a reference (reclaim's second pass). */
 export const TH_PFN = staticOffset(THREAD, 'pfn');
 export const TH_BUDGET = staticOffset(THREAD, 'budget');
-/** The wait key the thread is registered on, and whether it sleeps (model/locks.ts). */
-export const TH_WAIT = staticOffset(THREAD, 'wait');
+
 
 export const F_SIZE = staticOffset(FILE, 'size');
 export const F_FLAGS = staticOffset(FILE, 'flags');

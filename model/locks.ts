@@ -8,8 +8,10 @@
  *     bits 0-15 the readers (one bit per thread), bits 16-20 the writer + 1
  *   PT lock (one per mm: its one PTE table):     the holder + 1
  *   page lock: PG_locked in page->flags, and its holder + 1 in bits 8-12
- *   thread wait word: bits 0-3 the key's class, 4-11 its object, bit 12 the
- *     mode (a writer, or an exclusive waiter), bit 13 asleep.
+ *   thread status word: bits 0-1 the status (model/layout.ts TS_*), then the
+ *     wait: the key's class (4 bits), its object (8), the mode (a writer, or
+ *     an exclusive waiter), asleep. A wait value below is the status word
+ *     shifted right by STATUS_BITS.
  *
  * A thread that must wait for a sleeping lock or a wait queue registers on
  * the key and sleeps (a transition of its own: prepare_to_wait, schedule);
@@ -114,13 +116,32 @@ export const waitKey = (cls: number, object: number): number => cls | (object <<
 export const keyClass = (key: number): number => key & ((1 << KEY_CLASS_BITS) - 1);
 export const keyObject = (key: number): number => (key >>> KEY_OBJECT_SHIFT) & ((1 << KEY_OBJECT_BITS) - 1);
 
-/** A thread's wait: the key it is registered on (a page lock's key names a frame: the symmetry renames it). */
-export const WAIT_WORD: WordType = {
-  name: 'wait',
+/** The thread status's bits below the wait (TS_UNBORN, TS_RUNNING, TS_EXITED). */
+export const STATUS_BITS = 2;
+export const STATUS_MASK = (1 << STATUS_BITS) - 1;
+/** The wait of a thread status word, and the word with another wait. */
+export const statusWait = (status: number): number => status >>> STATUS_BITS;
+export const withWait = (status: number, wait: number): number => (status & STATUS_MASK) | (wait << STATUS_BITS);
+/** WAIT_ASLEEP as it sits in the status word (the hot path tests it there). */
+export const STATUS_ASLEEP = WAIT_ASLEEP << STATUS_BITS;
+
+/**
+ * A thread's status and its wait: the key it is registered on (a page
+ * lock's key names a frame: the symmetry renames it), packed in one word.
+ */
+export const THREAD_STATUS_WORD: WordType = {
+  name: 'status and wait',
   fields: [
-    { name: 'class', shift: 0, bits: KEY_CLASS_BITS },
-    { name: 'pfn', shift: KEY_OBJECT_SHIFT, bits: KEY_OBJECT_BITS, ref: { to: 'frame', bias: 0 }, when: { mask: (1 << KEY_CLASS_BITS) - 1, among: [LOCK_PAGE] } },
-    { name: 'mode', shift: KEY_OBJECT_SHIFT + KEY_OBJECT_BITS, bits: 1 },
-    { name: 'asleep', shift: KEY_OBJECT_SHIFT + KEY_OBJECT_BITS + 1, bits: 1 },
+    { name: 'status', shift: 0, bits: STATUS_BITS },
+    { name: 'wait_class', shift: STATUS_BITS, bits: KEY_CLASS_BITS },
+    {
+      name: 'wait_pfn',
+      shift: STATUS_BITS + KEY_OBJECT_SHIFT,
+      bits: KEY_OBJECT_BITS,
+      ref: { to: 'frame', bias: 0 },
+      when: { mask: ((1 << KEY_CLASS_BITS) - 1) << STATUS_BITS, among: [LOCK_PAGE << STATUS_BITS] },
+    },
+    { name: 'wait_mode', shift: STATUS_BITS + KEY_OBJECT_SHIFT + KEY_OBJECT_BITS, bits: 1 },
+    { name: 'asleep', shift: STATUS_BITS + KEY_OBJECT_SHIFT + KEY_OBJECT_BITS + 1, bits: 1 },
   ],
 };

@@ -5,7 +5,7 @@
  */
 import { formatGupFlags, GUP_DETACHED, GUP_NONE, GUP_WORD, gupAddr, gupKind, gupMm, gupPfn } from './gup.js';
 import { formatPte, PTE_WORD } from './pte.js';
-import { LOCK_ANON_VMA, LOCK_I_MMAP, LOCK_I_RWSEM, LOCK_MMAP, LOCK_PAGE, LOCK_PTL, PAGE_LOCK_OWNER, PTL_WORD, RWSEM_WORD, rwsemHolders, rwsemWriter, WAIT_WORD } from './locks.js';
+import { LOCK_ANON_VMA, LOCK_I_MMAP, LOCK_I_RWSEM, LOCK_MMAP, LOCK_PAGE, LOCK_PTL, PAGE_LOCK_OWNER, PTL_WORD, RWSEM_WORD, rwsemHolders, rwsemWriter, THREAD_STATUS_WORD } from './locks.js';
 import { INT, type ObjectDecl, type ReadableContext, type WordType } from './schema.js';
 
 /** mm.state values. */
@@ -240,15 +240,14 @@ export const MM_OBJECTS: readonly ObjectDecl[] = [
     },
     fields: [
       { name: 'pc', type: INT, readable: hidden },
-      { name: 'status', type: INT, readable: hidden },
+      // Not started, running or exited; and the wait key it is registered on, and whether it sleeps (model/locks.ts).
+      { name: 'status', type: THREAD_STATUS_WORD, readable: hidden },
       { name: 'orig', type: ORIG_PTE, readable: hidden },
       { name: 'page', type: HELD_FRAME, readable: hidden },
       { name: 'new_page', type: HELD_FRAME, readable: hidden },
       { name: 'aux', type: INT, readable: hidden },
       { name: 'aux2', type: INT, readable: hidden },
       { name: 'pfn', type: REMEMBERED_FRAME, readable: hidden },
-      // The wait key it is registered on, and whether it sleeps (model/locks.ts); shown in its description.
-      { name: 'wait', type: WAIT_WORD, readable: hidden },
       { name: 'budget', type: BUDGET, length: (s, t) => Math.max(1, Math.ceil(s.entries[t]! / ENTRIES_PER_BUDGET_WORD)), readable: hidden },
     ],
   },

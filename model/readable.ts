@@ -11,9 +11,8 @@ import {
   TH_PAGE,
   TH_PC,
   TH_STATUS,
-  TH_WAIT,
 } from './layout.js';
-import { WAIT_ASLEEP, WAIT_KEY_MASK } from './locks.js';
+import { STATUS_MASK, WAIT_ASLEEP, WAIT_KEY_MASK } from './locks.js';
 import type { MMModel } from './world.js';
 import type { Layout } from './layout.js';
 
@@ -130,7 +129,7 @@ function heldLocks(v: StateView, s: Int32Array): Record<string, string[]> {
 
 /** A thread's state in one line: not started, idle, exited, or where it is and which page references it holds. */
 export function describeThread(model: MMModel, v: StateView, t: number): string {
-  const status = v.threadWord(t, TH_STATUS);
+  const status = v.threadWord(t, TH_STATUS) & STATUS_MASK;
   if (status === 0) return 'not started';
   if (status === 2) return 'exited';
   const pc = v.threadWord(t, TH_PC);
@@ -143,7 +142,7 @@ export function describeThread(model: MMModel, v: StateView, t: number): string 
   const np = v.threadWord(t, TH_NEWPAGE);
   if (p) held.push(`pfn ${p}`);
   if (np) held.push(`pfn ${np}`);
-  const w = v.threadWord(t, TH_WAIT);
+  const w = v.threadWait(t);
   const key = w & WAIT_KEY_MASK;
   const wait = key === 0 ? '' : w & WAIT_ASLEEP ? `; asleep on ${v.keyName(key)}` : `; woken, waits for ${v.keyName(key)}`;
   return `in ${prog.title}, next ${step.label}${held.length ? `; holds a reference to ${held.join(' and ')}` : ''}${wait}`;

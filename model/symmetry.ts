@@ -39,7 +39,16 @@ export class FrameSymmetry {
   private readonly order: Int32Array;
   private readonly perm: Int32Array; // old pfn -> new pfn
   private readonly tmp: Int32Array;
-  private readonly places: FramePlaces;
+  /** The places (model/frame-places.ts), split for the hot path: whole words (a pfn + bias), and bit fields of packed words (up to two word kinds each). */
+  private readonly directOffset: Int32Array;
+  private readonly directBias: Int32Array;
+  private readonly packedOffset: Int32Array;
+  private readonly packedShift: Int32Array;
+  private readonly packedMask: Int32Array;
+  private readonly packedBias: Int32Array;
+  private readonly packedKindMask: Int32Array;
+  private readonly packedKind0: Int32Array;
+  private readonly packedKind1: Int32Array;
   /** Word offset of each frame (index pfn; 0 unused), and a frame's words. */
   private readonly frameAt: Int32Array;
   private readonly W: number;
@@ -62,7 +71,25 @@ export class FrameSymmetry {
     this.order = new Int32Array(this.F);
     this.perm = new Int32Array(this.F + 1);
     this.tmp = new Int32Array(this.F * this.W);
-    this.places = new FramePlaces(L);
+    const P = new FramePlaces(L);
+    const direct: number[] = [];
+    const packed: number[] = [];
+    for (let i = 0; i < P.length; i++) {
+      const whole = P.kindMask[i] === 0 && P.shift[i] === 0 && P.mask[i] === -1;
+      (whole ? direct : packed).push(i);
+      if (P.kinds[i * 4 + 2] !== -1) throw new Error(`${P.names[i]}: the symmetry handles at most two word kinds per place`);
+    }
+    const pick = (from: Int32Array, idx: number[], stride = 1, at = 0) => Int32Array.from(idx, (i) => from[i * stride + at]!);
+    this.directOffset = pick(P.offset, direct);
+    this.directBias = pick(P.bias, direct);
+    this.packedOffset = pick(P.offset, packed);
+    this.packedShift = pick(P.shift, packed);
+    this.packedMask = pick(P.mask, packed);
+    this.packedBias = pick(P.bias, packed);
+    this.packedKindMask = pick(P.kindMask, packed);
+    this.packedKind0 = pick(P.kinds, packed, 4, 0);
+    // A second kind of -1 never matches a masked word (masks are non-negative here), as in FramePlaces.
+    this.packedKind1 = pick(P.kinds, packed, 4, 1);
     this.frameAt = Int32Array.from({ length: this.F + 1 }, (_, p) => (p === 0 ? 0 : L.page(p)));
   }
 
@@ -71,12 +98,30 @@ export class FrameSymmetry {
     const sig = this.sig;
     for (let p = 1; p <= F; p++) sig[p] = INF;
     // Each place in turn names the frame it refers to: the first place naming a frame is its signature.
-    const P = this.places;
-    const n = P.length;
-    for (let i = 0; i < n; i++) {
-      const p = P.pfnAt(s, i);
+    // Whole-word places first, then packed ones (a fixed order: any fixed order gives a canonical form).
+    const dOff = this.directOffset;
+    const dBias = this.directBias;
+    const nd = dOff.length;
+    for (let i = 0; i < nd; i++) {
+      const p = s[dOff[i]!]! - dBias[i]!;
       if (p > 0 && p <= F && sig[p] === INF) sig[p] = i;
     }
+    const pOff = this.packedOffset;
+    const pShift = this.packedShift;
+    const pMask = this.packedMask;
+    const pBias = this.packedBias;
+    const pKindMask = this.packedKindMask;
+    const pKind0 = this.packedKind0;
+    const pKind1 = this.packedKind1;
+    const np = pOff.length;
+    for (let i = 0; i < np; i++) {
+      const w = s[pOff[i]!]!;
+      const k = w & pKindMask[i]!;
+      if (k !== pKind0[i] && k !== pKind1[i]) continue;
+      const p = ((w >>> pShift[i]!) & pMask[i]!) - pBias[i]!;
+      if (p > 0 && p <= F && sig[p] === INF) sig[p] = nd + i;
+    }
+    const named = nd + np;
     const frameAt = this.frameAt;
     const W = this.W;
     for (let p = 1; p <= F; p++) {
@@ -84,7 +129,7 @@ export class FrameSymmetry {
       const o = frameAt[p]!;
       for (let i = 0; i < W; i++) {
         if (s[o + i] !== 0) {
-          sig[p] = n; // named by no place but not free
+          sig[p] = named; // named by no place but not free
           break;
         }
       }
@@ -139,10 +184,23 @@ export class FrameSymmetry {
       for (let i = 0; i < W; i++) s[to + i] = tmp[from + i]!;
     }
     // Then every place (a place inside a frame is read at the frame's new offset).
-    const P = this.places;
-    for (let i = 0; i < P.length; i++) {
-      const p = P.pfnAt(s, i);
-      if (p > 0 && p <= F) P.setPfn(s, i, perm[p]!);
+    const dOff = this.directOffset;
+    const dBias = this.directBias;
+    for (let i = 0; i < dOff.length; i++) {
+      const o = dOff[i]!;
+      const p = s[o]! - dBias[i]!;
+      if (p > 0 && p <= F) s[o] = perm[p]! + dBias[i]!;
+    }
+    const pOff = this.packedOffset;
+    for (let i = 0; i < pOff.length; i++) {
+      const o = pOff[i]!;
+      const w = s[o]!;
+      const k = w & this.packedKindMask[i]!;
+      if (k !== this.packedKind0[i] && k !== this.packedKind1[i]) continue;
+      const sh = this.packedShift[i]!;
+      const m = this.packedMask[i]!;
+      const p = ((w >>> sh) & m) - this.packedBias[i]!;
+      if (p > 0 && p <= F) s[o] = (w & ~(m << sh)) | (((perm[p]! + this.packedBias[i]!) & m) << sh);
     }
   }
 }

@@ -10,12 +10,11 @@
 import { describeThread, readableState } from './readable.js';
 import type { Emit, Model } from '../checker/model.js';
 import { BLOCKED, DISABLED, DONE, Kernel, SLEEP, type WorldInfo } from './kernel.js';
-import { keyClass, lockClass, WAIT_ASLEEP, WAIT_KEY_MASK, WAIT_WRITE } from './locks.js';
+import { keyClass, lockClass, STATUS_ASLEEP, STATUS_MASK, statusWait, WAIT_ASLEEP, WAIT_KEY_MASK, WAIT_WRITE } from './locks.js';
 import { dependencyFrom, dependencyTo, Lockdep } from './lockdep.js';
 import { kernelFunctions, type KernelFunctions } from './kernel/functions.js';
 import {
   BUDGET_BITS,
-  TH_WAIT,
   ENTRIES_PER_BUDGET_WORD,
   F_SIZE,
   layoutOf,
@@ -374,9 +373,10 @@ export class MMModel implements Model {
     const k = this.k;
     for (let t = 0; t < this.programs.length; t++) {
       const tb = L.threadBase[t]!;
-      if (s[tb + TH_STATUS] !== TS_RUNNING) continue;
+      const status = s[tb + TH_STATUS]!;
+      if ((status & STATUS_MASK) !== TS_RUNNING) continue;
       // Asleep on a wait key: only a wake-up (another thread's step) makes it runnable.
-      if (s[tb + TH_WAIT]! & WAIT_ASLEEP) continue;
+      if (status & STATUS_ASLEEP) continue;
       const pc = s[tb + TH_PC]!;
       const progs = this.programs[t]!;
       k.stepAction = 0;
@@ -393,7 +393,7 @@ export class MMModel implements Model {
           const next = progs[e]!.steps[0]!.run(k, t);
           if (next === BLOCKED || next === DISABLED) continue;
           if (next === SLEEP) this.sleep(s, n, tb);
-          else n[tb + TH_WAIT] = 0; // finish_wait
+          else n[tb + TH_STATUS] = n[tb + TH_STATUS]! & STATUS_MASK; // finish_wait
           setBudget(n, tb, e, used + 1);
           n[tb + TH_PC] = next === SLEEP ? (e + 1) << 8 : next < 0 ? 0 : ((e + 1) << 8) | next;
           emit(n, actionOf(this.actionBase[t]![e]!, 0, outcomeIndex(next)));
@@ -409,7 +409,7 @@ export class MMModel implements Model {
         if (next === DISABLED) throw new Error(`${progs[e]!.title}: step ${i} is disabled mid-operation`);
         if (next === SLEEP) this.sleep(s, n, tb);
         else {
-          n[tb + TH_WAIT] = 0; // finish_wait
+          n[tb + TH_STATUS] = n[tb + TH_STATUS]! & STATUS_MASK; // finish_wait
           n[tb + TH_PC] = next < 0 ? 0 : ((e + 1) << 8) | next;
         }
         emit(n, actionOf(this.actionBase[t]![e]!, i, outcomeIndex(next)));
@@ -423,9 +423,9 @@ export class MMModel implements Model {
    * woken.
    */
   private sleep(s: Int32Array, n: Int32Array, tb: number): void {
-    const wait = n[tb + TH_WAIT]!;
+    const status = n[tb + TH_STATUS]!;
     n.set(s);
-    n[tb + TH_WAIT] = wait;
+    n[tb + TH_STATUS] = status;
   }
 
   /**
@@ -441,8 +441,8 @@ export class MMModel implements Model {
     const waits: WaitFor['waits'] = [];
     for (let t = 0; t < this.programs.length; t++) {
       const tb = L.threadBase[t]!;
-      if (s[tb + TH_STATUS] !== TS_RUNNING || s[tb + TH_PC] === 0) continue;
-      const w = s[tb + TH_WAIT]!;
+      if ((s[tb + TH_STATUS]! & STATUS_MASK) !== TS_RUNNING || s[tb + TH_PC] === 0) continue;
+      const w = statusWait(s[tb + TH_STATUS]!);
       let key = w & WAIT_KEY_MASK;
       let how: 'sleeps' | 'spins' = 'sleeps';
       if (!(w & WAIT_ASLEEP)) {
@@ -465,7 +465,7 @@ export class MMModel implements Model {
         // A reader that waits while only readers hold the lock waits for the writer queued before it (writer-fair).
         const queued: number[] = [];
         for (let u = 0; u < this.programs.length; u++) {
-          const x = s[L.threadBase[u]! + TH_WAIT]!;
+          const x = statusWait(s[L.threadBase[u]! + TH_STATUS]!);
           if (u !== t && (x & WAIT_WRITE) && (x & WAIT_KEY_MASK) === key) queued.push(u);
         }
         holders = queued;
@@ -549,7 +549,7 @@ export class MMModel implements Model {
     const next = step.run(k, x.thread);
     if (next === BLOCKED || next === DISABLED) return null;
     if (next === SLEEP) this.sleep(s, k.s, tb);
-    else k.s[tb + TH_WAIT] = 0;
+    else k.s[tb + TH_STATUS] = k.s[tb + TH_STATUS]! & STATUS_MASK;
     if (x.step === 0 && s[tb + TH_PC] === 0) setBudget(k.s, tb, x.entry, budgetUsed(s, tb, x.entry) + 1);
     k.s[tb + TH_PC] = next === SLEEP ? ((x.entry + 1) << 8) | x.step : next < 0 ? 0 : ((x.entry + 1) << 8) | next;
     return { next: k.s, notes: k.notes, outcome: OUTCOMES[outcomeIndex(next)]! };
@@ -596,7 +596,7 @@ export class MMModel implements Model {
    */
   threadFinished(s: Int32Array, t: number): boolean {
     const tb = this.layout.threadBase[t]!;
-    const status = s[tb + TH_STATUS]!;
+    const status = s[tb + TH_STATUS]! & STATUS_MASK;
     if (status === TS_EXITED) return true;
     if (status !== TS_RUNNING || s[tb + TH_PC] !== 0) return false;
     const progs = this.programs[t]!;

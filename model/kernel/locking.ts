@@ -19,7 +19,7 @@
  * dependency for a trylock: it cannot wait).
  */
 import type { Kernel } from '../kernel.js';
-import { F_I_RWSEM, F_IMMAP, MM_LOCK, MM_PTL, PG_FLAGS, TH_WAIT } from '../layout.js';
+import { F_I_RWSEM, F_IMMAP, MM_LOCK, MM_PTL, PG_FLAGS } from '../layout.js';
 import {
   LOCK_ANON_VMA,
   LOCK_I_MMAP,
@@ -47,7 +47,7 @@ import {
 /** prepare_to_wait + schedule: registers t on `key` and marks it asleep; the step returns SLEEP. */
 export function sleep_on(k: Kernel, t: number, key: number, write = false): false {
   k.waitKey = key;
-  k.setThreadWord(t, TH_WAIT, key | (write ? WAIT_WRITE : 0) | WAIT_ASLEEP);
+  k.setThreadWait(t, key | (write ? WAIT_WRITE : 0) | WAIT_ASLEEP);
   if (k.narrate) k.note(`sleeps on ${k.keyName(key)}${write ? ' (as a writer)' : ''}`);
   return false;
 }
@@ -60,11 +60,10 @@ export function spin_on(k: Kernel, key: number): false {
 
 /** wake_up / wake_up_all on `key`: every thread asleep on it wakes (and runs its step again). */
 export function wake_up(k: Kernel, key: number): void {
-  const field = TH_WAIT;
   for (let u = 0; u < k.threads; u++) {
-    const w = k.threadWord(u, field);
+    const w = k.threadWait(u);
     if ((w & WAIT_ASLEEP) !== 0 && (w & WAIT_KEY_MASK) === key) {
-      k.setThreadWord(u, field, w & ~WAIT_ASLEEP);
+      k.setThreadWait(u, w & ~WAIT_ASLEEP);
       if (k.narrate) k.note(`wakes ${k.world.threadNames[u]}`);
     }
   }
@@ -72,10 +71,9 @@ export function wake_up(k: Kernel, key: number): void {
 
 /** A thread other than t is queued on key as a writer (asleep or woken, not yet holding it). */
 function writerWaiting(k: Kernel, key: number, t: number): boolean {
-  const field = TH_WAIT;
   for (let u = 0; u < k.threads; u++) {
     if (u === t) continue;
-    const w = k.threadWord(u, field);
+    const w = k.threadWait(u);
     if ((w & WAIT_WRITE) !== 0 && (w & WAIT_KEY_MASK) === key) return true;
   }
   return false;

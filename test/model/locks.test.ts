@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { anon_vma_lock_read, anon_vma_unlock_read, lock_page, mmap_read_lock, mmap_read_unlock, mmap_write_lock, mmap_write_unlock, trylock_page, unlock_page } from '../../model/kernel/locking.js';
-import { TH_WAIT } from '../../model/layout.js';
 import { dependencyName, Lockdep } from '../../model/lockdep.js';
 import { WAIT_ASLEEP } from '../../model/locks.js';
 import { check, model } from '../helpers.js';
@@ -34,7 +33,7 @@ describe('rw-semaphores: owners, sleeping, writer fairness', () => {
   // cow-fork-gup has three threads in P: enough for reader, writer, reader.
   const m = model('cow-fork-gup', { kernel: '6.2' });
   const k = m.view(initial(m));
-  const asleep = (t: number) => (k.threadWord(t, TH_WAIT) & WAIT_ASLEEP) !== 0;
+  const asleep = (t: number) => (k.threadWait(t) & WAIT_ASLEEP) !== 0;
 
   test('a reader holds it; a writer sleeps; a new reader sleeps behind the waiting writer; the last up_read wakes the writer', () => {
     expect(mmap_read_lock(k, 0, 0)).toBe(true);
@@ -62,9 +61,9 @@ describe('rw-semaphores: owners, sleeping, writer fairness', () => {
     expect(lock_page(k2, 0, 1)).toBe(true);
     expect(k2.readable.locks).toEqual({ [m.world.threadNames[0]!]: ['pfn 1 PG_locked'] });
     expect(lock_page(k2, 1, 1)).toBe(false);
-    expect(k2.threadWord(1, TH_WAIT) & WAIT_ASLEEP).not.toBe(0);
+    expect(k2.threadWait(1) & WAIT_ASLEEP).not.toBe(0);
     unlock_page(k2, 1);
-    expect(k2.threadWord(1, TH_WAIT) & WAIT_ASLEEP).toBe(0);
+    expect(k2.threadWait(1) & WAIT_ASLEEP).toBe(0);
   });
 });
 

@@ -8,7 +8,7 @@
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { GUP_NONE, gupKind } from '../../model/gup.js';
-import { Layout, PG_WORDS, TH_NEWPAGE, TH_ORIG, TH_PAGE, TH_PFN, TH_WAIT } from '../../model/layout.js';
+import { Layout, PG_WORDS, TH_NEWPAGE, TH_ORIG, TH_PAGE, TH_PFN, TH_STATUS } from '../../model/layout.js';
 import { LOCK_PAGE } from '../../model/locks.js';
 import { MM_OBJECTS } from '../../model/objects.js';
 import { PTE_MIGRATION, PTE_PRESENT, PTE_SPECIAL } from '../../model/pte.js';
@@ -60,9 +60,9 @@ function permute(m: MMModel, s: Int32Array, perm: number[]): Int32Array {
   }
   for (let t = 0; t < sh.entries.length; t++) {
     out[L.thread(t) + TH_ORIG] = renPte(s[L.thread(t) + TH_ORIG]!);
-    // A wait on a page lock names the page (model/locks.ts: class in bits 0-3, object in 4-11).
-    const w = s[L.thread(t) + TH_WAIT]!;
-    if ((w & 15) === LOCK_PAGE) out[L.thread(t) + TH_WAIT] = (w & ~(0xff << 4)) | (ren((w >>> 4) & 0xff) << 4);
+    // A wait on a page lock names the page (model/locks.ts: the status's 2 bits, the class in the next 4, the object in the next 8).
+    const w = s[L.thread(t) + TH_STATUS]!;
+    if (((w >>> 2) & 15) === LOCK_PAGE) out[L.thread(t) + TH_STATUS] = (w & ~(0xff << 6)) | (ren((w >>> 6) & 0xff) << 6);
     for (const w of [TH_PAGE, TH_NEWPAGE, TH_PFN]) out[L.thread(t) + w] = ren(s[L.thread(t) + w]!);
   }
   return out;
@@ -109,7 +109,7 @@ describe('frame symmetry', () => {
     const m = model('cow-fork-gup', { kernel: '6.2' });
     const P = new FramePlaces(m.layout);
     const kinds = [...new Set(P.names.map((n) => n.replace(/\[\d+\]/g, '')))];
-    expect(kinds).toEqual(['mm.pte', 'gup.record', 'thread.orig', 'thread.page', 'thread.new_page', 'thread.pfn', 'thread.wait']);
+    expect(kinds).toEqual(['mm.pte', 'gup.record', 'thread.status', 'thread.orig', 'thread.page', 'thread.new_page', 'thread.pfn']);
   });
 });
 
