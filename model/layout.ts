@@ -94,8 +94,7 @@ export const TH_STATUS = staticOffset(THREAD, 'status');
 export const TH_ORIG = staticOffset(THREAD, 'orig');
 export const TH_PAGE = staticOffset(THREAD, 'page');
 export const TH_NEWPAGE = staticOffset(THREAD, 'new_page');
-export const TH_AUX = staticOffset(THREAD, 'aux');
-export const TH_AUX2 = staticOffset(THREAD, 'aux2');
+// aux and aux2 are reached through each operation's typed locals (model/thread-locals.ts).
 /** A pfn the thread remembers without holding a reference (reclaim's second pass). */
 export const TH_PFN = staticOffset(THREAD, 'pfn');
 export const TH_BUDGET = staticOffset(THREAD, 'budget');

@@ -131,6 +131,11 @@ export const i_mmap_lock_read = (k: Kernel, t: number, f: number): boolean => do
 export const i_mmap_unlock_read = (k: Kernel, t: number, f: number): void => up_read(k, t, iMmapAt(k, f), waitKey(LOCK_I_MMAP, f));
 export const i_mmap_lock_write = (k: Kernel, t: number, f: number): boolean => down_write(k, t, iMmapAt(k, f), waitKey(LOCK_I_MMAP, f));
 export const i_mmap_unlock_write = (k: Kernel, f: number): void => up_write(k, iMmapAt(k, f), waitKey(LOCK_I_MMAP, f));
+/** Thread t holds i_mmap_rwsem (for read or write). */
+export function i_mmap_held_by(k: Kernel, t: number, f: number): boolean {
+  const w = k.s[iMmapAt(k, f)]!;
+  return rwsemWriter(w) === t || (rwsemWriter(w) < 0 && (w & (1 << t)) !== 0);
+}
 /** Thread t holds i_mmap_rwsem for read. */
 export const i_mmap_read_held_by = (k: Kernel, t: number, f: number): boolean => (k.s[iMmapAt(k, f)]! & (1 << t)) !== 0 && rwsemWriter(k.s[iMmapAt(k, f)]!) < 0;
 /** i_mmap_lock_read or _write, as `write` says (unmap_mapping_range took it for write before 5.18). */

@@ -5,17 +5,17 @@
  * handler, after which the access is retried.
  */
 import { DONE, FAILED, SLEEP } from '../kernel.js';
-import { PG_DATA, TH_AUX, TH_ORIG, VMA_WRITE } from '../layout.js';
+import { PG_DATA, TH_ORIG, VMA_WRITE } from '../layout.js';
 import type { ProgramBuilder } from '../program.js';
 import { formatPte as describePte, isPresent, isWritable, PTE_DIRTY, pteTarget, ZERO_PFN } from '../pte.js';
-import { buildFault, FAULT_FLAG_WRITE, VM_FAULT_ERROR } from './fault.js';
+import { buildFault, FAULT_FLAG_WRITE, FAULT_LOCALS, VM_FAULT_ERROR } from './fault.js';
 import { mmap_read_lock, mmap_read_unlock } from '../kernel/locking.js';
 
 export function buildAccess(b: ProgramBuilder, m: number, a: number, write: boolean, value: number, fileVma = false): void {
   const ACCESS = b.reserve();
   const fault = buildFault(b, m, a, (k, t) => {
     mmap_read_unlock(k, t, m);
-    if (k.threadWord(t, TH_AUX) & VM_FAULT_ERROR) {
+    if (FAULT_LOCALS.flags.get(k, t) & VM_FAULT_ERROR) {
       if (k.narrate) k.note('the fault failed (SIGBUS or VM_FAULT_OOM): the access does not complete');
       return FAILED;
     }
@@ -46,7 +46,7 @@ export function buildAccess(b: ProgramBuilder, m: number, a: number, write: bool
     }
     if (!mmap_read_lock(k, t, m)) return SLEEP;
     k.setThreadWord(t, TH_ORIG, pte);
-    k.setThreadWord(t, TH_AUX, write ? FAULT_FLAG_WRITE : 0);
+    FAULT_LOCALS.flags.set(k, t, write ? FAULT_FLAG_WRITE : 0);
     if (k.narrate) k.note(`#PF (${write ? 'write' : 'read'}): mmap_read_lock, orig_pte = ${describePte(pte)}`);
     return fault.enter(k, t);
   });

@@ -5,7 +5,7 @@
  * it), and do_swap_page (swap cache lookup, page lock, map under the PT lock).
  *
  * The caller (a user access or GUP) holds mmap_lock for read, has read
- * orig_pte into TH_ORIG and the fault flags into TH_AUX, and gets control
+ * orig_pte into TH_ORIG and the fault flags into FAULT_LOCALS.flags, and gets control
  * back through onDone when the fault returns (whatever it returned: the
  * caller retries its access).
  *
@@ -13,6 +13,7 @@
  * (docs/kernel-notes.md).
  */
 import { type Kernel, SLEEP } from '../kernel.js';
+import { int, threadLocals } from '../thread-locals.js';
 import { do_wp_page_locked_5_7, SWAPIN_EXCLUSIVE, SWAPIN_WRITABLE, type WpFault } from '../kernel/memory.js';
 import {
   F_FALLOC,
@@ -26,7 +27,6 @@ import {
   PG_DATA,
   PG_SWAPBACKED,
   PG_SWAPCACHE,
-  TH_AUX,
   TH_NEWPAGE,
   TH_ORIG,
   TH_PAGE,
@@ -53,6 +53,9 @@ import { anon_vma_prepare, page_add_file_rmap } from '../kernel/rmap.js';
 import { add_to_swap_cache } from '../kernel/swapfile.js';
 
 /** Fault flags and results kept in the thread's aux word while a fault runs. */
+/** The fault's local: its flags (FAULT_FLAG_*) and, once it returns, its result bits (VM_FAULT_*); its caller sets the flags. */
+export const FAULT_LOCALS = threadLocals('handle_mm_fault', { flags: int('aux') });
+
 export const FAULT_FLAG_WRITE = 1;
 export const FAULT_FLAG_UNSHARE = 2;
 /** GUP's FOLL_COW (<= 6.0): a write fault on a !VM_WRITE vma succeeded. */
@@ -89,11 +92,11 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
   const FILE_FAULT = fileVma ? b.reserve() : -1;
   const FILE_FINISH = fileVma ? b.reserve() : -1;
 
-  const flags = (k: Kernel, t: number): number => k.threadWord(t, TH_AUX);
+  const flags = (k: Kernel, t: number): number => FAULT_LOCALS.flags.get(k, t);
   /** do_swap_page's reason, filled when narrating (one object per fault, not one per state). */
   const why = { text: '' };
   const setResult = (k: Kernel, t: number, bit: number): void => {
-    k.setThreadWord(t, TH_AUX, flags(k, t) | bit);
+    FAULT_LOCALS.flags.set(k, t, flags(k, t) | bit);
   };
   const vmWrite = (k: Kernel): boolean => (k.vmaAt(m, a) & VMA_WRITE) !== 0;
   /** Drops the thread's held page references and returns to the caller. */

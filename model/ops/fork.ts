@@ -20,6 +20,7 @@
  * include/linux/rmap.h:page_try_dup_anon_rmap (5.19-6.2).
  */
 import { DISABLED, DONE, FAILED, type Kernel, SLEEP } from '../kernel.js';
+import { int, threadLocals } from '../thread-locals.js';
 import {
   MM_ANONPAGES,
   MM_FIXED_WORDS,
@@ -31,8 +32,6 @@ import {
   MM_UNUSED,
   PG_ANON,
   PG_DATA,
-  TH_AUX,
-  TH_AUX2,
   TH_NEWPAGE,
   VMA_ANON_VMA,
   VMA_PRESENT,
@@ -58,6 +57,9 @@ import { alloc_page, get_page, put_page } from '../kernel/page_alloc.js';
 import { page_dup_rmap } from '../kernel/rmap.js';
 import { swap_duplicate } from '../kernel/swapfile.js';
 
+
+/** fork's locals: the address copy_pte_range is at, and its decision for it (1: copy the page for the child); new_page holds the preallocated page. */
+const FORK_LOCALS = threadLocals('dup_mmap', { addr: int('aux2'), copy: int('aux') });
 
 const WHERE = 'kernel/fork.c:dup_mmap -> mm/memory.c:copy_pte_range (5.7-6.2)';
 
@@ -91,7 +93,6 @@ export function buildFork(b: ProgramBuilder, parent: number, child: number, spli
   const APPLY = b.reserve();
   const PREALLOC = b.reserve();
   const END = b.reserve();
-  // TH_AUX2: the address being copied; TH_AUX: the decision (1: copy the page for the child); TH_NEWPAGE: the preallocated page.
   const nextAddr = (k: Kernel, from: number): number => {
     for (let a = from; a < k.addrs; a++) if (needsCopyTable(k, parent, a) && k.pte(parent, a) !== 0) return a;
     return -1;
@@ -113,14 +114,14 @@ export function buildFork(b: ProgramBuilder, parent: number, child: number, spli
     createChild(k, parent, child);
     seqcount(k);
     const a = nextAddr(k, 0);
-    k.setThreadWord(t, TH_AUX2, a);
+    FORK_LOCALS.addr.set(k, t, a);
     if (a < 0) return END;
     // copy_pte_range: both PT locks (dst, then src) for the whole table.
     lockTables(k, t);
     return DECIDE;
   });
   b.define(DECIDE, 'copy_present_pte: page_maybe_dma_pinned?', 'mm/memory.c:copy_present_pte (5.9-6.2)', (k, t) => {
-    const a = k.threadWord(t, TH_AUX2);
+    const a = FORK_LOCALS.addr.get(k, t);
     const copy = decide(k, parent, a);
     if (copy && k.threadWord(t, TH_NEWPAGE) === 0) {
       // -EAGAIN: copy_pte_range drops both PT locks to allocate, then tries this PTE again.
@@ -128,33 +129,33 @@ export function buildFork(b: ProgramBuilder, parent: number, child: number, spli
       if (k.narrate) k.note(`${k.addrName(parent, a)}: the page may be pinned and there is no preallocated page: -EAGAIN, drop the PT locks`);
       return PREALLOC;
     }
-    k.setThreadWord(t, TH_AUX, copy ? 1 : 0);
+    FORK_LOCALS.copy.set(k, t, copy ? 1 : 0);
     if (k.narrate) k.note(`${k.addrName(parent, a)}: ${copy ? 'the page may be pinned: copy it for the child' : 'share the page'}`);
     return APPLY;
   });
   b.define(APPLY, 'copy_present_pte: share or copy', 'mm/memory.c:copy_present_pte (5.7-6.2)', (k, t) => {
-    const a = k.threadWord(t, TH_AUX2);
+    const a = FORK_LOCALS.addr.get(k, t);
     let np = 0;
-    if (k.threadWord(t, TH_AUX) === 1) {
+    if (FORK_LOCALS.copy.get(k, t) === 1) {
       // copy_present_page() consumes the preallocated page.
       np = k.threadWord(t, TH_NEWPAGE);
       k.setThreadWord(t, TH_NEWPAGE, 0);
     }
     copyPte(k, parent, child, a, np);
     const n = nextAddr(k, a + 1);
-    k.setThreadWord(t, TH_AUX2, n);
+    FORK_LOCALS.addr.set(k, t, n);
     return n < 0 ? END : DECIDE;
   });
   b.define(PREALLOC, 'copy_pte_range: page_copy_prealloc', 'mm/memory.c:copy_pte_range -> page_copy_prealloc (5.9-6.2)', (k, t) => {
     const np = alloc_page(k);
     if (np === 0) {
       seqcount(k); // raw_write_seqcount_end: copy_page_range ends it whatever copy_p4d_range returned
-      k.setThreadWord(t, TH_AUX, 0);
-      k.setThreadWord(t, TH_AUX2, 0);
+      FORK_LOCALS.copy.set(k, t, 0);
+      FORK_LOCALS.addr.set(k, t, 0);
       return forkFails(k, t, parent, child);
     }
     k.setThreadWord(t, TH_NEWPAGE, np);
-    if (k.narrate) k.note(`preallocated pfn ${np}; retake the PT locks and try ${k.addrName(parent, k.threadWord(t, TH_AUX2))} again`);
+    if (k.narrate) k.note(`preallocated pfn ${np}; retake the PT locks and try ${k.addrName(parent, FORK_LOCALS.addr.get(k, t))} again`);
     lockTables(k, t);
     return DECIDE;
   });
@@ -168,8 +169,8 @@ export function buildFork(b: ProgramBuilder, parent: number, child: number, spli
     }
     unlockTables(k);
     seqcount(k);
-    k.setThreadWord(t, TH_AUX, 0);
-    k.setThreadWord(t, TH_AUX2, 0);
+    FORK_LOCALS.copy.set(k, t, 0);
+    FORK_LOCALS.addr.set(k, t, 0);
     k.startThreads(child);
     mmap_write_unlock(k, parent);
     return DONE;

@@ -5,6 +5,7 @@
  * faults it triggers (faultin_page), retrying the walk after each fault.
  */
 import { DISABLED, DONE, FAILED, type Kernel, SLEEP } from '../kernel.js';
+import { int, threadLocals } from '../thread-locals.js';
 import {
   formatGupFlags,
   GUP_ANON,
@@ -19,12 +20,19 @@ import {
   gupRecord,
   gupRefs,
 } from '../gup.js';
-import { MM_WPSEQ, PG_ANON, PG_DATA, TH_AUX, TH_AUX2, TH_ORIG, VMA_WRITE } from '../layout.js';
+import { MM_WPSEQ, PG_ANON, PG_DATA, TH_ORIG, VMA_WRITE } from '../layout.js';
 import type { ProgramBuilder } from '../program.js';
 import { formatPte, isPresent, mapsNormalPage, PTE_DIRTY, PTE_SPECIAL, PTE_WRITE, pteTarget, ZERO_PFN } from '../pte.js';
 import { buildFault, FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, FOLL_COW, VM_FAULT_ERROR } from './fault.js';
 import { mmap_read_lock, mmap_read_unlock } from '../kernel/locking.js';
 import { get_page, put_page } from '../kernel/page_alloc.js';
+
+/**
+ * GUP's locals: the flags it faults with (the fault's own flags word,
+ * FAULT_LOCALS.flags, which handle_mm_fault reads) plus FOLL_COW, and the
+ * write_protect_seq snapshot of GUP-fast.
+ */
+const GUP_LOCALS = threadLocals('get_user_pages', { flags: int('aux'), seq: int('aux2') });
 
 export interface GupArgs {
   slot: number;
@@ -46,20 +54,20 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
   const START = b.reserve();
   const FOLLOW = b.reserve();
   const fault = buildFault(b, m, a, (k, t) => {
-    const aux = k.threadWord(t, TH_AUX);
+    const aux = GUP_LOCALS.flags.get(k, t);
     if (aux & VM_FAULT_ERROR) {
       mmap_read_unlock(k, t, m);
       if (k.narrate) k.note('faultin_page failed: GUP returns -ENOMEM');
       return FAILED;
     }
-    k.setThreadWord(t, TH_AUX, aux & FOLL_COW);
+    GUP_LOCALS.flags.set(k, t, aux & FOLL_COW);
     return FOLLOW;
   }, fileVma);
 
   const faultin = (k: Kernel, t: number, flag: number, why: string): number => {
     const pte = k.pte(m, a);
     k.setThreadWord(t, TH_ORIG, pte);
-    k.setThreadWord(t, TH_AUX, (k.threadWord(t, TH_AUX) & FOLL_COW) | flag);
+    GUP_LOCALS.flags.set(k, t, (GUP_LOCALS.flags.get(k, t) & FOLL_COW) | flag);
     const kind = flag & FAULT_FLAG_UNSHARE ? 'FAULT_FLAG_UNSHARE' : flag & FAULT_FLAG_WRITE ? 'FAULT_FLAG_WRITE' : 'read';
     if (k.narrate) k.note(`follow_page_pte: ${why}: faultin_page(${kind})`);
     return fault.enter(k, t);
@@ -72,7 +80,7 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
     const forced = k.fn.should_force_cow_break(k, a, g);
     const write = g.write || forced;
     if (!isPresent(pte)) return faultin(k, t, write ? FAULT_FLAG_WRITE : 0, 'no present PTE');
-    const follCow = (k.threadWord(t, TH_AUX) & FOLL_COW) !== 0;
+    const follCow = (GUP_LOCALS.flags.get(k, t) & FOLL_COW) !== 0;
     if (write && !(pte & PTE_WRITE) && !(follCow && pte & PTE_DIRTY)) {
       return faultin(k, t, FAULT_FLAG_WRITE, forced ? 'R/O PTE, COW break forced (should_force_cow_break)' : 'FOLL_WRITE on a R/O PTE');
     }
@@ -106,7 +114,7 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
     if (!mmap_read_lock(k, t, m)) return SLEEP;
     // mm->has_pinned (5.9, 008cfe4418b3), later MMF_HAS_PINNED: set on every FOLL_PIN call.
     k.fn.mm_set_has_pinned(k, m, g);
-    k.setThreadWord(t, TH_AUX, 0);
+    GUP_LOCALS.flags.set(k, t, 0);
     return follow(k, t);
   });
   b.define(FOLLOW, 'follow_page_pte', 'mm/gup.c:follow_page_pte (5.7-6.2)', (k, t) => follow(k, t));
@@ -130,7 +138,7 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
     if (k.gup(g.slot) !== 0) return DISABLED;
     k.fn.mm_set_has_pinned(k, m, g);
     const seq = k.mmWord(m, MM_WPSEQ);
-    k.setThreadWord(t, TH_AUX2, seq);
+    GUP_LOCALS.seq.set(k, t, seq);
     const odd = k.fn.gup_fast_seq_begin(k, m, g, seq);
     if (odd) return fallback(k, t, odd);
     const pte = k.pte(m, a);
@@ -158,7 +166,7 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
     const pfn = pteTarget(orig);
     if (k.pte(m, a) !== orig) return undo(k, t, 'the PTE changed');
     if (!(orig & PTE_WRITE) && k.fn.gup_must_unshare(k, g, pfn, a, true)) return undo(k, t, 'gup_must_unshare');
-    const changed = k.fn.gup_fast_seq_retry(k, m, g, k.threadWord(t, TH_AUX2));
+    const changed = k.fn.gup_fast_seq_retry(k, m, g, GUP_LOCALS.seq.get(k, t));
     if (changed) return undo(k, t, changed);
     k.setGup(g.slot, k.gup(g.slot) & ~GUP_PENDING);
     if (k.narrate) k.note(`GUP-fast done: ref "${k.world.gupNames[g.slot]}" on pfn ${pfn}`);

@@ -16,6 +16,7 @@
  * concurrent migration fail (-EAGAIN).
  */
 import { BLOCKED, DISABLED, DONE, FAILED, type Kernel, SLEEP } from '../kernel.js';
+import { int, threadLocals } from '../thread-locals.js';
 import {
   PG_ANON,
   PG_ANON_EXCLUSIVE,
@@ -27,7 +28,6 @@ import {
   PG_PRIVATE,
   PG_SWAPBACKED,
   PG_SWAPCACHE,
-  TH_AUX,
   TH_NEWPAGE,
   TH_PAGE,
   VMA_WRITE,
@@ -54,7 +54,8 @@ import { anon_vma_lock_read, anon_vma_unlock_read, i_mmap_lock_read, i_mmap_read
 import { alloc_page, get_page, put_page } from '../kernel/page_alloc.js';
 import { page_add_file_rmap, page_remove_rmap } from '../kernel/rmap.js';
 
-// TH_AUX bits while migrating.
+/** Migration's local: its result bits. */
+const MIGRATE_LOCALS = threadLocals('migrate_pages', { result: int('aux') });
 const SUCCESS = 2; // move_to_new_page succeeded
 const MIGRATE = 'mm/migrate.c';
 
@@ -104,7 +105,7 @@ export function buildMigrate(b: ProgramBuilder, target: MigrateTarget): void {
     get_page(k, pfn);
     k.setPageFlag(pfn, PG_ISOLATED);
     k.setThreadWord(t, TH_PAGE, pfn);
-    k.setThreadWord(t, TH_AUX, 0);
+    MIGRATE_LOCALS.result.set(k, t, 0);
     if (k.narrate) k.note(`isolate pfn ${pfn} from the LRU (+1 reference)`);
     return LOCK;
   });
@@ -190,7 +191,7 @@ export function buildMigrate(b: ProgramBuilder, target: MigrateTarget): void {
       put_page(k, pfn);
     }
     k.setPageWord(pfn, PG_MAPPING, 0);
-    k.setThreadWord(t, TH_AUX, k.threadWord(t, TH_AUX) | SUCCESS);
+    MIGRATE_LOCALS.result.set(k, t, MIGRATE_LOCALS.result.get(k, t) | SUCCESS);
     if (k.narrate) k.note(`data and mapping moved to pfn ${np}`);
     return remap(k, t);
   });
@@ -200,14 +201,14 @@ export function buildMigrate(b: ProgramBuilder, target: MigrateTarget): void {
   const finish = (k: Kernel, t: number): number => {
     const pfn = k.threadWord(t, TH_PAGE);
     const np = k.threadWord(t, TH_NEWPAGE);
-    const ok = (k.threadWord(t, TH_AUX) & SUCCESS) !== 0;
+    const ok = (MIGRATE_LOCALS.result.get(k, t) & SUCCESS) !== 0;
     rmapUnlock(k, t, ok ? k.pageFile(np) : k.pageFile(pfn));
     unlock_page(k, np);
     unlock_page(k, pfn);
     k.clearPageFlag(pfn, PG_ISOLATED);
     k.setThreadWord(t, TH_PAGE, 0);
     k.setThreadWord(t, TH_NEWPAGE, 0);
-    k.setThreadWord(t, TH_AUX, 0);
+    MIGRATE_LOCALS.result.set(k, t, 0);
     put_page(k, np); // success: the new page's owners hold it now; failure: frees it
     put_page(k, pfn); // putback / free the old page
     if (k.narrate) k.note(ok ? `migrated pfn ${pfn} -> pfn ${np}; unlock, put back` : `migration failed: pfn ${pfn} put back`);
@@ -217,7 +218,7 @@ export function buildMigrate(b: ProgramBuilder, target: MigrateTarget): void {
   b.define(REMAP, 'remove_migration_pte', `${MIGRATE}:remove_migration_ptes -> remove_migration_pte (5.7-6.2)`, (k, t) => {
     const pfn = k.threadWord(t, TH_PAGE);
     const np = k.threadWord(t, TH_NEWPAGE);
-    const ok = (k.threadWord(t, TH_AUX) & SUCCESS) !== 0;
+    const ok = (MIGRATE_LOCALS.result.get(k, t) & SUCCESS) !== 0;
     const dst = ok ? np : pfn;
     const file = ok ? k.pageFile(np) : k.pageFile(pfn);
     if (file >= 0 && !rmapLock(k, t, dst)) return SLEEP;

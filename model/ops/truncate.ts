@@ -16,6 +16,7 @@
  * mm's PT lock). A disk file is truncated the same way (truncate_pagecache).
  */
 import { BLOCKED, DONE, type Kernel, type ZapDetails, SLEEP } from '../kernel.js';
+import { int, threadLocals } from '../thread-locals.js';
 import {
   F_FALLOC,
   F_FLAGS,
@@ -24,15 +25,13 @@ import {
   GHOST_STALE_MIGRATION,
   MM_LIVE,
   PG_ANON,
-  TH_AUX,
-  TH_AUX2,
   TH_PAGE,
   VMA_PRESENT,
 } from '../layout.js';
 import type { ProgramBuilder } from '../program.js';
 import { PTE_MIGRATION, pteKind, pteTarget } from '../pte.js';
 import { delete_from_page_cache } from '../kernel/filemap.js';
-import { i_mmap_lock, i_mmap_unlock, inode_lock, inode_unlock, lock_page, pte_lock, shmem_falloc_wake, unlock_page } from '../kernel/locking.js';
+import { i_mmap_held_by, i_mmap_lock, i_mmap_unlock, inode_lock, inode_unlock, lock_page, pte_lock, shmem_falloc_wake, unlock_page } from '../kernel/locking.js';
 import { get_page, put_page } from '../kernel/page_alloc.js';
 
 /** The (mm, vma) pairs that may map file f, in i_mmap tree order. */
@@ -53,8 +52,13 @@ export interface UnmapRange {
   who: string;
 }
 
-// TH_AUX2 holds the loop state: bits 0-7 cursor, bit 8 i_mmap_rwsem held.
-const HELD = 1 << 8;
+/**
+ * Truncation's locals: unmap_mapping_range's cursor (the next VMA of the
+ * file's i_mmap tree; whether i_mmap_rwsem is held is the lock's own
+ * business: its owner), and shmem_undo_range's next page index (from the
+ * range's start).
+ */
+const TRUNCATE_LOCALS = threadLocals('truncate', { cursor: int('aux2'), index: int('aux') });
 
 /** Addresses of mapping x that map a file index in [start, end). */
 function addrsInRange(k: Kernel, x: Mapping, r: UnmapRange): number[] {
@@ -80,13 +84,11 @@ export function buildUnmapMappingRange(b: ProgramBuilder, mappings: readonly Map
   const STEP = b.reserve();
   const details: ZapDetails = { evenCows: r.evenCows, file: r.file, who: r.who };
   b.define(STEP, `unmap_mapping_range(even_cows=${r.evenCows ? 1 : 0})`, 'mm/memory.c:unmap_mapping_range -> unmap_mapping_range_tree -> zap_pte_range (5.7-6.2)', (k, t) => {
-    let aux = k.threadWord(t, TH_AUX2);
-    if (!(aux & HELD)) {
+    if (!i_mmap_held_by(k, t, r.file)) {
       // i_mmap_lock_write (<= 5.17) / i_mmap_lock_read (5.18, 2c8659951654)
       if (!i_mmap_lock(k, t, r.file, k.fn.unmap_mapping_i_mmap_write())) return SLEEP;
-      aux = HELD;
     }
-    let cursor = aux & 0xff;
+    let cursor = TRUNCATE_LOCALS.cursor.get(k, t);
     while (cursor < mappings.length && !vmaMapped(k, mappings[cursor]!)) cursor++;
     if (cursor < mappings.length) {
       const x = mappings[cursor]!;
@@ -96,11 +98,11 @@ export function buildUnmapMappingRange(b: ProgramBuilder, mappings: readonly Map
     }
     while (cursor < mappings.length && !vmaMapped(k, mappings[cursor]!)) cursor++;
     if (cursor < mappings.length) {
-      k.setThreadWord(t, TH_AUX2, HELD | cursor);
+      TRUNCATE_LOCALS.cursor.set(k, t, cursor);
       return STEP;
     }
     i_mmap_unlock(k, t, r.file);
-    k.setThreadWord(t, TH_AUX2, 0);
+    TRUNCATE_LOCALS.cursor.set(k, t, 0);
     if (r.checkStale) checkStale(k, mappings, r);
     return next();
   });
@@ -135,21 +137,21 @@ export function buildTruncateRange(b: ProgramBuilder, mappings: readonly Mapping
   const where = 'mm/shmem.c:shmem_undo_range -> mm/truncate.c:truncate_inode_folio (5.7-6.2)';
   b.define(LOOKUP, 'shmem_undo_range: find_get_entries', where, (k, t) => {
     const end = r.end < 0 ? k.L.shape.filePages : r.end;
-    for (let index = k.threadWord(t, TH_AUX2) + r.start; index < end; index++) {
+    for (let index = TRUNCATE_LOCALS.index.get(k, t) + r.start; index < end; index++) {
       const pfn = k.cachePage(r.file, index);
       if (!pfn) continue;
       get_page(k, pfn);
       k.setThreadWord(t, TH_PAGE, pfn);
-      k.setThreadWord(t, TH_AUX2, index - r.start);
+      TRUNCATE_LOCALS.index.set(k, t, index - r.start);
       return LOCK;
     }
-    k.setThreadWord(t, TH_AUX2, 0);
+    TRUNCATE_LOCALS.index.set(k, t, 0);
     return next();
   });
   b.define(LOCK, 'shmem_undo_range: lock, truncate_inode_folio', where, (k, t) => {
     const pfn = k.threadWord(t, TH_PAGE);
     if (!lock_page(k, t, pfn)) return SLEEP; // folio_lock
-    const index = k.threadWord(t, TH_AUX2) + r.start;
+    const index = TRUNCATE_LOCALS.index.get(k, t) + r.start;
     if (k.pageFile(pfn) !== r.file) {
       if (k.narrate) k.note(`pfn ${pfn} left the page cache meanwhile (migrated): retry index ${index}`);
       unlock_page(k, pfn);
@@ -173,7 +175,7 @@ export function buildTruncateRange(b: ProgramBuilder, mappings: readonly Mapping
     unlock_page(k, pfn);
     k.setThreadWord(t, TH_PAGE, 0);
     put_page(k, pfn);
-    k.setThreadWord(t, TH_AUX2, index + 1 - r.start);
+    TRUNCATE_LOCALS.index.set(k, t, index + 1 - r.start);
     if (k.narrate) k.note(`index ${index}: pfn ${pfn} unmapped (unmap_mapping_folio) and deleted from the page cache`);
     return LOOKUP;
   });
@@ -196,15 +198,15 @@ function buildTruncateRangeIMmapFirst(b: ProgramBuilder, mappings: readonly Mapp
   const where = 'mm/shmem.c:shmem_undo_range (MUTANT: i_mmap_rwsem before folio_lock)';
   b.define(LOOKUP, 'shmem_undo_range: find_get_entries', where, (k, t) => {
     const end = r.end < 0 ? k.L.shape.filePages : r.end;
-    for (let index = k.threadWord(t, TH_AUX2) + r.start; index < end; index++) {
+    for (let index = TRUNCATE_LOCALS.index.get(k, t) + r.start; index < end; index++) {
       const pfn = k.cachePage(r.file, index);
       if (!pfn) continue;
       get_page(k, pfn);
       k.setThreadWord(t, TH_PAGE, pfn);
-      k.setThreadWord(t, TH_AUX2, index - r.start);
+      TRUNCATE_LOCALS.index.set(k, t, index - r.start);
       return I_MMAP;
     }
-    k.setThreadWord(t, TH_AUX2, 0);
+    TRUNCATE_LOCALS.index.set(k, t, 0);
     return next();
   });
   b.define(I_MMAP, 'shmem_undo_range: i_mmap_lock (MUTANT)', where, (k, t) => {
@@ -214,7 +216,7 @@ function buildTruncateRangeIMmapFirst(b: ProgramBuilder, mappings: readonly Mapp
   b.define(LOCK, 'shmem_undo_range: folio_lock under i_mmap_rwsem (MUTANT)', where, (k, t) => {
     const pfn = k.threadWord(t, TH_PAGE);
     if (!lock_page(k, t, pfn)) return SLEEP; // asleep, holding i_mmap_rwsem
-    const index = k.threadWord(t, TH_AUX2) + r.start;
+    const index = TRUNCATE_LOCALS.index.get(k, t) + r.start;
     if (k.pageFile(pfn) === r.file) {
       for (const x of mappings) {
         if (!vmaMapped(k, x)) continue;
@@ -224,7 +226,7 @@ function buildTruncateRangeIMmapFirst(b: ProgramBuilder, mappings: readonly Mapp
         }
       }
       delete_from_page_cache(k, pfn);
-      k.setThreadWord(t, TH_AUX2, index + 1 - r.start);
+      TRUNCATE_LOCALS.index.set(k, t, index + 1 - r.start);
     }
     unlock_page(k, pfn);
     i_mmap_unlock(k, t, r.file);
@@ -263,8 +265,8 @@ export function buildTruncate(b: ProgramBuilder, world: Kernel['world'], f: numb
       inode_unlock(k, f);
       return DONE;
     }
-    k.setThreadWord(t, TH_AUX, 0);
-    k.setThreadWord(t, TH_AUX2, 0);
+    TRUNCATE_LOCALS.index.set(k, t, 0);
+    TRUNCATE_LOCALS.cursor.set(k, t, 0);
     return FIRST;
   });
   b.define(END, 'inode_unlock', 'fs/open.c:do_truncate (5.7-6.2)', (k) => {
@@ -283,7 +285,7 @@ export function buildPunch(b: ProgramBuilder, world: Kernel['world'], f: number,
   b.define(START, 'shmem_fallocate(PUNCH_HOLE)', 'mm/shmem.c:shmem_fallocate (5.7-6.2)', (k, t) => {
     if (!inode_lock(k, t, f)) return SLEEP;
     k.setFileWord(f, F_FLAGS, k.fileWord(f, F_FLAGS) | F_FALLOC | (start << 8) | ((start + len) << 16));
-    k.setThreadWord(t, TH_AUX2, 0);
+    TRUNCATE_LOCALS.cursor.set(k, t, 0);
     if (k.narrate) k.note(`inode_lock; shmem_falloc over pages [${start}, ${start + len}): faults there wait`);
     return PRE;
   });

@@ -15,7 +15,6 @@ import {
   MM_SHMEMPAGES,
   MM_SWAPENTS,
   PG_LOCKED,
-  TH_AUX,
   TH_ORIG,
   TH_PAGE,
   TH_PC,
@@ -318,7 +317,6 @@ describe('GUP-fast (mm/gup.c gup_pte_range) and MADV_PAGEOUT', () => {
     page_dup_rmap(r.k, pfn); // a second mapping somewhere
     expect(m.narrate(r.k.s, m.actions.findIndex((x) => x.op.includes('MADV_PAGEOUT') && x.step === 0))).toBeNull();
     void GUP_ANON;
-    void TH_AUX;
     void FAULT_FLAG_WRITE;
     void PTE_MIGRATION;
   });

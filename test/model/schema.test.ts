@@ -17,6 +17,7 @@ import { INT, type ObjectDecl, type WordType } from '../../model/schema.js';
 import { FramePlaces } from '../../model/frame-places.js';
 import { FrameSymmetry } from '../../model/symmetry.js';
 import { ObjectBits, porInfo } from '../../model/por.js';
+import { frame, heldFrame, int, threadLocals } from '../../model/thread-locals.js';
 import type { MMModel } from '../../model/world.js';
 import { model } from '../helpers.js';
 
@@ -232,5 +233,15 @@ describe('partial-order footprints from the schema', () => {
     const many: ObjectDecl = { kind: 'many', count: () => 40, footprint: 'each', readable: { section: 'many', name: () => 'm' }, fields: [{ name: 'x', type: INT, readable: false }] };
     const L = new Layout(m.layout.shape, [...MM_OBJECTS, many]);
     expect(porInfo([...MM_OBJECTS, many], L, m.scenario, [], [], [])).toBeUndefined();
+  });
+});
+
+describe('thread locals are typed per operation', () => {
+  it('a frame in an int word, a word used twice, a word that does not exist: refused when declared', () => {
+    expect(() => threadLocals('toy', { page: heldFrame('aux') })).toThrow('toy.page: a held frame cannot live in thread.aux, which is typed int');
+    expect(() => threadLocals('toy', { count: int('page') })).toThrow('toy.count: an int cannot live in thread.page, which is typed held frame');
+    expect(() => threadLocals('toy', { a: int('aux'), b: int('aux') })).toThrow('toy.b: thread.aux already holds toy.a');
+    const ok = threadLocals('toy', { a: int('aux'), remembered: frame('pfn') });
+    expect(ok.a.name).toBe('a');
   });
 });

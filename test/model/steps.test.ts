@@ -14,11 +14,10 @@ import {
   PG_ANON_EXCLUSIVE,
   PG_SWAPCACHE,
   SWAP_HAS_CACHE,
-  TH_AUX,
   TH_ORIG,
   TH_PC,
 } from '../../model/layout.js';
-import { FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE } from '../../model/ops/fault.js';
+import { FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, FAULT_LOCALS } from '../../model/ops/fault.js';
 import { isWritable, PTE_DIRTY, PTE_SWAP, PTE_SWP_EXCLUSIVE, pteKind, ptePresent, pteSwap, pteTarget } from '../../model/pte.js';
 import type { ScenarioSpec } from '../../model/scenario.js';
 import type { MMModel } from '../../model/world.js';
@@ -75,7 +74,7 @@ function at(m: MMModel, k: Kernel, thread: number, op: string, label: string, or
   const x = m.actions[a]!;
   k.setThreadWord(thread, TH_PC, ((x.entry + 1) << 8) | x.step);
   k.setThreadWord(thread, TH_ORIG, orig);
-  k.setThreadWord(thread, TH_AUX, aux);
+  FAULT_LOCALS.flags.set(k, thread, aux);
   return a;
 }
 
