@@ -69,13 +69,13 @@ if (values.child) {
   // One mmcheck run in this fresh process: what the benchmark times (see mmcheck() below).
   const { factory, opts } = JSON.parse(values.child) as { factory: ModelFactory; opts: ExploreOptions };
   const r = await exploreParallel(factory, opts);
-  process.stdout.write(JSON.stringify({ verdict: r.verdict, seconds: r.seconds, states: r.states, transitions: r.transitions, tableBytes: r.tableBytes }) + '\n');
+  process.stdout.write(`${JSON.stringify({ verdict: r.verdict, seconds: r.seconds, states: r.states, transitions: r.transitions, tableBytes: r.tableBytes })}\n`);
   process.exit(0);
 }
 const rounds = Math.max(1, Number(values.runs ?? 3));
 const all = availableParallelism();
 const want = (g: string) => !values.only || values.only === g;
-const log = (s: string) => process.stderr.write(s + '\n');
+const log = (s: string) => process.stderr.write(`${s}\n`);
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -212,8 +212,7 @@ const table = [
   '| benchmark | tool | workers | states | transitions | seconds | states/s | bytes/state |',
   '|---|---|---:|---:|---:|---:|---:|---:|',
   ...rows.map(
-    (r) =>
-      `| ${r.name} | ${r.tool} | ${r.workers} | ${fmt(r.states)} | ${fmt(r.transitions)} | ${r.seconds.toFixed(2)} | ${fmt(r.statesPerSecond)} | ${r.bytesPerState ?? ''} |`,
+    (r) => `| ${r.name} | ${r.tool} | ${r.workers} | ${fmt(r.states)} | ${fmt(r.transitions)} | ${r.seconds.toFixed(2)} | ${fmt(r.statesPerSecond)} | ${r.bytesPerState ?? ''} |`,
   ),
 ];
 
@@ -236,5 +235,5 @@ ratio('per-state cost, mm (cow-fork-gup, all 8 invariants) / classic, 1 worker',
 ratio('per-state cost, mm (cow-fork-gup, anon-exclusive only) / classic, 1 worker', one, find('mmcheck', 'mm: anon-exclusive (cow-fork-gup)', 1));
 table.push('', ...Object.entries(ratios).map(([k, x]) => `${k}: ${x.toFixed(2)}x (median; rounds: ${perRound[k]!.map((r) => r.toFixed(2)).join(', ')})`));
 if (!has('spin') || !has('rumur')) table.push('(spin or rumur not installed: apt-get install spin rumur to compare)');
-process.stdout.write(table.join('\n') + '\n');
-if (values.json) process.stdout.write(JSON.stringify({ benchmarks: rows, ratios }) + '\n');
+process.stdout.write(`${table.join('\n')}\n`);
+if (values.json) process.stdout.write(`${JSON.stringify({ benchmarks: rows, ratios })}\n`);

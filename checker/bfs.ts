@@ -78,9 +78,13 @@ function hasNewSuccessor(level: StateQueue, W: number, S: Search): boolean {
   for (let r = 0; r < level.length && !any; r++) {
     const off = r * level.stride;
     state.set(level.data.subarray(off, off + W));
-    S.expand(state, (s) => {
-      if (!any && !S.isVisited(s)) any = true;
-    }, S.isVisited);
+    S.expand(
+      state,
+      (s) => {
+        if (!any && !S.isVisited(s)) any = true;
+      },
+      S.isVisited,
+    );
   }
   return any;
 }

@@ -59,9 +59,13 @@ export function dfs(model: Model, invariants: readonly Invariant[], opts: Explor
     if (depth >= S.maxDepth) {
       let any = false;
       model.setObserving?.(false);
-      S.expand(cur, () => {
-        any = true;
-      }, S.isVisited);
+      S.expand(
+        cur,
+        () => {
+          any = true;
+        },
+        S.isVisited,
+      );
       model.setObserving?.(true);
       if (any) S.depthBounded = true;
       continue;

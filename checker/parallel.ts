@@ -12,7 +12,21 @@ import { Worker } from 'node:worker_threads';
 import { jsUrl, loadModel, type ModelFactory } from './factory.js';
 import { collisionProbability, fingerprint, fpLo } from './fingerprint.js';
 import type { ExploreOptions, ExploreResult, Progress, Violation } from './model.js';
-import { controlWords, FOUND, HDR, levelProgress, PAUSE, SLOT, sharedInts, workerBits, type CommitResult, type Frontier, type LevelParents, type LevelPlan, type Segment } from './share.js';
+import {
+  controlWords,
+  FOUND,
+  HDR,
+  levelProgress,
+  PAUSE,
+  SLOT,
+  sharedInts,
+  workerBits,
+  type CommitResult,
+  type Frontier,
+  type LevelParents,
+  type LevelPlan,
+  type Segment,
+} from './share.js';
 import { capacityFor, MAX_LOAD, newTable, rehash } from './shared-table.js';
 import { canonicalizer } from './reduce.js';
 import { DEFAULT_REDUCTIONS, verdictOf, violationFromPath, witnessResults } from './search.js';
@@ -36,8 +50,7 @@ class Remote {
         e.name = m.name ?? 'Error';
         e.stack = `worker: ${m.stack ?? m.error}`;
         this.fail(e);
-      }
-      else this.pending.shift()?.resolve(m);
+      } else this.pending.shift()?.resolve(m);
     });
     worker.on('error', (e) => this.fail(e));
     // A worker that ends by itself (the model's or an invariant's code called process.exit) would leave its replies owed for ever.
@@ -161,8 +174,7 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
     const ready = await Promise.all(remotes.map((r) => r.next<{ arena: Arena; coverage: Float64Array }>()));
     const arenas = ready.map((m) => m.arena);
     workerCoverage = ready.map((m) => m.coverage);
-    const done = (): boolean =>
-      found.length > 0 && (stopAtFirst || violated.size >= invariants.length + (checkDeadlock ? 1 : 0));
+    const done = (): boolean => found.length > 0 && (stopAtFirst || violated.size >= invariants.length + (checkDeadlock ? 1 : 0));
 
     // The visited table; `stored` counts its entries.
     let table = newTable(capacityFor(expectedStates, reserve * 4));
@@ -182,7 +194,7 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
       tableBytes = table.byteLength;
     };
     tableBytes = table.byteLength;
-    const plan = (w: number, inserted: number, levelInserted: number): LevelPlan => ({
+    const plan = (_w: number, inserted: number, levelInserted: number): LevelPlan => ({
       table,
       keyArenas: arenas.map((a) => a.keys),
       budget: inserted + Math.floor(((table.length >> 1) * MAX_LOAD - stored - levelInserted) / workers),
@@ -318,10 +330,7 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
         Atomics.store(control, PAUSE, 1);
       };
       const overStates = (inserted: number): boolean => opts.maxStates !== undefined && stored + inserted > opts.maxStates;
-      const cancel =
-        opts.maxSeconds === undefined || probe
-          ? () => {}
-          : timeoutAfter(t0 + opts.maxSeconds * 1000 - performance.now(), () => stop('max-seconds'));
+      const cancel = opts.maxSeconds === undefined || probe ? () => {} : timeoutAfter(t0 + opts.maxSeconds * 1000 - performance.now(), () => stop('max-seconds'));
       // While the level runs: progress once a second, and the state and memory limits.
       const watch = probe
         ? undefined
@@ -415,9 +424,7 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
     opts.signal?.removeEventListener('abort', onAbort);
     await Promise.all(remotes.map((r) => r.terminate()));
   }
-  const violations: Violation[] = found.map((f) =>
-    violationFromPath(model, invariants, f.invariant, f.message, parents.actionsTo(f.index)),
-  );
+  const violations: Violation[] = found.map((f) => violationFromPath(model, invariants, f.invariant, f.message, parents.actionsTo(f.index)));
   const states = parents.length;
   return {
     ...verdictOf(violations, violations.length ? undefined : stoppedBy),

@@ -35,9 +35,7 @@ export function replayActions(model: Model, actions: readonly number[]): PathSte
       throw new ReplayError(`step ${k}: action "${model.actionName(want)}" is not enabled in the state reached`);
     }
     if (dup) {
-      throw new ReplayError(
-        `step ${k}: action "${model.actionName(want)}" has two successors: the model is nondeterministic`,
-      );
+      throw new ReplayError(`step ${k}: action "${model.actionName(want)}" has two successors: the model is nondeterministic`);
     }
     steps.push({ action: want, state: found });
     cur = found;

@@ -54,7 +54,7 @@ export function makeExpander(
   const canon = canonicalizer(model, red);
   const safe = red.por && por ? safeActions(por) : null;
   // With no safe action no ample set can ever be chosen: skip collecting the successors.
-  if (!safe || !safe.includes(1)) {
+  if (!safe?.includes(1)) {
     let count = 0;
     let target: Sink = () => {};
     const emit: Emit = (next, action) => {

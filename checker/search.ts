@@ -199,9 +199,7 @@ export class Search {
   }
 
   finish(strategy: Strategy): ExploreResult {
-    const violations = this.found.map((f) =>
-      violationFromPath(this.model, this.invariants, f.invariant, f.message, chainActions(this.parents, f.index)),
-    );
+    const violations = this.found.map((f) => violationFromPath(this.model, this.invariants, f.invariant, f.message, chainActions(this.parents, f.index)));
     return {
       ...verdictOf(violations, violations.length ? undefined : this.stoppedBy),
       violations,
@@ -246,13 +244,7 @@ export function verdictOf(violations: readonly Violation[], stoppedBy: ExploreRe
  * stored states are representatives; the replay yields the concrete states
  * (symmetric to them), so the message is computed again on the last one.
  */
-export function violationFromPath(
-  model: Model,
-  invariants: readonly Invariant[],
-  invariant: string,
-  message: string,
-  actions: number[],
-): Violation {
+export function violationFromPath(model: Model, invariants: readonly Invariant[], invariant: string, message: string, actions: number[]): Violation {
   const path: PathStep[] = replayActions(model, actions);
   const inv = invariants.find((i) => i.name === invariant);
   const last = path[path.length - 1]!.state;

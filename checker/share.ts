@@ -372,7 +372,8 @@ export class Share {
   private stage(row: number, state: Int32Array): number {
     const W = this.W;
     const at = row * W;
-    if (state.length === W) this.batchStates.set(state, at); // a memcpy, no view needed
+    if (state.length === W)
+      this.batchStates.set(state, at); // a memcpy, no view needed
     else this.batchStates.set(state.subarray(0, W), at);
     return hiWord(this.hashed ? this.hashed.fingerprint(at, W) : fingerprint(state, 0, W));
   }
@@ -718,7 +719,6 @@ function lower(d: Int32Array, off: number, rank: number, emission: number, actio
   if (alone) d[off + EMIT] = e;
   else Atomics.store(d, off + EMIT, e);
 }
-
 
 function sharedFloats(n: number): Float64Array {
   return new Float64Array(new SharedArrayBuffer(Math.max(1, n) * 8));

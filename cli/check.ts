@@ -17,7 +17,7 @@ import { ScenarioError, type ScenarioSpec, validateScenario } from '../model/sce
 import { isScenarioFile, loadScenarioFile, ScenarioFileError } from '../model/scenario-file.js';
 import { findScenario, SCENARIOS } from '../model/scenarios.js';
 import { describeVariant, didYouMean, NEWEST_KERNEL, resolveVariant, type Variant, VariantError } from '../model/variants.js';
-import { MMModel } from '../model/world.js';
+import type { MMModel } from '../model/world.js';
 import { traceToItf } from '../traces/itf.js';
 import { renderTrace } from '../traces/render-text.js';
 import { minimize } from '../traces/minimize.js';
@@ -126,7 +126,9 @@ export function plan(req: CheckRequest): Plan {
     return !why;
   });
   const warnings = [
-    ...(variant.modelledAs ? [`warning: kernel ${req.kernel} is newer than the newest modelled release: it is checked as ${variant.modelledAs} (changes after ${variant.modelledAs} are not modelled)`] : []),
+    ...(variant.modelledAs
+      ? [`warning: kernel ${req.kernel} is newer than the newest modelled release: it is checked as ${variant.modelledAs} (changes after ${variant.modelledAs} are not modelled)`]
+      : []),
     ...(variant.notes ?? []),
   ];
   if (req.traceOut !== undefined) checkOutputFile('--trace-out', req.traceOut);
@@ -191,7 +193,13 @@ export function resolveScenario(nameOrPath: string, witnesses: WitnessSpec[] = [
     }
   } else {
     sc = findScenario(nameOrPath);
-    if (!sc) throw new UsageError(`unknown scenario "${nameOrPath}"${didYouMean(nameOrPath, SCENARIOS.map((s) => s.name))} (a scenario file needs a path, e.g. ./${nameOrPath}.json)`);
+    if (!sc)
+      throw new UsageError(
+        `unknown scenario "${nameOrPath}"${didYouMean(
+          nameOrPath,
+          SCENARIOS.map((s) => s.name),
+        )} (a scenario file needs a path, e.g. ./${nameOrPath}.json)`,
+      );
   }
   if (witnesses.length === 0) return sc;
   const withMine: ScenarioSpec = { ...sc, witnesses: [...(sc.witnesses ?? []), ...witnesses] };
@@ -267,7 +275,16 @@ export async function execute(p: Plan, req: CheckRequest): Promise<RunOutcome[]>
     if (req.progress) process.stderr.write(CLEAR);
     let lockOrder: LockOrderResult | undefined;
     if (run.lockOrder && result.stoppedBy !== 'interrupted') {
-      const opts: ExploreOptions = { maxDepth: req.depth, maxStates: req.maxStates, maxSeconds: req.maxSeconds, maxMemory: req.maxMemory, workers: req.workers, reductions: { ...req.reductions, por: false }, signal: req.signal, shouldStop: () => req.signal?.aborted === true };
+      const opts: ExploreOptions = {
+        maxDepth: req.depth,
+        maxStates: req.maxStates,
+        maxSeconds: req.maxSeconds,
+        maxMemory: req.maxMemory,
+        workers: req.workers,
+        reductions: { ...req.reductions, por: false },
+        signal: req.signal,
+        shouldStop: () => req.signal?.aborted === true,
+      };
       lockOrder = await checkLockOrder(result.observations, model, run.scenario, p.variant, opts);
       if (lockOrder.cycle) {
         // Its traces (one per acquisition of the cycle) come from searches of their own: no path here.
@@ -310,16 +327,18 @@ export async function execute(p: Plan, req: CheckRequest): Promise<RunOutcome[]>
 /** The trace of each violation of a run: shortest, then fewest preemptions (a DFS trace shortened first). */
 export function minimalTraces(o: RunOutcome, strategy: Strategy): Trace[] {
   const model = o.model;
-  return o.result.violations.filter((v) => v.invariant !== LOCK_ORDER).map((v) => {
-    const inv = v.invariant === 'deadlock' ? deadlockInvariant(model) : o.checked.find((i) => i.name === v.invariant)!;
-    const m = minimize(model, inv, v.path, strategy === 'dfs');
-    const last = m.path[m.path.length - 1]!.state;
-    const message = inv.check(last) ?? v.message;
-    const trace = buildTrace(model, { invariant: v.invariant, message, path: m.path }, m.optimal);
-    // Who waits for whom where the trace ends (text: the message; JSON: this).
-    if (v.invariant === 'deadlock') trace.waitFor = model.waitFor(last);
-    return trace;
-  });
+  return o.result.violations
+    .filter((v) => v.invariant !== LOCK_ORDER)
+    .map((v) => {
+      const inv = v.invariant === 'deadlock' ? deadlockInvariant(model) : o.checked.find((i) => i.name === v.invariant)!;
+      const m = minimize(model, inv, v.path, strategy === 'dfs');
+      const last = m.path[m.path.length - 1]!.state;
+      const message = inv.check(last) ?? v.message;
+      const trace = buildTrace(model, { invariant: v.invariant, message, path: m.path }, m.optimal);
+      // Who waits for whom where the trace ends (text: the message; JSON: this).
+      if (v.invariant === 'deadlock') trace.waitFor = model.waitFor(last);
+      return trace;
+    });
 }
 
 /** Deadlock as a predicate, for trace minimisation: no successor while a thread is mid-operation. */
@@ -369,7 +388,10 @@ function statesPerSecond(r: ExploreResult): number {
 
 /** The steps (of those built for this kernel and scenario) that never fired, whatever their outcome. */
 function neverTaken(o: RunOutcome): string[] {
-  return o.model.stepCoverage(o.result.coverage).filter(([, n]) => n === 0).map(([name]) => name);
+  return o.model
+    .stepCoverage(o.result.coverage)
+    .filter(([, n]) => n === 0)
+    .map(([name]) => name);
 }
 
 /** The warning lines of a HOLDS that may be vacuous. */
@@ -437,7 +459,13 @@ function runJson(o: RunOutcome, p: Plan, req: CheckRequest) {
           })),
         }
       : {}),
-    violations: o.traces.map((t) => ({ invariant: t.invariant, message: t.message, steps: t.steps.length, preemptions: t.preemptions, ...(t.lockDependency ? { dependency: t.lockDependency } : {}) })),
+    violations: o.traces.map((t) => ({
+      invariant: t.invariant,
+      message: t.message,
+      steps: t.steps.length,
+      preemptions: t.preemptions,
+      ...(t.lockDependency ? { dependency: t.lockDependency } : {}),
+    })),
     ...(o.lockOrder ? { lockOrder: { dependencies: o.lockOrder.dependencies, cycle: o.lockOrder.cycle, ...(o.lockOrder.report ? { report: o.lockOrder.report } : {}) } } : {}),
   };
 }
@@ -459,9 +487,7 @@ function runText(o: RunOutcome, p: Plan, req: CheckRequest): string {
     `mmcheck: ${o.invariants.join(', ')} on scenario ${o.scenario}, kernel ${describeVariant(p.variant)}, ${r.strategy}` +
       (req.depth !== undefined ? `, depth <= ${req.depth}` : ''),
   );
-  const stats =
-    `states ${fmt(r.states)}, transitions ${fmt(r.transitions)}, depth ${r.depthReached}, ` +
-    `${r.seconds.toFixed(2)} s, ${fmt(statesPerSecond(r))} states/s`;
+  const stats = `states ${fmt(r.states)}, transitions ${fmt(r.transitions)}, depth ${r.depthReached}, ` + `${r.seconds.toFixed(2)} s, ${fmt(statesPerSecond(r))} states/s`;
   const vacuity = vacuityLines(o);
   switch (o.verdict) {
     case 'holds':
@@ -505,7 +531,10 @@ function runText(o: RunOutcome, p: Plan, req: CheckRequest): string {
   const never = neverTaken(o);
   const steps = o.model.stepCoverage(r.coverage);
   const found = o.witnesses.filter((w) => w.found).length;
-  if (o.witnesses.length && o.result.verdict !== 'violated' && o.result.verdict !== 'deadlock') lines.push(`  witnesses: ${found} of ${o.witnesses.length} found (threads finishing${o.witnesses.some((w) => w.kind !== 'thread') ? ", the scenario's and the invariants'" : ''})`);
+  if (o.witnesses.length && o.result.verdict !== 'violated' && o.result.verdict !== 'deadlock')
+    lines.push(
+      `  witnesses: ${found} of ${o.witnesses.length} found (threads finishing${o.witnesses.some((w) => w.kind !== 'thread') ? ", the scenario's and the invariants'" : ''})`,
+    );
   if (req.coverage) {
     lines.push('  coverage (times each step fired):');
     for (const [name, n] of steps) lines.push(`    ${String(n).padStart(8)}  ${name}`);
@@ -513,7 +542,8 @@ function runText(o: RunOutcome, p: Plan, req: CheckRequest): string {
   } else if (never.length) {
     lines.push(`  coverage: ${never.length} of ${steps.length} steps never fired (--coverage lists them)`);
   }
-  for (const t of o.traces) lines.push('', ...(t.lockDependency ? [`Acquisition ${t.part!.replace(/^lock-order-/, '')}: ${t.lockDependency}, a shortest trace to it:`] : []), renderTrace(t, req.color));
+  for (const t of o.traces)
+    lines.push('', ...(t.lockDependency ? [`Acquisition ${t.part!.replace(/^lock-order-/, '')}: ${t.lockDependency}, a shortest trace to it:`] : []), renderTrace(t, req.color));
   return lines.join('\n');
 }
 
@@ -544,7 +574,7 @@ export async function check(req: CheckRequest): Promise<{ code: number; out: str
       const file = i === 0 ? req.traceOut! : req.traceOut!.replace(/(\.itf)?(\.json)?$/, (ext) => `-${t.part ?? t.invariant}${ext}`);
       const itf = traceToItf(t, { scenario: spec, variant: p.variant, toolVersion: req.toolVersion, invariantFile: invariantSource(t.invariant) });
       try {
-        writeFileSync(file, JSON.stringify(itf, null, 2) + '\n');
+        writeFileSync(file, `${JSON.stringify(itf, null, 2)}\n`);
         wrote.push(`wrote the ${t.invariant} trace to ${file}`);
       } catch (e) {
         const error = (e as NodeJS.ErrnoException).code ?? (e as Error).message;

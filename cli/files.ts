@@ -17,7 +17,10 @@ export function makeDirs(dir: string): void {
 
 /** A name as a file name: only letters, digits and . _ + -, no leading dot, at most 80 characters. */
 export function safeFileName(name: string): string {
-  const s = name.replace(/[^A-Za-z0-9._+-]+/g, '_').replace(/^[._]+/, '').slice(0, 80);
+  const s = name
+    .replace(/[^A-Za-z0-9._+-]+/g, '_')
+    .replace(/^[._]+/, '')
+    .slice(0, 80);
   return s || 'unnamed';
 }
 

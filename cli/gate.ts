@@ -18,7 +18,19 @@ import { isScenarioFile, WITNESS } from '../model/scenario-file.js';
 import { makeDirs, printable, safeFileName } from './files.js';
 import { traceToItf } from '../traces/itf.js';
 import { summaryLine } from '../traces/render-text.js';
-import { type CheckRequest, type CheckVerdict, execute, LOCK_ORDER, interruptedCode, minimalTraces, plan, type Plan, resolveScenario, type RunOutcome, worstVerdict } from './check.js';
+import {
+  type CheckRequest,
+  type CheckVerdict,
+  execute,
+  LOCK_ORDER,
+  interruptedCode,
+  minimalTraces,
+  plan,
+  type Plan,
+  resolveScenario,
+  type RunOutcome,
+  worstVerdict,
+} from './check.js';
 import { EXIT_OUTPUT_LOST, UsageError } from './usage.js';
 
 const names = (doc: string) => arr(str(doc, { minLength: 1 }), doc, 1);
@@ -44,7 +56,7 @@ export const GATE_SCHEMA: Schema = obj(
           maxStates: opt(int('state limit: reaching it makes the result incomplete (a failure)', 1)),
           maxSeconds: opt(int('time limit in seconds: reaching it makes the result incomplete (a failure)', 1, 31_536_000)),
           strict: opt(bool('a HOLDS where an operation never completed or a thread never finished fails as "vacuous"')),
-          witnesses: opt(arr(WITNESS, 'witnesses this check needs, besides the scenario\'s: each must be found for a HOLDS to pass')),
+          witnesses: opt(arr(WITNESS, "witnesses this check needs, besides the scenario's: each must be found for a HOLDS to pass")),
         }),
         'the checks',
         1,
@@ -255,7 +267,7 @@ async function runRow(row: Row, index: number, opts: GateOptions, traceDir: stri
     const itf = traceToItf(t, { scenario: withViolation.spec, variant: row.plan.variant, toolVersion: opts.toolVersion, invariantFile: invariantSource(t.invariant) });
     try {
       makeDirs(traceDir);
-      writeFileSync(file, JSON.stringify(itf, null, 2) + '\n');
+      writeFileSync(file, `${JSON.stringify(itf, null, 2)}\n`);
       trace = file;
     } catch (e) {
       traceLost = `could not write its trace to ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
@@ -306,7 +318,9 @@ export async function gate(opts: GateOptions): Promise<{ code: number; out: stri
   const counts = `${results.length - failed.length} of ${results.length} as expected, ${failed.length} different${interrupted ? ' (interrupted)' : ''}; ${wall.toFixed(1)} s`;
   const out = [title, table(results, opts.color), '', counts];
   for (const r of failed) {
-    out.push(`  ${printable(r.row.label)}: expected ${r.row.check.expect}, got ${r.got}${r.detail ? ` - ${printable(r.detail)}` : ''}${r.trace ? `\n    trace: ${printable(r.trace)}` : ''}`);
+    out.push(
+      `  ${printable(r.row.label)}: expected ${r.row.check.expect}, got ${r.got}${r.detail ? ` - ${printable(r.detail)}` : ''}${r.trace ? `\n    trace: ${printable(r.trace)}` : ''}`,
+    );
   }
   // Every report is written, whatever happened to the others; one that could not be is an error line and exit 6.
   const lost: string[] = results.filter((r) => r.traceLost).map((r) => `error: ${printable(r.row.label)}: ${r.traceLost}`);
@@ -336,7 +350,10 @@ function table(results: RowResult[], color: boolean): string {
   const rows = results.map((r) => [r.ok ? 'ok' : 'FAIL', printable(r.row.label), r.row.check.expect, r.got, fmt(r.states), r.seconds.toFixed(2)]);
   const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[], ok = true) => {
-    const text = cells.map((c, i) => (i >= 4 ? c.padStart(width[i]!) : c.padEnd(width[i]!))).join('  ').trimEnd();
+    const text = cells
+      .map((c, i) => (i >= 4 ? c.padStart(width[i]!) : c.padEnd(width[i]!)))
+      .join('  ')
+      .trimEnd();
     return color && !ok ? `\x1b[31m${text}\x1b[0m` : text;
   };
   return [line(head), ...rows.map((r, i) => line(r, results[i]!.ok))].join('\n');
@@ -387,4 +404,3 @@ function markdown(results: RowResult[], config: string, counts: string): string 
   lines.push('', '</details>', '');
   return lines.join('\n');
 }
-

@@ -18,7 +18,12 @@ function table(rows: string[][]): string {
 export function list(what: string | undefined, json: boolean): string {
   switch (what) {
     case 'invariants': {
-      if (json) return JSON.stringify(INVARIANTS.map(({ name, description, reference, when, defaultScenario }) => ({ name, description, reference, when, defaultScenario })), null, 2);
+      if (json)
+        return JSON.stringify(
+          INVARIANTS.map(({ name, description, reference, when, defaultScenario }) => ({ name, description, reference, when, defaultScenario })),
+          null,
+          2,
+        );
       return table([['INVARIANT', 'WHEN', 'DEFAULT SCENARIO', 'DESCRIPTION'], ...INVARIANTS.map((i) => [i.name, i.when, i.defaultScenario, i.description])]);
     }
     case 'kernels': {
@@ -30,8 +35,20 @@ export function list(what: string | undefined, json: boolean): string {
         const after = v[0] > newest[0] || (v[0] === newest[0] && v[1] > newest[1]);
         const modelled = before ? 'no' : after ? `as ${NEWEST_KERNEL}` : 'yes';
         const sw = before ? [] : [...switchesOf(v)];
-        const epoch = before ? '-' : KERNELS.filter((k) => { const x = parseVersion(k.version)!; return x[0] < v[0] || (x[0] === v[0] && x[1] <= v[1]); }).at(-1)!.epoch;
-        return { version: rel.version, date: rel.date, modelled, epoch, switches: sw, ...(before ? {} : { functions: implementationNames(kernelFunctions(new Set(sw), new Set())) }) };
+        const epoch = before
+          ? '-'
+          : KERNELS.filter((k) => {
+              const x = parseVersion(k.version)!;
+              return x[0] < v[0] || (x[0] === v[0] && x[1] <= v[1]);
+            }).at(-1)!.epoch;
+        return {
+          version: rel.version,
+          date: rel.date,
+          modelled,
+          epoch,
+          switches: sw,
+          ...(before ? {} : { functions: implementationNames(kernelFunctions(new Set(sw), new Set())) }),
+        };
       });
       if (json) return JSON.stringify(rows, null, 2);
       return (
@@ -41,7 +58,12 @@ export function list(what: string | undefined, json: boolean): string {
       );
     }
     case 'scenarios': {
-      if (json) return JSON.stringify(SCENARIOS.map((s) => ({ name: s.name, title: s.title, reference: s.reference, description: s.description })), null, 2);
+      if (json)
+        return JSON.stringify(
+          SCENARIOS.map((s) => ({ name: s.name, title: s.title, reference: s.reference, description: s.description })),
+          null,
+          2,
+        );
       return table([['SCENARIO', 'TITLE'], ...SCENARIOS.map((s) => [s.name, s.title])]);
     }
     case 'mutants': {

@@ -100,7 +100,7 @@ export function lockGraphDot(graph: Graph, cycle: string[] | null): string {
     lines.push(`  ${q(e.v)} -> ${q(e.w)} [label=${q(steps.join('\n'))}${red}];`);
   }
   lines.push('}');
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /**
@@ -143,13 +143,7 @@ export function lockdepReport(cycle: string[], dependencies: readonly LockDepend
  * cycle, and for each dependency of the cycle a shortest trace to a state
  * where it was just taken (a BFS with the same options, looking for it).
  */
-export async function checkLockOrder(
-  observations: readonly string[],
-  model: MMModel,
-  scenario: ScenarioSpec,
-  variant: Variant,
-  opts: ExploreOptions,
-): Promise<LockOrderResult> {
+export async function checkLockOrder(observations: readonly string[], model: MMModel, scenario: ScenarioSpec, variant: Variant, opts: ExploreOptions): Promise<LockOrderResult> {
   const { graph, dependencies } = lockGraph(observations, model);
   const cycle = findLockCycle(graph);
   if (!cycle) return { dependencies, cycle, traces: [], graph };

@@ -21,8 +21,7 @@ const NO_COLOR = { name: 'no-color', help: 'no colour, even on a terminal (NO_CO
 
 export const CHECK: CommandSpec = {
   name: 'check',
-  summary:
-    'Explores every interleaving of the scenario\'s threads on one kernel and checks the invariants (default: all, each on its own default scenario).',
+  summary: "Explores every interleaving of the scenario's threads on one kernel and checks the invariants (default: all, each on its own default scenario).",
   options: [
     { name: 'invariant', short: 'i', arg: 'NAME[,NAME...]', multiple: true, help: 'the invariants to check (mmcheck list invariants)' },
     { name: 'scenario', short: 's', arg: 'NAME|FILE.json', help: 'a built-in scenario (mmcheck list scenarios) or a scenario file' },
@@ -37,7 +36,7 @@ export const CHECK: CommandSpec = {
     { name: 'strict', help: 'a HOLDS where an operation never completed, a thread never finished or a witness was not found is VACUOUS (exit 4)' },
     { name: 'max-states', arg: 'N', help: 'stop after N distinct states (the result is INCOMPLETE, exit 3)' },
     { name: 'max-seconds', arg: 'S', help: 'stop after S seconds (INCOMPLETE)' },
-    { name: 'max-memory', arg: 'SIZE', help: 'stop when the process uses SIZE of memory, e.g. 512M, 2G (INCOMPLETE; default: most of the machine\'s memory)' },
+    { name: 'max-memory', arg: 'SIZE', help: "stop when the process uses SIZE of memory, e.g. 512M, 2G (INCOMPLETE; default: most of the machine's memory)" },
     { name: 'no-symmetry', help: 'turn off the symmetry reduction over page frames' },
     { name: 'no-por', help: 'turn off the partial-order reduction' },
     { name: 'reduction-factor', help: 'also run without each reduction and print what each saves' },
@@ -97,11 +96,7 @@ export const TRACE_SHOW: CommandSpec = {
   name: 'trace show',
   summary: 'Prints a trace file step by step: thread, kernel function, what it decided, what changed, the locks each thread holds.',
   positionals: 'FILE',
-  options: [
-    { name: 'step', arg: 'K', help: 'only step K' },
-    { name: 'full', help: 'every field of the state after each step, not only what changed' },
-    NO_COLOR,
-  ],
+  options: [{ name: 'step', arg: 'K', help: 'only step K' }, { name: 'full', help: 'every field of the state after each step, not only what changed' }, NO_COLOR],
 };
 
 export const TRACE_HTML: CommandSpec = {
@@ -140,12 +135,16 @@ function helpOf(words: string[]): { code: number; out: string } {
   const spec = SPECS.find((c) => c.name === name);
   if (spec) return { code: 0, out: commandHelp(spec) };
   if (name === 'trace') return { code: 0, out: TRACE_SUBS.map(commandHelp).join('\n\n') };
-  if (name === '' ) return { code: 0, out: HELP };
-  throw new UsageError(`help: no command "${name}"${didYouMean(name, SPECS.map((c) => c.name))}; commands: ${COMMANDS.join(', ')}`);
+  if (name === '') return { code: 0, out: HELP };
+  throw new UsageError(
+    `help: no command "${name}"${didYouMean(
+      name,
+      SPECS.map((c) => c.name),
+    )}; commands: ${COMMANDS.join(', ')}`,
+  );
 }
 
-const colorOn = (p: { values: Record<string, unknown> }, json = false): boolean =>
-  p.values['no-color'] !== true && !json && process.stdout.isTTY === true && !process.env.NO_COLOR;
+const colorOn = (p: { values: Record<string, unknown> }, json = false): boolean => p.values['no-color'] !== true && !json && process.stdout.isTTY === true && !process.env.NO_COLOR;
 
 export async function main(argv: string[], signal?: AbortSignal): Promise<{ code: number; out: string }> {
   const [command, ...rest] = argv;
@@ -300,7 +299,7 @@ export async function run(argv: string[], earlySignal?: 'SIGINT' | 'SIGTERM'): P
   }
   try {
     if (res.code === EXIT_USAGE) process.stderr.write(`${res.out.startsWith('mmcheck') ? '' : 'mmcheck: '}${res.out}\n`);
-    else process.stdout.write(res.out + '\n');
+    else process.stdout.write(`${res.out}\n`);
   } catch (e) {
     outputLost(e as NodeJS.ErrnoException);
   }

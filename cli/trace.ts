@@ -47,7 +47,10 @@ export async function traceReplay(file: string, invariantFiles: string[] = []): 
     if (!src) return { code: 1, out: `diverged at step 0: ${named}, and the --invariants-file given does not define it` };
     const hash = fileSha256(src);
     if (meta.invariantFileSha256 !== hash) {
-      return { code: 1, out: `diverged at step 0: ${named}; ${src} is not that file (SHA-256 ${hash.slice(0, 16)}..., the trace records ${(meta.invariantFileSha256 ?? 'none').slice(0, 16)}...)` };
+      return {
+        code: 1,
+        out: `diverged at step 0: ${named}; ${src} is not that file (SHA-256 ${hash.slice(0, 16)}..., the trace records ${(meta.invariantFileSha256 ?? 'none').slice(0, 16)}...)`,
+      };
     }
   }
   const r = replayTrace(t);

@@ -42,7 +42,10 @@ export function numberFlag(name: string, value: string | undefined): number | un
 
 /** Splits "a,b" and repeated flags into one list. */
 export function listFlag(values: string[] | undefined): string[] {
-  return (values ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+  return (values ?? [])
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
 }
 
 /** Parses a size such as 512M, 2G, 100000 (bytes). */

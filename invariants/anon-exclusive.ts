@@ -24,8 +24,7 @@ function referencingMms(v: StateView, pfn: number): { mm: number; addr: number }
 
 export const anonExclusive: MMInvariant = {
   name: 'anon-exclusive',
-  description:
-    'writable anon PTEs and pinned anon pages are PageAnonExclusive, and an exclusive page is mapped by one mm only',
+  description: 'writable anon PTEs and pinned anon pages are PageAnonExclusive, and an exclusive page is mapped by one mm only',
   reference: 'include/linux/page-flags.h PG_anon_exclusive (5.19, 6c287605fd56); docs/rules.md#anon-exclusive',
   reads: ['mm', 'frame', 'gup', 'slot'],
   when: 'always',

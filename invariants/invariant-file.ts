@@ -49,7 +49,10 @@ export function describeThrown(e: unknown): string {
 function importWithin(url: string, file: string): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const never = (): void => reject(new InvariantFileError(`cannot load invariants file ${file}: its top-level code never finishes (an await that never settles?)`));
-    const timer = setTimeout(() => reject(new InvariantFileError(`cannot load invariants file ${file}: its top-level code did not finish within ${LOAD_TIMEOUT_MS / 1000} s`)), LOAD_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => reject(new InvariantFileError(`cannot load invariants file ${file}: its top-level code did not finish within ${LOAD_TIMEOUT_MS / 1000} s`)),
+      LOAD_TIMEOUT_MS,
+    );
     timer.unref();
     // Nothing else left to wait for, and the import has not settled: it never will.
     process.once('beforeExit', never);
@@ -153,7 +156,8 @@ function checkShape(x: unknown, where: string, dir: string): MMInvariant {
     when: when as When,
     reads: o.reads as string[] | undefined,
     // A scenario file named by the invariant is relative to the invariant file.
-    defaultScenario: typeof o.defaultScenario === 'string' && isScenarioFile(o.defaultScenario) ? resolve(dir, o.defaultScenario) : ((o.defaultScenario as string | undefined) ?? ''),
+    defaultScenario:
+      typeof o.defaultScenario === 'string' && isScenarioFile(o.defaultScenario) ? resolve(dir, o.defaultScenario) : ((o.defaultScenario as string | undefined) ?? ''),
     notApplicable: notApplicable
       ? (variant) => {
           const r: unknown = guard('notApplicable()', () => notApplicable(variant));

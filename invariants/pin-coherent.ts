@@ -11,18 +11,7 @@
  * snapshot semantics, but long-term ones must see what the process sees
  * (84209e87c696 in 6.2, docs/rules.md#ro-longterm-pins). A pending GUP-fast reference is not a pin yet.
  */
-import {
-  formatGupFlags,
-  GUP_ANON,
-  GUP_DETACHED,
-  GUP_LONGTERM,
-  GUP_PENDING,
-  GUP_PIN,
-  gupAddr,
-  gupKind,
-  gupMm,
-  gupPfn,
-} from '../model/gup.js';
+import { formatGupFlags, GUP_ANON, GUP_DETACHED, GUP_LONGTERM, GUP_PENDING, GUP_PIN, gupAddr, gupKind, gupMm, gupPfn } from '../model/gup.js';
 import { MM_LIVE } from '../model/layout.js';
 import { formatPte } from '../model/pte.js';
 import type { MMInvariant } from './invariant.js';

@@ -74,10 +74,7 @@ export const refcountSane: MMInvariant = {
       }
       const want = maps + gup + held + cache;
       if (ref !== want) {
-        return (
-          `pfn ${pfn}: _refcount is ${ref} but ${want} references exist ` +
-          `(${maps} mapped, ${gup} GUP, ${cache} swap/page cache, ${held} held by threads)`
-        );
+        return `pfn ${pfn}: _refcount is ${ref} but ${want} references exist ` + `(${maps} mapped, ${gup} GUP, ${cache} swap/page cache, ${held} held by threads)`;
       }
       if (v.pageMapcount(pfn) !== maps) return `pfn ${pfn}: _mapcount is ${v.pageMapcount(pfn)} but ${maps} PTE(s) map it`;
     }

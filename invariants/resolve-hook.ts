@@ -3,11 +3,7 @@
  * anywhere on disk `import ... from 'mmcheck'` and get this mmcheck's
  * invariant API, even where mmcheck is not installed as a package.
  */
-export async function resolve(
-  specifier: string,
-  context: { data?: unknown },
-  next: (s: string, c: unknown) => Promise<unknown>,
-): Promise<unknown> {
+export async function resolve(specifier: string, context: { data?: unknown }, next: (s: string, c: unknown) => Promise<unknown>): Promise<unknown> {
   if (specifier === 'mmcheck') return { url: apiUrl, shortCircuit: true };
   return next(specifier, context);
 }

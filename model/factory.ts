@@ -45,7 +45,9 @@ export function createModel(args: MMModelArgs): BuiltModel & { model: MMModel } 
     if (inv) return inv;
     // Loaded again in this worker, an invariant file defined other names: they must not depend on chance.
     if (args.invariantFiles?.length) {
-      throw new InvariantFileError(`invariant ${n} is not defined when ${args.invariantFiles.join(', ')} is loaded again in a worker thread: an invariant file must define the same invariants each time it is loaded`);
+      throw new InvariantFileError(
+        `invariant ${n} is not defined when ${args.invariantFiles.join(', ')} is loaded again in a worker thread: an invariant file must define the same invariants each time it is loaded`,
+      );
     }
     throw new Error(`unknown invariant ${n}`);
   });

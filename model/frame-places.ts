@@ -91,4 +91,3 @@ export class FramePlaces {
     s[o] = (s[o]! & ~(m << sh)) | (((pfn + this.bias[i]!) & m) << sh);
   }
 }
-

@@ -89,7 +89,8 @@ export function validate(x: unknown, s: Schema, path = ''): void {
       const o = x as Record<string, unknown>;
       for (const k of Object.keys(o)) {
         if (k === '$schema' && path === '') continue;
-        if (!Object.hasOwn(s.props, k)) throw new SchemaError(join(path, k), `unknown field${didYouMean(k, Object.keys(s.props))}; expected one of ${Object.keys(s.props).join(', ')}`);
+        if (!Object.hasOwn(s.props, k))
+          throw new SchemaError(join(path, k), `unknown field${didYouMean(k, Object.keys(s.props))}; expected one of ${Object.keys(s.props).join(', ')}`);
       }
       for (const [k, p] of Object.entries(s.props)) {
         const v = Object.hasOwn(o, k) ? o[k] : undefined;
@@ -154,7 +155,9 @@ export function toJsonSchema(s: Schema): Record<string, unknown> {
         type: 'object',
         ...doc,
         properties: Object.fromEntries(Object.entries(s.props).map(([k, p]) => [k, toJsonSchema(p.schema)])),
-        required: Object.entries(s.props).filter(([, p]) => !p.optional).map(([k]) => k),
+        required: Object.entries(s.props)
+          .filter(([, p]) => !p.optional)
+          .map(([k]) => k),
         additionalProperties: false,
       };
     case 'oneOf':

@@ -10,18 +10,10 @@ import { keyName, LockPlaces } from './held-locks.js';
 import { statusWait, withWait } from './locks.js';
 import type { Lockdep } from './lockdep.js';
 import type { ReadableState } from './readable.js';
-import {
-  GUP_DETACHED,
-  GUP_NONE,
-  gupAddr,
-  gupKind,
-  gupMm,
-  gupPfn,
-  gupRefs,
-} from './gup.js';
+import { GUP_DETACHED, GUP_NONE, gupAddr, gupKind, gupMm, gupPfn, gupRefs } from './gup.js';
 import {
   F_SIZE,
-  Layout,
+  type Layout,
   MM_ANONPAGES,
   MM_FILEPAGES,
   MM_RSS,
@@ -46,14 +38,7 @@ import {
   TS_RUNNING,
   VMA_PRESENT,
 } from './layout.js';
-import {
-  PTE_MIGRATION,
-  PTE_PRESENT,
-  PTE_SPECIAL,
-  PTE_SWAP,
-  pteKind,
-  pteTarget,
-} from './pte.js';
+import { PTE_MIGRATION, PTE_PRESENT, PTE_SPECIAL, PTE_SWAP, pteKind, pteTarget } from './pte.js';
 import type { KernelFunctions } from './kernel/functions.js';
 
 /** The static world a model state belongs to. */
@@ -150,7 +135,6 @@ export class StateView {
     }
     return this.readableCache;
   }
-
 
   mmState(m: number): number {
     return this.s[this.L.mm(m) + MM_STATE]!;

@@ -99,7 +99,6 @@ export const TH_NEWPAGE = staticOffset(THREAD, 'new_page');
 export const TH_PFN = staticOffset(THREAD, 'pfn');
 export const TH_BUDGET = staticOffset(THREAD, 'budget');
 
-
 export const F_SIZE = staticOffset(FILE, 'size');
 export const F_FLAGS = staticOffset(FILE, 'flags');
 export const F_IMMAP = staticOffset(FILE, 'i_mmap_rwsem');

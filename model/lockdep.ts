@@ -52,7 +52,10 @@ export class Lockdep {
       if ((held & (1 << from)) === 0) continue;
       const d = dependency(from, to);
       let steps = this.seen.get(d);
-      if (!steps) this.seen.set(d, (steps = new Set()));
+      if (!steps) {
+        steps = new Set();
+        this.seen.set(d, steps);
+      }
       steps.add(k.stepAction);
       if (d === this.target) k.s[this.ghostAt] = 1;
     }

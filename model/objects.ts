@@ -5,7 +5,20 @@
  */
 import { formatGupFlags, GUP_DETACHED, GUP_NONE, GUP_WORD, gupAddr, gupKind, gupMm, gupPfn } from './gup.js';
 import { formatPte, PTE_WORD } from './pte.js';
-import { LOCK_ANON_VMA, LOCK_I_MMAP, LOCK_I_RWSEM, LOCK_MMAP, LOCK_PAGE, LOCK_PTL, PAGE_LOCK_OWNER, PTL_WORD, RWSEM_WORD, rwsemHolders, rwsemWriter, THREAD_STATUS_WORD } from './locks.js';
+import {
+  LOCK_ANON_VMA,
+  LOCK_I_MMAP,
+  LOCK_I_RWSEM,
+  LOCK_MMAP,
+  LOCK_PAGE,
+  LOCK_PTL,
+  PAGE_LOCK_OWNER,
+  PTL_WORD,
+  RWSEM_WORD,
+  rwsemHolders,
+  rwsemWriter,
+  THREAD_STATUS_WORD,
+} from './locks.js';
 import { INT, type ObjectDecl, type ReadableContext, type WordType } from './schema.js';
 
 /** mm.state values. */
@@ -61,8 +74,13 @@ export const ENTRIES_PER_BUDGET_WORD = Math.floor(31 / BUDGET_BITS);
 /** A thread's run counts of its menu entries. */
 const BUDGET: WordType = { name: 'budget', fields: [{ name: 'count', shift: 0, bits: BUDGET_BITS }] };
 /** page->mapping of a page-cache page: file + 1 in the low byte, index in the next. */
-const MAPPING: WordType = { name: 'mapping', fields: [{ name: 'file', shift: 0, bits: 8, ref: { to: 'file', bias: 1 } }, { name: 'index', shift: 8, bits: 8 }] };
-
+const MAPPING: WordType = {
+  name: 'mapping',
+  fields: [
+    { name: 'file', shift: 0, bits: 8, ref: { to: 'file', bias: 1 } },
+    { name: 'index', shift: 8, bits: 8 },
+  ],
+};
 
 const hidden = false as const;
 
@@ -181,10 +199,7 @@ export const MM_OBJECTS: readonly ObjectDecl[] = [
         readable: {
           key: 'flags',
           json: 'strings',
-          show: (x, c) => [
-            ...(x & F_FALLOC_BIT ? [`shmem_falloc[${(x >>> 8) & 0xff},${(x >>> 16) & 0xff})`] : []),
-            ...names(c.word('ghost'), GHOST_NAMES),
-          ],
+          show: (x, c) => [...(x & F_FALLOC_BIT ? [`shmem_falloc[${(x >>> 8) & 0xff},${(x >>> 16) & 0xff})`] : []), ...names(c.word('ghost'), GHOST_NAMES)],
         },
       },
       { name: 'i_rwsem', type: RWSEM_WORD, lock: LOCK_I_RWSEM, readable: { key: 'i_rwsem', json: 'string', optional: true, show: rwsem } },

@@ -6,12 +6,7 @@
 import { MM_OBJECTS } from './objects.js';
 import { fieldLength, type ObjectDecl, type Readable, type ReadableContext } from './schema.js';
 import type { StateView } from './kernel.js';
-import {
-  TH_NEWPAGE,
-  TH_PAGE,
-  TH_PC,
-  TH_STATUS,
-} from './layout.js';
+import { TH_NEWPAGE, TH_PAGE, TH_PC, TH_STATUS } from './layout.js';
 import { STATUS_MASK, WAIT_ASLEEP, WAIT_KEY_MASK } from './locks.js';
 import type { MMModel } from './world.js';
 import type { Layout } from './layout.js';
@@ -74,7 +69,8 @@ export function readableOf(L: Layout, v: StateView, s: Int32Array): ReadableStat
   const out: Record<string, Record<string, unknown>> = {};
   for (const o of L.objects) {
     if (o.readable.hidden) continue;
-    const section: Record<string, unknown> = (out[o.readable.section] ??= {});
+    const section: Record<string, unknown> = out[o.readable.section] ?? {};
+    out[o.readable.section] = section;
     const n = o.count(L.shape);
     for (let i = 0; i < n; i++) {
       const index = i + (o.first ?? 0);
@@ -122,7 +118,9 @@ function heldLocks(v: StateView, s: Int32Array): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const h of v.lockPlaces.all(s)) {
     const name = v.world.threadNames[h.thread] ?? `thread ${h.thread}`;
-    (out[name] ??= []).push(`${v.keyName(h.key)}${h.mode === 'locked' ? '' : ` (${h.mode})`}`);
+    const held = out[name] ?? [];
+    out[name] = held;
+    held.push(`${v.keyName(h.key)}${h.mode === 'locked' ? '' : ` (${h.mode})`}`);
   }
   return out;
 }

@@ -69,10 +69,13 @@ const MENU_ENTRY: Schema = {
 const AT = str('a process and an address, e.g. "P:0"', { minLength: 3 });
 const CONDITION: Schema = {
   kind: 'oneOf',
-  doc: 'one condition; all of a witness\'s conditions must hold in one state',
+  doc: "one condition; all of a witness's conditions must hold in one state",
   options: [
     obj({ at: req(AT), data: req(value) }, 'the page mapped at "at" holds this value (the zeropage holds 0)'),
-    obj({ at: req(AT), pte: req(str('the kind of entry', { enum: ['none', 'present', 'writable', 'readonly', 'zeropage', 'swap', 'migration'] })) }, 'the entry at "at" is of this kind'),
+    obj(
+      { at: req(AT), pte: req(str('the kind of entry', { enum: ['none', 'present', 'writable', 'readonly', 'zeropage', 'swap', 'migration'] })) },
+      'the entry at "at" is of this kind',
+    ),
     obj({ ref: req(name('a reference a gup entry takes')), held: req(bool('held (true) or not (false)')) }, 'a GUP reference is held, or not'),
     obj({ mm: req(name('process name')), state: req(str('its state', { enum: ['unused', 'live', 'exited', 'freed'] })) }, 'a process is in this state'),
   ],
@@ -87,7 +90,11 @@ export const WITNESS: Schema = {
         name: req(str('what it shows', { minLength: 1 })),
         completes: req(
           obj(
-            { thread: req(name('thread name')), entry: opt(int('index of the menu entry', 0, 31)), op: opt(str('the op of the entry (when the thread has one of it)', { minLength: 1 })) },
+            {
+              thread: req(name('thread name')),
+              entry: opt(int('index of the menu entry', 0, 31)),
+              op: opt(str('the op of the entry (when the thread has one of it)', { minLength: 1 })),
+            },
             'a menu entry',
             (o) => (o.entry === undefined && o.op === undefined ? 'give "entry" or "op"' : null),
           ),

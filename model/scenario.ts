@@ -93,9 +93,7 @@ export type WitnessCondition =
  * "sometimes"). A thread's menu entry is named by its index, or by its op
  * when the thread has one entry of that op.
  */
-export type WitnessSpec =
-  | { name: string; when: WitnessCondition[] }
-  | { name: string; completes: { thread: string; entry?: number; op?: string } };
+export type WitnessSpec = { name: string; when: WitnessCondition[] } | { name: string; completes: { thread: string; entry?: number; op?: string } };
 
 export interface ScenarioSpec {
   name: string;
@@ -147,9 +145,18 @@ export function validateScenario(s: ScenarioSpec): void {
       if (names.indexOf(n) !== i) fail(`${path}[${i}]${field}`, `"${n}" is used twice`);
     });
   unique('processes', s.processes, '');
-  unique('threads', s.threads.map((t) => t.name));
-  unique('vmas', s.vmas.map((v) => v.name));
-  unique('files', files.map((f) => f.name));
+  unique(
+    'threads',
+    s.threads.map((t) => t.name),
+  );
+  unique(
+    'vmas',
+    s.vmas.map((v) => v.name),
+  );
+  unique(
+    'files',
+    files.map((f) => f.name),
+  );
   if (s.vmas.length === 0) fail('vmas', 'need at least one VMA');
   s.vmas.forEach((v, i) =>
     s.vmas.forEach((w, j) => {
@@ -166,7 +173,8 @@ export function validateScenario(s: ScenarioSpec): void {
   const maxSize = (f: FileSpec) => f.maxSize ?? f.size;
   if (files.length > LIMITS.files.max) fail('files', `at most ${LIMITS.files.max} files (${LIMITS.files.why})`);
   files.forEach((f, i) => {
-    if (f.size < 0 || maxSize(f) < f.size || maxSize(f) > LIMITS.filePages.max) fail(`files[${i}]`, `size must be 0..maxSize and maxSize at most ${LIMITS.filePages.max} pages (${LIMITS.filePages.why})`);
+    if (f.size < 0 || maxSize(f) < f.size || maxSize(f) > LIMITS.filePages.max)
+      fail(`files[${i}]`, `size must be 0..maxSize and maxSize at most ${LIMITS.filePages.max} pages (${LIMITS.filePages.why})`);
     const seen = new Set<number>();
     (f.cached ?? []).forEach((c, j) => {
       if (c.index < 0 || c.index >= f.size) fail(`files[${i}].cached[${j}].index`, `page ${c.index} is beyond the file's ${f.size} page${f.size === 1 ? '' : 's'}`);
@@ -186,7 +194,10 @@ export function validateScenario(s: ScenarioSpec): void {
     const f = fileOf(v.file);
     const end = (v.pgoff ?? 0) + v.pages;
     if (end > maxSize(f)) {
-      fail(`vmas[${i}]`, `maps pages ${v.pgoff ?? 0}..${end - 1} of ${f.name}, which never has more than ${maxSize(f)} page${maxSize(f) === 1 ? '' : 's'} (give the file a maxSize of ${end} or map less)`);
+      fail(
+        `vmas[${i}]`,
+        `maps pages ${v.pgoff ?? 0}..${end - 1} of ${f.name}, which never has more than ${maxSize(f)} page${maxSize(f) === 1 ? '' : 's'} (give the file a maxSize of ${end} or map less)`,
+      );
     }
   });
   const vmaAt = (a: number) => s.vmas.find((v) => a >= v.start && a < v.start + v.pages);
@@ -206,18 +217,24 @@ export function validateScenario(s: ScenarioSpec): void {
     if (vma.file !== undefined && vma.shared) {
       const fi = files.findIndex((f) => f.name === vma.file);
       const index = (vma.pgoff ?? 0) + p.addr - vma.start;
-      if (index >= files[fi]!.size) fail(`pages[${i}].addr`, `address ${p.addr} maps page ${index} of ${vma.file}, beyond its ${files[fi]!.size} page${files[fi]!.size === 1 ? '' : 's'} (a fault there gets SIGBUS)`);
+      if (index >= files[fi]!.size)
+        fail(
+          `pages[${i}].addr`,
+          `address ${p.addr} maps page ${index} of ${vma.file}, beyond its ${files[fi]!.size} page${files[fi]!.size === 1 ? '' : 's'} (a fault there gets SIGBUS)`,
+        );
       cachePages[fi]!.add(index);
     } else {
       if (vma.file !== undefined) {
         const f = fileOf(vma.file);
         const index = (vma.pgoff ?? 0) + p.addr - vma.start;
-        if (index >= f.size) fail(`pages[${i}].addr`, `address ${p.addr} maps page ${index} of ${vma.file}, beyond its ${f.size} page${f.size === 1 ? '' : 's'} (a fault there gets SIGBUS)`);
+        if (index >= f.size)
+          fail(`pages[${i}].addr`, `address ${p.addr} maps page ${index} of ${vma.file}, beyond its ${f.size} page${f.size === 1 ? '' : 's'} (a fault there gets SIGBUS)`);
       }
       anon++;
     }
   });
-  if (swapped > s.swapSlots) fail('pages', `${swapped} swapped page${swapped === 1 ? ' needs' : 's need'} ${swapped} swap slot${swapped === 1 ? '' : 's'}, the scenario has ${s.swapSlots}`);
+  if (swapped > s.swapSlots)
+    fail('pages', `${swapped} swapped page${swapped === 1 ? ' needs' : 's need'} ${swapped} swap slot${swapped === 1 ? '' : 's'}, the scenario has ${s.swapSlots}`);
   const cached = cachePages.reduce((n, c) => n + c.size, 0);
   if (anon + cached > s.frames) {
     fail('frames', `the world at the start needs ${anon + cached} page frames (${anon} anonymous or private, ${cached} in the page cache), the scenario has ${s.frames}`);
@@ -304,7 +321,8 @@ export function completedEntry(s: ScenarioSpec, c: { thread: string; entry?: num
   const menu = s.threads[t]!.menu;
   if (c.entry !== undefined) {
     if (c.entry < 0 || c.entry >= menu.length) throw new ScenarioError(`scenario ${s.name}: ${path}.entry: thread ${c.thread} has entries 0..${menu.length - 1}`);
-    if (c.op !== undefined && menu[c.entry]!.op !== c.op) throw new ScenarioError(`scenario ${s.name}: ${path}: entry ${c.entry} of ${c.thread} is "${menu[c.entry]!.op}", not "${c.op}"`);
+    if (c.op !== undefined && menu[c.entry]!.op !== c.op)
+      throw new ScenarioError(`scenario ${s.name}: ${path}: entry ${c.entry} of ${c.thread} is "${menu[c.entry]!.op}", not "${c.op}"`);
     return { thread: t, entry: c.entry };
   }
   const hits = menu.map((e, i) => (e.op === c.op ? i : -1)).filter((i) => i >= 0);

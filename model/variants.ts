@@ -71,8 +71,7 @@ export const SWITCHES = [
     since: '5.14',
     commit: 'f4c4a3f48480',
     title: 'mm: free idle swap cache page after COW',
-    summary:
-      'wp_page_copy drops the old page from the swap cache once unmapped (Huang Ying; merged for 5.14 on 30 June 2021)',
+    summary: 'wp_page_copy drops the old page from the swap cache once unmapped (Huang Ying; merged for 5.14 on 30 June 2021)',
   },
   {
     name: 'cow-page-count',
@@ -137,8 +136,7 @@ export const SWITCHES = [
     since: '6.2',
     commit: '84209e87c696',
     title: 'mm/gup: reliable R/O long-term pinning in COW mappings',
-    summary:
-      'R/O long-term pins of non-anon pages (zeropage, page cache) in COW mappings unshare first; FAULT_FLAG_UNSHARE copies anything in a COW mapping (8d6a0ac09a16)',
+    summary: 'R/O long-term pins of non-anon pages (zeropage, page cache) in COW mappings unshare first; FAULT_FLAG_UNSHARE copies anything in a COW mapping (8d6a0ac09a16)',
     requires: ['anon-exclusive'],
   },
 ] as const satisfies readonly (Omit<SwitchInfo, 'name'> & { name: string })[];
@@ -335,7 +333,13 @@ export function resolveVariant(req: VariantRequest): Variant {
   const mutants = new Set<MutantName>();
   for (const m of req.mutants ?? []) {
     const found = MUTANTS.find((x) => x.name === m);
-    if (!found) throw new VariantError(`unknown mutant "${m}"${didYouMean(m, MUTANTS.map((x) => x.name))}`);
+    if (!found)
+      throw new VariantError(
+        `unknown mutant "${m}"${didYouMean(
+          m,
+          MUTANTS.map((x) => x.name),
+        )}`,
+      );
     mutants.add(found.name);
   }
   // A stable release keeps its sublevel (5.10.89); a mainline release or release candidate is major.minor.
@@ -346,7 +350,13 @@ export function resolveVariant(req: VariantRequest): Variant {
 
 function checkSwitch(name: string): SwitchName {
   const s = SWITCHES.find((x) => x.name === name);
-  if (!s) throw new VariantError(`unknown switch "${name}"${didYouMean(name, SWITCHES.map((x) => x.name))}`);
+  if (!s)
+    throw new VariantError(
+      `unknown switch "${name}"${didYouMean(
+        name,
+        SWITCHES.map((x) => x.name),
+      )}`,
+    );
   return s.name;
 }
 

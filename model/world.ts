@@ -466,7 +466,7 @@ export class MMModel implements Model {
         const queued: number[] = [];
         for (let u = 0; u < this.programs.length; u++) {
           const x = statusWait(s[L.threadBase[u]! + TH_STATUS]!);
-          if (u !== t && (x & WAIT_WRITE) && (x & WAIT_KEY_MASK) === key) queued.push(u);
+          if (u !== t && x & WAIT_WRITE && (x & WAIT_KEY_MASK) === key) queued.push(u);
         }
         holders = queued;
       }
@@ -628,4 +628,3 @@ function setBudget(s: Int32Array, tb: number, e: number, v: number): void {
   const sh = (e % ENTRIES_PER_BUDGET_WORD) * BUDGET_BITS;
   s[o] = (s[o]! & ~(BUDGET_MASK << sh)) | (v << sh);
 }
-

@@ -255,7 +255,11 @@ export function checkTraceFile(json: unknown, forReplay = false): ItfTrace {
     const newer = typeof v === 'number' && v > TRACE_FORMAT_VERSION;
     fail(
       `#meta.mmcheck-trace-version: ${JSON.stringify(v)} is not a trace format this mmcheck ${forReplay ? 'replays' : 'reads'} (${known.join(', ')})` +
-        (newer ? `: it was written by ${String(meta!.tool ?? 'a newer mmcheck')}` : typeof v === 'number' && v >= 1 && v < TRACE_FORMAT_VERSION ? ': an older mmcheck wrote it; check again to get a new trace' : ''),
+        (newer
+          ? `: it was written by ${String(meta!.tool ?? 'a newer mmcheck')}`
+          : typeof v === 'number' && v >= 1 && v < TRACE_FORMAT_VERSION
+            ? ': an older mmcheck wrote it; check again to get a new trace'
+            : ''),
     );
   }
   try {
@@ -273,7 +277,12 @@ export function checkTraceFile(json: unknown, forReplay = false): ItfTrace {
 /** A trace read back from a file, for showing and drawing (changes and locks recomputed). */
 export function traceFromItf(t: ItfTrace): Trace & { meta: ItfMeta } {
   // Every var but the action (older files lack the sections added since: anon_vmas, locks).
-  const states = t.states.map((s) => fromItf(Object.fromEntries(VARS.filter((v) => v !== 'action' && (s as Record<string, unknown>)[v] !== undefined).map((v) => [v, (s as Record<string, unknown>)[v]]))) as ReadableState);
+  const states = t.states.map(
+    (s) =>
+      fromItf(
+        Object.fromEntries(VARS.filter((v) => v !== 'action' && (s as Record<string, unknown>)[v] !== undefined).map((v) => [v, (s as Record<string, unknown>)[v]])),
+      ) as ReadableState,
+  );
   const steps = t.states.slice(1).map((s, i) => {
     const m = s['#meta'];
     return {

@@ -35,9 +35,7 @@ export function renderTrace(trace: Trace, opts: RenderOptions | boolean): string
   for (const s of trace.steps) {
     if (o.step !== undefined && s.index !== o.step) continue;
     const mark = s.preempted ? c('magenta', ' [preempts]') : '';
-    lines.push(
-      `${String(s.index).padStart(3)}  ${c('cyan', s.thread.padEnd(9))} ${s.operation} ${c('dim', '·')} ${c('bold', s.action)}${mark}  ${c('dim', s.kernelFunction)}`,
-    );
+    lines.push(`${String(s.index).padStart(3)}  ${c('cyan', s.thread.padEnd(9))} ${s.operation} ${c('dim', '·')} ${c('bold', s.action)}${mark}  ${c('dim', s.kernelFunction)}`);
     for (const n of s.notes) lines.push(`       ${c('yellow', n)}`);
     if (o.full) {
       for (const [k, v] of flatten(s.state)) lines.push(`       ${k}: ${v}`);

@@ -8,6 +8,7 @@
  * differs is reported with the field and the step.
  */
 import { replayActions, ReplayError } from '../checker/path.js';
+import type { PathStep } from '../checker/model.js';
 import { findInvariant, toEngineInvariant } from '../invariants/registry.js';
 import { ScenarioError } from '../model/scenario.js';
 import { MUTANTS, type MutantName, resolveVariant, SWITCHES, type SwitchName, type Variant, VariantError } from '../model/variants.js';
@@ -18,9 +19,7 @@ import { fromItf, type ItfTrace, VARS } from './itf.js';
 import { flatten, readableState, type ReadableState } from '../model/readable.js';
 import { buildTrace } from './trace.js';
 
-export type ReplayOutcome =
-  | { ok: true; steps: number; message: string }
-  | { ok: false; step: number; reason: string };
+export type ReplayOutcome = { ok: true; steps: number; message: string } | { ok: false; step: number; reason: string };
 
 export function replayTrace(t: ItfTrace): ReplayOutcome {
   const meta = t['#meta'];
@@ -57,7 +56,8 @@ export function replayTrace(t: ItfTrace): ReplayOutcome {
   if (meta.invariant === 'lock-order') {
     const m = /^(\S+) -> (\S+)$/.exec(meta.lockDependency ?? '');
     const id = (n: string) => LOCK_CLASSES.find((c) => c.name === n)?.id;
-    if (!m || id(m[1]!) === undefined || id(m[2]!) === undefined) return bad(0, '#meta.lockDependency: a lock-order trace names the dependency it takes, as "CLASS -> CLASS" (lock classes of this mmcheck)');
+    if (!m || id(m[1]!) === undefined || id(m[2]!) === undefined)
+      return bad(0, '#meta.lockDependency: a lock-order trace names the dependency it takes, as "CLASS -> CLASS" (lock classes of this mmcheck)');
     lockdep = dependency(id(m[1]!)!, id(m[2]!)!);
   }
   let model: MMModel;
@@ -72,10 +72,13 @@ export function replayTrace(t: ItfTrace): ReplayOutcome {
     const m = t.states[i]!['#meta'];
     const a = model.actions[actions[i]!];
     if (!a || a.threadName !== m.thread || a.op !== m.operation || a.label !== m.action) {
-      return bad(i, `action ${actions[i]} is "${a ? `${a.threadName}: ${a.op} · ${a.label}` : 'nothing'}" in this model, the file says "${m.thread}: ${m.operation} · ${m.action}" (the model changed)`);
+      return bad(
+        i,
+        `action ${actions[i]} is "${a ? `${a.threadName}: ${a.op} · ${a.label}` : 'nothing'}" in this model, the file says "${m.thread}: ${m.operation} · ${m.action}" (the model changed)`,
+      );
     }
   }
-  let path;
+  let path: PathStep[];
   try {
     path = replayActions(model, actions);
   } catch (e) {
@@ -96,7 +99,9 @@ export function replayTrace(t: ItfTrace): ReplayOutcome {
   for (const s of again.steps) {
     const m = t.states[s.index]!['#meta'];
     const field = (name: string, want: unknown, got: unknown): ReplayOutcome | null =>
-      JSON.stringify(want) === JSON.stringify(got) ? null : bad(s.index, `states[${s.index}].#meta.${name}: the file has ${JSON.stringify(want)}, the model gives ${JSON.stringify(got)}`);
+      JSON.stringify(want) === JSON.stringify(got)
+        ? null
+        : bad(s.index, `states[${s.index}].#meta.${name}: the file has ${JSON.stringify(want)}, the model gives ${JSON.stringify(got)}`);
     const diverged =
       field('kernelFunction', m.kernelFunction, s.kernelFunction) ??
       field('notes', m.notes ?? [], s.notes) ??
@@ -117,8 +122,8 @@ export function replayTrace(t: ItfTrace): ReplayOutcome {
     : lockdep !== undefined
       ? model.lockdepWitness().check(lastState)
       : model.isDeadlock(lastState) && countSuccessors(model, lastState) === 0
-      ? model.deadlockMessage(lastState)
-      : null;
+        ? model.deadlockMessage(lastState)
+        : null;
   if (message === null) return bad(last, `the last state does not violate ${meta.invariant}`);
   if (message !== meta.message) return bad(last, `${meta.invariant} is violated, but with "${message}", not "${meta.message}"`);
   return { ok: true, steps: last, message };

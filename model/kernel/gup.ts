@@ -64,5 +64,4 @@ export type GupFastSeq = (k: Kernel, m: number, g: GupFlags, seq: number) => str
 export const gup_fast_seq_begin_5_7: GupFastSeq = () => null;
 export const gup_fast_seq_begin_5_11: GupFastSeq = (_k, _m, g, seq) => (g.pin && seq & 1 ? 'write_protect_seq is odd (fork in progress)' : null);
 export const gup_fast_seq_retry_5_7: GupFastSeq = () => null;
-export const gup_fast_seq_retry_5_11: GupFastSeq = (k, m, g, seq) =>
-  g.pin && k.mmWord(m, MM_WPSEQ) !== seq ? 'read_seqcount_retry: fork ran meanwhile' : null;
+export const gup_fast_seq_retry_5_11: GupFastSeq = (k, m, g, seq) => (g.pin && k.mmWord(m, MM_WPSEQ) !== seq ? 'read_seqcount_retry: fork ran meanwhile' : null);

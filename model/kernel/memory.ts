@@ -9,32 +9,8 @@
  * docs/kernel-notes.md says which trees were read.
  */
 import type { Kernel, ZapDetails } from '../kernel.js';
-import {
-  F_GHOST,
-  GHOST_PUNCH_LOST_COW,
-  MM_FLAGS,
-  MM_SWAPENTS,
-  MM_WPSEQ,
-  MMF_HAS_PINNED,
-  PG_ANON,
-  PG_ANON_EXCLUSIVE,
-  PG_DIRTY,
-  PG_SWAPCACHE,
-  TH_ORIG,
-  TH_PAGE,
-} from '../layout.js';
-import {
-  mapsNormalPage,
-  PTE_DIRTY,
-  PTE_MIGRATION,
-  PTE_NONE,
-  PTE_PRESENT,
-  PTE_SPECIAL,
-  PTE_SWAP,
-  PTE_SWP_EXCLUSIVE,
-  pteKind,
-  pteTarget,
-} from '../pte.js';
+import { F_GHOST, GHOST_PUNCH_LOST_COW, MM_FLAGS, MM_SWAPENTS, MM_WPSEQ, MMF_HAS_PINNED, PG_ANON, PG_ANON_EXCLUSIVE, PG_DIRTY, PG_SWAPCACHE, TH_ORIG, TH_PAGE } from '../layout.js';
+import { mapsNormalPage, PTE_DIRTY, PTE_MIGRATION, PTE_NONE, PTE_PRESENT, PTE_SPECIAL, PTE_SWAP, PTE_SWP_EXCLUSIVE, pteKind, pteTarget } from '../pte.js';
 import { trylock_page, unlock_page } from './locking.js';
 import { get_page, put_page } from './page_alloc.js';
 import { page_maybe_dma_pinned, page_remove_rmap } from './rmap.js';
@@ -243,8 +219,7 @@ function do_swap_page_count(k: Kernel, pfn: number, orig: number, write: boolean
 
 export const do_swap_page_reuse_5_18: DoSwapPageReuse = (k, pfn, orig, write, why) => do_swap_page_count(k, pfn, orig, write, why, false);
 
-export const do_swap_page_reuse_5_19: DoSwapPageReuse = (k, pfn, orig, write, why) =>
-  do_swap_page_count(k, pfn, orig, write, why, (orig & PTE_SWP_EXCLUSIVE) !== 0);
+export const do_swap_page_reuse_5_19: DoSwapPageReuse = (k, pfn, orig, write, why) => do_swap_page_count(k, pfn, orig, write, why, (orig & PTE_SWP_EXCLUSIVE) !== 0);
 
 // ---- copy_present_pte (fork) ---------------------------------------------------------
 

@@ -27,40 +27,48 @@ function replacement<N extends KernelFunctionName>(replaces: N, make: Replacemen
 const forkKeepsExclusive: PageTryDupAnonRmap = (k, pfn) => (k.pageTest(pfn, PG_ANON_EXCLUSIVE) ? ', MUTANT: PageAnonExclusive left set' : '');
 
 /** wp-reuse-mapcount: do_wp_page reuses a non-exclusive anon page when it is mapped once, ignoring GUP references. */
-const wpReuseMapcount = (orig: DoWpPage): DoWpPage => (k, t, f) => {
-  const e = k.threadWord(t, TH_ORIG);
-  if (k.isSharedMapping(f.a) || !mapsNormalPage(e)) return orig(k, t, f);
-  const pfn = pteTarget(e);
-  if (!k.pageTest(pfn, PG_ANON) || k.pageTest(pfn, PG_ANON_EXCLUSIVE)) return orig(k, t, f);
-  if (k.pageMapcount(pfn) === 1) return f.reuse(k, t, 'MUTANT: mapcount == 1, GUP references ignored');
-  return f.copy(k, t, pfn, 'mapcount != 1');
-};
+const wpReuseMapcount =
+  (orig: DoWpPage): DoWpPage =>
+  (k, t, f) => {
+    const e = k.threadWord(t, TH_ORIG);
+    if (k.isSharedMapping(f.a) || !mapsNormalPage(e)) return orig(k, t, f);
+    const pfn = pteTarget(e);
+    if (!k.pageTest(pfn, PG_ANON) || k.pageTest(pfn, PG_ANON_EXCLUSIVE)) return orig(k, t, f);
+    if (k.pageMapcount(pfn) === 1) return f.reuse(k, t, 'MUTANT: mapcount == 1, GUP references ignored');
+    return f.copy(k, t, pfn, 'mapcount != 1');
+  };
 
 /** zap-no-rss: zap_pte_range clears an anon PTE without the MM_ANONPAGES decrement. */
-const zapNoRss = (orig: ZapPte): ZapPte => (k, m, a) => {
-  const e = k.pte(m, a);
-  if (pteKind(e) !== PTE_PRESENT || e & PTE_SPECIAL || k.mmCounter(pteTarget(e)) !== MM_ANONPAGES) return orig(k, m, a);
-  k.detachGup(m, a);
-  k.setPte(m, a, 0);
-  zap_present_page(k, pteTarget(e), e);
-};
+const zapNoRss =
+  (orig: ZapPte): ZapPte =>
+  (k, m, a) => {
+    const e = k.pte(m, a);
+    if (pteKind(e) !== PTE_PRESENT || e & PTE_SPECIAL || k.mmCounter(pteTarget(e)) !== MM_ANONPAGES) return orig(k, m, a);
+    k.detachGup(m, a);
+    k.setPte(m, a, 0);
+    zap_present_page(k, pteTarget(e), e);
+  };
 
 /** zap-migration-no-rss: a migration entry is cleared without its rss decrement. */
-const zapMigrationNoRss = (orig: ZapPte): ZapPte => (k, m, a) => {
-  const e = k.pte(m, a);
-  if (pteKind(e) !== PTE_MIGRATION) return orig(k, m, a);
-  k.detachGup(m, a);
-  k.setPte(m, a, 0);
-  if (k.narrate) k.note('MUTANT: migration entry cleared without the rss decrement');
-};
+const zapMigrationNoRss =
+  (orig: ZapPte): ZapPte =>
+  (k, m, a) => {
+    const e = k.pte(m, a);
+    if (pteKind(e) !== PTE_MIGRATION) return orig(k, m, a);
+    k.detachGup(m, a);
+    k.setPte(m, a, 0);
+    if (k.narrate) k.note('MUTANT: migration entry cleared without the rss decrement');
+  };
 
 /** zap-skips-migration: with zap_details, migration entries are left (the pre-5.18 behaviour, on any kernel). */
-const zapSkipsMigration = (orig: ZapPteDetails): ZapPteDetails => (k, m, a, d) => {
-  const e = k.pte(m, a);
-  if (pteKind(e) !== PTE_MIGRATION) return orig(k, m, a, d);
-  if (k.narrate) k.note(`${k.addrName(m, a)}: ${d.who}: details != NULL: "we leave swap entries" - migration entry skipped`);
-  return false;
-};
+const zapSkipsMigration =
+  (orig: ZapPteDetails): ZapPteDetails =>
+  (k, m, a, d) => {
+    const e = k.pte(m, a);
+    if (pteKind(e) !== PTE_MIGRATION) return orig(k, m, a, d);
+    if (k.narrate) k.note(`${k.addrName(m, a)}: ${d.who}: details != NULL: "we leave swap entries" - migration entry skipped`);
+    return false;
+  };
 
 export const MUTANT_IMPLEMENTATIONS: Record<Exclude<MutantName, ProgramMutant>, Replacement<KernelFunctionName>> = {
   'fork-keeps-exclusive': replacement('page_try_dup_anon_rmap', () => forkKeepsExclusive),

@@ -13,14 +13,20 @@ import { mmap_read_lock, mmap_read_unlock } from '../kernel/locking.js';
 
 export function buildAccess(b: ProgramBuilder, m: number, a: number, write: boolean, value: number, fileVma = false): void {
   const ACCESS = b.reserve();
-  const fault = buildFault(b, m, a, (k, t) => {
-    mmap_read_unlock(k, t, m);
-    if (FAULT_LOCALS.flags.get(k, t) & VM_FAULT_ERROR) {
-      if (k.narrate) k.note('the fault failed (SIGBUS or VM_FAULT_OOM): the access does not complete');
-      return FAILED;
-    }
-    return ACCESS;
-  }, fileVma);
+  const fault = buildFault(
+    b,
+    m,
+    a,
+    (k, t) => {
+      mmap_read_unlock(k, t, m);
+      if (FAULT_LOCALS.flags.get(k, t) & VM_FAULT_ERROR) {
+        if (k.narrate) k.note('the fault failed (SIGBUS or VM_FAULT_OOM): the access does not complete');
+        return FAILED;
+      }
+      return ACCESS;
+    },
+    fileVma,
+  );
   const where = 'arch/x86/mm/fault.c:do_user_addr_fault -> handle_mm_fault (5.7-6.2)';
   b.define(ACCESS, write ? `store ${value}` : 'load', where, (k, t) => {
     const vma = k.vmaAt(m, a);

@@ -33,19 +33,7 @@ import {
   VMA_WRITE,
 } from '../layout.js';
 import type { ProgramBuilder, Run } from '../program.js';
-import {
-  formatPte,
-  PTE_DIRTY,
-  PTE_MIGRATION,
-  PTE_NONE,
-  PTE_PRESENT,
-  PTE_SWAP,
-  PTE_WRITE,
-  pteKind,
-  ptePresent,
-  pteTarget,
-  pteZero,
-} from '../pte.js';
+import { formatPte, PTE_DIRTY, PTE_MIGRATION, PTE_NONE, PTE_PRESENT, PTE_SWAP, PTE_WRITE, pteKind, ptePresent, pteTarget, pteZero } from '../pte.js';
 import { add_to_page_cache } from '../kernel/filemap.js';
 import { lock_page, shmem_falloc_wait, trylock_page, unlock_page, wait_on_page_locked } from '../kernel/locking.js';
 import { alloc_page, get_page, put_page } from '../kernel/page_alloc.js';
@@ -200,20 +188,21 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
     return finish(k, t);
   });
 
-  if (WP_LOCK >= 0) b.define(WP_LOCK, 'do_wp_page: lock_page', `${MEMORY_C}:do_wp_page (5.7-5.8)`, (k, t) => {
-    const pfn = k.threadWord(t, TH_PAGE);
-    if (!lock_page(k, t, pfn)) return SLEEP;
-    // PT lock retaken.
-    const orig = k.threadWord(t, TH_ORIG);
-    if (k.pte(m, a) !== orig) {
-      unlock_page(k, pfn);
-      if (k.narrate) k.note('PTE changed while sleeping on the page lock: unlock, put_page, return');
-      return finish(k, t);
-    }
-    put_page(k, pfn);
-    k.setThreadWord(t, TH_PAGE, 0);
-    return do_wp_page_locked_5_7(k, t, wpf, pfn);
-  });
+  if (WP_LOCK >= 0)
+    b.define(WP_LOCK, 'do_wp_page: lock_page', `${MEMORY_C}:do_wp_page (5.7-5.8)`, (k, t) => {
+      const pfn = k.threadWord(t, TH_PAGE);
+      if (!lock_page(k, t, pfn)) return SLEEP;
+      // PT lock retaken.
+      const orig = k.threadWord(t, TH_ORIG);
+      if (k.pte(m, a) !== orig) {
+        unlock_page(k, pfn);
+        if (k.narrate) k.note('PTE changed while sleeping on the page lock: unlock, put_page, return');
+        return finish(k, t);
+      }
+      put_page(k, pfn);
+      k.setThreadWord(t, TH_PAGE, 0);
+      return do_wp_page_locked_5_7(k, t, wpf, pfn);
+    });
 
   b.define(WP_COPY, 'wp_page_copy: alloc and copy', `${MEMORY_C}:wp_page_copy (5.7-6.2)`, (k, t) => {
     const old = k.threadWord(t, TH_PAGE);
@@ -253,97 +242,100 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
     if (old) k.fn.wp_page_copy_release(k, old);
     if (!unshare) setResult(k, t, VM_FAULT_WRITE);
     if (!unshare && !vmWrite(k)) setResult(k, t, FOLL_COW);
-    if (k.narrate) k.note(
-      `map new pfn ${pfn} ${unshare ? 'R/O (unshare)' : 'writable'}, page_add_new_anon_rmap${exclusiveNote(k, pfn)}` +
-        (old ? `, page_remove_rmap(pfn ${old})` : ''),
-    );
+    if (k.narrate)
+      k.note(`map new pfn ${pfn} ${unshare ? 'R/O (unshare)' : 'writable'}, page_add_new_anon_rmap${exclusiveNote(k, pfn)}` + (old ? `, page_remove_rmap(pfn ${old})` : ''));
     return finish(k, t);
   });
 
   // ---- do_swap_page ----------------------------------------------------------------
-  if (SWAP_LOOKUP >= 0) b.define(SWAP_LOOKUP, 'do_swap_page: lookup_swap_cache', `${MEMORY_C}:do_swap_page (5.7-6.2)`, (k, t) => {
-    const orig = k.threadWord(t, TH_ORIG);
-    const slot = pteTarget(orig);
-    let pfn = k.swapCachePage(slot);
-    if (pfn) {
-      get_page(k, pfn);
-      if (k.narrate) k.note(`found pfn ${pfn} in the swap cache`);
-    } else {
-      if (k.swapCount(slot) === 0) {
-        // __read_swap_cache_async: the entry was freed meanwhile.
-        if (k.narrate) k.note('swap entry no longer in use: return, the access retries');
+  if (SWAP_LOOKUP >= 0)
+    b.define(SWAP_LOOKUP, 'do_swap_page: lookup_swap_cache', `${MEMORY_C}:do_swap_page (5.7-6.2)`, (k, t) => {
+      const orig = k.threadWord(t, TH_ORIG);
+      const slot = pteTarget(orig);
+      let pfn = k.swapCachePage(slot);
+      if (pfn) {
+        get_page(k, pfn);
+        if (k.narrate) k.note(`found pfn ${pfn} in the swap cache`);
+      } else {
+        if (k.swapCount(slot) === 0) {
+          // __read_swap_cache_async: the entry was freed meanwhile.
+          if (k.narrate) k.note('swap entry no longer in use: return, the access retries');
+          return finish(k, t);
+        }
+        // swapin_readahead -> __read_swap_cache_async: new page, add to the swap cache, read it.
+        pfn = alloc_page(k);
+        if (pfn === 0) {
+          setResult(k, t, VM_FAULT_ERROR);
+          if (k.narrate) k.note('no free page: VM_FAULT_OOM');
+          return finish(k, t);
+        }
+        k.setPageFlag(pfn, PG_SWAPBACKED);
+        add_to_swap_cache(k, pfn, slot);
+        k.setPageWord(pfn, PG_DATA, k.swapData(slot));
+        if (k.narrate) k.note(`swapin_readahead: read slot ${slot} into new pfn ${pfn} (in the swap cache)`);
+      }
+      k.setThreadWord(t, TH_PAGE, pfn);
+      return SWAP_LOCK;
+    });
+
+  if (SWAP_LOCK >= 0)
+    b.define(SWAP_LOCK, 'do_swap_page: lock_page', `${MEMORY_C}:do_swap_page (5.7-6.2)`, (k, t) => {
+      const pfn = k.threadWord(t, TH_PAGE);
+      if (!lock_page(k, t, pfn)) return SLEEP; // lock_page_or_retry
+      const slot = pteTarget(k.threadWord(t, TH_ORIG));
+      if (!k.pageTest(pfn, PG_SWAPCACHE) || k.pageSwapSlot(pfn) !== slot) {
+        unlock_page(k, pfn);
+        if (k.narrate) k.note('the page left the swap cache meanwhile: out_page, the access retries');
         return finish(k, t);
       }
-      // swapin_readahead -> __read_swap_cache_async: new page, add to the swap cache, read it.
-      pfn = alloc_page(k);
-      if (pfn === 0) {
-        setResult(k, t, VM_FAULT_ERROR);
-        if (k.narrate) k.note('no free page: VM_FAULT_OOM');
+      return SWAP_MAP;
+    });
+
+  if (SWAP_MAP >= 0)
+    b.define(SWAP_MAP, 'do_swap_page: map', `${MEMORY_C}:do_swap_page (5.7-6.2)`, (k, t) => {
+      const orig = k.threadWord(t, TH_ORIG);
+      const pfn = k.threadWord(t, TH_PAGE);
+      if (k.pte(m, a) !== orig) {
+        unlock_page(k, pfn);
+        if (k.narrate) k.note('!pte_same: out_nomap');
         return finish(k, t);
       }
-      k.setPageFlag(pfn, PG_SWAPBACKED);
-      add_to_swap_cache(k, pfn, slot);
-      k.setPageWord(pfn, PG_DATA, k.swapData(slot));
-      if (k.narrate) k.note(`swapin_readahead: read slot ${slot} into new pfn ${pfn} (in the swap cache)`);
-    }
-    k.setThreadWord(t, TH_PAGE, pfn);
-    return SWAP_LOCK;
-  });
-
-  if (SWAP_LOCK >= 0) b.define(SWAP_LOCK, 'do_swap_page: lock_page', `${MEMORY_C}:do_swap_page (5.7-6.2)`, (k, t) => {
-    const pfn = k.threadWord(t, TH_PAGE);
-    if (!lock_page(k, t, pfn)) return SLEEP; // lock_page_or_retry
-    const slot = pteTarget(k.threadWord(t, TH_ORIG));
-    if (!k.pageTest(pfn, PG_SWAPCACHE) || k.pageSwapSlot(pfn) !== slot) {
+      const slot = pteTarget(orig);
+      let write = (flags(k, t) & FAULT_FLAG_WRITE) !== 0;
+      // The release's rule (model/kernel/memory.ts: do_swap_page_reuse_*); swap_free is part of it.
+      const bits = k.fn.do_swap_page_reuse(k, pfn, orig, write, why);
+      const exclusive = (bits & SWAPIN_EXCLUSIVE) !== 0;
+      const makeWritable = (bits & SWAPIN_WRITABLE) !== 0;
+      k.addRss(m, MM_ANONPAGES, 1);
+      k.addRss(m, MM_SWAPENTS, -1);
+      k.fn.page_add_anon_rmap(k, pfn, exclusive);
+      k.setPte(m, a, ptePresent(pfn, makeWritable && vmWrite(k), makeWritable));
+      k.setThreadWord(t, TH_PAGE, 0); // our reference is now the mapping's
+      if (makeWritable) {
+        setResult(k, t, VM_FAULT_WRITE);
+        write = false;
+      }
       unlock_page(k, pfn);
-      if (k.narrate) k.note('the page left the swap cache meanwhile: out_page, the access retries');
+      if (k.narrate)
+        k.note(
+          `map pfn ${pfn} ${makeWritable ? 'writable' : 'R/O'}${k.pageTest(pfn, PG_ANON_EXCLUSIVE) ? ' exclusive' : ''} (${why.text}), swap_free(slot ${slot}), MM_ANONPAGES+1 MM_SWAPENTS-1`,
+        );
+      if (write) {
+        // The write fault is not resolved: do_wp_page with the PT lock still held.
+        k.setThreadWord(t, TH_ORIG, k.pte(m, a));
+        return doWpPage(k, t);
+      }
       return finish(k, t);
-    }
-    return SWAP_MAP;
-  });
-
-  if (SWAP_MAP >= 0) b.define(SWAP_MAP, 'do_swap_page: map', `${MEMORY_C}:do_swap_page (5.7-6.2)`, (k, t) => {
-    const orig = k.threadWord(t, TH_ORIG);
-    const pfn = k.threadWord(t, TH_PAGE);
-    if (k.pte(m, a) !== orig) {
-      unlock_page(k, pfn);
-      if (k.narrate) k.note('!pte_same: out_nomap');
-      return finish(k, t);
-    }
-    const slot = pteTarget(orig);
-    let write = (flags(k, t) & FAULT_FLAG_WRITE) !== 0;
-    // The release's rule (model/kernel/memory.ts: do_swap_page_reuse_*); swap_free is part of it.
-    const bits = k.fn.do_swap_page_reuse(k, pfn, orig, write, why);
-    const exclusive = (bits & SWAPIN_EXCLUSIVE) !== 0;
-    const makeWritable = (bits & SWAPIN_WRITABLE) !== 0;
-    k.addRss(m, MM_ANONPAGES, 1);
-    k.addRss(m, MM_SWAPENTS, -1);
-    k.fn.page_add_anon_rmap(k, pfn, exclusive);
-    k.setPte(m, a, ptePresent(pfn, makeWritable && vmWrite(k), makeWritable));
-    k.setThreadWord(t, TH_PAGE, 0); // our reference is now the mapping's
-    if (makeWritable) {
-      setResult(k, t, VM_FAULT_WRITE);
-      write = false;
-    }
-    unlock_page(k, pfn);
-    if (k.narrate) k.note(
-      `map pfn ${pfn} ${makeWritable ? 'writable' : 'R/O'}${k.pageTest(pfn, PG_ANON_EXCLUSIVE) ? ' exclusive' : ''} (${why.text}), swap_free(slot ${slot}), MM_ANONPAGES+1 MM_SWAPENTS-1`,
-    );
-    if (write) {
-      // The write fault is not resolved: do_wp_page with the PT lock still held.
-      k.setThreadWord(t, TH_ORIG, k.pte(m, a));
-      return doWpPage(k, t);
-    }
-    return finish(k, t);
-  });
+    });
 
   // ---- do_swap_page -> migration_entry_wait ----------------------------------------
-  if (MIGRATION_WAIT >= 0) b.define(MIGRATION_WAIT, 'migration_entry_wait', 'mm/migrate.c:migration_entry_wait (5.7-6.2)', (k, t) => {
-    const orig = k.threadWord(t, TH_ORIG);
-    if (k.pte(m, a) === orig && !wait_on_page_locked(k, t, pteTarget(orig))) return SLEEP;
-    if (k.narrate) k.note('the migration entry is gone or its page unlocked: return, the access retries');
-    return finish(k, t);
-  });
+  if (MIGRATION_WAIT >= 0)
+    b.define(MIGRATION_WAIT, 'migration_entry_wait', 'mm/migrate.c:migration_entry_wait (5.7-6.2)', (k, t) => {
+      const orig = k.threadWord(t, TH_ORIG);
+      if (k.pte(m, a) === orig && !wait_on_page_locked(k, t, pteTarget(orig))) return SLEEP;
+      if (k.narrate) k.note('the migration entry is gone or its page unlocked: return, the access retries');
+      return finish(k, t);
+    });
 
   // ---- do_fault: do_read_fault / do_cow_fault / do_shared_fault ---------------------
   if (fileVma) {
@@ -376,7 +368,8 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
         k.setPageWord(pfn, PG_DATA, data);
         add_to_page_cache(k, f, index, pfn);
         trylock_page(k, t, pfn); // __folio_set_locked: a new page, nobody else sees it yet
-        if (k.narrate) k.note(`page cache miss: new pfn ${pfn} (${k.world.fileShmem[f] ? 'shmem_alloc_and_acct_page, zeroed' : `read from disk: ${data}`}), added to the page cache`);
+        if (k.narrate)
+          k.note(`page cache miss: new pfn ${pfn} (${k.world.fileShmem[f] ? 'shmem_alloc_and_acct_page, zeroed' : `read from disk: ${data}`}), added to the page cache`);
       }
       k.setThreadWord(t, TH_PAGE, pfn);
       if (flags(k, t) & FAULT_FLAG_WRITE && !k.isSharedMapping(a)) {
@@ -456,4 +449,3 @@ function built(pc: number, what: string): number {
 function exclusiveNote(k: Kernel, pfn: number): string {
   return k.pageTest(pfn, PG_ANON_EXCLUSIVE) ? ' (PageAnonExclusive)' : '';
 }
-

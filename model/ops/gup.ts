@@ -6,20 +6,7 @@
  */
 import { DISABLED, DONE, FAILED, type Kernel, SLEEP } from '../kernel.js';
 import { int, threadLocals } from '../thread-locals.js';
-import {
-  formatGupFlags,
-  GUP_ANON,
-  GUP_GET,
-  GUP_LONGTERM,
-  GUP_PENDING,
-  GUP_PIN,
-  GUP_PIN_COUNTING_BIAS,
-  GUP_WRITE,
-  gupKind,
-  gupPfn,
-  gupRecord,
-  gupRefs,
-} from '../gup.js';
+import { formatGupFlags, GUP_ANON, GUP_GET, GUP_LONGTERM, GUP_PENDING, GUP_PIN, GUP_PIN_COUNTING_BIAS, GUP_WRITE, gupKind, gupPfn, gupRecord, gupRefs } from '../gup.js';
 import { MM_WPSEQ, PG_ANON, PG_DATA, TH_ORIG, VMA_WRITE } from '../layout.js';
 import type { ProgramBuilder } from '../program.js';
 import { formatPte, isPresent, mapsNormalPage, PTE_DIRTY, PTE_SPECIAL, PTE_WRITE, pteTarget, ZERO_PFN } from '../pte.js';
@@ -53,16 +40,22 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
   const RECHECK = g.fast ? b.reserve() : -1;
   const START = b.reserve();
   const FOLLOW = b.reserve();
-  const fault = buildFault(b, m, a, (k, t) => {
-    const aux = GUP_LOCALS.flags.get(k, t);
-    if (aux & VM_FAULT_ERROR) {
-      mmap_read_unlock(k, t, m);
-      if (k.narrate) k.note('faultin_page failed: GUP returns -ENOMEM');
-      return FAILED;
-    }
-    GUP_LOCALS.flags.set(k, t, aux & FOLL_COW);
-    return FOLLOW;
-  }, fileVma);
+  const fault = buildFault(
+    b,
+    m,
+    a,
+    (k, t) => {
+      const aux = GUP_LOCALS.flags.get(k, t);
+      if (aux & VM_FAULT_ERROR) {
+        mmap_read_unlock(k, t, m);
+        if (k.narrate) k.note('faultin_page failed: GUP returns -ENOMEM');
+        return FAILED;
+      }
+      GUP_LOCALS.flags.set(k, t, aux & FOLL_COW);
+      return FOLLOW;
+    },
+    fileVma,
+  );
 
   const faultin = (k: Kernel, t: number, flag: number, why: string): number => {
     const pte = k.pte(m, a);
@@ -90,13 +83,7 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
     }
     // try_grab_page(): FOLL_GET +1, FOLL_PIN +GUP_PIN_COUNTING_BIAS.
     const anon = pfn !== ZERO_PFN && k.pageTest(pfn, PG_ANON);
-    const rec = gupRecord(
-      g.pin ? GUP_PIN : GUP_GET,
-      (g.write ? GUP_WRITE : 0) | (g.longterm ? GUP_LONGTERM : 0) | (anon ? GUP_ANON : 0),
-      m,
-      a,
-      pfn,
-    );
+    const rec = gupRecord(g.pin ? GUP_PIN : GUP_GET, (g.write ? GUP_WRITE : 0) | (g.longterm ? GUP_LONGTERM : 0) | (anon ? GUP_ANON : 0), m, a, pfn);
     get_page(k, pfn, gupRefs(rec));
     k.setGup(g.slot, rec);
     mmap_read_unlock(k, t, m);
@@ -123,7 +110,7 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
   // GUP-fast (mm/gup.c:lockless_pages_from_mm -> gup_pte_range; 6.1 include/linux/rmap.h names the steps):
   // (F0) write_protect_seq, (B1) read the PTE, (B3) pin, (B4) re-read the PTE,
   // (B5) unshare check, (F5) seqcount retry. Any failure falls back to the slow path.
-  const fallback = (k: Kernel, t: number, why: string): number => {
+  const fallback = (k: Kernel, _t: number, why: string): number => {
     if (k.narrate) k.note(`GUP-fast: ${why}: fall back to the slow path`);
     return START;
   };
@@ -182,7 +169,8 @@ export function buildGupRelease(b: ProgramBuilder, slot: number): void {
     const pfn = gupPfn(r);
     k.setGup(slot, 0);
     put_page(k, pfn, gupRefs(r));
-    if (k.narrate) k.note(`${gupKind(r) === GUP_PIN ? `unpin_user_page: _refcount -= ${GUP_PIN_COUNTING_BIAS}` : 'put_page'} on ${pfn === ZERO_PFN ? 'the zeropage' : `pfn ${pfn}`}`);
+    if (k.narrate)
+      k.note(`${gupKind(r) === GUP_PIN ? `unpin_user_page: _refcount -= ${GUP_PIN_COUNTING_BIAS}` : 'put_page'} on ${pfn === ZERO_PFN ? 'the zeropage' : `pfn ${pfn}`}`);
     return DONE;
   });
 }

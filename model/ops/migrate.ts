@@ -50,7 +50,17 @@ import {
 } from '../pte.js';
 import { page_try_share_anon_rmap } from '../kernel/rmap.js';
 import { add_to_page_cache, delete_from_page_cache } from '../kernel/filemap.js';
-import { anon_vma_lock_read, anon_vma_unlock_read, i_mmap_lock_read, i_mmap_read_held_by, i_mmap_unlock_read, lock_page, pte_lock, trylock_page, unlock_page } from '../kernel/locking.js';
+import {
+  anon_vma_lock_read,
+  anon_vma_unlock_read,
+  i_mmap_lock_read,
+  i_mmap_read_held_by,
+  i_mmap_unlock_read,
+  lock_page,
+  pte_lock,
+  trylock_page,
+  unlock_page,
+} from '../kernel/locking.js';
 import { alloc_page, get_page, put_page } from '../kernel/page_alloc.js';
 import { page_add_file_rmap, page_remove_rmap } from '../kernel/rmap.js';
 

@@ -11,19 +11,7 @@
  * (5.7.14, 5.17-rc5, 5.19, 6.1.20, 6.2.12), include/linux/rmap.h:page_try_share_anon_rmap.
  */
 import { BLOCKED, DISABLED, DONE, FAILED, type Kernel, SLEEP } from '../kernel.js';
-import {
-  MM_ANONPAGES,
-  MM_SWAPENTS,
-  PG_ANON,
-  PG_ANON_EXCLUSIVE,
-  PG_DATA,
-  PG_DIRTY,
-  PG_ISOLATED,
-  PG_LOCKED,
-  PG_SWAPCACHE,
-  TH_PAGE,
-  TH_PFN,
-} from '../layout.js';
+import { MM_ANONPAGES, MM_SWAPENTS, PG_ANON, PG_ANON_EXCLUSIVE, PG_DATA, PG_DIRTY, PG_ISOLATED, PG_LOCKED, PG_SWAPCACHE, TH_PAGE, TH_PFN } from '../layout.js';
 import type { ProgramBuilder } from '../program.js';
 import { mapsNormalPage, PTE_DIRTY, PTE_PRESENT, PTE_SPECIAL, pteKind, pteSwap, pteTarget } from '../pte.js';
 import { page_try_share_anon_rmap } from '../kernel/rmap.js';
@@ -149,9 +137,7 @@ function unmapOne(k: Kernel, t: number, pfn: number, mm: number, addr: number, e
   k.setPte(mm, addr, pteSwap(slot, swpExclusive));
   page_remove_rmap(k, pfn);
   put_page(k, pfn);
-  if (k.narrate) k.note(
-    `${k.addrName(mm, addr)}: PTE -> swap(slot ${slot}${swpExclusive ? ', exclusive' : ''}), MM_ANONPAGES-1 MM_SWAPENTS+1, page_remove_rmap`,
-  );
+  if (k.narrate) k.note(`${k.addrName(mm, addr)}: PTE -> swap(slot ${slot}${swpExclusive ? ', exclusive' : ''}), MM_ANONPAGES-1 MM_SWAPENTS+1, page_remove_rmap`);
   void t;
   return true;
 }

@@ -17,17 +17,7 @@
  */
 import { BLOCKED, DONE, type Kernel, type ZapDetails, SLEEP } from '../kernel.js';
 import { int, threadLocals } from '../thread-locals.js';
-import {
-  F_FALLOC,
-  F_FLAGS,
-  F_GHOST,
-  F_SIZE,
-  GHOST_STALE_MIGRATION,
-  MM_LIVE,
-  PG_ANON,
-  TH_PAGE,
-  VMA_PRESENT,
-} from '../layout.js';
+import { F_FALLOC, F_FLAGS, F_GHOST, F_SIZE, GHOST_STALE_MIGRATION, MM_LIVE, PG_ANON, TH_PAGE, VMA_PRESENT } from '../layout.js';
 import type { ProgramBuilder } from '../program.js';
 import { PTE_MIGRATION, pteKind, pteTarget } from '../pte.js';
 import { delete_from_page_cache } from '../kernel/filemap.js';

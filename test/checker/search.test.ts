@@ -21,33 +21,27 @@ describe('BFS counterexamples are shortest', () => {
     expect(r.violations[0]!.path.map((p) => p.state[0])).toEqual([0, 3, 7, 8, 9]);
   });
 
-  fcTest.prop([
-    fc.integer({ min: 2, max: 12 }).chain((n) =>
-      fc.tuple(
-        fc.constant(n),
-        fc.array(fc.tuple(fc.nat(n - 1), fc.nat(n - 1)), { maxLength: 40 }),
-        fc.nat(n - 1),
-      ),
-    ),
-  ])('on random graphs the BFS trace length is the shortest distance', ([n, edges, target]) => {
-    const d = distances(n, edges)[target]!;
-    const r = explore(new GraphModel(n, edges), [at(target)]);
-    if (d < 0) expect(r.verdict).toBe('holds');
-    else {
-      expect(r.verdict).toBe('violated');
-      expect(r.violations[0]!.path.length - 1).toBe(d);
-    }
-  });
+  fcTest.prop([fc.integer({ min: 2, max: 12 }).chain((n) => fc.tuple(fc.constant(n), fc.array(fc.tuple(fc.nat(n - 1), fc.nat(n - 1)), { maxLength: 40 }), fc.nat(n - 1)))])(
+    'on random graphs the BFS trace length is the shortest distance',
+    ([n, edges, target]) => {
+      const d = distances(n, edges)[target]!;
+      const r = explore(new GraphModel(n, edges), [at(target)]);
+      if (d < 0) expect(r.verdict).toBe('holds');
+      else {
+        expect(r.verdict).toBe('violated');
+        expect(r.violations[0]!.path.length - 1).toBe(d);
+      }
+    },
+  );
 
-  fcTest.prop([
-    fc.integer({ min: 2, max: 12 }).chain((n) =>
-      fc.tuple(fc.constant(n), fc.array(fc.tuple(fc.nat(n - 1), fc.nat(n - 1)), { maxLength: 40 })),
-    ),
-  ])('BFS and DFS reach the same states on random graphs', ([n, edges]) => {
-    const reach = distances(n, edges).filter((x) => x >= 0).length;
-    expect(explore(new GraphModel(n, edges), [], { strategy: 'bfs' }).states).toBe(reach);
-    expect(explore(new GraphModel(n, edges), [], { strategy: 'dfs' }).states).toBe(reach);
-  });
+  fcTest.prop([fc.integer({ min: 2, max: 12 }).chain((n) => fc.tuple(fc.constant(n), fc.array(fc.tuple(fc.nat(n - 1), fc.nat(n - 1)), { maxLength: 40 })))])(
+    'BFS and DFS reach the same states on random graphs',
+    ([n, edges]) => {
+      const reach = distances(n, edges).filter((x) => x >= 0).length;
+      expect(explore(new GraphModel(n, edges), [], { strategy: 'bfs' }).states).toBe(reach);
+      expect(explore(new GraphModel(n, edges), [], { strategy: 'dfs' }).states).toBe(reach);
+    },
+  );
 });
 
 describe('deadlock', () => {
@@ -67,7 +61,11 @@ describe('deadlock', () => {
 
 describe('violations, limits and replay', () => {
   test('continue mode reports the first violation of each invariant', () => {
-    const edges: [number, number][] = [[0, 1], [1, 2], [2, 3]];
+    const edges: [number, number][] = [
+      [0, 1],
+      [1, 2],
+      [2, 3],
+    ];
     const r = explore(new GraphModel(4, edges), [at(3), at(1)], { stopAtFirst: false });
     expect(r.violations.map((v) => [v.invariant, v.path.length - 1])).toEqual([
       ['not-at-1', 1],
@@ -117,10 +115,19 @@ describe('violations, limits and replay', () => {
   });
 
   test('every DFS counterexample replays to a violating state', () => {
-    const edges: [number, number][] = [[0, 1], [1, 2], [0, 2], [2, 3], [3, 1]];
+    const edges: [number, number][] = [
+      [0, 1],
+      [1, 2],
+      [0, 2],
+      [2, 3],
+      [3, 1],
+    ];
     const r = explore(new GraphModel(4, edges), [at(3)], { strategy: 'dfs' });
     const path = r.violations[0]!.path;
-    const replayed = replayActions(new GraphModel(4, edges), path.map((p) => p.action));
+    const replayed = replayActions(
+      new GraphModel(4, edges),
+      path.map((p) => p.action),
+    );
     expect(replayed.at(-1)!.state[0]).toBe(3);
   });
 });

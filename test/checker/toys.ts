@@ -39,10 +39,11 @@ export function distances(nodes: number, edges: readonly [number, number][], sta
   const q = [start];
   while (q.length) {
     const a = q.shift()!;
-    for (const [x, y] of edges) if (x === a && d[y] === -1) {
-      d[y] = d[a]! + 1;
-      q.push(y);
-    }
+    for (const [x, y] of edges)
+      if (x === a && d[y] === -1) {
+        d[y] = d[a]! + 1;
+        q.push(y);
+      }
   }
   return d;
 }

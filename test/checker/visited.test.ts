@@ -49,35 +49,29 @@ describe('fingerprints and the visited set', () => {
     },
   );
 
-  fcTest.prop([fc.array(fc.integer({ min: 0, max: 1 << 20 }), { maxLength: 600 })])(
-    'insert/has agree with a JS Set as the table grows',
-    (keys) => {
-      const set = new FingerprintSet(8);
-      const oracle = new Set<number>();
-      for (const k of keys) {
-        const words = Int32Array.of(k, k >> 3);
-        const hi = fingerprint(words, 0, 2);
-        const lo = fpLo;
-        expect(set.insert(hi, lo)).toBe(!oracle.has(k));
-        oracle.add(k);
-      }
-      expect(set.size).toBe(oracle.size);
-      for (const k of oracle) {
-        const words = Int32Array.of(k, k >> 3);
-        expect(set.has(fingerprint(words, 0, 2), fpLo)).toBe(true);
-      }
-    },
-  );
+  fcTest.prop([fc.array(fc.integer({ min: 0, max: 1 << 20 }), { maxLength: 600 })])('insert/has agree with a JS Set as the table grows', (keys) => {
+    const set = new FingerprintSet(8);
+    const oracle = new Set<number>();
+    for (const k of keys) {
+      const words = Int32Array.of(k, k >> 3);
+      const hi = fingerprint(words, 0, 2);
+      const lo = fpLo;
+      expect(set.insert(hi, lo)).toBe(!oracle.has(k));
+      oracle.add(k);
+    }
+    expect(set.size).toBe(oracle.size);
+    for (const k of oracle) {
+      const words = Int32Array.of(k, k >> 3);
+      expect(set.has(fingerprint(words, 0, 2), fpLo)).toBe(true);
+    }
+  });
 
-  fcTest.prop([fc.uniqueArray(fc.integer({ min: 0, max: 1 << 24 }), { minLength: 2, maxLength: 300 })])(
-    'distinct small states get distinct fingerprints',
-    (keys) => {
-      const seen = new Set<string>();
-      for (const k of keys) {
-        const h = fingerprint(Int32Array.of(k), 0, 1);
-        seen.add(`${h}:${fpLo}`);
-      }
-      expect(seen.size).toBe(keys.length);
-    },
-  );
+  fcTest.prop([fc.uniqueArray(fc.integer({ min: 0, max: 1 << 24 }), { minLength: 2, maxLength: 300 })])('distinct small states get distinct fingerprints', (keys) => {
+    const seen = new Set<string>();
+    for (const k of keys) {
+      const h = fingerprint(Int32Array.of(k), 0, 1);
+      seen.add(`${h}:${fpLo}`);
+    }
+    expect(seen.size).toBe(keys.length);
+  });
 });

@@ -84,7 +84,9 @@ describe('workers, limits, progress and Ctrl-C', () => {
 
   test('the same command gives the same result on every run (verdict, counts, trace)', () => {
     const run = () => {
-      const j = JSON.parse(mmcheck('check', '-i', 'pin-coherent,cow-isolation,refcount-sane', '-s', 'zap-migrate', '-k', '5.17', '--continue', '--json', '-i', 'no-stale-migration').out);
+      const j = JSON.parse(
+        mmcheck('check', '-i', 'pin-coherent,cow-isolation,refcount-sane', '-s', 'zap-migrate', '-k', '5.17', '--continue', '--json', '-i', 'no-stale-migration').out,
+      );
       for (const r of j.runs ?? [j]) for (const k of ['seconds', 'statesPerSecond', 'bytesPerState']) delete r[k];
       return j;
     };

@@ -86,7 +86,14 @@ describe('mmcheck gate', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gate-'));
     const never = { name: 'the page holds 99', when: [{ at: 'P:0', data: 99 }] };
     const cfg = config(dir, [
-      { name: 'found', scenario: 'iouring-ro-remap', invariants: ['pin-coherent'], kernels: ['6.2'], expect: 'holds', witnesses: [{ name: 'the device writes 3', when: [{ at: 'P:0', data: 3 }] }] },
+      {
+        name: 'found',
+        scenario: 'iouring-ro-remap',
+        invariants: ['pin-coherent'],
+        kernels: ['6.2'],
+        expect: 'holds',
+        witnesses: [{ name: 'the device writes 3', when: [{ at: 'P:0', data: 3 }] }],
+      },
       { name: 'not found', scenario: 'iouring-ro-remap', invariants: ['pin-coherent'], kernels: ['6.2'], expect: 'holds', witnesses: [never] },
       { name: 'strict', scenario: 'iouring-ro-remap', invariants: ['pin-coherent'], kernels: ['6.2'], expect: 'holds', strict: true, depth: 3 },
     ]);
@@ -97,7 +104,9 @@ describe('mmcheck gate', () => {
     expect(r.out).toMatch(/expected holds, got vacuous - holds, but not found: the page holds 99/);
     // Within 3 steps each operation completes on some path, but not all six of P's.
     expect(r.out).toMatch(/@ 6\.2 \(depth 3\): expected holds, got vacuous - holds, but not found: thread P finishes/);
-    const bad = config(dir, [{ scenario: 'iouring-ro-remap', invariants: ['pin-coherent'], kernels: ['6.2'], expect: 'holds', witnesses: [{ name: 'x', when: [{ at: 'Q:0', data: 1 }] }] }]);
+    const bad = config(dir, [
+      { scenario: 'iouring-ro-remap', invariants: ['pin-coherent'], kernels: ['6.2'], expect: 'holds', witnesses: [{ name: 'x', when: [{ at: 'Q:0', data: 1 }] }] },
+    ]);
     const e = mmcheck(['gate', '-c', bad]);
     expect(e.code).toBe(2);
     expect(e.err).toMatch(/checks\[0\]\.witnesses: .*witnesses\[3\]\.when\[0\]\.at: "Q:0" is not a process and a covered address/);
@@ -156,14 +165,46 @@ describe('mmcheck gate', () => {
   const bad: [string, unknown, RegExp][] = [
     ['malformed JSON', '{"checks": [', /gate\.json is not valid JSON/],
     ['no checks', {}, /gate\.json: \(top level\): missing field "checks"/],
-    ['a misspelt verdict', { checks: [{ scenario: 'fork-pinned', invariants: ['pin-coherent'], kernels: ['6.2'], expect: 'hold' }] }, /checks\[0\]\.expect: must be one of "holds", "violated", "deadlock", got "hold" \(did you mean "holds"\?\)/],
-    ['an unknown field', { checks: [{ scenario: 'fork-pinned', invariants: ['pin-coherent'], kernel: ['6.2'], expect: 'holds' }] }, /checks\[0\]\.kernel: unknown field \(did you mean "kernels"\?\)/],
-    ['a kernel that is not a number', { checks: [{ scenario: 'fork-pinned', invariants: ['pin-coherent'], kernels: [6.2], expect: 'holds' }] }, /checks\[0\]\.kernels\[0\]: expected a string, got 6\.2/],
-    ['an unknown scenario', { checks: [{ scenario: 'fork-pined', invariants: ['pin-coherent'], kernels: ['6.2'], expect: 'holds' }] }, /checks\[0\]\.scenario: unknown scenario "fork-pined" \(did you mean "fork-pinned"\?\)/],
-    ['an unknown invariant', { checks: [{ scenario: 'fork-pinned', invariants: ['pin-coherant'], kernels: ['6.2'], expect: 'holds' }] }, /checks\[0\]\.invariants\[0\]: unknown invariant "pin-coherant" \(did you mean "pin-coherent"\?\)/],
-    ['a bad kernel', { checks: [{ scenario: 'fork-pinned', invariants: ['pin-coherent'], kernels: ['6.2', '4.4'], expect: 'holds' }] }, /checks\[0\]\.kernels\[1\]: kernel 4\.4 is older than the oldest modelled/],
-    ['an unknown mutant', { checks: [{ scenario: 'fork-pinned', invariants: ['pin-coherent'], kernels: ['6.2'], mutants: ['fork-shares-pined'], expect: 'violated' }] }, /checks\[0\]\.mutants: unknown mutant "fork-shares-pined" \(did you mean "fork-shares-pinned"\?\)/],
-    ['an invariant that does not apply', { checks: [{ scenario: 'fork-pinned', invariants: ['anon-exclusive'], kernels: ['5.10'], expect: 'holds' }] }, /checks\[0\]\.kernels\[0\]: anon-exclusive does not apply/],
+    [
+      'a misspelt verdict',
+      { checks: [{ scenario: 'fork-pinned', invariants: ['pin-coherent'], kernels: ['6.2'], expect: 'hold' }] },
+      /checks\[0\]\.expect: must be one of "holds", "violated", "deadlock", got "hold" \(did you mean "holds"\?\)/,
+    ],
+    [
+      'an unknown field',
+      { checks: [{ scenario: 'fork-pinned', invariants: ['pin-coherent'], kernel: ['6.2'], expect: 'holds' }] },
+      /checks\[0\]\.kernel: unknown field \(did you mean "kernels"\?\)/,
+    ],
+    [
+      'a kernel that is not a number',
+      { checks: [{ scenario: 'fork-pinned', invariants: ['pin-coherent'], kernels: [6.2], expect: 'holds' }] },
+      /checks\[0\]\.kernels\[0\]: expected a string, got 6\.2/,
+    ],
+    [
+      'an unknown scenario',
+      { checks: [{ scenario: 'fork-pined', invariants: ['pin-coherent'], kernels: ['6.2'], expect: 'holds' }] },
+      /checks\[0\]\.scenario: unknown scenario "fork-pined" \(did you mean "fork-pinned"\?\)/,
+    ],
+    [
+      'an unknown invariant',
+      { checks: [{ scenario: 'fork-pinned', invariants: ['pin-coherant'], kernels: ['6.2'], expect: 'holds' }] },
+      /checks\[0\]\.invariants\[0\]: unknown invariant "pin-coherant" \(did you mean "pin-coherent"\?\)/,
+    ],
+    [
+      'a bad kernel',
+      { checks: [{ scenario: 'fork-pinned', invariants: ['pin-coherent'], kernels: ['6.2', '4.4'], expect: 'holds' }] },
+      /checks\[0\]\.kernels\[1\]: kernel 4\.4 is older than the oldest modelled/,
+    ],
+    [
+      'an unknown mutant',
+      { checks: [{ scenario: 'fork-pinned', invariants: ['pin-coherent'], kernels: ['6.2'], mutants: ['fork-shares-pined'], expect: 'violated' }] },
+      /checks\[0\]\.mutants: unknown mutant "fork-shares-pined" \(did you mean "fork-shares-pinned"\?\)/,
+    ],
+    [
+      'an invariant that does not apply',
+      { checks: [{ scenario: 'fork-pinned', invariants: ['anon-exclusive'], kernels: ['5.10'], expect: 'holds' }] },
+      /checks\[0\]\.kernels\[0\]: anon-exclusive does not apply/,
+    ],
   ];
   for (const [what, body, msg] of bad) {
     test(`a bad config, ${what}: one line, exit 2`, () => {

@@ -50,14 +50,20 @@ describe('mmcheck check --scenario FILE', () => {
     delete spec.witnesses; // one of them names the entry taken out
     const r = JSON.parse(mmcheck('check', '-i', 'pin-coherent', '-s', file('program.json', spec), '-k', '5.18', '--json').out);
     expect(r.verdict).toBe('violated');
-    expect(r.trace.map((s: { operation: string }) => s.operation.split(' ')[0])).toEqual(expect.arrayContaining(['pin_user_pages(FOLL_PIN|FOLL_WRITE|FOLL_LONGTERM)', 'mprotect', 'write']));
+    expect(r.trace.map((s: { operation: string }) => s.operation.split(' ')[0])).toEqual(
+      expect.arrayContaining(['pin_user_pages(FOLL_PIN|FOLL_WRITE|FOLL_LONGTERM)', 'mprotect', 'write']),
+    );
   });
 
   const bad: [string, string[], RegExp][] = [
     ['a missing file', ['-s', join(dir, 'nope.json')], /cannot read scenario file .*nope\.json: ENOENT/],
     ['malformed JSON', ['-s', file('bad1.json', '{"name": "x",')], /bad1\.json is not valid JSON: /],
     ['a schema error', ['-s', file('bad2.json', { ...builtin('fork-pinned'), frames: 'three' })], /bad2\.json: frames: expected an integer, got "three"/],
-    ['a reference error', ['-s', file('bad3.json', { ...builtin('fork-pinned'), processes: ['P'] })], /bad3\.json: threads\[0\]\.menu\[1\]\.child: "C" is not a process created by fork/],
+    [
+      'a reference error',
+      ['-s', file('bad3.json', { ...builtin('fork-pinned'), processes: ['P'] })],
+      /bad3\.json: threads\[0\]\.menu\[1\]\.child: "C" is not a process created by fork/,
+    ],
   ];
   for (const [what, args, msg] of bad) {
     test(`bad scenario file, ${what}: one line, exit 2`, () => {

@@ -40,12 +40,14 @@ describe('the worked example', () => {
     // Replay imports no module a trace names: the file must be given, and be the same (by SHA-256).
     const without = mmcheck(['trace', 'replay', trace], tmpdir());
     expect(without.code).toBe(2);
-    expect(without.err).toMatch(/its invariant no-longterm-zeropage-pin comes from .*no-longterm-zeropage-pin\.mjs; replay loads no module a trace file names: give it with --invariants-file/);
+    expect(without.err).toMatch(
+      /its invariant no-longterm-zeropage-pin comes from .*no-longterm-zeropage-pin\.mjs; replay loads no module a trace file names: give it with --invariants-file/,
+    );
     const replay = mmcheck(['trace', 'replay', trace, '--invariants-file', file], tmpdir());
     expect(replay.out).toMatch(/^replayed 4 steps: no-longterm-zeropage-pin is violated/);
     expect(replay.code).toBe(0);
     const changed = join(dir, 'changed.mjs');
-    writeFileSync(changed, readFileSync(file, 'utf8') + '\n// changed\n');
+    writeFileSync(changed, `${readFileSync(file, 'utf8')}\n// changed\n`);
     const other = mmcheck(['trace', 'replay', trace, '--invariants-file', changed], tmpdir());
     expect(other.code).toBe(1);
     expect(other.out).toMatch(/^diverged at step 0: .*changed\.mjs is not that file \(SHA-256 /);
@@ -71,13 +73,41 @@ describe('bad invariant files: one line, exit 2', () => {
     ['a missing file', ['check', '--invariants-file', join(dir, 'nope.mjs')], /cannot read invariants file .*nope\.mjs: ENOENT/],
     ['a syntax error', ['check', '--invariants-file', write('syntax.mjs', 'export const invariants = [{;')], /cannot load invariants file .*syntax\.mjs: SyntaxError: /],
     ['no export', ['check', '--invariants-file', write('none.mjs', 'const x = 1;')], /none\.mjs: exports no "invariants" \(and no default export\)/],
-    ['a bad name', ['check', '--invariants-file', write('name.mjs', "export default { name: 'My Invariant', description: 'd', check() { return null; } };")], /name\.mjs: invariants\[0\]: "name" must be a kebab-case string/],
-    ['no check', ['check', '--invariants-file', write('nocheck.mjs', "export const invariants = [{ name: 'x', description: 'd' }];")], /nocheck\.mjs: invariants\[0\]: x: needs a check\(v\) function/],
-    ['a bad when', ['check', '--invariants-file', write('when.mjs', "export const invariants = [{ name: 'x', description: 'd', when: 'quiesent', check() { return null; } }];")], /"when" must be one of .* \(did you mean "quiescent"\?\)/],
-    ['a built-in name', ['check', '--invariants-file', write('clash.mjs', "export const invariants = [{ name: 'pin-coherent', description: 'd', check() { return null; } }];")], /"pin-coherent" is already a built-in invariant/],
-    ['no scenario', ['check', '--invariants-file', write('nosc.mjs', "export const invariants = [{ name: 'x', description: 'd', check() { return null; } }];")], /invariant x \(from .*nosc\.mjs\) names no defaultScenario: give --scenario/],
-    ['a check that throws, in a worker', ['check', '--invariants-file', write('throws.mjs', ok("throw new Error('oops');")), '--workers', '2'], /^mmcheck: invariant mine: check\(\) threw: Error: oops\n$/],
-    ['a check that throws, in the DFS worker', ['check', '--invariants-file', write('throws2.mjs', ok('return v.nothing.here;')), '--strategy', 'dfs'], /^mmcheck: invariant mine: check\(\) threw: TypeError: Cannot read properties of undefined/],
+    [
+      'a bad name',
+      ['check', '--invariants-file', write('name.mjs', "export default { name: 'My Invariant', description: 'd', check() { return null; } };")],
+      /name\.mjs: invariants\[0\]: "name" must be a kebab-case string/,
+    ],
+    [
+      'no check',
+      ['check', '--invariants-file', write('nocheck.mjs', "export const invariants = [{ name: 'x', description: 'd' }];")],
+      /nocheck\.mjs: invariants\[0\]: x: needs a check\(v\) function/,
+    ],
+    [
+      'a bad when',
+      ['check', '--invariants-file', write('when.mjs', "export const invariants = [{ name: 'x', description: 'd', when: 'quiesent', check() { return null; } }];")],
+      /"when" must be one of .* \(did you mean "quiescent"\?\)/,
+    ],
+    [
+      'a built-in name',
+      ['check', '--invariants-file', write('clash.mjs', "export const invariants = [{ name: 'pin-coherent', description: 'd', check() { return null; } }];")],
+      /"pin-coherent" is already a built-in invariant/,
+    ],
+    [
+      'no scenario',
+      ['check', '--invariants-file', write('nosc.mjs', "export const invariants = [{ name: 'x', description: 'd', check() { return null; } }];")],
+      /invariant x \(from .*nosc\.mjs\) names no defaultScenario: give --scenario/,
+    ],
+    [
+      'a check that throws, in a worker',
+      ['check', '--invariants-file', write('throws.mjs', ok("throw new Error('oops');")), '--workers', '2'],
+      /^mmcheck: invariant mine: check\(\) threw: Error: oops\n$/,
+    ],
+    [
+      'a check that throws, in the DFS worker',
+      ['check', '--invariants-file', write('throws2.mjs', ok('return v.nothing.here;')), '--strategy', 'dfs'],
+      /^mmcheck: invariant mine: check\(\) threw: TypeError: Cannot read properties of undefined/,
+    ],
   ];
   for (const [what, args, msg] of cases) {
     test(what, () => {
@@ -93,7 +123,12 @@ describe('bad invariant files: one line, exit 2', () => {
 describe('the readable state helpers', () => {
   test('parsePte and parseGup read every entry of every reachable state, consistently with the pages', () => {
     let seen = 0;
-    for (const [sc, k] of [['cow-swap-gup', '5.17'], ['zap-migrate', '5.17'], ['ro-longterm-pin-zeropage', '6.1'], ['fork-gup-fast', '5.10']] as const) {
+    for (const [sc, k] of [
+      ['cow-swap-gup', '5.17'],
+      ['zap-migrate', '5.17'],
+      ['ro-longterm-pin-zeropage', '6.1'],
+      ['fork-gup-fast', '5.10'],
+    ] as const) {
       const m = model(sc, { kernel: k });
       const probe: Invariant = {
         name: 'parses',
@@ -122,6 +157,14 @@ describe('the readable state helpers', () => {
     expect(seen).toBeGreaterThan(10_000);
     expect(() => parsePte('present(pfn x)')).toThrow(/not a page-table entry/);
     expect(parseGup('none')).toBeNull();
-    expect(parseGup('FOLL_PIN|FOLL_WRITE|FOLL_LONGTERM on pfn 3 via C:1 (unmapped since)')).toEqual({ pin: true, write: true, longterm: true, pfn: 3, mm: 'C', addr: 1, detached: true });
+    expect(parseGup('FOLL_PIN|FOLL_WRITE|FOLL_LONGTERM on pfn 3 via C:1 (unmapped since)')).toEqual({
+      pin: true,
+      write: true,
+      longterm: true,
+      pfn: 3,
+      mm: 'C',
+      addr: 1,
+      detached: true,
+    });
   });
 });

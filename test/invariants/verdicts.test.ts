@@ -108,11 +108,18 @@ describe('every invariant can fail', () => {
       expect(good.result.verdict).toBe('holds');
     });
   }
-  test('each mutant breaks the invariant it names, on that invariant\'s default scenario or a named one', () => {
+  test("each mutant breaks the invariant it names, on that invariant's default scenario or a named one", () => {
     // Mutants that break the lock discipline (deadlock, lock-order) are shown in test/model/locks.test.ts.
     for (const m of MUTANTS.filter((x) => x.breaks !== 'deadlock' && x.breaks !== 'lock-order')) {
       const inv = INVARIANTS.find((i) => i.name === m.breaks)!;
-      const scenario = m.name === 'zap-migration-no-rss' ? 'zap-migrate' : m.name === 'zap-no-rss' ? 'cow-swap-gup' : cases[inv.name]!.mutant === m.name ? cases[inv.name]!.scenario : inv.defaultScenario;
+      const scenario =
+        m.name === 'zap-migration-no-rss'
+          ? 'zap-migrate'
+          : m.name === 'zap-no-rss'
+            ? 'cow-swap-gup'
+            : cases[inv.name]!.mutant === m.name
+              ? cases[inv.name]!.scenario
+              : inv.defaultScenario;
       const { result } = check(scenario, '6.2', [inv.name], { mutants: [m.name], maxDepth: scenario === 'cow-fork-gup' ? 14 : undefined });
       expect(`${m.name} ${result.verdict}`).toBe(`${m.name} violated`);
     }

@@ -6,19 +6,7 @@
 import { describe, expect, test } from 'vitest';
 import { GUP_ANON, GUP_LONGTERM, GUP_PIN, GUP_PIN_COUNTING_BIAS, gupRecord } from '../../model/gup.js';
 import type { Kernel } from '../../model/kernel.js';
-import {
-  F_FALLOC,
-  F_FLAGS,
-  F_SIZE,
-  MM_ANONPAGES,
-  MM_FILEPAGES,
-  MM_SHMEMPAGES,
-  MM_SWAPENTS,
-  PG_LOCKED,
-  TH_ORIG,
-  TH_PAGE,
-  TH_PC,
-} from '../../model/layout.js';
+import { F_FALLOC, F_FLAGS, F_SIZE, MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS, PG_LOCKED, TH_ORIG, TH_PAGE, TH_PC } from '../../model/layout.js';
 import { FAULT_FLAG_WRITE } from '../../model/ops/fault.js';
 import { isWritable, MIGRATION_WRITE, PTE_MIGRATION, pteKind, pteMigration, ptePresent, pteSwap, pteTarget } from '../../model/pte.js';
 import type { ScenarioSpec } from '../../model/scenario.js';
@@ -259,7 +247,10 @@ describe('unmap_mapping_range / zap_pte_range with zap_details (5.17 vs 5.18)', 
     expect(r.k.rss(P, MM_SHMEMPAGES)).toBe(0);
   });
   test('5.17 takes i_mmap_rwsem for write (waits for a reader); 5.18 for read', () => {
-    for (const [kernel, blocked] of [['5.17', true], ['5.18', false]] as const) {
+    for (const [kernel, blocked] of [
+      ['5.17', true],
+      ['5.18', false],
+    ] as const) {
       const { m, k } = lab(kernel);
       i_mmap_lock_read(k, 1, 0); // another thread's rmap walk holds it for read
       const r0 = step(m, k, 0, 'fallocate', 'shmem_fallocate(PUNCH_HOLE)')!;
@@ -315,7 +306,12 @@ describe('GUP-fast (mm/gup.c gup_pte_range) and MADV_PAGEOUT', () => {
     const r = runOp(m, k, 0, 'write P:3');
     const pfn = pteTarget(r.k.pte(P, 3));
     page_dup_rmap(r.k, pfn); // a second mapping somewhere
-    expect(m.narrate(r.k.s, m.actions.findIndex((x) => x.op.includes('MADV_PAGEOUT') && x.step === 0))).toBeNull();
+    expect(
+      m.narrate(
+        r.k.s,
+        m.actions.findIndex((x) => x.op.includes('MADV_PAGEOUT') && x.step === 0),
+      ),
+    ).toBeNull();
     void GUP_ANON;
     void FAULT_FLAG_WRITE;
     void PTE_MIGRATION;

@@ -9,7 +9,17 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { anon_vma_lock_read, anon_vma_unlock_read, lock_page, mmap_read_lock, mmap_read_unlock, mmap_write_lock, mmap_write_unlock, trylock_page, unlock_page } from '../../model/kernel/locking.js';
+import {
+  anon_vma_lock_read,
+  anon_vma_unlock_read,
+  lock_page,
+  mmap_read_lock,
+  mmap_read_unlock,
+  mmap_write_lock,
+  mmap_write_unlock,
+  trylock_page,
+  unlock_page,
+} from '../../model/kernel/locking.js';
 import { dependencyName, Lockdep } from '../../model/lockdep.js';
 import { WAIT_ASLEEP } from '../../model/locks.js';
 import { check, model } from '../helpers.js';

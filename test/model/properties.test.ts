@@ -44,11 +44,13 @@ describe('MM model properties', () => {
     const r = check(scenario, kernel, [], { strategy, reductions: { symmetry: false, por: false } }).result;
     expect(r.states).toBe(naive.size);
     // With frame symmetry: exactly the number of distinct canonical forms of those states.
-    const canonical = new Set([...naive].map((k) => {
-      const s = Int32Array.from(k.split(',').map(Number));
-      m.canonicalize(s);
-      return String(s);
-    }));
+    const canonical = new Set(
+      [...naive].map((k) => {
+        const s = Int32Array.from(k.split(',').map(Number));
+        m.canonicalize(s);
+        return String(s);
+      }),
+    );
     const reduced = check(scenario, kernel, [], { strategy, reductions: { symmetry: true, por: false } }).result;
     expect(reduced.states).toBe(canonical.size);
   });
@@ -68,7 +70,10 @@ describe('MM model properties', () => {
     if (def.notApplicable?.(m.variant)) return;
     const { result } = check(scenario, kernel, [inv], { strategy, maxDepth: 12, mutants: mutant ? [mutant] : [] });
     for (const v of result.violations) {
-      const replayed = replayActions(m, v.path.map((p) => p.action));
+      const replayed = replayActions(
+        m,
+        v.path.map((p) => p.action),
+      );
       const last = replayed.at(-1)!.state;
       expect(String(last)).toBe(String(v.path.at(-1)!.state));
       const view = m.view(last);

@@ -39,7 +39,8 @@ describe('releases and switches', () => {
 
   test('--revert removes what requires the switch, --patch adds what it requires', () => {
     const r = resolveVariant({ kernel: '6.2', revert: ['cow-page-count'] });
-    for (const s of ['cow-page-count', 'anon-exclusive', 'swp-exclusive', 'unshare-cow-mapping', 'mprotect-exclusive-write', 'mprotect-clean-anon-write']) expect(r.switches.has(s as never)).toBe(false);
+    for (const s of ['cow-page-count', 'anon-exclusive', 'swp-exclusive', 'unshare-cow-mapping', 'mprotect-exclusive-write', 'mprotect-clean-anon-write'])
+      expect(r.switches.has(s as never)).toBe(false);
     expect(r.notes![0]).toMatch(/--revert cow-page-count also turns off what requires it: anon-exclusive/);
     const p = resolveVariant({ kernel: '5.8', patch: ['anon-exclusive'] });
     for (const s of ['anon-exclusive', 'cow-page-count', 'wp-page-count']) expect(p.switches.has(s as never)).toBe(true);

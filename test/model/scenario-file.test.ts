@@ -52,19 +52,31 @@ describe('bad scenario files: the path and the reason', () => {
     ['a missing field', (s) => delete s.frames, 'x.json: (top level): missing field "frames"'],
     ['a wrong type', (s) => (s.frames = '2'), 'x.json: frames: expected an integer, got "2"'],
     ['out of range', (s) => (s.frames = 99), 'x.json: frames: must be at most 30, got 99'],
-    ['an unknown field', (s) => (s.thread = []), 'x.json: thread: unknown field (did you mean "threads"?); expected one of name, title, description, reference, processes, files, vmas, pages, frames, swapSlots, witnesses, threads'],
-    ['an unknown operation', (s) => (s.threads[0].menu[1].op = 'mprotekt'), 'x.json: threads[0].menu[1].op: unknown op "mprotekt" (did you mean "mprotect"?); one of read, write, gup, put, device-write, fork, mprotect, madv-dontneed, munmap, reclaim, pageout, truncate, punch, migrate, exit'],
+    [
+      'an unknown field',
+      (s) => (s.thread = []),
+      'x.json: thread: unknown field (did you mean "threads"?); expected one of name, title, description, reference, processes, files, vmas, pages, frames, swapSlots, witnesses, threads',
+    ],
+    [
+      'an unknown operation',
+      (s) => (s.threads[0].menu[1].op = 'mprotekt'),
+      'x.json: threads[0].menu[1].op: unknown op "mprotekt" (did you mean "mprotect"?); one of read, write, gup, put, device-write, fork, mprotect, madv-dontneed, munmap, reclaim, pageout, truncate, punch, migrate, exit',
+    ],
     ['a field of another operation', (s) => (s.threads[0].menu[1].addr = 0), 'x.json: threads[0].menu[1].addr: unknown field; expected one of op, vma, prot, max'],
     ['a bad enum', (s) => (s.vmas[0].prot = 'rwx'), 'x.json: vmas[0].prot: must be one of "r", "rw", got "rwx" (did you mean "rw"?)'],
     ['a bound out of range', (s) => (s.threads[0].menu[0].max = 4), 'x.json: threads[0].menu[0].max: must be at most 3, got 4'],
     ['an empty menu', (s) => (s.threads[0].menu = []), 'x.json: threads[0].menu: must not be empty'],
-    ['a thread in no process', (s) => (s.threads[0].mm = 'Q'), 'x.json: threads[0].mm: unknown process "Q" (did you mean \"P\"?)'],
+    ['a thread in no process', (s) => (s.threads[0].mm = 'Q'), 'x.json: threads[0].mm: unknown process "Q" (did you mean "P"?)'],
     ['an unknown VMA', (s) => (s.threads[0].menu[1].vma = 'heap'), 'x.json: threads[0].menu[1].vma: unknown VMA "heap"'],
     ['an address no VMA covers', (s) => (s.pages[0].addr = 5), 'x.json: pages[0].addr: no VMA covers address 5'],
     ['a put of a reference nobody takes', (s) => (s.threads[0].menu.at(-1).ref = 'other'), 'x.json: threads[0].menu[5].ref: no "gup" entry takes reference "other"'],
     ['two processes of one name', (s) => (s.processes = ['P', 'P']), 'x.json: processes[1]: "P" is used twice'],
     ['overlapping VMAs', (s) => s.vmas.push({ name: 'b', start: 0, pages: 1, prot: 'r' }), 'x.json: vmas[1]: overlaps VMA "buf"'],
-    ['migrate with both forms', (s) => s.threads[0].menu.push({ op: 'migrate', mm: 'P', addr: 0, file: 'f', index: 0 }), 'x.json: threads[0].menu[6]: give either "file" and "index" or "mm" and "addr"'],
+    [
+      'migrate with both forms',
+      (s) => s.threads[0].menu.push({ op: 'migrate', mm: 'P', addr: 0, file: 'f', index: 0 }),
+      'x.json: threads[0].menu[6]: give either "file" and "index" or "mm" and "addr"',
+    ],
     ['a kernel thread doing user work', (s) => (s.threads[0].mm = null), 'x.json: threads[0].menu[0]: a kernel thread cannot do "gup"'],
     ['null where a name belongs', (s) => (s.processes = [null]), 'x.json: processes[0]: expected a string, got null'],
   ];
@@ -74,19 +86,18 @@ describe('bad scenario files: the path and the reason', () => {
     expect(() => parseScenario('{"name": ', 'x.json')).toThrow(/^x\.json is not valid JSON: /);
   });
 
-  fcTest.prop([fc.array(fc.tuple(fc.constantFrom('frames', 'vmas', 'pages', 'threads', 'processes', 'swapSlots', 'files', 'name'), fc.jsonValue()), { maxLength: 3 })], { numRuns: 300 })(
-    'any field replaced by any JSON value: a scenario or one ScenarioFileError, never a crash',
-    (edits) => {
-      const s = base();
-      for (const [k, v] of edits) s[k] = v;
-      try {
-        parseScenario(JSON.stringify(s), 'x.json');
-      } catch (e) {
-        expect(e).toBeInstanceOf(ScenarioFileError);
-        expect((e as Error).message).toMatch(/^x\.json: /);
-      }
-    },
-  );
+  fcTest.prop([fc.array(fc.tuple(fc.constantFrom('frames', 'vmas', 'pages', 'threads', 'processes', 'swapSlots', 'files', 'name'), fc.jsonValue()), { maxLength: 3 })], {
+    numRuns: 300,
+  })('any field replaced by any JSON value: a scenario or one ScenarioFileError, never a crash', (edits) => {
+    const s = base();
+    for (const [k, v] of edits) s[k] = v;
+    try {
+      parseScenario(JSON.stringify(s), 'x.json');
+    } catch (e) {
+      expect(e).toBeInstanceOf(ScenarioFileError);
+      expect((e as Error).message).toMatch(/^x\.json: /);
+    }
+  });
 
   // Entries valid in the base scenario, with at most one field changed to a nearby value.
   const TEMPLATES: Record<string, unknown>[] = [
@@ -104,7 +115,15 @@ describe('bad scenario files: the path and the reason', () => {
     { op: 'exit' },
   ];
   const nearlyValidEntry = fc
-    .tuple(fc.constantFrom(...TEMPLATES), fc.option(fc.tuple(fc.constantFrom('op', 'addr', 'value', 'ref', 'vma', 'prot', 'max', 'pin', 'mm'), fc.constantFrom<unknown>(0, 1, 3, 16, -1, 'buf', 'P', 'Q', 'r', 'fixed-buffer', true, null))))
+    .tuple(
+      fc.constantFrom(...TEMPLATES),
+      fc.option(
+        fc.tuple(
+          fc.constantFrom('op', 'addr', 'value', 'ref', 'vma', 'prot', 'max', 'pin', 'mm'),
+          fc.constantFrom<unknown>(0, 1, 3, 16, -1, 'buf', 'P', 'Q', 'r', 'fixed-buffer', true, null),
+        ),
+      ),
+    )
     .map(([t, edit]) => (edit ? { ...t, [edit[0]]: edit[1] } : t));
 
   fcTest.prop([fc.oneof(fc.jsonValue(), nearlyValidEntry, nearlyValidEntry)], { numRuns: 400 })('any menu entry: accepted or one clear error', (entry) => {

@@ -88,23 +88,23 @@ describe('frame symmetry', () => {
     return models.get(key)!;
   };
 
-  fcTest.prop(
-    [fc.constantFrom(...SCENARIOS), fc.constantFrom('5.18', '6.2'), fc.nat(), fc.nat()],
-    { numRuns: 60 },
-  )('renumbering the frames of a reachable state does not change its canonical form', (name, kernel, pick, seed) => {
-    const { m, states } = get(name, kernel);
-    const s = states[pick % states.length]!;
-    const F = m.layout.shape.frames;
-    // A permutation of 1..F from the seed (Fisher-Yates on a small LCG).
-    const perm = Array.from({ length: F + 1 }, (_, i) => i);
-    let x = seed;
-    for (let i = F; i > 1; i--) {
-      x = (x * 1103515245 + 12345) >>> 0;
-      const j = 1 + (x % i);
-      [perm[i], perm[j]] = [perm[j]!, perm[i]!];
-    }
-    expect(canonical(m, permute(m, s, perm))).toBe(canonical(m, s));
-  });
+  fcTest.prop([fc.constantFrom(...SCENARIOS), fc.constantFrom('5.18', '6.2'), fc.nat(), fc.nat()], { numRuns: 60 })(
+    'renumbering the frames of a reachable state does not change its canonical form',
+    (name, kernel, pick, seed) => {
+      const { m, states } = get(name, kernel);
+      const s = states[pick % states.length]!;
+      const F = m.layout.shape.frames;
+      // A permutation of 1..F from the seed (Fisher-Yates on a small LCG).
+      const perm = Array.from({ length: F + 1 }, (_, i) => i);
+      let x = seed;
+      for (let i = F; i > 1; i--) {
+        x = (x * 1103515245 + 12345) >>> 0;
+        const j = 1 + (x % i);
+        [perm[i], perm[j]] = [perm[j]!, perm[i]!];
+      }
+      expect(canonical(m, permute(m, s, perm))).toBe(canonical(m, s));
+    },
+  );
 
   it('the places that name a frame are every frame-typed field of the schema, in its order', () => {
     const m = model('cow-fork-gup', { kernel: '6.2' });
@@ -224,13 +224,26 @@ describe('partial-order footprints from the schema', () => {
     const L = new Layout(m.layout.shape, [...MM_OBJECTS, toy]);
     const bits = new ObjectBits([...MM_OBJECTS, toy], L);
     expect(bits.total).toBe(new ObjectBits(MM_OBJECTS, m.layout).total + 2);
-    const info = porInfo([...MM_OBJECTS, toy], L, m.scenario, m.actions.map((a) => a.thread), m.actions.map((a) => a.entry), [['toy']])!;
+    const info = porInfo(
+      [...MM_OBJECTS, toy],
+      L,
+      m.scenario,
+      m.actions.map((a) => a.thread),
+      m.actions.map((a) => a.entry),
+      [['toy']],
+    )!;
     expect(info.visibleObjects).toBe(bits.all('toy'));
     for (const o of info.actionObjects) expect(o & bits.all('toy')).toBe(0);
   });
 
   it('more objects than 32 bits: no reduction rather than a wrong one', () => {
-    const many: ObjectDecl = { kind: 'many', count: () => 40, footprint: 'each', readable: { section: 'many', name: () => 'm' }, fields: [{ name: 'x', type: INT, readable: false }] };
+    const many: ObjectDecl = {
+      kind: 'many',
+      count: () => 40,
+      footprint: 'each',
+      readable: { section: 'many', name: () => 'm' },
+      fields: [{ name: 'x', type: INT, readable: false }],
+    };
     const L = new Layout(m.layout.shape, [...MM_OBJECTS, many]);
     expect(porInfo([...MM_OBJECTS, many], L, m.scenario, [], [], [])).toBeUndefined();
   });

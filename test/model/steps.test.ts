@@ -6,17 +6,7 @@
 import { describe, expect, test } from 'vitest';
 import { GUP_GET, GUP_PIN, GUP_PIN_COUNTING_BIAS, GUP_ANON, GUP_WRITE, gupRecord } from '../../model/gup.js';
 import type { Kernel } from '../../model/kernel.js';
-import {
-  MM_ANONPAGES,
-  MM_FLAGS,
-  MM_SWAPENTS,
-  MMF_HAS_PINNED,
-  PG_ANON_EXCLUSIVE,
-  PG_SWAPCACHE,
-  SWAP_HAS_CACHE,
-  TH_ORIG,
-  TH_PC,
-} from '../../model/layout.js';
+import { MM_ANONPAGES, MM_FLAGS, MM_SWAPENTS, MMF_HAS_PINNED, PG_ANON_EXCLUSIVE, PG_SWAPCACHE, SWAP_HAS_CACHE, TH_ORIG, TH_PC } from '../../model/layout.js';
 import { FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, FAULT_LOCALS } from '../../model/ops/fault.js';
 import { isWritable, PTE_DIRTY, PTE_SWAP, PTE_SWP_EXCLUSIVE, pteKind, ptePresent, pteSwap, pteTarget } from '../../model/pte.js';
 import type { ScenarioSpec } from '../../model/scenario.js';
@@ -221,7 +211,11 @@ describe('mm/rmap.c:try_to_unmap_one (reclaim)', () => {
     get_page(k, 1, GUP_PIN_COUNTING_BIAS);
     k.setGup(0, gupRecord(GUP_PIN, GUP_ANON, P, 0, 1));
     const r1 = run(m, k, start(m, 2, 'reclaim'));
-    return run(m, r1.k, m.actions.findIndex((x) => x.thread === 2 && x.label === 'try_to_unmap_one'));
+    return run(
+      m,
+      r1.k,
+      m.actions.findIndex((x) => x.thread === 2 && x.label === 'try_to_unmap_one'),
+    );
   }
   test('5.19: a maybe-pinned exclusive page is not unmapped (page_try_share_anon_rmap fails)', () => {
     const r = reclaimPinned('5.19');
@@ -242,7 +236,11 @@ describe('mm/rmap.c:try_to_unmap_one (reclaim)', () => {
   test('5.19: an exclusive page gets a swp exclusive entry', () => {
     const { m, k } = lab('5.19');
     const r1 = run(m, k, start(m, 2, 'reclaim'));
-    const r = run(m, r1.k, m.actions.findIndex((x) => x.thread === 2 && x.label === 'try_to_unmap_one'));
+    const r = run(
+      m,
+      r1.k,
+      m.actions.findIndex((x) => x.thread === 2 && x.label === 'try_to_unmap_one'),
+    );
     expect(r.k.pte(P, 0) & PTE_SWP_EXCLUSIVE).not.toBe(0);
     expect(r.k.pageTest(1, PG_ANON_EXCLUSIVE)).toBe(false);
   });
@@ -335,7 +333,11 @@ describe('mm/memory.c:zap_pte_range and kernel/fork.c:check_mm', () => {
   test('exit: check_mm reports the counter the mutant zap forgot', () => {
     const { m, k } = lab('6.2', ['zap-no-rss']);
     const r1 = run(m, k, start(m, 0, 'exit'));
-    const r2 = run(m, r1.k, m.actions.findIndex((x) => x.thread === 0 && x.label === 'check_mm'));
+    const r2 = run(
+      m,
+      r1.k,
+      m.actions.findIndex((x) => x.thread === 0 && x.label === 'check_mm'),
+    );
     expect(r2.notes).toBe('BUG: Bad rss-counter state mm:P type:MM_ANONPAGES val:1');
   });
 });

@@ -84,8 +84,7 @@ describe.skipIf(!have && !required)('HTML trace viewer in headless Chromium', ()
     });
     await page.goto(`file://${file}`);
 
-    const drawing = (): Promise<string> =>
-      page.evaluate(`document.getElementById('stage').innerText + '|' + document.getElementById('arrows').dataset.arrows`);
+    const drawing = (): Promise<string> => page.evaluate(`document.getElementById('stage').innerText + '|' + document.getElementById('arrows').dataset.arrows`);
     expect(await page.textContent('#pos')).toMatch(new RegExp(`0 / ${steps}`));
     expect(await page.isVisible('#violation')).toBe(false);
     expect(Number(await page.getAttribute('#arrows', 'data-arrows'))).toBe(1); // P:0 -> its page

@@ -19,7 +19,10 @@ export function assertItfValue(x: unknown, path: string): void {
   if (typeof x === 'boolean' || typeof x === 'string') return;
   if (typeof x === 'number') fail(`a bare number (${x}); ITF wants {"#bigint": "..."}`);
   if (x === null || x === undefined) fail('null is not an ITF value');
-  if (Array.isArray(x)) return x.forEach((v, i) => assertItfValue(v, `${path}[${i}]`));
+  if (Array.isArray(x)) {
+    x.forEach((v, i) => assertItfValue(v, `${path}[${i}]`));
+    return;
+  }
   const o = x as Record<string, unknown>;
   const keys = Object.keys(o);
   const special = keys.filter((k) => k.startsWith('#'));
@@ -34,14 +37,16 @@ export function assertItfValue(x: unknown, path: string): void {
       case '#tup':
       case '#set':
         if (!Array.isArray(v)) fail(`${tag} must hold a list`);
-        return (v as unknown[]).forEach((e, i) => assertItfValue(e, `${path}.${tag}[${i}]`));
+        (v as unknown[]).forEach((e, i) => assertItfValue(e, `${path}.${tag}[${i}]`));
+        return;
       case '#map':
         if (!Array.isArray(v)) fail('#map must hold a list of pairs');
-        return (v as unknown[]).forEach((p, i) => {
+        (v as unknown[]).forEach((p, i) => {
           if (!Array.isArray(p) || p.length !== 2) fail(`#map[${i}] is not a [key, value] pair`);
           assertItfValue((p as unknown[])[0], `${path}.#map[${i}][0]`);
           assertItfValue((p as unknown[])[1], `${path}.#map[${i}][1]`);
         });
+        return;
       case '#unserializable':
         if (typeof v !== 'string') fail('#unserializable must hold a string');
         return;
@@ -67,7 +72,11 @@ export function assertItf(json: unknown): void {
   (t.states as unknown[]).forEach((s, i) => {
     expect(s && typeof s === 'object' && !Array.isArray(s), `state ${i} is an object`).toBe(true);
     const st = s as Record<string, unknown>;
-    expect(Object.keys(st).filter((k) => k !== '#meta').sort()).toEqual([...(vars as string[])].sort());
+    expect(
+      Object.keys(st)
+        .filter((k) => k !== '#meta')
+        .sort(),
+    ).toEqual([...(vars as string[])].sort());
     if (st['#meta'] !== undefined) expect(typeof st['#meta']).toBe('object');
     for (const v of vars as string[]) assertItfValue(st[v], `states[${i}].${v}`);
   });

@@ -97,7 +97,13 @@ describe('minimal traces', () => {
       expect(bf.paths).toBeGreaterThan(0);
       expect(best.preemptions).toBe(bf.min);
       const acts = best.path.slice(1).map((p) => p.action);
-      expect(preemptionsByDefinition(m, best.path.slice(0, -1).map((p) => p.state), acts)).toBe(bf.min);
+      expect(
+        preemptionsByDefinition(
+          m,
+          best.path.slice(0, -1).map((p) => p.state),
+          acts,
+        ),
+      ).toBe(bf.min);
       expect(countPreemptions(m, best.path)).toBe(bf.min);
       expect(buildTrace(m, { ...v, path: best.path }).preemptions).toBe(bf.min);
     });

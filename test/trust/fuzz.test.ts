@@ -92,7 +92,7 @@ function mutate(m: { scenario: number; at: number; kind: string; value: unknown 
 describe('scenario mutants', () => {
   fcTest.prop([mutation], { numRuns: RUNS })('refused with one line, or checked without an internal error', (m) => {
     const text = mutate(m);
-    let spec;
+    let spec: ReturnType<typeof parseScenario>;
     try {
       spec = parseScenario(text, 'mutant.json');
     } catch (e) {

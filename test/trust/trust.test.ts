@@ -22,7 +22,12 @@ const BIN = new URL('../../bin/mmcheck.js', import.meta.url).pathname;
 const REPRO = new URL('./repro/', import.meta.url).pathname;
 
 function mmcheck(args: string[], opts: { cwd?: string; input?: string } = {}) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: opts.cwd ?? REPRO, env: { ...process.env, NO_COLOR: '1', GITHUB_STEP_SUMMARY: '' }, timeout: 60_000 });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8',
+    cwd: opts.cwd ?? REPRO,
+    env: { ...process.env, NO_COLOR: '1', GITHUB_STEP_SUMMARY: '' },
+    timeout: 60_000,
+  });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -56,7 +61,10 @@ function outcomes(m: MMModel, coverage: Float64Array, thread: string, op: string
 }
 
 describe('wrong or vacuous verdicts', () => {
-  for (const [file, kernel] of [['fork-oom.json', '5.9'], ['fork-oom2.json', '6.1']] as const) {
+  for (const [file, kernel] of [
+    ['fork-oom.json', '5.9'],
+    ['fork-oom2.json', '6.1'],
+  ] as const) {
     test(`${file} on ${kernel}: fork's early COW copy finds no page: -ENOMEM, the child torn down, every invariant holds`, () => {
       const m = world(file, kernel);
       const r = checkAll(m);
@@ -101,7 +109,19 @@ describe('wrong or vacuous verdicts', () => {
       const sc = { ...spec, vmas: spec.vmas.map((v) => ({ ...v, shared: !private_ })) };
       const m = new MMModel(sc, resolveVariant({ kernel: '5.8' }));
       let last: Int32Array | null = null;
-      explore(m, [{ name: 'last', check: (s) => ((last = s.slice()), null) }], {});
+      explore(
+        m,
+        [
+          {
+            name: 'last',
+            check: (s) => {
+              last = s.slice();
+              return null;
+            },
+          },
+        ],
+        {},
+      );
       return m.view(last!);
     };
     const shared = end(false);
@@ -180,7 +200,10 @@ describe('invariant files: one line, the right exit code, never a hang', () => {
       oneLine(r, msg);
     });
   }
-  for (const extra of [['-j', '2'], ['--strategy', 'dfs']]) {
+  for (const extra of [
+    ['-j', '2'],
+    ['--strategy', 'dfs'],
+  ]) {
     test(`inv-loops-forever.mjs ${extra.join(' ')}: --max-seconds holds (the workers are terminated): INCOMPLETE, exit 3`, () => {
       const t0 = Date.now();
       const r = mmcheck(['check', '--invariants-file', 'inv-loops-forever.mjs', ...extra, '--max-seconds', '1', '--json']);
@@ -259,7 +282,14 @@ describe('signals, limits and outputs', () => {
     const file = join(dir, 'gone', 't.json');
     mkdirSync(join(dir, 'gone'));
     // The directory exists when checked and is gone when the trace is written: race it with a file of its name.
-    const r = spawnSync('bash', ['-c', `"${process.execPath}" "${BIN}" check -s iouring-ro-remap -i pin-coherent -k 5.18 --json --trace-out ${file} & sleep 0.05; rmdir ${join(dir, 'gone')}; touch ${join(dir, 'gone')}; wait $!`], { encoding: 'utf8' });
+    const r = spawnSync(
+      'bash',
+      [
+        '-c',
+        `"${process.execPath}" "${BIN}" check -s iouring-ro-remap -i pin-coherent -k 5.18 --json --trace-out ${file} & sleep 0.05; rmdir ${join(dir, 'gone')}; touch ${join(dir, 'gone')}; wait $!`,
+      ],
+      { encoding: 'utf8' },
+    );
     if (r.status === 6) {
       expect(JSON.parse(r.stdout).outputLost[0]).toMatchObject({ file, error: 'ENOTDIR' });
     } else {
@@ -356,8 +386,16 @@ describe('trace files', () => {
     };
     const cases: [string, (t: Record<string, any>) => void, RegExp][] = [
       ['kernel-relabelled', (t) => (t['#meta'].kernel = '6.2'), /#meta\.epoch: kernel 6\.2 is epoch E5, the file says E3/],
-      ['kernel-relabelled-same-epoch', (t) => (t['#meta'].kernel = '5.18.3'), /#meta\.description: .* but the trace is a counterexample to pin-coherent on iouring-ro-remap, kernel 5\.18\.3/],
-      ['kernelfunction-tampered', (t) => (t.states[3]['#meta'].kernelFunction = 'mm/evil.c:do_evil (1.0)'), /states\[3\]\.#meta\.kernelFunction: the file has "mm\/evil\.c:do_evil \(1\.0\)"/],
+      [
+        'kernel-relabelled-same-epoch',
+        (t) => (t['#meta'].kernel = '5.18.3'),
+        /#meta\.description: .* but the trace is a counterexample to pin-coherent on iouring-ro-remap, kernel 5\.18\.3/,
+      ],
+      [
+        'kernelfunction-tampered',
+        (t) => (t.states[3]['#meta'].kernelFunction = 'mm/evil.c:do_evil (1.0)'),
+        /states\[3\]\.#meta\.kernelFunction: the file has "mm\/evil\.c:do_evil \(1\.0\)"/,
+      ],
       ['switch-dropped', (t) => t['#meta'].switches.pop(), /#meta\.switches: kernel 5\.18 has switches its file does not list as changed \(without i-mmap-shared\)/],
       ['scenario-relabelled', (t) => (t['#meta'].scenario = 'cow-fork-gup'), /#meta\.scenario: "cow-fork-gup", but the recorded scenario definition is "iouring-ro-remap"/],
       ['notes-tampered', (t) => (t.states[2]['#meta'].notes = ['nothing happened']), /states\[2\]\.#meta\.notes/],
@@ -412,7 +450,32 @@ describe('help', () => {
   }
   test('every option of check is in its help', () => {
     const help = mmcheck(['check', '--help']).out;
-    for (const o of ['invariant', 'scenario', 'kernel', 'depth', 'strategy', 'workers', 'mutant', 'patch', 'revert', 'continue', 'strict', 'max-states', 'max-seconds', 'max-memory', 'no-symmetry', 'no-por', 'reduction-factor', 'trace-out', 'json', 'coverage', 'no-color', 'quiet', 'progress', 'invariants-file']) {
+    for (const o of [
+      'invariant',
+      'scenario',
+      'kernel',
+      'depth',
+      'strategy',
+      'workers',
+      'mutant',
+      'patch',
+      'revert',
+      'continue',
+      'strict',
+      'max-states',
+      'max-seconds',
+      'max-memory',
+      'no-symmetry',
+      'no-por',
+      'reduction-factor',
+      'trace-out',
+      'json',
+      'coverage',
+      'no-color',
+      'quiet',
+      'progress',
+      'invariants-file',
+    ]) {
       expect(help).toContain(`--${o}`);
     }
   });
