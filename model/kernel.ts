@@ -8,6 +8,7 @@
 import { FramePlaces } from './frame-places.js';
 import { keyName, LockPlaces } from './held-locks.js';
 import { statusWait, withWait } from './locks.js';
+import { mappingFile, mappingIndex } from './objects.js';
 import type { Lockdep } from './lockdep.js';
 import type { ReadableState } from './readable.js';
 import { GUP_DETACHED, GUP_NONE, gupAddr, gupKind, gupMm, gupPfn, gupRefs } from './gup.js';
@@ -232,10 +233,10 @@ export class StateView {
   }
   /** page->mapping's file, or -1. */
   pageFile(pfn: number): number {
-    return (this.s[this.L.page(pfn) + PG_MAPPING]! & 0xff) - 1;
+    return mappingFile(this.s[this.L.page(pfn) + PG_MAPPING]!);
   }
   pageIndex(pfn: number): number {
-    return (this.s[this.L.page(pfn) + PG_MAPPING]! >>> 8) & 0xff;
+    return mappingIndex(this.s[this.L.page(pfn) + PG_MAPPING]!);
   }
   /** The page is in its file's page cache (which holds a reference on it). */
   inPageCache(pfn: number): boolean {

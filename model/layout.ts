@@ -13,7 +13,7 @@
  * pfn 0 is the shared zeropage and has no frame; frames are pfn 1..F.
  */
 
-import { BUDGET_BITS, ENTRIES_PER_BUDGET_WORD, MM_OBJECTS, RSS_NAMES } from './objects.js';
+import { BUDGET_BITS, ENTRIES_PER_BUDGET_WORD, MM_OBJECTS, mappingWord, RSS_NAMES } from './objects.js';
 export { PG_LOCKED } from './locks.js';
 import { fieldLength, type ObjectDecl, type ShapeCounts, staticOffset } from './schema.js';
 
@@ -81,7 +81,7 @@ export const PG_ISOLATED = 1 << 6; // off the LRU, held by reclaim or migration 
 
 /** page->mapping for a page-cache page: file + 1 in the low byte, index in the next. */
 export function pageMappingWord(file: number, index: number): number {
-  return file + 1 + (index << 8);
+  return mappingWord(file, index);
 }
 
 export const SLOT_MAP = staticOffset(SLOT, 'swap_map');

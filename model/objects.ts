@@ -19,6 +19,7 @@ import {
   rwsemWriter,
   THREAD_STATUS_WORD,
 } from './locks.js';
+import { PC_WORD } from './program.js';
 import { INT, type ObjectDecl, type ReadableContext, type WordType } from './schema.js';
 
 /** mm.state values. */
@@ -73,14 +74,36 @@ export const BUDGET_BITS = 2;
 export const ENTRIES_PER_BUDGET_WORD = Math.floor(31 / BUDGET_BITS);
 /** A thread's run counts of its menu entries. */
 const BUDGET: WordType = { name: 'budget', fields: [{ name: 'count', shift: 0, bits: BUDGET_BITS }] };
-/** page->mapping of a page-cache page: file + 1 in the low byte, index in the next. */
+/** page->mapping of a page-cache page: file + 1 in the low byte, index in the next. The one encoder of the word. */
+const MAPPING_BITS = 8;
+const MAPPING_MASK = (1 << MAPPING_BITS) - 1;
 const MAPPING: WordType = {
   name: 'mapping',
   fields: [
-    { name: 'file', shift: 0, bits: 8, ref: { to: 'file', bias: 1 } },
-    { name: 'index', shift: 8, bits: 8 },
+    { name: 'file', shift: 0, bits: MAPPING_BITS, ref: { to: 'file', bias: 1 } },
+    { name: 'index', shift: MAPPING_BITS, bits: MAPPING_BITS },
   ],
 };
+export const mappingWord = (file: number, index: number): number => file + 1 + (index << MAPPING_BITS);
+/** The file of a page->mapping word, or -1. */
+export const mappingFile = (w: number): number => (w & MAPPING_MASK) - 1;
+export const mappingIndex = (w: number): number => (w >>> MAPPING_BITS) & MAPPING_MASK;
+
+/** A file's flags: shmem_falloc set over [start, end) (a punch in progress; faults there wait). The one encoder of the word. */
+const FALLOC_SHIFT = 8;
+const FALLOC_BITS = 8;
+const FALLOC_MASK = (1 << FALLOC_BITS) - 1;
+const FILE_FLAGS: WordType = {
+  name: 'file flags',
+  fields: [
+    { name: 'falloc', shift: 1, bits: 1 },
+    { name: 'falloc_start', shift: FALLOC_SHIFT, bits: FALLOC_BITS },
+    { name: 'falloc_end', shift: FALLOC_SHIFT + FALLOC_BITS, bits: FALLOC_BITS },
+  ],
+};
+export const fallocWord = (start: number, end: number): number => F_FALLOC_BIT | (start << FALLOC_SHIFT) | (end << (FALLOC_SHIFT + FALLOC_BITS));
+export const fallocStart = (w: number): number => (w >>> FALLOC_SHIFT) & FALLOC_MASK;
+export const fallocEnd = (w: number): number => (w >>> (FALLOC_SHIFT + FALLOC_BITS)) & FALLOC_MASK;
 
 const hidden = false as const;
 
@@ -147,7 +170,7 @@ export const MM_OBJECTS: readonly ObjectDecl[] = [
           key: 'mapping',
           json: 'string',
           optional: true,
-          show: (x, { v }) => ((x & 0xff) > 0 ? `${v.world.fileNames[(x & 0xff) - 1]}:${(x >>> 8) & 0xff}` : undefined),
+          show: (x, { v }) => (mappingFile(x) >= 0 ? `${v.world.fileNames[mappingFile(x)]}:${mappingIndex(x)}` : undefined),
           flat: (o) => `pfn ${o} mapping`,
         },
       },
@@ -195,11 +218,11 @@ export const MM_OBJECTS: readonly ObjectDecl[] = [
       { name: 'size', type: INT, readable: { key: 'size', json: 'int', show: (x) => x, flat: (o) => `${o} i_size` } },
       {
         name: 'flags',
-        type: INT,
+        type: FILE_FLAGS,
         readable: {
           key: 'flags',
           json: 'strings',
-          show: (x, c) => [...(x & F_FALLOC_BIT ? [`shmem_falloc[${(x >>> 8) & 0xff},${(x >>> 16) & 0xff})`] : []), ...names(c.word('ghost'), GHOST_NAMES)],
+          show: (x, c) => [...(x & F_FALLOC_BIT ? [`shmem_falloc[${fallocStart(x)},${fallocEnd(x)})`] : []), ...names(c.word('ghost'), GHOST_NAMES)],
         },
       },
       { name: 'i_rwsem', type: RWSEM_WORD, lock: LOCK_I_RWSEM, readable: { key: 'i_rwsem', json: 'string', optional: true, show: rwsem } },
@@ -254,7 +277,7 @@ export const MM_OBJECTS: readonly ObjectDecl[] = [
       flat: (o, x) => [[`thread ${o}`, x as string]],
     },
     fields: [
-      { name: 'pc', type: INT, readable: hidden },
+      { name: 'pc', type: PC_WORD, readable: hidden },
       // Not started, running or exited; and the wait key it is registered on, and whether it sleeps (model/locks.ts).
       { name: 'status', type: THREAD_STATUS_WORD, readable: hidden },
       { name: 'orig', type: ORIG_PTE, readable: hidden },

@@ -6,6 +6,7 @@
  * (the operation cannot start).
  */
 import type { Kernel } from './kernel.js';
+import type { WordType } from './schema.js';
 import type { MutantName, SwitchName } from './variants.js';
 
 export type Run = (k: Kernel, t: number) => number;
@@ -60,6 +61,24 @@ export class ProgramBuilder {
     return this.steps.length - 1;
   }
 }
+
+/**
+ * A thread's pc: 0 when idle, else its menu entry + 1 above the index of
+ * its next step (up to 255 steps an operation). The one encoder of the word.
+ */
+export const PC_STEP_BITS = 8;
+export const MAX_STEPS = 1 << PC_STEP_BITS;
+export const PC_IDLE = 0;
+export const pcOf = (entry: number, step: number): number => ((entry + 1) << PC_STEP_BITS) | step;
+export const pcEntry = (pc: number): number => (pc >>> PC_STEP_BITS) - 1;
+export const pcStep = (pc: number): number => pc & (MAX_STEPS - 1);
+export const PC_WORD: WordType = {
+  name: 'pc',
+  fields: [
+    { name: 'step', shift: 0, bits: PC_STEP_BITS },
+    { name: 'entry_plus_one', shift: PC_STEP_BITS, bits: 31 - PC_STEP_BITS },
+  ],
+};
 
 /** One entry of a thread's menu: an operation with fixed arguments. */
 export interface Program {

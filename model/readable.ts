@@ -9,6 +9,7 @@ import type { StateView } from './kernel.js';
 import { TH_NEWPAGE, TH_PAGE, TH_PC, TH_STATUS } from './layout.js';
 import { STATUS_MASK, WAIT_ASLEEP, WAIT_KEY_MASK } from './locks.js';
 import type { MMModel } from './world.js';
+import { pcEntry, pcStep } from './program.js';
 import type { Layout } from './layout.js';
 
 export interface ReadableMm {
@@ -132,9 +133,9 @@ export function describeThread(model: MMModel, v: StateView, t: number): string 
   if (status === 2) return 'exited';
   const pc = v.threadWord(t, TH_PC);
   if (pc === 0) return 'idle';
-  const e = (pc >>> 8) - 1;
+  const e = pcEntry(pc);
   const prog = model.programs[t]![e]!;
-  const step = prog.steps[pc & 0xff]!;
+  const step = prog.steps[pcStep(pc)]!;
   const held: string[] = [];
   const p = v.threadWord(t, TH_PAGE);
   const np = v.threadWord(t, TH_NEWPAGE);

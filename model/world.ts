@@ -42,7 +42,7 @@ import { buildPunch, buildTruncate } from './ops/truncate.js';
 import { buildReclaim } from './ops/reclaim.js';
 import { buildMadviseDontneed, buildMunmap } from './ops/unmap.js';
 import type { PorInfo } from '../checker/reduce.js';
-import { type BuildContext, ProgramBuilder, type Program, type Step } from './program.js';
+import { type BuildContext, MAX_STEPS, PC_IDLE, pcEntry, pcOf, pcStep, ProgramBuilder, type Program, type Step } from './program.js';
 import { FrameSymmetry } from './symmetry.js';
 import { ptePresent, pteSwap } from './pte.js';
 import { type MenuEntry, type ScenarioSpec, validateScenario } from './scenario.js';
@@ -296,7 +296,7 @@ export class MMModel implements Model {
       default:
         throw new Error(`unknown operation ${(e as { op: string }).op}`);
     }
-    if (b.steps.length > 255) throw new Error(`operation ${title} has too many steps`);
+    if (b.steps.length > MAX_STEPS) throw new Error(`operation ${title} has too many steps`);
     return { title, steps: b.steps, max: e.max ?? 1 };
   }
 
@@ -395,12 +395,12 @@ export class MMModel implements Model {
           if (next === SLEEP) this.sleep(s, n, tb);
           else n[tb + TH_STATUS] = n[tb + TH_STATUS]! & STATUS_MASK; // finish_wait
           setBudget(n, tb, e, used + 1);
-          n[tb + TH_PC] = next === SLEEP ? (e + 1) << 8 : next < 0 ? 0 : ((e + 1) << 8) | next;
+          n[tb + TH_PC] = next === SLEEP ? pcOf(e, 0) : next < 0 ? PC_IDLE : pcOf(e, next);
           emit(n, actionOf(this.actionBase[t]![e]!, 0, outcomeIndex(next)));
         }
       } else {
-        const e = (pc >>> 8) - 1;
-        const i = pc & 0xff;
+        const e = pcEntry(pc);
+        const i = pcStep(pc);
         n.set(s);
         k.bind(n);
         k.stepAction = actionOf(this.actionBase[t]![e]!, i, 0);
@@ -410,7 +410,7 @@ export class MMModel implements Model {
         if (next === SLEEP) this.sleep(s, n, tb);
         else {
           n[tb + TH_STATUS] = n[tb + TH_STATUS]! & STATUS_MASK; // finish_wait
-          n[tb + TH_PC] = next < 0 ? 0 : ((e + 1) << 8) | next;
+          n[tb + TH_PC] = next < 0 ? PC_IDLE : pcOf(e, next);
         }
         emit(n, actionOf(this.actionBase[t]![e]!, i, outcomeIndex(next)));
       }
@@ -450,7 +450,7 @@ export class MMModel implements Model {
         const pc = s[tb + TH_PC]!;
         const k = this.view(s.slice());
         k.waitKey = 0;
-        const next = this.programs[t]![(pc >>> 8) - 1]!.steps[pc & 0xff]!.run(k, t);
+        const next = this.programs[t]![pcEntry(pc)]!.steps[pcStep(pc)]!.run(k, t);
         if (next !== BLOCKED) continue;
         key = k.waitKey;
         how = 'spins';
@@ -551,7 +551,7 @@ export class MMModel implements Model {
     if (next === SLEEP) this.sleep(s, k.s, tb);
     else k.s[tb + TH_STATUS] = k.s[tb + TH_STATUS]! & STATUS_MASK;
     if (x.step === 0 && s[tb + TH_PC] === 0) setBudget(k.s, tb, x.entry, budgetUsed(s, tb, x.entry) + 1);
-    k.s[tb + TH_PC] = next === SLEEP ? ((x.entry + 1) << 8) | x.step : next < 0 ? 0 : ((x.entry + 1) << 8) | next;
+    k.s[tb + TH_PC] = next === SLEEP ? pcOf(x.entry, x.step) : next < 0 ? PC_IDLE : pcOf(x.entry, next);
     return { next: k.s, notes: k.notes, outcome: OUTCOMES[outcomeIndex(next)]! };
   }
 

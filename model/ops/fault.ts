@@ -12,6 +12,7 @@
  * Sources: mm/memory.c of 5.7.14, 5.9.1, 5.17-rc5, 5.18.12, 5.19, 6.1.20, 6.2.12
  * (docs/kernel-notes.md).
  */
+import { fallocEnd, fallocStart } from '../objects.js';
 import { type Kernel, SLEEP } from '../kernel.js';
 import { int, threadLocals } from '../thread-locals.js';
 import { do_wp_page_locked_5_7, SWAPIN_EXCLUSIVE, SWAPIN_WRITABLE, type WpFault } from '../kernel/memory.js';
@@ -348,7 +349,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
         return finish(k, t);
       }
       const fflags = k.fileWord(f, F_FLAGS);
-      if (k.world.fileShmem[f] && fflags & F_FALLOC && index >= ((fflags >>> 8) & 0xff) && index < ((fflags >>> 16) & 0xff)) {
+      if (k.world.fileShmem[f] && fflags & F_FALLOC && index >= fallocStart(fflags) && index < fallocEnd(fflags)) {
         // shmem_fault: refrain from faulting into a hole being punched: sleep on shmem_falloc_waitq.
         shmem_falloc_wait(k, t, f);
         return SLEEP;

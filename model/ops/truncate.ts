@@ -15,9 +15,10 @@
  * 5.18) across its walk and zaps one VMA per step (zap_pte_range holds that
  * mm's PT lock). A disk file is truncated the same way (truncate_pagecache).
  */
+import { fallocWord } from '../objects.js';
 import { BLOCKED, DONE, type Kernel, type ZapDetails, SLEEP } from '../kernel.js';
 import { int, threadLocals } from '../thread-locals.js';
-import { F_FALLOC, F_FLAGS, F_GHOST, F_SIZE, GHOST_STALE_MIGRATION, MM_LIVE, PG_ANON, TH_PAGE, VMA_PRESENT } from '../layout.js';
+import { F_FLAGS, F_GHOST, F_SIZE, GHOST_STALE_MIGRATION, MM_LIVE, PG_ANON, TH_PAGE, VMA_PRESENT } from '../layout.js';
 import type { ProgramBuilder } from '../program.js';
 import { PTE_MIGRATION, pteKind, pteTarget } from '../pte.js';
 import { delete_from_page_cache } from '../kernel/filemap.js';
@@ -274,7 +275,7 @@ export function buildPunch(b: ProgramBuilder, world: Kernel['world'], f: number,
   const PRE = buildUnmapMappingRange(b, mappings, range('punch: pre-unmap', true), () => TRUNC);
   b.define(START, 'shmem_fallocate(PUNCH_HOLE)', 'mm/shmem.c:shmem_fallocate (5.7-6.2)', (k, t) => {
     if (!inode_lock(k, t, f)) return SLEEP;
-    k.setFileWord(f, F_FLAGS, k.fileWord(f, F_FLAGS) | F_FALLOC | (start << 8) | ((start + len) << 16));
+    k.setFileWord(f, F_FLAGS, k.fileWord(f, F_FLAGS) | fallocWord(start, start + len));
     TRUNCATE_LOCALS.cursor.set(k, t, 0);
     if (k.narrate) k.note(`inode_lock; shmem_falloc over pages [${start}, ${start + len}): faults there wait`);
     return PRE;

@@ -1,6 +1,6 @@
 /**
  * A global install, as a user makes one from a clone: `npm pack` (dist/ is
- * in the package; mmcheck has no runtime dependencies) and `npm install -g`
+ * in the package; its one runtime dependency, @dagrejs/graphlib, comes from the registry) and `npm install -g`
  * of the tarball into a fresh prefix. The installed command runs from any
  * directory, finds its built-in scenarios, and an invariant file elsewhere
  * can `import ... from 'mmcheck'`.
