@@ -384,6 +384,10 @@ export class Kernel extends StateView {
   lockdep: Lockdep | null = null;
   /** The step being run (its first action id), for lockdep's record of who acquired what. */
   stepAction = 0;
+  /** Sleeping locks the step being run has taken so far (a step may sleep only before its first: model/kernel/locking.ts). */
+  acquiredInStep = 0;
+  /** Checks that cost on the hot path, on when MMCHECK_ASSERT is set (the tests set it). */
+  readonly checked = process.env.MMCHECK_ASSERT !== undefined && process.env.MMCHECK_ASSERT !== '';
 
   setThreadWait(t: number, wait: number): void {
     const o = this.L.thread(t) + TH_STATUS;

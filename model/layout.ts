@@ -98,6 +98,9 @@ export const TH_NEWPAGE = staticOffset(THREAD, 'new_page');
 /** A pfn the thread remembers without holding a reference (reclaim's second pass). */
 export const TH_PFN = staticOffset(THREAD, 'pfn');
 export const TH_BUDGET = staticOffset(THREAD, 'budget');
+/** The thread's per-operation words (schema perOperation): zeroed when an operation ends; those that hold a frame reference must be zero already. */
+export const TH_LOCALS = THREAD.fields.filter((f) => f.perOperation && !f.type.ref?.holds).map((f) => staticOffset(THREAD, f.name));
+export const TH_HELD_LOCALS = THREAD.fields.filter((f) => f.perOperation && f.type.ref?.holds).map((f) => staticOffset(THREAD, f.name));
 
 export const F_SIZE = staticOffset(FILE, 'size');
 export const F_FLAGS = staticOffset(FILE, 'flags');

@@ -240,6 +240,7 @@ export function validateScenario(s: ScenarioSpec): void {
     fail('frames', `the world at the start needs ${anon + cached} page frames (${anon} anonymous or private, ${cached} in the page cache), the scenario has ${s.frames}`);
   }
   const refs = new Set<string>();
+  const forked = new Map<string, string>();
   s.threads.forEach((t, ti) => {
     if (t.mm !== null && !s.processes.includes(t.mm)) fail(`threads[${ti}].mm`, `unknown process "${t.mm}"${didYouMean(t.mm, s.processes)}`);
     if (t.menu.length === 0) fail(`threads[${ti}].menu`, 'empty');
@@ -259,6 +260,10 @@ export function validateScenario(s: ScenarioSpec): void {
         const i = s.processes.indexOf(e.child);
         if (i <= 0) fail(`${path}.child`, `"${e.child}" is not a process created by fork`);
         if (t.mm === e.child) fail(`${path}.child`, 'a process cannot fork itself');
+        // The child is one process of the world: created once (a second fork would need a process of its own).
+        if (forked.has(e.child)) fail(`${path}.child`, `"${e.child}" is already created by ${forked.get(e.child)}: give each fork a child of its own`);
+        if ((e.max ?? 1) > 1) fail(`${path}.max`, `a fork creates "${e.child}" once: it cannot run more than once`);
+        forked.set(e.child, `${t.name}'s menu entry ${ei}`);
       }
       if ((e.op === 'reclaim' || (e.op === 'migrate' && 'mm' in e)) && !s.processes.includes(e.mm)) {
         fail(`${path}.mm`, `unknown process "${e.mm}"${didYouMean(e.mm, s.processes)}`);

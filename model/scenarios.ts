@@ -31,6 +31,7 @@ const ORDER = [
   'cow-swap-gup',
   'truncate-private-swap',
   'zap-migrate',
+  'punch-migrate',
   'punch-private-cow',
   'fork-gup-fast',
   'reclaim-gup-fast',

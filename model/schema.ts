@@ -103,6 +103,13 @@ export interface FieldDecl {
   readonly readable: Readable | false;
   /** The field is a lock of this class (model/locks.ts LOCK_*): held locks, per holder, are read from it. */
   readonly lock?: number;
+  /**
+   * The word lives only while an operation runs (a thread's locals): it is
+   * zeroed when the operation ends, so that states differing only in what a
+   * finished operation left behind are one state. A word that holds a
+   * reference must already be zero then (checked under MMCHECK_ASSERT).
+   */
+  readonly perOperation?: true;
 }
 
 /** The counts of a scenario's world that the layout needs (model/layout.ts Shape). */

@@ -61,6 +61,7 @@ export function threadLocals<N extends string>(op: string, spec: Record<N, Local
     const { word, kind } = spec[name];
     const field = THREAD.fields.find((f) => f.name === word);
     if (!field) throw new Error(`${op}.${name}: the thread has no word ${word}`);
+    if (!field.perOperation) throw new Error(`${op}.${name}: thread.${word} is not a per-operation word`);
     const have = kindOf(field.type);
     if (have !== kind) throw new Error(`${op}.${name}: ${kind === 'int' ? 'an' : 'a'} ${kind} cannot live in thread.${word}, which is typed ${have}`);
     const other = used.get(word);

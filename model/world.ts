@@ -10,7 +10,7 @@
 import { describeThread, readableState } from './readable.js';
 import type { Emit, Model } from '../checker/model.js';
 import { BLOCKED, DISABLED, DONE, Kernel, SLEEP, type WorldInfo } from './kernel.js';
-import { keyClass, lockClass, STATUS_ASLEEP, STATUS_MASK, statusWait, WAIT_ASLEEP, WAIT_KEY_MASK, WAIT_WRITE } from './locks.js';
+import { keyClass, keyObject, LOCK_I_RWSEM, lockClass, STATUS_ASLEEP, WAITQ_FALLOC, waitKey, STATUS_MASK, statusWait, WAIT_ASLEEP, WAIT_KEY_MASK, WAIT_WRITE } from './locks.js';
 import { dependencyFrom, dependencyTo, Lockdep } from './lockdep.js';
 import { kernelFunctions, type KernelFunctions } from './kernel/functions.js';
 import {
@@ -26,6 +26,8 @@ import {
   MM_SWAPENTS,
   PG_DATA,
   TH_PC,
+  TH_HELD_LOCALS,
+  TH_LOCALS,
   TH_STATUS,
   TS_EXITED,
   TS_RUNNING,
@@ -48,6 +50,7 @@ import { ptePresent, pteSwap } from './pte.js';
 import { type MenuEntry, type ScenarioSpec, validateScenario } from './scenario.js';
 import type { Variant } from './variants.js';
 import { add_to_page_cache } from './kernel/filemap.js';
+import { finish_wait } from './kernel/locking.js';
 import { alloc_page, get_page, put_page } from './kernel/page_alloc.js';
 import { anon_vma_prepare, page_add_file_rmap } from './kernel/rmap.js';
 import { get_swap_page } from './kernel/swapfile.js';
@@ -71,7 +74,8 @@ function outcomeIndex(next: number): number {
 
 /** Who waits for what in a state (MMModel.waitFor). */
 export interface WaitFor {
-  waits: { thread: string; how: 'sleeps' | 'spins'; on: string; heldBy: string[] }[];
+  /** heldBy: the holders, or for a reader queued behind a waiting writer (behindWriter), that writer. */
+  waits: { thread: string; how: 'sleeps' | 'spins'; on: string; heldBy: string[]; behindWriter?: boolean }[];
   /** Threads in a cycle of waits, each waiting for the next (the last for the first); null: none. */
   cycle: string[] | null;
   /** Threads asleep on a key that nothing holds: no step will wake them. */
@@ -258,7 +262,7 @@ export class MMModel implements Model {
         break;
       case 'munmap': {
         const v = vmaIndex(e.vma);
-        buildMunmap(b, m, v, vmaAddrs(v));
+        buildMunmap(b, m, v, vmaAddrs(v), this.world.vmaFile[v]!);
         title = `munmap ${mmName}:${e.vma}`;
         break;
       }
@@ -290,7 +294,7 @@ export class MMModel implements Model {
         }
         break;
       case 'exit':
-        buildExit(b, m);
+        buildExit(b, m, this.world.vmaFile);
         title = `exit ${mmName}`;
         break;
       default:
@@ -390,12 +394,13 @@ export class MMModel implements Model {
           n.set(s);
           k.bind(n);
           k.stepAction = this.actionBase[t]![e]!;
+          k.acquiredInStep = 0;
           const next = progs[e]!.steps[0]!.run(k, t);
           if (next === BLOCKED || next === DISABLED) continue;
-          if (next === SLEEP) this.sleep(s, n, tb);
-          else n[tb + TH_STATUS] = n[tb + TH_STATUS]! & STATUS_MASK; // finish_wait
+          if (next === SLEEP) this.sleep(s, n, tb, t);
+          else if (n[tb + TH_STATUS]! > STATUS_MASK) finish_wait(k, t);
           setBudget(n, tb, e, used + 1);
-          n[tb + TH_PC] = next === SLEEP ? pcOf(e, 0) : next < 0 ? PC_IDLE : pcOf(e, next);
+          n[tb + TH_PC] = next === SLEEP ? pcOf(e, 0) : next < 0 ? this.endOperation(n, tb) : pcOf(e, next);
           emit(n, actionOf(this.actionBase[t]![e]!, 0, outcomeIndex(next)));
         }
       } else {
@@ -404,13 +409,14 @@ export class MMModel implements Model {
         n.set(s);
         k.bind(n);
         k.stepAction = actionOf(this.actionBase[t]![e]!, i, 0);
+        k.acquiredInStep = 0;
         const next = progs[e]!.steps[i]!.run(k, t);
         if (next === BLOCKED) continue;
         if (next === DISABLED) throw new Error(`${progs[e]!.title}: step ${i} is disabled mid-operation`);
-        if (next === SLEEP) this.sleep(s, n, tb);
+        if (next === SLEEP) this.sleep(s, n, tb, t);
         else {
-          n[tb + TH_STATUS] = n[tb + TH_STATUS]! & STATUS_MASK; // finish_wait
-          n[tb + TH_PC] = next < 0 ? PC_IDLE : pcOf(e, next);
+          if (n[tb + TH_STATUS]! > STATUS_MASK) finish_wait(k, t);
+          n[tb + TH_PC] = next < 0 ? this.endOperation(n, tb) : pcOf(e, next);
         }
         emit(n, actionOf(this.actionBase[t]![e]!, i, outcomeIndex(next)));
       }
@@ -418,13 +424,26 @@ export class MMModel implements Model {
   }
 
   /**
+   * The operation has ended: its locals die with it (schema perOperation),
+   * so what it left in them does not tell states apart. Returns PC_IDLE.
+   */
+  private endOperation(n: Int32Array, tb: number): number {
+    for (const o of TH_LOCALS) n[tb + o] = 0;
+    if (this.k.checked) for (const o of TH_HELD_LOCALS) if (n[tb + o] !== 0) throw new Error(`an operation ended holding a page reference in a thread local (word ${o})`);
+    return PC_IDLE;
+  }
+
+  /**
    * A step returned SLEEP: nothing it did stands but its registration on
    * the wait key (prepare_to_wait; schedule). It runs the step again once
    * woken.
    */
-  private sleep(s: Int32Array, n: Int32Array, tb: number): void {
+  private sleep(s: Int32Array, n: Int32Array, tb: number, t: number): void {
     const status = n[tb + TH_STATUS]!;
     n.set(s);
+    // Queued elsewhere before (a woken writer that now waits for something else): it leaves that queue first.
+    const before = s[tb + TH_STATUS]!;
+    if (before > STATUS_MASK && statusWait(before) !== (statusWait(status) & ~WAIT_ASLEEP)) finish_wait(this.k.bind(n), t);
     n[tb + TH_STATUS] = status;
   }
 
@@ -459,8 +478,10 @@ export class MMModel implements Model {
         waits.push({ thread: names[t]!, how, on: 'an unnamed condition', heldBy: [] });
         continue;
       }
-      const held = v.lockPlaces.holdersOf(s, key);
+      // A wait queue has no holder: its waker is who set the condition (shmem_falloc: the punch, which holds inode_lock).
+      const held = keyClass(key) === WAITQ_FALLOC ? v.lockPlaces.holdersOf(s, waitKey(LOCK_I_RWSEM, keyObject(key))) : v.lockPlaces.holdersOf(s, key);
       let holders = held.map((h) => h.thread);
+      let behind = false;
       if (lockClass(keyClass(key)).kind === 'rwsem' && !(w & WAIT_WRITE) && held.every((h) => h.mode === 'read')) {
         // A reader that waits while only readers hold the lock waits for the writer queued before it (writer-fair).
         const queued: number[] = [];
@@ -468,9 +489,12 @@ export class MMModel implements Model {
           const x = statusWait(s[L.threadBase[u]! + TH_STATUS]!);
           if (u !== t && x & WAIT_WRITE && (x & WAIT_KEY_MASK) === key) queued.push(u);
         }
-        holders = queued;
+        if (queued.length) {
+          holders = queued;
+          behind = true;
+        }
       }
-      waits.push({ thread: names[t]!, how, on: v.keyName(key), heldBy: holders.map((h) => names[h]!) });
+      waits.push({ thread: names[t]!, how, on: v.keyName(key), heldBy: holders.map((h) => names[h]!), ...(behind ? { behindWriter: true } : {}) });
     }
     // A cycle among the waits: follow "waits for a lock held by" from each waiting thread.
     const next = new Map(waits.map((x) => [x.thread, x.heldBy]));
@@ -494,7 +518,8 @@ export class MMModel implements Model {
   /** Why a state without successors is a deadlock, in one line (model/kernel/locking.ts). */
   deadlockMessage(s: Int32Array): string {
     const { waits, cycle, lost } = this.waitFor(s);
-    const say = (x: WaitFor['waits'][number]) => `${x.thread} ${x.how} on ${x.on}${x.heldBy.length ? `, held by ${x.heldBy.join(' and ')}` : ''}`;
+    const say = (x: WaitFor['waits'][number]) =>
+      `${x.thread} ${x.how} on ${x.on}${x.heldBy.length ? (x.behindWriter ? `, queued behind ${x.heldBy.join(' and ')} (a waiting writer: rw-semaphores are writer-fair)` : `, held by ${x.heldBy.join(' and ')}`) : ''}`;
     if (cycle) return `wait-for cycle: ${cycle.map((t) => say(waits.find((x) => x.thread === t)!)).join('; ')}`;
     if (lost.length) return lost.map((t) => `lost wake-up: ${t} sleeps on ${waits.find((x) => x.thread === t)!.on}; nothing can wake it`).join('; ');
     return waits.length ? `no thread can move: ${waits.map(say).join('; ')}` : 'no thread can move';
@@ -546,12 +571,16 @@ export class MMModel implements Model {
     const step: Step = this.programs[x.thread]![x.entry]!.steps[x.step]!;
     const tb = this.layout.threadBase[x.thread]!;
     k.stepAction = actionOf(this.actionBase[x.thread]![x.entry]!, x.step, 0);
+    k.acquiredInStep = 0;
     const next = step.run(k, x.thread);
     if (next === BLOCKED || next === DISABLED) return null;
-    if (next === SLEEP) this.sleep(s, k.s, tb);
-    else k.s[tb + TH_STATUS] = k.s[tb + TH_STATUS]! & STATUS_MASK;
+    if (next === SLEEP) {
+      const n = k.s;
+      this.sleep(s, n, tb, x.thread);
+      k.bind(n);
+    } else if (k.s[tb + TH_STATUS]! > STATUS_MASK) finish_wait(k, x.thread);
     if (x.step === 0 && s[tb + TH_PC] === 0) setBudget(k.s, tb, x.entry, budgetUsed(s, tb, x.entry) + 1);
-    k.s[tb + TH_PC] = next === SLEEP ? pcOf(x.entry, x.step) : next < 0 ? PC_IDLE : pcOf(x.entry, next);
+    k.s[tb + TH_PC] = next === SLEEP ? pcOf(x.entry, x.step) : next < 0 ? this.endOperation(k.s, tb) : pcOf(x.entry, next);
     return { next: k.s, notes: k.notes, outcome: OUTCOMES[outcomeIndex(next)]! };
   }
 

@@ -34,3 +34,6 @@ export function actionId(m: MMModel, thread: string, op: string, label: string):
   if (i < 0) throw new Error(`no action ${thread} / ${op} / ${label}`);
   return i;
 }
+
+/** A scenario file too large to finish within a test (about 7 million states): for limits, progress lines and signals. */
+export const LONG_RUN = new URL('./fixtures/long-run.json', import.meta.url).pathname;

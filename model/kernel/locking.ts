@@ -10,9 +10,12 @@
  * BLOCKED (not enabled until the lock is free).
  *
  * rw-semaphores are writer-fair (kernel/locking/rwsem.c): a new reader
- * waits while a writer waits (rwsem_down_read_slowpath: a reader queues
- * behind a waiting writer), so a reader that already holds the lock and
- * takes it again behind a waiting writer deadlocks, as in the kernel.
+ * waits while a writer waits (rwsem_down_read_slowpath: from 5.11 a reader
+ * queues behind a waiting writer when readers hold the lock), so a reader
+ * that already holds the lock and takes it again behind a waiting writer
+ * deadlocks, as in the kernel. The model forbids the bypasses the kernel
+ * allows (stealing a free lock; 5.7-5.10's optimistic spinning): see
+ * docs/kernel-notes.md.
  *
  * Every blocking acquisition tells lockdep (model/lockdep.ts) which classes
  * the thread holds at that moment; trylocks do not (lockdep adds no
@@ -21,6 +24,8 @@
 import type { Kernel } from '../kernel.js';
 import { F_I_RWSEM, F_IMMAP, MM_LOCK, MM_PTL, PG_FLAGS } from '../layout.js';
 import {
+  keyClass,
+  lockClass,
   LOCK_ANON_VMA,
   LOCK_I_MMAP,
   LOCK_I_RWSEM,
@@ -46,6 +51,9 @@ import {
 // ---- sleeping and waking ----------------------------------------------------------
 /** prepare_to_wait + schedule: registers t on `key` and marks it asleep; the step returns SLEEP. */
 export function sleep_on(k: Kernel, t: number, key: number, write = false): false {
+  // A sleeping acquisition must be the first lock its step takes: the step's other changes are undone when it sleeps (model/world.ts).
+  if (k.checked && k.acquiredInStep > 0)
+    throw new Error(`${k.keyName(key)}: a step sleeps after taking a lock in the same step (split the step: the kernel keeps the lock while it sleeps)`);
   k.waitKey = key;
   k.setThreadWait(t, key | (write ? WAIT_WRITE : 0) | WAIT_ASLEEP);
   if (k.narrate) k.note(`sleeps on ${k.keyName(key)}${write ? ' (as a writer)' : ''}`);
@@ -69,6 +77,25 @@ export function wake_up(k: Kernel, key: number): void {
   }
 }
 
+/**
+ * finish_wait: t leaves the wait queue it is on. A writer that leaves an
+ * rw-semaphore's queue without the lock wakes the queue, since readers
+ * queued behind it may now go (rwsem_down_write_slowpath's out_nolock;
+ * rwsem_del_wake_waiter from 6.1).
+ */
+export function finish_wait(k: Kernel, t: number): void {
+  const w = k.threadWait(t);
+  if (w === 0) return;
+  k.setThreadWait(t, 0);
+  const key = w & WAIT_KEY_MASK;
+  if (w & WAIT_WRITE && lockClass(keyClass(key)).kind === 'rwsem' && !rwsemHeldBy(k, t, key)) wake_up(k, key);
+}
+
+/** t holds the rw-semaphore of `key`. */
+function rwsemHeldBy(k: Kernel, t: number, key: number): boolean {
+  return k.lockPlaces.holdersOf(k.s, key).some((h) => h.thread === t);
+}
+
 /** A thread other than t is queued on key as a writer (asleep or woken, not yet holding it). */
 function writerWaiting(k: Kernel, key: number, t: number): boolean {
   for (let u = 0; u < k.threads; u++) {
@@ -85,6 +112,7 @@ function down_read(k: Kernel, t: number, at: number, key: number): boolean {
   const w = k.s[at]!;
   if (rwsemWriter(w) >= 0 || writerWaiting(k, key, t)) return sleep_on(k, t, key);
   k.lockdepAcquire(t, key);
+  k.acquiredInStep++;
   k.s[at] = rwsemWithReader(w, t);
   return true;
 }
@@ -99,6 +127,7 @@ function up_read(k: Kernel, t: number, at: number, key: number): void {
 function down_write(k: Kernel, t: number, at: number, key: number): boolean {
   if (k.s[at] !== 0) return sleep_on(k, t, key, true);
   k.lockdepAcquire(t, key);
+  k.acquiredInStep++;
   k.s[at] = rwsemWriterWord(t);
   return true;
 }
@@ -177,6 +206,7 @@ export function lock_page(k: Kernel, t: number, pfn: number): boolean {
   const flags = k.pageFlags(pfn);
   if (flags & PG_LOCKED) return sleep_on(k, t, waitKey(LOCK_PAGE, pfn), true);
   k.lockdepAcquire(t, waitKey(LOCK_PAGE, pfn));
+  k.acquiredInStep++;
   k.setPageWord(pfn, PG_FLAGS, pageLocked(flags, t));
   return true;
 }

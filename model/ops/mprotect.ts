@@ -14,12 +14,14 @@ import { mmap_write_lock, mmap_write_unlock } from '../kernel/locking.js';
 
 export function buildMprotect(b: ProgramBuilder, m: number, vma: number, addrs: readonly number[], write: boolean): void {
   b.step('mprotect_fixup', 'mm/mprotect.c:mprotect_fixup -> change_pte_range (5.7-6.2)', (k, t) => {
+    // do_mprotect_pkey: mmap_write_lock_killable first, then find_vma.
+    if (!mmap_write_lock(k, t, m)) return SLEEP;
     const o = k.L.vma(m, vma);
     if (!(k.s[o]! & VMA_PRESENT)) {
+      mmap_write_unlock(k, m);
       if (k.narrate) k.note('no VMA: -ENOMEM');
       return FAILED;
     }
-    if (!mmap_write_lock(k, t, m)) return SLEEP;
     if (((k.s[o]! & VMA_WRITE) !== 0) === write) {
       mmap_write_unlock(k, m);
       if (k.narrate) k.note('newflags == oldflags: nothing to do');

@@ -124,6 +124,7 @@ export function buildTruncateRange(b: ProgramBuilder, mappings: readonly Mapping
   if (b.ctx.mutants.has('undo-range-i-mmap-first')) return buildTruncateRangeIMmapFirst(b, mappings, r, next);
   const LOOKUP = b.reserve();
   const LOCK = b.reserve();
+  const CLEANUP = b.reserve();
   const details: ZapDetails = { evenCows: false, file: r.file, who: 'unmap_mapping_folio' };
   const where = 'mm/shmem.c:shmem_undo_range -> mm/truncate.c:truncate_inode_folio (5.7-6.2)';
   b.define(LOOKUP, 'shmem_undo_range: find_get_entries', where, (k, t) => {
@@ -150,18 +151,26 @@ export function buildTruncateRange(b: ProgramBuilder, mappings: readonly Mapping
       put_page(k, pfn);
       return LOOKUP;
     }
-    if (k.pageMapcount(pfn) > 0) {
-      // truncate_cleanup_folio: folio_mapped -> unmap_mapping_folio, under i_mmap_rwsem.
-      if (!i_mmap_lock(k, t, r.file, k.fn.unmap_mapping_i_mmap_write())) return SLEEP;
-      for (const x of mappings) {
-        if (!vmaMapped(k, x)) continue;
-        if (!pte_lock(k, t, x.mm)) return BLOCKED;
-        for (let a = 0; a < k.addrs; a++) {
-          if (k.world.vmaOfAddr[a] === x.vma && k.fileIndex(a) === index) k.fn.zap_pte_details(k, x.mm, a, details);
-        }
+    // truncate_cleanup_folio: a mapped folio is unmapped first, under i_mmap_rwsem (which may sleep, the page locked).
+    if (k.pageMapcount(pfn) > 0) return CLEANUP;
+    return deleteLocked(k, t, pfn, index);
+  });
+  b.define(CLEANUP, 'truncate_cleanup_folio: unmap_mapping_folio', 'mm/truncate.c:truncate_cleanup_folio -> unmap_mapping_folio (5.7-6.2)', (k, t) => {
+    const pfn = k.threadWord(t, TH_PAGE);
+    const index = TRUNCATE_LOCALS.index.get(k, t) + r.start;
+    if (!i_mmap_lock(k, t, r.file, k.fn.unmap_mapping_i_mmap_write())) return SLEEP;
+    for (const x of mappings) {
+      if (!vmaMapped(k, x)) continue;
+      if (!pte_lock(k, t, x.mm)) return BLOCKED;
+      for (let a = 0; a < k.addrs; a++) {
+        if (k.world.vmaOfAddr[a] === x.vma && k.fileIndex(a) === index) k.fn.zap_pte_details(k, x.mm, a, details);
       }
-      i_mmap_unlock(k, t, r.file);
     }
+    i_mmap_unlock(k, t, r.file);
+    return deleteLocked(k, t, pfn, index);
+  });
+  /** truncate_inode_folio after the unmap: out of the page cache, unlocked, our reference dropped. */
+  const deleteLocked = (k: Kernel, t: number, pfn: number, index: number): number => {
     delete_from_page_cache(k, pfn);
     unlock_page(k, pfn);
     k.setThreadWord(t, TH_PAGE, 0);
@@ -169,7 +178,7 @@ export function buildTruncateRange(b: ProgramBuilder, mappings: readonly Mapping
     TRUNCATE_LOCALS.index.set(k, t, index + 1 - r.start);
     if (k.narrate) k.note(`index ${index}: pfn ${pfn} unmapped (unmap_mapping_folio) and deleted from the page cache`);
     return LOOKUP;
-  });
+  };
   return LOOKUP;
 }
 

@@ -5,17 +5,28 @@
  * it for read and keeps the VMA (the next access faults in a fresh page).
  */
 import { DONE, FAILED, SLEEP } from '../kernel.js';
-import { VMA_PRESENT } from '../layout.js';
+import { VMA_ANON_VMA, VMA_PRESENT } from '../layout.js';
 import type { ProgramBuilder } from '../program.js';
-import { mmap_read_lock, mmap_read_unlock, mmap_write_lock, mmap_write_unlock } from '../kernel/locking.js';
+import {
+  anon_vma_lock_write,
+  anon_vma_unlock_write,
+  i_mmap_lock_write,
+  i_mmap_unlock_write,
+  mmap_read_lock,
+  mmap_read_unlock,
+  mmap_write_lock,
+  mmap_write_unlock,
+} from '../kernel/locking.js';
 
 export function buildMadviseDontneed(b: ProgramBuilder, m: number, a: number): void {
   b.step('madvise_dontneed_single_vma', 'mm/madvise.c:madvise_dontneed_single_vma -> mm/memory.c:zap_pte_range (5.7-6.2)', (k, t) => {
+    // do_madvise: mmap_read_lock first, then find_vma.
+    if (!mmap_read_lock(k, t, m)) return SLEEP;
     if (!k.vmaPresent(m, a)) {
+      mmap_read_unlock(k, t, m);
       if (k.narrate) k.note('no VMA: -ENOMEM');
       return FAILED;
     }
-    if (!mmap_read_lock(k, t, m)) return SLEEP;
     k.fn.zap_pte(k, m, a);
     k.detachGup(m, a);
     mmap_read_unlock(k, t, m);
@@ -23,20 +34,43 @@ export function buildMadviseDontneed(b: ProgramBuilder, m: number, a: number): v
   });
 }
 
-export function buildMunmap(b: ProgramBuilder, m: number, vma: number, addrs: readonly number[]): void {
+/**
+ * munmap: mmap_write_lock, then (__do_munmap) the VMA is found, its page
+ * table zapped (unmap_region) and it is unlinked: from its anon_vma
+ * (unlink_anon_vmas, the root's rwsem for write) and, for a file VMA, from
+ * the file's i_mmap tree (free_pgtables -> unlink_file_vma, i_mmap_rwsem
+ * for write: a step of its own, since it may sleep with mmap_lock held).
+ */
+export function buildMunmap(b: ProgramBuilder, m: number, vma: number, addrs: readonly number[], file: number): void {
+  const UNLINK = file >= 0 ? b.reserve() : -1;
   b.step('__do_munmap', 'mm/mmap.c:__do_munmap -> unmap_region -> zap_pte_range (5.7-6.2)', (k, t) => {
+    if (!mmap_write_lock(k, t, m)) return SLEEP;
     const o = k.L.vma(m, vma);
     if (!(k.s[o]! & VMA_PRESENT)) {
+      mmap_write_unlock(k, m);
       if (k.narrate) k.note('nothing mapped there');
       return DONE;
     }
-    if (!mmap_write_lock(k, t, m)) return SLEEP;
     for (const a of addrs) {
       k.fn.zap_pte(k, m, a);
       k.detachGup(m, a);
     }
+    if (k.s[o]! & VMA_ANON_VMA) {
+      anon_vma_lock_write(k, t, vma); // unlink_anon_vmas: nobody holds it across steps, so this never waits
+      anon_vma_unlock_write(k, vma);
+    }
     k.s[o] = 0;
+    if (UNLINK >= 0) return UNLINK;
     mmap_write_unlock(k, m);
     return DONE;
   });
+  if (UNLINK >= 0) {
+    b.define(UNLINK, 'unlink_file_vma', 'mm/mmap.c:free_pgtables -> unlink_file_vma (5.7-6.2)', (k, t) => {
+      if (!i_mmap_lock_write(k, t, file)) return SLEEP;
+      i_mmap_unlock_write(k, file);
+      mmap_write_unlock(k, m);
+      if (k.narrate) k.note(`the VMA leaves ${k.world.fileNames[file]}'s i_mmap tree (i_mmap_rwsem for write); mmap_write_unlock`);
+      return DONE;
+    });
+  }
 }

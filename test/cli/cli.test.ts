@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { LONG_RUN } from '../helpers.js';
 
 const BIN = new URL('../../bin/mmcheck.js', import.meta.url).pathname;
 
@@ -103,15 +104,15 @@ describe('workers, limits, progress and Ctrl-C', () => {
   });
 
   test('--progress writes a line a second to stderr; --quiet none', () => {
-    const r = mmcheck('check', '-i', 'cow-isolation', '-k', '6.2', '--max-seconds', '2.5', '--progress', '--workers', '1');
+    const r = mmcheck('check', '-s', LONG_RUN, '-i', 'cow-isolation', '-k', '6.2', '--max-seconds', '2.5', '--progress', '--workers', '1');
     expect(r.code).toBe(3);
-    expect(r.err).toMatch(/cow-fork-gup: level \d+, [\d,]+ distinct states, [\d,]+ transitions, frontier [\d,]+, [\d,]+ states\/s, \d+ MiB/);
+    expect(r.err).toMatch(/long-run: level \d+, [\d,]+ distinct states, [\d,]+ transitions, frontier [\d,]+, [\d,]+ states\/s, \d+ MiB/);
     const q = mmcheck('check', '-i', 'pin-coherent', '-s', 'fork-pinned', '--quiet');
     expect(q.err).toBe('');
   });
 
   test('Ctrl-C: the workers stop, the partial statistics are printed, exit 130', async () => {
-    const child = spawn(process.execPath, [BIN, 'check', '-i', 'cow-isolation', '-k', '6.2', '--workers', '2'], {
+    const child = spawn(process.execPath, [BIN, 'check', '-s', LONG_RUN, '-i', 'cow-isolation', '-k', '6.2', '--workers', '2'], {
       env: { ...process.env, NO_COLOR: '1' },
     });
     let out = '';

@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { LONG_RUN } from '../helpers.js';
 
 const BIN = new URL('../../bin/mmcheck.js', import.meta.url).pathname;
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -151,7 +152,7 @@ describe('mmcheck gate', () => {
 
   test('Ctrl-C: the running checks stop, the table so far is printed, exit 130', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gate-'));
-    const cfg = config(dir, [{ scenario: 'cow-fork-gup', invariants: ['cow-isolation'], kernels: ['6.2', '6.1', '6.0'], expect: 'holds' }]);
+    const cfg = config(dir, [{ scenario: LONG_RUN, invariants: ['cow-isolation'], kernels: ['6.2', '6.1', '6.0'], expect: 'holds' }]);
     const child = spawn(process.execPath, [BIN, 'gate', '-c', cfg, '--jobs', '2'], { env: { ...process.env, NO_COLOR: '1' } });
     let out = '';
     child.stdout.on('data', (d) => (out += d));

@@ -33,9 +33,9 @@ describe('seed 003: zap_pte_range and zap_details', () => {
     const v = result.violations[0]!;
     expect(v.message).toBe('check_mm: BUG: Bad rss-counter state mm:P type:MM_SHMEMPAGES val:1');
     expect(model.actions[v.path.at(-1)!.action]!.label).toBe('check_mm');
-    // BFS: nothing shorter exists. The shortest needs a migration entry (3 steps) and exit (2 steps).
-    expect(v.path.length - 1).toBe(5);
-    const bounded = check('zap-migrate', '6.2', ['rss-consistent'], { mutants: ['zap-migration-no-rss'], maxDepth: 4 });
+    // BFS: nothing shorter exists. The shortest needs a migration entry (3 steps) and exit (3 steps: exit_mmap, unlink_file_vma, check_mm).
+    expect(v.path.length - 1).toBe(6);
+    const bounded = check('zap-migrate', '6.2', ['rss-consistent'], { mutants: ['zap-migration-no-rss'], maxDepth: 5 });
     expect(bounded.result.verdict).toBe('holds');
   });
 

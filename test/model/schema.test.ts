@@ -8,12 +8,13 @@
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { GUP_NONE, gupKind } from '../../model/gup.js';
-import { Layout, PG_WORDS, TH_NEWPAGE, TH_ORIG, TH_PAGE, TH_PFN, TH_STATUS } from '../../model/layout.js';
-import { LOCK_PAGE } from '../../model/locks.js';
+import { Layout, PG_WORDS, TH_HELD_LOCALS, TH_LOCALS, TH_NEWPAGE, TH_ORIG, TH_PAGE, TH_PC, TH_PFN, TH_STATUS, TS_RUNNING } from '../../model/layout.js';
+import { PC_IDLE } from '../../model/program.js';
+import { LOCK_PAGE, STATUS_MASK } from '../../model/locks.js';
 import { MM_OBJECTS } from '../../model/objects.js';
 import { PTE_MIGRATION, PTE_PRESENT, PTE_SPECIAL } from '../../model/pte.js';
 import { readableOf } from '../../model/readable.js';
-import { INT, type ObjectDecl, type WordType } from '../../model/schema.js';
+import { INT, type ObjectDecl, staticOffset, type WordType } from '../../model/schema.js';
 import { FramePlaces } from '../../model/frame-places.js';
 import { FrameSymmetry } from '../../model/symmetry.js';
 import { ObjectBits, porInfo } from '../../model/por.js';
@@ -257,4 +258,26 @@ describe('thread locals are typed per operation', () => {
     const ok = threadLocals('toy', { a: int('aux'), remembered: frame('pfn') });
     expect(ok.a.name).toBe('a');
   });
+
+  it('die with their operation: an idle thread has every per-operation word zero, so finished operations leave no trace in the state', () => {
+    for (const name of ['cow-fork-gup', 'zap-migrate', 'punch-private-cow', 'reclaim-gup-fast']) {
+      const m = model(name, { kernel: name === 'zap-migrate' ? '5.17' : '6.2' });
+      const states = sample(m, 3000);
+      let idleAfterWork = 0;
+      for (const s of states)
+        for (let t = 0; t < m.layout.threadBase.length; t++) {
+          const tb = m.layout.threadBase[t]!;
+          if (s[tb + TH_PC] !== PC_IDLE || (s[tb + TH_STATUS]! & STATUS_MASK) !== TS_RUNNING) continue;
+          for (const o of [...TH_LOCALS, ...TH_HELD_LOCALS]) expect(s[tb + o], `${name}: thread ${t} word ${o}`).toBe(0);
+          idleAfterWork++;
+        }
+      expect(idleAfterWork).toBeGreaterThan(100);
+    }
+    expect(TH_LOCALS).toEqual([TH_ORIG, staticOffsetOf('aux'), staticOffsetOf('aux2'), TH_PFN]);
+    expect(TH_HELD_LOCALS).toEqual([TH_PAGE, TH_NEWPAGE]);
+  });
 });
+
+function staticOffsetOf(word: string): number {
+  return staticOffset(MM_OBJECTS.find((o) => o.kind === 'thread')!, word);
+}
