@@ -3,7 +3,7 @@
  */
 import { INVARIANTS } from '../invariants/registry.js';
 import { SCENARIOS } from '../model/scenarios.js';
-import { KERNELS, MUTANTS, NEWEST_KERNEL, parseVersion, SWITCHES, switchesOf, didYouMean } from '../model/variants.js';
+import { carriedPaths, KERNELS, MUTANTS, NEWEST_KERNEL, PATHS, parseVersion, SWITCHES, switchesOf, didYouMean } from '../model/variants.js';
 import { implementationNames, kernelFunctions } from '../model/kernel/functions.js';
 import { NEXT_RELEASE, RELEASES } from '../model/releases.js';
 import { UsageError } from './usage.js';
@@ -33,7 +33,8 @@ export function list(what: string | undefined, json: boolean): string {
         const v = parseVersion(rel.version)!;
         const before = v[0] < oldest[0] || (v[0] === oldest[0] && v[1] < oldest[1]);
         const after = v[0] > newest[0] || (v[0] === newest[0] && v[1] > newest[1]);
-        const modelled = before ? 'no' : after ? `as ${NEWEST_KERNEL}` : 'yes';
+        const carried = before ? [] : carriedPaths(v);
+        const modelled = before ? 'no' : after ? `as ${NEWEST_KERNEL}` : carried.length ? `partly` : 'yes';
         const sw = before ? [] : [...switchesOf(v)];
         const epoch = before
           ? '-'
@@ -47,6 +48,7 @@ export function list(what: string | undefined, json: boolean): string {
           modelled,
           epoch,
           switches: sw,
+          ...(carried.length ? { carried: carried.map((p) => `${p.name}: as ${p.from}`) } : {}),
           ...(before ? {} : { functions: implementationNames(kernelFunctions(new Set(sw), new Set())) }),
         };
       });
@@ -54,7 +56,9 @@ export function list(what: string | undefined, json: boolean): string {
       return (
         table([['KERNEL', 'RELEASED', 'MODELLED', 'EPOCH', 'SWITCHES'], ...rows.map((r) => [r.version, r.date, r.modelled, r.epoch, r.switches.join(', ') || '-'])]) +
         `\n(also ${NEXT_RELEASE.version}-rc1 to -rc${NEXT_RELEASE.newestRc}; a stable release (5.10.89) adds the backports its switches name: mmcheck list switches.` +
-        `\n Releases after ${NEWEST_KERNEL} behave as ${NEWEST_KERNEL}: later changes are not modelled.)`
+        `\n Releases after ${NEWEST_KERNEL} behave as ${NEWEST_KERNEL}: later changes are not modelled.` +
+        PATHS.map((p) => `\n ${p.name}: modelled from ${p.from}${p.from === KERNELS[0]!.version ? '' : `; "partly": on older releases it behaves as ${p.from}`}.`).join('') +
+        ')'
       );
     }
     case 'scenarios': {

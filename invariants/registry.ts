@@ -12,6 +12,8 @@ import { noStaleMigration } from './no-stale-migration.js';
 import { punchKeepsCow } from './punch-keeps-cow.js';
 import { rssConsistent } from './rss-consistent.js';
 import { truncateComplete } from './truncate-complete.js';
+import { noAllocUnderPageLock } from './no-alloc-under-page-lock.js';
+import { installOnce } from './install-once.js';
 
 export const BUILTIN_INVARIANTS: readonly MMInvariant[] = [
   anonExclusive,
@@ -22,6 +24,8 @@ export const BUILTIN_INVARIANTS: readonly MMInvariant[] = [
   truncateComplete,
   punchKeepsCow,
   noStaleMigration,
+  noAllocUnderPageLock,
+  installOnce,
 ];
 
 /** The built-ins, then those registered from invariant files (invariants/invariant-file.ts). */

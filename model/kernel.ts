@@ -64,6 +64,8 @@ export interface WorldInfo {
   readonly fileNames: readonly string[];
   readonly fileShmem: readonly boolean[];
   readonly fileDisk: readonly (readonly number[])[];
+  /** The processes' legacy memcg is at its limit: page-table allocations reclaim first (scenario "reclaim": "memcg-v1"). */
+  readonly memcgV1: boolean;
   /** A thread's state in one line, for the readable state (the model sets it once its programs are built). */
   describeThread: (v: StateView, t: number) => string;
 }

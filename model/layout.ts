@@ -78,6 +78,8 @@ export const PG_SWAPCACHE = 1 << 2; // PG_swapcache
 export const PG_SWAPBACKED = 1 << 4; // PG_swapbacked
 export const PG_DIRTY = 1 << 5; // PG_dirty
 export const PG_ISOLATED = 1 << 6; // off the LRU, held by reclaim or migration (!PG_lru)
+export const PG_WRITEBACK = 1 << 7; // PG_writeback: the page is being written to disk
+export const PG_RECLAIM = 1 << 13; // PG_reclaim: reclaim met it under writeback (shrink_page_list's case 2)
 
 /** page->mapping for a page-cache page: file + 1 in the low byte, index in the next. */
 export function pageMappingWord(file: number, index: number): number {
@@ -109,11 +111,17 @@ export const F_IMMAP = staticOffset(FILE, 'i_mmap_rwsem');
 export const F_I_RWSEM = staticOffset(FILE, 'i_rwsem');
 export const F_GHOST = staticOffset(FILE, 'ghost');
 export const F_CACHE = staticOffset(FILE, 'cache');
+/** The thread whose writeback of the file's pages is in flight, + 1 (model bookkeeping: who will end PG_writeback). */
+export const F_WB_OWNER = staticOffset(FILE, 'wb_owner');
+/** A thread's PTE table (index + 1) not yet installed in a pmd: vmf->prealloc_pte, or __pte_alloc's new table. */
+export const TH_PTE_TABLE = staticOffset(THREAD, 'pte_table');
 /** file flags: shmem_falloc set (a punch in progress over [start, next)). */
 export const F_FALLOC = 2;
 /** ghost (history) bits, for invariants about what an operation did. */
 export const GHOST_STALE_MIGRATION = 1; // a migration entry was left in range when the pre-unmap returned
 export const GHOST_PUNCH_LOST_COW = 2; // a hole punch zapped a private COW page or swap entry
+export const GHOST_DOUBLE_INSTALL = 8; // a fault installed a PTE over one that was no longer orig_pte (finish_fault without the recheck)
+export const GHOST_ALLOC_UNDER_LOCK = 4; // a may-reclaim allocation ran while holding a page lock of this file's page or its i_mmap_rwsem
 
 /** thread status values. */
 export const TS_UNBORN = 0; // its process does not exist yet (child before fork)
@@ -236,6 +244,18 @@ export class Layout {
   }
   pte(m: number, a: number): number {
     return this.pte0 + m * this.mmWords + a;
+  }
+  /** Word offset of mm m's pmd entry (scenarios with pageTables). */
+  pmd(m: number): number {
+    return this.bases.pmd![m]!;
+  }
+  /** Word offset of PTE table i's word (0 free, 1 in use). */
+  pgtable(i: number): number {
+    return this.bases.pgtable![i]!;
+  }
+  /** PTE tables in the pool; 0 when the scenario does not model the PMD level. */
+  get pgtables(): number {
+    return this.bases.pgtable!.length;
   }
   /** Word offset of frame `pfn` (1-based; pfn 0 is the zeropage). */
   page(pfn: number): number {

@@ -21,6 +21,7 @@ const CAPS = {
   swapSlots: 8,
   files: 3,
   filePages: 16,
+  pgtables: 4,
 };
 
 /** The smaller of the encoding's limit for `to` (count = largest index - first + 1) and the cap. */
@@ -37,6 +38,7 @@ export const LIMITS = {
   files: limit('file', 0, CAPS.files),
   addrs: { max: CAPS.addrs, why: 'a cap on the state space' } as Limit,
   filePages: { max: CAPS.filePages, why: 'a cap on the state space' } as Limit,
+  pgtables: limit('pgtable', 0, CAPS.pgtables),
   /** Runs of one menu entry: its count has BUDGET_BITS bits in the thread's budget word. */
   runs: { max: 2 ** BUDGET_BITS - 1, why: `thread.budget.count has ${BUDGET_BITS} bits` } as Limit,
 };

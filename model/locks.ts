@@ -31,6 +31,8 @@ export const LOCK_PAGE = 5;
 export const LOCK_PTL = 6;
 /** shmem_falloc_waitq: faults into a hole being punched wait here (a wait queue, not a lock). */
 export const WAITQ_FALLOC = 7;
+/** PG_writeback of a file's pages: wait_on_page_writeback sleeps here, end_page_writeback wakes it (a wait queue, not a lock). */
+export const WAITQ_WRITEBACK = 8;
 
 export interface LockClass {
   readonly id: number;
@@ -49,8 +51,9 @@ export const LOCK_CLASSES: readonly LockClass[] = [
   { id: LOCK_PAGE, name: 'PG_locked', object: 'frame', kind: 'page lock' },
   { id: LOCK_PTL, name: 'ptl', object: 'mm', kind: 'spinlock' },
   { id: WAITQ_FALLOC, name: 'shmem_falloc_waitq', object: 'file', kind: 'wait queue' },
+  { id: WAITQ_WRITEBACK, name: 'PG_writeback', object: 'file', kind: 'wait queue' },
 ];
-// Room for pmd_lock (a spinlock per PMD table) when page tables get identity.
+// pmd_lock is taken only within a step (pmd_populate under it): the step's atomicity stands for it.
 
 export function lockClass(id: number): LockClass {
   const c = LOCK_CLASSES.find((x) => x.id === id);

@@ -37,6 +37,8 @@ const PAGE_FLAG_NAMES: [number, string][] = [
   [1 << 3, 'locked'],
   [1 << 5, 'dirty'],
   [1 << 6, 'isolated'],
+  [1 << 7, 'writeback'],
+  [1 << 13, 'reclaim'],
 ];
 const PG_SWAPCACHE_BIT = 1 << 2;
 const VMA_PRESENT_BIT = 1;
@@ -45,6 +47,8 @@ const F_FALLOC_BIT = 2;
 const GHOST_NAMES: [number, string][] = [
   [1, 'WARN:migration-entry-after-pre-unmap'],
   [2, 'WARN:punch-zapped-cow'],
+  [4, 'WARN:alloc-under-page-lock'],
+  [8, 'WARN:pte-installed-twice'],
 ];
 const SWAP_HAS_CACHE_BIT = 0x40;
 
@@ -68,6 +72,10 @@ export const REMEMBERED_FRAME: WordType = { name: 'frame', ref: { to: 'frame', b
 const SLOT_PLUS_ONE: WordType = { name: 'slot + 1', ref: { to: 'slot', bias: 1 } };
 /** The PTE value a thread saw (orig_pte): a PTE, whose frame is renamed like one in a page table. */
 const ORIG_PTE: WordType = { name: 'orig_pte', fields: PTE_WORD.fields };
+/** A pmd entry: none (0), or the PTE table it points at (index + 1). */
+const PMD_WORD: WordType = { name: 'pmd', ref: { to: 'pgtable', bias: 1 } };
+/** A PTE table a thread holds (index + 1), or 0: it must be installed or freed before the operation ends. */
+const TABLE_REF: WordType = { name: 'pte table', ref: { to: 'pgtable', bias: 1, holds: true } };
 /** Bits of a menu entry's run count in a budget word. */
 export const BUDGET_BITS = 2;
 /** Menu entries whose run counts share one budget word. */
@@ -229,6 +237,12 @@ export const MM_OBJECTS: readonly ObjectDecl[] = [
       { name: 'i_mmap_rwsem', type: RWSEM_WORD, lock: LOCK_I_MMAP, readable: { key: 'i_mmap_rwsem', json: 'string', show: rwsem } },
       // What an operation did, for invariants about it (WARN-like history); shown among the flags.
       { name: 'ghost', type: INT, readable: hidden },
+      // The thread whose writeback of this file's pages is in flight (its bio not yet completed): who ends PG_writeback.
+      {
+        name: 'wb_owner',
+        type: { name: 'thread + 1', ref: { to: 'thread', bias: 1 } },
+        readable: { key: 'writeback_by', json: 'string', optional: true, show: (x, { v }) => (x ? v.world.threadNames[x - 1] : undefined) },
+      },
       {
         name: 'cache',
         type: HELD_FRAME,
@@ -256,6 +270,22 @@ export const MM_OBJECTS: readonly ObjectDecl[] = [
       omit: ({ word }) => word('rwsem') === 0,
     },
     fields: [{ name: 'rwsem', type: RWSEM_WORD, lock: LOCK_ANON_VMA, readable: { key: 'rwsem', json: 'string', show: rwsem, flat: (o) => `anon_vma ${o} rwsem` } }],
+  },
+  {
+    // The pmd entry of each process's one 2 MiB range, when the scenario models the PMD level (pageTables).
+    kind: 'pmd',
+    count: (s) => (s.extra?.pgtables ? s.mms : 0),
+    footprint: 'all',
+    readable: { section: 'pmds', since3: true, name: ({ v, index }) => v.mmName(index) },
+    fields: [{ name: 'entry', type: PMD_WORD, readable: { key: 'pmd', json: 'string', show: (x) => (x ? `table ${x - 1}` : 'none'), flat: (o) => `${o} pmd` } }],
+  },
+  {
+    // The PTE tables of the pool (pte_alloc_one / pte_free): a table in use is some pmd's or a fault's prealloc_pte.
+    kind: 'pgtable',
+    count: (s) => s.extra?.pgtables ?? 0,
+    footprint: 'all',
+    readable: { section: 'pgtables', since3: true, name: ({ index }) => String(index), omit: ({ word }) => word('used') === 0 },
+    fields: [{ name: 'used', type: INT, readable: { key: 'used', json: 'bool', show: (x) => x !== 0, flat: (o) => `page table ${o} used` } }],
   },
   {
     // lockdep witnessing one dependency (model/lockdep.ts): set when it is taken. None otherwise.
@@ -286,6 +316,8 @@ export const MM_OBJECTS: readonly ObjectDecl[] = [
       { name: 'aux', type: INT, readable: hidden, perOperation: true },
       { name: 'aux2', type: INT, readable: hidden, perOperation: true },
       { name: 'pfn', type: REMEMBERED_FRAME, readable: hidden, perOperation: true },
+      // A PTE table the operation allocated and has not installed (vmf->prealloc_pte, or __pte_alloc's new table).
+      { name: 'pte_table', type: TABLE_REF, readable: hidden, perOperation: true },
       { name: 'budget', type: BUDGET, length: (s, t) => Math.max(1, Math.ceil(s.entries[t]! / ENTRIES_PER_BUDGET_WORD)), readable: hidden },
     ],
   },

@@ -87,9 +87,12 @@ export function entryObjects(bits: ObjectBits, sc: ScenarioSpec, t: number, e: M
     case 'punch':
       // rmap walks reach every mm.
       return (mine | bits.all('mm') | frames | swap | gup | files) >>> 0;
+    case 'writeback':
+      // Its wake-ups reach any thread asleep on PG_writeback: dependent on everything.
+      return bits.everything >>> 0;
     default:
-      // Faults, GUP, mprotect, munmap, MADV_DONTNEED: the mm, frames, swap, files, GUP.
-      return (mine | frames | swap | gup | files) >>> 0;
+      // Faults, GUP, mprotect, munmap, MADV_DONTNEED: the mm, frames, swap, files, GUP; page tables (pmd entries, the pool).
+      return (mine | frames | swap | gup | files | bits.all('pmd') | bits.all('pgtable')) >>> 0;
   }
 }
 

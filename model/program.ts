@@ -33,6 +33,8 @@ export interface BuildContext {
   readonly swap: boolean;
   /** Some thread migrates pages (migration entries can exist). */
   readonly migration: boolean;
+  /** The PMD level is modelled (scenario pageTables): a fault may find the pmd none and allocate the PTE table. */
+  readonly pageTables: boolean;
 }
 
 /** Builds one operation's steps; reserve() allows forward references. */

@@ -62,6 +62,15 @@ const MENU_ENTRY: Schema = {
           ? null
           : 'give either "file" and "index" or "mm" and "addr"',
     ),
+    writeback: obj(
+      {
+        op: req(str()),
+        file: req(name('file name')),
+        indices: req(arr(int('a page-cache index', 0, LIMITS.filePages.max - 1), 'the pages written back together, in this order', 1, LIMITS.filePages.max)),
+        max,
+      },
+      'writeback of dirty page-cache pages, ext4 style: lock each page, set PG_writeback, unlock it; then submit the bio, whose completion ends the writeback of all',
+    ),
     exit: obj({ op: req(str()), max }, 'exit_mmap and check_mm'),
   },
 };
@@ -153,6 +162,17 @@ export const SCENARIO_SCHEMA: Schema = obj(
     ),
     frames: req(int('page frames (pfn 0 is the shared zeropage)', 1, LIMITS.frames.max)),
     swapSlots: req(int('swap slots', 0, LIMITS.swapSlots.max)),
+    pageTables: opt(
+      obj(
+        { tables: req(int('PTE tables in the pool the processes allocate from', 1, LIMITS.pgtables.max)) },
+        'model the PMD level: each process has one pmd entry, none until a fault allocates its PTE table (absent: every process has its table from the start, as before)',
+      ),
+    ),
+    reclaim: opt(
+      str('memcg-v1: the processes are in a legacy (cgroup v1) memory cgroup at its limit; an allocation charged to it (a page table) reclaims and waits on PG_writeback', {
+        enum: ['memcg-v1'],
+      }),
+    ),
     witnesses: opt(arr(WITNESS, 'states or completed operations that must be reachable for a HOLDS to mean something')),
     threads: req(
       arr(

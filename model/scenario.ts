@@ -25,6 +25,7 @@ export type MenuOp =
   | { op: 'punch'; file: string; start: number; len: number }
   | { op: 'migrate'; file: string; index: number }
   | { op: 'migrate'; mm: string; addr: number }
+  | { op: 'writeback'; file: string; indices: number[] }
   | { op: 'exit' };
 
 export type MenuEntry = MenuOp & { max?: number };
@@ -108,6 +109,10 @@ export interface ScenarioSpec {
   pages: PageSpec[];
   frames: number;
   swapSlots: number;
+  /** The PMD level is modelled: each process has one pmd entry, none until a fault allocates its PTE table from this pool. */
+  pageTables?: { tables: number };
+  /** memcg-v1: allocations charged to the processes' memory cgroup (page tables) must reclaim first (legacy memcg: waits on PG_writeback). */
+  reclaim?: 'memcg-v1';
   threads: ThreadSpec[];
   /** What must be reachable for a HOLDS on this scenario to mean something. */
   witnesses?: WitnessSpec[];
@@ -166,6 +171,9 @@ export function validateScenario(s: ScenarioSpec): void {
   const addrs = Math.max(0, ...s.vmas.map((v) => v.start + v.pages));
   if (addrs > LIMITS.addrs.max) fail('vmas', `at most ${LIMITS.addrs.max} pages of address space (${LIMITS.addrs.why})`);
   if (s.frames < 1 || s.frames > LIMITS.frames.max) fail('frames', `need 1 to ${LIMITS.frames.max} page frames (${LIMITS.frames.why})`);
+  if (s.pageTables && (s.pageTables.tables < 1 || s.pageTables.tables > LIMITS.pgtables.max))
+    fail('pageTables.tables', `must be 1 to ${LIMITS.pgtables.max} (${LIMITS.pgtables.why})`);
+  if (s.reclaim && !s.pageTables) fail('reclaim', 'memcg reclaim is entered by page-table allocations: it needs "pageTables"');
   if (s.swapSlots < 0 || s.swapSlots > LIMITS.swapSlots.max) fail('swapSlots', `at most ${LIMITS.swapSlots.max} swap slots (${LIMITS.swapSlots.why})`);
   const vmaNames = new Set(s.vmas.map((v) => v.name));
   const fileNames = new Set(files.map((f) => f.name));
@@ -247,7 +255,7 @@ export function validateScenario(s: ScenarioSpec): void {
     t.menu.forEach((e, ei) => {
       const path = `threads[${ti}].menu[${ei}]`;
       if (e.max !== undefined && (e.max < 1 || e.max > LIMITS.runs.max)) fail(`${path}.max`, `must be 1 to ${LIMITS.runs.max} (${LIMITS.runs.why})`);
-      const needsMm = e.op !== 'reclaim' && e.op !== 'truncate' && e.op !== 'punch' && e.op !== 'migrate';
+      const needsMm = e.op !== 'reclaim' && e.op !== 'truncate' && e.op !== 'punch' && e.op !== 'migrate' && e.op !== 'writeback';
       if (needsMm && t.mm === null) fail(path, `a kernel thread cannot do "${e.op}"`);
       if ('addr' in e && !vmaAt(e.addr)) fail(`${path}.addr`, `no VMA covers address ${e.addr}`);
       if ('vma' in e && !vmaNames.has(e.vma)) fail(`${path}.vma`, `unknown VMA "${e.vma}"${didYouMean(e.vma, [...vmaNames])}`);
@@ -268,7 +276,7 @@ export function validateScenario(s: ScenarioSpec): void {
       if ((e.op === 'reclaim' || (e.op === 'migrate' && 'mm' in e)) && !s.processes.includes(e.mm)) {
         fail(`${path}.mm`, `unknown process "${e.mm}"${didYouMean(e.mm, s.processes)}`);
       }
-      if ((e.op === 'truncate' || e.op === 'punch' || (e.op === 'migrate' && 'file' in e)) && !fileNames.has(e.file)) {
+      if ((e.op === 'truncate' || e.op === 'punch' || e.op === 'writeback' || (e.op === 'migrate' && 'file' in e)) && !fileNames.has(e.file)) {
         fail(`${path}.file`, `unknown file "${e.file}"${didYouMean(e.file, [...fileNames])}`);
       }
       if (e.op === 'truncate') {
@@ -280,6 +288,14 @@ export function validateScenario(s: ScenarioSpec): void {
         if (f.kind !== 'shmem') fail(path, 'hole punching is modelled for shmem files only');
         if (e.start < 0 || e.len < 1 || e.start + e.len > maxSize(f)) fail(path, 'range beyond the file');
       }
+      if (e.op === 'writeback') {
+        const f = fileOf(e.file);
+        if (f.kind !== 'disk') fail(`${path}.file`, 'writeback is modelled for disk files (shmem pages are written to swap by reclaim)');
+        e.indices.forEach((x, i) => {
+          if (x >= maxSize(f)) fail(`${path}.indices[${i}]`, `beyond the file's largest size (${maxSize(f)})`);
+          if (e.indices.indexOf(x) !== i) fail(`${path}.indices[${i}]`, `page ${x} is written back twice`);
+        });
+      }
       if (e.op === 'migrate' && 'file' in e && e.index >= maxSize(fileOf(e.file))) fail(`${path}.index`, `beyond the file's largest size (${maxSize(fileOf(e.file))})`);
     });
   });
@@ -288,6 +304,21 @@ export function validateScenario(s: ScenarioSpec): void {
       if ((e.op === 'put' || e.op === 'device-write') && !refs.has(e.ref)) {
         fail(`threads[${ti}].menu[${ei}].ref`, `no "gup" entry takes reference "${e.ref}"${didYouMean(e.ref, [...refs])}`);
       }
+    }),
+  );
+  if (s.pageTables) {
+    // Not modelled with the PMD level yet: copy_page_range's table allocation at fork.
+    s.threads.forEach((t, ti) =>
+      t.menu.forEach((e, ei) => {
+        if (e.op === 'fork') fail(`threads[${ti}].menu[${ei}]`, 'fork is not modelled with "pageTables" (copy_page_range would allocate the child\'s tables)');
+      }),
+    );
+  }
+  const written = new Set(s.threads.flatMap((t) => t.menu.flatMap((e) => (e.op === 'writeback' ? [e.file] : []))));
+  s.threads.forEach((t, ti) =>
+    t.menu.forEach((e, ei) => {
+      if ((e.op === 'truncate' || e.op === 'punch' || (e.op === 'migrate' && 'file' in e)) && written.has(e.file))
+        fail(`threads[${ti}].menu[${ei}]`, `${e.op} of a file that is written back is not modelled (truncation and migration wait on PG_writeback)`);
     }),
   );
   const witnessNames = new Set<string>();

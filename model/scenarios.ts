@@ -41,6 +41,8 @@ const ORDER = [
   'ro-longterm-pin-memfd-fast',
   'ro-longterm-pin-tmpfile',
   'ro-longterm-pin-tmpfile-fast',
+  'memcg-writeback-abba',
+  'fault-double-install',
 ];
 
 function loadBuiltins(): ScenarioSpec[] {

@@ -21,7 +21,7 @@
  */
 
 /** The kinds of object a reference can name. */
-export type RefKind = 'frame' | 'slot' | 'mm' | 'file' | 'thread';
+export type RefKind = 'frame' | 'slot' | 'mm' | 'file' | 'thread' | 'pgtable';
 
 export interface RefSpec {
   readonly to: RefKind;

@@ -28,6 +28,46 @@ export interface SwitchInfo {
 
 export const SWITCHES = [
   {
+    name: 'pgtable-memcg-charge',
+    since: '4.8',
+    commit: '3e79ec7ddc33',
+    title: 'arch: x86: charge page tables to kmemcg',
+    summary: "x86's pte_alloc_one charges the table to the memory cgroup (GFP_KERNEL_ACCOUNT): at the cgroup's limit the allocation reclaims in it",
+  },
+  {
+    name: 'postpone-pte-alloc',
+    since: '4.8',
+    commit: '7267ec008b5c',
+    title: 'mm: postpone page table allocation until we have page to map',
+    summary:
+      'a fault on a none pmd no longer allocates the PTE table first: alloc_set_pte -> pte_alloc_one_map allocates it after ->fault, with the page locked (seed 004: the order Hugh reverted in huge tmpfs)',
+  },
+  {
+    name: 'fault-prealloc-pte',
+    since: '5.0',
+    commit: '63f3655f9501',
+    title: 'mm, memcg: fix reclaim deadlock with writeback',
+    summary: '__do_fault preallocates vmf->prealloc_pte before ->fault when the pmd is none, so the table is not allocated with the page locked',
+    backports: ['4.9.152', '4.14.94', '4.19.16', '4.20.3'],
+    requires: ['postpone-pte-alloc'],
+  },
+  {
+    name: 'finish-fault-cleanup',
+    since: '5.12',
+    commit: 'f9ce0be71d1f',
+    title: 'mm: Cleanup faultaround and finish_fault() codepaths',
+    summary: 'finish_fault replaces alloc_set_pte: on a none pmd it calls pte_alloc() with the page locked and ignores vmf->prealloc_pte (the 63f3655f9501 deadlock again)',
+    requires: ['fault-prealloc-pte'],
+  },
+  {
+    name: 'finish-fault-prealloc',
+    since: '5.14',
+    commit: 'e4dc3489143f',
+    title: 'mm: fix the deadlock in finish_fault()',
+    summary: 'finish_fault populates the pmd with vmf->prealloc_pte under pmd_lock, and allocates only when there is none',
+    requires: ['finish-fault-cleanup'],
+  },
+  {
     name: 'gup-cow-break',
     since: '5.8',
     until: '5.8',
@@ -190,6 +230,11 @@ export const MUTANTS = [
     summary: 'wp_page_copy forgets the put_page of the old page',
   },
   {
+    name: 'fault-no-pte-recheck',
+    breaks: 'install-once',
+    summary: 'finish_fault installs the PTE without rechecking, under the PT lock, that it is still none (orig_pte)',
+  },
+  {
     name: 'unlock-page-no-wake',
     breaks: 'deadlock',
     summary: 'unlock_page clears PG_locked without waking the sleepers (a lost wake-up)',
@@ -217,6 +262,31 @@ export interface Variant {
 
 /** The kernel versions mmcheck names, oldest first, with their epoch (docs/rules.md#releases). */
 export const KERNELS: readonly { version: string; epoch: string }[] = [
+  // Before 5.7 only the fault path's page-table allocation is modelled (PATHS): COW, GUP, swap, migration and truncation behave as 5.7.
+  { version: '4.4', epoch: 'E0' },
+  { version: '4.5', epoch: 'E0' },
+  { version: '4.6', epoch: 'E0' },
+  { version: '4.7', epoch: 'E0' },
+  { version: '4.8', epoch: 'E0' },
+  { version: '4.9', epoch: 'E0' },
+  { version: '4.10', epoch: 'E0' },
+  { version: '4.11', epoch: 'E0' },
+  { version: '4.12', epoch: 'E0' },
+  { version: '4.13', epoch: 'E0' },
+  { version: '4.14', epoch: 'E0' },
+  { version: '4.15', epoch: 'E0' },
+  { version: '4.16', epoch: 'E0' },
+  { version: '4.17', epoch: 'E0' },
+  { version: '4.18', epoch: 'E0' },
+  { version: '4.19', epoch: 'E0' },
+  { version: '4.20', epoch: 'E0' },
+  { version: '5.0', epoch: 'E0' },
+  { version: '5.1', epoch: 'E0' },
+  { version: '5.2', epoch: 'E0' },
+  { version: '5.3', epoch: 'E0' },
+  { version: '5.4', epoch: 'E0' },
+  { version: '5.5', epoch: 'E0' },
+  { version: '5.6', epoch: 'E0' },
   { version: '5.7', epoch: 'E0' },
   { version: '5.8', epoch: 'E1' },
   { version: '5.9', epoch: 'E2' },
@@ -236,6 +306,21 @@ export const KERNELS: readonly { version: string; epoch: string }[] = [
 ];
 
 export const NEWEST_KERNEL = KERNELS[KERNELS.length - 1]!.version;
+
+/**
+ * The kernel paths the model follows, and the oldest release each is
+ * modelled from: on an older release that path behaves as in that one
+ * (`mmcheck list kernels` says so per release).
+ */
+export const PATHS: readonly { name: string; from: string }[] = [
+  { name: "the fault path's page-table allocation (seed 004), memcg v1 reclaim, writeback", from: '4.4' },
+  { name: 'anon COW, GUP, fork, swap, migration, truncation and hole punching, RSS', from: '5.7' },
+];
+
+/** The paths `version` does not model, with the release they behave as. */
+export function carriedPaths(version: [number, number]): { name: string; from: string }[] {
+  return PATHS.filter((p) => cmp(version, parseVersion(p.from)!) < 0);
+}
 
 export class VariantError extends Error {}
 
@@ -330,6 +415,7 @@ export function resolveVariant(req: VariantRequest): Variant {
   const named = KERNELS.filter((k) => cmp(parseVersion(k.version)!, v) <= 0);
   const epoch = named[named.length - 1]!.epoch;
   const notes = applyChanges(switches, (req.patch ?? []).map(checkSwitch), (req.revert ?? []).map(checkSwitch));
+  for (const p of carriedPaths(v)) notes.push(`note: kernel ${v[0]}.${v[1]}: ${p.name} behave as ${p.from} (modelled from ${p.from})`);
   const mutants = new Set<MutantName>();
   for (const m of req.mutants ?? []) {
     const found = MUTANTS.find((x) => x.name === m);

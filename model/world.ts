@@ -10,7 +10,21 @@
 import { describeThread, readableState } from './readable.js';
 import type { Emit, Model } from '../checker/model.js';
 import { BLOCKED, DISABLED, DONE, Kernel, SLEEP, type WorldInfo } from './kernel.js';
-import { keyClass, keyObject, LOCK_I_RWSEM, lockClass, STATUS_ASLEEP, WAITQ_FALLOC, waitKey, STATUS_MASK, statusWait, WAIT_ASLEEP, WAIT_KEY_MASK, WAIT_WRITE } from './locks.js';
+import {
+  keyClass,
+  keyObject,
+  LOCK_I_RWSEM,
+  lockClass,
+  STATUS_ASLEEP,
+  WAITQ_FALLOC,
+  WAITQ_WRITEBACK,
+  waitKey,
+  STATUS_MASK,
+  statusWait,
+  WAIT_ASLEEP,
+  WAIT_KEY_MASK,
+  WAIT_WRITE,
+} from './locks.js';
 import { dependencyFrom, dependencyTo, Lockdep } from './lockdep.js';
 import { kernelFunctions, type KernelFunctions } from './kernel/functions.js';
 import {
@@ -26,6 +40,7 @@ import {
   MM_SWAPENTS,
   PG_DATA,
   TH_PC,
+  F_WB_OWNER,
   TH_HELD_LOCALS,
   TH_LOCALS,
   TH_STATUS,
@@ -35,6 +50,7 @@ import {
   VMA_WRITE,
 } from './layout.js';
 import { buildAccess } from './ops/access.js';
+import { buildWriteback } from './ops/writeback.js';
 import { buildExit } from './ops/exit.js';
 import { buildFork } from './ops/fork.js';
 import { buildDeviceWrite, buildGup, buildGupRelease, gupTitle } from './ops/gup.js';
@@ -137,7 +153,10 @@ export class MMModel implements Model {
       filePages: Math.max(0, ...files.map((f) => f.maxSize ?? f.size)),
       entries: scenario.threads.map((t) => t.menu.length),
       // lockdep witnessing one dependency keeps a ghost word: set when it is taken.
-      extra: typeof options.lockdep === 'number' ? { lockdep: 1 } : undefined,
+      extra: {
+        ...(typeof options.lockdep === 'number' ? { lockdep: 1 } : {}),
+        ...(scenario.pageTables ? { pgtables: scenario.pageTables.tables } : {}),
+      },
     });
     const vmaOfAddr = new Array<number>(addrs).fill(-1);
     scenario.vmas.forEach((v, i) => {
@@ -158,6 +177,7 @@ export class MMModel implements Model {
       fileNames: files.map((f) => f.name),
       fileShmem: files.map((f) => f.kind === 'shmem'),
       fileDisk: files.map((f) => f.disk ?? []),
+      memcgV1: scenario.reclaim === 'memcg-v1',
       describeThread: (v, t) => describeThread(this, v, t),
     };
     this.fn = kernelFunctions(variant.switches, variant.mutants);
@@ -174,6 +194,7 @@ export class MMModel implements Model {
       mutants: variant.mutants,
       swap: scenario.swapSlots > 0,
       migration: scenario.threads.some((t) => t.menu.some((e) => e.op === 'migrate')),
+      pageTables: scenario.pageTables !== undefined,
     };
 
     this.programs = scenario.threads.map((t, ti) => t.menu.map((e) => this.buildProgram(ti, e)));
@@ -293,6 +314,10 @@ export class MMModel implements Model {
           title = `migrate the page at ${e.mm}:${e.addr}`;
         }
         break;
+      case 'writeback':
+        buildWriteback(b, fileIndex(e.file), e.indices);
+        title = `writeback of ${e.file} pages ${e.indices.join(', ')}`;
+        break;
       case 'exit':
         buildExit(b, m, this.world.vmaFile);
         title = `exit ${mmName}`;
@@ -312,6 +337,11 @@ export class MMModel implements Model {
     sc.vmas.forEach((v, i) => {
       s[this.layout.vma(0, i)] = VMA_PRESENT | (v.prot === 'rw' ? VMA_WRITE : 0);
     });
+    // With the PMD level modelled, the first process has its PTE table when it has pages mapped; otherwise its pmd is none.
+    if (sc.pageTables && sc.pages.length > 0) {
+      s[this.layout.pgtable(0)] = 1;
+      s[this.layout.pmd(0)] = 1;
+    }
     (sc.files ?? []).forEach((f, fi) => {
       k.setFileWord(fi, F_SIZE, f.size);
       for (const c of f.cached ?? []) {
@@ -458,6 +488,11 @@ export class MMModel implements Model {
     const v = this.view(s);
     const names = this.world.threadNames;
     const waits: WaitFor['waits'] = [];
+    // PG_writeback has no holder: the thread whose bio will end it is its waker (file.wb_owner).
+    const writebackBy = (st: Int32Array, f: number) => {
+      const owner = st[L.file(f) + F_WB_OWNER]!;
+      return owner ? [{ thread: owner - 1, key: 0, mode: 'locked' as const }] : [];
+    };
     for (let t = 0; t < this.programs.length; t++) {
       const tb = L.threadBase[t]!;
       if ((s[tb + TH_STATUS]! & STATUS_MASK) !== TS_RUNNING || s[tb + TH_PC] === 0) continue;
@@ -479,7 +514,12 @@ export class MMModel implements Model {
         continue;
       }
       // A wait queue has no holder: its waker is who set the condition (shmem_falloc: the punch, which holds inode_lock).
-      const held = keyClass(key) === WAITQ_FALLOC ? v.lockPlaces.holdersOf(s, waitKey(LOCK_I_RWSEM, keyObject(key))) : v.lockPlaces.holdersOf(s, key);
+      const held =
+        keyClass(key) === WAITQ_FALLOC
+          ? v.lockPlaces.holdersOf(s, waitKey(LOCK_I_RWSEM, keyObject(key)))
+          : keyClass(key) === WAITQ_WRITEBACK
+            ? writebackBy(s, keyObject(key))
+            : v.lockPlaces.holdersOf(s, key);
       let holders = held.map((h) => h.thread);
       let behind = false;
       if (lockClass(keyClass(key)).kind === 'rwsem' && !(w & WAIT_WRITE) && held.every((h) => h.mode === 'read')) {

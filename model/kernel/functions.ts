@@ -13,6 +13,7 @@ import * as gup from './gup.js';
 import * as locking from './locking.js';
 import * as memory from './memory.js';
 import * as mprotect from './mprotect.js';
+import * as pgalloc from './pgalloc.js';
 import { MUTANT_IMPLEMENTATIONS, PROGRAM_MUTANTS, type ProgramMutant } from './mutants.js';
 import * as rmap from './rmap.js';
 import * as vmscan from './vmscan.js';
@@ -40,6 +41,8 @@ export interface KernelFunctions {
   gup_must_unshare: gup.GupMustUnshare;
   gup_fast_seq_begin: gup.GupFastSeq;
   gup_fast_seq_retry: gup.GupFastSeq;
+  // arch/x86/mm/pgtable.c
+  pte_alloc_one: pgalloc.PteAllocOne;
   // mm/mprotect.c
   can_change_pte_writable: mprotect.CanChangePteWritable;
   // kernel/locking, mm/filemap.c: the wake-ups of a released lock
@@ -90,6 +93,7 @@ export function kernelFunctions(switches: ReadonlySet<SwitchName>, mutants: Read
       : has('mprotect-exclusive-write')
         ? mprotect.can_change_pte_writable_6_0
         : mprotect.can_change_pte_writable_5_7,
+    pte_alloc_one: has('pgtable-memcg-charge') ? pgalloc.pte_alloc_one_4_8 : pgalloc.pte_alloc_one_4_4,
     shrink_page_list_keeps_pinned: has('vmscan-skip-pinned') ? vmscan.shrink_page_list_keeps_pinned_5_11 : vmscan.shrink_page_list_keeps_pinned_5_7,
     swap_pte_exclusive: has('swp-exclusive') ? vmscan.swap_pte_exclusive_5_19 : vmscan.swap_pte_exclusive_5_7,
   };

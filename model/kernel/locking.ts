@@ -22,7 +22,7 @@
  * dependency for a trylock: it cannot wait).
  */
 import type { Kernel } from '../kernel.js';
-import { F_I_RWSEM, F_IMMAP, MM_LOCK, MM_PTL, PG_FLAGS } from '../layout.js';
+import { F_I_RWSEM, F_IMMAP, MM_LOCK, MM_PTL, PG_FLAGS, PG_RECLAIM, PG_WRITEBACK } from '../layout.js';
 import {
   keyClass,
   lockClass,
@@ -45,6 +45,7 @@ import {
   WAIT_KEY_MASK,
   WAIT_WRITE,
   WAITQ_FALLOC,
+  WAITQ_WRITEBACK,
   waitKey,
 } from '../locks.js';
 
@@ -237,6 +238,12 @@ export function wait_on_page_locked(k: Kernel, t: number, pfn: number): boolean 
 export const shmem_falloc_wait = (k: Kernel, t: number, f: number): false => sleep_on(k, t, waitKey(WAITQ_FALLOC, f));
 /** shmem_fallocate: wake_up_all(&shmem_falloc_waitq) once the punch is done. */
 export const shmem_falloc_wake = (k: Kernel, f: number): void => wake_up(k, waitKey(WAITQ_FALLOC, f));
+
+/** end_page_writeback: PG_writeback (and PG_reclaim) cleared; wake_up_page(page, PG_writeback) wakes wait_on_page_writeback. */
+export function end_page_writeback(k: Kernel, pfn: number, f: number): void {
+  k.setPageWord(pfn, PG_FLAGS, k.pageFlags(pfn) & ~(PG_WRITEBACK | PG_RECLAIM));
+  wake_up(k, waitKey(WAITQ_WRITEBACK, f));
+}
 
 // ---- wake-ups the kernel does (a mutant may drop one: model/kernel/mutants.ts) ---------------
 /** folio_wake_bit(folio, PG_locked) as unlock_page does it. */

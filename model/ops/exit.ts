@@ -6,6 +6,7 @@
 import { DISABLED, DONE, SLEEP } from '../kernel.js';
 import { int, threadLocals } from '../thread-locals.js';
 import { i_mmap_lock_write, i_mmap_unlock_write } from '../kernel/locking.js';
+import { free_pgtables } from '../kernel/pgalloc.js';
 import { MM_DROPPED, MM_EXITED, MM_LIVE, MM_STATE, RSS_NAMES, TH_STATUS, TS_EXITED, VMA_PRESENT } from '../layout.js';
 import type { ProgramBuilder } from '../program.js';
 
@@ -32,6 +33,7 @@ export function buildExit(b: ProgramBuilder, m: number, vmaFile: readonly number
     for (const { v } of unlinks) if (k.s[k.L.vma(m, v)]! & VMA_PRESENT) mapped |= 1 << v;
     EXIT.unlink.set(k, t, mapped);
     for (let v = 0; v < k.L.shape.vmas; v++) k.s[k.L.vma(m, v)] = 0;
+    free_pgtables(k, m);
     k.setMmWord(m, MM_STATE, MM_EXITED);
     k.exitThreads(m);
     k.setThreadWord(t, TH_STATUS, 1); // this thread still runs __mmdrop

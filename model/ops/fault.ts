@@ -19,6 +19,9 @@ import { do_wp_page_locked_5_7, SWAPIN_EXCLUSIVE, SWAPIN_WRITABLE, type WpFault 
 import {
   F_FALLOC,
   F_FLAGS,
+  F_GHOST,
+  GHOST_DOUBLE_INSTALL,
+  TH_PTE_TABLE,
   MM_ANONPAGES,
   MM_SWAPENTS,
   PG_DIRTY,
@@ -40,6 +43,7 @@ import { lock_page, shmem_falloc_wait, trylock_page, unlock_page, wait_on_page_l
 import { alloc_page, get_page, put_page } from '../kernel/page_alloc.js';
 import { anon_vma_prepare, page_add_file_rmap } from '../kernel/rmap.js';
 import { add_to_swap_cache } from '../kernel/swapfile.js';
+import { ALLOC_OOM, ALLOC_RETRY, ALLOC_SLEEP, pmd_none, pmd_populate, pte_free, pte_free_table } from '../kernel/pgalloc.js';
 
 /** Fault flags and results kept in the thread's aux word while a fault runs. */
 /** The fault's local: its flags (FAULT_FLAG_*) and, once it returns, its result bits (VM_FAULT_*); its caller sets the flags. */
@@ -80,6 +84,12 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
   const MIGRATION_WAIT = b.ctx.migration ? b.reserve() : -1;
   const FILE_FAULT = fileVma ? b.reserve() : -1;
   const FILE_FINISH = fileVma ? b.reserve() : -1;
+  // The PMD level (seed 004): where the PTE table is allocated, by release (docs/kernel-notes.md#page-tables).
+  const tables = b.ctx.pageTables;
+  const postponed = b.has('postpone-pte-alloc');
+  const EARLY_ALLOC = tables ? b.reserve() : -1;
+  const PREALLOC = tables && fileVma && b.has('fault-prealloc-pte') ? b.reserve() : -1;
+  const LOCKED_ALLOC = tables && fileVma && postponed ? b.reserve() : -1;
 
   const flags = (k: Kernel, t: number): number => FAULT_LOCALS.flags.get(k, t);
   /** do_swap_page's reason, filled when narrating (one object per fault, not one per state). */
@@ -90,6 +100,11 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
   const vmWrite = (k: Kernel): boolean => (k.vmaAt(m, a) & VMA_WRITE) !== 0;
   /** Drops the thread's held page references and returns to the caller. */
   const finish = (k: Kernel, t: number): number => {
+    // do_fault: an unused vmf->prealloc_pte is freed on the way out (pte_free).
+    if (tables && k.threadWord(t, TH_PTE_TABLE)) {
+      pte_free(k, t);
+      if (k.narrate) k.note('the unused prealloc_pte is freed (pte_free)');
+    }
     const p = k.threadWord(t, TH_PAGE);
     if (p) put_page(k, p);
     const n = k.threadWord(t, TH_NEWPAGE);
@@ -388,11 +403,26 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
       return FILE_FINISH;
     });
 
-    b.define(FILE_FINISH, 'finish_fault', 'mm/memory.c:finish_fault -> do_set_pte (5.7-6.2)', (k, t) => {
+    const finishWhere = postponed
+      ? b.has('finish-fault-cleanup')
+        ? 'mm/memory.c:finish_fault -> do_set_pte (5.12-6.2)'
+        : 'mm/memory.c:finish_fault -> alloc_set_pte (4.8-5.11)'
+      : 'mm/memory.c:do_read_fault/do_cow_fault/do_shared_fault -> do_set_pte (4.4-4.7)';
+    const recheck = !b.ctx.mutants.has('fault-no-pte-recheck');
+    // alloc_set_pte (4.8-5.11) and finish_fault from 5.14 install vmf->prealloc_pte; 5.12-5.13's finish_fault ignores it (f9ce0be71d1f).
+    const usesPrealloc = !b.has('finish-fault-cleanup') || b.has('finish-fault-prealloc');
+    b.define(FILE_FINISH, postponed && !b.has('finish-fault-cleanup') ? 'alloc_set_pte' : 'finish_fault', finishWhere, (k, t) => {
       const pfn = k.threadWord(t, TH_PAGE);
       const cow = k.threadWord(t, TH_NEWPAGE);
       const orig = k.threadWord(t, TH_ORIG);
-      if (k.pte(m, a) !== orig) {
+      if (pmd_none(k, m)) {
+        // The table is allocated now, with the page locked, unless a prealloc_pte is used (by release).
+        if (!(usesPrealloc && k.threadWord(t, TH_PTE_TABLE))) return built(LOCKED_ALLOC, 'the PTE-table allocation after ->fault');
+        pmd_populate(k, m, k.threadWord(t, TH_PTE_TABLE));
+        k.setThreadWord(t, TH_PTE_TABLE, 0);
+        if (k.narrate) k.note('pmd none: the prealloc_pte is installed under pmd_lock (pmd_populate)');
+      }
+      if (recheck && k.pte(m, a) !== orig) {
         unlock_page(k, pfn);
         if (k.narrate) k.note('!pte_none: someone else mapped it: return, the access retries');
         return finish(k, t);
@@ -408,6 +438,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
         if (k.narrate) k.note(`map the private copy pfn ${cow} writable, MM_ANONPAGES+1`);
       } else {
         const c = k.mmCounter(pfn);
+        if (k.pte(m, a) !== orig) k.setFileWord(k.fileOf(a), F_GHOST, k.fileWord(k.fileOf(a), F_GHOST) | GHOST_DOUBLE_INSTALL);
         page_add_file_rmap(k, pfn);
         k.addRss(m, c, 1);
         // A shared mapping is writable unless the filesystem wants write notification (disk files).
@@ -423,9 +454,87 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
     });
   }
 
+  // ---- the PTE table: allocation by release (seed 004) -------------------------------
+  /** Where a fault on a none pmd goes once the table is there (pte_offset_map; orig_pte read again). */
+  const afterTable = (k: Kernel, t: number): number => {
+    const orig = k.pte(m, a);
+    k.setThreadWord(t, TH_ORIG, orig);
+    return pteKind(orig) === PTE_NONE && FILE_FAULT >= 0 ? FILE_FAULT : PTL;
+  };
+  /**
+   * pte_alloc_one (may reclaim: the step runs again while reclaim retries,
+   * or sleeps), then `got` with the table; on failure the fault returns
+   * VM_FAULT_OOM (unlocking the page it holds locked).
+   */
+  const allocate = (k: Kernel, t: number, self: number, locked: boolean, got: (table: number) => number): number => {
+    const r = k.fn.pte_alloc_one(k, t);
+    if (r === ALLOC_SLEEP) return SLEEP;
+    if (r === ALLOC_RETRY) return self;
+    if (r === ALLOC_OOM) {
+      if (k.narrate) k.note('no PTE table: VM_FAULT_OOM');
+      if (locked) unlock_page(k, k.threadWord(t, TH_PAGE));
+      setResult(k, t, VM_FAULT_ERROR);
+      return finish(k, t);
+    }
+    if (k.narrate) k.note(`pte_alloc_one: PTE table ${r - 1}${locked ? ', with the page locked' : ''}`);
+    return got(r);
+  };
+  /** __pte_alloc's second half, under pmd_lock: install the table if the pmd is still none, else pte_free it. */
+  const populate = (k: Kernel, table: number): void => {
+    if (pmd_populate(k, m, table)) {
+      if (k.narrate) k.note('pmd_lock: the pmd is still none: pmd_populate');
+    } else {
+      pte_free_table(k, table);
+      if (k.narrate) k.note('pmd_lock: the pmd was populated meanwhile: pte_free');
+    }
+  };
+  if (tables) {
+    const early = postponed
+      ? ['do_anonymous_page: pte_alloc', 'mm/memory.c:do_anonymous_page -> __pte_alloc (4.8-5.15; pmd_install 5.16-6.2)']
+      : ['__handle_mm_fault: pte_alloc', 'mm/memory.c:__handle_mm_fault -> __pte_alloc (4.4-4.7)'];
+    b.define(EARLY_ALLOC, early[0]!, early[1]!, (k, t) =>
+      pmd_none(k, m)
+        ? allocate(k, t, EARLY_ALLOC, false, (table) => {
+            populate(k, table);
+            return afterTable(k, t);
+          })
+        : afterTable(k, t),
+    );
+  }
+  if (PREALLOC >= 0)
+    b.define(PREALLOC, '__do_fault: prealloc_pte = pte_alloc_one', 'mm/memory.c:__do_fault (5.0-6.2; 4.9.152, 4.14.94, 4.19.16, 4.20.3)', (k, t) =>
+      pmd_none(k, m) && !k.threadWord(t, TH_PTE_TABLE)
+        ? allocate(k, t, PREALLOC, false, (table) => {
+            k.setThreadWord(t, TH_PTE_TABLE, table);
+            return FILE_FAULT;
+          })
+        : FILE_FAULT,
+    );
+  if (LOCKED_ALLOC >= 0) {
+    const cleanup = b.has('finish-fault-cleanup');
+    b.define(
+      LOCKED_ALLOC,
+      cleanup ? 'finish_fault: pte_alloc (page locked)' : 'pte_alloc_one_map: pte_alloc (page locked)',
+      cleanup ? 'mm/memory.c:finish_fault -> pte_alloc -> __pte_alloc (5.12-6.2)' : 'mm/memory.c:alloc_set_pte -> pte_alloc_one_map -> __pte_alloc (4.8-5.11)',
+      (k, t) =>
+        // 5.12-5.13 allocate anew even when __do_fault preallocated: that one is freed at the end of do_fault.
+        pmd_none(k, m)
+          ? allocate(k, t, LOCKED_ALLOC, true, (table) => {
+              populate(k, table);
+              return FILE_FINISH;
+            })
+          : FILE_FINISH,
+    );
+  }
+
   return {
     enter(k: Kernel, t: number): number {
       const orig = k.threadWord(t, TH_ORIG);
+      if (tables && pmd_none(k, m)) {
+        // No PTE table: before 4.8 every fault allocates it first; from 4.8 a file fault does only after ->fault (7267ec008b5c).
+        if (postponed && FILE_FAULT >= 0) return PREALLOC >= 0 ? PREALLOC : FILE_FAULT;
+        return EARLY_ALLOC;
+      }
       switch (pteKind(orig)) {
         case PTE_SWAP:
           return built(SWAP_LOOKUP, 'do_swap_page');

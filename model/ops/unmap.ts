@@ -7,6 +7,7 @@
 import { DONE, FAILED, SLEEP } from '../kernel.js';
 import { VMA_ANON_VMA, VMA_PRESENT } from '../layout.js';
 import type { ProgramBuilder } from '../program.js';
+import { free_pgtables } from '../kernel/pgalloc.js';
 import {
   anon_vma_lock_write,
   anon_vma_unlock_write,
@@ -60,6 +61,10 @@ export function buildMunmap(b: ProgramBuilder, m: number, vma: number, addrs: re
       anon_vma_unlock_write(k, vma);
     }
     k.s[o] = 0;
+    // free_pgtables: the range's PTE table goes when no VMA is left in it (one range per process in the model).
+    let left = false;
+    for (let v = 0; v < k.L.shape.vmas; v++) if (k.s[k.L.vma(m, v)]! & VMA_PRESENT) left = true;
+    if (!left) free_pgtables(k, m);
     if (UNLINK >= 0) return UNLINK;
     mmap_write_unlock(k, m);
     return DONE;

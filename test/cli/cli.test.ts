@@ -130,7 +130,7 @@ describe('bad input: one line, exit 2, no stack trace', () => {
     [['chek'], /unknown command "chek" \(did you mean "check"\?\)/],
     [['check', '--invariant', 'pin-coherant'], /unknown invariant "pin-coherant" \(did you mean "pin-coherent"\?\)/],
     [['check', '--kernel', '5.x'], /bad kernel version "5.x"/],
-    [['check', '--kernel', '4.19'], /older than the oldest modelled \(5.7\)/],
+    [['check', '--kernel', '3.18'], /kernel 3.18 is older than 4.4, the oldest release mmcheck knows/],
     [['check', '--scenario', 'cow-fork'], /unknown scenario "cow-fork"/],
     [['check', '--mutant', 'fork-keep-exclusive'], /unknown mutant "fork-keep-exclusive" \(did you mean "fork-keeps-exclusive"\?\)/],
     [['check', '--patch', 'nope'], /unknown switch "nope"/],
@@ -185,7 +185,9 @@ describe('mmcheck list, help, version', () => {
     }
     expect(mmcheck('list', 'invariants').out).toMatch(/anon-exclusive\s+always\s+cow-fork-gup/);
     const kernels = JSON.parse(mmcheck('list', 'kernels', '--json').out);
-    expect(kernels[0]).toMatchObject({ version: '4.4', modelled: 'no' });
+    expect(kernels[0]).toMatchObject({ version: '4.4', modelled: 'partly', switches: [] });
+    expect(kernels[0].carried).toEqual(['anon COW, GUP, fork, swap, migration, truncation and hole punching, RSS: as 5.7']);
+    expect(kernels.find((k: { version: string }) => k.version === '4.8').switches).toEqual(['pgtable-memcg-charge', 'postpone-pte-alloc']);
     expect(kernels.find((k: { version: string }) => k.version === '5.7')).toMatchObject({ version: '5.7', epoch: 'E0', modelled: 'yes' });
     expect(kernels.at(-1)).toMatchObject({ version: '7.2', modelled: 'as 6.2' });
   });

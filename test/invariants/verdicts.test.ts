@@ -88,7 +88,8 @@ describe('seed 000 / MM-SEMANTICS 1.4 verdicts', () => {
 });
 
 describe('every invariant can fail', () => {
-  const cases: Record<string, { scenario: string; kernel: string; mutant?: string }> = {
+  // A mutant that breaks it on a kernel where it holds, or (brokenOn) a release that breaks it.
+  const cases: Record<string, { scenario: string; kernel: string; mutant?: string; brokenOn?: string }> = {
     'anon-exclusive': { scenario: 'cow-fork-gup', kernel: '6.2', mutant: 'fork-keeps-exclusive' },
     'pin-coherent': { scenario: 'fork-pinned', kernel: '6.2', mutant: 'fork-shares-pinned' },
     'cow-isolation': { scenario: 'cow-fork-gup', kernel: '6.2', mutant: 'wp-reuse-mapcount' },
@@ -97,12 +98,14 @@ describe('every invariant can fail', () => {
     'truncate-complete': { scenario: 'truncate-private-swap', kernel: '6.2', mutant: 'truncate-skips-cows' },
     'punch-keeps-cow': { scenario: 'punch-private-cow', kernel: '6.2', mutant: 'punch-zaps-cows' },
     'no-stale-migration': { scenario: 'zap-migrate', kernel: '6.2', mutant: 'zap-skips-migration' },
+    'no-alloc-under-page-lock': { scenario: 'memcg-writeback-abba', kernel: '5.14', brokenOn: '5.12' },
+    'install-once': { scenario: 'fault-double-install', kernel: '6.2', mutant: 'fault-no-pte-recheck' },
   };
   for (const inv of INVARIANTS) {
-    test(`${inv.name} is violated by mutant ${cases[inv.name]!.mutant}, holds without it`, () => {
-      const c = cases[inv.name]!;
+    const c = cases[inv.name]!;
+    test(`${inv.name} is violated by ${c.mutant ? `mutant ${c.mutant}` : `kernel ${c.brokenOn}`}, holds on ${c.kernel}${c.mutant ? ' without it' : ''}`, () => {
       const maxDepth = c.scenario === 'cow-fork-gup' ? 14 : undefined;
-      const bad = check(c.scenario, c.kernel, [inv.name], { mutants: [c.mutant!], maxDepth });
+      const bad = c.mutant ? check(c.scenario, c.kernel, [inv.name], { mutants: [c.mutant], maxDepth }) : check(c.scenario, c.brokenOn!, [inv.name], { maxDepth });
       expect(bad.result.verdict).toBe('violated');
       const good = check(c.scenario, c.kernel, [inv.name], { maxDepth });
       expect(good.result.verdict).toBe('holds');

@@ -8,7 +8,7 @@
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { GUP_NONE, gupKind } from '../../model/gup.js';
-import { Layout, PG_WORDS, TH_HELD_LOCALS, TH_LOCALS, TH_NEWPAGE, TH_ORIG, TH_PAGE, TH_PC, TH_PFN, TH_STATUS, TS_RUNNING } from '../../model/layout.js';
+import { Layout, PG_WORDS, TH_HELD_LOCALS, TH_LOCALS, TH_NEWPAGE, TH_ORIG, TH_PAGE, TH_PC, TH_PFN, TH_PTE_TABLE, TH_STATUS, TS_RUNNING } from '../../model/layout.js';
 import { PC_IDLE } from '../../model/program.js';
 import { LOCK_PAGE, STATUS_MASK } from '../../model/locks.js';
 import { MM_OBJECTS } from '../../model/objects.js';
@@ -274,7 +274,7 @@ describe('thread locals are typed per operation', () => {
       expect(idleAfterWork).toBeGreaterThan(100);
     }
     expect(TH_LOCALS).toEqual([TH_ORIG, staticOffsetOf('aux'), staticOffsetOf('aux2'), TH_PFN]);
-    expect(TH_HELD_LOCALS).toEqual([TH_PAGE, TH_NEWPAGE]);
+    expect(TH_HELD_LOCALS).toEqual([TH_PAGE, TH_NEWPAGE, TH_PTE_TABLE]);
   });
 });
 

@@ -1,0 +1,111 @@
+/**
+ * PTE tables: allocated from the pool by pte_alloc_one (charged to the
+ * memory cgroup: x86's PGALLOC_GFP has __GFP_ACCOUNT), installed in an empty
+ * pmd under pmd_lock (mm/memory.c:__pte_alloc; pmd_install from 5.16), and
+ * freed by pte_free. A scenario without pageTables has no pool: every
+ * process has its table from the start and none of this runs.
+ *
+ * The model keeps one PTE table per process (one 2 MiB range): the PTEs stay
+ * words of the mm (model/objects.ts), and the pmd entry says whether a table
+ * backs them. A pmd that is none has no PTEs: every PTE word is none then.
+ */
+import type { Kernel } from '../kernel.js';
+import { GHOST_ALLOC_UNDER_LOCK, F_GHOST, F_IMMAP, PG_FLAGS, PG_MAPPING, TH_PTE_TABLE } from '../layout.js';
+import { PG_LOCKED, pageLockOwner, rwsemHolders } from '../locks.js';
+import { mappingFile } from '../objects.js';
+import { mem_cgroup_charge_reclaim } from './vmscan.js';
+
+/** pte_alloc_one's results besides a table (index + 1). */
+export const ALLOC_OOM = 0;
+/** Reclaim made progress (it marked pages PG_reclaim): try_charge retries; the step runs again. */
+export const ALLOC_RETRY = -1;
+/** Reclaim sleeps in wait_on_page_writeback: the step returns SLEEP. */
+export const ALLOC_SLEEP = -2;
+
+/**
+ * might_alloc / fs_reclaim_acquire: a GFP_KERNEL allocation may enter
+ * reclaim, which takes page locks (shrink_page_list's trylock_page, then
+ * wait_on_page_writeback) and i_mmap_rwsem (rmap_walk_file). Doing it with a
+ * page-cache page locked or i_mmap_rwsem held is the hazard of seed 004 and
+ * 63f3655f9501: recorded on the file as a WARN-like ghost bit.
+ */
+function might_alloc(k: Kernel, t: number): void {
+  for (let p = 1; p <= k.frames; p++) {
+    const flags = k.pageWord(p, PG_FLAGS);
+    if (!(flags & PG_LOCKED) || pageLockOwner(flags) !== t) continue;
+    const f = mappingFile(k.pageWord(p, PG_MAPPING));
+    if (f >= 0) k.setFileWord(f, F_GHOST, k.fileWord(f, F_GHOST) | GHOST_ALLOC_UNDER_LOCK);
+  }
+  for (let f = 0; f < k.world.fileNames.length; f++) {
+    if (rwsemHolders(k.fileWord(f, F_IMMAP)).includes(t)) k.setFileWord(f, F_GHOST, k.fileWord(f, F_GHOST) | GHOST_ALLOC_UNDER_LOCK);
+  }
+}
+
+/** pte_alloc_one: a table from the pool (index + 1), or ALLOC_RETRY / ALLOC_SLEEP while reclaim runs, or ALLOC_OOM. */
+export type PteAllocOne = (k: Kernel, t: number) => number;
+
+/** A table from the pool, or ALLOC_OOM. */
+function takeTable(k: Kernel): number {
+  for (let i = 0; i < k.L.pgtables; i++) {
+    if (k.s[k.L.pgtable(i)] !== 0) continue;
+    k.s[k.L.pgtable(i)] = 1;
+    return i + 1;
+  }
+  return ALLOC_OOM;
+}
+
+/** Up to 4.7 x86's page tables are not charged to the memory cgroup (GFP_KERNEL | __GFP_NOTRACK | __GFP_ZERO). */
+export const pte_alloc_one_4_4: PteAllocOne = (k, t) => {
+  might_alloc(k, t);
+  return takeTable(k);
+};
+
+/**
+ * From 4.8 (3e79ec7ddc33, "arch: x86: charge page tables to kmemcg":
+ * GFP_KERNEL_ACCOUNT) the memcg charge comes first, which, with the
+ * scenario's memcg at its limit, reclaims and may retry or sleep.
+ */
+export const pte_alloc_one_4_8: PteAllocOne = (k, t) => {
+  might_alloc(k, t);
+  if (k.world.memcgV1) {
+    const r = mem_cgroup_charge_reclaim(k, t);
+    if (r !== 0) return r;
+  }
+  return takeTable(k);
+};
+
+/** pte_free: a table back to the pool. */
+export function pte_free_table(k: Kernel, table: number): void {
+  k.s[k.L.pgtable(table - 1)] = 0;
+}
+
+/** pte_free of the thread's prealloc_pte (do_fault's exit). */
+export function pte_free(k: Kernel, t: number): void {
+  const table = k.threadWord(t, TH_PTE_TABLE);
+  if (!table) return;
+  pte_free_table(k, table);
+  k.setThreadWord(t, TH_PTE_TABLE, 0);
+}
+
+/** Under pmd_lock: if mm m's pmd is still none, install `table` (pmd_populate; mm_inc_nr_ptes) and return true. */
+export function pmd_populate(k: Kernel, m: number, table: number): boolean {
+  const o = k.L.pmd(m);
+  if (k.s[o] !== 0) return false;
+  k.s[o] = table;
+  return true;
+}
+
+/** The pmd is none: no PTE table backs the process's PTEs (always false without pageTables). */
+export function pmd_none(k: Kernel, m: number): boolean {
+  return k.L.pgtables > 0 && k.s[k.L.pmd(m)] === 0;
+}
+
+/** free_pgtables: the process's table goes back to the pool and its pmd is none again (munmap of its last VMA, exit). */
+export function free_pgtables(k: Kernel, m: number): void {
+  if (k.L.pgtables === 0) return;
+  const o = k.L.pmd(m);
+  const tb = k.s[o]!;
+  if (!tb) return;
+  k.s[k.L.pgtable(tb - 1)] = 0;
+  k.s[o] = 0;
+}

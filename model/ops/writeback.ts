@@ -1,0 +1,55 @@
+/**
+ * Writeback of a disk file's pages, as ext4 does it (the 63f3655f9501
+ * changelog, Liu Bo's trace): for each page in turn, lock_page, clear its
+ * dirty bit for I/O, set PG_writeback, add it to the bio and unlock it
+ * (mpage_prepare_extent_to_map -> mpage_submit_page -> ext4_bio_write_page);
+ * the bio is submitted after the last page, and its completion ends the
+ * writeback of every page in it (end_page_writeback wakes the waiters). So
+ * a page's writeback is in flight while the next page's lock is taken.
+ */
+import { DONE, SLEEP } from '../kernel.js';
+import { F_WB_OWNER, PG_DIRTY, PG_FLAGS, PG_WRITEBACK } from '../layout.js';
+import type { ProgramBuilder } from '../program.js';
+import { int, threadLocals } from '../thread-locals.js';
+import { end_page_writeback, lock_page, unlock_page } from '../kernel/locking.js';
+
+/** The pages of this writeback with PG_writeback set (a bit per position in `indices`). */
+const WB = threadLocals('ext4_writepages', { inBio: int('aux') });
+
+export function buildWriteback(b: ProgramBuilder, f: number, indices: readonly number[]): void {
+  const steps = indices.map(() => b.reserve());
+  const SUBMIT = b.reserve();
+  indices.forEach((index, j) => {
+    const next = j + 1 < indices.length ? steps[j + 1]! : SUBMIT;
+    b.define(
+      steps[j]!,
+      `lock_page, set_page_writeback (page ${index})`,
+      'fs/ext4/inode.c:mpage_prepare_extent_to_map -> mpage_submit_page -> fs/ext4/page-io.c:ext4_bio_write_page (4.4-6.2)',
+      (k, t) => {
+        const pfn = k.cachePage(f, index);
+        if (!pfn) {
+          if (k.narrate) k.note(`page ${index} is not in the page cache: nothing to write`);
+          return next;
+        }
+        if (!lock_page(k, t, pfn)) return SLEEP;
+        k.setPageWord(pfn, PG_FLAGS, (k.pageFlags(pfn) & ~PG_DIRTY) | PG_WRITEBACK);
+        k.setFileWord(f, F_WB_OWNER, t + 1);
+        WB.inBio.set(k, t, WB.inBio.get(k, t) | (1 << j));
+        unlock_page(k, pfn);
+        if (k.narrate) k.note(`pfn ${pfn}: lock_page, clear_page_dirty_for_io, set_page_writeback, added to the bio, unlock_page (the bio is not submitted yet)`);
+        return next;
+      },
+    );
+  });
+  b.define(SUBMIT, 'ext4_io_submit: bio completes, end_page_writeback', 'fs/ext4/page-io.c:ext4_io_submit -> ext4_end_bio -> end_page_writeback (4.4-6.2)', (k, t) => {
+    const inBio = WB.inBio.get(k, t);
+    indices.forEach((index, j) => {
+      if (!(inBio & (1 << j))) return;
+      const pfn = k.cachePage(f, index);
+      if (pfn) end_page_writeback(k, pfn, f);
+    });
+    k.setFileWord(f, F_WB_OWNER, 0);
+    if (k.narrate) k.note(inBio ? 'the bio is submitted and completes: end_page_writeback on each of its pages wakes their waiters' : 'nothing was written');
+    return DONE;
+  });
+}
