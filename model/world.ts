@@ -90,8 +90,12 @@ function outcomeIndex(next: number): number {
 
 /** Who waits for what in a state (MMModel.waitFor). */
 export interface WaitFor {
-  /** heldBy: the holders, or for a reader queued behind a waiting writer (behindWriter), that writer. */
-  waits: { thread: string; how: 'sleeps' | 'spins'; on: string; heldBy: string[]; behindWriter?: boolean }[];
+  /**
+   * heldBy: the holders; for a reader queued behind a waiting writer
+   * (behindWriter), that writer; for a wait queue (waker), the thread that
+   * will end the condition (the punch, the writeback whose bio is pending).
+   */
+  waits: { thread: string; how: 'sleeps' | 'spins'; on: string; heldBy: string[]; behindWriter?: boolean; waker?: boolean }[];
   /** Threads in a cycle of waits, each waiting for the next (the last for the first); null: none. */
   cycle: string[] | null;
   /** Threads asleep on a key that nothing holds: no step will wake them. */
@@ -534,7 +538,15 @@ export class MMModel implements Model {
           behind = true;
         }
       }
-      waits.push({ thread: names[t]!, how, on: v.keyName(key), heldBy: holders.map((h) => names[h]!), ...(behind ? { behindWriter: true } : {}) });
+      const waker = lockClass(keyClass(key)).kind === 'wait queue';
+      waits.push({
+        thread: names[t]!,
+        how,
+        on: v.keyName(key),
+        heldBy: holders.map((h) => names[h]!),
+        ...(behind ? { behindWriter: true } : {}),
+        ...(waker ? { waker: true } : {}),
+      });
     }
     // A cycle among the waits: follow "waits for a lock held by" from each waiting thread.
     const next = new Map(waits.map((x) => [x.thread, x.heldBy]));
@@ -559,7 +571,15 @@ export class MMModel implements Model {
   deadlockMessage(s: Int32Array): string {
     const { waits, cycle, lost } = this.waitFor(s);
     const say = (x: WaitFor['waits'][number]) =>
-      `${x.thread} ${x.how} on ${x.on}${x.heldBy.length ? (x.behindWriter ? `, queued behind ${x.heldBy.join(' and ')} (a waiting writer: rw-semaphores are writer-fair)` : `, held by ${x.heldBy.join(' and ')}`) : ''}`;
+      `${x.thread} ${x.how} on ${x.on}${
+        !x.heldBy.length
+          ? ''
+          : x.behindWriter
+            ? `, queued behind ${x.heldBy.join(' and ')} (a waiting writer: rw-semaphores are writer-fair)`
+            : x.waker
+              ? `, which only ${x.heldBy.join(' and ')} can end`
+              : `, held by ${x.heldBy.join(' and ')}`
+      }`;
     if (cycle) return `wait-for cycle: ${cycle.map((t) => say(waits.find((x) => x.thread === t)!)).join('; ')}`;
     if (lost.length) return lost.map((t) => `lost wake-up: ${t} sleeps on ${waits.find((x) => x.thread === t)!.on}; nothing can wake it`).join('; ');
     return waits.length ? `no thread can move: ${waits.map(say).join('; ')}` : 'no thread can move';

@@ -1,0 +1,155 @@
+/**
+ * Seed 004: the PMD level and the fault path's page-table allocation by
+ * release (model/kernel/pgalloc.ts, model/ops/fault.ts), legacy memcg
+ * reclaim waiting on PG_writeback (model/kernel/vmscan.ts), ext4-style
+ * writeback (model/ops/writeback.ts), and the memcg/writeback ABBA deadlock
+ * of 63f3655f9501 on both sides of each fix.
+ */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { findScenario } from '../../model/scenarios.js';
+import type { ScenarioSpec } from '../../model/scenario.js';
+import { ScenarioError, validateScenario } from '../../model/scenario.js';
+import { check } from '../helpers.js';
+
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'mmcheck.js');
+function mmcheck(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+const ABBA = 'memcg-writeback-abba';
+
+describe('memcg/writeback ABBA (63f3655f9501): the verdict by release', () => {
+  // [kernel, verdict, states]: the table is allocated before ->fault (<= 4.7; not charged to the memcg before 4.8),
+  // with the page locked (4.8-4.20; 5.12-5.13), preallocated (5.0-5.11 and the stable backports), from the prealloc (5.14+).
+  const table: [string, 'holds' | 'deadlock', number][] = [
+    ['4.4', 'holds', 27],
+    ['4.7', 'holds', 27],
+    ['4.8', 'deadlock', 39],
+    ['4.9', 'deadlock', 39],
+    ['4.9.151', 'deadlock', 39],
+    ['4.9.152', 'holds', 34],
+    ['4.14.94', 'holds', 34],
+    ['4.19.16', 'holds', 34],
+    ['4.20', 'deadlock', 39],
+    ['4.20.3', 'holds', 34],
+    ['5.0', 'holds', 34],
+    ['5.11', 'holds', 34],
+    ['5.12', 'deadlock', 50],
+    ['5.13', 'deadlock', 50],
+    ['5.14', 'holds', 34],
+    ['6.2', 'holds', 34],
+  ];
+  for (const [kernel, verdict, states] of table) {
+    test(`${kernel}: ${verdict}`, () => {
+      const { result } = check(ABBA, kernel, ['rss-consistent', 'refcount-sane']);
+      expect(result.verdict).toBe(verdict);
+      expect(result.states).toBe(states);
+      if (verdict === 'holds') {
+        // Not vacuous: the read and the writeback both complete on some path.
+        expect(result.witnesses?.filter((w) => !w.found).map((w) => w.name)).toEqual([]);
+      }
+    });
+  }
+
+  test('the report names the cycle: the fault waits for the writeback it blocks', () => {
+    const { result, model } = check(ABBA, '5.12', ['rss-consistent']);
+    expect(result.violations[0]!.message).toBe('wait-for cycle: P sleeps on data PG_writeback, which only W can end; W sleeps on pfn 2 PG_locked, held by P');
+    // The trace ends where the cycle closes: P sleeps in finish_fault's allocation with the page locked, W on that page's lock.
+    const path = result.violations[0]!.path;
+    const labels = path.map((x) => model.actions[x.action]!.label);
+    expect(labels).toContain('finish_fault: pte_alloc (page locked)');
+    expect(labels.at(-1) === 'lock_page, set_page_writeback (page 1)' || labels.at(-1) === 'finish_fault: pte_alloc (page locked)').toBe(true);
+    const json = JSON.parse(mmcheck('check', '-s', ABBA, '-i', 'rss-consistent', '-k', '4.20', '-j', '1', '--json').out);
+    expect(json.verdict).toBe('deadlock');
+    expect(json.waitFor.cycle).toEqual(['P', 'W']);
+    expect(json.waitFor.waits).toEqual([
+      { thread: 'P', how: 'sleeps', on: 'data PG_writeback', heldBy: ['W'], waker: true },
+      { thread: 'W', how: 'sleeps', on: 'pfn 2 PG_locked', heldBy: ['P'] },
+    ]);
+  });
+
+  test('without memcg pressure nothing waits: the same fault order holds on 4.20 (the allocation is still made with the page locked)', () => {
+    const sc: ScenarioSpec = structuredClone(findScenario(ABBA)!);
+    delete sc.reclaim;
+    expect(check(sc, '4.20', ['rss-consistent']).result.verdict).toBe('holds');
+    expect(check(sc, '4.20', ['no-alloc-under-page-lock']).result.verdict).toBe('violated');
+  });
+});
+
+describe('no-alloc-under-page-lock (F1) and install-once (F3)', () => {
+  const f1: [string, 'holds' | 'violated'][] = [
+    ['4.7', 'holds'],
+    ['4.8', 'violated'],
+    ['4.19.15', 'violated'],
+    ['4.19.16', 'holds'],
+    ['5.0', 'holds'],
+    ['5.12', 'violated'],
+    ['5.14', 'holds'],
+  ];
+  for (const [kernel, verdict] of f1)
+    test(`F1 on ${kernel}: ${verdict}`, () => {
+      expect(check(ABBA, kernel, ['no-alloc-under-page-lock']).result.verdict).toBe(verdict);
+    });
+
+  test('F3: the recheck under the PT lock keeps two racing faults from installing twice; without it check_mm finds the rss off', () => {
+    for (const kernel of ['4.4', '4.8', '5.12', '6.2']) {
+      const { result } = check('fault-double-install', kernel, ['install-once', 'rss-consistent', 'refcount-sane']);
+      expect(`${kernel} ${result.verdict}`).toBe(`${kernel} holds`);
+      expect(result.witnesses?.every((w) => w.found)).toBe(true);
+    }
+    const bad = check('fault-double-install', '6.2', ['install-once'], { mutants: ['fault-no-pte-recheck'] });
+    expect(bad.result.violations[0]!.message).toMatch(/over a PTE that another fault had installed/);
+    const rss = check('fault-double-install', '6.2', ['rss-consistent'], { mutants: ['fault-no-pte-recheck'] });
+    expect(rss.result.violations[0]!.message).toBe('mm P: MM_FILEPAGES is 2 but P has 1 such entries');
+  });
+});
+
+describe('kernels from 4.4', () => {
+  test('a release before 5.7 says which paths it carries from 5.7', () => {
+    const r = mmcheck('check', '-s', ABBA, '-i', 'rss-consistent', '-k', '4.9', '-j', '1', '-q');
+    expect(r.out).toMatch(/^note: kernel 4\.9: anon COW, GUP, fork, swap, migration, truncation and hole punching, RSS behave as 5\.7 \(modelled from 5\.7\)$/m);
+    expect(mmcheck('check', '-s', ABBA, '-k', '5.7', '-q').out).not.toMatch(/behave as 5\.7/);
+    expect(mmcheck('list', 'kernels').out).toMatch(/^4\.4 +2016-01-10 +partly +E0 +-$/m);
+  });
+});
+
+describe('scenario checks for page tables and writeback', () => {
+  const base = (): ScenarioSpec => structuredClone(findScenario(ABBA)!);
+  const cases: [string, (s: ScenarioSpec) => void, string][] = [
+    ['memcg reclaim needs page tables', (s) => delete s.pageTables, 'reclaim: memcg reclaim is entered by page-table allocations: it needs "pageTables"'],
+    ['a pool too large', (s) => (s.pageTables = { tables: 9 }), 'pageTables.tables: must be 1 to 4 (a cap on the state space)'],
+    [
+      'writeback of a page twice',
+      (s) => (s.threads[1]!.menu[0] = { op: 'writeback', file: 'data', indices: [0, 0] }),
+      'threads[1].menu[0].indices[1]: page 0 is written back twice',
+    ],
+    [
+      'writeback beyond the file',
+      (s) => (s.threads[1]!.menu[0] = { op: 'writeback', file: 'data', indices: [5] }),
+      "threads[1].menu[0].indices[0]: beyond the file's largest size (2)",
+    ],
+    [
+      'fork with page tables',
+      (s) => {
+        s.processes.push('C');
+        s.threads[0]!.menu.push({ op: 'fork', child: 'C' });
+      },
+      'threads[0].menu[1]: fork is not modelled with "pageTables" (copy_page_range would allocate the child\'s tables)',
+    ],
+    [
+      'truncating a file under writeback',
+      (s) => s.threads[0]!.menu.push({ op: 'truncate', file: 'data', size: 0 }),
+      'threads[0].menu[1]: truncate of a file that is written back is not modelled (truncation and migration wait on PG_writeback)',
+    ],
+  ];
+  for (const [what, edit, message] of cases)
+    test(what, () => {
+      const s = base();
+      edit(s);
+      expect(() => validateScenario(s)).toThrow(ScenarioError);
+      expect(() => validateScenario(s)).toThrow(message);
+    });
+});
