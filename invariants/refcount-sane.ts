@@ -42,6 +42,11 @@ export const refcountSane: MMInvariant = {
         else if (k === PTE_SWAP && x < slots) c[SWP + x]!++;
       }
     }
+    // A huge pmd maps its THP once (the entire mapcount).
+    for (let m = 0; m < v.hugePmds; m++) {
+      const folio = v.hugePmdPfn(m);
+      if (folio > 0 && folio <= F) c[folio]!++;
+    }
     for (let g = 0; g < gups; g++) {
       const r = v.gup(g);
       if (gupKind(r) !== GUP_NONE && gupPfn(r) <= F) c[GUP + gupPfn(r)]! += gupRefs(r);
@@ -59,7 +64,7 @@ export const refcountSane: MMInvariant = {
       const cache = (v.pageTest(pfn, PG_SWAPCACHE) ? 1 : 0) + (v.inPageCache(pfn) ? 1 : 0);
       const ref = v.pageRef(pfn);
       if (ref === 0) {
-        if (maps > 0) return `pfn ${pfn} is free but mapped by ${maps} PTE(s)`;
+        if (maps > 0) return `pfn ${pfn} is free but mapped by ${maps} PTE(s) or huge pmd(s)`;
         if (c[MIG + pfn]! > 0) return `pfn ${pfn} is free but a migration entry still points at it`;
         if (gup > 0) {
           // Which reference, for the message (only when there is one: this runs for every free frame of every state).
@@ -76,7 +81,7 @@ export const refcountSane: MMInvariant = {
       if (ref !== want) {
         return `pfn ${pfn}: _refcount is ${ref} but ${want} references exist ` + `(${maps} mapped, ${gup} GUP, ${cache} swap/page cache, ${held} held by threads)`;
       }
-      if (v.pageMapcount(pfn) !== maps) return `pfn ${pfn}: _mapcount is ${v.pageMapcount(pfn)} but ${maps} PTE(s) map it`;
+      if (v.pageMapcount(pfn) !== maps) return `pfn ${pfn}: _mapcount is ${v.pageMapcount(pfn)} but ${maps} PTE(s) or huge pmd(s) map it`;
     }
     for (let slot = 0; slot < slots; slot++) {
       const entries = c[SWP + slot]!;

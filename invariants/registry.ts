@@ -14,6 +14,7 @@ import { rssConsistent } from './rss-consistent.js';
 import { truncateComplete } from './truncate-complete.js';
 import { noAllocUnderPageLock } from './no-alloc-under-page-lock.js';
 import { installOnce } from './install-once.js';
+import { pmdStable } from './pmd-stable.js';
 
 export const BUILTIN_INVARIANTS: readonly MMInvariant[] = [
   anonExclusive,
@@ -26,6 +27,7 @@ export const BUILTIN_INVARIANTS: readonly MMInvariant[] = [
   noStaleMigration,
   noAllocUnderPageLock,
   installOnce,
+  pmdStable,
 ];
 
 /** The built-ins, then those registered from invariant files (invariants/invariant-file.ts). */

@@ -8,7 +8,7 @@
 import { FramePlaces } from './frame-places.js';
 import { keyName, LockPlaces } from './held-locks.js';
 import { statusWait, withWait } from './locks.js';
-import { mappingFile, mappingIndex } from './objects.js';
+import { mappingFile, mappingIndex, pmdHugePfn } from './objects.js';
 import type { Lockdep } from './lockdep.js';
 import type { ReadableState } from './readable.js';
 import { GUP_DETACHED, GUP_NONE, gupAddr, gupKind, gupMm, gupPfn, gupRefs } from './gup.js';
@@ -66,6 +66,8 @@ export interface WorldInfo {
   readonly fileDisk: readonly (readonly number[])[];
   /** The processes' legacy memcg is at its limit: page-table allocations reclaim first (scenario "reclaim": "memcg-v1"). */
   readonly memcgV1: boolean;
+  /** The pages a huge pmd maps (the THP VMA's length); 0 when the scenario has no THP VMA. */
+  readonly thpPages: number;
   /** A thread's state in one line, for the readable state (the model sets it once its programs are built). */
   describeThread: (v: StateView, t: number) => string;
 }
@@ -349,6 +351,14 @@ export class StateView {
     return this.world.mmNames[m] ?? `mm${m}`;
   }
   /** A lock or wait queue by its wait key, e.g. "P mmap_lock", "pfn 2 PG_locked". */
+  /** Processes with a pmd word (the scenario models the PMD level and has a THP VMA); 0 otherwise. */
+  get hugePmds(): number {
+    return this.world.thpPages > 0 ? this.L.bases.pmd!.length : 0;
+  }
+  /** The THP mm m's huge pmd maps, or 0. */
+  hugePmdPfn(m: number): number {
+    return pmdHugePfn(this.s[this.L.pmd(m)]!);
+  }
   keyName(key: number): string {
     return keyName(key, { mm: (i) => this.mmName(i), file: (i) => this.world.fileNames[i] ?? `file${i}`, vma: (i) => this.world.vmaNames[i] ?? `vma${i}` });
   }

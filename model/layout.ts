@@ -51,6 +51,8 @@ export const MM_DROPPED = 3; // __mmdrop ran check_mm
 
 /** mm.flags bits. */
 export const MMF_HAS_PINNED = 1;
+/** Ghost (history) bit: a fault used a pmd as a PTE table after it stopped being one (pmd-stable, F2). */
+export const MMF_GHOST_BAD_PMD = 1 << 8;
 
 /** RSS counter indices, as the kernel's resident_page_types[] orders them. */
 export const MM_FILEPAGES = 0;
@@ -79,6 +81,7 @@ export const PG_SWAPBACKED = 1 << 4; // PG_swapbacked
 export const PG_DIRTY = 1 << 5; // PG_dirty
 export const PG_ISOLATED = 1 << 6; // off the LRU, held by reclaim or migration (!PG_lru)
 export const PG_WRITEBACK = 1 << 7; // PG_writeback: the page is being written to disk
+export const PG_THP = 1 << 14; // the head of a THP (a PMD-sized anon folio; one frame in the model)
 export const PG_RECLAIM = 1 << 13; // PG_reclaim: reclaim met it under writeback (shrink_page_list's case 2)
 
 /** page->mapping for a page-cache page: file + 1 in the low byte, index in the next. */

@@ -28,7 +28,10 @@ export const MM_STATES = ['unused', 'live', 'exited', 'freed'];
 export const RSS_NAMES = ['MM_FILEPAGES', 'MM_ANONPAGES', 'MM_SWAPENTS', 'MM_SHMEMPAGES'];
 
 // Flag bits that the readable state names (their constants are in layout.ts, derived from here).
-const MMF_NAMES: [number, string][] = [[1, 'MMF_HAS_PINNED']];
+const MMF_NAMES: [number, string][] = [
+  [1, 'MMF_HAS_PINNED'],
+  [1 << 8, 'WARN:pte_offset_map-on-unstable-pmd'],
+];
 const PAGE_FLAG_NAMES: [number, string][] = [
   [1 << 0, 'anon'],
   [1 << 1, 'anon_exclusive'],
@@ -39,6 +42,7 @@ const PAGE_FLAG_NAMES: [number, string][] = [
   [1 << 6, 'isolated'],
   [1 << 7, 'writeback'],
   [1 << 13, 'reclaim'],
+  [1 << 14, 'thp'],
 ];
 const PG_SWAPCACHE_BIT = 1 << 2;
 const VMA_PRESENT_BIT = 1;
@@ -72,8 +76,27 @@ export const REMEMBERED_FRAME: WordType = { name: 'frame', ref: { to: 'frame', b
 const SLOT_PLUS_ONE: WordType = { name: 'slot + 1', ref: { to: 'slot', bias: 1 } };
 /** The PTE value a thread saw (orig_pte): a PTE, whose frame is renamed like one in a page table. */
 const ORIG_PTE: WordType = { name: 'orig_pte', fields: PTE_WORD.fields };
-/** A pmd entry: none (0), or the PTE table it points at (index + 1). */
-const PMD_WORD: WordType = { name: 'pmd', ref: { to: 'pgtable', bias: 1 } };
+/** A pmd entry: none (0), the PTE table it points at (index + 1), or a huge mapping of a THP (PMD_HUGE | pfn). The one encoder of the word. */
+const PMD_HUGE_BIT = 1 << 8;
+const PMD_WORD: WordType = {
+  name: 'pmd',
+  fields: [
+    { name: 'table', shift: 0, bits: 8, ref: { to: 'pgtable', bias: 1 }, when: { mask: PMD_HUGE_BIT, among: [0] } },
+    { name: 'huge_pfn', shift: 0, bits: 8, ref: { to: 'frame', bias: 0, holds: true }, when: { mask: PMD_HUGE_BIT, among: [PMD_HUGE_BIT] } },
+    { name: 'huge', shift: 8, bits: 1 },
+  ],
+};
+export const PMD_HUGE = PMD_HUGE_BIT;
+export const pmdHuge = (pfn: number): number => PMD_HUGE_BIT | pfn;
+export const pmdIsHuge = (w: number): boolean => (w & PMD_HUGE_BIT) !== 0;
+/** The THP a huge pmd maps, or 0. */
+export const pmdHugePfn = (w: number): number => (w & PMD_HUGE_BIT ? w & 0xff : 0);
+/** The PTE table (index + 1) a pmd points at, or 0. */
+export const pmdTable = (w: number): number => (w & PMD_HUGE_BIT ? 0 : w & 0xff);
+export function formatPmd(w: number): string {
+  if (w === 0) return 'none';
+  return w & PMD_HUGE_BIT ? `huge: pfn ${w & 0xff}` : `table ${(w & 0xff) - 1}`;
+}
 /** A PTE table a thread holds (index + 1), or 0: it must be installed or freed before the operation ends. */
 const TABLE_REF: WordType = { name: 'pte table', ref: { to: 'pgtable', bias: 1, holds: true } };
 /** Bits of a menu entry's run count in a budget word. */
@@ -277,7 +300,7 @@ export const MM_OBJECTS: readonly ObjectDecl[] = [
     count: (s) => (s.extra?.pgtables ? s.mms : 0),
     footprint: 'all',
     readable: { section: 'pmds', since3: true, name: ({ v, index }) => v.mmName(index) },
-    fields: [{ name: 'entry', type: PMD_WORD, readable: { key: 'pmd', json: 'string', show: (x) => (x ? `table ${x - 1}` : 'none'), flat: (o) => `${o} pmd` } }],
+    fields: [{ name: 'entry', type: PMD_WORD, readable: { key: 'pmd', json: 'string', show: (x) => formatPmd(x), flat: (o) => `${o} pmd` } }],
   },
   {
     // The PTE tables of the pool (pte_alloc_one / pte_free): a table in use is some pmd's or a fault's prealloc_pte.
@@ -285,7 +308,14 @@ export const MM_OBJECTS: readonly ObjectDecl[] = [
     count: (s) => s.extra?.pgtables ?? 0,
     footprint: 'all',
     readable: { section: 'pgtables', since3: true, name: ({ index }) => String(index), omit: ({ word }) => word('used') === 0 },
-    fields: [{ name: 'used', type: INT, readable: { key: 'used', json: 'bool', show: (x) => x !== 0, flat: (o) => `page table ${o} used` } }],
+    // 0 free; 1 a pmd's or a fault's; 2 + m deposited with mm m's huge pmd (pgtable_trans_huge_deposit).
+    fields: [
+      {
+        name: 'used',
+        type: INT,
+        readable: { key: 'use', json: 'string', show: (x, { v }) => (x === 0 ? 'free' : x === 1 ? 'in use' : `deposited (${v.mmName(x - 2)})`), flat: (o) => `page table ${o}` },
+      },
+    ],
   },
   {
     // lockdep witnessing one dependency (model/lockdep.ts): set when it is taken. None otherwise.

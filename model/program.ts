@@ -35,6 +35,8 @@ export interface BuildContext {
   readonly migration: boolean;
   /** The PMD level is modelled (scenario pageTables): a fault may find the pmd none and allocate the PTE table. */
   readonly pageTables: boolean;
+  /** The scenario has a THP VMA: a pmd may be huge, and a fault must not take it for a table. */
+  readonly thp: boolean;
 }
 
 /** Builds one operation's steps; reserve() allows forward references. */

@@ -14,13 +14,14 @@ const addr = int('page address (page number in the address space)', 0, LIMITS.ad
 const value = int('a small data value written to the page', 0, 255);
 const max = opt(int('how many times this entry may run (default 1)', 1, LIMITS.runs.max));
 
+const HUGE_FAILS = bool('in a THP VMA: the THP allocation fails (no free huge page: fragmentation), so the fault falls back to a PTE table');
 const MENU_ENTRY: Schema = {
   kind: 'tagged',
   tag: 'op',
   doc: 'one operation a thread may run',
   variants: {
-    read: obj({ op: req(str()), addr: req(addr), max }, 'read the page at addr (a read fault if needed)'),
-    write: obj({ op: req(str()), addr: req(addr), value: req(value), max }, 'write value to the page at addr (a write fault if needed)'),
+    read: obj({ op: req(str()), addr: req(addr), hugeFails: opt(HUGE_FAILS), max }, 'read the page at addr (a read fault if needed)'),
+    write: obj({ op: req(str()), addr: req(addr), value: req(value), hugeFails: opt(HUGE_FAILS), max }, 'write value to the page at addr (a write fault if needed)'),
     gup: obj(
       {
         op: req(str()),
@@ -38,7 +39,10 @@ const MENU_ENTRY: Schema = {
     'device-write': obj({ op: req(str()), ref: req(name('a reference a gup entry takes')), value: req(value), max }, 'a device writes through the reference (DMA)'),
     fork: obj({ op: req(str()), child: req(name('the process fork creates')), max }, 'fork() (dup_mmap)'),
     mprotect: obj({ op: req(str()), vma: req(name('VMA name')), prot: req(str('new protection', { enum: ['r', 'rw'] })), max }, 'mprotect() of a whole VMA'),
-    'madv-dontneed': obj({ op: req(str()), addr: req(addr), max }, 'madvise(MADV_DONTNEED) of one page'),
+    'madv-dontneed': obj(
+      { op: req(str()), addr: req(addr), pages: opt(int('pages from addr (default 1)', 1, LIMITS.addrs.max)), max },
+      'madvise(MADV_DONTNEED) of a range (default: one page)',
+    ),
     munmap: obj({ op: req(str()), vma: req(name('VMA name')), max }, 'munmap() of a whole VMA'),
     reclaim: obj({ op: req(str()), mm: req(name('the process whose page is reclaimed')), addr: req(addr), max }, 'kswapd: shrink_page_list / try_to_unmap of one page'),
     pageout: obj({ op: req(str()), addr: req(addr), max }, 'madvise(MADV_PAGEOUT) of one page'),
@@ -146,6 +150,7 @@ export const SCENARIO_SCHEMA: Schema = obj(
           file: opt(name('a file mapping of this file (default: private anonymous memory)')),
           pgoff: opt(int('file page mapped at start', 0, LIMITS.filePages.max - 1)),
           shared: opt(bool('MAP_SHARED (default MAP_PRIVATE)')),
+          thp: opt(bool('transparent huge pages (MADV_HUGEPAGE): a fault on a none pmd maps a THP of the whole range (needs pageTables)')),
         }),
         'VMAs, the same in every process',
       ),

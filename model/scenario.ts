@@ -10,14 +10,14 @@ import { didYouMean } from './variants.js';
 export type Prot = 'r' | 'rw';
 
 export type MenuOp =
-  | { op: 'write'; addr: number; value: number }
-  | { op: 'read'; addr: number }
+  | { op: 'write'; addr: number; value: number; hugeFails?: boolean }
+  | { op: 'read'; addr: number; hugeFails?: boolean }
   | { op: 'gup'; ref: string; addr: number; pin: boolean; write?: boolean; longterm?: boolean; fast?: boolean }
   | { op: 'put'; ref: string }
   | { op: 'device-write'; ref: string; value: number }
   | { op: 'fork'; child: string }
   | { op: 'mprotect'; vma: string; prot: Prot }
-  | { op: 'madv-dontneed'; addr: number }
+  | { op: 'madv-dontneed'; addr: number; pages?: number }
   | { op: 'munmap'; vma: string }
   | { op: 'reclaim'; mm: string; addr: number }
   | { op: 'pageout'; addr: number }
@@ -50,6 +50,8 @@ export interface VmaSpec {
   pgoff?: number;
   /** MAP_SHARED (default: MAP_PRIVATE). */
   shared?: boolean;
+  /** Transparent huge pages: a fault on a none pmd maps a THP of the whole range (the VMA must be the process's whole range). */
+  thp?: boolean;
 }
 
 export interface FileSpec {
@@ -304,6 +306,31 @@ export function validateScenario(s: ScenarioSpec): void {
       if ((e.op === 'put' || e.op === 'device-write') && !refs.has(e.ref)) {
         fail(`threads[${ti}].menu[${ei}].ref`, `no "gup" entry takes reference "${e.ref}"${didYouMean(e.ref, [...refs])}`);
       }
+    }),
+  );
+  const thp = s.vmas.findIndex((v) => v.thp);
+  if (thp >= 0) {
+    const v = s.vmas[thp]!;
+    const path = `vmas[${thp}].thp`;
+    if (!s.pageTables) fail(path, 'THP needs the PMD level: add "pageTables"');
+    if (v.file !== undefined) fail(path, 'only anonymous THP is modelled');
+    if (s.vmas.length !== 1) fail(path, "a THP VMA must be the process's only VMA: the huge pmd maps its whole range");
+    if (s.pages.length) fail(path, 'a THP VMA starts with nothing mapped (pages: [])');
+    const allowed = new Set(['read', 'write', 'madv-dontneed', 'munmap', 'exit']);
+    s.threads.forEach((t, ti) =>
+      t.menu.forEach((e, ei) => {
+        if (!allowed.has(e.op)) fail(`threads[${ti}].menu[${ei}]`, `${e.op} is not modelled with THP (only read, write, madv-dontneed, munmap, exit)`);
+        if (e.op === 'madv-dontneed' && (e.addr !== v.start || (e.pages ?? 1) !== v.pages))
+          fail(`threads[${ti}].menu[${ei}]`, `MADV_DONTNEED of part of a THP range would split the huge pmd (not modelled): give addr ${v.start} and pages ${v.pages}`);
+      }),
+    );
+  }
+  s.threads.forEach((t, ti) =>
+    t.menu.forEach((e, ei) => {
+      if ((e.op === 'read' || e.op === 'write') && e.hugeFails && !s.vmas.some((v) => v.thp && e.addr >= v.start && e.addr < v.start + v.pages))
+        fail(`threads[${ti}].menu[${ei}].hugeFails`, 'only a fault in a THP VMA allocates a huge page');
+      if (e.op === 'madv-dontneed' && e.pages !== undefined && !vmaAt(e.addr + e.pages - 1))
+        fail(`threads[${ti}].menu[${ei}].pages`, `no VMA covers address ${e.addr + e.pages - 1}`);
     }),
   );
   if (s.pageTables) {

@@ -43,6 +43,7 @@ const ORDER = [
   'ro-longterm-pin-tmpfile-fast',
   'memcg-writeback-abba',
   'fault-double-install',
+  'thp-pmd-race',
 ];
 
 function loadBuiltins(): ScenarioSpec[] {

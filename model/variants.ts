@@ -28,6 +28,15 @@ export interface SwitchInfo {
 
 export const SWITCHES = [
   {
+    name: 'fault-pmd-trans-unstable',
+    since: '4.5',
+    commit: 'ad33bb04b2a6',
+    title: 'mm: thp: fix SMP race condition between THP page fault and MADV_DONTNEED',
+    summary:
+      '__handle_mm_fault tests the pmd once, atomically, after __pte_alloc (pmd_trans_unstable: none or huge means retry) instead of pmd_trans_huge(*pmd) followed by a second read in pte_offset_map',
+    backports: ['3.10.104'],
+  },
+  {
     name: 'pgtable-memcg-charge',
     since: '4.8',
     commit: '3e79ec7ddc33',
@@ -228,6 +237,11 @@ export const MUTANTS = [
     name: 'wp-copy-leaks-ref',
     breaks: 'refcount-sane',
     summary: 'wp_page_copy forgets the put_page of the old page',
+  },
+  {
+    name: 'pmd-check-reread',
+    breaks: 'pmd-stable',
+    summary: 'the fault tests pmd_trans_huge(*pmd) and reads the pmd again for pte_offset_map (the pre-4.5 code, on any kernel)',
   },
   {
     name: 'fault-no-pte-recheck',

@@ -182,6 +182,7 @@ export class MMModel implements Model {
       fileShmem: files.map((f) => f.kind === 'shmem'),
       fileDisk: files.map((f) => f.disk ?? []),
       memcgV1: scenario.reclaim === 'memcg-v1',
+      thpPages: scenario.vmas.find((v) => v.thp)?.pages ?? 0,
       describeThread: (v, t) => describeThread(this, v, t),
     };
     this.fn = kernelFunctions(variant.switches, variant.mutants);
@@ -199,6 +200,7 @@ export class MMModel implements Model {
       swap: scenario.swapSlots > 0,
       migration: scenario.threads.some((t) => t.menu.some((e) => e.op === 'migrate')),
       pageTables: scenario.pageTables !== undefined,
+      thp: scenario.vmas.some((v) => v.thp),
     };
 
     this.programs = scenario.threads.map((t, ti) => t.menu.map((e) => this.buildProgram(ti, e)));
@@ -244,15 +246,16 @@ export class MMModel implements Model {
     const fileIndex = (name: string) => (sc.files ?? []).findIndex((f) => f.name === name);
     const fileVma = (a: number) => this.world.vmaFile[this.world.vmaOfAddr[a]!]! >= 0;
     const hasGupFast = sc.threads.some((t) => t.menu.some((x) => x.op === 'gup' && x.fast));
+    const hugeOf = (a: number, fails = false) => ({ thp: !!sc.vmas[this.world.vmaOfAddr[a]!]?.thp, fails });
     const vmaAddrs = (i: number) => Array.from({ length: sc.vmas[i]!.pages }, (_, j) => sc.vmas[i]!.start + j);
     let title: string;
     switch (e.op) {
       case 'write':
-        buildAccess(b, m, e.addr, true, e.value, fileVma(e.addr));
+        buildAccess(b, m, e.addr, true, e.value, fileVma(e.addr), hugeOf(e.addr, e.hugeFails));
         title = `write ${mmName}:${e.addr} := ${e.value}`;
         break;
       case 'read':
-        buildAccess(b, m, e.addr, false, 0, fileVma(e.addr));
+        buildAccess(b, m, e.addr, false, 0, fileVma(e.addr), hugeOf(e.addr, e.hugeFails));
         title = `read ${mmName}:${e.addr}`;
         break;
       case 'gup': {
@@ -282,8 +285,8 @@ export class MMModel implements Model {
         break;
       }
       case 'madv-dontneed':
-        buildMadviseDontneed(b, m, e.addr);
-        title = `madvise(MADV_DONTNEED) ${mmName}:${e.addr}`;
+        buildMadviseDontneed(b, m, e.addr, e.pages ?? 1);
+        title = `madvise(MADV_DONTNEED) ${mmName}:${e.addr}${(e.pages ?? 1) > 1 ? `-${e.addr + e.pages! - 1}` : ''}`;
         break;
       case 'munmap': {
         const v = vmaIndex(e.vma);

@@ -7,11 +7,20 @@
 import { DONE, FAILED, SLEEP } from '../kernel.js';
 import { PG_DATA, TH_ORIG, VMA_WRITE } from '../layout.js';
 import type { ProgramBuilder } from '../program.js';
+import { pmdHugePfn } from '../objects.js';
 import { formatPte as describePte, isPresent, isWritable, PTE_DIRTY, pteTarget, ZERO_PFN } from '../pte.js';
 import { buildFault, FAULT_FLAG_WRITE, FAULT_LOCALS, VM_FAULT_ERROR } from './fault.js';
 import { mmap_read_lock, mmap_read_unlock } from '../kernel/locking.js';
 
-export function buildAccess(b: ProgramBuilder, m: number, a: number, write: boolean, value: number, fileVma = false): void {
+export function buildAccess(
+  b: ProgramBuilder,
+  m: number,
+  a: number,
+  write: boolean,
+  value: number,
+  fileVma = false,
+  huge: { thp: boolean; fails: boolean } = { thp: false, fails: false },
+): void {
   const ACCESS = b.reserve();
   const fault = buildFault(
     b,
@@ -26,8 +35,9 @@ export function buildAccess(b: ProgramBuilder, m: number, a: number, write: bool
       return ACCESS;
     },
     fileVma,
+    huge,
   );
-  const where = 'arch/x86/mm/fault.c:do_user_addr_fault -> handle_mm_fault (5.7-6.2)';
+  const where = 'arch/x86/mm/fault.c:__do_page_fault / do_user_addr_fault -> handle_mm_fault (4.4-6.2)';
   b.define(ACCESS, write ? `store ${value}` : 'load', where, (k, t) => {
     const vma = k.vmaAt(m, a);
     if (vma === 0) {
@@ -37,6 +47,19 @@ export function buildAccess(b: ProgramBuilder, m: number, a: number, write: bool
     if (write && !(vma & VMA_WRITE)) {
       if (k.narrate) k.note('VMA not writable (access_error): SIGSEGV');
       return FAILED;
+    }
+    if (huge.thp) {
+      // The MMU walks a huge pmd straight to the THP (mapped writable when the VMA is).
+      const folio = pmdHugePfn(k.s[k.L.pmd(m)]!);
+      if (folio && write) {
+        k.setPageWord(folio, PG_DATA, value);
+        if (k.narrate) k.note(`store ${value} into the THP pfn ${folio} through the huge pmd`);
+        return DONE;
+      }
+      if (folio) {
+        if (k.narrate) k.note(`load ${k.pageWord(folio, PG_DATA)} from the THP pfn ${folio} through the huge pmd`);
+        return DONE;
+      }
     }
     const pte = k.pte(m, a);
     if (write && isWritable(pte)) {

@@ -7,6 +7,7 @@ import { DISABLED, DONE, SLEEP } from '../kernel.js';
 import { int, threadLocals } from '../thread-locals.js';
 import { i_mmap_lock_write, i_mmap_unlock_write } from '../kernel/locking.js';
 import { free_pgtables } from '../kernel/pgalloc.js';
+import { zap_huge_pmd } from '../kernel/huge_memory.js';
 import { MM_DROPPED, MM_EXITED, MM_LIVE, MM_STATE, RSS_NAMES, TH_STATUS, TS_EXITED, VMA_PRESENT } from '../layout.js';
 import type { ProgramBuilder } from '../program.js';
 
@@ -25,10 +26,11 @@ export function buildExit(b: ProgramBuilder, m: number, vmaFile: readonly number
   const EXIT = threadLocals('exit_mmap', { unlink: int('aux') });
   b.define(START, 'exit_mmap', 'mm/mmap.c:exit_mmap -> unmap_vmas (5.7-6.2)', (k, t) => {
     if (k.mmState(m) !== MM_LIVE || !k.othersIdle(m, t)) return DISABLED;
-    for (let a = 0; a < k.addrs; a++) {
-      k.fn.zap_pte(k, m, a);
-      k.detachGup(m, a);
-    }
+    if (!(k.world.thpPages > 0 && zap_huge_pmd(k, m)))
+      for (let a = 0; a < k.addrs; a++) {
+        k.fn.zap_pte(k, m, a);
+        k.detachGup(m, a);
+      }
     let mapped = 0;
     for (const { v } of unlinks) if (k.s[k.L.vma(m, v)]! & VMA_PRESENT) mapped |= 1 << v;
     EXIT.unlink.set(k, t, mapped);

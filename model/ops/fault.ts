@@ -12,7 +12,8 @@
  * Sources: mm/memory.c of 5.7.14, 5.9.1, 5.17-rc5, 5.18.12, 5.19, 6.1.20, 6.2.12
  * (docs/kernel-notes.md).
  */
-import { fallocEnd, fallocStart } from '../objects.js';
+import { fallocEnd, fallocStart, formatPmd, pmdIsHuge } from '../objects.js';
+import { bad_pmd, set_huge_pmd } from '../kernel/huge_memory.js';
 import { type Kernel, SLEEP } from '../kernel.js';
 import { int, threadLocals } from '../thread-locals.js';
 import { do_wp_page_locked_5_7, SWAPIN_EXCLUSIVE, SWAPIN_WRITABLE, type WpFault } from '../kernel/memory.js';
@@ -22,6 +23,7 @@ import {
   F_GHOST,
   GHOST_DOUBLE_INSTALL,
   TH_PTE_TABLE,
+  PG_THP,
   MM_ANONPAGES,
   MM_SWAPENTS,
   PG_DIRTY,
@@ -72,7 +74,7 @@ export interface Fault {
  * step and returns the caller's next pc. fileVma: a is in a file mapping
  * (adds the ->fault and finish_fault steps).
  */
-export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run, fileVma = false): Fault {
+export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run, fileVma = false, huge: { thp: boolean; fails: boolean } = { thp: false, fails: false }): Fault {
   const PTL = b.reserve();
   // do_wp_page sleeps in lock_page only up to 5.8 (reuse_swap_page under the page lock).
   const WP_LOCK = !b.has('wp-page-count') && !b.has('cow-page-count') ? b.reserve() : -1;
@@ -90,6 +92,13 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
   const EARLY_ALLOC = tables ? b.reserve() : -1;
   const PREALLOC = tables && fileVma && b.has('fault-prealloc-pte') ? b.reserve() : -1;
   const LOCKED_ALLOC = tables && fileVma && postponed ? b.reserve() : -1;
+  // A THP VMA: do_huge_pmd_anonymous_page (unless this fault's huge allocation fails), and the pmd checks after __pte_alloc.
+  const HUGE_ALLOC = huge.thp && !huge.fails ? b.reserve() : -1;
+  const HUGE_SET = HUGE_ALLOC >= 0 ? b.reserve() : -1;
+  // Before 4.5 (ad33bb04b2a6) the fault tests pmd_trans_huge(*pmd) and then reads the pmd again in pte_offset_map.
+  const reread = b.ctx.thp && (!b.has('fault-pmd-trans-unstable') || b.ctx.mutants.has('pmd-check-reread'));
+  const PMD_CHECK = reread ? b.reserve() : -1;
+  const PTE_MAP = reread ? b.reserve() : -1;
 
   const flags = (k: Kernel, t: number): number => FAULT_LOCALS.flags.get(k, t);
   /** do_swap_page's reason, filled when narrating (one object per fault, not one per state). */
@@ -355,7 +364,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
 
   // ---- do_fault: do_read_fault / do_cow_fault / do_shared_fault ---------------------
   if (fileVma) {
-    b.define(FILE_FAULT, '__do_fault: ->fault', 'mm/memory.c:__do_fault -> mm/shmem.c:shmem_fault, mm/filemap.c:filemap_fault (5.7-6.2)', (k, t) => {
+    b.define(FILE_FAULT, '__do_fault: ->fault', 'mm/memory.c:__do_fault -> mm/shmem.c:shmem_fault, mm/filemap.c:filemap_fault (4.4-6.2)', (k, t) => {
       const f = k.fileOf(a);
       const index = k.fileIndex(a);
       if (index >= k.fileSize(f)) {
@@ -455,11 +464,25 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
   }
 
   // ---- the PTE table: allocation by release (seed 004) -------------------------------
-  /** Where a fault on a none pmd goes once the table is there (pte_offset_map; orig_pte read again). */
-  const afterTable = (k: Kernel, t: number): number => {
+  /** pte_offset_map, orig_pte read again: on to the PTE-level fault. */
+  const mapPte = (k: Kernel, t: number): number => {
     const orig = k.pte(m, a);
     k.setThreadWord(t, TH_ORIG, orig);
     return pteKind(orig) === PTE_NONE && FILE_FAULT >= 0 ? FILE_FAULT : PTL;
+  };
+  /**
+   * Once __pte_alloc returned: from 4.5 one atomic read (pmd_trans_unstable:
+   * none or huge means retry) before pte_offset_map; before, a
+   * pmd_trans_huge(*pmd) test, then pte_offset_map reads the pmd again.
+   */
+  const afterTable = (k: Kernel, t: number): number => {
+    if (reread) return PMD_CHECK;
+    if (b.ctx.thp && k.s[k.L.pmd(m)] !== 0 && !pmdIsHuge(k.s[k.L.pmd(m)]!)) return mapPte(k, t);
+    if (b.ctx.thp) {
+      if (k.narrate) k.note(`pmd_trans_unstable: the pmd is ${formatPmd(k.s[k.L.pmd(m)]!)}: return 0, the access retries`);
+      return finish(k, t);
+    }
+    return mapPte(k, t);
   };
   /**
    * pte_alloc_one (may reclaim: the step runs again while reclaim retries,
@@ -492,14 +515,75 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
     const early = postponed
       ? ['do_anonymous_page: pte_alloc', 'mm/memory.c:do_anonymous_page -> __pte_alloc (4.8-5.15; pmd_install 5.16-6.2)']
       : ['__handle_mm_fault: pte_alloc', 'mm/memory.c:__handle_mm_fault -> __pte_alloc (4.4-4.7)'];
-    b.define(EARLY_ALLOC, early[0]!, early[1]!, (k, t) =>
-      pmd_none(k, m)
-        ? allocate(k, t, EARLY_ALLOC, false, (table) => {
-            populate(k, table);
-            return afterTable(k, t);
-          })
-        : afterTable(k, t),
+    b.define(EARLY_ALLOC, early[0]!, early[1]!, (k, t) => {
+      if (pmd_none(k, m))
+        return allocate(k, t, EARLY_ALLOC, false, (table) => {
+          populate(k, table);
+          return afterTable(k, t);
+        });
+      if (k.narrate) k.note(`the pmd is not none (${formatPmd(k.s[k.L.pmd(m)]!)}): no table to allocate`);
+      return afterTable(k, t);
+    });
+  }
+  if (reread) {
+    b.define(PMD_CHECK, '__handle_mm_fault: pmd_trans_huge(*pmd)', 'mm/memory.c:__handle_mm_fault (4.4)', (k, t) => {
+      if (pmdIsHuge(k.s[k.L.pmd(m)]!)) {
+        if (k.narrate) k.note('a huge pmd materialized from under us: return 0, the access retries');
+        return finish(k, t);
+      }
+      return PTE_MAP;
+    });
+    b.define(PTE_MAP, 'pte_offset_map(pmd)', 'mm/memory.c:__handle_mm_fault -> pte_offset_map (4.4)', (k, t) => {
+      const pmd = k.s[k.L.pmd(m)]!;
+      if (pmd === 0 || pmdIsHuge(pmd)) {
+        bad_pmd(k, m);
+        if (k.narrate)
+          k.note(
+            `pte_offset_map reads the pmd again: ${formatPmd(pmd)}, not a PTE table: handle_pte_fault walks a bogus page table (the pmd changed after the pmd_trans_huge test)`,
+          );
+        return finish(k, t);
+      }
+      return mapPte(k, t);
+    });
+  }
+  if (HUGE_ALLOC >= 0) {
+    b.define(
+      HUGE_ALLOC,
+      'do_huge_pmd_anonymous_page: alloc_hugepage_vma, pte_alloc_one',
+      'mm/huge_memory.c:do_huge_pmd_anonymous_page -> __do_huge_pmd_anonymous_page (4.4-6.2)',
+      (k, t) => {
+        if (!pmd_none(k, m)) return mapPte(k, t);
+        const folio = alloc_page(k);
+        if (folio === 0) {
+          if (k.narrate) k.note('no huge page: VM_FAULT_FALLBACK to a PTE table');
+          return EARLY_ALLOC;
+        }
+        k.setPageFlag(folio, PG_THP);
+        k.setThreadWord(t, TH_NEWPAGE, folio);
+        const r = k.fn.pte_alloc_one(k, t);
+        if (r <= 0) {
+          // No table to deposit (the scenarios with THP have no memcg pressure: never ALLOC_RETRY or ALLOC_SLEEP).
+          setResult(k, t, VM_FAULT_ERROR);
+          if (k.narrate) k.note('no page table to deposit: VM_FAULT_OOM');
+          return finish(k, t);
+        }
+        k.setThreadWord(t, TH_PTE_TABLE, r);
+        if (k.narrate) k.note(`a THP of ${k.world.thpPages} page(s) (pfn ${folio}, zeroed) and PTE table ${r - 1} to deposit`);
+        return HUGE_SET;
+      },
     );
+    b.define(HUGE_SET, 'do_huge_pmd_anonymous_page: pmd_lock, set_pmd_at', 'mm/huge_memory.c:__do_huge_pmd_anonymous_page (4.4-6.2)', (k, t) => {
+      const folio = k.threadWord(t, TH_NEWPAGE);
+      if (!pmd_none(k, m)) {
+        if (k.narrate) k.note('pmd_lock: the pmd is no longer none: the THP and the table are released, return 0 (the access retries)');
+        return finish(k, t);
+      }
+      set_huge_pmd(k, t, m, folio);
+      anon_vma_prepare(k, m, a);
+      k.setThreadWord(t, TH_NEWPAGE, 0);
+      if (k.narrate) k.note(`pmd_lock: set_pmd_at: a huge pmd maps pfn ${folio}${vmWrite(k) ? ' writable' : ''}, the table deposited, MM_ANONPAGES+${k.world.thpPages}`);
+      return finish(k, t);
+    });
   }
   if (PREALLOC >= 0)
     b.define(PREALLOC, '__do_fault: prealloc_pte = pte_alloc_one', 'mm/memory.c:__do_fault (5.0-6.2; 4.9.152, 4.14.94, 4.19.16, 4.20.3)', (k, t) =>
@@ -531,9 +615,17 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
     enter(k: Kernel, t: number): number {
       const orig = k.threadWord(t, TH_ORIG);
       if (tables && pmd_none(k, m)) {
+        // A THP VMA: create_huge_pmd first (a fault whose huge allocation fails falls back to a PTE table).
+        if (HUGE_ALLOC >= 0) return HUGE_ALLOC;
+        if (huge.thp && k.narrate) k.note("do_huge_pmd_anonymous_page: no huge page (this fault's THP allocation fails): VM_FAULT_FALLBACK to a PTE table");
         // No PTE table: before 4.8 every fault allocates it first; from 4.8 a file fault does only after ->fault (7267ec008b5c).
         if (postponed && FILE_FAULT >= 0) return PREALLOC >= 0 ? PREALLOC : FILE_FAULT;
         return EARLY_ALLOC;
+      }
+      if (b.ctx.thp && pmdIsHuge(k.s[k.L.pmd(m)]!)) {
+        // A huge pmd appeared since the access looked: the access retries through it.
+        if (k.narrate) k.note('the pmd is huge: return, the access retries');
+        return finish(k, t);
       }
       switch (pteKind(orig)) {
         case PTE_SWAP:

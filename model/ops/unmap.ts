@@ -4,7 +4,8 @@
  * munmap takes mmap_lock for write and removes the VMA; MADV_DONTNEED takes
  * it for read and keeps the VMA (the next access faults in a fresh page).
  */
-import { DONE, FAILED, SLEEP } from '../kernel.js';
+import { DONE, FAILED, type Kernel, SLEEP } from '../kernel.js';
+import { zap_huge_pmd } from '../kernel/huge_memory.js';
 import { VMA_ANON_VMA, VMA_PRESENT } from '../layout.js';
 import type { ProgramBuilder } from '../program.js';
 import { free_pgtables } from '../kernel/pgalloc.js';
@@ -19,8 +20,8 @@ import {
   mmap_write_unlock,
 } from '../kernel/locking.js';
 
-export function buildMadviseDontneed(b: ProgramBuilder, m: number, a: number): void {
-  b.step('madvise_dontneed_single_vma', 'mm/madvise.c:madvise_dontneed_single_vma -> mm/memory.c:zap_pte_range (5.7-6.2)', (k, t) => {
+export function buildMadviseDontneed(b: ProgramBuilder, m: number, a: number, pages = 1): void {
+  b.step('madvise_dontneed_single_vma', 'mm/madvise.c:madvise_dontneed_single_vma -> mm/memory.c:zap_pmd_range, zap_pte_range (4.4-6.2)', (k, t) => {
     // do_madvise: mmap_read_lock first, then find_vma.
     if (!mmap_read_lock(k, t, m)) return SLEEP;
     if (!k.vmaPresent(m, a)) {
@@ -28,11 +29,21 @@ export function buildMadviseDontneed(b: ProgramBuilder, m: number, a: number): v
       if (k.narrate) k.note('no VMA: -ENOMEM');
       return FAILED;
     }
-    k.fn.zap_pte(k, m, a);
-    k.detachGup(m, a);
+    // zap_pmd_range: a huge pmd the range covers goes whole (zap_huge_pmd, under mmap_lock for read).
+    if (!zap_huge_pmd_of(k, m)) {
+      for (let x = a; x < a + pages; x++) {
+        k.fn.zap_pte(k, m, x);
+        k.detachGup(m, x);
+      }
+    }
     mmap_read_unlock(k, t, m);
     return DONE;
   });
+}
+
+/** zap_huge_pmd when the process's pmd is huge (scenarios with THP); false otherwise. */
+function zap_huge_pmd_of(k: Kernel, m: number): boolean {
+  return k.world.thpPages > 0 && zap_huge_pmd(k, m);
 }
 
 /**
@@ -52,10 +63,11 @@ export function buildMunmap(b: ProgramBuilder, m: number, vma: number, addrs: re
       if (k.narrate) k.note('nothing mapped there');
       return DONE;
     }
-    for (const a of addrs) {
-      k.fn.zap_pte(k, m, a);
-      k.detachGup(m, a);
-    }
+    if (!zap_huge_pmd_of(k, m))
+      for (const a of addrs) {
+        k.fn.zap_pte(k, m, a);
+        k.detachGup(m, a);
+      }
     if (k.s[o]! & VMA_ANON_VMA) {
       anon_vma_lock_write(k, t, vma); // unlink_anon_vmas: nobody holds it across steps, so this never waits
       anon_vma_unlock_write(k, vma);

@@ -100,6 +100,7 @@ describe('every invariant can fail', () => {
     'no-stale-migration': { scenario: 'zap-migrate', kernel: '6.2', mutant: 'zap-skips-migration' },
     'no-alloc-under-page-lock': { scenario: 'memcg-writeback-abba', kernel: '5.14', brokenOn: '5.12' },
     'install-once': { scenario: 'fault-double-install', kernel: '6.2', mutant: 'fault-no-pte-recheck' },
+    'pmd-stable': { scenario: 'thp-pmd-race', kernel: '6.2', mutant: 'pmd-check-reread' },
   };
   for (const inv of INVARIANTS) {
     const c = cases[inv.name]!;

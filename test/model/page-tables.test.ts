@@ -107,6 +107,24 @@ describe('no-alloc-under-page-lock (F1) and install-once (F3)', () => {
   });
 });
 
+describe('THP at the PMD level and pmd-stable (F2, ad33bb04b2a6)', () => {
+  test('4.4: the fault tests pmd_trans_huge, MADV_DONTNEED zaps the huge pmd, pte_offset_map walks a none pmd', () => {
+    const { result, model } = check('thp-pmd-race', '4.4', ['pmd-stable']);
+    expect(result.verdict).toBe('violated');
+    const labels = result.violations[0]!.path.map((x) => model.actions[x.action]!.label);
+    expect(labels.slice(-3)).toEqual(['madvise_dontneed_single_vma', '__handle_mm_fault: pmd_trans_huge(*pmd)', 'pte_offset_map(pmd)']);
+    expect(labels).toContain('do_huge_pmd_anonymous_page: pmd_lock, set_pmd_at');
+  });
+  test('from 4.5 the one pmd_trans_unstable read holds, with THP accounting right: rss (MM_ANONPAGES += nr) and refcounts', () => {
+    for (const kernel of ['4.5', '4.8', '5.14', '6.2']) {
+      const { result } = check('thp-pmd-race', kernel, ['pmd-stable', 'rss-consistent', 'refcount-sane']);
+      expect(`${kernel} ${result.verdict} ${result.states}`).toBe(`${kernel} holds 148`);
+      expect(result.witnesses?.filter((w) => !w.found)).toEqual([]);
+    }
+    expect(check('thp-pmd-race', '6.2', ['pmd-stable'], { mutants: ['pmd-check-reread'] }).result.verdict).toBe('violated');
+  });
+});
+
 describe('kernels from 4.4', () => {
   test('a release before 5.7 says which paths it carries from 5.7', () => {
     const r = mmcheck('check', '-s', ABBA, '-i', 'rss-consistent', '-k', '4.9', '-j', '1', '-q');
