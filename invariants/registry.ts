@@ -15,6 +15,7 @@ import { truncateComplete } from './truncate-complete.js';
 import { noAllocUnderPageLock } from './no-alloc-under-page-lock.js';
 import { installOnce } from './install-once.js';
 import { pmdStable } from './pmd-stable.js';
+import { noRetractUnderRead } from './no-retract-under-read.js';
 
 export const BUILTIN_INVARIANTS: readonly MMInvariant[] = [
   anonExclusive,
@@ -28,6 +29,7 @@ export const BUILTIN_INVARIANTS: readonly MMInvariant[] = [
   noAllocUnderPageLock,
   installOnce,
   pmdStable,
+  noRetractUnderRead,
 ];
 
 /** The built-ins, then those registered from invariant files (invariants/invariant-file.ts). */

@@ -53,6 +53,8 @@ export const MM_DROPPED = 3; // __mmdrop ran check_mm
 export const MMF_HAS_PINNED = 1;
 /** Ghost (history) bit: a fault used a pmd as a PTE table after it stopped being one (pmd-stable, F2). */
 export const MMF_GHOST_BAD_PMD = 1 << 8;
+/** Ghost bit: a pmd's PTE table was taken away (the pmd made huge or none) without mmap_lock for write (no-retract-under-read, F4). */
+export const MMF_GHOST_RETRACT = 1 << 9;
 
 /** RSS counter indices, as the kernel's resident_page_types[] orders them. */
 export const MM_FILEPAGES = 0;

@@ -239,6 +239,11 @@ export const MUTANTS = [
     summary: 'wp_page_copy forgets the put_page of the old page',
   },
   {
+    name: 'thp-fault-retracts-table',
+    breaks: 'no-retract-under-read',
+    summary: 'a THP fault that finds the pmd pointing at an empty PTE table frees it and maps the THP, under mmap_lock for read',
+  },
+  {
     name: 'pmd-check-reread',
     breaks: 'pmd-stable',
     summary: 'the fault tests pmd_trans_huge(*pmd) and reads the pmd again for pte_offset_map (the pre-4.5 code, on any kernel)',

@@ -7,8 +7,9 @@
  */
 import type { Kernel } from '../kernel.js';
 import { MM_ANONPAGES, MMF_GHOST_BAD_PMD, MM_FLAGS, PG_MAP, TH_PTE_TABLE } from '../layout.js';
-import { pmdHuge, pmdHugePfn } from '../objects.js';
+import { pmdHuge, pmdHugePfn, pmdTable } from '../objects.js';
 import { put_page } from './page_alloc.js';
+import { pte_free_table, set_pmd } from './pgalloc.js';
 
 /** The pages a huge pmd maps (the THP VMA's length); 0 without a THP VMA. */
 export const hugeNr = (k: Kernel): number => k.world.thpPages;
@@ -23,7 +24,7 @@ export function set_huge_pmd(k: Kernel, t: number, m: number, folio: number): vo
   k.s[k.L.pgtable(table - 1)] = 2 + m; // pgtable_trans_huge_deposit
   k.setThreadWord(t, TH_PTE_TABLE, 0);
   k.fn.page_add_new_anon_rmap(k, folio);
-  k.s[k.L.pmd(m)] = pmdHuge(folio);
+  set_pmd(k, t, m, pmdHuge(folio));
   k.addRss(m, MM_ANONPAGES, hugeNr(k));
 }
 
@@ -31,7 +32,7 @@ export function set_huge_pmd(k: Kernel, t: number, m: number, folio: number): vo
 export function zap_huge_pmd(k: Kernel, m: number): boolean {
   const folio = pmdHugePfn(k.s[k.L.pmd(m)]!);
   if (!folio) return false;
-  k.s[k.L.pmd(m)] = 0;
+  k.s[k.L.pmd(m)] = 0; // huge -> none: allowed under mmap_lock for read
   for (let i = 0; i < k.L.pgtables; i++) if (k.s[k.L.pgtable(i)] === 2 + m) k.s[k.L.pgtable(i)] = 0; // pgtable_trans_huge_withdraw, pte_free
   k.setPageWord(folio, PG_MAP, k.pageMapcount(folio) - 1);
   k.addRss(m, MM_ANONPAGES, -hugeNr(k));
@@ -43,4 +44,21 @@ export function zap_huge_pmd(k: Kernel, m: number): boolean {
 /** A fault used the pmd as a PTE table although it was none or huge by then (pmd-stable, F2). */
 export function bad_pmd(k: Kernel, m: number): void {
   k.setMmWord(m, MM_FLAGS, k.mmWord(m, MM_FLAGS) | MMF_GHOST_BAD_PMD);
+}
+
+/**
+ * MUTANT thp-fault-retracts-table: the THP fault, finding the pmd already
+ * pointing at an empty PTE table, frees that table and maps the THP anyway
+ * (what Hugh's huge tmpfs would have needed to do; the kernel never does it
+ * under mmap_lock for read).
+ */
+export function retract_empty_table(k: Kernel, t: number, m: number): boolean {
+  const w = k.s[k.L.pmd(m)]!;
+  const table = pmdTable(w);
+  if (!table) return false;
+  for (let a = 0; a < k.addrs; a++) if (k.pte(m, a) !== 0) return false;
+  set_pmd(k, t, m, 0);
+  pte_free_table(k, table);
+  if (k.narrate) k.note(`MUTANT: the empty PTE table ${table - 1} is taken from the pmd under mmap_lock for read`);
+  return true;
 }

@@ -10,9 +10,9 @@
  * backs them. A pmd that is none has no PTEs: every PTE word is none then.
  */
 import type { Kernel } from '../kernel.js';
-import { GHOST_ALLOC_UNDER_LOCK, F_GHOST, F_IMMAP, PG_FLAGS, PG_MAPPING, TH_PTE_TABLE } from '../layout.js';
-import { PG_LOCKED, pageLockOwner, rwsemHolders } from '../locks.js';
-import { mappingFile } from '../objects.js';
+import { GHOST_ALLOC_UNDER_LOCK, F_GHOST, F_IMMAP, MM_FLAGS, MM_LOCK, MMF_GHOST_RETRACT, PG_FLAGS, PG_MAPPING, TH_PTE_TABLE } from '../layout.js';
+import { PG_LOCKED, pageLockOwner, rwsemHolders, rwsemWriter } from '../locks.js';
+import { mappingFile, pmdTable } from '../objects.js';
 import { mem_cgroup_charge_reclaim } from './vmscan.js';
 
 /** pte_alloc_one's results besides a table (index + 1). */
@@ -95,6 +95,21 @@ export function pmd_populate(k: Kernel, m: number, table: number): boolean {
   return true;
 }
 
+/**
+ * set_pmd_at / pmd_clear on a live process's pmd by thread t. A pmd that
+ * points at a PTE table may lose it (become huge or none) only under
+ * mmap_lock for write (khugepaged's collapse; munmap): a fault holding
+ * mmap_lock for read may hold a pointer into the table (MM-SEMANTICS F4:
+ * why Hugh did not want a table exposed "for an instant"). Recorded as a
+ * ghost bit for no-retract-under-read.
+ */
+export function set_pmd(k: Kernel, t: number, m: number, w: number): void {
+  const o = k.L.pmd(m);
+  const old = k.s[o]!;
+  if (pmdTable(old) && w !== old && rwsemWriter(k.mmWord(m, MM_LOCK)) !== t) k.setMmWord(m, MM_FLAGS, k.mmWord(m, MM_FLAGS) | MMF_GHOST_RETRACT);
+  k.s[o] = w;
+}
+
 /** The pmd is none: no PTE table backs the process's PTEs (always false without pageTables). */
 export function pmd_none(k: Kernel, m: number): boolean {
   return k.L.pgtables > 0 && k.s[k.L.pmd(m)] === 0;
@@ -107,5 +122,5 @@ export function free_pgtables(k: Kernel, m: number): void {
   const tb = k.s[o]!;
   if (!tb) return;
   k.s[k.L.pgtable(tb - 1)] = 0;
-  k.s[o] = 0;
+  k.s[o] = 0; // munmap (mmap_lock for write) or exit_mmap (no other user of the mm)
 }

@@ -13,7 +13,7 @@
  * (docs/kernel-notes.md).
  */
 import { fallocEnd, fallocStart, formatPmd, pmdIsHuge } from '../objects.js';
-import { bad_pmd, set_huge_pmd } from '../kernel/huge_memory.js';
+import { bad_pmd, retract_empty_table, set_huge_pmd } from '../kernel/huge_memory.js';
 import { type Kernel, SLEEP } from '../kernel.js';
 import { int, threadLocals } from '../thread-locals.js';
 import { do_wp_page_locked_5_7, SWAPIN_EXCLUSIVE, SWAPIN_WRITABLE, type WpFault } from '../kernel/memory.js';
@@ -95,6 +95,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
   // A THP VMA: do_huge_pmd_anonymous_page (unless this fault's huge allocation fails), and the pmd checks after __pte_alloc.
   const HUGE_ALLOC = huge.thp && !huge.fails ? b.reserve() : -1;
   const HUGE_SET = HUGE_ALLOC >= 0 ? b.reserve() : -1;
+  const retracts = b.ctx.mutants.has('thp-fault-retracts-table');
   // Before 4.5 (ad33bb04b2a6) the fault tests pmd_trans_huge(*pmd) and then reads the pmd again in pte_offset_map.
   const reread = b.ctx.thp && (!b.has('fault-pmd-trans-unstable') || b.ctx.mutants.has('pmd-check-reread'));
   const PMD_CHECK = reread ? b.reserve() : -1;
@@ -574,6 +575,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
     );
     b.define(HUGE_SET, 'do_huge_pmd_anonymous_page: pmd_lock, set_pmd_at', 'mm/huge_memory.c:__do_huge_pmd_anonymous_page (4.4-6.2)', (k, t) => {
       const folio = k.threadWord(t, TH_NEWPAGE);
+      if (retracts) retract_empty_table(k, t, m);
       if (!pmd_none(k, m)) {
         if (k.narrate) k.note('pmd_lock: the pmd is no longer none: the THP and the table are released, return 0 (the access retries)');
         return finish(k, t);

@@ -101,6 +101,7 @@ describe('every invariant can fail', () => {
     'no-alloc-under-page-lock': { scenario: 'memcg-writeback-abba', kernel: '5.14', brokenOn: '5.12' },
     'install-once': { scenario: 'fault-double-install', kernel: '6.2', mutant: 'fault-no-pte-recheck' },
     'pmd-stable': { scenario: 'thp-pmd-race', kernel: '6.2', mutant: 'pmd-check-reread' },
+    'no-retract-under-read': { scenario: 'thp-pmd-race', kernel: '6.2', mutant: 'thp-fault-retracts-table' },
   };
   for (const inv of INVARIANTS) {
     const c = cases[inv.name]!;

@@ -123,6 +123,13 @@ describe('THP at the PMD level and pmd-stable (F2, ad33bb04b2a6)', () => {
     }
     expect(check('thp-pmd-race', '6.2', ['pmd-stable'], { mutants: ['pmd-check-reread'] }).result.verdict).toBe('violated');
   });
+  test('no-retract-under-read (F4): a THP fault backs off from a pmd that points at a table; the mutant that retracts it is caught', () => {
+    for (const kernel of ['4.4', '6.2']) expect(check('thp-pmd-race', kernel, ['no-retract-under-read']).result.verdict).toBe('holds');
+    const bad = check('thp-pmd-race', '6.2', ['no-retract-under-read'], { mutants: ['thp-fault-retracts-table'] });
+    expect(bad.result.violations[0]!.message).toBe('the pmd of P lost its PTE table without mmap_lock for write');
+    const labels = bad.result.violations[0]!.path.map((x) => bad.model.actions[x.action]!.label);
+    expect(labels.at(-1)).toBe('do_huge_pmd_anonymous_page: pmd_lock, set_pmd_at');
+  });
 });
 
 describe('kernels from 4.4', () => {
