@@ -80,7 +80,7 @@ export function list(what: string | undefined, json: boolean): string {
         ['SWITCH', 'SINCE', 'BACKPORTS', 'REQUIRES', 'COMMIT', 'BEHAVIOUR'],
         ...SWITCHES.map((s) => [
           s.name,
-          'until' in s ? `${s.since}-${s.until}` : s.since,
+          'patchOnly' in s && s.patchOnly ? `(patch on ${s.since})` : 'until' in s ? `${s.since}-${s.until}` : s.since,
           ('backports' in s ? s.backports.join(' ') : '') || '-',
           ('requires' in s ? s.requires.join(' ') : '') || '-',
           s.commit,

@@ -24,9 +24,20 @@ export interface SwitchInfo {
   readonly backports?: readonly string[];
   /** Switches it builds on (their names): patching it adds them, reverting one of them reverts it. */
   readonly requires?: readonly string[];
+  /** A patch that was posted (against `since`) but never merged: on only with --patch. */
+  readonly patchOnly?: boolean;
 }
 
 export const SWITCHES = [
+  {
+    name: 'avoid-premature-exposure',
+    since: '4.6',
+    patchOnly: true,
+    commit: 'mmotm 2016-04 (Hugh Dickins, huge tmpfs 09/31)',
+    title: 'huge tmpfs: avoid premature exposure of new pagetable',
+    summary:
+      "a fault on a none pmd allocates the PTE table after ->fault, with the page locked (the order seed 004 reverts, for the OOM deadlock Google saw and DAX's rwr sandwich; mainline took it in 4.8 as 7267ec008b5c). Never merged: --patch only",
+  },
   {
     name: 'fault-pmd-trans-unstable',
     since: '4.5',
@@ -361,6 +372,7 @@ function cmp(a: [number, number], b: [number, number]): number {
 export function switchesOf(version: [number, number], sublevel = 0): Set<SwitchName> {
   const on = new Set<SwitchName>();
   for (const s of SWITCHES) {
+    if ('patchOnly' in s && s.patchOnly) continue;
     const since = parseVersion(s.since)!;
     const until = 'until' in s ? parseVersion(s.until)! : null;
     if (cmp(version, since) >= 0 && (!until || cmp(version, until) <= 0)) on.add(s.name);

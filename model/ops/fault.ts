@@ -88,7 +88,8 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
   const FILE_FINISH = fileVma ? b.reserve() : -1;
   // The PMD level (seed 004): where the PTE table is allocated, by release (docs/kernel-notes.md#page-tables).
   const tables = b.ctx.pageTables;
-  const postponed = b.has('postpone-pte-alloc');
+  // Hugh's huge tmpfs 09/31 (mmotm, April 2016) had the same order as 7267ec008b5c: the table after ->fault.
+  const postponed = b.has('postpone-pte-alloc') || b.has('avoid-premature-exposure');
   const EARLY_ALLOC = tables ? b.reserve() : -1;
   const PREALLOC = tables && fileVma && b.has('fault-prealloc-pte') ? b.reserve() : -1;
   const LOCKED_ALLOC = tables && fileVma && postponed ? b.reserve() : -1;

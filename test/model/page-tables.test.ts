@@ -79,6 +79,17 @@ describe('memcg/writeback ABBA (63f3655f9501): the verdict by release', () => {
   });
 });
 
+describe("seed 004's own patch on 4.6: Hugh's huge tmpfs 09/31 and its revert", () => {
+  test('mainline 4.6 allocates before ->fault; 09/31 allocates with the page locked; the memcg deadlock needs the 4.8 charge too', () => {
+    expect(check(ABBA, '4.6', ['no-alloc-under-page-lock', 'rss-consistent']).result.verdict).toBe('holds');
+    expect(check(ABBA, '4.6', ['no-alloc-under-page-lock'], { patch: ['avoid-premature-exposure'] }).result.verdict).toBe('violated');
+    expect(check(ABBA, '4.6', ['rss-consistent'], { patch: ['avoid-premature-exposure'] }).result.verdict).toBe('holds');
+    expect(check(ABBA, '4.6', ['rss-consistent'], { patch: ['avoid-premature-exposure', 'pgtable-memcg-charge'] }).result.verdict).toBe('deadlock');
+    // Never merged: no release has it.
+    expect(mmcheck('check', '-s', ABBA, '-k', '6.2', '-q', '--json').out).not.toMatch(/avoid-premature-exposure/);
+  });
+});
+
 describe('no-alloc-under-page-lock (F1) and install-once (F3)', () => {
   const f1: [string, 'holds' | 'violated'][] = [
     ['4.7', 'holds'],
