@@ -333,11 +333,11 @@ export function validateScenario(s: ScenarioSpec): void {
         fail(`threads[${ti}].menu[${ei}].pages`, `no VMA covers address ${e.addr + e.pages - 1}`);
     }),
   );
-  if (s.pageTables) {
-    // Not modelled with the PMD level yet: copy_page_range's table allocation at fork.
+  if (s.pageTables && s.reclaim) {
+    // fork's table allocation is charged too; its reclaim (retry, sleep) is not modelled inside dup_mmap's one step.
     s.threads.forEach((t, ti) =>
       t.menu.forEach((e, ei) => {
-        if (e.op === 'fork') fail(`threads[${ti}].menu[${ei}]`, 'fork is not modelled with "pageTables" (copy_page_range would allocate the child\'s tables)');
+        if (e.op === 'fork') fail(`threads[${ti}].menu[${ei}]`, 'fork is not modelled with "reclaim" (copy_pte_range\'s table allocation would reclaim inside dup_mmap)');
       }),
     );
   }

@@ -56,6 +56,7 @@ import { anon_vma_lock_write, anon_vma_unlock_write, mmap_write_lock, mmap_write
 import { alloc_page, get_page, put_page } from '../kernel/page_alloc.js';
 import { page_dup_rmap } from '../kernel/rmap.js';
 import { swap_duplicate } from '../kernel/swapfile.js';
+import { free_pgtables, pmd_none, pmd_populate } from '../kernel/pgalloc.js';
 
 /** fork's locals: the address copy_pte_range is at, and its decision for it (1: copy the page for the child); new_page holds the preallocated page. */
 const FORK_LOCALS = threadLocals('dup_mmap', { addr: int('aux2'), copy: int('aux') });
@@ -70,6 +71,7 @@ export function buildFork(b: ProgramBuilder, parent: number, child: number, spli
       if (!mmap_write_lock(k, t, parent)) return SLEEP;
       if (!anon_vma_fork(k, t, parent)) return SLEEP;
       createChild(k, parent, child);
+      if (!copyPmd(k, t, parent, child)) return forkFails(k, t, parent, child);
       pte_lock(k, t, parent); // copy_pte_range: the PT locks, held for the whole copy (this one step)
       for (let a = 0; a < k.addrs; a++) {
         if (!needsCopyTable(k, parent, a)) continue;
@@ -111,6 +113,7 @@ export function buildFork(b: ProgramBuilder, parent: number, child: number, spli
     if (!mmap_write_lock(k, t, parent)) return SLEEP;
     if (!anon_vma_fork(k, t, parent)) return SLEEP;
     createChild(k, parent, child);
+    if (!copyPmd(k, t, parent, child)) return forkFails(k, t, parent, child);
     seqcount(k);
     const a = nextAddr(k, 0);
     FORK_LOCALS.addr.set(k, t, a);
@@ -183,6 +186,7 @@ export function buildFork(b: ProgramBuilder, parent: number, child: number, spli
  */
 function forkFails(k: Kernel, t: number, parent: number, child: number): number {
   for (let a = 0; a < k.addrs; a++) k.fn.zap_pte(k, child, a);
+  free_pgtables(k, child);
   for (let v = 0; v < k.L.shape.vmas; v++) k.s[k.L.vma(child, v)] = 0;
   for (let w = 0; w < MM_FIXED_WORDS; w++) k.setMmWord(child, w, 0); // MM_UNUSED: the child never ran
   mmap_write_unlock(k, parent);
@@ -210,6 +214,26 @@ function createChild(k: Kernel, parent: number, child: number): void {
   k.setMmWord(child, MM_FLAGS, 0);
   for (let c = 0; c < 4; c++) k.setMmWord(child, MM_RSS + c, 0);
   for (let v = 0; v < k.L.shape.vmas; v++) k.s[k.L.vma(child, v)] = k.s[k.L.vma(parent, v)]!;
+}
+
+/**
+ * copy_pmd_range with the PMD level modelled: a pmd that is none is skipped;
+ * for a table, copy_pte_range -> pte_alloc_map_lock allocates the child's
+ * table first (pte_alloc_one: no table left is -ENOMEM). False: fork fails.
+ */
+function copyPmd(k: Kernel, t: number, parent: number, child: number): boolean {
+  if (k.L.pgtables === 0 || pmd_none(k, parent)) return true;
+  let copies = false;
+  for (let a = 0; a < k.addrs; a++) if (needsCopyTable(k, parent, a)) copies = true;
+  if (!copies) return true;
+  const table = k.fn.pte_alloc_one(k, t);
+  if (table <= 0) {
+    if (k.narrate) k.note('copy_pte_range: no page table for the child: -ENOMEM');
+    return false;
+  }
+  pmd_populate(k, child, table);
+  if (k.narrate) k.note(`copy_pte_range: the child's PTE table ${table - 1} (pte_alloc_map_lock)`);
+  return true;
 }
 
 /**

@@ -168,12 +168,12 @@ describe('scenario checks for page tables and writeback', () => {
       "threads[1].menu[0].indices[0]: beyond the file's largest size (2)",
     ],
     [
-      'fork with page tables',
+      'fork under memcg reclaim',
       (s) => {
         s.processes.push('C');
         s.threads[0]!.menu.push({ op: 'fork', child: 'C' });
       },
-      'threads[0].menu[1]: fork is not modelled with "pageTables" (copy_page_range would allocate the child\'s tables)',
+      'threads[0].menu[1]: fork is not modelled with "reclaim" (copy_pte_range\'s table allocation would reclaim inside dup_mmap)',
     ],
     [
       'truncating a file under writeback',
