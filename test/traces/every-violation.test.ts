@@ -25,6 +25,7 @@ interface GateCheck {
   expect: 'holds' | 'violated';
   depth?: number;
   mutants?: string[];
+  patch?: string[];
   revert?: string[];
 }
 
@@ -33,7 +34,7 @@ const gate = JSON.parse(readFileSync(new URL('../../mmcheck.gate.json', import.m
 const violations = gate.checks.filter((c) => c.expect === 'violated' && !c.invariants.includes('lock-order')).flatMap((c) => c.kernels.map((k) => ({ ...c, kernel: k })));
 
 function savedTrace(c: GateCheck & { kernel: string }): ItfTrace {
-  const { result, model } = check(c.scenario, c.kernel, c.invariants, { maxDepth: c.depth, mutants: c.mutants, revert: c.revert });
+  const { result, model } = check(c.scenario, c.kernel, c.invariants, { maxDepth: c.depth, mutants: c.mutants, patch: c.patch, revert: c.revert });
   expect(result.verdict).toBe('violated');
   const v = result.violations[0]!;
   const inv = toEngineInvariant(findInvariant(v.invariant)!, model.view(new Int32Array(model.stateWords)));
@@ -49,7 +50,7 @@ describe('every built-in violation: trace file, replay, show, html', () => {
   });
 
   for (const c of violations) {
-    const label = `${c.scenario} ${c.kernel} ${c.invariants.join(',')}${c.mutants ? ` mutant ${c.mutants}` : ''}${c.revert ? ` revert ${c.revert}` : ''}`;
+    const label = `${c.scenario} ${c.kernel} ${c.invariants.join(',')}${c.mutants ? ` mutant ${c.mutants}` : ''}${c.patch ? ` patch ${c.patch}` : ''}${c.revert ? ` revert ${c.revert}` : ''}`;
     test(label, () => {
       const file = savedTrace(c);
       assertItf(file);
