@@ -20,7 +20,16 @@ const MENU_ENTRY: Schema = {
   tag: 'op',
   doc: 'one operation a thread may run',
   variants: {
-    read: obj({ op: req(str()), addr: req(addr), hugeFails: opt(HUGE_FAILS), max }, 'read the page at addr (a read fault if needed)'),
+    read: obj(
+      {
+        op: req(str()),
+        addr: req(addr),
+        hugeFails: opt(HUGE_FAILS),
+        faultAround: opt(bool('in a file mapping: the read fault runs do_fault_around first (->map_pages maps the cached, unlocked pages around it)')),
+        max,
+      },
+      'read the page at addr (a read fault if needed)',
+    ),
     write: obj({ op: req(str()), addr: req(addr), value: req(value), hugeFails: opt(HUGE_FAILS), max }, 'write value to the page at addr (a write fault if needed)'),
     gup: obj(
       {

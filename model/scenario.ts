@@ -11,7 +11,7 @@ export type Prot = 'r' | 'rw';
 
 export type MenuOp =
   | { op: 'write'; addr: number; value: number; hugeFails?: boolean }
-  | { op: 'read'; addr: number; hugeFails?: boolean }
+  | { op: 'read'; addr: number; hugeFails?: boolean; faultAround?: boolean }
   | { op: 'gup'; ref: string; addr: number; pin: boolean; write?: boolean; longterm?: boolean; fast?: boolean }
   | { op: 'put'; ref: string }
   | { op: 'device-write'; ref: string; value: number }
@@ -329,6 +329,8 @@ export function validateScenario(s: ScenarioSpec): void {
     t.menu.forEach((e, ei) => {
       if ((e.op === 'read' || e.op === 'write') && e.hugeFails && !s.vmas.some((v) => v.thp && e.addr >= v.start && e.addr < v.start + v.pages))
         fail(`threads[${ti}].menu[${ei}].hugeFails`, 'only a fault in a THP VMA allocates a huge page');
+      if (e.op === 'read' && e.faultAround && vmaAt(e.addr)?.file === undefined)
+        fail(`threads[${ti}].menu[${ei}].faultAround`, "fault-around maps a file's page cache: the address is not in a file mapping");
       if (e.op === 'madv-dontneed' && e.pages !== undefined && !vmaAt(e.addr + e.pages - 1))
         fail(`threads[${ti}].menu[${ei}].pages`, `no VMA covers address ${e.addr + e.pages - 1}`);
     }),

@@ -42,6 +42,7 @@ const ORDER = [
   'ro-longterm-pin-tmpfile',
   'ro-longterm-pin-tmpfile-fast',
   'memcg-writeback-abba',
+  'memcg-writeback-fault-around',
   'fault-double-install',
   'thp-pmd-race',
 ];

@@ -63,6 +63,15 @@ export const SWITCHES = [
       'a fault on a none pmd no longer allocates the PTE table first: alloc_set_pte -> pte_alloc_one_map allocates it after ->fault, with the page locked (seed 004: the order Hugh reverted in huge tmpfs)',
   },
   {
+    name: 'stop-leaking-pagetables',
+    since: '4.10',
+    commit: 'b0b9b3df27d1',
+    title: 'mm: stop leaking PageTables',
+    summary:
+      'do_fault_around no longer frees an unused prealloc_pte after ->map_pages (953c66c2b22a, 4.10-rc1): alloc_set_pte uses it, do_fault frees what is left; 4.8-4.9 allocate after ->fault with the page locked even when fault-around ran',
+    requires: ['postpone-pte-alloc'],
+  },
+  {
     name: 'fault-prealloc-pte',
     since: '5.0',
     commit: '63f3655f9501',

@@ -255,7 +255,7 @@ export class MMModel implements Model {
         title = `write ${mmName}:${e.addr} := ${e.value}`;
         break;
       case 'read':
-        buildAccess(b, m, e.addr, false, 0, fileVma(e.addr), hugeOf(e.addr, e.hugeFails));
+        buildAccess(b, m, e.addr, false, 0, fileVma(e.addr), { ...hugeOf(e.addr, e.hugeFails), faultAround: !!e.faultAround });
         title = `read ${mmName}:${e.addr}`;
         break;
       case 'gup': {

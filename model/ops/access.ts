@@ -9,18 +9,10 @@ import { PG_DATA, TH_ORIG, VMA_WRITE } from '../layout.js';
 import type { ProgramBuilder } from '../program.js';
 import { pmdHugePfn } from '../objects.js';
 import { formatPte as describePte, isPresent, isWritable, PTE_DIRTY, pteTarget, ZERO_PFN } from '../pte.js';
-import { buildFault, FAULT_FLAG_WRITE, FAULT_LOCALS, VM_FAULT_ERROR } from './fault.js';
+import { buildFault, FAULT_FLAG_WRITE, FAULT_LOCALS, type FaultSite, VM_FAULT_ERROR } from './fault.js';
 import { mmap_read_lock, mmap_read_unlock } from '../kernel/locking.js';
 
-export function buildAccess(
-  b: ProgramBuilder,
-  m: number,
-  a: number,
-  write: boolean,
-  value: number,
-  fileVma = false,
-  huge: { thp: boolean; fails: boolean } = { thp: false, fails: false },
-): void {
+export function buildAccess(b: ProgramBuilder, m: number, a: number, write: boolean, value: number, fileVma = false, huge: FaultSite = { thp: false, fails: false }): void {
   const ACCESS = b.reserve();
   const fault = buildFault(
     b,

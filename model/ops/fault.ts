@@ -14,6 +14,7 @@
  */
 import { fallocEnd, fallocStart, formatPmd, pmdIsHuge } from '../objects.js';
 import { bad_pmd, retract_empty_table, set_huge_pmd } from '../kernel/huge_memory.js';
+import { PG_LOCKED } from '../locks.js';
 import { type Kernel, SLEEP } from '../kernel.js';
 import { int, threadLocals } from '../thread-locals.js';
 import { do_wp_page_locked_5_7, SWAPIN_EXCLUSIVE, SWAPIN_WRITABLE, type WpFault } from '../kernel/memory.js';
@@ -74,7 +75,15 @@ export interface Fault {
  * step and returns the caller's next pc. fileVma: a is in a file mapping
  * (adds the ->fault and finish_fault steps).
  */
-export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run, fileVma = false, huge: { thp: boolean; fails: boolean } = { thp: false, fails: false }): Fault {
+/** Where a fault is and what it meets: a THP VMA (and whether this fault's huge allocation fails), fault-around. */
+export interface FaultSite {
+  readonly thp: boolean;
+  readonly fails: boolean;
+  /** A read fault in a file VMA runs do_fault_around first (fault_around_bytes > PAGE_SIZE, ->map_pages). */
+  readonly faultAround?: boolean;
+}
+
+export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run, fileVma = false, huge: FaultSite = { thp: false, fails: false }): Fault {
   const PTL = b.reserve();
   // do_wp_page sleeps in lock_page only up to 5.8 (reuse_swap_page under the page lock).
   const WP_LOCK = !b.has('wp-page-count') && !b.has('cow-page-count') ? b.reserve() : -1;
@@ -93,6 +102,11 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
   const EARLY_ALLOC = tables ? b.reserve() : -1;
   const PREALLOC = tables && fileVma && b.has('fault-prealloc-pte') ? b.reserve() : -1;
   const LOCKED_ALLOC = tables && fileVma && postponed ? b.reserve() : -1;
+  // do_fault_around: a prealloc (4.8+, pmd none), then ->map_pages maps the window's cached, unlocked pages.
+  const FA_PREALLOC = fileVma && huge.faultAround && tables && postponed ? b.reserve() : -1;
+  const FA_MAP = fileVma && huge.faultAround ? b.reserve() : -1;
+  // 4.8-4.9 free an unused fault-around prealloc right after ->map_pages; from 4.10 it lives to the end of do_fault (b0b9b3df27d1).
+  const faPreallocKept = b.has('stop-leaking-pagetables');
   // A THP VMA: do_huge_pmd_anonymous_page (unless this fault's huge allocation fails), and the pmd checks after __pte_alloc.
   const HUGE_ALLOC = huge.thp && !huge.fails ? b.reserve() : -1;
   const HUGE_SET = HUGE_ALLOC >= 0 ? b.reserve() : -1;
@@ -417,7 +431,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
     const finishWhere = postponed
       ? b.has('finish-fault-cleanup')
         ? 'mm/memory.c:finish_fault -> do_set_pte (5.12-6.2)'
-        : 'mm/memory.c:finish_fault -> alloc_set_pte (4.8-5.11)'
+        : 'mm/memory.c:do_read_fault -> alloc_set_pte (4.8-4.9); finish_fault -> alloc_set_pte (4.10-5.11)'
       : 'mm/memory.c:do_read_fault/do_cow_fault/do_shared_fault -> do_set_pte (4.4-4.7)';
     const recheck = !b.ctx.mutants.has('fault-no-pte-recheck');
     // alloc_set_pte (4.8-5.11) and finish_fault from 5.14 install vmf->prealloc_pte; 5.12-5.13's finish_fault ignores it (f9ce0be71d1f).
@@ -470,8 +484,10 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
   const mapPte = (k: Kernel, t: number): number => {
     const orig = k.pte(m, a);
     k.setThreadWord(t, TH_ORIG, orig);
-    return pteKind(orig) === PTE_NONE && FILE_FAULT >= 0 ? FILE_FAULT : PTL;
+    return pteKind(orig) === PTE_NONE && FILE_FAULT >= 0 ? (FA_MAP >= 0 ? FA_MAP : FILE_FAULT) : PTL;
   };
+  /** After do_fault_around: the ->fault path (__do_fault preallocates first from 5.0). */
+  const toFault = (): number => (PREALLOC >= 0 ? PREALLOC : FILE_FAULT);
   /**
    * Once __pte_alloc returned: from 4.5 one atomic read (pmd_trans_unstable:
    * none or huge means retry) before pte_offset_map; before, a
@@ -588,6 +604,53 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
       return finish(k, t);
     });
   }
+  if (FA_PREALLOC >= 0)
+    b.define(FA_PREALLOC, 'do_fault_around: prealloc_pte = pte_alloc_one', 'mm/memory.c:do_fault_around (4.8-6.2)', (k, t) => {
+      if (!pmd_none(k, m) || k.threadWord(t, TH_PTE_TABLE)) return FA_MAP;
+      const r = k.fn.pte_alloc_one(k, t);
+      if (r === ALLOC_SLEEP) return SLEEP;
+      if (r === ALLOC_RETRY) return FA_PREALLOC;
+      if (r === ALLOC_OOM) {
+        if (k.narrate) k.note('no table for fault-around: skip ->map_pages');
+        return toFault();
+      }
+      k.setThreadWord(t, TH_PTE_TABLE, r);
+      if (k.narrate) k.note(`prealloc_pte: PTE table ${r - 1}`);
+      return FA_MAP;
+    });
+  if (FA_MAP >= 0)
+    b.define(FA_MAP, 'do_fault_around: ->map_pages', 'mm/memory.c:do_fault_around -> mm/filemap.c:filemap_map_pages (4.4-6.2)', (k, t) => {
+      // filemap_map_pages: each page of the window (the VMA here: fault_around_bytes is 64 KiB) that is cached, not mapped and trylocks.
+      const v = k.world.vmaOfAddr[a]!;
+      const start = k.world.vmaStart[v]!;
+      const mapped: number[] = [];
+      for (let x = start; x < k.addrs && k.world.vmaOfAddr[x] === v; x++) {
+        if (k.pte(m, x) !== 0) continue;
+        const pfn = k.cachePage(k.fileOf(x), k.fileIndex(x));
+        if (!pfn || k.pageTest(pfn, PG_LOCKED)) continue;
+        if (pmd_none(k, m)) {
+          const table = k.threadWord(t, TH_PTE_TABLE);
+          if (!table) break; // no table (4.8+: the prealloc failed): nothing can be mapped
+          pmd_populate(k, m, table); // alloc_set_pte -> pte_alloc_one_map (4.8-5.11); filemap_map_pmd (5.12-)
+          k.setThreadWord(t, TH_PTE_TABLE, 0);
+        }
+        get_page(k, pfn);
+        page_add_file_rmap(k, pfn);
+        k.addRss(m, k.mmCounter(pfn), 1);
+        const shared = k.isSharedMapping(x);
+        k.setPte(m, x, ptePresent(pfn, shared && vmWrite(k) && k.world.fileShmem[k.fileOf(x)]!, false));
+        mapped.push(x);
+      }
+      if (!mapped.length && !faPreallocKept && k.threadWord(t, TH_PTE_TABLE)) {
+        pte_free(k, t);
+        if (k.narrate) k.note('->map_pages mapped nothing; the unused prealloc_pte is freed here (4.8-4.9)');
+      } else if (k.narrate) k.note(mapped.length ? `->map_pages maps ${mapped.map((x) => k.addrName(m, x)).join(', ')} (trylock_page each)` : '->map_pages maps nothing');
+      if (k.pte(m, a) !== k.threadWord(t, TH_ORIG)) {
+        if (k.narrate) k.note('the faulting address is mapped: VM_FAULT_NOPAGE, no ->fault');
+        return finish(k, t);
+      }
+      return toFault();
+    });
   if (PREALLOC >= 0)
     b.define(PREALLOC, '__do_fault: prealloc_pte = pte_alloc_one', 'mm/memory.c:__do_fault (5.0-6.2; 4.9.152, 4.14.94, 4.19.16, 4.20.3)', (k, t) =>
       pmd_none(k, m) && !k.threadWord(t, TH_PTE_TABLE)
@@ -622,7 +685,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
         if (HUGE_ALLOC >= 0) return HUGE_ALLOC;
         if (huge.thp && k.narrate) k.note("do_huge_pmd_anonymous_page: no huge page (this fault's THP allocation fails): VM_FAULT_FALLBACK to a PTE table");
         // No PTE table: before 4.8 every fault allocates it first; from 4.8 a file fault does only after ->fault (7267ec008b5c).
-        if (postponed && FILE_FAULT >= 0) return PREALLOC >= 0 ? PREALLOC : FILE_FAULT;
+        if (postponed && FILE_FAULT >= 0) return FA_PREALLOC >= 0 ? FA_PREALLOC : toFault();
         return EARLY_ALLOC;
       }
       if (b.ctx.thp && pmdIsHuge(k.s[k.L.pmd(m)]!)) {
@@ -636,7 +699,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
         case PTE_MIGRATION:
           return built(MIGRATION_WAIT, 'migration_entry_wait');
         case PTE_NONE:
-          return FILE_FAULT >= 0 ? FILE_FAULT : PTL;
+          return FILE_FAULT >= 0 ? (FA_MAP >= 0 ? FA_MAP : FILE_FAULT) : PTL;
         default:
           return PTL;
       }

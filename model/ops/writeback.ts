@@ -17,29 +17,29 @@ import { end_page_writeback, lock_page, unlock_page } from '../kernel/locking.js
 const WB = threadLocals('ext4_writepages', { inBio: int('aux') });
 
 export function buildWriteback(b: ProgramBuilder, f: number, indices: readonly number[]): void {
-  const steps = indices.map(() => b.reserve());
+  const locks = indices.map(() => b.reserve());
+  const writes = indices.map(() => b.reserve());
   const SUBMIT = b.reserve();
   indices.forEach((index, j) => {
-    const next = j + 1 < indices.length ? steps[j + 1]! : SUBMIT;
-    b.define(
-      steps[j]!,
-      `lock_page, set_page_writeback (page ${index})`,
-      'fs/ext4/inode.c:mpage_prepare_extent_to_map -> mpage_submit_page -> fs/ext4/page-io.c:ext4_bio_write_page (4.4-6.2)',
-      (k, t) => {
-        const pfn = k.cachePage(f, index);
-        if (!pfn) {
-          if (k.narrate) k.note(`page ${index} is not in the page cache: nothing to write`);
-          return next;
-        }
-        if (!lock_page(k, t, pfn)) return SLEEP;
-        k.setPageWord(pfn, PG_FLAGS, (k.pageFlags(pfn) & ~PG_DIRTY) | PG_WRITEBACK);
-        k.setFileWord(f, F_WB_OWNER, t + 1);
-        WB.inBio.set(k, t, WB.inBio.get(k, t) | (1 << j));
-        unlock_page(k, pfn);
-        if (k.narrate) k.note(`pfn ${pfn}: lock_page, clear_page_dirty_for_io, set_page_writeback, added to the bio, unlock_page (the bio is not submitted yet)`);
+    const next = j + 1 < indices.length ? locks[j + 1]! : SUBMIT;
+    b.define(locks[j]!, `mpage_prepare_extent_to_map: lock_page (page ${index})`, 'fs/ext4/inode.c:mpage_prepare_extent_to_map (4.4-6.2)', (k, t) => {
+      const pfn = k.cachePage(f, index);
+      if (!pfn) {
+        if (k.narrate) k.note(`page ${index} is not in the page cache: nothing to write`);
         return next;
-      },
-    );
+      }
+      if (!lock_page(k, t, pfn)) return SLEEP;
+      return writes[j]!;
+    });
+    b.define(writes[j]!, `set_page_writeback, unlock_page (page ${index})`, 'fs/ext4/inode.c:mpage_submit_page -> fs/ext4/page-io.c:ext4_bio_write_page (4.4-6.2)', (k, t) => {
+      const pfn = k.cachePage(f, index)!;
+      k.setPageWord(pfn, PG_FLAGS, (k.pageFlags(pfn) & ~PG_DIRTY) | PG_WRITEBACK);
+      k.setFileWord(f, F_WB_OWNER, t + 1);
+      WB.inBio.set(k, t, WB.inBio.get(k, t) | (1 << j));
+      unlock_page(k, pfn);
+      if (k.narrate) k.note(`pfn ${pfn}: clear_page_dirty_for_io, set_page_writeback, added to the bio, unlock_page (the bio is not submitted yet)`);
+      return next;
+    });
   });
   b.define(SUBMIT, 'ext4_io_submit: bio completes, end_page_writeback', 'fs/ext4/page-io.c:ext4_io_submit -> ext4_end_bio -> end_page_writeback (4.4-6.2)', (k, t) => {
     const inBio = WB.inBio.get(k, t);
