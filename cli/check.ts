@@ -13,7 +13,7 @@ import { checkLockOrder, lockGraphDot, type LockOrderResult } from './lock-order
 import type { Reductions } from '../checker/reduce.js';
 import { findInvariant, INVARIANTS, invariantSource, type MMInvariant } from '../invariants/registry.js';
 import { createModel, mmFactory } from '../model/factory.js';
-import { ScenarioError, type ScenarioSpec, validateScenario } from '../model/scenario.js';
+import { ScenarioError, type ScenarioSpec, scenarioKernelProblem, validateScenario } from '../model/scenario.js';
 import { isScenarioFile, loadScenarioFile, ScenarioFileError } from '../model/scenario-file.js';
 import { findScenario, SCENARIOS } from '../model/scenarios.js';
 import { describeVariant, didYouMean, NEWEST_KERNEL, resolveVariant, type Variant, VariantError } from '../model/variants.js';
@@ -154,6 +154,10 @@ export function plan(req: CheckRequest): Plan {
       if (run) run.lockOrder = true;
       else runs.push({ scenario: resolveScenario(LOCK_ORDER_DEFAULT_SCENARIO, req.witnesses), invariants: [], lockOrder: true });
     }
+  }
+  for (const run of runs) {
+    const why = scenarioKernelProblem(run.scenario, variant.version);
+    if (why) throw new UsageError(why);
   }
   return { variant, runs, notApplicable, warnings };
 }

@@ -12,6 +12,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { loadInvariantFiles } from '../invariants/invariant-file.js';
 import { findInvariant, INVARIANTS, invariantSource } from '../invariants/registry.js';
 import { didYouMean, resolveVariant, VariantError } from '../model/variants.js';
+import { scenarioKernelProblem } from '../model/scenario.js';
 import { arr, bool, checkJson, InputError, int, obj, opt, readText, req, type Schema, str } from '../model/json-schema.js';
 import type { WitnessSpec } from '../model/scenario.js';
 import { isScenarioFile, WITNESS } from '../model/scenario-file.js';
@@ -164,7 +165,12 @@ function planRows(cfg: GateConfig, opts: GateOptions): Row[] {
         if (!findInvariant(n) && n !== LOCK_ORDER) throw new UsageError(`unknown invariant "${n}"${didYouMean(n, [...INVARIANTS.map((x) => x.name), LOCK_ORDER])}`);
       }),
     );
-    c.kernels.forEach((k, j) => at(`kernels[${j}]`, () => resolveVariant({ kernel: k })));
+    c.kernels.forEach((k, j) =>
+      at(`kernels[${j}]`, () => {
+        const why = scenarioKernelProblem(resolveScenario(scenario), resolveVariant({ kernel: k }).version);
+        if (why) throw new UsageError(why);
+      }),
+    );
     at('mutants', () => resolveVariant({ mutants: c.mutants ?? [] }));
     at('patch', () => resolveVariant({ patch: c.patch ?? [] }));
     at('revert', () => resolveVariant({ revert: c.revert ?? [] }));

@@ -66,6 +66,8 @@ export interface WorldInfo {
   readonly fileDisk: readonly (readonly number[])[];
   /** The processes' legacy memcg is at its limit: page-table allocations reclaim first (scenario "reclaim": "memcg-v1"). */
   readonly memcgV1: boolean;
+  /** Memory is exhausted beyond the PTE-table pool: an allocation that finds none invokes the OOM killer (scenario "reclaim": "oom"). */
+  readonly oom: boolean;
   /** The pages a huge pmd maps (the THP VMA's length); 0 when the scenario has no THP VMA. */
   readonly thpPages: number;
   /** A thread's state in one line, for the readable state (the model sets it once its programs are built). */

@@ -51,6 +51,8 @@ export const MM_DROPPED = 3; // __mmdrop ran check_mm
 
 /** mm.flags bits. */
 export const MMF_HAS_PINNED = 1;
+/** The OOM killer chose this process (its threads have TIF_MEMDIE / a fatal signal: they can only exit). */
+export const MMF_OOM_VICTIM = 2;
 /** Ghost (history) bit: a fault used a pmd as a PTE table after it stopped being one (pmd-stable, F2). */
 export const MMF_GHOST_BAD_PMD = 1 << 8;
 /** Ghost bit: a pmd's PTE table was taken away (the pmd made huge or none) without mmap_lock for write (no-retract-under-read, F4). */

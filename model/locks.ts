@@ -33,6 +33,8 @@ export const LOCK_PTL = 6;
 export const WAITQ_FALLOC = 7;
 /** PG_writeback of a file's pages: wait_on_page_writeback sleeps here, end_page_writeback wakes it (a wait queue, not a lock). */
 export const WAITQ_WRITEBACK = 8;
+/** An OOM victim's exit: out_of_memory's caller retries (spins) until the victim has exited and freed its memory (4.4-4.5). */
+export const WAITQ_OOM = 9;
 
 export interface LockClass {
   readonly id: number;
@@ -52,6 +54,7 @@ export const LOCK_CLASSES: readonly LockClass[] = [
   { id: LOCK_PTL, name: 'ptl', object: 'mm', kind: 'spinlock' },
   { id: WAITQ_FALLOC, name: 'shmem_falloc_waitq', object: 'file', kind: 'wait queue' },
   { id: WAITQ_WRITEBACK, name: 'PG_writeback', object: 'file', kind: 'wait queue' },
+  { id: WAITQ_OOM, name: 'OOM victim exit', object: 'mm', kind: 'wait queue' },
 ];
 // pmd_lock is taken only within a step (pmd_populate under it): the step's atomicity stands for it.
 

@@ -30,6 +30,7 @@ export const RSS_NAMES = ['MM_FILEPAGES', 'MM_ANONPAGES', 'MM_SWAPENTS', 'MM_SHM
 // Flag bits that the readable state names (their constants are in layout.ts, derived from here).
 const MMF_NAMES: [number, string][] = [
   [1, 'MMF_HAS_PINNED'],
+  [2, 'OOM victim (SIGKILL, TIF_MEMDIE)'],
   [1 << 8, 'WARN:pte_offset_map-on-unstable-pmd'],
   [1 << 9, 'WARN:pte-table-retracted-under-mmap-read'],
 ];

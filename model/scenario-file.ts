@@ -183,9 +183,10 @@ export const SCENARIO_SCHEMA: Schema = obj(
       ),
     ),
     reclaim: opt(
-      str('memcg-v1: the processes are in a legacy (cgroup v1) memory cgroup at its limit; an allocation charged to it (a page table) reclaims and waits on PG_writeback', {
-        enum: ['memcg-v1'],
-      }),
+      str(
+        'memcg-v1: the processes are in a legacy (cgroup v1) memory cgroup at its limit; an allocation charged to it (a page table) reclaims and waits on PG_writeback. oom: memory is exhausted beyond the PTE-table pool; a page-table allocation that finds none invokes the OOM killer (4.4-4.5)',
+        { enum: ['memcg-v1', 'oom'] },
+      ),
     ),
     witnesses: opt(arr(WITNESS, 'states or completed operations that must be reachable for a HOLDS to mean something')),
     threads: req(

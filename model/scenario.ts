@@ -6,6 +6,7 @@
  */
 import { LIMITS } from './limits.js';
 import { didYouMean } from './variants.js';
+import { compareMainline, parseRelease } from './releases.js';
 
 export type Prot = 'r' | 'rw';
 
@@ -114,13 +115,21 @@ export interface ScenarioSpec {
   /** The PMD level is modelled: each process has one pmd entry, none until a fault allocates its PTE table from this pool. */
   pageTables?: { tables: number };
   /** memcg-v1: allocations charged to the processes' memory cgroup (page tables) must reclaim first (legacy memcg: waits on PG_writeback). */
-  reclaim?: 'memcg-v1';
+  reclaim?: 'memcg-v1' | 'oom';
   threads: ThreadSpec[];
   /** What must be reachable for a HOLDS on this scenario to mean something. */
   witnesses?: WitnessSpec[];
 }
 
 export class ScenarioError extends Error {}
+
+/** Why this scenario cannot be checked on this kernel release (a feature modelled for some releases only), or null. */
+export function scenarioKernelProblem(s: ScenarioSpec, version: string): string | null {
+  const r = parseRelease(version);
+  if (s.reclaim === 'oom' && r && compareMainline(r, { major: 4, minor: 6 }) >= 0)
+    return `scenario ${s.name}: "reclaim": "oom" is modelled on 4.4 and 4.5 only, not ${version}: the OOM reaper of 4.6 (aac453635549) is not modelled`;
+  return null;
+}
 
 /** Names of processes, threads, VMAs, files and GUP references: short words, usable as object keys and file names. */
 export const NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,31}$/;
@@ -175,7 +184,7 @@ export function validateScenario(s: ScenarioSpec): void {
   if (s.frames < 1 || s.frames > LIMITS.frames.max) fail('frames', `need 1 to ${LIMITS.frames.max} page frames (${LIMITS.frames.why})`);
   if (s.pageTables && (s.pageTables.tables < 1 || s.pageTables.tables > LIMITS.pgtables.max))
     fail('pageTables.tables', `must be 1 to ${LIMITS.pgtables.max} (${LIMITS.pgtables.why})`);
-  if (s.reclaim && !s.pageTables) fail('reclaim', 'memcg reclaim is entered by page-table allocations: it needs "pageTables"');
+  if (s.reclaim && !s.pageTables) fail('reclaim', `${s.reclaim === 'oom' ? 'the OOM killer' : 'memcg reclaim'} is entered by page-table allocations: it needs "pageTables"`);
   if (s.swapSlots < 0 || s.swapSlots > LIMITS.swapSlots.max) fail('swapSlots', `at most ${LIMITS.swapSlots.max} swap slots (${LIMITS.swapSlots.why})`);
   const vmaNames = new Set(s.vmas.map((v) => v.name));
   const fileNames = new Set(files.map((f) => f.name));
@@ -335,7 +344,13 @@ export function validateScenario(s: ScenarioSpec): void {
         fail(`threads[${ti}].menu[${ei}].pages`, `no VMA covers address ${e.addr + e.pages - 1}`);
     }),
   );
-  if (s.pageTables && s.reclaim) {
+  if (s.reclaim === 'oom')
+    s.threads.forEach((t, ti) => {
+      // A killed process's threads can only exit: each needs an exit entry to do it with.
+      if (t.mm !== null && !t.menu.some((e) => e.op === 'exit'))
+        fail(`threads[${ti}].menu`, 'with "reclaim": "oom" every thread of a process needs an exit entry (an OOM victim\'s threads exit)');
+    });
+  if (s.pageTables && s.reclaim === 'memcg-v1') {
     // fork's table allocation is charged too; its reclaim (retry, sleep) is not modelled inside dup_mmap's one step.
     s.threads.forEach((t, ti) =>
       t.menu.forEach((e, ei) => {

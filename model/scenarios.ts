@@ -45,6 +45,7 @@ const ORDER = [
   'memcg-writeback-fault-around',
   'fault-double-install',
   'thp-pmd-race',
+  'oom-page-lock',
 ];
 
 function loadBuiltins(): ScenarioSpec[] {

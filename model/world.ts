@@ -17,6 +17,7 @@ import {
   lockClass,
   STATUS_ASLEEP,
   WAITQ_FALLOC,
+  WAITQ_OOM,
   WAITQ_WRITEBACK,
   waitKey,
   STATUS_MASK,
@@ -41,6 +42,8 @@ import {
   PG_DATA,
   TH_PC,
   F_WB_OWNER,
+  MM_FLAGS,
+  MMF_OOM_VICTIM,
   TH_HELD_LOCALS,
   TH_LOCALS,
   TH_STATUS,
@@ -63,7 +66,7 @@ import type { PorInfo } from '../checker/reduce.js';
 import { type BuildContext, MAX_STEPS, PC_IDLE, pcEntry, pcOf, pcStep, ProgramBuilder, type Program, type Step } from './program.js';
 import { FrameSymmetry } from './symmetry.js';
 import { ptePresent, pteSwap } from './pte.js';
-import { type MenuEntry, type ScenarioSpec, validateScenario } from './scenario.js';
+import { type MenuEntry, ScenarioError, type ScenarioSpec, scenarioKernelProblem, validateScenario } from './scenario.js';
 import type { Variant } from './variants.js';
 import { add_to_page_cache } from './kernel/filemap.js';
 import { finish_wait } from './kernel/locking.js';
@@ -131,6 +134,9 @@ export class MMModel implements Model {
   private readonly init: Int32Array;
   /** Per thread: the entries run as a fixed program, in order. */
   private readonly inOrder: boolean[];
+  /** The scenario runs out of memory (the OOM killer kills); which menu entries are exit. */
+  private readonly oomKills: boolean;
+  private readonly exitEntry: boolean[][];
   private readonly buildContext: BuildContext;
   private readonly gupRefs: string[] = [];
   private readonly symmetry: FrameSymmetry;
@@ -159,7 +165,8 @@ export class MMModel implements Model {
       // lockdep witnessing one dependency keeps a ghost word: set when it is taken.
       extra: {
         ...(typeof options.lockdep === 'number' ? { lockdep: 1 } : {}),
-        ...(scenario.pageTables ? { pgtables: scenario.pageTables.tables } : {}),
+        // With "reclaim": "oom", one more table: the memory reserve only an OOM victim may use.
+        ...(scenario.pageTables ? { pgtables: scenario.pageTables.tables + (scenario.reclaim === 'oom' ? 1 : 0) } : {}),
       },
     });
     const vmaOfAddr = new Array<number>(addrs).fill(-1);
@@ -182,6 +189,7 @@ export class MMModel implements Model {
       fileShmem: files.map((f) => f.kind === 'shmem'),
       fileDisk: files.map((f) => f.disk ?? []),
       memcgV1: scenario.reclaim === 'memcg-v1',
+      oom: scenario.reclaim === 'oom',
       thpPages: scenario.vmas.find((v) => v.thp)?.pages ?? 0,
       describeThread: (v, t) => describeThread(this, v, t),
     };
@@ -194,6 +202,10 @@ export class MMModel implements Model {
     this.stateWords = this.layout.words;
     this.scratch = new Int32Array(this.stateWords);
     this.inOrder = scenario.threads.map((t) => t.mode === 'program');
+    this.oomKills = scenario.reclaim === 'oom';
+    this.exitEntry = scenario.threads.map((t) => t.menu.map((e) => e.op === 'exit'));
+    const problem = scenarioKernelProblem(scenario, variant.version);
+    if (problem) throw new ScenarioError(problem);
     this.buildContext = {
       switches: variant.switches,
       mutants: variant.mutants,
@@ -422,12 +434,16 @@ export class MMModel implements Model {
       const progs = this.programs[t]!;
       k.stepAction = 0;
       if (pc === 0) {
+        // An OOM victim's thread takes its fatal signal on the way back to user space: it can only exit.
+        const killed = this.oomKills && this.killed(s, t);
         for (let e = 0; e < progs.length; e++) {
           const used = budgetUsed(s, tb, e);
           if (used >= progs[e]!.max) {
             continue;
           }
-          if (this.inOrder[t] && e > 0 && budgetUsed(s, tb, e - 1) < progs[e - 1]!.max) break;
+          if (killed) {
+            if (!this.exitEntry[t]![e]) continue;
+          } else if (this.inOrder[t] && e > 0 && budgetUsed(s, tb, e - 1) < progs[e - 1]!.max) break;
           n.set(s);
           k.bind(n);
           k.stepAction = this.actionBase[t]![e]!;
@@ -458,6 +474,12 @@ export class MMModel implements Model {
         emit(n, actionOf(this.actionBase[t]![e]!, i, outcomeIndex(next)));
       }
     }
+  }
+
+  /** Thread t's process was chosen by the OOM killer (scenarios with "reclaim": "oom"). */
+  private killed(s: Int32Array, t: number): boolean {
+    const m = this.world.threadMm[t]!;
+    return m >= 0 && (s[this.layout.mm(m) + MM_FLAGS]! & MMF_OOM_VICTIM) !== 0;
   }
 
   /**
@@ -495,6 +517,9 @@ export class MMModel implements Model {
     const v = this.view(s);
     const names = this.world.threadNames;
     const waits: WaitFor['waits'] = [];
+    // An OOM victim's exit is up to its own threads that are still running.
+    const victimThreads = (st: Int32Array, m: number) =>
+      this.world.threadMm.flatMap((x, u) => (x === m && (st[L.threadBase[u]! + TH_STATUS]! & STATUS_MASK) === TS_RUNNING ? [{ thread: u, key: 0, mode: 'locked' as const }] : []));
     // PG_writeback has no holder: the thread whose bio will end it is its waker (file.wb_owner).
     const writebackBy = (st: Int32Array, f: number) => {
       const owner = st[L.file(f) + F_WB_OWNER]!;
@@ -526,7 +551,9 @@ export class MMModel implements Model {
           ? v.lockPlaces.holdersOf(s, waitKey(LOCK_I_RWSEM, keyObject(key)))
           : keyClass(key) === WAITQ_WRITEBACK
             ? writebackBy(s, keyObject(key))
-            : v.lockPlaces.holdersOf(s, key);
+            : keyClass(key) === WAITQ_OOM
+              ? victimThreads(s, keyObject(key))
+              : v.lockPlaces.holdersOf(s, key);
       let holders = held.map((h) => h.thread);
       let behind = false;
       if (lockClass(keyClass(key)).kind === 'rwsem' && !(w & WAIT_WRITE) && held.every((h) => h.mode === 'read')) {

@@ -10,8 +10,9 @@
  * backs them. A pmd that is none has no PTEs: every PTE word is none then.
  */
 import type { Kernel } from '../kernel.js';
-import { GHOST_ALLOC_UNDER_LOCK, F_GHOST, F_IMMAP, MM_FLAGS, MM_LOCK, MMF_GHOST_RETRACT, PG_FLAGS, PG_MAPPING, TH_PTE_TABLE } from '../layout.js';
-import { PG_LOCKED, pageLockOwner, rwsemHolders, rwsemWriter } from '../locks.js';
+import { GHOST_ALLOC_UNDER_LOCK, F_GHOST, F_IMMAP, MM_FLAGS, MM_LIVE, MM_LOCK, MMF_GHOST_RETRACT, MMF_OOM_VICTIM, PG_FLAGS, PG_MAPPING, TH_PTE_TABLE } from '../layout.js';
+import { PG_LOCKED, pageLockOwner, rwsemHolders, rwsemWriter, WAITQ_OOM, waitKey } from '../locks.js';
+import { spin_on } from './locking.js';
 import { mappingFile, pmdTable } from '../objects.js';
 import { mem_cgroup_charge_reclaim } from './vmscan.js';
 
@@ -21,6 +22,8 @@ export const ALLOC_OOM = 0;
 export const ALLOC_RETRY = -1;
 /** Reclaim sleeps in wait_on_page_writeback: the step returns SLEEP. */
 export const ALLOC_SLEEP = -2;
+/** The OOM killer's victim has not exited yet: the allocation retries (spins) until it has (BLOCKED). */
+export const ALLOC_SPIN = -3;
 
 /**
  * might_alloc / fs_reclaim_acquire: a GFP_KERNEL allocation may enter
@@ -44,20 +47,80 @@ function might_alloc(k: Kernel, t: number): void {
 /** pte_alloc_one: a table from the pool (index + 1), or ALLOC_RETRY / ALLOC_SLEEP while reclaim runs, or ALLOC_OOM. */
 export type PteAllocOne = (k: Kernel, t: number) => number;
 
-/** A table from the pool, or ALLOC_OOM. */
-function takeTable(k: Kernel): number {
-  for (let i = 0; i < k.L.pgtables; i++) {
+/** The first free table of pool slots [from, to), taken; or 0. */
+function takeSlot(k: Kernel, from: number, to: number): number {
+  for (let i = from; i < to; i++) {
     if (k.s[k.L.pgtable(i)] !== 0) continue;
     k.s[k.L.pgtable(i)] = 1;
     return i + 1;
   }
-  return ALLOC_OOM;
+  return 0;
+}
+
+/**
+ * A table from the pool, or ALLOC_OOM (or, with the scenario out of
+ * memory, what the OOM killer makes of it). With "reclaim": "oom" the
+ * pool's last table is the memory reserve, for an OOM victim only
+ * (TIF_MEMDIE: ALLOC_NO_WATERMARKS).
+ */
+function takeTable(k: Kernel, t: number): number {
+  const reserve = k.world.oom ? 1 : 0;
+  return takeSlot(k, 0, k.L.pgtables - reserve) || (k.world.oom ? out_of_memory(k, t) : ALLOC_OOM);
+}
+
+/** A table from the pool (not the reserve) or ALLOC_OOM, never the OOM killer (fork's copy: -ENOMEM). */
+export function takeTableNoOom(k: Kernel): number {
+  return takeSlot(k, 0, k.L.pgtables - (k.world.oom ? 1 : 0)) || ALLOC_OOM;
+}
+
+/**
+ * The page allocator's slow path found nothing to reclaim: out_of_memory
+ * (mm/oom_kill.c, 4.4-4.5). While a victim has not exited,
+ * oom_scan_process_thread returns OOM_SCAN_ABORT and the allocation retries
+ * (an order-0 GFP_KERNEL allocation never fails): it spins until the victim
+ * exits and frees its memory. Otherwise the process with the largest rss
+ * (oom_badness; the first on a tie) is killed: SIGKILL, TIF_MEMDIE. The OOM
+ * reaper (4.6, aac453635549) is not modelled: scenarios with "reclaim":
+ * "oom" are refused on 4.6 and later.
+ */
+function out_of_memory(k: Kernel, t: number): number {
+  const current = k.world.threadMm[t]!;
+  if (current >= 0 && k.mmWord(current, MM_FLAGS) & MMF_OOM_VICTIM) {
+    // The allocating task is the victim: TIF_MEMDIE lets it allocate from the reserves.
+    const table = takeSlot(k, k.L.pgtables - 1, k.L.pgtables);
+    if (k.narrate) k.note(table ? 'the OOM victim allocates from the memory reserves (TIF_MEMDIE)' : 'the reserves are gone: the allocation fails');
+    return table || ALLOC_OOM;
+  }
+  for (let m = 0; m < k.world.mmNames.length; m++) {
+    if (k.mmWord(m, MM_FLAGS) & MMF_OOM_VICTIM && k.mmState(m) === MM_LIVE) {
+      spin_on(k, waitKey(WAITQ_OOM, m));
+      return ALLOC_SPIN;
+    }
+  }
+  let victim = -1;
+  let most = -1;
+  for (let m = 0; m < k.world.mmNames.length; m++) {
+    if (k.mmState(m) !== MM_LIVE || k.mmWord(m, MM_FLAGS) & MMF_OOM_VICTIM) continue;
+    let rss = 0;
+    for (let c = 0; c < 4; c++) rss += k.rss(m, c);
+    if (rss > most) {
+      most = rss;
+      victim = m;
+    }
+  }
+  if (victim < 0) return ALLOC_OOM;
+  k.setMmWord(victim, MM_FLAGS, k.mmWord(victim, MM_FLAGS) | MMF_OOM_VICTIM);
+  if (k.narrate)
+    k.note(
+      `out_of_memory: the OOM killer kills ${k.mmName(victim)} (rss ${most}): SIGKILL, TIF_MEMDIE; the allocation retries${victim === current ? ' (from the reserves)' : ' until it has exited'}`,
+    );
+  return ALLOC_RETRY;
 }
 
 /** Up to 4.7 x86's page tables are not charged to the memory cgroup (GFP_KERNEL | __GFP_NOTRACK | __GFP_ZERO). */
 export const pte_alloc_one_4_4: PteAllocOne = (k, t) => {
   might_alloc(k, t);
-  return takeTable(k);
+  return takeTable(k, t);
 };
 
 /**
@@ -71,7 +134,7 @@ export const pte_alloc_one_4_8: PteAllocOne = (k, t) => {
     const r = mem_cgroup_charge_reclaim(k, t);
     if (r !== 0) return r;
   }
-  return takeTable(k);
+  return takeTable(k, t);
 };
 
 /** pte_free: a table back to the pool. */

@@ -15,7 +15,7 @@
 import { fallocEnd, fallocStart, formatPmd, pmdIsHuge } from '../objects.js';
 import { bad_pmd, retract_empty_table, set_huge_pmd } from '../kernel/huge_memory.js';
 import { PG_LOCKED } from '../locks.js';
-import { type Kernel, SLEEP } from '../kernel.js';
+import { BLOCKED, type Kernel, SLEEP } from '../kernel.js';
 import { int, threadLocals } from '../thread-locals.js';
 import { do_wp_page_locked_5_7, SWAPIN_EXCLUSIVE, SWAPIN_WRITABLE, type WpFault } from '../kernel/memory.js';
 import {
@@ -46,7 +46,7 @@ import { lock_page, shmem_falloc_wait, trylock_page, unlock_page, wait_on_page_l
 import { alloc_page, get_page, put_page } from '../kernel/page_alloc.js';
 import { anon_vma_prepare, page_add_file_rmap } from '../kernel/rmap.js';
 import { add_to_swap_cache } from '../kernel/swapfile.js';
-import { ALLOC_OOM, ALLOC_RETRY, ALLOC_SLEEP, pmd_none, pmd_populate, pte_free, pte_free_table } from '../kernel/pgalloc.js';
+import { ALLOC_OOM, ALLOC_RETRY, ALLOC_SLEEP, ALLOC_SPIN, pmd_none, pmd_populate, pte_free, pte_free_table } from '../kernel/pgalloc.js';
 
 /** Fault flags and results kept in the thread's aux word while a fault runs. */
 /** The fault's local: its flags (FAULT_FLAG_*) and, once it returns, its result bits (VM_FAULT_*); its caller sets the flags. */
@@ -99,6 +99,8 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
   const tables = b.ctx.pageTables;
   // Hugh's huge tmpfs 09/31 (mmotm, April 2016) had the same order as 7267ec008b5c: the table after ->fault.
   const postponed = b.has('postpone-pte-alloc') || b.has('avoid-premature-exposure');
+  /** Where-strings for Hugh's patch on a release before 4.8: the functions are those of 7267ec008b5c, the release is not. */
+  const rel = (range: string): string => (b.has('postpone-pte-alloc') ? range : 'huge tmpfs 09/31 on 4.6, as 7267ec008b5c in 4.8');
   const EARLY_ALLOC = tables ? b.reserve() : -1;
   const PREALLOC = tables && fileVma && b.has('fault-prealloc-pte') ? b.reserve() : -1;
   const LOCKED_ALLOC = tables && fileVma && postponed ? b.reserve() : -1;
@@ -431,7 +433,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
     const finishWhere = postponed
       ? b.has('finish-fault-cleanup')
         ? 'mm/memory.c:finish_fault -> do_set_pte (5.12-6.2)'
-        : 'mm/memory.c:do_read_fault -> alloc_set_pte (4.8-4.9); finish_fault -> alloc_set_pte (4.10-5.11)'
+        : `mm/memory.c:do_read_fault -> alloc_set_pte (${rel('4.8-4.9')}); finish_fault -> alloc_set_pte (4.10-5.11)`
       : 'mm/memory.c:do_read_fault/do_cow_fault/do_shared_fault -> do_set_pte (4.4-4.7)';
     const recheck = !b.ctx.mutants.has('fault-no-pte-recheck');
     // alloc_set_pte (4.8-5.11) and finish_fault from 5.14 install vmf->prealloc_pte; 5.12-5.13's finish_fault ignores it (f9ce0be71d1f).
@@ -510,6 +512,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
   const allocate = (k: Kernel, t: number, self: number, locked: boolean, got: (table: number) => number): number => {
     const r = k.fn.pte_alloc_one(k, t);
     if (r === ALLOC_SLEEP) return SLEEP;
+    if (r === ALLOC_SPIN) return BLOCKED;
     if (r === ALLOC_RETRY) return self;
     if (r === ALLOC_OOM) {
       if (k.narrate) k.note('no PTE table: VM_FAULT_OOM');
@@ -531,7 +534,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
   };
   if (tables) {
     const early = postponed
-      ? ['do_anonymous_page: pte_alloc', 'mm/memory.c:do_anonymous_page -> __pte_alloc (4.8-5.15; pmd_install 5.16-6.2)']
+      ? ['do_anonymous_page: pte_alloc', `mm/memory.c:do_anonymous_page -> __pte_alloc (${rel('4.8-5.15; pmd_install 5.16-6.2')})`]
       : ['__handle_mm_fault: pte_alloc', 'mm/memory.c:__handle_mm_fault -> __pte_alloc (4.4-4.7)'];
     b.define(EARLY_ALLOC, early[0]!, early[1]!, (k, t) => {
       if (pmd_none(k, m))
@@ -609,6 +612,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
       if (!pmd_none(k, m) || k.threadWord(t, TH_PTE_TABLE)) return FA_MAP;
       const r = k.fn.pte_alloc_one(k, t);
       if (r === ALLOC_SLEEP) return SLEEP;
+      if (r === ALLOC_SPIN) return BLOCKED;
       if (r === ALLOC_RETRY) return FA_PREALLOC;
       if (r === ALLOC_OOM) {
         if (k.narrate) k.note('no table for fault-around: skip ->map_pages');
@@ -665,7 +669,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
     b.define(
       LOCKED_ALLOC,
       cleanup ? 'finish_fault: pte_alloc (page locked)' : 'pte_alloc_one_map: pte_alloc (page locked)',
-      cleanup ? 'mm/memory.c:finish_fault -> pte_alloc -> __pte_alloc (5.12-6.2)' : 'mm/memory.c:alloc_set_pte -> pte_alloc_one_map -> __pte_alloc (4.8-5.11)',
+      cleanup ? 'mm/memory.c:finish_fault -> pte_alloc -> __pte_alloc (5.12-6.2)' : `mm/memory.c:alloc_set_pte -> pte_alloc_one_map -> __pte_alloc (${rel('4.8-5.11')})`,
       (k, t) =>
         // 5.12-5.13 allocate anew even when __do_fault preallocated: that one is freed at the end of do_fault.
         pmd_none(k, m)

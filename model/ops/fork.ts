@@ -56,7 +56,7 @@ import { anon_vma_lock_write, anon_vma_unlock_write, mmap_write_lock, mmap_write
 import { alloc_page, get_page, put_page } from '../kernel/page_alloc.js';
 import { page_dup_rmap } from '../kernel/rmap.js';
 import { swap_duplicate } from '../kernel/swapfile.js';
-import { free_pgtables, pmd_none, pmd_populate } from '../kernel/pgalloc.js';
+import { free_pgtables, pmd_none, pmd_populate, takeTableNoOom } from '../kernel/pgalloc.js';
 
 /** fork's locals: the address copy_pte_range is at, and its decision for it (1: copy the page for the child); new_page holds the preallocated page. */
 const FORK_LOCALS = threadLocals('dup_mmap', { addr: int('aux2'), copy: int('aux') });
@@ -226,7 +226,8 @@ function copyPmd(k: Kernel, t: number, parent: number, child: number): boolean {
   let copies = false;
   for (let a = 0; a < k.addrs; a++) if (needsCopyTable(k, parent, a)) copies = true;
   if (!copies) return true;
-  const table = k.fn.pte_alloc_one(k, t);
+  // Charged and reclaiming like any table (might_alloc), but fork's one step cannot wait for the OOM killer: no table is -ENOMEM.
+  const table = k.world.oom ? takeTableNoOom(k) : k.fn.pte_alloc_one(k, t);
   if (table <= 0) {
     if (k.narrate) k.note('copy_pte_range: no page table for the child: -ENOMEM');
     return false;

@@ -117,6 +117,27 @@ describe("seed 004's own patch on 4.6: Hugh's huge tmpfs 09/31 and its revert", 
   });
 });
 
+describe('OOM vs the page lock (seed 004: "an OOM deadlock Google saw")', () => {
+  test('4.4-4.5: the victim exits; with 09/31 it waits for the page the allocating fault holds', () => {
+    for (const kernel of ['4.4', '4.5']) {
+      const ok = check('oom-page-lock', kernel, ['rss-consistent', 'refcount-sane']);
+      expect(ok.result.verdict).toBe('holds');
+      expect(ok.result.witnesses?.every((w) => w.found)).toBe(true);
+      const bad = check('oom-page-lock', kernel, ['rss-consistent'], { patch: ['avoid-premature-exposure'] });
+      expect(bad.result.verdict).toBe('deadlock');
+      expect(bad.result.violations[0]!.message).toBe('wait-for cycle: P spins on V OOM victim exit, which only V can end; V sleeps on pfn 1 PG_locked, held by P');
+    }
+  });
+  test('4.6 and later: refused in one line (the OOM reaper is not modelled); a thread without exit is refused', () => {
+    const r = mmcheck('check', '-s', 'oom-page-lock', '-k', '4.6', '-q');
+    expect(r.code).toBe(2);
+    expect(r.err.trim()).toBe('mmcheck: scenario oom-page-lock: "reclaim": "oom" is modelled on 4.4 and 4.5 only, not 4.6: the OOM reaper of 4.6 (aac453635549) is not modelled');
+    const s: ScenarioSpec = structuredClone(findScenario('oom-page-lock')!);
+    s.threads[1]!.menu.pop();
+    expect(() => validateScenario(s)).toThrow('threads[1].menu: with "reclaim": "oom" every thread of a process needs an exit entry');
+  });
+});
+
 describe('no-alloc-under-page-lock (F1) and install-once (F3)', () => {
   const f1: [string, 'holds' | 'violated'][] = [
     ['4.7', 'holds'],
