@@ -311,6 +311,14 @@ export class CheckedLayout extends Layout {
     this.within('address', a, this.shape.addrs);
     return super.pte(m, a);
   }
+  override pmd(m: number): number {
+    this.within('pmd (a process with the PMD level modelled)', m, this.bases.pmd!.length);
+    return super.pmd(m);
+  }
+  override pgtable(i: number): number {
+    this.within('PTE table', i, this.bases.pgtable!.length);
+    return super.pgtable(i);
+  }
   override page(pfn: number): number {
     this.within('page frame', pfn, this.shape.frames, 1);
     return super.page(pfn);

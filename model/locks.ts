@@ -111,6 +111,9 @@ export const PAGE_LOCK_OWNER: BitField = { name: 'lock_owner', shift: PAGE_LOCK_
 
 // ---- wait keys -------------------------------------------------------------------
 const KEY_CLASS_BITS = 4;
+// A class id must fit a wait key's class bits (and 0 is no key).
+for (const c of LOCK_CLASSES)
+  if (c.id <= 0 || c.id >= 1 << KEY_CLASS_BITS) throw new Error(`lock class ${c.name}: id ${c.id} does not fit a wait key's ${KEY_CLASS_BITS} class bits`);
 const KEY_OBJECT_SHIFT = KEY_CLASS_BITS;
 const KEY_OBJECT_BITS = 8;
 export const WAIT_WRITE = 1 << (KEY_OBJECT_SHIFT + KEY_OBJECT_BITS);
