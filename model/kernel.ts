@@ -353,6 +353,14 @@ export class StateView {
     return this.world.mmNames[m] ?? `mm${m}`;
   }
   /** A lock or wait queue by its wait key, e.g. "P mmap_lock", "pfn 2 PG_locked". */
+  /** The scenario models the PMD level (pageTables). */
+  get pmdLevel(): boolean {
+    return this.L.pgtables > 0;
+  }
+  /** mm m's pmd entry (with the PMD level modelled). */
+  pmdWord(m: number): number {
+    return this.s[this.L.pmd(m)]!;
+  }
   /** Processes with a pmd word (the scenario models the PMD level and has a THP VMA); 0 otherwise. */
   get hugePmds(): number {
     return this.world.thpPages > 0 ? this.L.bases.pmd!.length : 0;

@@ -75,11 +75,11 @@ export function entryObjects(bits: ObjectBits, sc: ScenarioSpec, t: number, e: M
     case 'device-write':
       return (mine | frames | gup) >>> 0;
     case 'fork':
-      // The child's mm and threads (they are born with it).
-      return (mine | bits.of('mm', mmOf(e.child)) | threadsOf(mmOf(e.child)) | frames | swap) >>> 0;
+      // The child's mm and threads (they are born with it), and its page table (pmd, the pool).
+      return (mine | bits.of('mm', mmOf(e.child)) | threadsOf(mmOf(e.child)) | frames | swap | bits.all('pmd') | bits.all('pgtable')) >>> 0;
     case 'exit':
-      // exit_mmap ends every thread of the mm.
-      return (mine | threadsOf(m) | frames | swap | gup) >>> 0;
+      // exit_mmap ends every thread of the mm, and frees its page table.
+      return (mine | threadsOf(m) | frames | swap | gup | bits.all('pmd') | bits.all('pgtable')) >>> 0;
     case 'reclaim':
     case 'pageout':
     case 'migrate':

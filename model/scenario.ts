@@ -358,13 +358,29 @@ export function validateScenario(s: ScenarioSpec): void {
       }),
     );
   }
-  const written = new Set(s.threads.flatMap((t) => t.menu.flatMap((e) => (e.op === 'writeback' ? [e.file] : []))));
+  const written = new Set<string>();
+  s.threads.forEach((t, ti) =>
+    t.menu.forEach((e, ei) => {
+      if (e.op !== 'writeback') return;
+      // One writeback of a file, once: its owner is one slot (who ends PG_writeback), and a second pass would wait on the first's pages.
+      if (written.has(e.file)) fail(`threads[${ti}].menu[${ei}]`, `a second writeback of ${e.file} is not modelled (one writeback per file)`);
+      if ((e.max ?? 1) > 1) fail(`threads[${ti}].menu[${ei}].max`, 'a writeback runs once (a second pass would wait on the pages of the first)');
+      written.add(e.file);
+    }),
+  );
   s.threads.forEach((t, ti) =>
     t.menu.forEach((e, ei) => {
       if ((e.op === 'truncate' || e.op === 'punch' || (e.op === 'migrate' && 'file' in e)) && written.has(e.file))
         fail(`threads[${ti}].menu[${ei}]`, `${e.op} of a file that is written back is not modelled (truncation and migration wait on PG_writeback)`);
+      if (e.op === 'migrate' && 'mm' in e && written.size)
+        fail(`threads[${ti}].menu[${ei}]`, 'migration in a scenario with writeback is not modelled (migration waits on PG_writeback)');
     }),
   );
+  s.vmas.forEach((v, vi) => {
+    // clear_page_dirty_for_io write-protects mapped PTEs (page_mkclean, under i_mmap_rwsem): not modelled.
+    if (v.file !== undefined && written.has(v.file) && v.shared && v.prot === 'rw')
+      fail(`vmas[${vi}]`, `a shared writable mapping of ${v.file}, which is written back, is not modelled (clear_page_dirty_for_io's page_mkclean)`);
+  });
   const witnessNames = new Set<string>();
   (s.witnesses ?? []).forEach((w, i) => {
     const path = `witnesses[${i}]`;

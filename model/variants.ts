@@ -94,6 +94,8 @@ export const SWITCHES = [
     commit: 'e4dc3489143f',
     title: 'mm: fix the deadlock in finish_fault()',
     summary: 'finish_fault populates the pmd with vmf->prealloc_pte under pmd_lock, and allocates only when there is none',
+    // The 5.13 stable review series of 2021-07-26 ([PATCH 5.13 201/223]): 5.13.6 (docs/kernel-notes.md#page-tables).
+    backports: ['5.13.6'],
     requires: ['finish-fault-cleanup'],
   },
   {
@@ -456,6 +458,10 @@ export function resolveVariant(req: VariantRequest): Variant {
   const epoch = named[named.length - 1]!.epoch;
   const notes = applyChanges(switches, (req.patch ?? []).map(checkSwitch), (req.revert ?? []).map(checkSwitch));
   for (const p of carriedPaths(v)) notes.push(`note: kernel ${v[0]}.${v[1]}: ${p.name} behave as ${p.from} (modelled from ${p.from})`);
+  for (const p of req.patch ?? []) {
+    const sw = SWITCHES.find((x) => x.name === p);
+    if (sw && 'patchOnly' in sw && sw.patchOnly && sw.since !== `${v[0]}.${v[1]}`) notes.push(`note: ${p} is a patch against ${sw.since}, applied here to ${v[0]}.${v[1]}`);
+  }
   const mutants = new Set<MutantName>();
   for (const m of req.mutants ?? []) {
     const found = MUTANTS.find((x) => x.name === m);

@@ -42,6 +42,7 @@ import {
   PG_DATA,
   TH_PC,
   F_WB_OWNER,
+  PG_DIRTY,
   MM_FLAGS,
   MMF_OOM_VICTIM,
   TH_HELD_LOCALS,
@@ -409,6 +410,16 @@ export class MMModel implements Model {
         k.addRss(0, MM_ANONPAGES, 1);
       }
     }
+    // The pages a writeback writes start dirty (as write(2) left them).
+    for (const t of sc.threads)
+      for (const e of t.menu)
+        if (e.op === 'writeback') {
+          const f = (sc.files ?? []).findIndex((x) => x.name === e.file);
+          for (const i of e.indices) {
+            const pfn = k.cachePage(f, i);
+            if (pfn) k.setPageFlag(pfn, PG_DIRTY);
+          }
+        }
     sc.threads.forEach((t, ti) => {
       const alive = t.mm === null || t.mm === sc.processes[0];
       k.setThreadWord(ti, TH_STATUS, alive ? TS_RUNNING : 0);

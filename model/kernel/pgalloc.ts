@@ -178,12 +178,18 @@ export function pmd_none(k: Kernel, m: number): boolean {
   return k.L.pgtables > 0 && k.s[k.L.pmd(m)] === 0;
 }
 
-/** free_pgtables: the process's table goes back to the pool and its pmd is none again (munmap of its last VMA, exit). */
-export function free_pgtables(k: Kernel, m: number): void {
+/**
+ * free_pgtables: the process's table goes back to the pool and its pmd is
+ * none again: munmap of its last VMA by thread t (through set_pmd: it holds
+ * mmap_lock for write), or exit_mmap and a failed fork's teardown (t < 0:
+ * no other user of the mm is left).
+ */
+export function free_pgtables(k: Kernel, m: number, t = -1): void {
   if (k.L.pgtables === 0) return;
   const o = k.L.pmd(m);
-  const tb = k.s[o]!;
-  if (!tb) return;
-  k.s[k.L.pgtable(tb - 1)] = 0;
-  k.s[o] = 0; // munmap (mmap_lock for write) or exit_mmap (no other user of the mm)
+  const table = pmdTable(k.s[o]!);
+  if (!table) return;
+  k.s[k.L.pgtable(table - 1)] = 0;
+  if (t >= 0) set_pmd(k, t, m, 0);
+  else k.s[o] = 0;
 }

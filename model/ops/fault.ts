@@ -100,7 +100,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
   // Hugh's huge tmpfs 09/31 (mmotm, April 2016) had the same order as 7267ec008b5c: the table after ->fault.
   const postponed = b.has('postpone-pte-alloc') || b.has('avoid-premature-exposure');
   /** Where-strings for Hugh's patch on a release before 4.8: the functions are those of 7267ec008b5c, the release is not. */
-  const rel = (range: string): string => (b.has('postpone-pte-alloc') ? range : 'huge tmpfs 09/31 on 4.6, as 7267ec008b5c in 4.8');
+  const rel = (range: string): string => (b.has('postpone-pte-alloc') ? range : 'the allocation after ->fault of huge tmpfs 09/31, on 4.6; mainline has it from 4.8');
   const EARLY_ALLOC = tables ? b.reserve() : -1;
   const PREALLOC = tables && fileVma && b.has('fault-prealloc-pte') ? b.reserve() : -1;
   const LOCKED_ALLOC = tables && fileVma && postponed ? b.reserve() : -1;
@@ -573,7 +573,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
       'do_huge_pmd_anonymous_page: alloc_hugepage_vma, pte_alloc_one',
       'mm/huge_memory.c:do_huge_pmd_anonymous_page -> __do_huge_pmd_anonymous_page (4.4-6.2)',
       (k, t) => {
-        if (!pmd_none(k, m)) return mapPte(k, t);
+        // No pmd test here: __handle_mm_fault saw it none; __do_huge_pmd_anonymous_page tests it again under pmd_lock (HUGE_SET).
         const folio = alloc_page(k);
         if (folio === 0) {
           if (k.narrate) k.note('no huge page: VM_FAULT_FALLBACK to a PTE table');

@@ -76,7 +76,7 @@ export function buildMunmap(b: ProgramBuilder, m: number, vma: number, addrs: re
     // free_pgtables: the range's PTE table goes when no VMA is left in it (one range per process in the model).
     let left = false;
     for (let v = 0; v < k.L.shape.vmas; v++) if (k.s[k.L.vma(m, v)]! & VMA_PRESENT) left = true;
-    if (!left) free_pgtables(k, m);
+    if (!left) free_pgtables(k, m, t);
     if (UNLINK >= 0) return UNLINK;
     mmap_write_unlock(k, m);
     return DONE;

@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { findScenario } from '../../model/scenarios.js';
+import { loadScenarioFile } from '../../model/scenario-file.js';
 import type { ScenarioSpec } from '../../model/scenario.js';
 import { ScenarioError, validateScenario } from '../../model/scenario.js';
 import { check } from '../helpers.js';
@@ -177,10 +178,17 @@ describe('THP at the PMD level and pmd-stable (F2, ad33bb04b2a6)', () => {
   test('from 4.5 the one pmd_trans_unstable read holds, with THP accounting right: rss (MM_ANONPAGES += nr) and refcounts', () => {
     for (const kernel of ['4.5', '4.8', '5.14', '6.2']) {
       const { result } = check('thp-pmd-race', kernel, ['pmd-stable', 'rss-consistent', 'refcount-sane']);
-      expect(`${kernel} ${result.verdict} ${result.states}`).toBe(`${kernel} holds 148`);
+      expect(`${kernel} ${result.verdict} ${result.states}`).toBe(`${kernel} holds 161`);
       expect(result.witnesses?.filter((w) => !w.found)).toEqual([]);
     }
     expect(check('thp-pmd-race', '6.2', ['pmd-stable'], { mutants: ['pmd-check-reread'] }).result.verdict).toBe('violated');
+  });
+  test('two THP faults race for one pmd: the loser backs off under pmd_lock and retries (review of issue 14)', () => {
+    const sc = loadScenarioFile(join(import.meta.dirname, '..', 'trust', 'repro', 'thp-two-faults.json'));
+    for (const kernel of ['4.4', '6.2']) {
+      const { result } = check(sc, kernel, ['rss-consistent', 'refcount-sane', 'pmd-stable']);
+      expect(`${kernel} ${result.verdict}`).toBe(`${kernel} holds`);
+    }
   });
   test('no-retract-under-read (F4): a THP fault backs off from a pmd that points at a table; the mutant that retracts it is caught', () => {
     for (const kernel of ['4.4', '6.2']) expect(check('thp-pmd-race', kernel, ['no-retract-under-read']).result.verdict).toBe('holds');
