@@ -46,7 +46,7 @@ import { lock_page, shmem_falloc_wait, trylock_page, unlock_page, wait_on_page_l
 import { alloc_page, get_page, put_page } from '../kernel/page_alloc.js';
 import { anon_vma_prepare, page_add_file_rmap } from '../kernel/rmap.js';
 import { add_to_swap_cache } from '../kernel/swapfile.js';
-import { ALLOC_OOM, ALLOC_RETRY, ALLOC_SLEEP, ALLOC_SPIN, pmd_none, pmd_populate, pte_free, pte_free_table } from '../kernel/pgalloc.js';
+import { ALLOC_OOM, ALLOC_RETRY, ALLOC_SLEEP, ALLOC_SPIN, pmd_none, pmd_populate, pte_free } from '../kernel/pgalloc.js';
 
 /** Fault flags and results kept in the thread's aux word while a fault runs. */
 /** The fault's local: its flags (FAULT_FLAG_*) and, once it returns, its result bits (VM_FAULT_*); its caller sets the flags. */
@@ -524,13 +524,11 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
     return got(r);
   };
   /** __pte_alloc's second half, under pmd_lock: install the table if the pmd is still none, else pte_free it. */
+  // pte_alloc_one and the pmd_lock half run in one step (the allocation is the interleaving point), so the
+  // pmd is still none here: __pte_alloc's "populated meanwhile: pte_free" is another thread populating before this step.
   const populate = (k: Kernel, table: number): void => {
-    if (pmd_populate(k, m, table)) {
-      if (k.narrate) k.note('pmd_lock: the pmd is still none: pmd_populate');
-    } else {
-      pte_free_table(k, table);
-      if (k.narrate) k.note('pmd_lock: the pmd was populated meanwhile: pte_free');
-    }
+    if (!pmd_populate(k, m, table)) throw new Error('__pte_alloc: the pmd changed within a step');
+    if (k.narrate) k.note('pmd_lock: the pmd is still none: pmd_populate');
   };
   if (tables) {
     const early = postponed

@@ -19,7 +19,7 @@ import { fallocWord } from '../objects.js';
 import { BLOCKED, DONE, type Kernel, type ZapDetails, SLEEP } from '../kernel.js';
 import { int, threadLocals } from '../thread-locals.js';
 import { F_FLAGS, F_GHOST, F_SIZE, GHOST_STALE_MIGRATION, MM_LIVE, PG_ANON, TH_PAGE, VMA_PRESENT } from '../layout.js';
-import type { ProgramBuilder } from '../program.js';
+import type { ProgramBuilder, Run } from '../program.js';
 import { PTE_MIGRATION, pteKind, pteTarget } from '../pte.js';
 import { delete_from_page_cache } from '../kernel/filemap.js';
 import { i_mmap_held_by, i_mmap_lock, i_mmap_unlock, inode_lock, inode_unlock, lock_page, pte_lock, shmem_falloc_wake, unlock_page } from '../kernel/locking.js';
@@ -120,14 +120,12 @@ function checkStale(k: Kernel, mappings: readonly Mapping[], r: UnmapRange): voi
  * unmap_mapping_folio (zap_details, even_cows=0) and delete it from the page
  * cache. A page that left the file meanwhile (migrated) is retried.
  */
-export function buildTruncateRange(b: ProgramBuilder, mappings: readonly Mapping[], r: UnmapRange, next: () => number): number {
-  if (b.ctx.mutants.has('undo-range-i-mmap-first')) return buildTruncateRangeIMmapFirst(b, mappings, r, next);
-  const LOOKUP = b.reserve();
-  const LOCK = b.reserve();
-  const CLEANUP = b.reserve();
-  const details: ZapDetails = { evenCows: false, file: r.file, who: 'unmap_mapping_folio' };
-  const where = 'mm/shmem.c:shmem_undo_range -> mm/truncate.c:truncate_inode_folio (5.7-6.2)';
-  b.define(LOOKUP, 'shmem_undo_range: find_get_entries', where, (k, t) => {
+/**
+ * find_get_entries: the next page of the range still in the page cache,
+ * with a reference held (TH_PAGE), then `found`; past the range, `next`.
+ */
+function findGetEntries(r: UnmapRange, found: number, next: () => number): Run {
+  return (k, t) => {
     const end = r.end < 0 ? k.L.shape.filePages : r.end;
     for (let index = TRUNCATE_LOCALS.index.get(k, t) + r.start; index < end; index++) {
       const pfn = k.cachePage(r.file, index);
@@ -135,11 +133,21 @@ export function buildTruncateRange(b: ProgramBuilder, mappings: readonly Mapping
       get_page(k, pfn);
       k.setThreadWord(t, TH_PAGE, pfn);
       TRUNCATE_LOCALS.index.set(k, t, index - r.start);
-      return LOCK;
+      return found;
     }
     TRUNCATE_LOCALS.index.set(k, t, 0);
     return next();
-  });
+  };
+}
+
+export function buildTruncateRange(b: ProgramBuilder, mappings: readonly Mapping[], r: UnmapRange, next: () => number): number {
+  if (b.ctx.mutants.has('undo-range-i-mmap-first')) return buildTruncateRangeIMmapFirst(b, mappings, r, next);
+  const LOOKUP = b.reserve();
+  const LOCK = b.reserve();
+  const CLEANUP = b.reserve();
+  const details: ZapDetails = { evenCows: false, file: r.file, who: 'unmap_mapping_folio' };
+  const where = 'mm/shmem.c:shmem_undo_range -> mm/truncate.c:truncate_inode_folio (5.7-6.2)';
+  b.define(LOOKUP, 'shmem_undo_range: find_get_entries', where, findGetEntries(r, LOCK, next));
   b.define(LOCK, 'shmem_undo_range: lock, truncate_inode_folio', where, (k, t) => {
     const pfn = k.threadWord(t, TH_PAGE);
     if (!lock_page(k, t, pfn)) return SLEEP; // folio_lock
@@ -196,19 +204,7 @@ function buildTruncateRangeIMmapFirst(b: ProgramBuilder, mappings: readonly Mapp
   const LOCK = b.reserve();
   const details: ZapDetails = { evenCows: false, file: r.file, who: 'unmap_mapping_folio' };
   const where = 'mm/shmem.c:shmem_undo_range (MUTANT: i_mmap_rwsem before folio_lock)';
-  b.define(LOOKUP, 'shmem_undo_range: find_get_entries', where, (k, t) => {
-    const end = r.end < 0 ? k.L.shape.filePages : r.end;
-    for (let index = TRUNCATE_LOCALS.index.get(k, t) + r.start; index < end; index++) {
-      const pfn = k.cachePage(r.file, index);
-      if (!pfn) continue;
-      get_page(k, pfn);
-      k.setThreadWord(t, TH_PAGE, pfn);
-      TRUNCATE_LOCALS.index.set(k, t, index - r.start);
-      return I_MMAP;
-    }
-    TRUNCATE_LOCALS.index.set(k, t, 0);
-    return next();
-  });
+  b.define(LOOKUP, 'shmem_undo_range: find_get_entries', where, findGetEntries(r, I_MMAP, next));
   b.define(I_MMAP, 'shmem_undo_range: i_mmap_lock (MUTANT)', where, (k, t) => {
     if (!i_mmap_lock(k, t, r.file, k.fn.unmap_mapping_i_mmap_write())) return SLEEP;
     return LOCK;
