@@ -32,8 +32,6 @@ import {
   SLOT_DATA,
   SLOT_MAP,
   SWAP_HAS_CACHE,
-  TH_NEWPAGE,
-  TH_PAGE,
   TH_PC,
   TH_STATUS,
   TS_RUNNING,
@@ -325,16 +323,6 @@ export class StateView {
         const e = this.pte(m, a);
         if (pteKind(e) === PTE_MIGRATION && pteTarget(e) === pfn) n++;
       }
-    }
-    return n;
-  }
-
-  /** Thread-held references (a thread's page/new_page locals each hold one). */
-  threadRefsOf(pfn: number): number {
-    let n = 0;
-    for (let t = 0; t < this.threads; t++) {
-      if (this.threadWord(t, TH_PAGE) === pfn) n++;
-      if (this.threadWord(t, TH_NEWPAGE) === pfn) n++;
     }
     return n;
   }

@@ -110,6 +110,8 @@ export const TH_BUDGET = staticOffset(THREAD, 'budget');
 /** The thread's per-operation words (schema perOperation): zeroed when an operation ends; those that hold a frame reference must be zero already. */
 export const TH_LOCALS = THREAD.fields.filter((f) => f.perOperation && !f.type.ref?.holds).map((f) => staticOffset(THREAD, f.name));
 export const TH_HELD_LOCALS = THREAD.fields.filter((f) => f.perOperation && f.type.ref?.holds).map((f) => staticOffset(THREAD, f.name));
+/** Those of them that hold a page frame (the others hold a PTE table). */
+export const TH_HELD_FRAMES = THREAD.fields.filter((f) => f.perOperation && f.type.ref?.holds && f.type.ref.to === 'frame').map((f) => staticOffset(THREAD, f.name));
 
 export const F_SIZE = staticOffset(FILE, 'size');
 export const F_FLAGS = staticOffset(FILE, 'flags');

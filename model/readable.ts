@@ -6,7 +6,7 @@
 import { MM_OBJECTS } from './objects.js';
 import { fieldLength, type ObjectDecl, type Readable, type ReadableContext } from './schema.js';
 import type { StateView } from './kernel.js';
-import { TH_NEWPAGE, TH_PAGE, TH_PC, TH_STATUS } from './layout.js';
+import { TH_HELD_FRAMES, TH_PC, TH_PTE_TABLE, TH_STATUS } from './layout.js';
 import { STATUS_MASK, WAIT_ASLEEP, WAIT_KEY_MASK } from './locks.js';
 import type { MMModel } from './world.js';
 import { pcEntry, pcStep } from './program.js';
@@ -137,10 +137,12 @@ export function describeThread(model: MMModel, v: StateView, t: number): string 
   const prog = model.programs[t]![e]!;
   const step = prog.steps[pcStep(pc)]!;
   const held: string[] = [];
-  const p = v.threadWord(t, TH_PAGE);
-  const np = v.threadWord(t, TH_NEWPAGE);
-  if (p) held.push(`pfn ${p}`);
-  if (np) held.push(`pfn ${np}`);
+  for (const o of TH_HELD_FRAMES) {
+    const pfn = v.threadWord(t, o);
+    if (pfn) held.push(`pfn ${pfn}`);
+  }
+  const table = v.threadWord(t, TH_PTE_TABLE);
+  if (table) held.push(`PTE table ${table - 1}`);
   const w = v.threadWait(t);
   const key = w & WAIT_KEY_MASK;
   const wait = key === 0 ? '' : w & WAIT_ASLEEP ? `; asleep on ${v.keyName(key)}` : `; woken, waits for ${v.keyName(key)}`;

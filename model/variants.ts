@@ -474,8 +474,8 @@ export function resolveVariant(req: VariantRequest): Variant {
       );
     mutants.add(found.name);
   }
-  // A stable release keeps its sublevel (5.10.89); a mainline release or release candidate is major.minor.
-  const version = r.sublevel ? `${v[0]}.${v[1]}.${r.sublevel}` : `${v[0]}.${v[1]}`;
+  // A stable release keeps its sublevel (5.10.89), a release candidate its -rcN; a mainline release is major.minor.
+  const version = r.sublevel ? `${v[0]}.${v[1]}.${r.sublevel}` : r.rc ? `${v[0]}.${v[1]}-rc${r.rc}` : `${v[0]}.${v[1]}`;
   const mods = (req.patch?.length ?? 0) + (req.revert?.length ?? 0) > 0 ? '+modified' : '';
   return { version, epoch: epoch + mods, switches, mutants, notes, ...(cmp(v, newest) > 0 ? { modelledAs: NEWEST_KERNEL } : {}) };
 }
