@@ -87,12 +87,17 @@ export function entryObjects(bits: ObjectBits, sc: ScenarioSpec, t: number, e: M
     case 'punch':
       // rmap walks reach every mm.
       return (mine | bits.all('mm') | frames | swap | gup | files) >>> 0;
-    case 'writeback':
-      // Its wake-ups reach any thread asleep on PG_writeback: dependent on everything.
-      return bits.everything >>> 0;
-    default:
+    case 'read':
+    case 'write':
+    case 'gup':
+    case 'mprotect':
+    case 'munmap':
+    case 'madv-dontneed':
       // Faults, GUP, mprotect, munmap, MADV_DONTNEED: the mm, frames, swap, files, GUP; page tables (pmd entries, the pool).
       return (mine | frames | swap | gup | files | bits.all('pmd') | bits.all('pgtable')) >>> 0;
+    default:
+      // writeback (its wake-ups reach any thread asleep on PG_writeback), and any operation without a footprint of its own: dependent on everything.
+      return bits.everything >>> 0;
   }
 }
 

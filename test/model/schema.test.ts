@@ -17,7 +17,8 @@ import { readableOf } from '../../model/readable.js';
 import { INT, type ObjectDecl, staticOffset, type WordType } from '../../model/schema.js';
 import { FramePlaces } from '../../model/frame-places.js';
 import { FrameSymmetry } from '../../model/symmetry.js';
-import { ObjectBits, porInfo } from '../../model/por.js';
+import { entryObjects, ObjectBits, porInfo } from '../../model/por.js';
+import type { MenuEntry } from '../../model/scenario.js';
 import { frame, heldFrame, int, threadLocals } from '../../model/thread-locals.js';
 import type { MMModel } from '../../model/world.js';
 import { model } from '../helpers.js';
@@ -235,6 +236,13 @@ describe('partial-order footprints from the schema', () => {
     )!;
     expect(info.visibleObjects).toBe(bits.all('toy'));
     for (const o of info.actionObjects) expect(o & bits.all('toy')).toBe(0);
+  });
+
+  it('an operation without a footprint of its own is dependent on everything (conservative default)', () => {
+    const bits = new ObjectBits(MM_OBJECTS, m.layout);
+    const unknown = { op: 'an-op-added-later' } as unknown as MenuEntry;
+    expect(entryObjects(bits, m.scenario, 0, unknown)).toBe(bits.everything >>> 0);
+    expect(entryObjects(bits, m.scenario, 0, { op: 'write', addr: 0, value: 1 })).not.toBe(bits.everything >>> 0);
   });
 
   it('more objects than 32 bits: no reduction rather than a wrong one', () => {
