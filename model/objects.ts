@@ -290,7 +290,7 @@ export const MM_OBJECTS: readonly ObjectDecl[] = [
     footprint: 'each',
     readable: {
       section: 'anon_vmas',
-      since3: true,
+      mayBeAbsent: true,
       name: ({ v, index }) => v.world.vmaNames[index]!,
       omit: ({ word }) => word('rwsem') === 0,
     },
@@ -301,7 +301,7 @@ export const MM_OBJECTS: readonly ObjectDecl[] = [
     kind: 'pmd',
     count: (s) => (s.extra?.pgtables ? s.mms : 0),
     footprint: 'all',
-    readable: { section: 'pmds', since3: true, name: ({ v, index }) => v.mmName(index) },
+    readable: { section: 'pmds', mayBeAbsent: true, name: ({ v, index }) => v.mmName(index) },
     fields: [{ name: 'entry', type: PMD_WORD, readable: { key: 'pmd', json: 'string', show: (x) => formatPmd(x), flat: (o) => `${o} pmd` } }],
   },
   {
@@ -309,7 +309,7 @@ export const MM_OBJECTS: readonly ObjectDecl[] = [
     kind: 'pgtable',
     count: (s) => s.extra?.pgtables ?? 0,
     footprint: 'all',
-    readable: { section: 'pgtables', since3: true, name: ({ index }) => String(index), omit: ({ word }) => word('used') === 0 },
+    readable: { section: 'pgtables', mayBeAbsent: true, name: ({ index }) => String(index), omit: ({ word }) => word('used') === 0 },
     // 0 free; 1 a pmd's or a fault's; 2 + m deposited with mm m's huge pmd (pgtable_trans_huge_deposit).
     fields: [
       {

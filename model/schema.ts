@@ -151,8 +151,8 @@ export interface ObjectDecl {
     readonly json?: Readable['json'];
     /** Not part of the readable state at all (a checker's ghost word). */
     readonly hidden?: boolean;
-    /** The section is new in trace format 3 (older trace files lack it). */
-    readonly since3?: boolean;
+    /** A trace file may lack the section (one written before it existed, or a world without such objects). */
+    readonly mayBeAbsent?: boolean;
     /** With `value`: its "field: value" lines. */
     readonly flat?: (object: string, value: unknown) => [string, string][];
   };

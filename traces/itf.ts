@@ -181,7 +181,7 @@ const STATE_SECTIONS = Object.fromEntries(
       props[f.readable.key] = f.readable.optional ? opt(readableJson(f.readable.json)) : req(readableJson(f.readable.json));
     }
     // Sections added in version 3 (anon_vmas) are absent from older files.
-    return [o.readable.section, o.readable.since3 ? opt(record(obj(props))) : req(record(obj(props)))];
+    return [o.readable.section, o.readable.mayBeAbsent ? opt(record(obj(props))) : req(record(obj(props)))];
   }),
 );
 const STATE_META = obj({
