@@ -75,6 +75,16 @@ export class LockPlaces {
     return out;
   }
 
+  /** The offset of the lock word with this wait key, or -1 (a wait queue); a map built once. */
+  offsetOf(key: number): number {
+    if (!this.byKey) {
+      this.byKey = new Map();
+      for (let i = 0; i < this.offset.length; i++) this.byKey.set(waitKey(this.cls[i]!, this.object[i]!), this.offset[i]!);
+    }
+    return this.byKey.get(key) ?? -1;
+  }
+  private byKey: Map<number, number> | undefined;
+
   /** The holders of the lock with this wait key (none for a wait queue). */
   holdersOf(s: Int32Array, key: number): Held[] {
     for (let i = 0; i < this.offset.length; i++) if (waitKey(this.cls[i]!, this.object[i]!) === key) return this.holders(s, i);

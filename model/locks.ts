@@ -58,8 +58,11 @@ export const LOCK_CLASSES: readonly LockClass[] = [
 ];
 // pmd_lock is taken only within a step (pmd_populate under it): the step's atomicity stands for it.
 
+const BY_ID: (LockClass | undefined)[] = [];
+for (const c of LOCK_CLASSES) BY_ID[c.id] = c;
+
 export function lockClass(id: number): LockClass {
-  const c = LOCK_CLASSES.find((x) => x.id === id);
+  const c = BY_ID[id];
   if (!c) throw new Error(`no lock class ${id}`);
   return c;
 }

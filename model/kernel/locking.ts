@@ -92,9 +92,12 @@ export function finish_wait(k: Kernel, t: number): void {
   if (w & WAIT_WRITE && lockClass(keyClass(key)).kind === 'rwsem' && !rwsemHeldBy(k, t, key)) wake_up(k, key);
 }
 
-/** t holds the rw-semaphore of `key`. */
+/** t holds the rw-semaphore of `key` (as its writer or one of its readers). */
 function rwsemHeldBy(k: Kernel, t: number, key: number): boolean {
-  return k.lockPlaces.holdersOf(k.s, key).some((h) => h.thread === t);
+  const at = k.lockPlaces.offsetOf(key);
+  if (at < 0) return false;
+  const w = k.s[at]!;
+  return rwsemWriter(w) === t || (rwsemWriter(w) < 0 && (rwsemReaders(w) & (1 << t)) !== 0);
 }
 
 /** A thread other than t is queued on key as a writer (asleep or woken, not yet holding it). */
