@@ -178,6 +178,8 @@ export class Layout {
   private readonly pte0: number;
   private readonly fileWords: number;
   private readonly cache0: number;
+  private readonly anonVma0: number;
+  private readonly anonVmaWords: number;
 
   constructor(
     readonly shape: Shape,
@@ -229,6 +231,8 @@ export class Layout {
     this.fileBase0 = base0('file');
     this.fileWords = stride('file') || F_CACHE + shape.filePages;
     this.cache0 = fields.file!.cache!;
+    this.anonVma0 = base0('anon_vma') + fields.anon_vma!.rwsem!;
+    this.anonVmaWords = stride('anon_vma') || 1;
     this.threadBase = Array.from(bases.thread!);
     this.threadWords = this.threadBase.map((b, t) => (t + 1 < this.threadBase.length ? this.threadBase[t + 1]! : this.threadEnd()) - b);
   }
@@ -253,6 +257,10 @@ export class Layout {
   }
   pte(m: number, a: number): number {
     return this.pte0 + m * this.mmWords + a;
+  }
+  /** Word offset of VMA v's anon_vma rwsem (the rmap walks take it on the hot path). */
+  anonVmaRwsem(v: number): number {
+    return this.anonVma0 + v * this.anonVmaWords;
   }
   /** Word offset of mm m's pmd entry (scenarios with pageTables). */
   pmd(m: number): number {
@@ -312,6 +320,10 @@ export class CheckedLayout extends Layout {
     this.within('mm', m, this.shape.mms);
     this.within('address', a, this.shape.addrs);
     return super.pte(m, a);
+  }
+  override anonVmaRwsem(v: number): number {
+    this.within('anon_vma (one per VMA)', v, this.shape.vmas);
+    return super.anonVmaRwsem(v);
   }
   override pmd(m: number): number {
     this.within('pmd (a process with the PMD level modelled)', m, this.bases.pmd!.length);

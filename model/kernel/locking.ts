@@ -179,7 +179,7 @@ export function i_mmap_unlock(k: Kernel, t: number, f: number): void {
 }
 
 // ---- anon_vma->rwsem (of the VMA's root anon_vma) ------------------------------------------
-const anonVmaAt = (k: Kernel, v: number) => k.L.at('anon_vma', v, 'rwsem');
+const anonVmaAt = (k: Kernel, v: number) => k.L.anonVmaRwsem(v);
 export const anon_vma_lock_read = (k: Kernel, t: number, v: number): boolean => down_read(k, t, anonVmaAt(k, v), waitKey(LOCK_ANON_VMA, v));
 export const anon_vma_unlock_read = (k: Kernel, t: number, v: number): void => up_read(k, t, anonVmaAt(k, v), waitKey(LOCK_ANON_VMA, v));
 export const anon_vma_lock_write = (k: Kernel, t: number, v: number): boolean => down_write(k, t, anonVmaAt(k, v), waitKey(LOCK_ANON_VMA, v));
