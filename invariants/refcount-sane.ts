@@ -43,7 +43,8 @@ export const refcountSane: MMInvariant = {
       }
     }
     // A huge pmd maps its THP once (the entire mapcount).
-    for (let m = 0; m < v.hugePmds; m++) {
+    const hugePmds = v.hugePmds;
+    for (let m = 0; m < hugePmds; m++) {
       const folio = v.hugePmdPfn(m);
       if (folio > 0 && folio <= F) c[folio]!++;
     }

@@ -523,19 +523,26 @@ export class MMModel implements Model {
    * step spins on otherwise), and the threads that hold it (for a reader
    * behind a waiting writer: the writer). Cold path: deadlock reports.
    */
+  /**
+   * A wait queue has no holder: per class, the threads that can end its
+   * condition (its waker), for deadlock reports. shmem_falloc_waitq: the
+   * punch, which holds inode_lock; PG_writeback: the thread whose bio is
+   * pending (file.wb_owner); an OOM victim's exit: its running threads.
+   */
+  private readonly wakers: Record<number, (s: Int32Array, object: number) => number[]> = {
+    [WAITQ_FALLOC]: (s, f) => this.k.lockPlaces.holdersOf(s, waitKey(LOCK_I_RWSEM, f)).map((h) => h.thread),
+    [WAITQ_WRITEBACK]: (s, f) => {
+      const owner = s[this.layout.file(f) + F_WB_OWNER]!;
+      return owner ? [owner - 1] : [];
+    },
+    [WAITQ_OOM]: (s, m) => this.world.threadMm.flatMap((x, u) => (x === m && (s[this.layout.threadBase[u]! + TH_STATUS]! & STATUS_MASK) === TS_RUNNING ? [u] : [])),
+  };
+
   waitFor(s: Int32Array): WaitFor {
     const L = this.layout;
     const v = this.view(s);
     const names = this.world.threadNames;
     const waits: WaitFor['waits'] = [];
-    // An OOM victim's exit is up to its own threads that are still running.
-    const victimThreads = (st: Int32Array, m: number) =>
-      this.world.threadMm.flatMap((x, u) => (x === m && (st[L.threadBase[u]! + TH_STATUS]! & STATUS_MASK) === TS_RUNNING ? [{ thread: u, key: 0, mode: 'locked' as const }] : []));
-    // PG_writeback has no holder: the thread whose bio will end it is its waker (file.wb_owner).
-    const writebackBy = (st: Int32Array, f: number) => {
-      const owner = st[L.file(f) + F_WB_OWNER]!;
-      return owner ? [{ thread: owner - 1, key: 0, mode: 'locked' as const }] : [];
-    };
     for (let t = 0; t < this.programs.length; t++) {
       const tb = L.threadBase[t]!;
       if ((s[tb + TH_STATUS]! & STATUS_MASK) !== TS_RUNNING || s[tb + TH_PC] === 0) continue;
@@ -556,15 +563,8 @@ export class MMModel implements Model {
         waits.push({ thread: names[t]!, how, on: 'an unnamed condition', heldBy: [] });
         continue;
       }
-      // A wait queue has no holder: its waker is who set the condition (shmem_falloc: the punch, which holds inode_lock).
-      const held =
-        keyClass(key) === WAITQ_FALLOC
-          ? v.lockPlaces.holdersOf(s, waitKey(LOCK_I_RWSEM, keyObject(key)))
-          : keyClass(key) === WAITQ_WRITEBACK
-            ? writebackBy(s, keyObject(key))
-            : keyClass(key) === WAITQ_OOM
-              ? victimThreads(s, keyObject(key))
-              : v.lockPlaces.holdersOf(s, key);
+      const waker = this.wakers[keyClass(key)];
+      const held = waker ? waker(s, keyObject(key)).map((thread) => ({ thread, mode: 'locked' as const })) : v.lockPlaces.holdersOf(s, key);
       let holders = held.map((h) => h.thread);
       let behind = false;
       if (lockClass(keyClass(key)).kind === 'rwsem' && !(w & WAIT_WRITE) && held.every((h) => h.mode === 'read')) {
@@ -579,14 +579,14 @@ export class MMModel implements Model {
           behind = true;
         }
       }
-      const waker = lockClass(keyClass(key)).kind === 'wait queue';
+      const queue = lockClass(keyClass(key)).kind === 'wait queue';
       waits.push({
         thread: names[t]!,
         how,
         on: v.keyName(key),
         heldBy: holders.map((h) => names[h]!),
         ...(behind ? { behindWriter: true } : {}),
-        ...(waker ? { waker: true } : {}),
+        ...(queue ? { waker: true } : {}),
       });
     }
     // A cycle among the waits: follow "waits for a lock held by" from each waiting thread.

@@ -464,22 +464,31 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
         k.setThreadWord(t, TH_NEWPAGE, 0);
         if (k.narrate) k.note(`map the private copy pfn ${cow} writable, MM_ANONPAGES+1`);
       } else {
-        const c = k.mmCounter(pfn);
         if (k.pte(m, a) !== orig) k.setFileWord(k.fileOf(a), F_GHOST, k.fileWord(k.fileOf(a), F_GHOST) | GHOST_DOUBLE_INSTALL);
-        page_add_file_rmap(k, pfn);
-        k.addRss(m, c, 1);
-        // A shared mapping is writable unless the filesystem wants write notification (disk files).
-        const writable = shared && vmWrite(k) && (write || k.world.fileShmem[k.fileOf(a)]!);
-        k.setPte(m, a, ptePresent(pfn, writable, shared && write));
+        const writable = do_set_pte(k, a, pfn, write);
         if (shared && write) k.setPageFlag(pfn, PG_DIRTY);
         k.setThreadWord(t, TH_PAGE, 0);
-        if (k.narrate) k.note(`map page-cache pfn ${pfn} ${writable ? 'writable' : 'R/O'}, page_add_file_rmap, ${RSS_NAMES[c]}+1`);
+        if (k.narrate) k.note(`map page-cache pfn ${pfn} ${writable ? 'writable' : 'R/O'}, page_add_file_rmap, ${RSS_NAMES[k.mmCounter(pfn)]}+1`);
       }
       if (write) setResult(k, t, VM_FAULT_WRITE);
       unlock_page(k, pfn);
       return finish(k, t);
     });
   }
+
+  /**
+   * do_set_pte (set_pte_range from 6.3) of a page-cache page at x: the rmap,
+   * the rss counter and the PTE. A shared mapping is writable unless the
+   * filesystem wants write notification (disk files). Returns writable.
+   */
+  const do_set_pte = (k: Kernel, x: number, pfn: number, write: boolean): boolean => {
+    const shared = k.isSharedMapping(x);
+    page_add_file_rmap(k, pfn);
+    k.addRss(m, k.mmCounter(pfn), 1);
+    const writable = shared && vmWrite(k) && (write || k.world.fileShmem[k.fileOf(x)]!);
+    k.setPte(m, x, ptePresent(pfn, writable, shared && write));
+    return writable;
+  };
 
   // ---- the PTE table: allocation by release (seed 004) -------------------------------
   /** pte_offset_map, orig_pte read again: on to the PTE-level fault. */
@@ -637,10 +646,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
           k.setThreadWord(t, TH_PTE_TABLE, 0);
         }
         get_page(k, pfn);
-        page_add_file_rmap(k, pfn);
-        k.addRss(m, k.mmCounter(pfn), 1);
-        const shared = k.isSharedMapping(x);
-        k.setPte(m, x, ptePresent(pfn, shared && vmWrite(k) && k.world.fileShmem[k.fileOf(x)]!, false));
+        do_set_pte(k, x, pfn, false);
         mapped.push(x);
       }
       if (!mapped.length && !faPreallocKept && k.threadWord(t, TH_PTE_TABLE)) {
