@@ -62,10 +62,14 @@ export interface WorldInfo {
   readonly fileNames: readonly string[];
   readonly fileShmem: readonly boolean[];
   readonly fileDisk: readonly (readonly number[])[];
+  /** Per file: a DAX file (4.4-4.6: its data lives in persistent memory; only holes have page-cache pages). */
+  readonly fileDax: readonly boolean[];
   /** The processes' legacy memcg is at its limit: page-table allocations reclaim first (scenario "reclaim": "memcg-v1"). */
   readonly memcgV1: boolean;
   /** Memory is exhausted beyond the PTE-table pool: an allocation that finds none invokes the OOM killer (scenario "reclaim": "oom"). */
   readonly oom: boolean;
+  /** Free memory is short: a page-table allocation enters direct reclaim, which walks a mapped page's rmap (scenario "reclaim": "direct"). */
+  readonly directReclaim: boolean;
   /** The pages a huge pmd maps (the THP VMA's length); 0 when the scenario has no THP VMA. */
   readonly thpPages: number;
   /** A thread's state in one line, for the readable state (the model sets it once its programs are built). */

@@ -143,6 +143,7 @@ export const SCENARIO_SCHEMA: Schema = obj(
           maxSize: opt(int('the largest size the file may reach', 0, LIMITS.filePages.max)),
           cached: opt(arr(obj({ index: req(int('page index', 0, LIMITS.filePages.max - 1)), data: req(value) }), 'pages in the page cache at the start')),
           disk: opt(arr(value, 'what each page holds on disk')),
+          dax: opt(bool('a DAX file (ext4 -o dax, 4.4-4.6): data in persistent memory, page-cache pages only for holes (cached)')),
         }),
         'files',
         0,
@@ -184,8 +185,8 @@ export const SCENARIO_SCHEMA: Schema = obj(
     ),
     reclaim: opt(
       str(
-        'memcg-v1: the processes are in a legacy (cgroup v1) memory cgroup at its limit; an allocation charged to it (a page table) reclaims and waits on PG_writeback. oom: memory is exhausted beyond the PTE-table pool; a page-table allocation that finds none invokes the OOM killer (4.4-4.5)',
-        { enum: ['memcg-v1', 'oom'] },
+        'memcg-v1: the processes are in a legacy (cgroup v1) memory cgroup at its limit; an allocation charged to it (a page table) reclaims and waits on PG_writeback. oom: memory is exhausted beyond the PTE-table pool; a page-table allocation that finds none invokes the OOM killer (4.4-4.5). direct: free memory is short; a page-table allocation enters direct reclaim, which trylocks a mapped page-cache page and walks its rmap under i_mmap_rwsem for read',
+        { enum: ['memcg-v1', 'oom', 'direct'] },
       ),
     ),
     witnesses: opt(arr(WITNESS, 'states or completed operations that must be reachable for a HOLDS to mean something')),

@@ -67,6 +67,12 @@ export interface FileSpec {
   cached?: { index: number; data: number }[];
   /** disk: what each page holds on disk, read in on a page-cache miss (default 0). */
   disk?: number[];
+  /**
+   * A DAX file (ext4 -o dax, 4.4-4.6): its data lives in persistent memory
+   * (`disk`), mapped without page-cache pages; only holes have them
+   * (dax_load_hole), given as `cached`.
+   */
+  dax?: boolean;
 }
 
 export interface PageSpec {
@@ -114,8 +120,12 @@ export interface ScenarioSpec {
   swapSlots: number;
   /** The PMD level is modelled: each process has one pmd entry, none until a fault allocates its PTE table from this pool. */
   pageTables?: { tables: number };
-  /** memcg-v1: allocations charged to the processes' memory cgroup (page tables) must reclaim first (legacy memcg: waits on PG_writeback). */
-  reclaim?: 'memcg-v1' | 'oom';
+  /**
+   * memcg-v1: allocations charged to the processes' memory cgroup (page tables) must reclaim first (legacy memcg: waits on PG_writeback).
+   * oom: memory is exhausted beyond the PTE-table pool (4.4-4.5). direct: free memory is short: a page-table allocation enters
+   * direct reclaim, whose rmap walk of a mapped page-cache page takes i_mmap_rwsem for read.
+   */
+  reclaim?: 'memcg-v1' | 'oom' | 'direct';
   threads: ThreadSpec[];
   /** What must be reachable for a HOLDS on this scenario to mean something. */
   witnesses?: WitnessSpec[];
@@ -128,6 +138,8 @@ export function scenarioKernelProblem(s: ScenarioSpec, version: string): string 
   const r = parseRelease(version);
   if (s.reclaim === 'oom' && r && compareMainline(r, { major: 4, minor: 6 }) >= 0)
     return `scenario ${s.name}: "reclaim": "oom" is modelled on 4.4 and 4.5 only, not ${version}: the OOM reaper of 4.6 (aac453635549) is not modelled`;
+  if ((s.files ?? []).some((f) => f.dax) && r && compareMainline(r, { major: 4, minor: 7 }) >= 0)
+    return `scenario ${s.name}: DAX files are modelled on 4.4-4.6 only, not ${version}: 4.7's radix-tree entry locks (ac401cc78242 "dax: New fault locking", bc2466e42573 for COW faults) are not modelled`;
   return null;
 }
 
@@ -184,7 +196,11 @@ export function validateScenario(s: ScenarioSpec): void {
   if (s.frames < 1 || s.frames > LIMITS.frames.max) fail('frames', `need 1 to ${LIMITS.frames.max} page frames (${LIMITS.frames.why})`);
   if (s.pageTables && (s.pageTables.tables < 1 || s.pageTables.tables > LIMITS.pgtables.max))
     fail('pageTables.tables', `must be 1 to ${LIMITS.pgtables.max} (${LIMITS.pgtables.why})`);
-  if (s.reclaim && !s.pageTables) fail('reclaim', `${s.reclaim === 'oom' ? 'the OOM killer' : 'memcg reclaim'} is entered by page-table allocations: it needs "pageTables"`);
+  if (s.reclaim && !s.pageTables)
+    fail(
+      'reclaim',
+      `${s.reclaim === 'oom' ? 'the OOM killer' : s.reclaim === 'direct' ? 'direct reclaim' : 'memcg reclaim'} is entered by page-table allocations: it needs "pageTables"`,
+    );
   if (s.swapSlots < 0 || s.swapSlots > LIMITS.swapSlots.max) fail('swapSlots', `at most ${LIMITS.swapSlots.max} swap slots (${LIMITS.swapSlots.why})`);
   const vmaNames = new Set(s.vmas.map((v) => v.name));
   const fileNames = new Set(files.map((f) => f.name));
@@ -202,6 +218,7 @@ export function validateScenario(s: ScenarioSpec): void {
     });
     if (f.kind === 'shmem' && f.disk !== undefined) fail(`files[${i}].disk`, 'a shmem file has no disk contents');
     if ((f.disk?.length ?? 0) > maxSize(f)) fail(`files[${i}].disk`, `more pages than the file's largest size (${maxSize(f)})`);
+    if (f.dax && f.kind !== 'disk') fail(`files[${i}].dax`, 'DAX is a mode of a disk filesystem (ext4 -o dax): the file must be "disk"');
   });
   s.vmas.forEach((v, i) => {
     if (v.file === undefined) {
@@ -358,6 +375,20 @@ export function validateScenario(s: ScenarioSpec): void {
       }),
     );
   }
+  validateDax(s, fail);
+  if (s.reclaim && thp >= 0) fail('reclaim', 'a THP fault\'s allocations do not reclaim in the model: "reclaim" with a THP VMA is not modelled');
+  if (s.reclaim === 'direct') {
+    // dup_mmap is one step: copy_pte_range's table allocation cannot reclaim there. A fork before the parent has a table allocates none.
+    s.threads.forEach((t, ti) =>
+      t.menu.forEach((e, ei) => {
+        if (e.op === 'fork' && (s.pages.length > 0 || t.mode !== 'program' || ei !== 0 || t.mm !== s.processes[0]))
+          fail(
+            `threads[${ti}].menu[${ei}]`,
+            'with "reclaim": "direct" a fork must be the first step of a program thread of the first process, which starts with no pages (copy_pte_range\'s allocation does not reclaim in the model)',
+          );
+      }),
+    );
+  }
   const written = new Set<string>();
   s.threads.forEach((t, ti) =>
     t.menu.forEach((e, ei) => {
@@ -398,6 +429,47 @@ export function validateScenario(s: ScenarioSpec): void {
       if ('mm' in c && !s.processes.includes(c.mm)) fail(`${cp}.mm`, `unknown process "${c.mm}"${didYouMean(c.mm, s.processes)}`);
     });
   });
+}
+
+/**
+ * What a DAX file (4.4-4.6) supports in the model: private mappings; read
+ * faults of holes that have a page-cache page (dax_load_hole; a read of
+ * written pmem maps its pfn with vm_insert_mixed: not modelled); COW write
+ * faults; truncation, munmap, MADV_DONTNEED, fork, exit.
+ */
+function validateDax(s: ScenarioSpec, fail: (path: string, why: string) => never): void {
+  const files = s.files ?? [];
+  const dax = new Set(files.filter((f) => f.dax).map((f) => f.name));
+  if (!dax.size) return;
+  s.vmas.forEach((v, i) => {
+    if (v.file !== undefined && dax.has(v.file) && v.shared)
+      fail(`vmas[${i}].shared`, 'a shared mapping of a DAX file (dax_insert_mapping, dax_mkwrite) is not modelled: map it private');
+  });
+  const daxAt = (a: number): { file: string; index: number } | null => {
+    const v = s.vmas.find((x) => a >= x.start && a < x.start + x.pages);
+    return v?.file !== undefined && dax.has(v.file) ? { file: v.file, index: (v.pgoff ?? 0) + a - v.start } : null;
+  };
+  s.pages.forEach((p, i) => {
+    if (daxAt(p.addr)) fail(`pages[${i}]`, 'a DAX mapping starts with nothing mapped');
+  });
+  const allowed = new Set(['read', 'write', 'madv-dontneed', 'munmap', 'fork', 'exit', 'truncate']);
+  s.threads.forEach((t, ti) =>
+    t.menu.forEach((e, ei) => {
+      const path = `threads[${ti}].menu[${ei}]`;
+      const at = 'addr' in e ? daxAt(e.addr) : null;
+      const file = 'file' in e ? e.file : at?.file;
+      if (file !== undefined && dax.has(file) && !allowed.has(e.op)) fail(path, `${e.op} of a DAX file is not modelled (only ${[...allowed].join(', ')})`);
+      if (e.op === 'read' && at) {
+        const f = files.find((x) => x.name === at.file)!;
+        if (e.faultAround) fail(`${path}.faultAround`, 'a DAX file has no ->map_pages (ext4_dax_vm_ops)');
+        if (!(f.cached ?? []).some((c) => c.index === at.index))
+          fail(
+            `${path}.addr`,
+            `a read of DAX page ${at.index}, which is not a hole with a page-cache page, maps its pmem pfn (vm_insert_mixed): not modelled (list the hole in "cached")`,
+          );
+      }
+    }),
+  );
 }
 
 /** "P:0" -> the process index and address, or null when it names no process or no address of the scenario. */

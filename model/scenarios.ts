@@ -46,6 +46,7 @@ const ORDER = [
   'fault-double-install',
   'thp-pmd-race',
   'oom-page-lock',
+  'dax-rwr-sandwich',
 ];
 
 function loadBuiltins(): ScenarioSpec[] {

@@ -189,8 +189,10 @@ export class MMModel implements Model {
       fileNames: files.map((f) => f.name),
       fileShmem: files.map((f) => f.kind === 'shmem'),
       fileDisk: files.map((f) => f.disk ?? []),
+      fileDax: files.map((f) => !!f.dax),
       memcgV1: scenario.reclaim === 'memcg-v1',
       oom: scenario.reclaim === 'oom',
+      directReclaim: scenario.reclaim === 'direct',
       thpPages: scenario.vmas.find((v) => v.thp)?.pages ?? 0,
       describeThread: (v, t) => describeThread(this, v, t),
     };

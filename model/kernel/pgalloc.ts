@@ -14,7 +14,7 @@ import { GHOST_ALLOC_UNDER_LOCK, F_GHOST, F_IMMAP, MM_FLAGS, MM_LIVE, MM_LOCK, M
 import { PG_LOCKED, pageLockOwner, rwsemHolders, rwsemWriter, WAITQ_OOM, waitKey } from '../locks.js';
 import { spin_on } from './locking.js';
 import { mappingFile, pmdTable } from '../objects.js';
-import { mem_cgroup_charge_reclaim } from './vmscan.js';
+import { direct_reclaim, mem_cgroup_charge_reclaim, reclaimingPage } from './vmscan.js';
 
 /** pte_alloc_one's results besides a table (index + 1). */
 export const ALLOC_OOM = 0;
@@ -33,9 +33,10 @@ export const ALLOC_SPIN = -3;
  * 63f3655f9501: recorded on the file as a WARN-like ghost bit.
  */
 function might_alloc(k: Kernel, t: number): void {
+  const own = reclaimingPage(k, t);
   for (let p = 1; p <= k.frames; p++) {
     const flags = k.pageWord(p, PG_FLAGS);
-    if (!(flags & PG_LOCKED) || pageLockOwner(flags) !== t) continue;
+    if (!(flags & PG_LOCKED) || pageLockOwner(flags) !== t || p === own) continue;
     const f = mappingFile(k.pageWord(p, PG_MAPPING));
     if (f >= 0) k.setFileWord(f, F_GHOST, k.fileWord(f, F_GHOST) | GHOST_ALLOC_UNDER_LOCK);
   }
@@ -120,6 +121,10 @@ function out_of_memory(k: Kernel, t: number): number {
 /** Up to 4.7 x86's page tables are not charged to the memory cgroup (GFP_KERNEL | __GFP_NOTRACK | __GFP_ZERO). */
 export const pte_alloc_one_4_4: PteAllocOne = (k, t) => {
   might_alloc(k, t);
+  if (k.world.directReclaim) {
+    const r = direct_reclaim(k, t);
+    if (r !== 0) return r;
+  }
   return takeTable(k, t);
 };
 
@@ -130,10 +135,9 @@ export const pte_alloc_one_4_4: PteAllocOne = (k, t) => {
  */
 export const pte_alloc_one_4_8: PteAllocOne = (k, t) => {
   might_alloc(k, t);
-  if (k.world.memcgV1) {
-    const r = mem_cgroup_charge_reclaim(k, t);
-    if (r !== 0) return r;
-  }
+  // One reclaim or the other: a scenario's "reclaim" is one of them.
+  const r = k.world.memcgV1 ? mem_cgroup_charge_reclaim(k, t) : k.world.directReclaim ? direct_reclaim(k, t) : 0;
+  if (r !== 0) return r;
   return takeTable(k, t);
 };
 

@@ -42,7 +42,7 @@ import {
 import type { ProgramBuilder, Run } from '../program.js';
 import { formatPte, PTE_DIRTY, PTE_MIGRATION, PTE_NONE, PTE_PRESENT, PTE_SWAP, PTE_WRITE, pteKind, ptePresent, pteTarget, pteZero } from '../pte.js';
 import { add_to_page_cache } from '../kernel/filemap.js';
-import { lock_page, shmem_falloc_wait, trylock_page, unlock_page, wait_on_page_locked } from '../kernel/locking.js';
+import { i_mmap_lock_read, i_mmap_unlock_read, lock_page, shmem_falloc_wait, trylock_page, unlock_page, wait_on_page_locked } from '../kernel/locking.js';
 import { alloc_page, get_page, put_page } from '../kernel/page_alloc.js';
 import { anon_vma_prepare, page_add_file_rmap } from '../kernel/rmap.js';
 import { add_to_swap_cache } from '../kernel/swapfile.js';
@@ -381,6 +381,34 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
     });
 
   // ---- do_fault: do_read_fault / do_cow_fault / do_shared_fault ---------------------
+  /**
+   * __dax_fault for a COW fault with no page-cache page (4.4-4.6): the copy
+   * is filled from persistent memory (copy_user_bh), and with no page to lock
+   * ->fault returns VM_FAULT_LOCKED holding i_mmap_rwsem for read, "to
+   * protect against truncate"; do_cow_fault drops it after installing the
+   * copy. ext4_dax_fault's own i_mmap_sem is released before it returns (not
+   * modelled: the window is after it). fs/dax.c:__dax_fault,
+   * mm/memory.c:do_cow_fault (4.6).
+   */
+  const daxCowFault = (k: Kernel, t: number, f: number, index: number): number => {
+    if (!i_mmap_lock_read(k, t, f)) return SLEEP;
+    const cow = alloc_page(k);
+    if (cow === 0) {
+      i_mmap_unlock_read(k, t, f);
+      setResult(k, t, VM_FAULT_ERROR);
+      return finish(k, t);
+    }
+    const data = k.world.fileDisk[f]![index] ?? 0;
+    k.setPageWord(cow, PG_DATA, data);
+    k.setThreadWord(t, TH_NEWPAGE, cow);
+    if (k.narrate) k.note(`__dax_fault: copy_user_bh: pmem data ${data} into new anon pfn ${cow}; no page to lock: return holding ${k.world.fileNames[f]} i_mmap_rwsem (read)`);
+    return FILE_FINISH;
+  };
+  /** The fault's page lock, or for a DAX COW fault without a page its i_mmap_rwsem, released (do_cow_fault's exits). */
+  const unlockFaultPage = (k: Kernel, t: number, pfn: number): void => {
+    if (pfn) unlock_page(k, pfn);
+    else i_mmap_unlock_read(k, t, k.fileOf(a));
+  };
   if (fileVma) {
     b.define(FILE_FAULT, '__do_fault: ->fault', 'mm/memory.c:__do_fault -> mm/shmem.c:shmem_fault, mm/filemap.c:filemap_fault (4.4-6.2)', (k, t) => {
       const f = k.fileOf(a);
@@ -397,6 +425,8 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
         return SLEEP;
       }
       let pfn = k.cachePage(f, index);
+      const cowFault = (flags(k, t) & FAULT_FLAG_WRITE) !== 0 && !k.isSharedMapping(a);
+      if (!pfn && cowFault && k.world.fileDax[f]) return daxCowFault(k, t, f, index);
       if (pfn) {
         if (!lock_page(k, t, pfn)) return SLEEP; // find_lock_page
         get_page(k, pfn);
@@ -407,15 +437,18 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
           setResult(k, t, VM_FAULT_ERROR);
           return finish(k, t);
         }
-        const data = k.world.fileShmem[f] ? 0 : (k.world.fileDisk[f]![index] ?? 0);
+        // A DAX file's page-cache pages are holes (dax_load_hole: zeroed); validation keeps reads of written pmem out.
+        const data = k.world.fileShmem[f] || k.world.fileDax[f] ? 0 : (k.world.fileDisk[f]![index] ?? 0);
         k.setPageWord(pfn, PG_DATA, data);
         add_to_page_cache(k, f, index, pfn);
         trylock_page(k, t, pfn); // __folio_set_locked: a new page, nobody else sees it yet
         if (k.narrate)
-          k.note(`page cache miss: new pfn ${pfn} (${k.world.fileShmem[f] ? 'shmem_alloc_and_acct_page, zeroed' : `read from disk: ${data}`}), added to the page cache`);
+          k.note(
+            `page cache miss: new pfn ${pfn} (${k.world.fileShmem[f] ? 'shmem_alloc_and_acct_page, zeroed' : k.world.fileDax[f] ? 'dax_load_hole: a zeroed page for the hole' : `read from disk: ${data}`}), added to the page cache`,
+          );
       }
       k.setThreadWord(t, TH_PAGE, pfn);
-      if (flags(k, t) & FAULT_FLAG_WRITE && !k.isSharedMapping(a)) {
+      if (cowFault) {
         // do_cow_fault: the private copy, made while the file page is locked.
         const cow = alloc_page(k);
         if (cow === 0) {
@@ -433,7 +466,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
     const finishWhere = postponed
       ? b.has('finish-fault-cleanup')
         ? 'mm/memory.c:finish_fault -> do_set_pte (5.12-6.2)'
-        : `mm/memory.c:do_read_fault -> alloc_set_pte (${rel('4.8-4.9')}); finish_fault -> alloc_set_pte (4.10-5.11)`
+        : `mm/memory.c:do_read_fault/do_cow_fault/do_shared_fault -> alloc_set_pte (${rel('4.8-4.9')}); finish_fault -> alloc_set_pte (4.10-5.11)`
       : 'mm/memory.c:do_read_fault/do_cow_fault/do_shared_fault -> do_set_pte (4.4-4.7)';
     const recheck = !b.ctx.mutants.has('fault-no-pte-recheck');
     // alloc_set_pte (4.8-5.11) and finish_fault from 5.14 install vmf->prealloc_pte; 5.12-5.13's finish_fault ignores it (f9ce0be71d1f).
@@ -450,7 +483,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
         if (k.narrate) k.note('pmd none: the prealloc_pte is installed under pmd_lock (pmd_populate)');
       }
       if (recheck && k.pte(m, a) !== orig) {
-        unlock_page(k, pfn);
+        unlockFaultPage(k, t, pfn);
         if (k.narrate) k.note('!pte_none: someone else mapped it: return, the access retries');
         return finish(k, t);
       }
@@ -471,7 +504,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
         if (k.narrate) k.note(`map page-cache pfn ${pfn} ${writable ? 'writable' : 'R/O'}, page_add_file_rmap, ${RSS_NAMES[k.mmCounter(pfn)]}+1`);
       }
       if (write) setResult(k, t, VM_FAULT_WRITE);
-      unlock_page(k, pfn);
+      unlockFaultPage(k, t, pfn);
       return finish(k, t);
     });
   }
@@ -525,11 +558,11 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
     if (r === ALLOC_RETRY) return self;
     if (r === ALLOC_OOM) {
       if (k.narrate) k.note('no PTE table: VM_FAULT_OOM');
-      if (locked) unlock_page(k, k.threadWord(t, TH_PAGE));
+      if (locked) unlockFaultPage(k, t, k.threadWord(t, TH_PAGE));
       setResult(k, t, VM_FAULT_ERROR);
       return finish(k, t);
     }
-    if (k.narrate) k.note(`pte_alloc_one: PTE table ${r - 1}${locked ? ', with the page locked' : ''}`);
+    if (k.narrate) k.note(`pte_alloc_one: PTE table ${r - 1}${!locked ? '' : k.threadWord(t, TH_PAGE) ? ', with the page locked' : ', holding i_mmap_rwsem'}`);
     return got(r);
   };
   /** __pte_alloc's second half, under pmd_lock: install the table if the pmd is still none, else pte_free it. */

@@ -41,6 +41,8 @@ export interface UnmapRange {
   /** Check, when the pre-unmap returns, that no migration entry of the file's pages is left in range. */
   checkStale: boolean;
   who: string;
+  /** A disk file (ext4 and the like: truncate_inode_pages_range), not shmem (shmem_undo_range): names the steps. */
+  disk?: boolean;
 }
 
 /**
@@ -146,9 +148,12 @@ export function buildTruncateRange(b: ProgramBuilder, mappings: readonly Mapping
   const LOCK = b.reserve();
   const CLEANUP = b.reserve();
   const details: ZapDetails = { evenCows: false, file: r.file, who: 'unmap_mapping_folio' };
-  const where = 'mm/shmem.c:shmem_undo_range -> mm/truncate.c:truncate_inode_folio (5.7-6.2)';
-  b.define(LOOKUP, 'shmem_undo_range: find_get_entries', where, findGetEntries(r, LOCK, next));
-  b.define(LOCK, 'shmem_undo_range: lock, truncate_inode_folio', where, (k, t) => {
+  const fn = r.disk ? 'truncate_inode_pages_range' : 'shmem_undo_range';
+  const where = r.disk
+    ? 'mm/truncate.c:truncate_inode_pages_range -> truncate_inode_folio (5.7-6.2)'
+    : 'mm/shmem.c:shmem_undo_range -> mm/truncate.c:truncate_inode_folio (5.7-6.2)';
+  b.define(LOOKUP, `${fn}: find_get_entries`, where, findGetEntries(r, LOCK, next));
+  b.define(LOCK, `${fn}: lock, truncate_inode_folio`, where, (k, t) => {
     const pfn = k.threadWord(t, TH_PAGE);
     if (!lock_page(k, t, pfn)) return SLEEP; // folio_lock
     const index = TRUNCATE_LOCALS.index.get(k, t) + r.start;
@@ -248,11 +253,15 @@ export function buildTruncate(b: ProgramBuilder, world: Kernel['world'], f: numb
   const mappings = mappingsOf({ world, L: world.layout }, f);
   const START = b.reserve();
   const END = b.reserve();
-  const range = (who: string, checkStale: boolean): UnmapRange => ({ file: f, start: size, end: -1, evenCows: true, checkStale, who });
+  const disk = !world.fileShmem[f];
+  const range = (who: string, checkStale: boolean): UnmapRange => ({ file: f, start: size, end: -1, evenCows: true, checkStale, who, disk });
   const SECOND = buildUnmapMappingRange(b, mappings, range('truncate: second unmap', false), () => END);
-  const TRUNC = buildTruncateRange(b, mappings, range('shmem_truncate_range', false), () => SECOND);
+  const TRUNC = buildTruncateRange(b, mappings, range(disk ? 'truncate_inode_pages_range' : 'shmem_truncate_range', false), () => SECOND);
   const FIRST = buildUnmapMappingRange(b, mappings, range('truncate: pre-unmap', true), () => TRUNC);
-  b.define(START, 'shmem_setattr: i_size_write', 'mm/shmem.c:shmem_setattr, mm/truncate.c:truncate_pagecache (5.7-6.2)', (k, t) => {
+  const [start, startWhere] = disk
+    ? ['ext4_setattr: truncate_setsize', 'fs/ext4/inode.c:ext4_setattr -> mm/truncate.c:truncate_setsize, truncate_pagecache (5.7-6.2)']
+    : ['shmem_setattr: i_size_write', 'mm/shmem.c:shmem_setattr, mm/truncate.c:truncate_pagecache (5.7-6.2)'];
+  b.define(START, start, startWhere, (k, t) => {
     if (!inode_lock(k, t, f)) return SLEEP;
     const old = k.fileSize(f);
     k.setFileWord(f, F_SIZE, size);

@@ -139,6 +139,70 @@ describe('OOM vs the page lock (seed 004: "an OOM deadlock Google saw")', () => 
   });
 });
 
+describe('DAX\'s "rwr sandwich" (seed 004): a COW fault holding i_mmap_rwsem for read, truncate, direct reclaim', () => {
+  const DAX = 'dax-rwr-sandwich';
+  test('4.4-4.6: the table is allocated before ->fault: every operation completes, no allocation under the lock', () => {
+    for (const kernel of ['4.4', '4.5', '4.6']) {
+      const { result } = check(DAX, kernel, ['rss-consistent', 'refcount-sane', 'no-alloc-under-page-lock']);
+      expect(result.verdict).toBe('holds');
+      expect(result.witnesses?.filter((w) => !w.found).map((w) => w.name)).toEqual([]);
+    }
+  });
+  test("with Hugh's 09/31 on 4.6: reclaim's second read queues behind truncate's writer, which waits for the first", () => {
+    const { result } = check(DAX, '4.6', ['rss-consistent'], { patch: ['avoid-premature-exposure'] });
+    expect(result.verdict).toBe('deadlock');
+    expect(result.violations[0]!.message).toBe(
+      'wait-for cycle: P sleeps on pmem i_mmap_rwsem, queued behind T (a waiting writer: rw-semaphores are writer-fair); T sleeps on pmem i_mmap_rwsem, held by P',
+    );
+    const f1 = check(DAX, '4.6', ['no-alloc-under-page-lock'], { patch: ['avoid-premature-exposure'] });
+    expect(f1.result.verdict).toBe('violated');
+  });
+  test('reclaim holds the page it scans locked while it sleeps on i_mmap_rwsem (shrink_page_list: trylock_page, then page_referenced)', () => {
+    const r = mmcheck('check', '-s', DAX, '-k', '4.6', '--patch', 'avoid-premature-exposure', '-i', 'rss-consistent');
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/direct reclaim: shrink_page_list: trylock_page\(pfn 1\), mapped: page_referenced walks its rmap/);
+    expect(r.out).toMatch(/sleeps on pmem i_mmap_rwsem\n\s+locks held: P: P mmap_lock \(read\), pfn 1 PG_locked, pmem i_mmap_rwsem \(read\); T: pmem i_rwsem \(write\)/);
+  });
+  test('DAX from 4.7 is refused in one line (radix-tree entry locks, bc2466e42573)', () => {
+    const r = mmcheck('check', '-s', DAX, '-k', '4.7', '-q');
+    expect(r.code).toBe(2);
+    expect(r.err.trim()).toMatch(/^mmcheck: scenario dax-rwr-sandwich: DAX files are modelled on 4\.4-4\.6 only, not 4\.7: .*bc2466e42573/);
+  });
+  const base = (): ScenarioSpec => structuredClone(findScenario(DAX)!);
+  const cases: [string, (s: ScenarioSpec) => void, string][] = [
+    [
+      'a DAX shmem file',
+      (s) => {
+        s.files![0]!.kind = 'shmem';
+        delete s.files![0]!.disk;
+      },
+      'files[0].dax: DAX is a mode of a disk filesystem',
+    ],
+    ['a shared DAX mapping', (s) => (s.vmas[0]!.shared = true), 'vmas[0].shared: a shared mapping of a DAX file'],
+    [
+      'a read of written pmem',
+      (s) => (s.threads[1]!.menu[0] = { op: 'read', addr: 0 }),
+      'threads[1].menu[0].addr: a read of DAX page 0, which is not a hole with a page-cache page',
+    ],
+    ['fault-around on DAX', (s) => (s.threads[1]!.menu[0] = { op: 'read', addr: 1, faultAround: true }), 'threads[1].menu[0].faultAround: a DAX file has no ->map_pages'],
+    ['writeback of DAX', (s) => s.threads[2]!.menu.push({ op: 'writeback', file: 'pmem', indices: [0] }), 'threads[2].menu[1]: writeback of a DAX file is not modelled'],
+    [
+      'a fork that would copy a table under direct reclaim',
+      (s) => {
+        s.threads[0]!.menu.reverse();
+      },
+      'threads[0].menu[1]: with "reclaim": "direct" a fork must be the first step',
+    ],
+    ['direct reclaim without page tables', (s) => delete s.pageTables, 'reclaim: direct reclaim is entered by page-table allocations: it needs "pageTables"'],
+  ];
+  for (const [what, edit, message] of cases)
+    test(`refused: ${what}`, () => {
+      const s = base();
+      edit(s);
+      expect(() => validateScenario(s)).toThrow(message);
+    });
+});
+
 describe('no-alloc-under-page-lock (F1) and install-once (F3)', () => {
   const f1: [string, 'holds' | 'violated'][] = [
     ['4.7', 'holds'],
