@@ -84,6 +84,7 @@ const MENU_ENTRY: Schema = {
       },
       'writeback of dirty page-cache pages, ext4 style: lock each page, set PG_writeback, unlock it; then submit the bio, whose completion ends the writeback of all',
     ),
+    collapse: obj({ op: req(str()), mm: req(name('the process whose THP VMA is collapsed')), max }, 'khugepaged: collapse_huge_page of the THP VMA (a PTE table into a huge pmd)'),
     exit: obj({ op: req(str()), max }, 'exit_mmap and check_mm'),
   },
 };
@@ -95,7 +96,10 @@ const CONDITION: Schema = {
   options: [
     obj({ at: req(AT), data: req(value) }, 'the page mapped at "at" holds this value (the zeropage holds 0)'),
     obj(
-      { at: req(AT), pte: req(str('the kind of entry', { enum: ['none', 'present', 'writable', 'readonly', 'zeropage', 'swap', 'migration'] })) },
+      {
+        at: req(AT),
+        pte: req(str('the kind of entry (huge: mapped by a huge pmd)', { enum: ['none', 'present', 'writable', 'readonly', 'zeropage', 'swap', 'migration', 'huge'] })),
+      },
       'the entry at "at" is of this kind',
     ),
     obj({ ref: req(name('a reference a gup entry takes')), held: req(bool('held (true) or not (false)')) }, 'a GUP reference is held, or not'),

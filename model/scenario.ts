@@ -27,6 +27,7 @@ export type MenuOp =
   | { op: 'migrate'; file: string; index: number }
   | { op: 'migrate'; mm: string; addr: number }
   | { op: 'writeback'; file: string; indices: number[] }
+  | { op: 'collapse'; mm: string }
   | { op: 'exit' };
 
 export type MenuEntry = MenuOp & { max?: number };
@@ -90,8 +91,8 @@ export interface PageSpec {
 export type WitnessCondition =
   /** The page mapped at "mm:addr" holds `data` (the zeropage holds 0). */
   | { at: string; data: number }
-  /** The entry at "mm:addr" is of this kind. */
-  | { at: string; pte: 'none' | 'present' | 'writable' | 'readonly' | 'zeropage' | 'swap' | 'migration' }
+  /** The entry at "mm:addr" is of this kind (huge: the address is mapped by a huge pmd). */
+  | { at: string; pte: 'none' | 'present' | 'writable' | 'readonly' | 'zeropage' | 'swap' | 'migration' | 'huge' }
   /** A GUP reference is held (or not). */
   | { ref: string; held: boolean }
   /** A process is in this state. */
@@ -283,7 +284,7 @@ export function validateScenario(s: ScenarioSpec): void {
     t.menu.forEach((e, ei) => {
       const path = `threads[${ti}].menu[${ei}]`;
       if (e.max !== undefined && (e.max < 1 || e.max > LIMITS.runs.max)) fail(`${path}.max`, `must be 1 to ${LIMITS.runs.max} (${LIMITS.runs.why})`);
-      const needsMm = e.op !== 'reclaim' && e.op !== 'truncate' && e.op !== 'punch' && e.op !== 'migrate' && e.op !== 'writeback';
+      const needsMm = e.op !== 'reclaim' && e.op !== 'truncate' && e.op !== 'punch' && e.op !== 'migrate' && e.op !== 'writeback' && e.op !== 'collapse';
       if (needsMm && t.mm === null) fail(path, `a kernel thread cannot do "${e.op}"`);
       if ('addr' in e && !vmaAt(e.addr)) fail(`${path}.addr`, `no VMA covers address ${e.addr}`);
       if ('vma' in e && !vmaNames.has(e.vma)) fail(`${path}.vma`, `unknown VMA "${e.vma}"${didYouMean(e.vma, [...vmaNames])}`);
@@ -301,7 +302,7 @@ export function validateScenario(s: ScenarioSpec): void {
         if ((e.max ?? 1) > 1) fail(`${path}.max`, `a fork creates "${e.child}" once: it cannot run more than once`);
         forked.set(e.child, `${t.name}'s menu entry ${ei}`);
       }
-      if ((e.op === 'reclaim' || (e.op === 'migrate' && 'mm' in e)) && !s.processes.includes(e.mm)) {
+      if ((e.op === 'reclaim' || e.op === 'collapse' || (e.op === 'migrate' && 'mm' in e)) && !s.processes.includes(e.mm)) {
         fail(`${path}.mm`, `unknown process "${e.mm}"${didYouMean(e.mm, s.processes)}`);
       }
       if ((e.op === 'truncate' || e.op === 'punch' || e.op === 'writeback' || (e.op === 'migrate' && 'file' in e)) && !fileNames.has(e.file)) {
@@ -342,10 +343,13 @@ export function validateScenario(s: ScenarioSpec): void {
     if (v.file !== undefined) fail(path, 'only anonymous THP is modelled');
     if (s.vmas.length !== 1) fail(path, "a THP VMA must be the process's only VMA: the huge pmd maps its whole range");
     if (s.pages.length) fail(path, 'a THP VMA starts with nothing mapped (pages: [])');
-    const allowed = new Set(['read', 'write', 'madv-dontneed', 'munmap', 'exit']);
+    const allowed = new Set(['read', 'write', 'madv-dontneed', 'munmap', 'exit', 'collapse']);
     s.threads.forEach((t, ti) =>
       t.menu.forEach((e, ei) => {
-        if (!allowed.has(e.op)) fail(`threads[${ti}].menu[${ei}]`, `${e.op} is not modelled with THP (only read, write, madv-dontneed, munmap, exit)`);
+        if (!allowed.has(e.op)) fail(`threads[${ti}].menu[${ei}]`, `${e.op} is not modelled with THP (only ${[...allowed].join(', ')})`);
+        // The model's THP is one frame with one data value: the copy of several small pages into it would merge their data.
+        if (e.op === 'collapse' && v.pages !== 1)
+          fail(`threads[${ti}].menu[${ei}]`, `collapse is modelled for a THP range of one page (a THP is one frame with one data value), not ${v.pages}`);
         if (e.op === 'madv-dontneed' && (e.addr !== v.start || (e.pages ?? 1) !== v.pages))
           fail(`threads[${ti}].menu[${ei}]`, `MADV_DONTNEED of part of a THP range would split the huge pmd (not modelled): give addr ${v.start} and pages ${v.pages}`);
       }),
@@ -353,6 +357,7 @@ export function validateScenario(s: ScenarioSpec): void {
   }
   s.threads.forEach((t, ti) =>
     t.menu.forEach((e, ei) => {
+      if (e.op === 'collapse' && thp < 0) fail(`threads[${ti}].menu[${ei}]`, 'khugepaged collapses a THP VMA ("thp": true): the scenario has none');
       if ((e.op === 'read' || e.op === 'write') && e.hugeFails && !s.vmas.some((v) => v.thp && e.addr >= v.start && e.addr < v.start + v.pages))
         fail(`threads[${ti}].menu[${ei}].hugeFails`, 'only a fault in a THP VMA allocates a huge page');
       if (e.op === 'read' && e.faultAround && vmaAt(e.addr)?.file === undefined)

@@ -47,6 +47,7 @@ const ORDER = [
   'thp-pmd-race',
   'oom-page-lock',
   'dax-rwr-sandwich',
+  'khugepaged-collapse',
 ];
 
 function loadBuiltins(): ScenarioSpec[] {

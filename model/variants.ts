@@ -266,6 +266,11 @@ export const MUTANTS = [
     summary: 'a THP fault that finds the pmd pointing at an empty PTE table frees it and maps the THP, under mmap_lock for read',
   },
   {
+    name: 'collapse-under-read',
+    breaks: 'no-retract-under-read',
+    summary: "khugepaged's collapse_huge_page takes mmap_lock for read instead of write, and turns the pmd's PTE table into a huge mapping under it",
+  },
+  {
     name: 'pmd-check-reread',
     breaks: 'pmd-stable',
     summary: 'the fault tests pmd_trans_huge(*pmd) and reads the pmd again for pte_offset_map (the pre-4.5 code, on any kernel)',

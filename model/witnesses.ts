@@ -114,6 +114,8 @@ function condition(sc: ScenarioSpec, c: WitnessCondition): (v: StateView) => boo
       return (v) => pteKind(v.pte(mm, addr)) === PTE_SWAP;
     case 'migration':
       return (v) => pteKind(v.pte(mm, addr)) === PTE_MIGRATION;
+    case 'huge':
+      return (v) => v.hugePmds > 0 && v.hugePmdPfn(mm) !== 0;
   }
 }
 

@@ -62,6 +62,7 @@ import { buildMigrate } from './ops/migrate.js';
 import { buildMprotect } from './ops/mprotect.js';
 import { buildPunch, buildTruncate } from './ops/truncate.js';
 import { buildReclaim } from './ops/reclaim.js';
+import { buildCollapse } from './ops/khugepaged.js';
 import { buildMadviseDontneed, buildMunmap } from './ops/unmap.js';
 import type { PorInfo } from '../checker/reduce.js';
 import { type BuildContext, MAX_STEPS, PC_IDLE, pcEntry, pcOf, pcStep, ProgramBuilder, type Program, type Step } from './program.js';
@@ -313,6 +314,13 @@ export class MMModel implements Model {
         const rm = sc.processes.indexOf(e.mm);
         buildReclaim(b, rm, e.addr);
         title = `reclaim the page at ${e.mm}:${e.addr} to swap`;
+        break;
+      }
+      case 'collapse': {
+        const cm = sc.processes.indexOf(e.mm);
+        const v = sc.vmas.findIndex((x) => x.thp);
+        buildCollapse(b, cm, v, vmaAddrs(v));
+        title = `khugepaged: collapse ${e.mm}:${sc.vmas[v]!.name}`;
         break;
       }
       case 'pageout':

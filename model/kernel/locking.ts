@@ -121,6 +121,21 @@ function down_read(k: Kernel, t: number, at: number, key: number): boolean {
   return true;
 }
 
+/** down_read_trylock: false, without waiting, when a writer holds it or anyone waits for it (RWSEM_READ_FAILED_MASK); no lockdep dependency. */
+function down_read_trylock(k: Kernel, t: number, at: number, key: number): boolean {
+  const w = k.s[at]!;
+  if (rwsemWriter(w) >= 0 || waiting(k, key)) return false;
+  k.acquiredInStep++;
+  k.s[at] = rwsemWithReader(w, t);
+  return true;
+}
+
+/** Some thread is queued on key (asleep or woken, not yet holding it). */
+function waiting(k: Kernel, key: number): boolean {
+  for (let u = 0; u < k.threads; u++) if ((k.threadWait(u) & WAIT_KEY_MASK) === key) return true;
+  return false;
+}
+
 function up_read(k: Kernel, t: number, at: number, key: number): void {
   const w = rwsemWithoutReader(k.s[at]!, t);
   k.s[at] = w;
@@ -144,6 +159,8 @@ function up_write(k: Kernel, at: number, key: number): void {
 // ---- mmap_lock ---------------------------------------------------------------------
 const mmapAt = (k: Kernel, m: number) => k.L.mm(m) + MM_LOCK;
 export const mmap_read_lock = (k: Kernel, t: number, m: number): boolean => down_read(k, t, mmapAt(k, m), waitKey(LOCK_MMAP, m));
+/** mmap_read_trylock (khugepaged skips a busy mm). */
+export const mmap_read_trylock = (k: Kernel, t: number, m: number): boolean => down_read_trylock(k, t, mmapAt(k, m), waitKey(LOCK_MMAP, m));
 export const mmap_read_unlock = (k: Kernel, t: number, m: number): void => up_read(k, t, mmapAt(k, m), waitKey(LOCK_MMAP, m));
 export const mmap_write_lock = (k: Kernel, t: number, m: number): boolean => down_write(k, t, mmapAt(k, m), waitKey(LOCK_MMAP, m));
 export const mmap_write_unlock = (k: Kernel, m: number): void => up_write(k, mmapAt(k, m), waitKey(LOCK_MMAP, m));

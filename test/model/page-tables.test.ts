@@ -203,6 +203,58 @@ describe('DAX\'s "rwr sandwich" (seed 004): a COW fault holding i_mmap_rwsem for
     });
 });
 
+describe("khugepaged's collapse: a table becomes a huge pmd under mmap_lock for write (F4)", () => {
+  const KH = 'khugepaged-collapse';
+  test('holds on every release with the collapse reached; rss and refcounts stay right', () => {
+    for (const [kernel, states] of [
+      ['4.4', 116],
+      ['5.7', 104],
+      ['6.2', 104],
+    ] as const) {
+      const { result } = check(KH, kernel, ['no-retract-under-read', 'pmd-stable', 'rss-consistent', 'refcount-sane']);
+      expect(result.verdict).toBe('holds');
+      expect(result.states).toBe(states);
+      expect(result.witnesses?.filter((w) => !w.found).map((w) => w.name)).toEqual([]);
+    }
+  });
+  test('the mutant that collapses under mmap_lock for read is caught', () => {
+    const { result } = check(KH, '6.2', ['no-retract-under-read'], { mutants: ['collapse-under-read'] });
+    expect(result.verdict).toBe('violated');
+    expect(result.violations[0]!.message).toBe('the pmd of P lost its PTE table without mmap_lock for write');
+  });
+  test('khugepaged skips a busy mm (mmap_read_trylock) and gives the table back when the page went meanwhile', () => {
+    const r = mmcheck('check', '-s', KH, '-k', '6.2', '--coverage');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/HOLDS/);
+  });
+  const base = (): ScenarioSpec => structuredClone(findScenario(KH)!);
+  const cases: [string, (s: ScenarioSpec) => void, string][] = [
+    [
+      'a THP range of two pages',
+      (s) => {
+        s.vmas[0]!.pages = 2;
+        s.threads[1]!.menu[0] = { op: 'madv-dontneed', addr: 0, pages: 2 };
+      },
+      'threads[2].menu[0]: collapse is modelled for a THP range of one page',
+    ],
+    [
+      'collapse without a THP VMA',
+      (s) => {
+        delete s.vmas[0]!.thp;
+        s.threads[0]!.menu = [{ op: 'write', addr: 0, value: 7 }];
+      },
+      'threads[2].menu[0]: khugepaged collapses a THP VMA ("thp": true): the scenario has none',
+    ],
+    ['collapse of an unknown process', (s) => (s.threads[2]!.menu[0] = { op: 'collapse', mm: 'Q' }), 'threads[2].menu[0].mm: unknown process "Q"'],
+  ];
+  for (const [what, edit, message] of cases)
+    test(`refused: ${what}`, () => {
+      const s = base();
+      edit(s);
+      expect(() => validateScenario(s)).toThrow(message);
+    });
+});
+
 describe('no-alloc-under-page-lock (F1) and install-once (F3)', () => {
   const f1: [string, 'holds' | 'violated'][] = [
     ['4.7', 'holds'],
