@@ -16,6 +16,7 @@ import { noAllocUnderPageLock } from './no-alloc-under-page-lock.js';
 import { installOnce } from './install-once.js';
 import { pmdStable } from './pmd-stable.js';
 import { noRetractUnderRead } from './no-retract-under-read.js';
+import { dirtyTracked } from './dirty-tracked.js';
 
 export const BUILTIN_INVARIANTS: readonly MMInvariant[] = [
   anonExclusive,
@@ -30,6 +31,7 @@ export const BUILTIN_INVARIANTS: readonly MMInvariant[] = [
   installOnce,
   pmdStable,
   noRetractUnderRead,
+  dirtyTracked,
 ];
 
 /** The built-ins, then those registered from invariant files (invariants/invariant-file.ts). */

@@ -412,11 +412,6 @@ export function validateScenario(s: ScenarioSpec): void {
         fail(`threads[${ti}].menu[${ei}]`, 'migration in a scenario with writeback is not modelled (migration waits on PG_writeback)');
     }),
   );
-  s.vmas.forEach((v, vi) => {
-    // clear_page_dirty_for_io write-protects mapped PTEs (page_mkclean, under i_mmap_rwsem): not modelled.
-    if (v.file !== undefined && written.has(v.file) && v.shared && v.prot === 'rw')
-      fail(`vmas[${vi}]`, `a shared writable mapping of ${v.file}, which is written back, is not modelled (clear_page_dirty_for_io's page_mkclean)`);
-  });
   const witnessNames = new Set<string>();
   (s.witnesses ?? []).forEach((w, i) => {
     const path = `witnesses[${i}]`;

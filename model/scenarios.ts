@@ -43,6 +43,7 @@ const ORDER = [
   'ro-longterm-pin-tmpfile-fast',
   'memcg-writeback-abba',
   'memcg-writeback-fault-around',
+  'memcg-writeback-shared-write',
   'fault-double-install',
   'thp-pmd-race',
   'oom-page-lock',

@@ -266,6 +266,11 @@ export const MUTANTS = [
     summary: 'a THP fault that finds the pmd pointing at an empty PTE table frees it and maps the THP, under mmap_lock for read',
   },
   {
+    name: 'writeback-no-mkclean',
+    breaks: 'dirty-tracked',
+    summary: "writeback's clear_page_dirty_for_io cleans the page without page_mkclean: mapped PTEs stay writable, so a later store lands in a clean page",
+  },
+  {
     name: 'collapse-under-read',
     breaks: 'no-retract-under-read',
     summary: "khugepaged's collapse_huge_page takes mmap_lock for read instead of write, and turns the pmd's PTE table into a huge mapping under it",

@@ -217,6 +217,11 @@ export class MMModel implements Model {
       migration: scenario.threads.some((t) => t.menu.some((e) => e.op === 'migrate')),
       pageTables: scenario.pageTables !== undefined,
       thp: scenario.vmas.some((v) => v.thp),
+      sharedDiskAt: (a) => {
+        const v = this.world.vmaOfAddr[a]!;
+        const f = this.world.vmaFile[v]!;
+        return f >= 0 && this.world.vmaShared[v]! && !this.world.fileShmem[f]!;
+      },
     };
 
     this.programs = scenario.threads.map((t, ti) => t.menu.map((e) => this.buildProgram(ti, e)));

@@ -89,5 +89,12 @@ export const MUTANT_IMPLEMENTATIONS: Record<Exclude<MutantName, ProgramMutant>, 
 } as Record<Exclude<MutantName, ProgramMutant>, Replacement<KernelFunctionName>>;
 
 /** Mutants that change an operation's steps rather than a kernel function: its builder picks them (BuildContext.mutants). */
-export const PROGRAM_MUTANTS = ['undo-range-i-mmap-first', 'fault-no-pte-recheck', 'pmd-check-reread', 'thp-fault-retracts-table', 'collapse-under-read'] as const;
+export const PROGRAM_MUTANTS = [
+  'undo-range-i-mmap-first',
+  'fault-no-pte-recheck',
+  'pmd-check-reread',
+  'thp-fault-retracts-table',
+  'collapse-under-read',
+  'writeback-no-mkclean',
+] as const;
 export type ProgramMutant = (typeof PROGRAM_MUTANTS)[number];

@@ -95,6 +95,10 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
   const MIGRATION_WAIT = b.ctx.migration ? b.reserve() : -1;
   const FILE_FAULT = fileVma ? b.reserve() : -1;
   const FILE_FINISH = fileVma ? b.reserve() : -1;
+  // ->page_mkwrite of a disk file's shared mapping (ext4_page_mkwrite -> block_page_mkwrite: lock_page, set_page_dirty).
+  const diskShared = fileVma && b.ctx.sharedDiskAt(a);
+  const MKWRITE = diskShared ? b.reserve() : -1;
+  const WP_MKWRITE = diskShared ? b.reserve() : -1;
   // The PMD level (seed 004): where the PTE table is allocated, by release (docs/kernel-notes.md#page-tables).
   const tables = b.ctx.pageTables;
   // Hugh's huge tmpfs 09/31 (mmotm, April 2016) had the same order as 7267ec008b5c: the table after ->fault.
@@ -195,12 +199,18 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
     reuse,
     copy,
     shared: (k, t) => {
-      // wp_page_shared(): ->page_mkwrite (disk files), then the same page made writable.
       const orig = k.threadWord(t, TH_ORIG);
+      if (WP_MKWRITE >= 0) {
+        // wp_page_shared: get_page, drop the PT lock, do_page_mkwrite (it sleeps for the page lock).
+        get_page(k, pteTarget(orig));
+        k.setThreadWord(t, TH_PAGE, pteTarget(orig));
+        return WP_MKWRITE;
+      }
+      // wp_page_shared() of a shmem page (no ->page_mkwrite): the same page made writable.
       k.setPte(m, a, orig | PTE_DIRTY | PTE_WRITE);
       k.setPageFlag(pteTarget(orig), PG_DIRTY);
       setResult(k, t, VM_FAULT_WRITE);
-      if (k.narrate) k.note(`do_wp_page: shared mapping: wp_page_shared${k.world.fileShmem[k.fileOf(a)] ? '' : ' (->page_mkwrite)'}, the PTE made writable`);
+      if (k.narrate) k.note('do_wp_page: shared mapping: wp_page_shared, the PTE made writable');
       return finish(k, t);
     },
     done: (k, t) => finish(k, t),
@@ -246,6 +256,36 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
       k.setThreadWord(t, TH_PAGE, 0);
       return do_wp_page_locked_5_7(k, t, wpf, pfn);
     });
+
+  if (WP_MKWRITE >= 0)
+    b.define(
+      WP_MKWRITE,
+      'wp_page_shared: ->page_mkwrite: lock_page',
+      `${MEMORY_C}:wp_page_shared -> do_page_mkwrite -> fs/ext4/inode.c:ext4_page_mkwrite; finish_mkwrite_fault, fault_dirty_shared_page (4.4-6.2)`,
+      (k, t) => {
+        const pfn = k.threadWord(t, TH_PAGE);
+        if (!lock_page(k, t, pfn)) return SLEEP;
+        if (k.pageFile(pfn) !== k.fileOf(a)) {
+          // ext4_page_mkwrite: the page was truncated meanwhile: VM_FAULT_NOPAGE, the access retries.
+          unlock_page(k, pfn);
+          if (k.narrate) k.note('->page_mkwrite: the page left the file (truncated): VM_FAULT_NOPAGE');
+          return finish(k, t);
+        }
+        k.setPageFlag(pfn, PG_DIRTY); // set_page_dirty
+        // finish_mkwrite_fault: the PT lock again, and the PTE must be the one the fault began with.
+        const orig = k.threadWord(t, TH_ORIG);
+        if (k.pte(m, a) !== orig) {
+          unlock_page(k, pfn);
+          if (k.narrate) k.note('->page_mkwrite: page locked and dirtied; !pte_same: the PTE changed meanwhile: return, the access retries');
+          return finish(k, t);
+        }
+        k.setPte(m, a, orig | PTE_DIRTY | PTE_WRITE);
+        setResult(k, t, VM_FAULT_WRITE);
+        unlock_page(k, pfn); // fault_dirty_shared_page
+        if (k.narrate) k.note('->page_mkwrite: lock_page, set_page_dirty; finish_mkwrite_fault: wp_page_reuse makes the PTE writable; fault_dirty_shared_page: unlock_page');
+        return finish(k, t);
+      },
+    );
 
   b.define(WP_COPY, 'wp_page_copy: alloc and copy', `${MEMORY_C}:wp_page_copy (5.7-6.2)`, (k, t) => {
     const old = k.threadWord(t, TH_PAGE);
@@ -448,8 +488,14 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
           );
       }
       k.setThreadWord(t, TH_PAGE, pfn);
+      if (MKWRITE >= 0 && flags(k, t) & FAULT_FLAG_WRITE) {
+        // do_shared_fault: "Check if the backing address space wants to know that the page is about to become writable".
+        unlock_page(k, pfn);
+        return MKWRITE;
+      }
       if (cowFault) {
-        // do_cow_fault: the private copy, made while the file page is locked.
+        // do_cow_fault allocates the copy before __do_fault (4.4-6.2); here it follows the lookup in the same
+        // step, which is undone and run again when lock_page sleeps: no interleaving sees it made under the lock.
         const cow = alloc_page(k);
         if (cow === 0) {
           unlock_page(k, pfn);
@@ -462,6 +508,25 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
       }
       return FILE_FINISH;
     });
+
+    if (MKWRITE >= 0)
+      b.define(
+        MKWRITE,
+        'do_shared_fault: unlock_page, ->page_mkwrite: lock_page',
+        `${MEMORY_C}:do_shared_fault -> do_page_mkwrite -> fs/ext4/inode.c:ext4_page_mkwrite (4.4-6.2)`,
+        (k, t) => {
+          const pfn = k.threadWord(t, TH_PAGE);
+          if (!lock_page(k, t, pfn)) return SLEEP;
+          if (k.pageFile(pfn) !== k.fileOf(a)) {
+            unlock_page(k, pfn);
+            if (k.narrate) k.note('->page_mkwrite: the page left the file (truncated): VM_FAULT_NOPAGE, the access retries');
+            return finish(k, t);
+          }
+          k.setPageFlag(pfn, PG_DIRTY); // set_page_dirty; the page stays locked for finish_fault
+          if (k.narrate) k.note(`->page_mkwrite: pfn ${pfn} locked again, set_page_dirty`);
+          return FILE_FINISH;
+        },
+      );
 
     const finishWhere = postponed
       ? b.has('finish-fault-cleanup')
