@@ -16,7 +16,7 @@ function referencingMms(v: StateView, pfn: number): { mm: number; addr: number }
   const out: { mm: number; addr: number }[] = [];
   for (let m = 0; m < v.mms; m++) {
     for (let a = 0; a < v.addrs; a++) {
-      if (v.entryRefersTo(v.pte(m, a), pfn)) out.push({ mm: m, addr: a });
+      if (v.entryRefersTo(v.mapped(m, a), pfn)) out.push({ mm: m, addr: a });
     }
   }
   return out;
@@ -37,7 +37,7 @@ export const anonExclusive: MMInvariant = {
   check(v) {
     for (let m = 0; m < v.mms; m++) {
       for (let a = 0; a < v.addrs; a++) {
-        const e = v.pte(m, a);
+        const e = v.mapped(m, a);
         if (!isWritable(e) || !mapsNormalPage(e)) continue;
         const pfn = pteTarget(e);
         if (v.pageTest(pfn, PG_ANON) && !v.pageTest(pfn, PG_ANON_EXCLUSIVE)) {
@@ -61,7 +61,7 @@ export const anonExclusive: MMInvariant = {
       let shared = false;
       for (let m = 0; m < v.mms && !shared; m++) {
         for (let a = 0; a < v.addrs; a++) {
-          if (!v.entryRefersTo(v.pte(m, a), pfn)) continue;
+          if (!v.entryRefersTo(v.mapped(m, a), pfn)) continue;
           if (first < 0) first = m;
           else if (first !== m) shared = true;
           break;

@@ -19,7 +19,7 @@ export const cowIsolation: MMInvariant = {
   check(v) {
     for (let m = 0; m < v.mms; m++) {
       for (let a = 0; a < v.addrs; a++) {
-        const e = v.pte(m, a);
+        const e = v.mapped(m, a);
         if (!isWritable(e) || !mapsNormalPage(e)) continue;
         const pfn = pteTarget(e);
         if (!v.pageTest(pfn, PG_ANON)) continue;
@@ -35,7 +35,7 @@ export const cowIsolation: MMInvariant = {
         for (let m2 = 0; m2 < v.mms; m2++) {
           if (m2 === m) continue;
           for (let a2 = 0; a2 < v.addrs; a2++) {
-            if (v.entryRefersTo(v.pte(m2, a2), pfn)) {
+            if (v.entryRefersTo(v.mapped(m2, a2), pfn)) {
               return `${v.addrName(m, a)} maps pfn ${pfn} writable while ${v.addrName(m2, a2)} also refers to it`;
             }
           }

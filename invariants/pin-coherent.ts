@@ -32,7 +32,7 @@ export const pinCoherent: MMInvariant = {
       const a = gupAddr(r);
       if (v.mmState(m) !== MM_LIVE) continue;
       const pfn = gupPfn(r);
-      const e = v.pte(m, a);
+      const e = v.mapped(m, a);
       if (!v.entryRefersTo(e, pfn)) {
         return (
           `pin "${v.world.gupNames[g]}" (${formatGupFlags(r)} on ${pfn === 0 ? 'the zeropage' : `pfn ${pfn}`} through ${v.addrName(m, a)}) is stale: ` +

@@ -8,7 +8,7 @@
 import { FramePlaces } from './frame-places.js';
 import { keyName, LockPlaces } from './held-locks.js';
 import { statusWait, withWait } from './locks.js';
-import { mappingFile, mappingIndex, pmdHugePfn } from './objects.js';
+import { mappingFile, mappingIndex, pmdHugePfn, pmdHugeRo, pmdIsHuge } from './objects.js';
 import type { Lockdep } from './lockdep.js';
 import type { ReadableState } from './readable.js';
 import { GUP_DETACHED, GUP_NONE, gupAddr, gupKind, gupMm, gupPfn, gupRefs } from './gup.js';
@@ -36,8 +36,9 @@ import {
   TH_STATUS,
   TS_RUNNING,
   VMA_PRESENT,
+  VMA_WRITE,
 } from './layout.js';
-import { PTE_MIGRATION, PTE_PRESENT, PTE_SPECIAL, PTE_SWAP, pteKind, pteTarget } from './pte.js';
+import { PTE_MIGRATION, PTE_PRESENT, PTE_SPECIAL, PTE_SWAP, ptePresent, pteKind, pteTarget } from './pte.js';
 import type { KernelFunctions } from './kernel/functions.js';
 
 /** The static world a model state belongs to. */
@@ -360,6 +361,18 @@ export class StateView {
   /** The THP mm m's huge pmd maps, or 0. */
   hugePmdPfn(m: number): number {
     return pmdHugePfn(this.s[this.L.pmd(m)]!);
+  }
+  /**
+   * What maps address a of mm m, as the MMU sees it: its PTE or, under a huge
+   * pmd (the THP VMA is the process's only VMA), the THP as a present entry,
+   * writable when the pmd and the VMA are.
+   */
+  mapped(m: number, a: number): number {
+    if (this.world.thpPages > 0) {
+      const w = this.s[this.L.pmd(m)]!;
+      if (pmdIsHuge(w) && this.vmaPresent(m, a)) return ptePresent(pmdHugePfn(w), !pmdHugeRo(w) && (this.vmaAt(m, a) & VMA_WRITE) !== 0, true);
+    }
+    return this.pte(m, a);
   }
   keyName(key: number): string {
     return keyName(key, { mm: (i) => this.mmName(i), file: (i) => this.world.fileNames[i] ?? `file${i}`, vma: (i) => this.world.vmaNames[i] ?? `vma${i}` });

@@ -86,10 +86,17 @@ const PMD_WORD: WordType = {
     { name: 'table', shift: 0, bits: 8, ref: { to: 'pgtable', bias: 1 }, when: { mask: PMD_HUGE_BIT, among: [0] } },
     { name: 'huge_pfn', shift: 0, bits: 8, ref: { to: 'frame', bias: 0, holds: true }, when: { mask: PMD_HUGE_BIT, among: [PMD_HUGE_BIT] } },
     { name: 'huge', shift: 8, bits: 1 },
+    // A huge pmd write-protected (fork's copy_huge_pmd: pmdp_set_wrprotect); clear: writable when the VMA is.
+    { name: 'ro', shift: 9, bits: 1 },
   ],
 };
 export const PMD_HUGE = PMD_HUGE_BIT;
-export const pmdHuge = (pfn: number): number => PMD_HUGE_BIT | pfn;
+const PMD_RO_BIT = 1 << 9;
+export const pmdHuge = (pfn: number, ro = false): number => PMD_HUGE_BIT | pfn | (ro ? PMD_RO_BIT : 0);
+/** A huge pmd that is write-protected. */
+export const pmdHugeRo = (w: number): boolean => (w & (PMD_HUGE_BIT | PMD_RO_BIT)) === (PMD_HUGE_BIT | PMD_RO_BIT);
+/** The huge pmd write-protected (pmdp_set_wrprotect, pmd_wrprotect) or made writable (maybe_pmd_mkwrite). */
+export const pmdWithRo = (w: number, ro: boolean): number => (ro ? w | PMD_RO_BIT : w & ~PMD_RO_BIT);
 export const pmdIsHuge = (w: number): boolean => (w & PMD_HUGE_BIT) !== 0;
 /** The THP a huge pmd maps, or 0. */
 export const pmdHugePfn = (w: number): number => (w & PMD_HUGE_BIT ? w & 0xff : 0);
@@ -97,7 +104,7 @@ export const pmdHugePfn = (w: number): number => (w & PMD_HUGE_BIT ? w & 0xff : 
 export const pmdTable = (w: number): number => (w & PMD_HUGE_BIT ? 0 : w & 0xff);
 export function formatPmd(w: number): string {
   if (w === 0) return 'none';
-  return w & PMD_HUGE_BIT ? `huge: pfn ${w & 0xff}` : `table ${(w & 0xff) - 1}`;
+  return w & PMD_HUGE_BIT ? `huge: pfn ${w & 0xff}${w & PMD_RO_BIT ? ', R/O' : ''}` : `table ${(w & 0xff) - 1}`;
 }
 /** A PTE table a thread holds (index + 1), or 0: it must be installed or freed before the operation ends. */
 const TABLE_REF: WordType = { name: 'pte table', ref: { to: 'pgtable', bias: 1, holds: true } };

@@ -343,10 +343,15 @@ export function validateScenario(s: ScenarioSpec): void {
     if (v.file !== undefined) fail(path, 'only anonymous THP is modelled');
     if (s.vmas.length !== 1) fail(path, "a THP VMA must be the process's only VMA: the huge pmd maps its whole range");
     if (s.pages.length) fail(path, 'a THP VMA starts with nothing mapped (pages: [])');
-    const allowed = new Set(['read', 'write', 'madv-dontneed', 'munmap', 'exit', 'collapse']);
+    // THP COW (fork, GUP) is modelled for a THP of one page: a split then maps it with one PTE (a THP is one frame in the model).
+    const allowed = new Set(['read', 'write', 'madv-dontneed', 'munmap', 'exit', 'collapse', ...(v.pages === 1 ? ['fork', 'gup', 'put', 'device-write'] : [])]);
     s.threads.forEach((t, ti) =>
       t.menu.forEach((e, ei) => {
-        if (!allowed.has(e.op)) fail(`threads[${ti}].menu[${ei}]`, `${e.op} is not modelled with THP (only ${[...allowed].join(', ')})`);
+        if (!allowed.has(e.op))
+          fail(
+            `threads[${ti}].menu[${ei}]`,
+            `${e.op} is not modelled with THP ${['fork', 'gup', 'put', 'device-write'].includes(e.op) ? `of ${v.pages} pages (fork and GUP need a THP range of one page: a split would map subpages the model does not have)` : `(only ${[...allowed].join(', ')})`}`,
+          );
         // The model's THP is one frame with one data value: the copy of several small pages into it would merge their data.
         if (e.op === 'collapse' && v.pages !== 1)
           fail(`threads[${ti}].menu[${ei}]`, `collapse is modelled for a THP range of one page (a THP is one frame with one data value), not ${v.pages}`);

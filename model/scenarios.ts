@@ -49,6 +49,8 @@ const ORDER = [
   'oom-page-lock',
   'dax-rwr-sandwich',
   'khugepaged-collapse',
+  'thp-cow-fork-gup',
+  'thp-fork-pinned',
 ];
 
 function loadBuiltins(): ScenarioSpec[] {

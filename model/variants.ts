@@ -108,6 +108,13 @@ export const SWITCHES = [
     backports: ['5.7.3'],
   },
   {
+    name: 'thp-cow-split',
+    since: '5.8',
+    commit: '3917c80280c9',
+    title: 'thp: change CoW semantics for anon-THP',
+    summary: 'do_huge_pmd_wp_page splits a THP it cannot reuse and lets the PTE-level fault copy one page, instead of copying the whole THP',
+  },
+  {
     name: 'wp-page-count',
     since: '5.9',
     commit: '09854ba94c6a',
@@ -120,6 +127,14 @@ export const SWITCHES = [
     commit: '70e806e4e645',
     title: 'mm: Do early cow for pinned pages during fork() for ptes',
     summary: 'fork gives the child a copy of a maybe-pinned page (with 008cfe4418b3 mm->has_pinned)',
+  },
+  {
+    name: 'thp-fork-split-pinned',
+    since: '5.9',
+    commit: 'd042035eaf5f',
+    title: "mm/thp: Split huge pmds/puds if they're pinned when fork()",
+    summary: 'copy_huge_pmd splits a maybe-pinned THP (-EAGAIN) so that fork copies it at the PTE level',
+    requires: ['fork-cow-pinned'],
   },
   {
     name: 'vmscan-skip-pinned',
@@ -143,6 +158,13 @@ export const SWITCHES = [
     commit: 'f4c4a3f48480',
     title: 'mm: free idle swap cache page after COW',
     summary: 'wp_page_copy drops the old page from the swap cache once unmapped (Huang Ying; merged for 5.14 on 30 June 2021)',
+  },
+  {
+    name: 'thp-wp-page-count',
+    since: '5.18',
+    commit: '3bff7e3f1f16',
+    title: 'mm/huge_memory: streamline COW logic in do_huge_pmd_wp_page()',
+    summary: 'do_huge_pmd_wp_page reuses a THP only if page_count == 1, not by mapcount (reuse_swap_page)',
   },
   {
     name: 'cow-page-count',

@@ -94,22 +94,23 @@ function condition(sc: ScenarioSpec, c: WitnessCondition): (v: StateView) => boo
   const { mm, addr } = parseAt(sc, c.at)!;
   if ('data' in c) {
     return (v) => {
-      const e = v.pte(mm, addr);
+      const e = v.mapped(mm, addr);
       if (!isPresent(e)) return false;
       return (e & PTE_SPECIAL ? 0 : v.pageWord(pteTarget(e), PG_DATA)) === c.data;
     };
   }
   switch (c.pte) {
+    // As the MMU sees the address: a huge pmd maps it too (StateView.mapped).
     case 'none':
-      return (v) => v.pte(mm, addr) === 0;
+      return (v) => v.mapped(mm, addr) === 0;
     case 'present':
-      return (v) => isPresent(v.pte(mm, addr));
+      return (v) => isPresent(v.mapped(mm, addr));
     case 'writable':
-      return (v) => isWritable(v.pte(mm, addr));
+      return (v) => isWritable(v.mapped(mm, addr));
     case 'readonly':
-      return (v) => isPresent(v.pte(mm, addr)) && !isWritable(v.pte(mm, addr));
+      return (v) => isPresent(v.mapped(mm, addr)) && !isWritable(v.mapped(mm, addr));
     case 'zeropage':
-      return (v) => isPresent(v.pte(mm, addr)) && (v.pte(mm, addr) & PTE_SPECIAL) !== 0;
+      return (v) => isPresent(v.mapped(mm, addr)) && (v.mapped(mm, addr) & PTE_SPECIAL) !== 0;
     case 'swap':
       return (v) => pteKind(v.pte(mm, addr)) === PTE_SWAP;
     case 'migration':

@@ -281,7 +281,7 @@ export class MMModel implements Model {
         break;
       case 'gup': {
         const g = { slot: this.gupRefs.indexOf(e.ref), pin: e.pin, write: !!e.write, longterm: !!e.longterm, fast: !!e.fast };
-        buildGup(b, m, e.addr, g, fileVma(e.addr));
+        buildGup(b, m, e.addr, g, fileVma(e.addr), hugeOf(e.addr));
         title = `${gupTitle(g)} ${mmName}:${e.addr} as ref "${e.ref}"`;
         break;
       }

@@ -10,6 +10,7 @@
  */
 import type { MutantName, SwitchName } from '../variants.js';
 import * as gup from './gup.js';
+import * as huge from './huge_memory.js';
 import * as locking from './locking.js';
 import * as memory from './memory.js';
 import * as mprotect from './mprotect.js';
@@ -43,6 +44,9 @@ export interface KernelFunctions {
   gup_fast_seq_retry: gup.GupFastSeq;
   // arch/x86/mm/pgtable.c
   pte_alloc_one: pgalloc.PteAllocOne;
+  // mm/huge_memory.c
+  copy_huge_pmd_splits: huge.CopyHugePmdSplits;
+  huge_wp_reuse: huge.HugeWpReuse;
   // mm/mprotect.c
   can_change_pte_writable: mprotect.CanChangePteWritable;
   // kernel/locking, mm/filemap.c: the wake-ups of a released lock
@@ -94,6 +98,8 @@ export function kernelFunctions(switches: ReadonlySet<SwitchName>, mutants: Read
         ? mprotect.can_change_pte_writable_6_0
         : mprotect.can_change_pte_writable_5_7,
     pte_alloc_one: has('pgtable-memcg-charge') ? pgalloc.pte_alloc_one_4_8 : pgalloc.pte_alloc_one_4_4,
+    copy_huge_pmd_splits: has('anon-exclusive') ? huge.copy_huge_pmd_splits_5_19 : has('thp-fork-split-pinned') ? huge.copy_huge_pmd_splits_5_9 : huge.copy_huge_pmd_splits_4_4,
+    huge_wp_reuse: has('anon-exclusive') ? huge.huge_wp_reuse_5_19 : has('thp-wp-page-count') ? huge.huge_wp_reuse_5_18 : huge.huge_wp_reuse_4_4,
     shrink_page_list_keeps_pinned: has('vmscan-skip-pinned') ? vmscan.shrink_page_list_keeps_pinned_5_11 : vmscan.shrink_page_list_keeps_pinned_5_7,
     swap_pte_exclusive: has('swp-exclusive') ? vmscan.swap_pte_exclusive_5_19 : vmscan.swap_pte_exclusive_5_7,
   };

@@ -6,10 +6,13 @@
  * (pgtable_trans_huge_deposit), withdrawn when it is zapped.
  */
 import type { Kernel } from '../kernel.js';
-import { MM_ANONPAGES, MMF_GHOST_BAD_PMD, MM_FLAGS, PG_MAP, TH_PTE_TABLE } from '../layout.js';
-import { pmdHuge, pmdHugePfn, pmdTable } from '../objects.js';
-import { put_page } from './page_alloc.js';
-import { pte_free_table, set_pmd } from './pgalloc.js';
+import { MM_ANONPAGES, MMF_GHOST_BAD_PMD, MM_FLAGS, PG_ANON_EXCLUSIVE, PG_MAP, TH_PTE_TABLE, VMA_WRITE } from '../layout.js';
+import { pmdHuge, pmdHugePfn, pmdHugeRo, pmdTable, pmdWithRo } from '../objects.js';
+import { ptePresent } from '../pte.js';
+import { page_needs_cow_for_dma } from './memory.js';
+import { get_page, put_page } from './page_alloc.js';
+import { pte_free_table, set_pmd, takeTableNoOom } from './pgalloc.js';
+import { page_dup_rmap } from './rmap.js';
 
 /** The pages a huge pmd maps (the THP VMA's length); 0 without a THP VMA. */
 export const hugeNr = (k: Kernel): number => k.world.thpPages;
@@ -37,6 +40,7 @@ export function zap_huge_pmd(k: Kernel, m: number): boolean {
   k.setPageWord(folio, PG_MAP, k.pageMapcount(folio) - 1);
   k.addRss(m, MM_ANONPAGES, -hugeNr(k));
   put_page(k, folio);
+  for (const a of hugeAddrs(k, m)) k.detachGup(m, a); // a GUP reference taken through the range no longer follows a mapping
   if (k.narrate) k.note(`zap_huge_pmd: the huge pmd of pfn ${folio} cleared, its deposited table freed, MM_ANONPAGES-${hugeNr(k)}`);
   return true;
 }
@@ -62,3 +66,87 @@ export function retract_empty_table(k: Kernel, t: number, m: number): boolean {
   if (k.narrate) k.note(`MUTANT: the empty PTE table ${table - 1} is taken from the pmd under mmap_lock for read`);
   return true;
 }
+
+/** The addresses a huge pmd of mm m maps: its THP VMA (the process's only VMA when it has one). */
+function hugeAddrs(k: Kernel, m: number): number[] {
+  const out: number[] = [];
+  for (let a = 0; a < k.addrs; a++) if (k.vmaPresent(m, a)) out.push(a);
+  return out;
+}
+
+/**
+ * __split_huge_pmd (anon, not frozen) under pmd_lock: the deposited table
+ * comes back as the pmd's PTE table, and a PTE maps each page of the THP,
+ * writable when the pmd was. With the model's THP of one page: the entire
+ * mapcount becomes the page's mapcount, page_ref_add(nr - 1) adds nothing,
+ * and PageAnonExclusive stays where it is (5.19 carries the head's to every
+ * subpage). Allowed under mmap_lock for read (huge -> table). Read in
+ * mm/huge_memory.c:__split_huge_pmd_locked of 4.6.2, 5.18.12, 5.19, 6.2.
+ */
+export function split_huge_pmd(k: Kernel, t: number, m: number): void {
+  const w = k.s[k.L.pmd(m)]!;
+  const folio = pmdHugePfn(w);
+  if (!folio) return;
+  let table = 0;
+  for (let i = 0; i < k.L.pgtables && !table; i++) {
+    if (k.s[k.L.pgtable(i)] !== 2 + m) continue;
+    k.s[k.L.pgtable(i)] = 1; // pgtable_trans_huge_withdraw: the pmd's table now
+    table = i + 1;
+  }
+  set_pmd(k, t, m, table);
+  for (const a of hugeAddrs(k, m)) k.setPte(m, a, ptePresent(folio, !pmdHugeRo(w) && (k.vmaAt(m, a) & VMA_WRITE) !== 0, true));
+  if (k.narrate) k.note(`__split_huge_pmd: the huge pmd of pfn ${folio} becomes PTE table ${table - 1} mapping it${pmdHugeRo(w) ? ' R/O' : ''}`);
+}
+
+/** copy_huge_pmd's test by release: must fork split the parent's huge pmd and copy at the PTE level (-EAGAIN)? */
+export type CopyHugePmdSplits = (k: Kernel, parent: number, folio: number) => boolean;
+/** <= 5.8: a huge pmd is always shared with the child. */
+export const copy_huge_pmd_splits_4_4: CopyHugePmdSplits = () => false;
+/** 5.9 (d042035eaf5f): a THP that may be pinned (mm->has_pinned; page_needs_cow_for_dma from 5.12) is split. */
+export const copy_huge_pmd_splits_5_9: CopyHugePmdSplits = (k, parent, folio) => page_needs_cow_for_dma(k, parent, folio);
+/** 5.19: page_try_dup_anon_rmap fails (-EBUSY) only for an exclusive THP that may be pinned. */
+export const copy_huge_pmd_splits_5_19: CopyHugePmdSplits = (k, parent, folio) => k.pageTest(folio, PG_ANON_EXCLUSIVE) && page_needs_cow_for_dma(k, parent, folio);
+
+/**
+ * copy_huge_pmd at fork of an anon huge pmd, when it shares: a table to
+ * deposit for the child (pte_alloc_one; none is -ENOMEM: false),
+ * page_try_dup_anon_rmap / page_dup_rmap (entire mapcount + 1), get_page,
+ * both pmds write-protected, the child's MM_ANONPAGES + nr. Read in
+ * mm/huge_memory.c:copy_huge_pmd of 4.4.1, 4.6.2, 5.9.1, 5.19, 6.2.
+ */
+export function copy_huge_pmd_share(k: Kernel, parent: number, child: number): boolean {
+  const w = k.s[k.L.pmd(parent)]!;
+  const folio = pmdHugePfn(w);
+  const table = takeTableNoOom(k);
+  if (table <= 0) {
+    if (k.narrate) k.note('copy_huge_pmd: no page table to deposit for the child: -ENOMEM');
+    return false;
+  }
+  k.s[k.L.pgtable(table - 1)] = 2 + child; // pgtable_trans_huge_deposit
+  const dup = k.fn.page_try_dup_anon_rmap(k, folio);
+  get_page(k, folio);
+  page_dup_rmap(k, folio);
+  k.s[k.L.pmd(parent)] = pmdWithRo(w, true); // pmdp_set_wrprotect (the parent keeps its table: no F4 question)
+  k.s[k.L.pmd(child)] = pmdHuge(folio, true);
+  k.addRss(child, MM_ANONPAGES, hugeNr(k));
+  if (k.narrate) k.note(`copy_huge_pmd: THP pfn ${folio} shared with the child, both huge pmds R/O (page_dup_rmap${dup}), MM_ANONPAGES+${hugeNr(k)}`);
+  return true;
+}
+
+/** do_huge_pmd_wp_page's reuse test by release: may the faulting mm write the THP in place? Returns why, or null. */
+export type HugeWpReuse = (k: Kernel, folio: number) => string | null;
+/**
+ * 4.4-5.17: by mapcount only (4.4 page_mapcount == 1; 4.6-4.8
+ * page_trans_huge_mapcount == 1; 4.20-5.17 reuse_swap_page): a GUP
+ * reference does not stop it.
+ */
+export const huge_wp_reuse_4_4: HugeWpReuse = (k, folio) => (k.pageMapcount(folio) === 1 ? 'mapped once (page_trans_huge_mapcount / reuse_swap_page)' : null);
+/** 5.18 (3bff7e3f1f16): only page_count == 1: any other reference (GUP) means copy. */
+export const huge_wp_reuse_5_18: HugeWpReuse = (k, folio) => (k.pageRef(folio) === 1 ? 'page_count == 1' : null);
+/** 5.19: PageAnonExclusive means ours; else page_count == 1, and page_move_anon_rmap makes it exclusive. */
+export const huge_wp_reuse_5_19: HugeWpReuse = (k, folio) => {
+  if (k.pageTest(folio, PG_ANON_EXCLUSIVE)) return 'PageAnonExclusive';
+  if (k.pageRef(folio) !== 1) return null;
+  k.fn.page_move_anon_rmap(k, folio);
+  return 'page_count == 1: page_move_anon_rmap (PageAnonExclusive)';
+};

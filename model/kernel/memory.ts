@@ -230,7 +230,7 @@ export type CopyPresentPteNeedsCopy = (k: Kernel, parent: number, a: number) => 
 export const copy_present_pte_5_7: CopyPresentPteNeedsCopy = () => false;
 
 /** page_needs_cow_for_dma(): the mm has pinned pages (MMF_HAS_PINNED) and this one may be pinned. */
-function page_needs_cow_for_dma(k: Kernel, parent: number, pfn: number): boolean {
+export function page_needs_cow_for_dma(k: Kernel, parent: number, pfn: number): boolean {
   return (k.mmWord(parent, MM_FLAGS) & MMF_HAS_PINNED) !== 0 && page_maybe_dma_pinned(k, pfn);
 }
 

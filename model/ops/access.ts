@@ -7,7 +7,7 @@
 import { DONE, FAILED, SLEEP } from '../kernel.js';
 import { PG_DATA, TH_ORIG, VMA_WRITE } from '../layout.js';
 import type { ProgramBuilder } from '../program.js';
-import { pmdHugePfn } from '../objects.js';
+import { pmdHugePfn, pmdHugeRo } from '../objects.js';
 import { formatPte as describePte, isPresent, isWritable, PTE_DIRTY, pteTarget, ZERO_PFN } from '../pte.js';
 import { buildFault, FAULT_FLAG_WRITE, FAULT_LOCALS, type FaultSite, VM_FAULT_ERROR } from './fault.js';
 import { mmap_read_lock, mmap_read_unlock } from '../kernel/locking.js';
@@ -41,8 +41,17 @@ export function buildAccess(b: ProgramBuilder, m: number, a: number, write: bool
       return FAILED;
     }
     if (huge.thp) {
-      // The MMU walks a huge pmd straight to the THP (mapped writable when the VMA is).
-      const folio = pmdHugePfn(k.s[k.L.pmd(m)]!);
+      // The MMU walks a huge pmd straight to the THP (writable when the VMA is and fork has not write-protected it).
+      const pmd = k.s[k.L.pmd(m)]!;
+      const folio = pmdHugePfn(pmd);
+      if (folio && write && pmdHugeRo(pmd)) {
+        // A store to a R/O huge pmd: a write fault (__handle_mm_fault -> wp_huge_pmd).
+        if (!mmap_read_lock(k, t, m)) return SLEEP;
+        k.setThreadWord(t, TH_ORIG, k.pte(m, a));
+        FAULT_LOCALS.flags.set(k, t, FAULT_FLAG_WRITE);
+        if (k.narrate) k.note('#PF (write) on a R/O huge pmd: mmap_read_lock');
+        return fault.enter(k, t);
+      }
       if (folio && write) {
         k.setPageWord(folio, PG_DATA, value);
         if (k.narrate) k.note(`store ${value} into the THP pfn ${folio} through the huge pmd`);

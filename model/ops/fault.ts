@@ -12,8 +12,8 @@
  * Sources: mm/memory.c of 5.7.14, 5.9.1, 5.17-rc5, 5.18.12, 5.19, 6.1.20, 6.2.12
  * (docs/kernel-notes.md).
  */
-import { fallocEnd, fallocStart, formatPmd, pmdIsHuge } from '../objects.js';
-import { bad_pmd, retract_empty_table, set_huge_pmd } from '../kernel/huge_memory.js';
+import { fallocEnd, fallocStart, formatPmd, pmdHuge, pmdHugePfn, pmdHugeRo, pmdIsHuge, pmdWithRo } from '../objects.js';
+import { bad_pmd, retract_empty_table, set_huge_pmd, split_huge_pmd } from '../kernel/huge_memory.js';
 import { PG_LOCKED } from '../locks.js';
 import { BLOCKED, type Kernel, SLEEP } from '../kernel.js';
 import { int, threadLocals } from '../thread-locals.js';
@@ -25,6 +25,7 @@ import {
   GHOST_DOUBLE_INSTALL,
   TH_PTE_TABLE,
   PG_THP,
+  PG_MAP,
   MM_ANONPAGES,
   MM_SWAPENTS,
   PG_DIRTY,
@@ -115,6 +116,9 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
   const faPreallocKept = b.has('stop-leaking-pagetables');
   // A THP VMA: do_huge_pmd_anonymous_page (unless this fault's huge allocation fails), and the pmd checks after __pte_alloc.
   const HUGE_ALLOC = huge.thp && !huge.fails ? b.reserve() : -1;
+  // A write (or unshare) fault on a R/O huge pmd: wp_huge_pmd -> do_huge_pmd_wp_page (any fault in a THP scenario: GUP's too).
+  const HUGE_WP = b.ctx.thp ? b.reserve() : -1;
+  const thpCopies = !b.has('thp-cow-split');
   const HUGE_SET = HUGE_ALLOC >= 0 ? b.reserve() : -1;
   const retracts = b.ctx.mutants.has('thp-fault-retracts-table');
   // Before 4.5 (ad33bb04b2a6) the fault tests pmd_trans_huge(*pmd) and then reads the pmd again in pte_offset_map.
@@ -712,6 +716,50 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
       return finish(k, t);
     });
   }
+  if (HUGE_WP >= 0)
+    b.define(HUGE_WP, 'do_huge_pmd_wp_page', 'mm/memory.c:wp_huge_pmd -> mm/huge_memory.c:do_huge_pmd_wp_page (4.4-6.2)', (k, t) => {
+      // pmd_lock: the pmd must still be the one the fault read (pmd_same: still huge, the same THP, still R/O).
+      const orig = k.s[k.L.pmd(m)]!;
+      if (!pmdIsHuge(orig) || k.mapped(m, a) !== k.threadWord(t, TH_ORIG)) {
+        if (k.narrate) k.note('!pmd_same: the pmd changed: return, the access retries');
+        return finish(k, t);
+      }
+      const folio = pmdHugePfn(orig);
+      const unshare = (flags(k, t) & FAULT_FLAG_UNSHARE) !== 0;
+      const why = k.fn.huge_wp_reuse(k, folio);
+      if (why) {
+        if (unshare) {
+          if (k.narrate) k.note(`do_huge_pmd_wp_page: ${why}: unshare is a no-op`);
+          return finish(k, t);
+        }
+        k.s[k.L.pmd(m)] = pmdWithRo(orig, false); // maybe_pmd_mkwrite(pmd_mkdirty(...)), pmdp_set_access_flags
+        setResult(k, t, VM_FAULT_WRITE);
+        if (!vmWrite(k)) setResult(k, t, FOLL_COW);
+        if (k.narrate) k.note(`do_huge_pmd_wp_page: ${why}: reuse the THP pfn ${folio}, the huge pmd made writable`);
+        return finish(k, t);
+      }
+      if (thpCopies && !unshare) {
+        // <= 5.7: a new THP, the whole of it copied (copy_user_huge_page); the old one unmapped and put.
+        const copy = alloc_page(k);
+        if (copy) {
+          k.setPageFlag(copy, PG_THP);
+          k.setPageWord(copy, PG_DATA, k.pageWord(folio, PG_DATA));
+          k.fn.page_add_new_anon_rmap(k, copy);
+          k.s[k.L.pmd(m)] = pmdHuge(copy);
+          k.setPageWord(folio, PG_MAP, k.pageMapcount(folio) - 1); // page_remove_rmap(page, true)
+          put_page(k, folio);
+          setResult(k, t, VM_FAULT_WRITE);
+          if (!vmWrite(k)) setResult(k, t, FOLL_COW);
+          if (k.narrate) k.note(`do_huge_pmd_wp_page: THP pfn ${folio} is shared: copy it whole into new THP pfn ${copy} (copy_user_huge_page), map it writable`);
+          return finish(k, t);
+        }
+        if (k.narrate) k.note('do_huge_pmd_wp_page: no huge page for the copy: do_huge_pmd_wp_page_fallback copies page by page');
+      }
+      // 5.8 (3917c80280c9): __split_huge_pmd and VM_FAULT_FALLBACK: the PTE-level fault copies the one page.
+      split_huge_pmd(k, t, m);
+      if (k.narrate) k.note(`do_huge_pmd_wp_page: ${unshare ? 'unshare' : 'THP pfn ' + folio + ' not reusable'}: split, VM_FAULT_FALLBACK to the PTE level`);
+      return mapPte(k, t);
+    });
   if (FA_PREALLOC >= 0)
     b.define(FA_PREALLOC, 'do_fault_around: prealloc_pte = pte_alloc_one', 'mm/memory.c:do_fault_around (4.8-6.2)', (k, t) => {
       if (!pmd_none(k, m) || k.threadWord(t, TH_PTE_TABLE)) return FA_MAP;
@@ -795,7 +843,13 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
         return EARLY_ALLOC;
       }
       if (b.ctx.thp && pmdIsHuge(k.s[k.L.pmd(m)]!)) {
-        // A huge pmd appeared since the access looked: the access retries through it.
+        const pmd = k.s[k.L.pmd(m)]!;
+        if (flags(k, t) & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE) && pmdHugeRo(pmd)) {
+          // vmf->orig_pmd, kept as the entry the huge pmd amounts to (a PTE-typed word: the symmetry renames its frame).
+          k.setThreadWord(t, TH_ORIG, k.mapped(m, a));
+          return HUGE_WP;
+        }
+        // A huge pmd appeared since the access looked (or maps it as wanted): the access retries through it.
         if (k.narrate) k.note('the pmd is huge: return, the access retries');
         return finish(k, t);
       }

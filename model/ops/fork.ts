@@ -57,6 +57,7 @@ import { alloc_page, get_page, put_page } from '../kernel/page_alloc.js';
 import { page_dup_rmap } from '../kernel/rmap.js';
 import { swap_duplicate } from '../kernel/swapfile.js';
 import { free_pgtables, pmd_none, pmd_populate, takeTableNoOom } from '../kernel/pgalloc.js';
+import { copy_huge_pmd_share, split_huge_pmd } from '../kernel/huge_memory.js';
 
 /** fork's locals: the address copy_pte_range is at, and its decision for it (1: copy the page for the child); new_page holds the preallocated page. */
 const FORK_LOCALS = threadLocals('dup_mmap', { addr: int('aux2'), copy: int('aux') });
@@ -223,6 +224,13 @@ function createChild(k: Kernel, parent: number, child: number): void {
  */
 function copyPmd(k: Kernel, t: number, parent: number, child: number): boolean {
   if (k.L.pgtables === 0 || pmd_none(k, parent)) return true;
+  const folio = k.hugePmds > 0 ? k.hugePmdPfn(parent) : 0;
+  if (folio) {
+    // copy_huge_pmd: share the THP, or (a maybe-pinned THP, 5.9 on) split the pmd and copy at the PTE level (-EAGAIN).
+    if (!k.fn.copy_huge_pmd_splits(k, parent, folio)) return copy_huge_pmd_share(k, parent, child);
+    if (k.narrate) k.note(`copy_huge_pmd: THP pfn ${folio} may be pinned: split the pmd, -EAGAIN: copy_pte_range`);
+    split_huge_pmd(k, t, parent);
+  }
   let copies = false;
   for (let a = 0; a < k.addrs; a++) if (needsCopyTable(k, parent, a)) copies = true;
   if (!copies) return true;

@@ -10,7 +10,8 @@ import { formatGupFlags, GUP_ANON, GUP_GET, GUP_LONGTERM, GUP_PENDING, GUP_PIN, 
 import { MM_WPSEQ, PG_ANON, PG_DATA, TH_ORIG, VMA_WRITE } from '../layout.js';
 import type { ProgramBuilder } from '../program.js';
 import { formatPte, isPresent, mapsNormalPage, PTE_DIRTY, PTE_SPECIAL, PTE_WRITE, pteTarget, ZERO_PFN } from '../pte.js';
-import { buildFault, FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, FOLL_COW, VM_FAULT_ERROR } from './fault.js';
+import { buildFault, FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, FOLL_COW, type FaultSite, VM_FAULT_ERROR } from './fault.js';
+import { pmdHugePfn, pmdHugeRo } from '../objects.js';
 import { mmap_read_lock, mmap_read_unlock } from '../kernel/locking.js';
 import { get_page, put_page } from '../kernel/page_alloc.js';
 
@@ -34,7 +35,7 @@ export function gupTitle(g: GupArgs): string {
   return `${g.pin ? 'pin_user_pages' : 'get_user_pages'}${g.fast ? '_fast' : ''}(${formatGupFlags(gupRecord(g.pin ? GUP_PIN : GUP_GET, (g.write ? GUP_WRITE : 0) | (g.longterm ? GUP_LONGTERM : 0), 0, 0, 0))})`;
 }
 
-export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fileVma = false): void {
+export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fileVma = false, huge: FaultSite = { thp: false, fails: false }): void {
   const FAST = g.fast ? b.reserve() : -1;
   const GRAB = g.fast ? b.reserve() : -1;
   const RECHECK = g.fast ? b.reserve() : -1;
@@ -55,6 +56,7 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
       return FOLLOW;
     },
     fileVma,
+    huge,
   );
 
   const faultin = (k: Kernel, t: number, flag: number, why: string): number => {
@@ -66,12 +68,32 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
     return fault.enter(k, t);
   };
 
+  /** try_grab_page() of pfn: FOLL_GET +1, FOLL_PIN +GUP_PIN_COUNTING_BIAS; the reference recorded with (mm, addr). */
+  const grab = (k: Kernel, t: number, pfn: number, what: string): number => {
+    const anon = pfn !== ZERO_PFN && k.pageTest(pfn, PG_ANON);
+    const rec = gupRecord(g.pin ? GUP_PIN : GUP_GET, (g.write ? GUP_WRITE : 0) | (g.longterm ? GUP_LONGTERM : 0) | (anon ? GUP_ANON : 0), m, a, pfn);
+    get_page(k, pfn, gupRefs(rec));
+    k.setGup(g.slot, rec);
+    mmap_read_unlock(k, t, m);
+    if (k.narrate) k.note(`${what}: ${g.pin ? 'FOLL_PIN' : 'FOLL_GET'} on ${pfn === ZERO_PFN ? 'the zeropage' : `pfn ${pfn}`}, ref #${g.slot}`);
+    return DONE;
+  };
+
+  /** follow_trans_huge_pmd(): a huge pmd maps the THP (write on a R/O pmd faults; 5.19 a R/O pin of a shared THP unshares). */
+  const followHuge = (k: Kernel, t: number, pmd: number, write: boolean, forced: boolean): number => {
+    const folio = pmdHugePfn(pmd);
+    if (write && pmdHugeRo(pmd)) return faultin(k, t, FAULT_FLAG_WRITE, forced ? 'R/O huge pmd, COW break forced (should_force_cow_break)' : 'FOLL_WRITE on a R/O huge pmd');
+    if (pmdHugeRo(pmd) && k.fn.gup_must_unshare(k, g, folio, a, false)) return faultin(k, t, FAULT_FLAG_UNSHARE, 'gup_must_unshare on the THP: -EMLINK');
+    return grab(k, t, folio, 'follow_trans_huge_pmd: try_grab_page');
+  };
+
   /** follow_page_pte() under the PT lock, then try_grab_page() or faultin_page(). */
   const follow = (k: Kernel, t: number): number => {
     const pte = k.pte(m, a);
     // 5.8: should_force_cow_break(): GUP on a COW mapping is done as a write.
     const forced = k.fn.should_force_cow_break(k, a, g);
     const write = g.write || forced;
+    if (huge.thp && k.hugePmdPfn(m)) return followHuge(k, t, k.s[k.L.pmd(m)]!, write, forced);
     if (!isPresent(pte)) return faultin(k, t, write ? FAULT_FLAG_WRITE : 0, 'no present PTE');
     const follCow = (GUP_LOCALS.flags.get(k, t) & FOLL_COW) !== 0;
     if (write && !(pte & PTE_WRITE) && !(follCow && pte & PTE_DIRTY)) {
@@ -81,14 +103,7 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
     if (!(pte & PTE_WRITE) && k.fn.gup_must_unshare(k, g, pfn, a, false)) {
       return faultin(k, t, FAULT_FLAG_UNSHARE, 'gup_must_unshare: -EMLINK');
     }
-    // try_grab_page(): FOLL_GET +1, FOLL_PIN +GUP_PIN_COUNTING_BIAS.
-    const anon = pfn !== ZERO_PFN && k.pageTest(pfn, PG_ANON);
-    const rec = gupRecord(g.pin ? GUP_PIN : GUP_GET, (g.write ? GUP_WRITE : 0) | (g.longterm ? GUP_LONGTERM : 0) | (anon ? GUP_ANON : 0), m, a, pfn);
-    get_page(k, pfn, gupRefs(rec));
-    k.setGup(g.slot, rec);
-    mmap_read_unlock(k, t, m);
-    if (k.narrate) k.note(`try_grab_page: ${g.pin ? 'FOLL_PIN' : 'FOLL_GET'} on ${pfn === ZERO_PFN ? 'the zeropage' : `pfn ${pfn}`}, ref #${g.slot}`);
-    return DONE;
+    return grab(k, t, pfn, 'try_grab_page');
   };
 
   b.define(START, '__get_user_pages', 'mm/gup.c:__get_user_pages (5.7-6.2)', (k, t) => {
@@ -128,9 +143,17 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
     GUP_LOCALS.seq.set(k, t, seq);
     const odd = k.fn.gup_fast_seq_begin(k, m, g, seq);
     if (odd) return fallback(k, t, odd);
-    const pte = k.pte(m, a);
     // 5.8 (17839856fd58): the fast walk is done as FOLL_WRITE, so R/O PTEs go the slow way.
     const write = k.fn.gup_fast_write(g);
+    if (huge.thp && k.hugePmdPfn(m)) {
+      // gup_pmd_range -> gup_huge_pmd: pmd_access_permitted, then the THP grabbed and the pmd read again.
+      const e = k.mapped(m, a);
+      if (write && !(e & PTE_WRITE)) return fallback(k, t, 'FOLL_WRITE on a R/O huge pmd');
+      k.setThreadWord(t, TH_ORIG, e); // the huge pmd as the entry it amounts to (PTE-typed: the symmetry renames its frame)
+      if (k.narrate) k.note(`lockless read of ${k.addrName(m, a)}: a huge pmd of THP pfn ${pteTarget(e)}`);
+      return GRAB;
+    }
+    const pte = k.pte(m, a);
     if (!isPresent(pte)) return fallback(k, t, 'no present PTE');
     if (pte & PTE_SPECIAL) return fallback(k, t, 'pte_special (the zeropage)');
     if (write && !(pte & PTE_WRITE)) return fallback(k, t, 'FOLL_WRITE on a R/O PTE');
@@ -151,7 +174,7 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
   b.define(RECHECK, 'gup_pte_range: recheck', 'mm/gup.c:gup_pte_range, lockless_pages_from_mm (5.7-6.2)', (k, t) => {
     const orig = k.threadWord(t, TH_ORIG);
     const pfn = pteTarget(orig);
-    if (k.pte(m, a) !== orig) return undo(k, t, 'the PTE changed');
+    if (k.mapped(m, a) !== orig) return undo(k, t, huge.thp ? 'the PTE or huge pmd changed' : 'the PTE changed');
     if (!(orig & PTE_WRITE) && k.fn.gup_must_unshare(k, g, pfn, a, true)) return undo(k, t, 'gup_must_unshare');
     const changed = k.fn.gup_fast_seq_retry(k, m, g, GUP_LOCALS.seq.get(k, t));
     if (changed) return undo(k, t, changed);
