@@ -31,6 +31,7 @@ export const RSS_NAMES = ['MM_FILEPAGES', 'MM_ANONPAGES', 'MM_SWAPENTS', 'MM_SHM
 const MMF_NAMES: [number, string][] = [
   [1, 'MMF_HAS_PINNED'],
   [2, 'OOM victim (SIGKILL, TIF_MEMDIE)'],
+  [4, 'OOM reaped (TIF_MEMDIE cleared, oom_score_adj OOM_SCORE_ADJ_MIN)'],
   [1 << 8, 'WARN:pte_offset_map-on-unstable-pmd'],
   [1 << 9, 'WARN:pte-table-retracted-under-mmap-read'],
 ];

@@ -85,6 +85,7 @@ const MENU_ENTRY: Schema = {
       'writeback of dirty page-cache pages, ext4 style: lock each page, set PG_writeback, unlock it; then submit the bio, whose completion ends the writeback of all',
     ),
     collapse: obj({ op: req(str()), mm: req(name('the process whose THP VMA is collapsed')), max }, 'khugepaged: collapse_huge_page of the THP VMA (a PTE table into a huge pmd)'),
+    'oom-reaper': obj({ op: req(str()), max }, 'the OOM reaper kernel thread of 4.6: reaps an OOM victim (needs "reclaim": "oom")'),
     exit: obj({ op: req(str()), max }, 'exit_mmap and check_mm'),
   },
 };

@@ -28,6 +28,7 @@ export type MenuOp =
   | { op: 'migrate'; mm: string; addr: number }
   | { op: 'writeback'; file: string; indices: number[] }
   | { op: 'collapse'; mm: string }
+  | { op: 'oom-reaper' }
   | { op: 'exit' };
 
 export type MenuEntry = MenuOp & { max?: number };
@@ -137,8 +138,13 @@ export class ScenarioError extends Error {}
 /** Why this scenario cannot be checked on this kernel release (a feature modelled for some releases only), or null. */
 export function scenarioKernelProblem(s: ScenarioSpec, version: string): string | null {
   const r = parseRelease(version);
-  if (s.reclaim === 'oom' && r && compareMainline(r, { major: 4, minor: 6 }) >= 0)
-    return `scenario ${s.name}: "reclaim": "oom" is modelled on 4.4 and 4.5 only, not ${version}: the OOM reaper of 4.6 (aac453635549) is not modelled`;
+  const reaper = s.threads.some((t) => t.menu.some((e) => e.op === 'oom-reaper'));
+  if (s.reclaim === 'oom' && r && compareMainline(r, { major: 4, minor: 7 }) >= 0)
+    return `scenario ${s.name}: "reclaim": "oom" is modelled on 4.4-4.6 only, not ${version}: the OOM reaper's later rules (4.7 MMF_OOM_REAPED, 4.9 MMF_OOM_SKIP) are not modelled`;
+  if (s.reclaim === 'oom' && r && compareMainline(r, { major: 4, minor: 6 }) >= 0 && !reaper)
+    return `scenario ${s.name}: on ${version} the OOM killer has the OOM reaper (4.6, aac453635549): give a kernel thread the op "oom-reaper"`;
+  if (reaper && r && compareMainline(r, { major: 4, minor: 6 }) < 0)
+    return `scenario ${s.name}: ${version} has no OOM reaper (it came in 4.6, aac453635549): drop the "oom-reaper" thread`;
   if ((s.files ?? []).some((f) => f.dax) && r && compareMainline(r, { major: 4, minor: 7 }) >= 0)
     return `scenario ${s.name}: DAX files are modelled on 4.4-4.6 only, not ${version}: 4.7's radix-tree entry locks (ac401cc78242 "dax: New fault locking", bc2466e42573 for COW faults) are not modelled`;
   return null;
@@ -284,7 +290,7 @@ export function validateScenario(s: ScenarioSpec): void {
     t.menu.forEach((e, ei) => {
       const path = `threads[${ti}].menu[${ei}]`;
       if (e.max !== undefined && (e.max < 1 || e.max > LIMITS.runs.max)) fail(`${path}.max`, `must be 1 to ${LIMITS.runs.max} (${LIMITS.runs.why})`);
-      const needsMm = e.op !== 'reclaim' && e.op !== 'truncate' && e.op !== 'punch' && e.op !== 'migrate' && e.op !== 'writeback' && e.op !== 'collapse';
+      const needsMm = e.op !== 'reclaim' && e.op !== 'truncate' && e.op !== 'punch' && e.op !== 'migrate' && e.op !== 'writeback' && e.op !== 'collapse' && e.op !== 'oom-reaper';
       if (needsMm && t.mm === null) fail(path, `a kernel thread cannot do "${e.op}"`);
       if ('addr' in e && !vmaAt(e.addr)) fail(`${path}.addr`, `no VMA covers address ${e.addr}`);
       if ('vma' in e && !vmaNames.has(e.vma)) fail(`${path}.vma`, `unknown VMA "${e.vma}"${didYouMean(e.vma, [...vmaNames])}`);
@@ -369,6 +375,12 @@ export function validateScenario(s: ScenarioSpec): void {
         fail(`threads[${ti}].menu[${ei}].faultAround`, "fault-around maps a file's page cache: the address is not in a file mapping");
       if (e.op === 'madv-dontneed' && e.pages !== undefined && !vmaAt(e.addr + e.pages - 1))
         fail(`threads[${ti}].menu[${ei}].pages`, `no VMA covers address ${e.addr + e.pages - 1}`);
+    }),
+  );
+  s.threads.forEach((t, ti) =>
+    t.menu.forEach((e, ei) => {
+      if (e.op === 'oom-reaper' && s.reclaim !== 'oom') fail(`threads[${ti}].menu[${ei}]`, 'the OOM reaper reaps OOM victims: the scenario needs "reclaim": "oom"');
+      if (e.op === 'oom-reaper' && t.mm !== null) fail(`threads[${ti}].mm`, 'the OOM reaper is a kernel thread: "mm": null');
     }),
   );
   if (s.reclaim === 'oom')

@@ -47,6 +47,7 @@ const ORDER = [
   'fault-double-install',
   'thp-pmd-race',
   'oom-page-lock',
+  'oom-page-lock-reaper',
   'dax-rwr-sandwich',
   'khugepaged-collapse',
   'thp-cow-fork-gup',

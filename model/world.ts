@@ -63,6 +63,7 @@ import { buildMprotect } from './ops/mprotect.js';
 import { buildPunch, buildTruncate } from './ops/truncate.js';
 import { buildReclaim } from './ops/reclaim.js';
 import { buildCollapse } from './ops/khugepaged.js';
+import { buildOomReaper } from './ops/oom.js';
 import { buildMadviseDontneed, buildMunmap } from './ops/unmap.js';
 import type { PorInfo } from '../checker/reduce.js';
 import { type BuildContext, MAX_STEPS, PC_IDLE, pcEntry, pcOf, pcStep, ProgramBuilder, type Program, type Step } from './program.js';
@@ -328,6 +329,10 @@ export class MMModel implements Model {
         title = `khugepaged: collapse ${e.mm}:${sc.vmas[v]!.name}`;
         break;
       }
+      case 'oom-reaper':
+        buildOomReaper(b);
+        title = 'oom_reaper';
+        break;
       case 'pageout':
         buildReclaim(b, m, e.addr, true);
         title = `madvise(MADV_PAGEOUT) ${mmName}:${e.addr}`;

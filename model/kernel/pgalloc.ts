@@ -10,7 +10,20 @@
  * backs them. A pmd that is none has no PTEs: every PTE word is none then.
  */
 import type { Kernel } from '../kernel.js';
-import { GHOST_ALLOC_UNDER_LOCK, F_GHOST, F_IMMAP, MM_FLAGS, MM_LIVE, MM_LOCK, MMF_GHOST_RETRACT, MMF_OOM_VICTIM, PG_FLAGS, PG_MAPPING, TH_PTE_TABLE } from '../layout.js';
+import {
+  GHOST_ALLOC_UNDER_LOCK,
+  F_GHOST,
+  F_IMMAP,
+  MM_FLAGS,
+  MM_LIVE,
+  MM_LOCK,
+  MMF_GHOST_RETRACT,
+  MMF_OOM_REAPED,
+  MMF_OOM_VICTIM,
+  PG_FLAGS,
+  PG_MAPPING,
+  TH_PTE_TABLE,
+} from '../layout.js';
 import { PG_LOCKED, pageLockOwner, rwsemHolders, rwsemWriter, WAITQ_OOM, waitKey } from '../locks.js';
 import { spin_on } from './locking.js';
 import { mappingFile, pmdTable } from '../objects.js';
@@ -80,12 +93,17 @@ export function takeTableNoOom(k: Kernel): number {
  * oom_scan_process_thread returns OOM_SCAN_ABORT and the allocation retries
  * (an order-0 GFP_KERNEL allocation never fails): it spins until the victim
  * exits and frees its memory. Otherwise the process with the largest rss
- * (oom_badness; the first on a tie) is killed: SIGKILL, TIF_MEMDIE. The OOM
- * reaper (4.6, aac453635549) is not modelled: scenarios with "reclaim":
- * "oom" are refused on 4.6 and later.
+ * (oom_badness; the first on a tie) is killed: SIGKILL, TIF_MEMDIE. On 4.6
+ * the OOM reaper (aac453635549, model/ops/oom.ts) may reap a victim: it
+ * then has no TIF_MEMDIE (no abort) and oom_badness 0 (never chosen again).
+ * Later releases' reaper (MMF_OOM_REAPED 4.7, MMF_OOM_SKIP 4.9) is not
+ * modelled: scenarios with "reclaim": "oom" are refused from 4.7.
  */
 function out_of_memory(k: Kernel, t: number): number {
   const current = k.world.threadMm[t]!;
+  // A victim the OOM reaper reaped has lost TIF_MEMDIE (exit_oom_victim) and has oom_score_adj OOM_SCORE_ADJ_MIN (4.6).
+  const memdie = (m: number): boolean => (k.mmWord(m, MM_FLAGS) & (MMF_OOM_VICTIM | MMF_OOM_REAPED)) === MMF_OOM_VICTIM;
+  // "If current has a pending SIGKILL ... automatically select it" (mark_oom_victim): a killed task allocates from the reserves, reaped or not.
   if (current >= 0 && k.mmWord(current, MM_FLAGS) & MMF_OOM_VICTIM) {
     // The allocating task is the victim: TIF_MEMDIE lets it allocate from the reserves.
     const table = takeSlot(k, k.L.pgtables - 1, k.L.pgtables);
@@ -93,7 +111,7 @@ function out_of_memory(k: Kernel, t: number): number {
     return table || ALLOC_OOM;
   }
   for (let m = 0; m < k.world.mmNames.length; m++) {
-    if (k.mmWord(m, MM_FLAGS) & MMF_OOM_VICTIM && k.mmState(m) === MM_LIVE) {
+    if (memdie(m) && k.mmState(m) === MM_LIVE) {
       spin_on(k, waitKey(WAITQ_OOM, m));
       return ALLOC_SPIN;
     }

@@ -129,10 +129,23 @@ describe('OOM vs the page lock (seed 004: "an OOM deadlock Google saw")', () => 
       expect(bad.result.violations[0]!.message).toBe('wait-for cycle: P spins on V OOM victim exit, which only V can end; V sleeps on pfn 1 PG_locked, held by P');
     }
   });
-  test('4.6 and later: refused in one line (the OOM reaper is not modelled); a thread without exit is refused', () => {
+  test('4.6 has the OOM reaper: with it the 09/31 allocation under the page lock no longer deadlocks', () => {
+    for (const patch of [[], ['avoid-premature-exposure']]) {
+      const { result } = check('oom-page-lock-reaper', '4.6', ['rss-consistent', 'refcount-sane'], { patch });
+      expect(result.verdict).toBe('holds');
+      expect(result.witnesses?.filter((w) => !w.found).map((w) => w.name)).toEqual([]);
+    }
+    const r = mmcheck('check', '-s', 'oom-page-lock-reaper', '-k', '4.6', '--patch', 'avoid-premature-exposure', '-i', 'rss-consistent', '--coverage');
+    expect(r.out).toMatch(/^\s+[1-9]\d*\s+R: oom_reaper · oom_reaper: __oom_reap_task$/m);
+  });
+  test('4.6 needs the reaper thread, 4.4-4.5 refuse it, 4.7 on is refused; a thread without exit is refused', () => {
     const r = mmcheck('check', '-s', 'oom-page-lock', '-k', '4.6', '-q');
     expect(r.code).toBe(2);
-    expect(r.err.trim()).toBe('mmcheck: scenario oom-page-lock: "reclaim": "oom" is modelled on 4.4 and 4.5 only, not 4.6: the OOM reaper of 4.6 (aac453635549) is not modelled');
+    expect(r.err.trim()).toBe('mmcheck: scenario oom-page-lock: on 4.6 the OOM killer has the OOM reaper (4.6, aac453635549): give a kernel thread the op "oom-reaper"');
+    expect(mmcheck('check', '-s', 'oom-page-lock-reaper', '-k', '4.5', '-q').err.trim()).toBe(
+      'mmcheck: scenario oom-page-lock-reaper: 4.5 has no OOM reaper (it came in 4.6, aac453635549): drop the "oom-reaper" thread',
+    );
+    expect(mmcheck('check', '-s', 'oom-page-lock-reaper', '-k', '4.7', '-q').err.trim()).toMatch(/"reclaim": "oom" is modelled on 4\.4-4\.6 only, not 4\.7/);
     const s: ScenarioSpec = structuredClone(findScenario('oom-page-lock')!);
     s.threads[1]!.menu.pop();
     expect(() => validateScenario(s)).toThrow('threads[1].menu: with "reclaim": "oom" every thread of a process needs an exit entry');
