@@ -98,6 +98,8 @@ export class StateView {
   readonly gupSlots: number;
   readonly swapSlots: number;
   readonly threads: number;
+  /** Each thread's status word (status and wait) offset: the wake-up and waiter scans read it for every lock release. */
+  readonly statusAt: Int32Array;
 
   /** Frames the threads hold a reference on (a fault's page, a copy), and frames they only remember (orig_pte, reclaim's pfn): from the schema. */
   readonly threadHeld: FramePlaces;
@@ -117,6 +119,7 @@ export class StateView {
     this.gupSlots = sh.gupSlots;
     this.swapSlots = sh.swapSlots;
     this.threads = world.threadMm.length;
+    this.statusAt = Int32Array.from({ length: this.threads }, (_, t) => this.L.thread(t) + TH_STATUS);
   }
 
   /** Builds the readable state of a packed one; MMModel.view installs it (cold path, for invariant files). */

@@ -455,6 +455,8 @@ export class MMModel implements Model {
     const L = this.layout;
     const n = this.scratch;
     const k = this.k;
+    // lockdep alone reads k.stepAction: without it, no action id is computed before a step runs.
+    const ld = k.lockdep !== null;
     for (let t = 0; t < this.programs.length; t++) {
       const tb = L.threadBase[t]!;
       const status = s[tb + TH_STATUS]!;
@@ -463,7 +465,7 @@ export class MMModel implements Model {
       if (status & STATUS_ASLEEP) continue;
       const pc = s[tb + TH_PC]!;
       const progs = this.programs[t]!;
-      k.stepAction = 0;
+      const bases = this.actionBase[t]!;
       if (pc === 0) {
         // An OOM victim's thread takes its fatal signal on the way back to user space: it can only exit.
         const killed = this.oomKills && this.killed(s, t);
@@ -477,7 +479,8 @@ export class MMModel implements Model {
           } else if (this.inOrder[t] && e > 0 && budgetUsed(s, tb, e - 1) < progs[e - 1]!.max) break;
           n.set(s);
           k.bind(n);
-          k.stepAction = this.actionBase[t]![e]!;
+          const base = bases[e]!;
+          if (ld) k.stepAction = base;
           k.acquiredInStep = 0;
           const next = progs[e]!.steps[0]!.run(k, t);
           if (next === BLOCKED || next === DISABLED) continue;
@@ -485,14 +488,15 @@ export class MMModel implements Model {
           else if (n[tb + TH_STATUS]! > STATUS_MASK) finish_wait(k, t);
           setBudget(n, tb, e, used + 1);
           n[tb + TH_PC] = next === SLEEP ? pcOf(e, 0) : next < 0 ? this.endOperation(n, tb) : pcOf(e, next);
-          emit(n, actionOf(this.actionBase[t]![e]!, 0, outcomeIndex(next)));
+          emit(n, actionOf(base, 0, outcomeIndex(next)));
         }
       } else {
         const e = pcEntry(pc);
         const i = pcStep(pc);
         n.set(s);
         k.bind(n);
-        k.stepAction = actionOf(this.actionBase[t]![e]!, i, 0);
+        const base = bases[e]!;
+        if (ld) k.stepAction = actionOf(base, i, 0);
         k.acquiredInStep = 0;
         const next = progs[e]!.steps[i]!.run(k, t);
         if (next === BLOCKED) continue;
@@ -502,7 +506,7 @@ export class MMModel implements Model {
           if (n[tb + TH_STATUS]! > STATUS_MASK) finish_wait(k, t);
           n[tb + TH_PC] = next < 0 ? this.endOperation(n, tb) : pcOf(e, next);
         }
-        emit(n, actionOf(this.actionBase[t]![e]!, i, outcomeIndex(next)));
+        emit(n, actionOf(base, i, outcomeIndex(next)));
       }
     }
   }
@@ -518,10 +522,13 @@ export class MMModel implements Model {
    * so what it left in them does not tell states apart. Returns PC_IDLE.
    */
   private endOperation(n: Int32Array, tb: number): number {
-    for (const o of TH_LOCALS) n[tb + o] = 0;
+    const locals = this.locals;
+    for (let i = 0; i < locals.length; i++) n[tb + locals[i]!] = 0;
     if (this.k.checked) for (const o of TH_HELD_LOCALS) if (n[tb + o] !== 0) throw new Error(`an operation ended holding a page reference in a thread local (word ${o})`);
     return PC_IDLE;
   }
+  /** TH_LOCALS as an Int32Array (endOperation runs for every transition that ends an operation). */
+  private readonly locals = Int32Array.from(TH_LOCALS);
 
   /**
    * A step returned SLEEP: nothing it did stands but its registration on

@@ -41,6 +41,8 @@ import {
   rwsemWithReader,
   rwsemWriter,
   rwsemWriterWord,
+  STATUS_ASLEEP,
+  statusWait,
   WAIT_ASLEEP,
   WAIT_KEY_MASK,
   WAIT_WRITE,
@@ -69,10 +71,13 @@ export function spin_on(k: Kernel, key: number): false {
 
 /** wake_up / wake_up_all on `key`: every thread asleep on it wakes (and runs its step again). */
 export function wake_up(k: Kernel, key: number): void {
-  for (let u = 0; u < k.threads; u++) {
-    const w = k.threadWait(u);
-    if ((w & WAIT_ASLEEP) !== 0 && (w & WAIT_KEY_MASK) === key) {
-      k.setThreadWait(u, w & ~WAIT_ASLEEP);
+  // Every release of a sleeping lock scans the threads: read the status words directly (clearing WAIT_ASLEEP in the status word is setThreadWait(u, wait & ~WAIT_ASLEEP)).
+  const s = k.s;
+  const at = k.statusAt;
+  for (let u = 0; u < at.length; u++) {
+    const st = s[at[u]!]!;
+    if ((st & STATUS_ASLEEP) !== 0 && (statusWait(st) & WAIT_KEY_MASK) === key) {
+      s[at[u]!] = st & ~STATUS_ASLEEP;
       if (k.narrate) k.note(`wakes ${k.world.threadNames[u]}`);
     }
   }
@@ -102,9 +107,11 @@ function rwsemHeldBy(k: Kernel, t: number, key: number): boolean {
 
 /** A thread other than t is queued on key as a writer (asleep or woken, not yet holding it). */
 function writerWaiting(k: Kernel, key: number, t: number): boolean {
-  for (let u = 0; u < k.threads; u++) {
+  const s = k.s;
+  const at = k.statusAt;
+  for (let u = 0; u < at.length; u++) {
     if (u === t) continue;
-    const w = k.threadWait(u);
+    const w = statusWait(s[at[u]!]!);
     if ((w & WAIT_WRITE) !== 0 && (w & WAIT_KEY_MASK) === key) return true;
   }
   return false;

@@ -330,7 +330,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
     if (!unshare) setResult(k, t, VM_FAULT_WRITE);
     if (!unshare && !vmWrite(k)) setResult(k, t, FOLL_COW);
     if (k.narrate)
-      k.note(`map new pfn ${pfn} ${unshare ? 'R/O (unshare)' : 'writable'}, page_add_new_anon_rmap${exclusiveNote(k, pfn)}` + (old ? `, page_remove_rmap(pfn ${old})` : ''));
+      k.note(`map new pfn ${pfn} ${unshare ? 'R/O (unshare)' : 'writable'}, page_add_new_anon_rmap${exclusiveNote(k, pfn)}${old ? `, page_remove_rmap(pfn ${old})` : ''}`);
     return finish(k, t);
   });
 
@@ -757,7 +757,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
       }
       // 5.8 (3917c80280c9): __split_huge_pmd and VM_FAULT_FALLBACK: the PTE-level fault copies the one page.
       split_huge_pmd(k, t, m);
-      if (k.narrate) k.note(`do_huge_pmd_wp_page: ${unshare ? 'unshare' : 'THP pfn ' + folio + ' not reusable'}: split, VM_FAULT_FALLBACK to the PTE level`);
+      if (k.narrate) k.note(`do_huge_pmd_wp_page: ${unshare ? 'unshare' : `THP pfn ${folio} not reusable`}: split, VM_FAULT_FALLBACK to the PTE level`);
       return mapPte(k, t);
     });
   if (FA_PREALLOC >= 0)
