@@ -261,6 +261,22 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
       return do_wp_page_locked_5_7(k, t, wpf, pfn);
     });
 
+  /**
+   * ->page_mkwrite of a disk file (ext4_page_mkwrite): lock_page; a page
+   * that left the file meanwhile (truncated) gives VM_FAULT_NOPAGE and the
+   * access retries; else set_page_dirty, the page still locked. Returns null
+   * (go on), SLEEP, or the fault's way out (a pc: 0 may be one).
+   */
+  const page_mkwrite = (k: Kernel, t: number, pfn: number): number | null => {
+    if (!lock_page(k, t, pfn)) return SLEEP;
+    if (k.pageFile(pfn) !== k.fileOf(a)) {
+      unlock_page(k, pfn);
+      if (k.narrate) k.note('->page_mkwrite: the page left the file (truncated): VM_FAULT_NOPAGE, the access retries');
+      return finish(k, t);
+    }
+    k.setPageFlag(pfn, PG_DIRTY);
+    return null;
+  };
   if (WP_MKWRITE >= 0)
     b.define(
       WP_MKWRITE,
@@ -268,14 +284,8 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
       `${MEMORY_C}:wp_page_shared -> do_page_mkwrite -> fs/ext4/inode.c:ext4_page_mkwrite; finish_mkwrite_fault, fault_dirty_shared_page (4.4-6.2)`,
       (k, t) => {
         const pfn = k.threadWord(t, TH_PAGE);
-        if (!lock_page(k, t, pfn)) return SLEEP;
-        if (k.pageFile(pfn) !== k.fileOf(a)) {
-          // ext4_page_mkwrite: the page was truncated meanwhile: VM_FAULT_NOPAGE, the access retries.
-          unlock_page(k, pfn);
-          if (k.narrate) k.note('->page_mkwrite: the page left the file (truncated): VM_FAULT_NOPAGE');
-          return finish(k, t);
-        }
-        k.setPageFlag(pfn, PG_DIRTY); // set_page_dirty
+        const r = page_mkwrite(k, t, pfn);
+        if (r !== null) return r;
         // finish_mkwrite_fault: the PT lock again, and the PTE must be the one the fault began with.
         const orig = k.threadWord(t, TH_ORIG);
         if (k.pte(m, a) !== orig) {
@@ -520,15 +530,10 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
         `${MEMORY_C}:do_shared_fault -> do_page_mkwrite -> fs/ext4/inode.c:ext4_page_mkwrite (4.4-6.2)`,
         (k, t) => {
           const pfn = k.threadWord(t, TH_PAGE);
-          if (!lock_page(k, t, pfn)) return SLEEP;
-          if (k.pageFile(pfn) !== k.fileOf(a)) {
-            unlock_page(k, pfn);
-            if (k.narrate) k.note('->page_mkwrite: the page left the file (truncated): VM_FAULT_NOPAGE, the access retries');
-            return finish(k, t);
-          }
-          k.setPageFlag(pfn, PG_DIRTY); // set_page_dirty; the page stays locked for finish_fault
+          const r = page_mkwrite(k, t, pfn);
+          if (r !== null) return r;
           if (k.narrate) k.note(`->page_mkwrite: pfn ${pfn} locked again, set_page_dirty`);
-          return FILE_FINISH;
+          return FILE_FINISH; // the page stays locked for finish_fault
         },
       );
 
