@@ -38,7 +38,7 @@ import {
   VMA_PRESENT,
   VMA_WRITE,
 } from './layout.js';
-import { PTE_MIGRATION, PTE_PRESENT, PTE_SPECIAL, PTE_SWAP, ptePresent, pteKind, pteTarget } from './pte.js';
+import { PTE_MIGRATION, PTE_PRESENT, PTE_SPECIAL, PTE_SWAP, ptePresent, pteKind, pteTarget, pteZero } from './pte.js';
 import type { KernelFunctions } from './kernel/functions.js';
 
 /** The static world a model state belongs to. */
@@ -361,7 +361,11 @@ export class StateView {
   get hugePmds(): number {
     return this.world.thpPages > 0 ? this.L.bases.pmd!.length : 0;
   }
-  /** The THP mm m's huge pmd maps, or 0. */
+  /** mm m's pmd is huge (a THP, or the huge zero page). */
+  hugePmd(m: number): boolean {
+    return pmdIsHuge(this.s[this.L.pmd(m)]!);
+  }
+  /** The THP mm m's huge pmd maps, or 0 (none, a table, or the huge zero page). */
   hugePmdPfn(m: number): number {
     return pmdHugePfn(this.s[this.L.pmd(m)]!);
   }
@@ -373,7 +377,10 @@ export class StateView {
   mapped(m: number, a: number): number {
     if (this.world.thpPages > 0) {
       const w = this.s[this.L.pmd(m)]!;
-      if (pmdIsHuge(w) && this.vmaPresent(m, a)) return ptePresent(pmdHugePfn(w), !pmdHugeRo(w) && (this.vmaAt(m, a) & VMA_WRITE) !== 0, true);
+      if (pmdIsHuge(w) && this.vmaPresent(m, a)) {
+        const folio = pmdHugePfn(w);
+        return folio ? ptePresent(folio, !pmdHugeRo(w) && (this.vmaAt(m, a) & VMA_WRITE) !== 0, true) : pteZero();
+      }
     }
     return this.pte(m, a);
   }

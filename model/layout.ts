@@ -53,8 +53,10 @@ export const MM_DROPPED = 3; // __mmdrop ran check_mm
 export const MMF_HAS_PINNED = 1;
 /** The OOM killer chose this process (its threads have TIF_MEMDIE / a fatal signal: they can only exit). */
 export const MMF_OOM_VICTIM = 2;
-/** The OOM reaper (4.6, aac453635549) unmapped the victim's private memory: TIF_MEMDIE cleared, oom_score_adj OOM_SCORE_ADJ_MIN. */
+/** The OOM reaper (4.6, aac453635549) unmapped the victim's private memory: oom_score_adj OOM_SCORE_ADJ_MIN (never chosen again). */
 export const MMF_OOM_REAPED = 4;
+/** The victim's threads have TIF_MEMDIE: set by the kill and by mark_oom_victim(current), cleared by the reaper (exit_oom_victim). */
+export const MMF_OOM_MEMDIE = 8;
 /** Ghost (history) bit: a fault used a pmd as a PTE table after it stopped being one (pmd-stable, F2). */
 export const MMF_GHOST_BAD_PMD = 1 << 8;
 /** Ghost bit: a pmd's PTE table was taken away (the pmd made huge or none) without mmap_lock for write (no-retract-under-read, F4). */

@@ -30,8 +30,9 @@ export const RSS_NAMES = ['MM_FILEPAGES', 'MM_ANONPAGES', 'MM_SWAPENTS', 'MM_SHM
 // Flag bits that the readable state names (their constants are in layout.ts, derived from here).
 const MMF_NAMES: [number, string][] = [
   [1, 'MMF_HAS_PINNED'],
-  [2, 'OOM victim (SIGKILL, TIF_MEMDIE)'],
-  [4, 'OOM reaped (TIF_MEMDIE cleared, oom_score_adj OOM_SCORE_ADJ_MIN)'],
+  [2, 'OOM victim (SIGKILL)'],
+  [4, 'OOM reaped (oom_score_adj OOM_SCORE_ADJ_MIN)'],
+  [8, 'TIF_MEMDIE'],
   [1 << 8, 'WARN:pte_offset_map-on-unstable-pmd'],
   [1 << 9, 'WARN:pte-table-retracted-under-mmap-read'],
 ];
@@ -94,6 +95,8 @@ const PMD_WORD: WordType = {
 export const PMD_HUGE = PMD_HUGE_BIT;
 const PMD_RO_BIT = 1 << 9;
 export const pmdHuge = (pfn: number, ro = false): number => PMD_HUGE_BIT | pfn | (ro ? PMD_RO_BIT : 0);
+/** A huge pmd of the huge zero page (a THP read fault with use_zero_page, the default): always R/O. */
+export const PMD_HUGE_ZERO = PMD_HUGE_BIT | PMD_RO_BIT;
 /** A huge pmd that is write-protected. */
 export const pmdHugeRo = (w: number): boolean => (w & (PMD_HUGE_BIT | PMD_RO_BIT)) === (PMD_HUGE_BIT | PMD_RO_BIT);
 /** The huge pmd write-protected (pmdp_set_wrprotect, pmd_wrprotect) or made writable (maybe_pmd_mkwrite). */
@@ -105,7 +108,8 @@ export const pmdHugePfn = (w: number): number => (w & PMD_HUGE_BIT ? w & 0xff : 
 export const pmdTable = (w: number): number => (w & PMD_HUGE_BIT ? 0 : w & 0xff);
 export function formatPmd(w: number): string {
   if (w === 0) return 'none';
-  return w & PMD_HUGE_BIT ? `huge: pfn ${w & 0xff}${w & PMD_RO_BIT ? ', R/O' : ''}` : `table ${(w & 0xff) - 1}`;
+  if (w & PMD_HUGE_BIT) return `huge: ${w & 0xff ? `pfn ${w & 0xff}` : 'the huge zero page'}${w & PMD_RO_BIT ? ', R/O' : ''}`;
+  return `table ${(w & 0xff) - 1}`;
 }
 /** A PTE table a thread holds (index + 1), or 0: it must be installed or freed before the operation ends. */
 const TABLE_REF: WordType = { name: 'pte table', ref: { to: 'pgtable', bias: 1, holds: true } };

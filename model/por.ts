@@ -93,8 +93,10 @@ export function entryObjects(bits: ObjectBits, sc: ScenarioSpec, t: number, e: M
     case 'mprotect':
     case 'munmap':
     case 'madv-dontneed':
-      // Faults, GUP, mprotect, munmap, MADV_DONTNEED: the mm, frames, swap, files, GUP; page tables (pmd entries, the pool).
-      return (mine | frames | swap | gup | files | bits.all('pmd') | bits.all('pgtable')) >>> 0;
+      // Faults, GUP, mprotect, munmap, MADV_DONTNEED: the mm, frames, swap, files, GUP; page tables (pmd entries, the pool);
+      // every thread (a released lock wakes its sleepers: their status words); every mm when an allocation may reclaim or
+      // kill (the OOM killer marks another process; direct reclaim locks another's page).
+      return (mine | frames | swap | gup | files | bits.all('pmd') | bits.all('pgtable') | bits.all('thread') | (sc.reclaim ? bits.all('mm') : 0)) >>> 0;
     default:
       // writeback (its wake-ups reach any thread asleep on PG_writeback), and any operation without a footprint of its own: dependent on everything.
       return bits.everything >>> 0;

@@ -226,6 +226,11 @@ export function validateScenario(s: ScenarioSpec): void {
     if (f.kind === 'shmem' && f.disk !== undefined) fail(`files[${i}].disk`, 'a shmem file has no disk contents');
     if ((f.disk?.length ?? 0) > maxSize(f)) fail(`files[${i}].disk`, `more pages than the file's largest size (${maxSize(f)})`);
     if (f.dax && f.kind !== 'disk') fail(`files[${i}].dax`, 'DAX is a mode of a disk filesystem (ext4 -o dax): the file must be "disk"');
+    if (f.dax)
+      (f.cached ?? []).forEach((c, j) => {
+        // dax_load_hole zero-fills the page of a hole, and a hole has no data in pmem.
+        if (c.data !== 0 || (f.disk?.[c.index] ?? 0) !== 0) fail(`files[${i}].cached[${j}]`, `a DAX page-cache page is a hole: its data and its pmem ("disk") data must be 0`);
+      });
   });
   s.vmas.forEach((v, i) => {
     if (v.file === undefined) {
@@ -359,6 +364,11 @@ export function validateScenario(s: ScenarioSpec): void {
             `${e.op} is not modelled with THP ${['fork', 'gup', 'put', 'device-write'].includes(e.op) ? `of ${v.pages} pages (fork and GUP need a THP range of one page: a split would map subpages the model does not have)` : `(only ${[...allowed].join(', ')})`}`,
           );
         // The model's THP is one frame with one data value: the copy of several small pages into it would merge their data.
+        if (e.op === 'collapse' && s.threads.some((u) => u.menu.some((x) => x.op === 'fork' || x.op === 'gup')))
+          fail(
+            `threads[${ti}].menu[${ei}]`,
+            'collapse with fork or GUP in the scenario would meet PTE-mapped THPs (SCAN_PAGE_COMPOUND up to 5.7, collapsed from 5.8): not modelled',
+          );
         if (e.op === 'collapse' && v.pages !== 1)
           fail(`threads[${ti}].menu[${ei}]`, `collapse is modelled for a THP range of one page (a THP is one frame with one data value), not ${v.pages}`);
         if (e.op === 'madv-dontneed' && (e.addr !== v.start || (e.pages ?? 1) !== v.pages))
@@ -403,10 +413,11 @@ export function validateScenario(s: ScenarioSpec): void {
     // dup_mmap is one step: copy_pte_range's table allocation cannot reclaim there. A fork before the parent has a table allocates none.
     s.threads.forEach((t, ti) =>
       t.menu.forEach((e, ei) => {
-        if (e.op === 'fork' && (s.pages.length > 0 || t.mode !== 'program' || ei !== 0 || t.mm !== s.processes[0]))
+        const alone = s.threads.filter((u) => u.mm === t.mm).length === 1;
+        if (e.op === 'fork' && (s.pages.length > 0 || t.mode !== 'program' || ei !== 0 || t.mm !== s.processes[0] || !alone))
           fail(
             `threads[${ti}].menu[${ei}]`,
-            'with "reclaim": "direct" a fork must be the first step of a program thread of the first process, which starts with no pages (copy_pte_range\'s allocation does not reclaim in the model)',
+            'with "reclaim": "direct" a fork must be the first step of a program thread of the first process, which starts with no pages and has no other thread (dup_mmap is one step: copy_pte_range\'s table allocation would reclaim inside it)',
           );
       }),
     );

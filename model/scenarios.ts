@@ -52,6 +52,7 @@ const ORDER = [
   'khugepaged-collapse',
   'thp-cow-fork-gup',
   'thp-fork-pinned',
+  'thp-fork-gup-fast',
 ];
 
 function loadBuiltins(): ScenarioSpec[] {

@@ -490,6 +490,11 @@ export function resolveVariant(req: VariantRequest): Variant {
   const epoch = named[named.length - 1]!.epoch;
   const notes = applyChanges(switches, (req.patch ?? []).map(checkSwitch), (req.revert ?? []).map(checkSwitch));
   for (const p of carriedPaths(v)) notes.push(`note: kernel ${v[0]}.${v[1]}: ${p.name} behave as ${p.from} (modelled from ${p.from})`);
+  // 17839856fd58 (5.8's forced COW break in GUP) went to the 4.4-5.4 stable series in 2021-2022, at sublevels not resolved here.
+  if (r.sublevel && cmp(v, [4, 4]) >= 0 && cmp(v, [5, 4]) <= 0 && !switches.has('gup-cow-break'))
+    notes.push(
+      `note: kernel ${text.trim()}: the ${v[0]}.${v[1]}.y stable series took 17839856fd58 (GUP's forced COW break) at a sublevel not known to the model; it is not applied here (add --patch gup-cow-break if this release has it)`,
+    );
   for (const p of req.patch ?? []) {
     const sw = SWITCHES.find((x) => x.name === p);
     if (sw && 'patchOnly' in sw && sw.patchOnly && sw.since !== `${v[0]}.${v[1]}`) notes.push(`note: ${p} is a patch against ${sw.since}, applied here to ${v[0]}.${v[1]}`);

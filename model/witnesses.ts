@@ -116,7 +116,7 @@ function condition(sc: ScenarioSpec, c: WitnessCondition): (v: StateView) => boo
     case 'migration':
       return (v) => pteKind(v.pte(mm, addr)) === PTE_MIGRATION;
     case 'huge':
-      return (v) => v.hugePmds > 0 && v.hugePmdPfn(mm) !== 0;
+      return (v) => v.hugePmds > 0 && v.hugePmd(mm);
   }
 }
 

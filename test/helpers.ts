@@ -5,6 +5,7 @@ import { findScenario } from '../model/scenarios.js';
 import type { ScenarioSpec } from '../model/scenario.js';
 import { resolveVariant, type VariantRequest } from '../model/variants.js';
 import { MMModel } from '../model/world.js';
+import { stateWitnesses, witnessOutcomes, witnessPlan } from '../model/witnesses.js';
 
 export function model(scenario: string | ScenarioSpec, variant: VariantRequest = {}): MMModel {
   const sc = typeof scenario === 'string' ? findScenario(scenario) : scenario;
@@ -20,12 +21,16 @@ export function check(
 ): { result: ExploreResult; model: MMModel } {
   const m = model(scenario, { kernel, mutants: opts.mutants, patch: opts.patch, revert: opts.revert });
   const view = m.view(new Int32Array(m.stateWords));
-  const invs = invariants.map((n) => {
+  const found = invariants.map((n) => {
     const inv = findInvariant(n);
     if (!inv) throw new Error(`no invariant ${n}`);
-    return toEngineInvariant(inv, view);
+    return inv;
   });
-  return { result: explore(m, invs, opts), model: m };
+  const invs = found.map((inv) => toEngineInvariant(inv, view));
+  // The scenario's and the invariants' witnesses, as `mmcheck check` reports them (completed operations from the coverage).
+  const result = explore(m, invs, opts, stateWitnesses(m, found, m.view(new Int32Array(m.stateWords))));
+  const witnesses = witnessOutcomes(witnessPlan(m.scenario, found), result.witnesses, m, result.coverage);
+  return { result: { ...result, witnesses }, model: m };
 }
 
 /** The action id of a thread's step, found by operation title and step label. */

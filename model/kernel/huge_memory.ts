@@ -7,8 +7,8 @@
  */
 import type { Kernel } from '../kernel.js';
 import { MM_ANONPAGES, MMF_GHOST_BAD_PMD, MM_FLAGS, PG_ANON_EXCLUSIVE, PG_MAP, TH_PTE_TABLE, VMA_WRITE } from '../layout.js';
-import { pmdHuge, pmdHugePfn, pmdHugeRo, pmdTable, pmdWithRo } from '../objects.js';
-import { ptePresent } from '../pte.js';
+import { PMD_HUGE_ZERO, pmdHuge, pmdHugePfn, pmdHugeRo, pmdIsHuge, pmdTable, pmdWithRo } from '../objects.js';
+import { ptePresent, pteZero } from '../pte.js';
 import { page_needs_cow_for_dma } from './memory.js';
 import { get_page, put_page } from './page_alloc.js';
 import { pte_free_table, set_pmd, takeTableNoOom } from './pgalloc.js';
@@ -22,6 +22,19 @@ export const hugeNr = (k: Kernel): number => k.world.thpPages;
  * deposit the thread's table, set_pmd_at a huge pmd of the folio,
  * page_add_new_anon_rmap (entire mapcount 1), add_mm_counter(MM_ANONPAGES, nr).
  */
+/**
+ * set_huge_zero_page (do_huge_pmd_anonymous_page on a read fault with
+ * transparent_hugepage_use_zero_page, the default; copy_huge_pmd of a huge
+ * zero pmd): the thread's table deposited, a R/O huge pmd of the huge zero
+ * page, no rmap, no rss.
+ */
+export function set_huge_zero_page(k: Kernel, t: number, m: number, table: number): void {
+  k.s[k.L.pgtable(table - 1)] = 2 + m; // pgtable_trans_huge_deposit
+  if (t >= 0 && k.threadWord(t, TH_PTE_TABLE) === table) k.setThreadWord(t, TH_PTE_TABLE, 0);
+  if (t >= 0) set_pmd(k, t, m, PMD_HUGE_ZERO);
+  else k.s[k.L.pmd(m)] = PMD_HUGE_ZERO;
+}
+
 export function set_huge_pmd(k: Kernel, t: number, m: number, folio: number): void {
   const table = k.threadWord(t, TH_PTE_TABLE);
   k.s[k.L.pgtable(table - 1)] = 2 + m; // pgtable_trans_huge_deposit
@@ -33,10 +46,16 @@ export function set_huge_pmd(k: Kernel, t: number, m: number, folio: number): vo
 
 /** zap_huge_pmd: the huge pmd cleared under pmd_lock, its table withdrawn and freed, the folio unmapped and put. */
 export function zap_huge_pmd(k: Kernel, m: number): boolean {
-  const folio = pmdHugePfn(k.s[k.L.pmd(m)]!);
-  if (!folio) return false;
+  const w = k.s[k.L.pmd(m)]!;
+  if (!pmdIsHuge(w)) return false;
+  const folio = pmdHugePfn(w);
   k.s[k.L.pmd(m)] = 0; // huge -> none: allowed under mmap_lock for read
   for (let i = 0; i < k.L.pgtables; i++) if (k.s[k.L.pgtable(i)] === 2 + m) k.s[k.L.pgtable(i)] = 0; // pgtable_trans_huge_withdraw, pte_free
+  if (!folio) {
+    // The huge zero page: no rmap, no rss (mm_put_huge_zero_page is not modelled).
+    if (k.narrate) k.note('zap_huge_pmd: the huge zero pmd cleared, its deposited table freed');
+    return true;
+  }
   k.setPageWord(folio, PG_MAP, k.pageMapcount(folio) - 1);
   k.addRss(m, MM_ANONPAGES, -hugeNr(k));
   put_page(k, folio);
@@ -85,8 +104,8 @@ function hugeAddrs(k: Kernel, m: number): number[] {
  */
 export function split_huge_pmd(k: Kernel, t: number, m: number): void {
   const w = k.s[k.L.pmd(m)]!;
+  if (!pmdIsHuge(w)) return;
   const folio = pmdHugePfn(w);
-  if (!folio) return;
   let table = 0;
   for (let i = 0; i < k.L.pgtables && !table; i++) {
     if (k.s[k.L.pgtable(i)] !== 2 + m) continue;
@@ -94,8 +113,14 @@ export function split_huge_pmd(k: Kernel, t: number, m: number): void {
     table = i + 1;
   }
   set_pmd(k, t, m, table);
-  for (const a of hugeAddrs(k, m)) k.setPte(m, a, ptePresent(folio, !pmdHugeRo(w) && (k.vmaAt(m, a) & VMA_WRITE) !== 0, true));
-  if (k.narrate) k.note(`__split_huge_pmd: the huge pmd of pfn ${folio} becomes PTE table ${table - 1} mapping it${pmdHugeRo(w) ? ' R/O' : ''}`);
+  // __split_huge_zero_page_pmd: the small zero page in every PTE.
+  for (const a of hugeAddrs(k, m)) k.setPte(m, a, folio ? ptePresent(folio, !pmdHugeRo(w) && (k.vmaAt(m, a) & VMA_WRITE) !== 0, true) : pteZero());
+  if (k.narrate)
+    k.note(
+      folio
+        ? `__split_huge_pmd: the huge pmd of pfn ${folio} becomes PTE table ${table - 1} mapping it${pmdHugeRo(w) ? ' R/O' : ''}`
+        : `__split_huge_zero_page_pmd: PTE table ${table - 1} maps the zero page`,
+    );
 }
 
 /** copy_huge_pmd's test by release: must fork split the parent's huge pmd and copy at the PTE level (-EAGAIN)? */
@@ -121,6 +146,12 @@ export function copy_huge_pmd_share(k: Kernel, parent: number, child: number): b
   if (table <= 0) {
     if (k.narrate) k.note('copy_huge_pmd: no page table to deposit for the child: -ENOMEM');
     return false;
+  }
+  if (!folio) {
+    // is_huge_zero_pmd: the child gets a huge zero pmd too (set_huge_zero_page).
+    set_huge_zero_page(k, -1, child, table);
+    if (k.narrate) k.note('copy_huge_pmd: the huge zero page: the child maps it too');
+    return true;
   }
   k.s[k.L.pgtable(table - 1)] = 2 + child; // pgtable_trans_huge_deposit
   const dup = k.fn.page_try_dup_anon_rmap(k, folio);

@@ -18,6 +18,7 @@ import {
   MM_LIVE,
   MM_LOCK,
   MMF_GHOST_RETRACT,
+  MMF_OOM_MEMDIE,
   MMF_OOM_REAPED,
   MMF_OOM_VICTIM,
   PG_FLAGS,
@@ -101,10 +102,11 @@ export function takeTableNoOom(k: Kernel): number {
  */
 function out_of_memory(k: Kernel, t: number): number {
   const current = k.world.threadMm[t]!;
-  // A victim the OOM reaper reaped has lost TIF_MEMDIE (exit_oom_victim) and has oom_score_adj OOM_SCORE_ADJ_MIN (4.6).
-  const memdie = (m: number): boolean => (k.mmWord(m, MM_FLAGS) & (MMF_OOM_VICTIM | MMF_OOM_REAPED)) === MMF_OOM_VICTIM;
+  // TIF_MEMDIE: set by the kill and by mark_oom_victim(current), cleared by the OOM reaper (exit_oom_victim, 4.6).
+  const memdie = (m: number): boolean => (k.mmWord(m, MM_FLAGS) & MMF_OOM_MEMDIE) !== 0;
   // "If current has a pending SIGKILL ... automatically select it" (mark_oom_victim): a killed task allocates from the reserves, reaped or not.
   if (current >= 0 && k.mmWord(current, MM_FLAGS) & MMF_OOM_VICTIM) {
+    k.setMmWord(current, MM_FLAGS, k.mmWord(current, MM_FLAGS) | MMF_OOM_MEMDIE);
     // The allocating task is the victim: TIF_MEMDIE lets it allocate from the reserves.
     const table = takeSlot(k, k.L.pgtables - 1, k.L.pgtables);
     if (k.narrate) k.note(table ? 'the OOM victim allocates from the memory reserves (TIF_MEMDIE)' : 'the reserves are gone: the allocation fails');
@@ -119,7 +121,8 @@ function out_of_memory(k: Kernel, t: number): number {
   let victim = -1;
   let most = -1;
   for (let m = 0; m < k.world.mmNames.length; m++) {
-    if (k.mmState(m) !== MM_LIVE || k.mmWord(m, MM_FLAGS) & MMF_OOM_VICTIM) continue;
+    // Killed ones are not chosen again; a reaped one has oom_score_adj OOM_SCORE_ADJ_MIN (oom_badness 0).
+    if (k.mmState(m) !== MM_LIVE || k.mmWord(m, MM_FLAGS) & (MMF_OOM_VICTIM | MMF_OOM_REAPED)) continue;
     let rss = 0;
     for (let c = 0; c < 4; c++) rss += k.rss(m, c);
     if (rss > most) {
@@ -128,7 +131,7 @@ function out_of_memory(k: Kernel, t: number): number {
     }
   }
   if (victim < 0) return ALLOC_OOM;
-  k.setMmWord(victim, MM_FLAGS, k.mmWord(victim, MM_FLAGS) | MMF_OOM_VICTIM);
+  k.setMmWord(victim, MM_FLAGS, k.mmWord(victim, MM_FLAGS) | MMF_OOM_VICTIM | MMF_OOM_MEMDIE);
   if (k.narrate)
     k.note(
       `out_of_memory: the OOM killer kills ${k.mmName(victim)} (rss ${most}): SIGKILL, TIF_MEMDIE; the allocation retries${victim === current ? ' (from the reserves)' : ' until it has exited'}`,

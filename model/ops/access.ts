@@ -7,7 +7,7 @@
 import { DONE, FAILED, SLEEP } from '../kernel.js';
 import { PG_DATA, TH_ORIG, VMA_WRITE } from '../layout.js';
 import type { ProgramBuilder } from '../program.js';
-import { pmdHugePfn, pmdHugeRo } from '../objects.js';
+import { pmdHugePfn, pmdHugeRo, pmdIsHuge } from '../objects.js';
 import { formatPte as describePte, isPresent, isWritable, PTE_DIRTY, pteTarget, ZERO_PFN } from '../pte.js';
 import { buildFault, FAULT_FLAG_WRITE, FAULT_LOCALS, type FaultSite, VM_FAULT_ERROR } from './fault.js';
 import { mmap_read_lock, mmap_read_unlock } from '../kernel/locking.js';
@@ -44,7 +44,7 @@ export function buildAccess(b: ProgramBuilder, m: number, a: number, write: bool
       // The MMU walks a huge pmd straight to the THP (writable when the VMA is and fork has not write-protected it).
       const pmd = k.s[k.L.pmd(m)]!;
       const folio = pmdHugePfn(pmd);
-      if (folio && write && pmdHugeRo(pmd)) {
+      if (pmdIsHuge(pmd) && write && pmdHugeRo(pmd)) {
         // A store to a R/O huge pmd: a write fault (__handle_mm_fault -> wp_huge_pmd).
         if (!mmap_read_lock(k, t, m)) return SLEEP;
         k.setThreadWord(t, TH_ORIG, k.pte(m, a));
@@ -57,8 +57,8 @@ export function buildAccess(b: ProgramBuilder, m: number, a: number, write: bool
         if (k.narrate) k.note(`store ${value} into the THP pfn ${folio} through the huge pmd`);
         return DONE;
       }
-      if (folio) {
-        if (k.narrate) k.note(`load ${k.pageWord(folio, PG_DATA)} from the THP pfn ${folio} through the huge pmd`);
+      if (pmdIsHuge(pmd)) {
+        if (k.narrate) k.note(folio ? `load ${k.pageWord(folio, PG_DATA)} from the THP pfn ${folio} through the huge pmd` : 'load 0 from the huge zero page');
         return DONE;
       }
     }

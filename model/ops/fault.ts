@@ -13,7 +13,7 @@
  * (docs/kernel-notes.md).
  */
 import { fallocEnd, fallocStart, formatPmd, pmdHuge, pmdHugePfn, pmdHugeRo, pmdIsHuge, pmdWithRo } from '../objects.js';
-import { bad_pmd, retract_empty_table, set_huge_pmd, split_huge_pmd } from '../kernel/huge_memory.js';
+import { bad_pmd, retract_empty_table, set_huge_pmd, set_huge_zero_page, split_huge_pmd } from '../kernel/huge_memory.js';
 import { PG_LOCKED } from '../locks.js';
 import { BLOCKED, type Kernel, SLEEP } from '../kernel.js';
 import { int, threadLocals } from '../thread-locals.js';
@@ -545,7 +545,8 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
     const recheck = !b.ctx.mutants.has('fault-no-pte-recheck');
     // alloc_set_pte (4.8-5.11) and finish_fault from 5.14 install vmf->prealloc_pte; 5.12-5.13's finish_fault ignores it (f9ce0be71d1f).
     const usesPrealloc = !b.has('finish-fault-cleanup') || b.has('finish-fault-prealloc');
-    b.define(FILE_FINISH, postponed && !b.has('finish-fault-cleanup') ? 'alloc_set_pte' : 'finish_fault', finishWhere, (k, t) => {
+    const finishLabel = !postponed ? 'do_set_pte' : b.has('finish-fault-cleanup') ? 'finish_fault' : 'alloc_set_pte';
+    b.define(FILE_FINISH, finishLabel, finishWhere, (k, t) => {
       const pfn = k.threadWord(t, TH_PAGE);
       const cow = k.threadWord(t, TH_NEWPAGE);
       const orig = k.threadWord(t, TH_ORIG);
@@ -688,6 +689,18 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
       'mm/huge_memory.c:do_huge_pmd_anonymous_page -> __do_huge_pmd_anonymous_page (4.4-6.2)',
       (k, t) => {
         // No pmd test here: __handle_mm_fault saw it none; __do_huge_pmd_anonymous_page tests it again under pmd_lock (HUGE_SET).
+        if (!(flags(k, t) & FAULT_FLAG_WRITE)) {
+          // A read fault with transparent_hugepage_use_zero_page (the default): the huge zero page, and a table to deposit.
+          const r = k.fn.pte_alloc_one(k, t);
+          if (r <= 0) {
+            setResult(k, t, VM_FAULT_ERROR);
+            if (k.narrate) k.note('no page table to deposit: VM_FAULT_OOM');
+            return finish(k, t);
+          }
+          k.setThreadWord(t, TH_PTE_TABLE, r);
+          if (k.narrate) k.note(`a read fault: mm_get_huge_zero_page, PTE table ${r - 1} to deposit`);
+          return HUGE_SET;
+        }
         const folio = alloc_page(k);
         if (folio === 0) {
           if (k.narrate) k.note('no huge page: VM_FAULT_FALLBACK to a PTE table');
@@ -714,6 +727,11 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
         if (k.narrate) k.note('pmd_lock: the pmd is no longer none: the THP and the table are released, return 0 (the access retries)');
         return finish(k, t);
       }
+      if (!folio) {
+        set_huge_zero_page(k, t, m, k.threadWord(t, TH_PTE_TABLE));
+        if (k.narrate) k.note('pmd_lock: set_huge_zero_page: a R/O huge pmd of the huge zero page, the table deposited (no rss)');
+        return finish(k, t);
+      }
       set_huge_pmd(k, t, m, folio);
       anon_vma_prepare(k, m, a);
       k.setThreadWord(t, TH_NEWPAGE, 0);
@@ -721,6 +739,32 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
       return finish(k, t);
     });
   }
+  /**
+   * do_huge_pmd_wp_page on the huge zero pmd: up to 5.7 "goto alloc": a new
+   * zeroed THP mapped writable (MM_ANONPAGES + nr); from 5.8 the pmd is split
+   * (the zero page in each PTE) and the PTE-level fault copies the one page.
+   * An unshare fault on the zero page does nothing (it is not anon).
+   */
+  const hugeZeroWp = (k: Kernel, t: number, unshare: boolean): number => {
+    if (unshare) return finish(k, t);
+    if (thpCopies) {
+      const thp = alloc_page(k);
+      if (thp) {
+        k.setPageFlag(thp, PG_THP);
+        k.setPageWord(thp, PG_DATA, 0);
+        k.fn.page_add_new_anon_rmap(k, thp);
+        anon_vma_prepare(k, m, a);
+        k.s[k.L.pmd(m)] = pmdHuge(thp);
+        k.addRss(m, MM_ANONPAGES, k.world.thpPages);
+        setResult(k, t, VM_FAULT_WRITE);
+        if (k.narrate) k.note(`do_huge_pmd_wp_page: the huge zero page: a new zeroed THP pfn ${thp} mapped writable, MM_ANONPAGES+${k.world.thpPages}`);
+        return finish(k, t);
+      }
+    }
+    split_huge_pmd(k, t, m);
+    if (k.narrate) k.note('do_huge_pmd_wp_page: the huge zero page: split, VM_FAULT_FALLBACK to the PTE level');
+    return mapPte(k, t);
+  };
   if (HUGE_WP >= 0)
     b.define(HUGE_WP, 'do_huge_pmd_wp_page', 'mm/memory.c:wp_huge_pmd -> mm/huge_memory.c:do_huge_pmd_wp_page (4.4-6.2)', (k, t) => {
       // pmd_lock: the pmd must still be the one the fault read (pmd_same: still huge, the same THP, still R/O).
@@ -731,6 +775,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
       }
       const folio = pmdHugePfn(orig);
       const unshare = (flags(k, t) & FAULT_FLAG_UNSHARE) !== 0;
+      if (!folio) return hugeZeroWp(k, t, unshare);
       const why = k.fn.huge_wp_reuse(k, folio);
       if (why) {
         if (unshare) {

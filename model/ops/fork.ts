@@ -62,7 +62,7 @@ import { copy_huge_pmd_share, split_huge_pmd } from '../kernel/huge_memory.js';
 /** fork's locals: the address copy_pte_range is at, and its decision for it (1: copy the page for the child); new_page holds the preallocated page. */
 const FORK_LOCALS = threadLocals('dup_mmap', { addr: int('aux2'), copy: int('aux') });
 
-const WHERE = 'kernel/fork.c:dup_mmap -> mm/memory.c:copy_pte_range (5.7-6.2)';
+const WHERE = 'kernel/fork.c:dup_mmap -> mm/memory.c:copy_pte_range, mm/huge_memory.c:copy_huge_pmd (5.7-6.2)';
 
 export function buildFork(b: ProgramBuilder, parent: number, child: number, split: boolean): void {
   if (!split) {
@@ -95,6 +95,9 @@ export function buildFork(b: ProgramBuilder, parent: number, child: number, spli
   const APPLY = b.reserve();
   const PREALLOC = b.reserve();
   const END = b.reserve();
+  // copy_huge_pmd with GUP-fast about: the test for a pin, then (pmd_lock, which GUP-fast does not take) the sharing.
+  const HUGE_DECIDE = b.ctx.thp ? b.reserve() : -1;
+  const HUGE_SHARE = b.ctx.thp ? b.reserve() : -1;
   const nextAddr = (k: Kernel, from: number): number => {
     for (let a = from; a < k.addrs; a++) if (needsCopyTable(k, parent, a) && k.pte(parent, a) !== 0) return a;
     return -1;
@@ -114,15 +117,46 @@ export function buildFork(b: ProgramBuilder, parent: number, child: number, spli
     if (!mmap_write_lock(k, t, parent)) return SLEEP;
     if (!anon_vma_fork(k, t, parent)) return SLEEP;
     createChild(k, parent, child);
+    if (HUGE_DECIDE >= 0 && k.hugePmd(parent)) {
+      seqcount(k); // copy_page_range: raw_write_seqcount_begin before copy_pmd_range (5.11)
+      return HUGE_DECIDE;
+    }
     if (!copyPmd(k, t, parent, child)) return forkFails(k, t, parent, child);
     seqcount(k);
+    return firstPte(k, t);
+  });
+  /** copy_pte_range from the first PTE (both PT locks), or the end when there is none to copy. */
+  const firstPte = (k: Kernel, t: number): number => {
     const a = nextAddr(k, 0);
     FORK_LOCALS.addr.set(k, t, a);
     if (a < 0) return END;
     // copy_pte_range: both PT locks (dst, then src) for the whole table.
     lockTables(k, t);
     return DECIDE;
-  });
+  };
+  if (HUGE_DECIDE >= 0) {
+    b.define(HUGE_DECIDE, 'copy_huge_pmd: page_maybe_dma_pinned?', 'mm/huge_memory.c:copy_huge_pmd (5.9-6.2; page_try_dup_anon_rmap 5.19)', (k, t) => {
+      const folio = k.hugePmdPfn(parent);
+      if (folio && k.fn.copy_huge_pmd_splits(k, parent, folio)) {
+        if (k.narrate) k.note(`copy_huge_pmd: THP pfn ${folio} may be pinned: split the pmd, -EAGAIN: copy_pte_range`);
+        split_huge_pmd(k, t, parent);
+        if (!copyPmd(k, t, parent, child)) {
+          seqcount(k);
+          return forkFails(k, t, parent, child);
+        }
+        return firstPte(k, t);
+      }
+      if (k.narrate) k.note(folio ? `copy_huge_pmd: THP pfn ${folio} is not pinned: share it` : 'copy_huge_pmd: the huge zero page');
+      return HUGE_SHARE;
+    });
+    b.define(HUGE_SHARE, 'copy_huge_pmd: pmd_lock, share, pmdp_set_wrprotect', 'mm/huge_memory.c:copy_huge_pmd (4.4-6.2)', (k, t) => {
+      if (!copy_huge_pmd_share(k, parent, child)) {
+        seqcount(k);
+        return forkFails(k, t, parent, child);
+      }
+      return END;
+    });
+  }
   b.define(DECIDE, 'copy_present_pte: page_maybe_dma_pinned?', 'mm/memory.c:copy_present_pte (5.9-6.2)', (k, t) => {
     const a = FORK_LOCALS.addr.get(k, t);
     const copy = decide(k, parent, a);
@@ -224,10 +258,10 @@ function createChild(k: Kernel, parent: number, child: number): void {
  */
 function copyPmd(k: Kernel, t: number, parent: number, child: number): boolean {
   if (k.L.pgtables === 0 || pmd_none(k, parent)) return true;
-  const folio = k.hugePmds > 0 ? k.hugePmdPfn(parent) : 0;
-  if (folio) {
-    // copy_huge_pmd: share the THP, or (a maybe-pinned THP, 5.9 on) split the pmd and copy at the PTE level (-EAGAIN).
-    if (!k.fn.copy_huge_pmd_splits(k, parent, folio)) return copy_huge_pmd_share(k, parent, child);
+  if (k.hugePmds > 0 && k.hugePmd(parent)) {
+    // copy_huge_pmd: share the THP (or the huge zero page), or (a maybe-pinned THP, 5.9 on) split the pmd and copy at the PTE level (-EAGAIN).
+    const folio = k.hugePmdPfn(parent);
+    if (!folio || !k.fn.copy_huge_pmd_splits(k, parent, folio)) return copy_huge_pmd_share(k, parent, child);
     if (k.narrate) k.note(`copy_huge_pmd: THP pfn ${folio} may be pinned: split the pmd, -EAGAIN: copy_pte_range`);
     split_huge_pmd(k, t, parent);
   }
@@ -235,7 +269,8 @@ function copyPmd(k: Kernel, t: number, parent: number, child: number): boolean {
   for (let a = 0; a < k.addrs; a++) if (needsCopyTable(k, parent, a)) copies = true;
   if (!copies) return true;
   // Charged and reclaiming like any table (might_alloc), but fork's one step cannot wait for the OOM killer: no table is -ENOMEM.
-  const table = k.world.oom ? takeTableNoOom(k) : k.fn.pte_alloc_one(k, t);
+  // (Under "reclaim": "direct" it does not reclaim either: validation keeps such forks to a process with no table to copy.)
+  const table = k.world.oom || k.world.directReclaim ? takeTableNoOom(k) : k.fn.pte_alloc_one(k, t);
   if (table <= 0) {
     if (k.narrate) k.note('copy_pte_range: no page table for the child: -ENOMEM');
     return false;

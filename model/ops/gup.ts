@@ -93,7 +93,7 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
     // 5.8: should_force_cow_break(): GUP on a COW mapping is done as a write.
     const forced = k.fn.should_force_cow_break(k, a, g);
     const write = g.write || forced;
-    if (huge.thp && k.hugePmdPfn(m)) return followHuge(k, t, k.s[k.L.pmd(m)]!, write, forced);
+    if (huge.thp && k.hugePmd(m)) return followHuge(k, t, k.s[k.L.pmd(m)]!, write, forced);
     if (!isPresent(pte)) return faultin(k, t, write ? FAULT_FLAG_WRITE : 0, 'no present PTE');
     const follCow = (GUP_LOCALS.flags.get(k, t) & FOLL_COW) !== 0;
     if (write && !(pte & PTE_WRITE) && !(follCow && pte & PTE_DIRTY)) {
@@ -145,10 +145,12 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
     if (odd) return fallback(k, t, odd);
     // 5.8 (17839856fd58): the fast walk is done as FOLL_WRITE, so R/O PTEs go the slow way.
     const write = k.fn.gup_fast_write(g);
-    if (huge.thp && k.hugePmdPfn(m)) {
+    if (huge.thp && k.hugePmd(m)) {
       // gup_pmd_range -> gup_huge_pmd: pmd_access_permitted, then the THP grabbed and the pmd read again.
       const e = k.mapped(m, a);
       if (write && !(e & PTE_WRITE)) return fallback(k, t, 'FOLL_WRITE on a R/O huge pmd');
+      // The model takes the huge zero page's reference on the slow path only (as for the small zero page).
+      if (!k.hugePmdPfn(m)) return fallback(k, t, 'the huge zero page');
       k.setThreadWord(t, TH_ORIG, e); // the huge pmd as the entry it amounts to (PTE-typed: the symmetry renames its frame)
       if (k.narrate) k.note(`lockless read of ${k.addrName(m, a)}: a huge pmd of THP pfn ${pteTarget(e)}`);
       return GRAB;
@@ -171,7 +173,8 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
     if (k.narrate) k.note(`${g.pin ? 'pin' : 'get'} pfn ${pfn} (not yet validated)`);
     return RECHECK;
   });
-  b.define(RECHECK, 'gup_pte_range: recheck', 'mm/gup.c:gup_pte_range, lockless_pages_from_mm (5.7-6.2)', (k, t) => {
+  const recheck = huge.thp ? 'gup_pte_range / gup_huge_pmd: recheck' : 'gup_pte_range: recheck';
+  b.define(RECHECK, recheck, 'mm/gup.c:gup_pte_range, gup_huge_pmd, lockless_pages_from_mm (5.7-6.2)', (k, t) => {
     const orig = k.threadWord(t, TH_ORIG);
     const pfn = pteTarget(orig);
     if (k.mapped(m, a) !== orig) return undo(k, t, huge.thp ? 'the PTE or huge pmd changed' : 'the PTE changed');

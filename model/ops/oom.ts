@@ -14,7 +14,7 @@
  */
 import { BLOCKED, DISABLED, DONE } from '../kernel.js';
 import { mmap_read_trylock, mmap_read_unlock } from '../kernel/locking.js';
-import { MM_FLAGS, MM_LIVE, MMF_OOM_REAPED, MMF_OOM_VICTIM } from '../layout.js';
+import { MM_FLAGS, MM_LIVE, MMF_OOM_MEMDIE, MMF_OOM_REAPED, MMF_OOM_VICTIM } from '../layout.js';
 import { LOCK_MMAP, waitKey } from '../locks.js';
 import type { ProgramBuilder } from '../program.js';
 
@@ -34,7 +34,7 @@ export function buildOomReaper(b: ProgramBuilder): void {
       k.fn.zap_pte(k, victim, a);
     }
     mmap_read_unlock(k, t, victim);
-    k.setMmWord(victim, MM_FLAGS, k.mmWord(victim, MM_FLAGS) | MMF_OOM_REAPED);
+    k.setMmWord(victim, MM_FLAGS, (k.mmWord(victim, MM_FLAGS) | MMF_OOM_REAPED) & ~MMF_OOM_MEMDIE);
     if (k.narrate) k.note(`oom_reaper: reaped ${k.mmName(victim)}: its private memory unmapped; exit_oom_victim (TIF_MEMDIE cleared), oom_score_adj = OOM_SCORE_ADJ_MIN`);
     return DONE;
   });
