@@ -386,7 +386,7 @@ export const NEWEST_KERNEL = KERNELS[KERNELS.length - 1]!.version;
  * (`mmcheck list kernels` says so per release).
  */
 export const PATHS: readonly { name: string; from: string }[] = [
-  { name: "the fault path's page-table allocation (seed 004), memcg v1 reclaim, writeback", from: '4.4' },
+  { name: "the fault path's page-table allocation (seed 004), memcg v1 and direct reclaim, writeback, THP and its COW, khugepaged, DAX, the OOM killer", from: '4.4' },
   { name: 'anon COW, GUP, fork, swap, migration, truncation and hole punching, RSS', from: '5.7' },
 ];
 
