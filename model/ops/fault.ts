@@ -47,7 +47,7 @@ import { i_mmap_lock_read, i_mmap_unlock_read, lock_page, shmem_falloc_wait, try
 import { alloc_page, get_page, put_page } from '../kernel/page_alloc.js';
 import { anon_vma_prepare, page_add_file_rmap } from '../kernel/rmap.js';
 import { add_to_swap_cache } from '../kernel/swapfile.js';
-import { ALLOC_OOM, ALLOC_RETRY, ALLOC_SLEEP, ALLOC_SPIN, pmd_none, pmd_populate, pte_free } from '../kernel/pgalloc.js';
+import { ALLOC_OOM, ALLOC_RETRY, ALLOC_SLEEP, ALLOC_SPIN, pmd_none, pmd_populate, pte_free, pte_free_table } from '../kernel/pgalloc.js';
 
 /** Fault flags and results kept in the thread's aux word while a fault runs. */
 /** The fault's local: its flags (FAULT_FLAG_*) and, once it returns, its result bits (VM_FAULT_*); its caller sets the flags. */
@@ -107,8 +107,11 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
   /** Where-strings for Hugh's patch on a release before 4.8: the functions are those of 7267ec008b5c, the release is not. */
   const rel = (range: string): string => (b.has('postpone-pte-alloc') ? range : 'the allocation after ->fault of huge tmpfs 09/31, on 4.6; mainline has it from 4.8');
   const EARLY_ALLOC = tables ? b.reserve() : -1;
+  // __pte_alloc's second half: pmd_lock, then populate if the pmd is still none, else pte_free (another thread populated it meanwhile).
+  const EARLY_POPULATE = tables ? b.reserve() : -1;
   const PREALLOC = tables && fileVma && b.has('fault-prealloc-pte') ? b.reserve() : -1;
   const LOCKED_ALLOC = tables && fileVma && postponed ? b.reserve() : -1;
+  const LOCKED_POPULATE = LOCKED_ALLOC >= 0 ? b.reserve() : -1;
   // do_fault_around: a prealloc (4.8+, pmd none), then ->map_pages maps the window's cached, unlocked pages.
   const FA_PREALLOC = fileVma && huge.faultAround && tables && postponed ? b.reserve() : -1;
   const FA_MAP = fileVma && huge.faultAround ? b.reserve() : -1;
@@ -640,9 +643,24 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
     if (k.narrate) k.note(`pte_alloc_one: PTE table ${r - 1}${!locked ? '' : k.threadWord(t, TH_PAGE) ? ', with the page locked' : ', holding i_mmap_rwsem'}`);
     return got(r);
   };
-  /** __pte_alloc's second half, under pmd_lock: install the table if the pmd is still none, else pte_free it. */
-  // pte_alloc_one and the pmd_lock half run in one step (the allocation is the interleaving point), so the
-  // pmd is still none here: __pte_alloc's "populated meanwhile: pte_free" is another thread populating before this step.
+  /**
+   * __pte_alloc's second half, under pmd_lock, a step after pte_alloc_one:
+   * install the table the thread holds if the pmd is still none, else
+   * pte_free it (another thread populated the pmd meanwhile, or a THP
+   * fault made it huge). The table is held in the thread's prealloc word
+   * between the two steps.
+   */
+  const populateHeld = (k: Kernel, t: number): void => {
+    const table = k.threadWord(t, TH_PTE_TABLE);
+    k.setThreadWord(t, TH_PTE_TABLE, 0);
+    if (pmd_populate(k, m, table)) {
+      if (k.narrate) k.note('pmd_lock: the pmd is still none: pmd_populate');
+      return;
+    }
+    pte_free_table(k, table);
+    if (k.narrate) k.note(`pmd_lock: the pmd was populated meanwhile (${formatPmd(k.s[k.L.pmd(m)]!)}): pte_free`);
+  };
+  /** The same in one step (5.12-5.13, whose finish_fault allocates while the thread still holds an unused prealloc_pte). */
   const populate = (k: Kernel, table: number): void => {
     if (!pmd_populate(k, m, table)) throw new Error('__pte_alloc: the pmd changed within a step');
     if (k.narrate) k.note('pmd_lock: the pmd is still none: pmd_populate');
@@ -654,10 +672,14 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
     b.define(EARLY_ALLOC, early[0]!, early[1]!, (k, t) => {
       if (pmd_none(k, m))
         return allocate(k, t, EARLY_ALLOC, false, (table) => {
-          populate(k, table);
-          return afterTable(k, t);
+          k.setThreadWord(t, TH_PTE_TABLE, table);
+          return EARLY_POPULATE;
         });
       if (k.narrate) k.note(`the pmd is not none (${formatPmd(k.s[k.L.pmd(m)]!)}): no table to allocate`);
+      return afterTable(k, t);
+    });
+    b.define(EARLY_POPULATE, '__pte_alloc: pmd_lock, pmd_populate', early[1]!, (k, t) => {
+      populateHeld(k, t);
       return afterTable(k, t);
     });
   }
@@ -874,10 +896,23 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
         // 5.12-5.13 allocate anew even when __do_fault preallocated: that one is freed at the end of do_fault.
         pmd_none(k, m)
           ? allocate(k, t, LOCKED_ALLOC, true, (table) => {
-              populate(k, table);
-              return FILE_FINISH;
+              if (k.threadWord(t, TH_PTE_TABLE)) {
+                populate(k, table);
+                return FILE_FINISH;
+              }
+              k.setThreadWord(t, TH_PTE_TABLE, table);
+              return LOCKED_POPULATE;
             })
           : FILE_FINISH,
+    );
+    b.define(
+      LOCKED_POPULATE,
+      '__pte_alloc: pmd_lock, pmd_populate (page locked)',
+      cleanup ? 'mm/memory.c:finish_fault -> pte_alloc -> __pte_alloc (5.12-6.2)' : `mm/memory.c:alloc_set_pte -> pte_alloc_one_map -> __pte_alloc (${rel('4.8-5.11')})`,
+      (k, t) => {
+        populateHeld(k, t);
+        return FILE_FINISH;
+      },
     );
   }
 

@@ -26,15 +26,15 @@ describe('memcg/writeback ABBA (63f3655f9501): the verdict by release', () => {
   // [kernel, verdict, states]: the table is allocated before ->fault (<= 4.7; not charged to the memcg before 4.8),
   // with the page locked (4.8-4.20; 5.12-5.13), preallocated (5.0-5.11 and the stable backports), from the prealloc (5.14+).
   const table: [string, 'holds' | 'deadlock', number][] = [
-    ['4.4', 'holds', 41],
-    ['4.7', 'holds', 41],
-    ['4.8', 'deadlock', 50],
-    ['4.9', 'deadlock', 50],
-    ['4.9.151', 'deadlock', 50],
+    ['4.4', 'holds', 47],
+    ['4.7', 'holds', 47],
+    ['4.8', 'deadlock', 51],
+    ['4.9', 'deadlock', 51],
+    ['4.9.151', 'deadlock', 51],
     ['4.9.152', 'holds', 50],
     ['4.14.94', 'holds', 50],
     ['4.19.16', 'holds', 50],
-    ['4.20', 'deadlock', 50],
+    ['4.20', 'deadlock', 51],
     ['4.20.3', 'holds', 50],
     ['5.0', 'holds', 50],
     ['5.11', 'holds', 50],
@@ -220,9 +220,9 @@ describe("khugepaged's collapse: a table becomes a huge pmd under mmap_lock for 
   const KH = 'khugepaged-collapse';
   test('holds on every release with the collapse reached; rss and refcounts stay right', () => {
     for (const [kernel, states] of [
-      ['4.4', 116],
-      ['5.7', 104],
-      ['6.2', 104],
+      ['4.4', 122],
+      ['5.7', 110],
+      ['6.2', 110],
     ] as const) {
       const { result } = check(KH, kernel, ['no-retract-under-read', 'pmd-stable', 'rss-consistent', 'refcount-sane']);
       expect(result.verdict).toBe('holds');
@@ -307,7 +307,7 @@ describe('THP at the PMD level and pmd-stable (F2, ad33bb04b2a6)', () => {
   test('from 4.5 the one pmd_trans_unstable read holds, with THP accounting right: rss (MM_ANONPAGES += nr) and refcounts', () => {
     for (const kernel of ['4.5', '4.8', '5.14', '6.2']) {
       const { result } = check('thp-pmd-race', kernel, ['pmd-stable', 'rss-consistent', 'refcount-sane']);
-      expect(`${kernel} ${result.verdict} ${result.states}`).toBe(`${kernel} holds 161`);
+      expect(`${kernel} ${result.verdict} ${result.states}`).toBe(`${kernel} holds 198`);
       expect(result.witnesses?.filter((w) => !w.found)).toEqual([]);
     }
     expect(check('thp-pmd-race', '6.2', ['pmd-stable'], { mutants: ['pmd-check-reread'] }).result.verdict).toBe('violated');

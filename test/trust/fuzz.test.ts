@@ -28,7 +28,7 @@ const BUILTIN = readdirSync(new URL('scenarios/', ROOT))
   .filter((f) => f.endsWith('.json') && f !== 'scenario.schema.json')
   .map((f) => JSON.parse(readFileSync(new URL(`scenarios/${f}`, ROOT), 'utf8')) as unknown);
 const RUNS = Number(process.env.FUZZ_RUNS ?? 1500);
-const KERNELS = ['5.7', '5.9', '5.17', '5.18', '5.19', '6.2'];
+const KERNELS = ['4.6', '4.8', '5.7', '5.9', '5.17', '5.18', '5.19', '6.2'];
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
