@@ -17,6 +17,7 @@ import { installOnce } from './install-once.js';
 import { pmdStable } from './pmd-stable.js';
 import { noRetractUnderRead } from './no-retract-under-read.js';
 import { dirtyTracked } from './dirty-tracked.js';
+import { pgtableAccounting } from './pgtable-accounting.js';
 
 export const BUILTIN_INVARIANTS: readonly MMInvariant[] = [
   anonExclusive,
@@ -32,6 +33,7 @@ export const BUILTIN_INVARIANTS: readonly MMInvariant[] = [
   pmdStable,
   noRetractUnderRead,
   dirtyTracked,
+  pgtableAccounting,
 ];
 
 /** The built-ins, then those registered from invariant files (invariants/invariant-file.ts). */

@@ -53,6 +53,7 @@ const ORDER = [
   'thp-cow-fork-gup',
   'thp-fork-pinned',
   'thp-fork-gup-fast',
+  'ro-longterm-pin-hugezero',
 ];
 
 function loadBuiltins(): ScenarioSpec[] {

@@ -288,6 +288,11 @@ export const MUTANTS = [
     summary: 'a THP fault that finds the pmd pointing at an empty PTE table frees it and maps the THP, under mmap_lock for read',
   },
   {
+    name: 'pte-alloc-leaks',
+    breaks: 'pgtable-accounting',
+    summary: '__pte_alloc forgets pte_free when another thread populated the pmd meanwhile: the new table leaks',
+  },
+  {
     name: 'writeback-no-mkclean',
     breaks: 'dirty-tracked',
     summary: "writeback's clear_page_dirty_for_io cleans the page without page_mkclean: mapped PTEs stay writable, so a later store lands in a clean page",

@@ -96,5 +96,6 @@ export const PROGRAM_MUTANTS = [
   'thp-fault-retracts-table',
   'collapse-under-read',
   'writeback-no-mkclean',
+  'pte-alloc-leaks',
 ] as const;
 export type ProgramMutant = (typeof PROGRAM_MUTANTS)[number];

@@ -650,11 +650,16 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
    * fault made it huge). The table is held in the thread's prealloc word
    * between the two steps.
    */
+  const leaks = b.ctx.mutants.has('pte-alloc-leaks');
   const populateHeld = (k: Kernel, t: number): void => {
     const table = k.threadWord(t, TH_PTE_TABLE);
     k.setThreadWord(t, TH_PTE_TABLE, 0);
     if (pmd_populate(k, m, table)) {
       if (k.narrate) k.note('pmd_lock: the pmd is still none: pmd_populate');
+      return;
+    }
+    if (leaks) {
+      if (k.narrate) k.note('MUTANT: the pmd was populated meanwhile, and the new table is dropped without pte_free');
       return;
     }
     pte_free_table(k, table);
@@ -763,13 +768,14 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
   }
   /**
    * do_huge_pmd_wp_page on the huge zero pmd: up to 5.7 "goto alloc": a new
-   * zeroed THP mapped writable (MM_ANONPAGES + nr); from 5.8 the pmd is split
-   * (the zero page in each PTE) and the PTE-level fault copies the one page.
-   * An unshare fault on the zero page does nothing (it is not anon).
+   * zeroed THP mapped writable (MM_ANONPAGES + nr); from 5.8 "goto fallback"
+   * for a write and (5.19 on) an unshare alike: the pmd is split (the zero
+   * page in each PTE) and the PTE-level fault copies the one page (6.2's R/O
+   * long-term pin of the zero page in a COW mapping unshares that way).
+   * Read in mm/huge_memory.c of 5.7.14, 5.8.1, 6.2.
    */
   const hugeZeroWp = (k: Kernel, t: number, unshare: boolean): number => {
-    if (unshare) return finish(k, t);
-    if (thpCopies) {
+    if (thpCopies && !unshare) {
       const thp = alloc_page(k);
       if (thp) {
         k.setPageFlag(thp, PG_THP);

@@ -103,6 +103,7 @@ describe('every invariant can fail', () => {
     'pmd-stable': { scenario: 'thp-pmd-race', kernel: '6.2', mutant: 'pmd-check-reread' },
     'no-retract-under-read': { scenario: 'thp-pmd-race', kernel: '6.2', mutant: 'thp-fault-retracts-table' },
     'dirty-tracked': { scenario: 'memcg-writeback-shared-write', kernel: '6.2', mutant: 'writeback-no-mkclean' },
+    'pgtable-accounting': { scenario: 'thp-pmd-race', kernel: '6.2', mutant: 'pte-alloc-leaks' },
   };
   test('every invariant has a case here', () => {
     expect(INVARIANTS.map((i) => i.name).filter((n) => !cases[n])).toEqual([]);
