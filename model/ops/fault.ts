@@ -716,34 +716,32 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
       'mm/huge_memory.c:do_huge_pmd_anonymous_page -> __do_huge_pmd_anonymous_page (4.4-6.2)',
       (k, t) => {
         // No pmd test here: __handle_mm_fault saw it none; __do_huge_pmd_anonymous_page tests it again under pmd_lock (HUGE_SET).
-        if (!(flags(k, t) & FAULT_FLAG_WRITE)) {
-          // A read fault with transparent_hugepage_use_zero_page (the default): the huge zero page, and a table to deposit.
-          const r = k.fn.pte_alloc_one(k, t);
-          if (r <= 0) {
-            setResult(k, t, VM_FAULT_ERROR);
-            if (k.narrate) k.note('no page table to deposit: VM_FAULT_OOM');
-            return finish(k, t);
+        // A read fault with transparent_hugepage_use_zero_page (the default) maps the huge zero page: no THP to allocate.
+        const zero = !(flags(k, t) & FAULT_FLAG_WRITE);
+        let folio = 0;
+        if (!zero) {
+          folio = alloc_page(k);
+          if (folio === 0) {
+            if (k.narrate) k.note('no huge page: VM_FAULT_FALLBACK to a PTE table');
+            return EARLY_ALLOC;
           }
-          k.setThreadWord(t, TH_PTE_TABLE, r);
-          if (k.narrate) k.note(`a read fault: mm_get_huge_zero_page, PTE table ${r - 1} to deposit`);
-          return HUGE_SET;
+          k.setPageFlag(folio, PG_THP);
+          k.setThreadWord(t, TH_NEWPAGE, folio);
         }
-        const folio = alloc_page(k);
-        if (folio === 0) {
-          if (k.narrate) k.note('no huge page: VM_FAULT_FALLBACK to a PTE table');
-          return EARLY_ALLOC;
-        }
-        k.setPageFlag(folio, PG_THP);
-        k.setThreadWord(t, TH_NEWPAGE, folio);
+        // A table to deposit (THP scenarios have no reclaim: never ALLOC_RETRY or ALLOC_SLEEP).
         const r = k.fn.pte_alloc_one(k, t);
         if (r <= 0) {
-          // No table to deposit (the scenarios with THP have no memcg pressure: never ALLOC_RETRY or ALLOC_SLEEP).
           setResult(k, t, VM_FAULT_ERROR);
           if (k.narrate) k.note('no page table to deposit: VM_FAULT_OOM');
           return finish(k, t);
         }
         k.setThreadWord(t, TH_PTE_TABLE, r);
-        if (k.narrate) k.note(`a THP of ${k.world.thpPages} page(s) (pfn ${folio}, zeroed) and PTE table ${r - 1} to deposit`);
+        if (k.narrate)
+          k.note(
+            zero
+              ? `a read fault: mm_get_huge_zero_page, PTE table ${r - 1} to deposit`
+              : `a THP of ${k.world.thpPages} page(s) (pfn ${folio}, zeroed) and PTE table ${r - 1} to deposit`,
+          );
         return HUGE_SET;
       },
     );
