@@ -54,6 +54,7 @@ const ORDER = [
   'thp-fork-pinned',
   'thp-fork-gup-fast',
   'ro-longterm-pin-hugezero',
+  'thp-ro-pin-shared',
 ];
 
 function loadBuiltins(): ScenarioSpec[] {
