@@ -355,7 +355,7 @@ export function validateScenario(s: ScenarioSpec): void {
     if (s.vmas.length !== 1) fail(path, "a THP VMA must be the process's only VMA: the huge pmd maps its whole range");
     if (s.pages.length) fail(path, 'a THP VMA starts with nothing mapped (pages: [])');
     // THP COW (fork, GUP) is modelled for a THP of one page: a split then maps it with one PTE (a THP is one frame in the model).
-    const allowed = new Set(['read', 'write', 'madv-dontneed', 'munmap', 'exit', 'collapse', ...(v.pages === 1 ? ['fork', 'gup', 'put', 'device-write'] : [])]);
+    const allowed = new Set(['read', 'write', 'madv-dontneed', 'munmap', 'mprotect', 'exit', 'collapse', ...(v.pages === 1 ? ['fork', 'gup', 'put', 'device-write'] : [])]);
     s.threads.forEach((t, ti) =>
       t.menu.forEach((e, ei) => {
         if (!allowed.has(e.op))

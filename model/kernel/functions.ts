@@ -49,6 +49,7 @@ export interface KernelFunctions {
   huge_wp_reuse: huge.HugeWpReuse;
   // mm/mprotect.c
   can_change_pte_writable: mprotect.CanChangePteWritable;
+  can_change_pmd_writable: mprotect.CanChangePmdWritable;
   // kernel/locking, mm/filemap.c: the wake-ups of a released lock
   wake_up_page: typeof locking.wake_up_page_5_7;
   wake_up_rwsem: typeof locking.wake_up_rwsem_5_7;
@@ -97,6 +98,7 @@ export function kernelFunctions(switches: ReadonlySet<SwitchName>, mutants: Read
       : has('mprotect-exclusive-write')
         ? mprotect.can_change_pte_writable_6_0
         : mprotect.can_change_pte_writable_5_7,
+    can_change_pmd_writable: has('mprotect-clean-anon-write') ? mprotect.can_change_pmd_writable_6_2 : mprotect.can_change_pmd_writable_4_4,
     pte_alloc_one: has('pgtable-memcg-charge') ? pgalloc.pte_alloc_one_4_8 : pgalloc.pte_alloc_one_4_4,
     copy_huge_pmd_splits: has('anon-exclusive') ? huge.copy_huge_pmd_splits_5_19 : has('thp-fork-split-pinned') ? huge.copy_huge_pmd_splits_5_9 : huge.copy_huge_pmd_splits_4_4,
     huge_wp_reuse: has('anon-exclusive') ? huge.huge_wp_reuse_5_19 : has('thp-wp-page-count') ? huge.huge_wp_reuse_5_18 : huge.huge_wp_reuse_4_4,

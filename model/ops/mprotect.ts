@@ -11,9 +11,10 @@ import { VMA_PRESENT, VMA_WRITE } from '../layout.js';
 import type { ProgramBuilder } from '../program.js';
 import { PTE_PRESENT, PTE_WRITE, pteKind } from '../pte.js';
 import { mmap_write_lock, mmap_write_unlock } from '../kernel/locking.js';
+import { pmdHugePfn, pmdWithRo } from '../objects.js';
 
 export function buildMprotect(b: ProgramBuilder, m: number, vma: number, addrs: readonly number[], write: boolean): void {
-  b.step('mprotect_fixup', 'mm/mprotect.c:mprotect_fixup -> change_pte_range (5.7-6.2)', (k, t) => {
+  b.step('mprotect_fixup', 'mm/mprotect.c:mprotect_fixup -> change_pte_range, mm/huge_memory.c:change_huge_pmd (5.7-6.2)', (k, t) => {
     // do_mprotect_pkey: mmap_write_lock_killable first, then find_vma.
     if (!mmap_write_lock(k, t, m)) return SLEEP;
     const o = k.L.vma(m, vma);
@@ -28,6 +29,13 @@ export function buildMprotect(b: ProgramBuilder, m: number, vma: number, addrs: 
       return DONE;
     }
     k.s[o] = write ? k.s[o]! | VMA_WRITE : k.s[o]! & ~VMA_WRITE;
+    if (k.hugePmds > 0 && k.hugePmd(m)) {
+      // change_huge_pmd (the THP VMA is the process's only VMA): pmd_modify write-protects; 6.2 may make an exclusive THP writable.
+      const w = k.s[k.L.pmd(m)]!;
+      const writable = write && k.fn.can_change_pmd_writable(k, pmdHugePfn(w));
+      k.s[k.L.pmd(m)] = pmdWithRo(w, !writable);
+      if (k.narrate) k.note(`change_huge_pmd: the huge pmd ${writable ? 'made writable (can_change_pmd_writable: an exclusive anon THP)' : 'R/O'}`);
+    }
     for (const a of addrs) {
       const e = k.pte(m, a);
       if (pteKind(e) !== PTE_PRESENT) continue;

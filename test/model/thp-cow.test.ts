@@ -10,7 +10,9 @@ import { describe, expect, test } from 'vitest';
 import { findScenario } from '../../model/scenarios.js';
 import type { ScenarioSpec } from '../../model/scenario.js';
 import { validateScenario } from '../../model/scenario.js';
-import { check } from '../helpers.js';
+import { pmdHugeRo } from '../../model/objects.js';
+import { TH_PC } from '../../model/layout.js';
+import { check, model } from '../helpers.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'mmcheck.js');
 function mmcheck(...args: string[]) {
@@ -149,5 +151,70 @@ describe('the huge zero page (a THP read fault with use_zero_page, the default)'
       // Up to 5.7 the write replaces the huge zero pmd by a THP: the range is never PTE-mapped.
       expect(found['split: P:0 the zero page, P:1 its own copy']).toBe(kernel !== '5.7');
     }
+  });
+});
+
+describe('mprotect of a THP VMA: change_huge_pmd', () => {
+  const spec = (): ScenarioSpec => ({
+    name: 'thp-mprotect',
+    title: 'mprotect R/O then R/W of an exclusive THP',
+    description: 'change_huge_pmd write-protects; 6.2 makes an exclusive anon THP writable again at once (can_change_pmd_writable)',
+    processes: ['P'],
+    vmas: [{ name: 'thp', start: 0, pages: 1, prot: 'rw', thp: true }],
+    pages: [],
+    frames: 2,
+    swapSlots: 0,
+    pageTables: { tables: 1 },
+    threads: [
+      {
+        name: 'P',
+        mm: 'P',
+        mode: 'program',
+        menu: [
+          { op: 'write', addr: 0, value: 1 },
+          { op: 'mprotect', vma: 'thp', prot: 'r' },
+          { op: 'mprotect', vma: 'thp', prot: 'rw' },
+        ],
+      },
+    ],
+  });
+  /** Runs the thread's operations in order and returns the pmd after each. */
+  function pmds(kernel: string): number[] {
+    const m = model(spec(), { kernel });
+    const s = new Int32Array(m.stateWords);
+    m.initialStates((x) => s.set(x));
+    let k = m.view(s);
+    const out: number[] = [];
+    for (let e = 0; e < 3; e++) {
+      let a = m.actions.findIndex((x) => x.thread === 0 && x.entry === e && x.step === 0);
+      for (let i = 0; i < 20 && a >= 0; i++) {
+        const r = m.narrate(k.s, a);
+        if (!r) throw new Error('blocked');
+        k = m.view(r.next);
+        const pc = k.threadWord(0, TH_PC);
+        if (pc === 0) break;
+        a = m.actions.findIndex((x) => x.thread === 0 && x.entry === (pc >>> 8) - 1 && x.step === (pc & 0xff));
+      }
+      out.push(k.s[k.L.pmd(0)]!);
+    }
+    return out;
+  }
+  test('R/O on every release; back to writable at once on 6.2 only (an exclusive anon THP), else at the next write fault', () => {
+    for (const kernel of ['5.19', '6.1', '6.2']) {
+      const [afterWrite, afterRo, afterRw] = pmds(kernel);
+      expect(pmdHugeRo(afterWrite!)).toBe(false);
+      expect(pmdHugeRo(afterRo!)).toBe(true);
+      expect(`${kernel} ${pmdHugeRo(afterRw!) ? 'R/O' : 'writable'}`).toBe(`${kernel} ${kernel === '6.2' ? 'writable' : 'R/O'}`);
+    }
+  });
+  test('a shared THP is never made writable by mprotect: COW after fork holds with the mprotect optimization (cow.c)', () => {
+    const s = spec();
+    s.processes.push('C');
+    s.pageTables = { tables: 3 };
+    s.frames = 3;
+    s.threads[0]!.menu.splice(1, 0, { op: 'fork', child: 'C' });
+    s.threads[0]!.menu.push({ op: 'write', addr: 0, value: 2 });
+    s.threads.push({ name: 'C', mm: 'C', menu: [{ op: 'read', addr: 0 }, { op: 'exit' }] });
+    for (const kernel of ['5.19', '6.1', '6.2']) expect(`${kernel} ${check(s, kernel, ['cow-isolation', 'refcount-sane']).result.verdict}`).toBe(`${kernel} holds`);
   });
 });
