@@ -55,6 +55,7 @@ const ORDER = [
   'thp-fork-gup-fast',
   'ro-longterm-pin-hugezero',
   'thp-ro-pin-shared',
+  'thp-vmsplice-before-fork',
 ];
 
 function loadBuiltins(): ScenarioSpec[] {
