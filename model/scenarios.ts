@@ -56,6 +56,7 @@ const ORDER = [
   'ro-longterm-pin-hugezero',
   'thp-ro-pin-shared',
   'thp-vmsplice-before-fork',
+  'thp-ro-pin-mprotect',
 ];
 
 function loadBuiltins(): ScenarioSpec[] {
