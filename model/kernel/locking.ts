@@ -105,17 +105,19 @@ function rwsemHeldBy(k: Kernel, t: number, key: number): boolean {
   return rwsemWriter(w) === t || (rwsemWriter(w) < 0 && (rwsemReaders(w) & (1 << t)) !== 0);
 }
 
-/** A thread other than t is queued on key as a writer (asleep or woken, not yet holding it). */
-function writerWaiting(k: Kernel, key: number, t: number): boolean {
+/** A thread other than `except` is queued on key (asleep or woken, not yet holding it), with the wait bits `bits` (WAIT_WRITE: as a writer). */
+function queued(k: Kernel, key: number, except: number, bits: number): boolean {
   const s = k.s;
   const at = k.statusAt;
   for (let u = 0; u < at.length; u++) {
-    if (u === t) continue;
+    if (u === except) continue;
     const w = statusWait(s[at[u]!]!);
-    if ((w & WAIT_WRITE) !== 0 && (w & WAIT_KEY_MASK) === key) return true;
+    if ((w & bits) === bits && (w & WAIT_KEY_MASK) === key) return true;
   }
   return false;
 }
+/** A thread other than t is queued on key as a writer. */
+const writerWaiting = (k: Kernel, key: number, t: number): boolean => queued(k, key, t, WAIT_WRITE);
 
 // ---- rw-semaphores: the word lives at an offset the caller gives ---------------------
 /** down_read: false (asleep) when a writer holds it or waits for it. */
@@ -131,16 +133,10 @@ function down_read(k: Kernel, t: number, at: number, key: number): boolean {
 /** down_read_trylock: false, without waiting, when a writer holds it or anyone waits for it (RWSEM_READ_FAILED_MASK); no lockdep dependency. */
 function down_read_trylock(k: Kernel, t: number, at: number, key: number): boolean {
   const w = k.s[at]!;
-  if (rwsemWriter(w) >= 0 || waiting(k, key)) return false;
+  if (rwsemWriter(w) >= 0 || queued(k, key, -1, 0)) return false;
   k.acquiredInStep++;
   k.s[at] = rwsemWithReader(w, t);
   return true;
-}
-
-/** Some thread is queued on key (asleep or woken, not yet holding it). */
-function waiting(k: Kernel, key: number): boolean {
-  for (let u = 0; u < k.threads; u++) if ((k.threadWait(u) & WAIT_KEY_MASK) === key) return true;
-  return false;
 }
 
 function up_read(k: Kernel, t: number, at: number, key: number): void {

@@ -136,17 +136,14 @@ export function buildFork(b: ProgramBuilder, parent: number, child: number, spli
   };
   if (HUGE_DECIDE >= 0) {
     b.define(HUGE_DECIDE, 'copy_huge_pmd: page_maybe_dma_pinned?', 'mm/huge_memory.c:copy_huge_pmd (5.9-6.2; page_try_dup_anon_rmap 5.19)', (k, t) => {
-      const folio = k.hugePmdPfn(parent);
-      if (folio && k.fn.copy_huge_pmd_splits(k, parent, folio)) {
-        if (k.narrate) k.note(`copy_huge_pmd: THP pfn ${folio} may be pinned: split the pmd, -EAGAIN: copy_pte_range`);
-        split_huge_pmd(k, t, parent);
+      if (splitPinnedHuge(k, t, parent)) {
         if (!copyPmd(k, t, parent, child)) {
           seqcount(k);
           return forkFails(k, t, parent, child);
         }
         return firstPte(k, t);
       }
-      if (k.narrate) k.note(folio ? `copy_huge_pmd: THP pfn ${folio} is not pinned: share it` : 'copy_huge_pmd: the huge zero page');
+      if (k.narrate) k.note(k.hugePmdPfn(parent) ? `copy_huge_pmd: THP pfn ${k.hugePmdPfn(parent)} is not pinned: share it` : 'copy_huge_pmd: the huge zero page');
       return HUGE_SHARE;
     });
     b.define(HUGE_SHARE, 'copy_huge_pmd: pmd_lock, share, pmdp_set_wrprotect', 'mm/huge_memory.c:copy_huge_pmd (4.4-6.2)', (k, t) => {
@@ -256,15 +253,23 @@ function createChild(k: Kernel, parent: number, child: number): void {
  * for a table, copy_pte_range -> pte_alloc_map_lock allocates the child's
  * table first (pte_alloc_one: no table left is -ENOMEM). False: fork fails.
  */
+/**
+ * copy_huge_pmd's test (the release's copy_huge_pmd_splits): a THP that may
+ * be pinned is split in the parent and fork goes on at the PTE level
+ * (-EAGAIN); true when it split, false when the huge pmd is to be shared.
+ */
+function splitPinnedHuge(k: Kernel, t: number, parent: number): boolean {
+  const folio = k.hugePmdPfn(parent);
+  if (!folio || !k.fn.copy_huge_pmd_splits(k, parent, folio)) return false;
+  if (k.narrate) k.note(`copy_huge_pmd: THP pfn ${folio} may be pinned: split the pmd, -EAGAIN: copy_pte_range`);
+  split_huge_pmd(k, t, parent);
+  return true;
+}
+
 function copyPmd(k: Kernel, t: number, parent: number, child: number): boolean {
   if (k.L.pgtables === 0 || pmd_none(k, parent)) return true;
-  if (k.hugePmds > 0 && k.hugePmd(parent)) {
-    // copy_huge_pmd: share the THP (or the huge zero page), or (a maybe-pinned THP, 5.9 on) split the pmd and copy at the PTE level (-EAGAIN).
-    const folio = k.hugePmdPfn(parent);
-    if (!folio || !k.fn.copy_huge_pmd_splits(k, parent, folio)) return copy_huge_pmd_share(k, parent, child);
-    if (k.narrate) k.note(`copy_huge_pmd: THP pfn ${folio} may be pinned: split the pmd, -EAGAIN: copy_pte_range`);
-    split_huge_pmd(k, t, parent);
-  }
+  // copy_huge_pmd: share the THP (or the huge zero page), or (a maybe-pinned THP, 5.9 on) split the pmd and copy at the PTE level.
+  if (k.hugePmds > 0 && k.hugePmd(parent) && !splitPinnedHuge(k, t, parent)) return copy_huge_pmd_share(k, parent, child);
   let copies = false;
   for (let a = 0; a < k.addrs; a++) if (needsCopyTable(k, parent, a)) copies = true;
   if (!copies) return true;
