@@ -6,9 +6,15 @@
  * _mapcount counts its present PTEs (migration entries hold no reference: the
  * migrating thread's isolation reference keeps the page). A free page is
  * referenced by nothing. Each swap slot's count is its number of swap entries.
+ *
+ * A THP's references are its head's (compound_head): the head's _refcount
+ * is the sum over its subpages, plus one per huge pmd mapping the folio
+ * (the head's entire mapcount); each subpage's own _mapcount counts the PTEs
+ * mapping it; a tail's own _refcount stays 0.
  */
 import { GUP_NONE, gupKind, gupPfn, gupRefs } from '../model/gup.js';
-import { PG_SWAPCACHE } from '../model/layout.js';
+import { PG_COMPOUND, PG_REF, PG_SWAPCACHE, PG_THP } from '../model/layout.js';
+import { compoundHeadOf } from '../model/objects.js';
 import { PTE_MIGRATION, PTE_PRESENT, PTE_SPECIAL, PTE_SWAP, pteKind, pteTarget } from '../model/pte.js';
 import type { MMInvariant } from './invariant.js';
 
@@ -28,6 +34,9 @@ export const refcountSane: MMInvariant = {
     const GUP = 2 * n;
     const HELD = 3 * n;
     const SWP = 4 * n;
+    const PMD = 4 * n + v.swapSlots;
+    // Per folio head: the references of all its pages (with the huge pmds).
+    const FOLIO = 5 * n + v.swapSlots;
     const mms = v.mms;
     const addrs = v.addrs;
     const gups = v.gupSlots;
@@ -42,11 +51,11 @@ export const refcountSane: MMInvariant = {
         else if (k === PTE_SWAP && x < slots) c[SWP + x]!++;
       }
     }
-    // A huge pmd maps its THP once (the entire mapcount).
+    // A huge pmd maps its THP once (the head's entire mapcount).
     const hugePmds = v.hugePmds;
     for (let m = 0; m < hugePmds; m++) {
       const folio = v.hugePmdPfn(m);
-      if (folio > 0 && folio <= F) c[folio]!++;
+      if (folio > 0 && folio <= F) c[PMD + folio]!++;
     }
     for (let g = 0; g < gups; g++) {
       const r = v.gup(g);
@@ -59,13 +68,24 @@ export const refcountSane: MMInvariant = {
       if (p > 0 && p <= F) c[HELD + p]!++;
     }
     for (let pfn = 1; pfn <= F; pfn++) {
+      const head = compoundHeadOf(v.pageWord(pfn, PG_COMPOUND)) || pfn;
+      c[FOLIO + head]! += c[pfn]! + c[GUP + pfn]! + c[HELD + pfn]! + c[PMD + pfn]!;
+    }
+    for (let pfn = 1; pfn <= F; pfn++) {
       const maps = c[pfn]!;
       const gup = c[GUP + pfn]!;
       const held = c[HELD + pfn]!;
+      const head = compoundHeadOf(v.pageWord(pfn, PG_COMPOUND));
+      if (head) {
+        if (head > F || !v.pageTest(head, PG_THP) || v.pageWord(head, PG_REF) === 0) return `pfn ${pfn} is a tail of pfn ${head}, which is not a THP`;
+        if (v.pageWord(pfn, PG_REF) !== 0) return `pfn ${pfn}: a tail page has _refcount ${v.pageWord(pfn, PG_REF)} of its own (its references are its head's)`;
+        if (v.pageMapcount(pfn) !== maps) return `pfn ${pfn}: _mapcount is ${v.pageMapcount(pfn)} but ${maps} PTE(s) map it`;
+        continue;
+      }
       const cache = (v.pageTest(pfn, PG_SWAPCACHE) ? 1 : 0) + (v.inPageCache(pfn) ? 1 : 0);
-      const ref = v.pageRef(pfn);
+      const ref = v.pageWord(pfn, PG_REF);
       if (ref === 0) {
-        if (maps > 0) return `pfn ${pfn} is free but mapped by ${maps} PTE(s) or huge pmd(s)`;
+        if (maps > 0 || c[PMD + pfn]! > 0) return `pfn ${pfn} is free but mapped by ${maps + c[PMD + pfn]!} PTE(s) or huge pmd(s)`;
         if (c[MIG + pfn]! > 0) return `pfn ${pfn} is free but a migration entry still points at it`;
         if (gup > 0) {
           // Which reference, for the message (only when there is one: this runs for every free frame of every state).
@@ -78,11 +98,13 @@ export const refcountSane: MMInvariant = {
         if (v.pageFlags(pfn) !== 0 || v.pageMapcount(pfn) !== 0) return `pfn ${pfn} is free but its flags or _mapcount were changed after it was freed`;
         continue;
       }
-      const want = maps + gup + held + cache;
+      const want = c[FOLIO + pfn]! + cache;
       if (ref !== want) {
-        return `pfn ${pfn}: _refcount is ${ref} but ${want} references exist ` + `(${maps} mapped, ${gup} GUP, ${cache} swap/page cache, ${held} held by threads)`;
+        const what = v.pageTest(pfn, PG_THP) ? 'PTE(s) and huge pmd(s) of the THP' : 'mapped';
+        return `pfn ${pfn}: _refcount is ${ref} but ${want} references exist (${c[FOLIO + pfn]! - gupOf(c, GUP, HELD, v, pfn)} ${what}, ${gupOf(c, GUP, 0, v, pfn)} GUP, ${cache} swap/page cache, ${heldOf(c, HELD, v, pfn)} held by threads)`;
       }
-      if (v.pageMapcount(pfn) !== maps) return `pfn ${pfn}: _mapcount is ${v.pageMapcount(pfn)} but ${maps} PTE(s) or huge pmd(s) map it`;
+      if (v.pageMapcount(pfn) !== maps) return `pfn ${pfn}: _mapcount is ${v.pageMapcount(pfn)} but ${maps} PTE(s) map it`;
+      if (v.folioEntire(pfn) !== c[PMD + pfn]!) return `pfn ${pfn}: the entire mapcount is ${v.folioEntire(pfn)} but ${c[PMD + pfn]!} huge pmd(s) map it`;
     }
     for (let slot = 0; slot < slots; slot++) {
       const entries = c[SWP + slot]!;
@@ -95,8 +117,20 @@ export const refcountSane: MMInvariant = {
 /** The counters, zeroed, in one array reused from check to check (each worker thread has its own). */
 let scratch = new Int32Array(0);
 
+/** Over a folio's pages (the cold path of a message): its GUP references, or (with `held` set) its GUP and held references. */
+function gupOf(c: Int32Array, GUP: number, HELD: number, v: Parameters<MMInvariant['check']>[0], head: number): number {
+  let n = 0;
+  for (let p = 1; p <= v.frames; p++) if (v.folioHead(p) === head) n += c[GUP + p]! + (HELD ? c[HELD + p]! : 0);
+  return n;
+}
+function heldOf(c: Int32Array, HELD: number, v: Parameters<MMInvariant['check']>[0], head: number): number {
+  let n = 0;
+  for (let p = 1; p <= v.frames; p++) if (v.folioHead(p) === head) n += c[HELD + p]!;
+  return n;
+}
+
 function counts(frames: number, slots: number): Int32Array {
-  const len = 5 * (frames + 1) + slots;
+  const len = 6 * (frames + 1) + slots;
   if (scratch.length < len) scratch = new Int32Array(len);
   for (let i = 0; i < len; i++) scratch[i] = 0;
   return scratch;

@@ -19,6 +19,8 @@ export class FramePlaces {
   /** Up to 4 kind values; -1 pads (and a kindMask of 0 with kind 0 means always). */
   readonly kinds: Int32Array;
   readonly holds: Uint8Array;
+  /** The pfn of the frame a place lives in (a folio tail's head field), or 0: the symmetry signs such frames after the others. */
+  readonly owner: Int32Array;
   /** Object kind and field of each place (cold path: tests, messages). */
   readonly names: readonly string[];
 
@@ -31,11 +33,14 @@ export class FramePlaces {
     const km: number[] = [];
     const ks: number[] = [];
     const ho: number[] = [];
+    const ow: number[] = [];
     const names: string[] = [];
     for (const o of L.objects) {
       const n = L.bases[o.kind]!.length;
-      // A frame naming a frame would be signed by its own number, which renaming changes (model/symmetry.ts).
-      if (o.pool && o.fields.some((f) => frameRefs(f.type).length)) throw new Error(`${o.kind}: a frame's field cannot name a frame`);
+      // A frame naming a frame would be signed by its own number, which renaming changes (model/symmetry.ts): only a folio's tail may, naming its head.
+      if (o.pool && o.fields.some((f) => frameRefs(f.type).some((r) => !r.folioHead)))
+        throw new Error(`${o.kind}: a frame's field cannot name a frame (except a tail its folio's head)`);
+      const first = o.pool ? pfnOfFirst(L, o.kind) : 0;
       for (let i = 0; i < n; i++) {
         for (const f of o.fields) {
           const refs = frameRefs(f.type);
@@ -53,6 +58,7 @@ export class FramePlaces {
               km.push(r.when?.mask ?? 0);
               for (let j = 0; j < 4; j++) ks.push(among[j] ?? -1);
               ho.push(r.holds ? 1 : 0);
+              ow.push(o.pool ? first + i : 0);
               names.push(`${o.kind}[${i}].${f.name}${len > 1 ? `[${e}]` : ''}`);
             }
           }
@@ -66,6 +72,7 @@ export class FramePlaces {
     this.kindMask = Int32Array.from(km);
     this.kinds = Int32Array.from(ks);
     this.holds = Uint8Array.from(ho);
+    this.owner = Int32Array.from(ow);
     this.names = names;
   }
 
@@ -90,4 +97,14 @@ export class FramePlaces {
     const m = this.mask[i]!;
     s[o] = (s[o]! & ~(m << sh)) | (((pfn + this.bias[i]!) & m) << sh);
   }
+}
+
+/** The pfn of the first frame of a pool's object kind: pools take consecutive pfns from 1, in the schema's order. */
+function pfnOfFirst(L: Layout, kind: string): number {
+  let pfn = 1;
+  for (const o of L.objects) {
+    if (o.kind === kind) return pfn;
+    if (o.pool) pfn += L.bases[o.kind]!.length;
+  }
+  throw new Error(`no object kind ${kind}`);
 }

@@ -8,7 +8,7 @@
 import { FramePlaces } from './frame-places.js';
 import { keyName, LockPlaces } from './held-locks.js';
 import { statusWait, withWait } from './locks.js';
-import { mappingFile, mappingIndex, pmdHugePfn, pmdHugeRo, pmdIsHuge } from './objects.js';
+import { compoundEntire, compoundHeadOf, compoundIndex, compoundTail, mappingFile, mappingIndex, pmdHugePfn, pmdHugeRo, pmdIsHuge } from './objects.js';
 import type { Lockdep } from './lockdep.js';
 import type { ReadableState } from './readable.js';
 import { GUP_DETACHED, GUP_NONE, gupAddr, gupKind, gupMm, gupPfn, gupRefs } from './gup.js';
@@ -22,6 +22,7 @@ import {
   MM_STATE,
   MM_SWAPENTS,
   PG_ANON,
+  PG_COMPOUND,
   PG_FLAGS,
   PG_MAP,
   PG_MAPPING,
@@ -29,6 +30,7 @@ import {
   PG_REF,
   PG_SWAPBACKED,
   PG_SWAPCACHE,
+  PG_THP,
   SLOT_DATA,
   SLOT_MAP,
   SWAP_HAS_CACHE,
@@ -170,11 +172,55 @@ export class StateView {
     return (this.vmaAt(m, a) & VMA_PRESENT) !== 0;
   }
 
+  /** page_count(): the _refcount of the page's folio (compound_head: a tail's references are its head's). */
   pageRef(pfn: number): number {
-    return this.s[this.L.page(pfn) + PG_REF]!;
+    const o = this.L.page(pfn);
+    const head = compoundHeadOf(this.s[o + PG_COMPOUND]!);
+    return this.s[head ? this.L.page(head) + PG_REF : o + PG_REF]!;
   }
+  /** The page's own _mapcount: the PTEs mapping this page (a huge pmd counts in its folio's entire mapcount). */
   pageMapcount(pfn: number): number {
     return this.s[this.L.page(pfn) + PG_MAP]!;
+  }
+  /** compound_head(): the head of pfn's folio (pfn itself for a head or an order-0 page). */
+  folioHead(pfn: number): number {
+    return compoundHeadOf(this.s[this.L.page(pfn) + PG_COMPOUND]!) || pfn;
+  }
+  /** A folio's entire mapcount (compound_mapcount: the huge pmds mapping it). */
+  folioEntire(head: number): number {
+    return compoundEntire(this.s[this.L.page(head) + PG_COMPOUND]!);
+  }
+  /** The pages of head's folio, the head first (1 for an order-0 page); cold and warm paths only. */
+  folioPages(head: number): number[] {
+    const out = [head];
+    for (let p = 1; p <= this.frames; p++)
+      if (p !== head && compoundHeadOf(this.s[this.L.page(p) + PG_COMPOUND]!) === head) out[compoundIndex(this.s[this.L.page(p) + PG_COMPOUND]!)] = p;
+    return out;
+  }
+  /** Subpage i of head's folio (the head for 0): the pmd's page plus the offset in the range, as follow_trans_huge_pmd computes it. */
+  folioPage(head: number, i: number): number {
+    if (i === 0) return head;
+    const want = compoundTail(head, i);
+    for (let p = 1; p <= this.frames; p++) if (this.s[this.L.page(p) + PG_COMPOUND] === want) return p;
+    return 0;
+  }
+  /** page_mapcount(): how many page tables map the page: its PTEs plus its folio's huge pmds. */
+  page_mapcount(pfn: number): number {
+    const head = this.folioHead(pfn);
+    return this.pageMapcount(pfn) + (head === pfn && !this.pageTest(pfn, PG_THP) ? 0 : this.folioEntire(head));
+  }
+  /**
+   * page_trans_huge_mapcount() / the mapcount of page_trans_huge_map_swapcount()
+   * (mm/swapfile.c 4.6-5.17): for a page of a THP, the largest mapcount of any
+   * of its subpages' PTEs plus the entire mapcount (PageDoubleMap's correction
+   * leaves exactly that); page_mapcount() for an order-0 page.
+   */
+  page_trans_huge_mapcount(pfn: number): number {
+    const head = this.folioHead(pfn);
+    if (head === pfn && !this.pageTest(pfn, PG_THP)) return this.pageMapcount(pfn);
+    let max = 0;
+    for (const p of this.folioPages(head)) max = Math.max(max, this.pageMapcount(p));
+    return max + this.folioEntire(head);
   }
   pageFlags(pfn: number): number {
     return this.s[this.L.page(pfn) + PG_FLAGS]!;
@@ -189,8 +235,10 @@ export class StateView {
   pageSwapSlot(pfn: number): number {
     return this.s[this.L.page(pfn) + PG_PRIVATE]! - 1;
   }
+  /** A free frame: no references, and not a tail of a folio (whose references are its head's). */
   isFree(pfn: number): boolean {
-    return this.s[this.L.page(pfn) + PG_REF]! === 0;
+    const o = this.L.page(pfn);
+    return this.s[o + PG_REF]! === 0 && this.s[o + PG_COMPOUND]! === 0;
   }
 
   swapMap(slot: number): number {
@@ -379,7 +427,8 @@ export class StateView {
       const w = this.s[this.L.pmd(m)]!;
       if (pmdIsHuge(w) && this.vmaPresent(m, a)) {
         const folio = pmdHugePfn(w);
-        return folio ? ptePresent(folio, !pmdHugeRo(w) && (this.vmaAt(m, a) & VMA_WRITE) !== 0, true) : pteZero();
+        const page = folio ? this.folioPage(folio, a - this.world.vmaStart[this.world.vmaOfAddr[a]!]!) : 0;
+        return page ? ptePresent(page, !pmdHugeRo(w) && (this.vmaAt(m, a) & VMA_WRITE) !== 0, true) : pteZero();
       }
     }
     return this.pte(m, a);

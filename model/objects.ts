@@ -36,6 +36,7 @@ const MMF_NAMES: [number, string][] = [
   [1 << 8, 'WARN:pte_offset_map-on-unstable-pmd'],
   [1 << 9, 'WARN:pte-table-retracted-under-mmap-read'],
 ];
+const PG_THP_BIT = 1 << 14;
 const PAGE_FLAG_NAMES: [number, string][] = [
   [1 << 0, 'anon'],
   [1 << 1, 'anon_exclusive'],
@@ -46,7 +47,7 @@ const PAGE_FLAG_NAMES: [number, string][] = [
   [1 << 6, 'isolated'],
   [1 << 7, 'writeback'],
   [1 << 13, 'reclaim'],
-  [1 << 14, 'thp'],
+  [PG_THP_BIT, 'thp'],
 ];
 const PG_SWAPCACHE_BIT = 1 << 2;
 const VMA_PRESENT_BIT = 1;
@@ -110,6 +111,40 @@ export function formatPmd(w: number): string {
   if (w === 0) return 'none';
   if (w & PMD_HUGE_BIT) return `huge: ${w & 0xff ? `pfn ${w & 0xff}` : 'the huge zero page'}${w & PMD_RO_BIT ? ', R/O' : ''}`;
   return `table ${(w & 0xff) - 1}`;
+}
+/**
+ * A frame's place in a large folio (a THP): a tail names its head and its
+ * subpage index; the head keeps the entire mapcount (the huge pmds mapping
+ * the folio: compound_mapcount). 0 for an order-0 page. The one encoder of
+ * the word.
+ */
+const COMPOUND_HEAD_BITS = 8;
+const COMPOUND_INDEX_SHIFT = 8;
+const COMPOUND_INDEX_BITS = 4;
+const COMPOUND_ENTIRE_SHIFT = 12;
+const COMPOUND_ENTIRE_BITS = 4;
+const COMPOUND: WordType = {
+  name: 'compound',
+  fields: [
+    { name: 'head', shift: 0, bits: COMPOUND_HEAD_BITS, ref: { to: 'frame', bias: 0, folioHead: true } },
+    { name: 'index', shift: COMPOUND_INDEX_SHIFT, bits: COMPOUND_INDEX_BITS },
+    { name: 'entire', shift: COMPOUND_ENTIRE_SHIFT, bits: COMPOUND_ENTIRE_BITS },
+  ],
+};
+/** The largest folio the word can describe (its index field). */
+export const FOLIO_MAX_PAGES = 1 << COMPOUND_INDEX_BITS;
+/** A tail's compound word. */
+export const compoundTail = (head: number, index: number): number => head | (index << COMPOUND_INDEX_SHIFT);
+/** A tail's head pfn, or 0 (a head, or an order-0 page). */
+export const compoundHeadOf = (w: number): number => w & ((1 << COMPOUND_HEAD_BITS) - 1);
+export const compoundIndex = (w: number): number => (w >>> COMPOUND_INDEX_SHIFT) & ((1 << COMPOUND_INDEX_BITS) - 1);
+/** A head's entire mapcount. */
+export const compoundEntire = (w: number): number => (w >>> COMPOUND_ENTIRE_SHIFT) & ((1 << COMPOUND_ENTIRE_BITS) - 1);
+export const withEntire = (w: number, n: number): number => (w & ~(((1 << COMPOUND_ENTIRE_BITS) - 1) << COMPOUND_ENTIRE_SHIFT)) | (n << COMPOUND_ENTIRE_SHIFT);
+function formatCompound(w: number, flags: number): string | undefined {
+  const head = compoundHeadOf(w);
+  if (head) return `tail ${compoundIndex(w)} of pfn ${head}`;
+  return flags & PG_THP_BIT ? `head, entire mapcount ${compoundEntire(w)}` : undefined;
 }
 /** A PTE table a thread holds (index + 1), or 0: it must be installed or freed before the operation ends. */
 const TABLE_REF: WordType = { name: 'pte table', ref: { to: 'pgtable', bias: 1, holds: true } };
@@ -218,6 +253,11 @@ export const MM_OBJECTS: readonly ObjectDecl[] = [
           show: (x, { v }) => (mappingFile(x) >= 0 ? `${v.world.fileNames[mappingFile(x)]}:${mappingIndex(x)}` : undefined),
           flat: (o) => `pfn ${o} mapping`,
         },
+      },
+      {
+        name: 'compound',
+        type: COMPOUND,
+        readable: { key: 'folio', json: 'string', optional: true, show: (x, c) => formatCompound(x, c.word('flags')), flat: (o) => `pfn ${o} folio` },
       },
     ],
   },

@@ -91,6 +91,7 @@ export function entryObjects(bits: ObjectBits, sc: ScenarioSpec, t: number, e: M
     case 'write':
     case 'gup':
     case 'mprotect':
+    case 'mprotect-subpage':
     case 'munmap':
     case 'madv-dontneed':
       // Faults, GUP, mprotect, munmap, MADV_DONTNEED: the mm, frames, swap, files, GUP; page tables (pmd entries, the pool);

@@ -48,6 +48,7 @@ const MENU_ENTRY: Schema = {
     'device-write': obj({ op: req(str()), ref: req(name('a reference a gup entry takes')), value: req(value), max }, 'a device writes through the reference (DMA)'),
     fork: obj({ op: req(str()), child: req(name('the process fork creates')), max }, 'fork() (dup_mmap)'),
     mprotect: obj({ op: req(str()), vma: req(name('VMA name')), prot: req(str('new protection', { enum: ['r', 'rw'] })), max }, 'mprotect() of a whole VMA'),
+    'mprotect-subpage': obj({ op: req(str()), addr: req(addr), max }, "mprotect(PROT_READ) and back of one page of a THP VMA (cow.c's THP_RUN_PTE): the huge pmd is split"),
     'madv-dontneed': obj(
       { op: req(str()), addr: req(addr), pages: opt(int('pages from addr (default 1)', 1, LIMITS.addrs.max)), max },
       'madvise(MADV_DONTNEED) of a range (default: one page)',
@@ -99,7 +100,11 @@ const CONDITION: Schema = {
     obj(
       {
         at: req(AT),
-        pte: req(str('the kind of entry (huge: mapped by a huge pmd)', { enum: ['none', 'present', 'writable', 'readonly', 'zeropage', 'swap', 'migration', 'huge'] })),
+        pte: req(
+          str('the kind of entry (huge: mapped by a huge pmd; thp-pte: a PTE maps a page of a THP)', {
+            enum: ['none', 'present', 'writable', 'readonly', 'zeropage', 'swap', 'migration', 'huge', 'thp-pte'],
+          }),
+        ),
       },
       'the entry at "at" is of this kind',
     ),

@@ -5,6 +5,7 @@
  * fixed program run in order), each entry at most `max` times.
  */
 import { LIMITS } from './limits.js';
+import { FOLIO_MAX_PAGES } from './objects.js';
 import { didYouMean } from './variants.js';
 import { compareMainline, parseRelease } from './releases.js';
 
@@ -18,6 +19,7 @@ export type MenuOp =
   | { op: 'device-write'; ref: string; value: number }
   | { op: 'fork'; child: string }
   | { op: 'mprotect'; vma: string; prot: Prot }
+  | { op: 'mprotect-subpage'; addr: number }
   | { op: 'madv-dontneed'; addr: number; pages?: number }
   | { op: 'munmap'; vma: string }
   | { op: 'reclaim'; mm: string; addr: number }
@@ -92,8 +94,8 @@ export interface PageSpec {
 export type WitnessCondition =
   /** The page mapped at "mm:addr" holds `data` (the zeropage holds 0). */
   | { at: string; data: number }
-  /** The entry at "mm:addr" is of this kind (huge: the address is mapped by a huge pmd). */
-  | { at: string; pte: 'none' | 'present' | 'writable' | 'readonly' | 'zeropage' | 'swap' | 'migration' | 'huge' }
+  /** The entry at "mm:addr" is of this kind (huge: the address is mapped by a huge pmd; thp-pte: a PTE maps a page of a THP). */
+  | { at: string; pte: 'none' | 'present' | 'writable' | 'readonly' | 'zeropage' | 'swap' | 'migration' | 'huge' | 'thp-pte' }
   /** A GUP reference is held (or not). */
   | { ref: string; held: boolean }
   /** A process is in this state. */
@@ -145,6 +147,10 @@ export function scenarioKernelProblem(s: ScenarioSpec, version: string): string 
     return `scenario ${s.name}: on ${version} the OOM killer has the OOM reaper (4.6, aac453635549): give a kernel thread the op "oom-reaper"`;
   if (reaper && r && compareMainline(r, { major: 4, minor: 6 }) < 0)
     return `scenario ${s.name}: ${version} has no OOM reaper (it came in 4.6, aac453635549): drop the "oom-reaper" thread`;
+  const thp = s.vmas.find((v) => v.thp);
+  const splitsThp = (e: MenuEntry) => e.op === 'mprotect-subpage' || (e.op === 'madv-dontneed' && !!thp && (e.addr !== thp.start || (e.pages ?? 1) !== thp.pages));
+  if (thp && thp.pages > 1 && s.threads.some((t) => t.menu.some(splitsThp)) && r && compareMainline(r, { major: 4, minor: 5 }) < 0)
+    return `scenario ${s.name}: ${version} splits a THP of several pages whole (split_huge_page_pmd -> split_huge_page): not modelled; PTE-mapped THPs come with the THP refcounting rework (4.5; read in 4.6.2)`;
   if ((s.files ?? []).some((f) => f.dax) && r && compareMainline(r, { major: 4, minor: 7 }) >= 0)
     return `scenario ${s.name}: DAX files are modelled on 4.4-4.6 only, not ${version}: 4.7's radix-tree entry locks (ac401cc78242 "dax: New fault locking", bc2466e42573 for COW faults) are not modelled`;
   return null;
@@ -354,28 +360,28 @@ export function validateScenario(s: ScenarioSpec): void {
     if (v.file !== undefined) fail(path, 'only anonymous THP is modelled');
     if (s.vmas.length !== 1) fail(path, "a THP VMA must be the process's only VMA: the huge pmd maps its whole range");
     if (s.pages.length) fail(path, 'a THP VMA starts with nothing mapped (pages: [])');
-    // THP COW (fork, GUP) is modelled for a THP of one page: a split then maps it with one PTE (a THP is one frame in the model).
-    const allowed = new Set(['read', 'write', 'madv-dontneed', 'munmap', 'mprotect', 'exit', 'collapse', ...(v.pages === 1 ? ['fork', 'gup', 'put', 'device-write'] : [])]);
+    if (v.pages > FOLIO_MAX_PAGES) fail(`vmas[${thp}].pages`, `a THP of at most ${FOLIO_MAX_PAGES} pages (the frame's compound word)`);
+    const allowed = new Set(['read', 'write', 'madv-dontneed', 'mprotect-subpage', 'munmap', 'mprotect', 'exit', 'collapse', 'fork', 'gup', 'put', 'device-write']);
     s.threads.forEach((t, ti) =>
       t.menu.forEach((e, ei) => {
-        if (!allowed.has(e.op))
+        if (!allowed.has(e.op)) fail(`threads[${ti}].menu[${ei}]`, `${e.op} is not modelled with THP (only ${[...allowed].join(', ')})`);
+        // khugepaged meeting a PTE-mapped THP (SCAN_PAGE_COMPOUND up to 5.7, collapsed from 5.8) is not modelled.
+        const splits = (x: MenuEntry) =>
+          x.op === 'fork' || x.op === 'gup' || x.op === 'mprotect-subpage' || (x.op === 'madv-dontneed' && (x.addr !== v.start || (x.pages ?? 1) !== v.pages));
+        if (e.op === 'collapse' && s.threads.some((u) => u.menu.some(splits)))
           fail(
             `threads[${ti}].menu[${ei}]`,
-            `${e.op} is not modelled with THP ${['fork', 'gup', 'put', 'device-write'].includes(e.op) ? `of ${v.pages} pages (fork and GUP need a THP range of one page: a split would map subpages the model does not have)` : `(only ${[...allowed].join(', ')})`}`,
+            'collapse with fork, GUP, mprotect-subpage or a partial MADV_DONTNEED in the scenario could meet a PTE-mapped THP (SCAN_PAGE_COMPOUND up to 5.7, collapsed from 5.8): not modelled',
           );
-        // The model's THP is one frame with one data value: the copy of several small pages into it would merge their data.
-        if (e.op === 'collapse' && s.threads.some((u) => u.menu.some((x) => x.op === 'fork' || x.op === 'gup')))
-          fail(
-            `threads[${ti}].menu[${ei}]`,
-            'collapse with fork or GUP in the scenario would meet PTE-mapped THPs (SCAN_PAGE_COMPOUND up to 5.7, collapsed from 5.8): not modelled',
-          );
-        if (e.op === 'collapse' && v.pages !== 1)
-          fail(`threads[${ti}].menu[${ei}]`, `collapse is modelled for a THP range of one page (a THP is one frame with one data value), not ${v.pages}`);
-        if (e.op === 'madv-dontneed' && (e.addr !== v.start || (e.pages ?? 1) !== v.pages))
-          fail(`threads[${ti}].menu[${ei}]`, `MADV_DONTNEED of part of a THP range would split the huge pmd (not modelled): give addr ${v.start} and pages ${v.pages}`);
       }),
     );
   }
+  s.threads.forEach((t, ti) =>
+    t.menu.forEach((e, ei) => {
+      if (e.op === 'mprotect-subpage' && !s.vmas.some((v) => v.thp && e.addr >= v.start && e.addr < v.start + v.pages))
+        fail(`threads[${ti}].menu[${ei}].addr`, 'mprotect-subpage is for a page of a THP VMA ("thp": true)');
+    }),
+  );
   s.threads.forEach((t, ti) =>
     t.menu.forEach((e, ei) => {
       if (e.op === 'collapse' && thp < 0) fail(`threads[${ti}].menu[${ei}]`, 'khugepaged collapses a THP VMA ("thp": true): the scenario has none');

@@ -57,6 +57,11 @@ const ORDER = [
   'thp-ro-pin-shared',
   'thp-vmsplice-before-fork',
   'thp-ro-pin-mprotect',
+  'thp-pte-cow-fork-gup',
+  'thp-single-pte-cow-fork-gup',
+  'thp-pte-vmsplice-before-fork',
+  'thp-cow-fork-gup-subpage',
+  'thp-pte-fork-pinned',
 ];
 
 function loadBuiltins(): ScenarioSpec[] {

@@ -29,6 +29,12 @@ export interface RefSpec {
   readonly bias: number;
   /** Whether the reference holds a reference count on its target (a thread's page) or only names it. */
   readonly holds?: boolean;
+  /**
+   * A frame's field naming another frame of its pool: a folio's tail naming
+   * its head. The symmetry signs such a frame after its head (model/symmetry.ts);
+   * no other frame may name a frame.
+   */
+  readonly folioHead?: true;
 }
 
 /** A bit field of a packed word; `ref` when it names an object, `when` it does. */
@@ -189,13 +195,15 @@ export interface FrameRefPlace {
   readonly when?: WordKinds;
   /** It holds a reference count on the frame (a thread's page), or only names it (orig_pte, a remembered pfn). */
   readonly holds: boolean;
+  /** A folio's tail naming its head (RefSpec.folioHead). */
+  readonly folioHead: boolean;
 }
 
 export function frameRefs(t: WordType): FrameRefPlace[] {
   const out: FrameRefPlace[] = [];
-  if (t.ref?.to === 'frame') out.push({ shift: 0, mask: -1 >>> 0, bias: t.ref.bias, holds: !!t.ref.holds });
+  if (t.ref?.to === 'frame') out.push({ shift: 0, mask: -1 >>> 0, bias: t.ref.bias, holds: !!t.ref.holds, folioHead: !!t.ref.folioHead });
   for (const b of t.fields ?? []) {
-    if (b.ref?.to === 'frame') out.push({ shift: b.shift, mask: (1 << b.bits) - 1, bias: b.ref.bias, when: b.when, holds: !!b.ref.holds });
+    if (b.ref?.to === 'frame') out.push({ shift: b.shift, mask: (1 << b.bits) - 1, bias: b.ref.bias, when: b.when, holds: !!b.ref.holds, folioHead: !!b.ref.folioHead });
   }
   return out;
 }

@@ -11,7 +11,10 @@
  *
  * Frames are ordered by the first place that names them; frames no place
  * names, by content (a swap-cache page's content includes its slot); free
- * frames last. Since each place names one frame, the order is the same
+ * frames last. A folio's tail that no place names is signed by its head's
+ * signature, then by its content (its subpage index): the one place inside a
+ * frame that may name a frame is a tail's head (schema RefSpec.folioHead),
+ * and using it as a first place would sign the tail by its own number. Since each place names one frame, the order is the same
  * whatever the numbering: symmetric states get the same form. Each pool of
  * frames (RAM now) is renumbered within itself.
  *
@@ -49,6 +52,11 @@ export class FrameSymmetry {
   private readonly packedKindMask: Int32Array;
   private readonly packedKind0: Int32Array;
   private readonly packedKind1: Int32Array;
+  /** Places inside frames (a tail's head): offset, shift, mask, and the frame the place lives in. */
+  private readonly headOffset: Int32Array;
+  private readonly headShift: Int32Array;
+  private readonly headMask: Int32Array;
+  private readonly headOwner: Int32Array;
   /** Word offset of each frame (index pfn; 0 unused), and a frame's words. */
   private readonly frameAt: Int32Array;
   private readonly W: number;
@@ -74,7 +82,13 @@ export class FrameSymmetry {
     const P = new FramePlaces(L);
     const direct: number[] = [];
     const packed: number[] = [];
+    const heads: number[] = [];
     for (let i = 0; i < P.length; i++) {
+      if (P.owner[i]) {
+        if (P.kindMask[i] !== 0 || P.bias[i] !== 0) throw new Error(`${P.names[i]}: a tail's head is a plain pfn bit field`);
+        heads.push(i);
+        continue;
+      }
       const whole = P.kindMask[i] === 0 && P.shift[i] === 0 && P.mask[i] === -1;
       (whole ? direct : packed).push(i);
       if (P.kinds[i * 4 + 2] !== -1) throw new Error(`${P.names[i]}: the symmetry handles at most two word kinds per place`);
@@ -90,6 +104,10 @@ export class FrameSymmetry {
     this.packedKind0 = pick(P.kinds, packed, 4, 0);
     // A second kind of -1 never matches a masked word (masks are non-negative here), as in FramePlaces.
     this.packedKind1 = pick(P.kinds, packed, 4, 1);
+    this.headOffset = pick(P.offset, heads);
+    this.headShift = pick(P.shift, heads);
+    this.headMask = pick(P.mask, heads);
+    this.headOwner = pick(P.owner, heads);
     this.frameAt = Int32Array.from({ length: this.F + 1 }, (_, p) => (p === 0 ? 0 : L.page(p)));
   }
 
@@ -133,6 +151,14 @@ export class FrameSymmetry {
           break;
         }
       }
+    }
+    // A tail no place names: after every named frame, by its head's signature (its index then breaks ties, as content).
+    const hOff = this.headOffset;
+    for (let i = 0; i < hOff.length; i++) {
+      const owner = this.headOwner[i]!;
+      if (sig[owner] !== named) continue;
+      const h = (s[hOff[i]!]! >>> this.headShift[i]!) & this.headMask[i]!;
+      if (h > 0 && h <= F && sig[h]! <= named) sig[owner] = named + 1 + sig[h]!;
     }
     // Most states are numbered canonically already: check that first.
     let sorted = true;
@@ -201,6 +227,15 @@ export class FrameSymmetry {
       const m = this.packedMask[i]!;
       const p = ((w >>> sh) & m) - this.packedBias[i]!;
       if (p > 0 && p <= F) s[o] = (w & ~(m << sh)) | (((perm[p]! + this.packedBias[i]!) & m) << sh);
+    }
+    const hOff = this.headOffset;
+    for (let i = 0; i < hOff.length; i++) {
+      const o = hOff[i]!;
+      const w = s[o]!;
+      const sh = this.headShift[i]!;
+      const m = this.headMask[i]!;
+      const p = (w >>> sh) & m;
+      if (p > 0 && p <= F) s[o] = (w & ~(m << sh)) | ((perm[p]! & m) << sh);
     }
   }
 }

@@ -283,6 +283,11 @@ export const MUTANTS = [
     summary: 'wp_page_copy forgets the put_page of the old page',
   },
   {
+    name: 'split-no-ref-add',
+    breaks: 'refcount-sane',
+    summary: '__split_huge_pmd maps the subpages of a THP with PTEs without page_ref_add(nr - 1): each PTE needs a head reference',
+  },
+  {
     name: 'thp-fault-retracts-table',
     breaks: 'no-retract-under-read',
     summary: 'a THP fault that finds the pmd pointing at an empty PTE table frees it and maps the THP, under mmap_lock for read',

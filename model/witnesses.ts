@@ -11,7 +11,7 @@ import type { Witness } from '../checker/model.js';
 import type { MMInvariant } from '../invariants/invariant.js';
 import { GUP_NONE, GUP_PENDING, gupKind } from './gup.js';
 import type { StateView } from './kernel.js';
-import { PG_DATA } from './layout.js';
+import { PG_DATA, PG_THP } from './layout.js';
 import { isPresent, isWritable, PTE_MIGRATION, PTE_SPECIAL, PTE_SWAP, pteKind, pteTarget } from './pte.js';
 import { completedEntry, parseAt, type ScenarioSpec, type WitnessCondition } from './scenario.js';
 import type { MMModel } from './world.js';
@@ -117,6 +117,12 @@ function condition(sc: ScenarioSpec, c: WitnessCondition): (v: StateView) => boo
       return (v) => pteKind(v.pte(mm, addr)) === PTE_MIGRATION;
     case 'huge':
       return (v) => v.hugePmds > 0 && v.hugePmd(mm);
+    case 'thp-pte':
+      // A PTE (not a huge pmd) maps a page of a THP: a PTE-mapped THP.
+      return (v) => {
+        const e = v.pte(mm, addr);
+        return isPresent(e) && !(e & PTE_SPECIAL) && v.pageTest(v.folioHead(pteTarget(e)), PG_THP);
+      };
   }
 }
 

@@ -59,7 +59,7 @@ import { buildExit } from './ops/exit.js';
 import { buildFork } from './ops/fork.js';
 import { buildDeviceWrite, buildGup, buildGupRelease, gupTitle } from './ops/gup.js';
 import { buildMigrate } from './ops/migrate.js';
-import { buildMprotect } from './ops/mprotect.js';
+import { buildMprotect, buildMprotectSubpage } from './ops/mprotect.js';
 import { buildPunch, buildTruncate } from './ops/truncate.js';
 import { buildReclaim } from './ops/reclaim.js';
 import { buildCollapse } from './ops/khugepaged.js';
@@ -306,6 +306,10 @@ export class MMModel implements Model {
         title = `mprotect ${mmName}:${e.vma} ${e.prot === 'rw' ? 'PROT_READ|PROT_WRITE' : 'PROT_READ'}`;
         break;
       }
+      case 'mprotect-subpage':
+        buildMprotectSubpage(b, m, e.addr);
+        title = `mprotect ${mmName}:${e.addr} PROT_READ, then PROT_READ|PROT_WRITE`;
+        break;
       case 'madv-dontneed':
         buildMadviseDontneed(b, m, e.addr, e.pages ?? 1);
         title = `madvise(MADV_DONTNEED) ${mmName}:${e.addr}${(e.pages ?? 1) > 1 ? `-${e.addr + e.pages! - 1}` : ''}`;

@@ -47,6 +47,7 @@ export interface KernelFunctions {
   // mm/huge_memory.c
   copy_huge_pmd_splits: huge.CopyHugePmdSplits;
   huge_wp_reuse: huge.HugeWpReuse;
+  split_huge_pmd: typeof huge.split_huge_pmd;
   // mm/mprotect.c
   can_change_pte_writable: mprotect.CanChangePteWritable;
   can_change_pmd_writable: mprotect.CanChangePmdWritable;
@@ -102,6 +103,7 @@ export function kernelFunctions(switches: ReadonlySet<SwitchName>, mutants: Read
     pte_alloc_one: has('pgtable-memcg-charge') ? pgalloc.pte_alloc_one_4_8 : pgalloc.pte_alloc_one_4_4,
     copy_huge_pmd_splits: has('anon-exclusive') ? huge.copy_huge_pmd_splits_5_19 : has('thp-fork-split-pinned') ? huge.copy_huge_pmd_splits_5_9 : huge.copy_huge_pmd_splits_4_4,
     huge_wp_reuse: has('anon-exclusive') ? huge.huge_wp_reuse_5_19 : has('thp-wp-page-count') ? huge.huge_wp_reuse_5_18 : huge.huge_wp_reuse_4_4,
+    split_huge_pmd: huge.split_huge_pmd,
     shrink_page_list_keeps_pinned: has('vmscan-skip-pinned') ? vmscan.shrink_page_list_keeps_pinned_5_11 : vmscan.shrink_page_list_keeps_pinned_5_7,
     swap_pte_exclusive: has('swp-exclusive') ? vmscan.swap_pte_exclusive_5_19 : vmscan.swap_pte_exclusive_5_7,
   };

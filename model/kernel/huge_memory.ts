@@ -1,9 +1,14 @@
 /**
  * Anonymous THP at the PMD level (mm/huge_memory.c): a huge pmd maps a
- * PMD-sized folio, which the model keeps as one frame (PG_THP) standing for
- * all the pages of the range (nr: the THP VMA's pages); its mapcount is the
- * entire mapcount. A huge pmd carries a deposited PTE table
+ * PMD-sized folio of nr frames (nr: the THP VMA's pages), a head (PG_THP,
+ * with the folio's _refcount and its entire mapcount) and nr - 1 tails that
+ * name it. A huge pmd carries a deposited PTE table
  * (pgtable_trans_huge_deposit), withdrawn when it is zapped.
+ *
+ * PageAnonExclusive (5.19): while a pmd maps the folio the kernel keeps it
+ * on the head only; the model keeps every subpage's flag equal to the
+ * head's (folio_set_anon_exclusive), which is what __split_huge_pmd_locked
+ * carries to the subpages, so that a subpage's flag is right in every state.
  */
 import type { Kernel } from '../kernel.js';
 import { MM_ANONPAGES, MMF_GHOST_BAD_PMD, MM_FLAGS, PG_ANON_EXCLUSIVE, PG_MAP, TH_PTE_TABLE, VMA_WRITE } from '../layout.js';
@@ -12,7 +17,7 @@ import { ptePresent, pteZero } from '../pte.js';
 import { page_needs_cow_for_dma } from './memory.js';
 import { get_page, put_page } from './page_alloc.js';
 import { pte_free_table, set_pmd, takeTableNoOom } from './pgalloc.js';
-import { page_dup_rmap } from './rmap.js';
+import { page_dup_rmap, page_remove_rmap } from './rmap.js';
 
 /** The pages a huge pmd maps (the THP VMA's length); 0 without a THP VMA. */
 export const hugeNr = (k: Kernel): number => k.world.thpPages;
@@ -39,7 +44,7 @@ export function set_huge_pmd(k: Kernel, t: number, m: number, folio: number): vo
   const table = k.threadWord(t, TH_PTE_TABLE);
   k.s[k.L.pgtable(table - 1)] = 2 + m; // pgtable_trans_huge_deposit
   k.setThreadWord(t, TH_PTE_TABLE, 0);
-  k.fn.page_add_new_anon_rmap(k, folio);
+  k.fn.page_add_new_anon_rmap(k, folio, true);
   set_pmd(k, t, m, pmdHuge(folio));
   k.addRss(m, MM_ANONPAGES, hugeNr(k));
 }
@@ -56,7 +61,7 @@ export function zap_huge_pmd(k: Kernel, m: number): boolean {
     if (k.narrate) k.note('zap_huge_pmd: the huge zero pmd cleared, its deposited table freed');
     return true;
   }
-  k.setPageWord(folio, PG_MAP, k.pageMapcount(folio) - 1);
+  page_remove_rmap(k, folio, true);
   k.addRss(m, MM_ANONPAGES, -hugeNr(k));
   put_page(k, folio);
   for (const a of hugeAddrs(k, m)) k.detachGup(m, a); // a GUP reference taken through the range no longer follows a mapping
@@ -95,14 +100,23 @@ function hugeAddrs(k: Kernel, m: number): number[] {
 
 /**
  * __split_huge_pmd (anon, not frozen) under pmd_lock: the deposited table
- * comes back as the pmd's PTE table, and a PTE maps each page of the THP,
- * writable when the pmd was. With the model's THP of one page: the entire
- * mapcount becomes the page's mapcount, page_ref_add(nr - 1) adds nothing,
- * and PageAnonExclusive stays where it is (5.19 carries the head's to every
- * subpage). Allowed under mmap_lock for read (huge -> table). Read in
- * mm/huge_memory.c:__split_huge_pmd_locked of 4.6.2, 5.18.12, 5.19, 6.2.
+ * comes back as the pmd's PTE table, and a PTE maps each subpage of the THP,
+ * writable when the pmd was: page_ref_add(head, nr - 1) (each PTE owns a
+ * head reference), each subpage's _mapcount + 1, then
+ * page_remove_rmap(head, compound) (the entire mapcount - 1; PageDoubleMap's
+ * bookkeeping up to 6.1 nets out to the same counts). PageAnonExclusive of
+ * the head is carried to every subpage (5.19; nothing sets it before).
+ * Allowed under mmap_lock for read (huge -> table). Read in
+ * mm/huge_memory.c:__split_huge_pmd_locked of 4.6.2, 5.18.12, 5.19, 6.2. 4.4
+ * split the whole compound page instead (split_huge_page_pmd): not modelled
+ * for a THP of several pages (scenario validation).
  */
 export function split_huge_pmd(k: Kernel, t: number, m: number): void {
+  __split_huge_pmd_locked(k, t, m, true);
+}
+
+/** The split; refAdd false is the mutant split-no-ref-add (model/kernel/mutants.ts). */
+export function __split_huge_pmd_locked(k: Kernel, t: number, m: number, refAdd: boolean): void {
   const w = k.s[k.L.pmd(m)]!;
   if (!pmdIsHuge(w)) return;
   const folio = pmdHugePfn(w);
@@ -113,14 +127,31 @@ export function split_huge_pmd(k: Kernel, t: number, m: number): void {
     table = i + 1;
   }
   set_pmd(k, t, m, table);
-  // __split_huge_zero_page_pmd: the small zero page in every PTE.
-  for (const a of hugeAddrs(k, m)) k.setPte(m, a, folio ? ptePresent(folio, !pmdHugeRo(w) && (k.vmaAt(m, a) & VMA_WRITE) !== 0, true) : pteZero());
-  if (k.narrate)
+  const addrs = hugeAddrs(k, m);
+  if (!folio) {
+    // __split_huge_zero_page_pmd: the small zero page in every PTE.
+    for (const a of addrs) k.setPte(m, a, pteZero());
+    if (k.narrate) k.note(`__split_huge_zero_page_pmd: PTE table ${table - 1} maps the zero page`);
+    return;
+  }
+  const pages = k.folioPages(folio);
+  const exclusive = k.pageTest(folio, PG_ANON_EXCLUSIVE);
+  if (refAdd) get_page(k, folio, addrs.length - 1);
+  addrs.forEach((a, i) => {
+    const p = pages[i]!;
+    k.setPte(m, a, ptePresent(p, !pmdHugeRo(w) && (k.vmaAt(m, a) & VMA_WRITE) !== 0, true));
+    k.setPageWord(p, PG_MAP, k.pageMapcount(p) + 1);
+    if (exclusive) k.setPageFlag(p, PG_ANON_EXCLUSIVE);
+  });
+  page_remove_rmap(k, folio, true);
+  if (k.narrate) {
+    const nr = addrs.length;
+    const mapping = nr === 1 ? 'it' : `its ${nr} pages (pfn ${pages.join(', ')})`;
+    const refs = nr === 1 ? '' : refAdd ? `, page_ref_add(${nr - 1})` : ', MUTANT: no page_ref_add';
     k.note(
-      folio
-        ? `__split_huge_pmd: the huge pmd of pfn ${folio} becomes PTE table ${table - 1} mapping it${pmdHugeRo(w) ? ' R/O' : ''}`
-        : `__split_huge_zero_page_pmd: PTE table ${table - 1} maps the zero page`,
+      `__split_huge_pmd: the huge pmd of pfn ${folio} becomes PTE table ${table - 1} mapping ${mapping}${pmdHugeRo(w) ? ' R/O' : ''}${refs}${exclusive ? ', PageAnonExclusive carried' : ''}`,
     );
+  }
 }
 
 /** copy_huge_pmd's test by release: must fork split the parent's huge pmd and copy at the PTE level (-EAGAIN)? */
@@ -154,9 +185,9 @@ export function copy_huge_pmd_share(k: Kernel, parent: number, child: number): b
     return true;
   }
   k.s[k.L.pgtable(table - 1)] = 2 + child; // pgtable_trans_huge_deposit
-  const dup = k.fn.page_try_dup_anon_rmap(k, folio);
+  const dup = k.fn.page_try_dup_anon_rmap(k, folio, true);
   get_page(k, folio);
-  page_dup_rmap(k, folio);
+  page_dup_rmap(k, folio, true);
   k.s[k.L.pmd(parent)] = pmdWithRo(w, true); // pmdp_set_wrprotect (the parent keeps its table: no F4 question)
   k.s[k.L.pmd(child)] = pmdHuge(folio, true);
   k.addRss(child, MM_ANONPAGES, hugeNr(k));
@@ -171,13 +202,13 @@ export type HugeWpReuse = (k: Kernel, folio: number) => string | null;
  * page_trans_huge_mapcount == 1; 4.20-5.17 reuse_swap_page): a GUP
  * reference does not stop it.
  */
-export const huge_wp_reuse_4_4: HugeWpReuse = (k, folio) => (k.pageMapcount(folio) === 1 ? 'mapped once (page_trans_huge_mapcount / reuse_swap_page)' : null);
+export const huge_wp_reuse_4_4: HugeWpReuse = (k, folio) => (k.page_trans_huge_mapcount(folio) === 1 ? 'mapped once (page_trans_huge_mapcount / reuse_swap_page)' : null);
 /** 5.18 (3bff7e3f1f16): only page_count == 1: any other reference (GUP) means copy. */
 export const huge_wp_reuse_5_18: HugeWpReuse = (k, folio) => (k.pageRef(folio) === 1 ? 'page_count == 1' : null);
 /** 5.19: PageAnonExclusive means ours; else page_count == 1, and page_move_anon_rmap makes it exclusive. */
 export const huge_wp_reuse_5_19: HugeWpReuse = (k, folio) => {
   if (k.pageTest(folio, PG_ANON_EXCLUSIVE)) return 'PageAnonExclusive';
   if (k.pageRef(folio) !== 1) return null;
-  k.fn.page_move_anon_rmap(k, folio);
+  k.fn.page_move_anon_rmap(k, folio, true);
   return 'page_count == 1: page_move_anon_rmap (PageAnonExclusive)';
 };

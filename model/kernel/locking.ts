@@ -222,11 +222,13 @@ export function pte_unlock(k: Kernel, m: number): void {
 }
 
 // ---- the page lock (PG_locked) ------------------------------------------------------------
+// PG_locked is a folio's (page_folio): a page of a THP locks, waits on and wakes its head.
 export function page_locked(k: Kernel, pfn: number): boolean {
-  return k.pageTest(pfn, PG_LOCKED);
+  return k.pageTest(k.folioHead(pfn), PG_LOCKED);
 }
 /** lock_page / folio_lock: false (asleep, an exclusive waiter) when another holds it. */
-export function lock_page(k: Kernel, t: number, pfn: number): boolean {
+export function lock_page(k: Kernel, t: number, page: number): boolean {
+  const pfn = k.folioHead(page);
   const flags = k.pageFlags(pfn);
   if (flags & PG_LOCKED) return sleep_on(k, t, waitKey(LOCK_PAGE, pfn), true);
   k.lockdepAcquire(t, waitKey(LOCK_PAGE, pfn));
@@ -235,23 +237,26 @@ export function lock_page(k: Kernel, t: number, pfn: number): boolean {
   return true;
 }
 /** trylock_page / folio_trylock: never waits, no lockdep dependency. */
-export function trylock_page(k: Kernel, t: number, pfn: number): boolean {
+export function trylock_page(k: Kernel, t: number, page: number): boolean {
+  const pfn = k.folioHead(page);
   const flags = k.pageFlags(pfn);
   if (flags & PG_LOCKED) return false;
   k.setPageWord(pfn, PG_FLAGS, pageLocked(flags, t));
   return true;
 }
 /** unlock_page / folio_unlock: clear PG_locked, wake the waiters (folio_wake_bit). */
-export function unlock_page(k: Kernel, pfn: number): void {
+export function unlock_page(k: Kernel, page: number): void {
+  const pfn = k.folioHead(page);
   k.setPageWord(pfn, PG_FLAGS, pageUnlocked(k.pageFlags(pfn)));
   k.fn.wake_up_page(k, pfn);
 }
 /** The page lock's holder, or -1. */
 export function page_lock_owner(k: Kernel, pfn: number): number {
-  return pageLockOwner(k.pageFlags(pfn));
+  return pageLockOwner(k.pageFlags(k.folioHead(pfn)));
 }
 /** wait_on_page_locked (migration_entry_wait, lock_page_or_retry without the lock): false (asleep) while it is locked. */
-export function wait_on_page_locked(k: Kernel, t: number, pfn: number): boolean {
+export function wait_on_page_locked(k: Kernel, t: number, page: number): boolean {
+  const pfn = k.folioHead(page);
   if (k.pageTest(pfn, PG_LOCKED)) return sleep_on(k, t, waitKey(LOCK_PAGE, pfn));
   return true;
 }

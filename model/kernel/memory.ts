@@ -9,11 +9,25 @@
  * docs/kernel-notes.md says which trees were read.
  */
 import type { Kernel, ZapDetails } from '../kernel.js';
-import { F_GHOST, GHOST_PUNCH_LOST_COW, MM_FLAGS, MM_SWAPENTS, MM_WPSEQ, MMF_HAS_PINNED, PG_ANON, PG_ANON_EXCLUSIVE, PG_DIRTY, PG_SWAPCACHE, TH_ORIG, TH_PAGE } from '../layout.js';
+import {
+  F_GHOST,
+  GHOST_PUNCH_LOST_COW,
+  MM_FLAGS,
+  MM_SWAPENTS,
+  MM_WPSEQ,
+  MMF_HAS_PINNED,
+  PG_ANON,
+  PG_ANON_EXCLUSIVE,
+  PG_DIRTY,
+  PG_SWAPCACHE,
+  PG_THP,
+  TH_ORIG,
+  TH_PAGE,
+} from '../layout.js';
 import { mapsNormalPage, PTE_DIRTY, PTE_MIGRATION, PTE_NONE, PTE_PRESENT, PTE_SPECIAL, PTE_SWAP, PTE_SWP_EXCLUSIVE, pteKind, pteTarget } from '../pte.js';
 import { trylock_page, unlock_page } from './locking.js';
 import { get_page, put_page } from './page_alloc.js';
-import { page_maybe_dma_pinned, page_remove_rmap } from './rmap.js';
+import { folio_set_anon_exclusive, page_maybe_dma_pinned, page_remove_rmap } from './rmap.js';
 import { free_swap_and_cache, free_swap_cache, reuse_swap_page, swap_free, try_to_free_swap } from './swapfile.js';
 
 // ---- do_wp_page ---------------------------------------------------------------
@@ -60,13 +74,14 @@ export const do_wp_page_5_7: DoWpPage = (k, t, f) => {
 
 /** 5.7-5.8, with the page locked: decide with reuse_swap_page(), which does not count GUP references. */
 export function do_wp_page_locked_5_7(k: Kernel, t: number, f: WpFault, pfn: number): number {
-  const total = k.pageMapcount(pfn) + (k.pageTest(pfn, PG_SWAPCACHE) ? k.swapCount(k.pageSwapSlot(pfn)) : 0);
+  const total = k.page_trans_huge_mapcount(pfn) + (k.pageTest(pfn, PG_SWAPCACHE) ? k.swapCount(k.pageSwapSlot(pfn)) : 0);
+  const what = k.folioHead(pfn) !== pfn || k.pageTest(pfn, PG_THP) ? 'page_trans_huge_map_swapcount (the largest subpage mapcount + the entire mapcount)' : 'mapcount + swapcount';
   if (reuse_swap_page(k, pfn)) {
     unlock_page(k, pfn);
-    return f.reuse(k, t, `reuse_swap_page: mapcount + swapcount = ${total} <= 1 (GUP references not counted)`);
+    return f.reuse(k, t, `reuse_swap_page: ${what} = ${total} <= 1 (GUP references not counted)`);
   }
   unlock_page(k, pfn);
-  return f.copy(k, t, pfn, `reuse_swap_page: mapcount + swapcount = ${total} > 1`);
+  return f.copy(k, t, pfn, `reuse_swap_page: ${what} = ${total} > 1`);
 }
 
 /** 5.9-5.17 (09854ba94c6a): reuse only at page_count 1; the PT lock is never dropped on this path. */
@@ -78,7 +93,7 @@ export const do_wp_page_5_9: DoWpPage = (k, t, f) => {
   if (!k.pageTest(pfn, PG_ANON)) return f.copy(k, t, pfn, 'not an anon page in a private mapping');
   if (k.pageRef(pfn) !== 1) return f.copy(k, t, pfn, `page_count ${k.pageRef(pfn)} != 1`);
   if (!trylock_page(k, t, pfn)) return f.copy(k, t, pfn, 'trylock_page failed');
-  if (k.pageMapcount(pfn) !== 1 || k.pageRef(pfn) !== 1) {
+  if (k.page_mapcount(pfn) !== 1 || k.pageRef(pfn) !== 1) {
     unlock_page(k, pfn);
     return f.copy(k, t, pfn, 'mapcount or page_count != 1 under the page lock');
   }
@@ -254,11 +269,11 @@ export const copy_present_pte_5_19: CopyPresentPteNeedsCopy = (k, parent, a) => 
  * page_try_dup_anon_rmap() clears PageAnonExclusive. Returns what it did,
  * for the narration.
  */
-export type PageTryDupAnonRmap = (k: Kernel, pfn: number) => string;
+export type PageTryDupAnonRmap = (k: Kernel, pfn: number, compound?: boolean) => string;
 export const page_try_dup_anon_rmap_5_7: PageTryDupAnonRmap = () => '';
-export const page_try_dup_anon_rmap_5_19: PageTryDupAnonRmap = (k, pfn) => {
+export const page_try_dup_anon_rmap_5_19: PageTryDupAnonRmap = (k, pfn, compound = false) => {
   if (!k.pageTest(pfn, PG_ANON_EXCLUSIVE)) return '';
-  k.clearPageFlag(pfn, PG_ANON_EXCLUSIVE);
+  folio_set_anon_exclusive(k, pfn, compound, false);
   return ', ClearPageAnonExclusive';
 };
 

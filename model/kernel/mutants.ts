@@ -12,6 +12,7 @@ import type { KernelFunctionName, KernelFunctions } from './functions.js';
 import type { DoWpPage, PageTryDupAnonRmap, ZapPte, ZapPteDetails } from './memory.js';
 import { zap_present_page } from './memory.js';
 import { page_remove_rmap } from './rmap.js';
+import { __split_huge_pmd_locked } from './huge_memory.js';
 import { free_swap_cache } from './swapfile.js';
 
 interface Replacement<N extends KernelFunctionName> {
@@ -34,7 +35,7 @@ const wpReuseMapcount =
     if (k.isSharedMapping(f.a) || !mapsNormalPage(e)) return orig(k, t, f);
     const pfn = pteTarget(e);
     if (!k.pageTest(pfn, PG_ANON) || k.pageTest(pfn, PG_ANON_EXCLUSIVE)) return orig(k, t, f);
-    if (k.pageMapcount(pfn) === 1) return f.reuse(k, t, 'MUTANT: mapcount == 1, GUP references ignored');
+    if (k.page_mapcount(pfn) === 1) return f.reuse(k, t, 'MUTANT: mapcount == 1, GUP references ignored');
     return f.copy(k, t, pfn, 'mapcount != 1');
   };
 
@@ -84,6 +85,8 @@ export const MUTANT_IMPLEMENTATIONS: Record<Exclude<MutantName, ProgramMutant>, 
     // MUTANT: no put_page of the old page
     if (switches.has('cow-free-swap-cache')) free_swap_cache(k, old);
   }),
+  // A split whose PTEs take no head references (no page_ref_add(nr - 1)): the folio is freed while PTEs still map it.
+  'split-no-ref-add': replacement('split_huge_pmd', () => (k: Kernel, t: number, m: number) => __split_huge_pmd_locked(k, t, m, false)),
   // A lost wake-up: the sleepers on the page lock stay asleep.
   'unlock-page-no-wake': replacement('wake_up_page', () => () => {}),
 } as Record<Exclude<MutantName, ProgramMutant>, Replacement<KernelFunctionName>>;

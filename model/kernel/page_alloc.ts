@@ -3,7 +3,8 @@
  * allocating a frame, get_page and put_page (which frees the frame at zero).
  */
 import type { Kernel } from '../kernel.js';
-import { PG_MAP, PG_REF, PG_WORDS } from '../layout.js';
+import { PG_COMPOUND, PG_MAP, PG_REF, PG_THP, PG_WORDS } from '../layout.js';
+import { compoundTail } from '../objects.js';
 
 /**
  * alloc_page(): a free frame with _refcount 1, or 0 (OOM). The allocator
@@ -16,7 +17,7 @@ export function alloc_page(k: Kernel): number {
   let best = 0;
   let bestPos = -1;
   for (let p = 1; p <= k.frames; p++) {
-    if (k.pageRef(p) !== 0) continue;
+    if (!k.isFree(p)) continue;
     const pos = staleReference(k, p);
     if (pos === Infinity) {
       best = p;
@@ -38,23 +39,53 @@ function staleReference(k: Kernel, pfn: number): number {
   return Infinity;
 }
 
-/** get_page() / folio_ref_add(). The zeropage is not refcounted in the model. */
-export function get_page(k: Kernel, pfn: number, refs = 1): void {
-  if (pfn !== 0) k.setPageWord(pfn, PG_REF, k.pageRef(pfn) + refs);
+/**
+ * alloc_hugepage_vma() of a folio of nr pages: a head with _refcount 1
+ * (PG_THP) and nr - 1 free frames as its tails (their compound word names
+ * the head; a frame's number says nothing about contiguity in the model), or
+ * 0 when there are not nr free frames.
+ */
+export function alloc_folio(k: Kernel, nr: number): number {
+  let free = 0;
+  for (let p = 1; p <= k.frames; p++) if (k.isFree(p)) free++;
+  if (free < nr) return 0;
+  const head = alloc_page(k);
+  k.setPageFlag(head, PG_THP);
+  for (let i = 1; i < nr; i++) {
+    // Tails keep _refcount 0: get_page and put_page of a tail go to its head.
+    let p = 1;
+    while (!k.isFree(p)) p++;
+    k.setPageWord(p, PG_COMPOUND, compoundTail(head, i));
+  }
+  return head;
 }
 
-/** put_page() / folio_put_refs(): frees the frame at zero. */
+/** get_page() / folio_ref_add(): on the folio (compound_head). The zeropage is not refcounted in the model. */
+export function get_page(k: Kernel, pfn: number, refs = 1): void {
+  if (pfn === 0) return;
+  const head = k.folioHead(pfn);
+  k.setPageWord(head, PG_REF, k.pageWord(head, PG_REF) + refs);
+}
+
+/** put_page() / folio_put_refs(): on the folio; frees it at zero. */
 export function put_page(k: Kernel, pfn: number, refs = 1): void {
   if (pfn === 0) return;
-  const left = k.pageRef(pfn) - refs;
-  k.setPageWord(pfn, PG_REF, left);
-  if (left <= 0) free_frame(k, pfn);
+  const head = k.folioHead(pfn);
+  const left = k.pageWord(head, PG_REF) - refs;
+  k.setPageWord(head, PG_REF, left);
+  if (left <= 0) free_folio(k, head);
 }
 
 /**
- * __free_pages: a freed frame is all zeroes, a canonical free state. A frame
- * freed while still mapped keeps _mapcount so that refcount-sane reports it.
+ * __free_pages / free_compound_page: a freed frame is all zeroes, a
+ * canonical free state; a folio's tails go with its head. A frame freed
+ * while still mapped keeps _mapcount so that refcount-sane reports it.
  */
+function free_folio(k: Kernel, head: number): void {
+  if (k.pageTest(head, PG_THP)) for (const p of k.folioPages(head)) if (p !== head && p) free_frame(k, p);
+  free_frame(k, head);
+}
+
 function free_frame(k: Kernel, pfn: number): void {
   const map = k.pageMapcount(pfn);
   for (let i = 0; i < PG_WORDS; i++) k.setPageWord(pfn, i, 0);

@@ -7,7 +7,8 @@
  */
 import { GUP_PIN_COUNTING_BIAS } from '../gup.js';
 import type { Kernel } from '../kernel.js';
-import { PG_ANON, PG_ANON_EXCLUSIVE, PG_MAP, PG_SWAPBACKED, VMA_ANON_VMA } from '../layout.js';
+import { PG_ANON, PG_ANON_EXCLUSIVE, PG_COMPOUND, PG_MAP, PG_SWAPBACKED, VMA_ANON_VMA } from '../layout.js';
+import { withEntire } from '../objects.js';
 
 /** anon_vma_prepare(): the VMA now has anonymous pages (fork must copy its page table). */
 export function anon_vma_prepare(k: Kernel, m: number, a: number): void {
@@ -15,16 +16,38 @@ export function anon_vma_prepare(k: Kernel, m: number, a: number): void {
   k.s[k.L.vma(m, v)]! |= VMA_ANON_VMA;
 }
 
-/** page_add_new_anon_rmap() up to 5.18: a fresh anon page, mapped once. */
-export function page_add_new_anon_rmap_5_7(k: Kernel, pfn: number): void {
-  k.setPageWord(pfn, PG_MAP, 1);
-  k.setPageFlag(pfn, PG_ANON | PG_SWAPBACKED);
+/**
+ * The mapcount page_*_rmap(page, compound) changes: a huge pmd maps the
+ * folio (compound: the head's entire mapcount), a PTE maps one page (its
+ * _mapcount).
+ */
+function addMapcount(k: Kernel, pfn: number, compound: boolean, n: number): void {
+  if (compound) k.setPageWord(pfn, PG_COMPOUND, withEntire(k.pageWord(pfn, PG_COMPOUND), k.folioEntire(pfn) + n));
+  else k.setPageWord(pfn, PG_MAP, k.pageMapcount(pfn) + n);
+}
+
+/** page_add_new_anon_rmap() up to 5.18: a fresh anon page (or THP, compound: PageAnon is the folio's, kept on each subpage), mapped once. */
+export function page_add_new_anon_rmap_5_7(k: Kernel, pfn: number, compound = false): void {
+  addMapcount(k, pfn, compound, 1);
+  for (const p of compound ? k.folioPages(pfn) : [pfn]) k.setPageFlag(p, PG_ANON | PG_SWAPBACKED);
 }
 
 /** 5.19: a fresh anon page is exclusive (__page_set_anon_rmap(exclusive=1)). */
-export function page_add_new_anon_rmap_5_19(k: Kernel, pfn: number): void {
-  page_add_new_anon_rmap_5_7(k, pfn);
-  k.setPageFlag(pfn, PG_ANON_EXCLUSIVE);
+export function page_add_new_anon_rmap_5_19(k: Kernel, pfn: number, compound = false): void {
+  page_add_new_anon_rmap_5_7(k, pfn, compound);
+  folio_set_anon_exclusive(k, pfn, compound, true);
+}
+
+/**
+ * PageAnonExclusive of a page or, compound, of a pmd-mapped THP: the
+ * kernel keeps it on the head; the model on every subpage alike
+ * (model/kernel/huge_memory.ts).
+ */
+export function folio_set_anon_exclusive(k: Kernel, pfn: number, compound: boolean, on: boolean): void {
+  for (const p of compound ? k.folioPages(pfn) : [pfn]) {
+    if (on) k.setPageFlag(p, PG_ANON_EXCLUSIVE);
+    else k.clearPageFlag(p, PG_ANON_EXCLUSIVE);
+  }
 }
 
 /** page_add_anon_rmap(page, flags) up to 5.18: RMAP_EXCLUSIVE does not exist. */
@@ -40,16 +63,16 @@ export function page_add_anon_rmap_5_19(k: Kernel, pfn: number, exclusive: boole
 }
 
 /** page_move_anon_rmap() in 5.18: do_wp_page reuses the page; nothing to record. */
-export function page_move_anon_rmap_5_18(_k: Kernel, _pfn: number): void {}
+export function page_move_anon_rmap_5_18(_k: Kernel, _pfn: number, _compound = false): void {}
 
-/** 5.19: a reused page becomes exclusive (SetPageAnonExclusive). */
-export function page_move_anon_rmap_5_19(k: Kernel, pfn: number): void {
-  k.setPageFlag(pfn, PG_ANON_EXCLUSIVE);
+/** 5.19: a reused page (a pmd-mapped THP: compound) becomes exclusive (SetPageAnonExclusive). */
+export function page_move_anon_rmap_5_19(k: Kernel, pfn: number, compound = false): void {
+  folio_set_anon_exclusive(k, pfn, compound, true);
 }
 
-/** page_dup_rmap(). */
-export function page_dup_rmap(k: Kernel, pfn: number): void {
-  k.setPageWord(pfn, PG_MAP, k.pageMapcount(pfn) + 1);
+/** page_dup_rmap(page, compound). */
+export function page_dup_rmap(k: Kernel, pfn: number, compound = false): void {
+  addMapcount(k, pfn, compound, 1);
 }
 
 /** page_add_file_rmap(). */
@@ -57,9 +80,9 @@ export function page_add_file_rmap(k: Kernel, pfn: number): void {
   k.setPageWord(pfn, PG_MAP, k.pageMapcount(pfn) + 1);
 }
 
-/** page_remove_rmap(). */
-export function page_remove_rmap(k: Kernel, pfn: number): void {
-  k.setPageWord(pfn, PG_MAP, k.pageMapcount(pfn) - 1);
+/** page_remove_rmap(page, compound). */
+export function page_remove_rmap(k: Kernel, pfn: number, compound = false): void {
+  addMapcount(k, pfn, compound, -1);
 }
 
 /**

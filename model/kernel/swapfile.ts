@@ -82,7 +82,8 @@ export function free_swap_cache(k: Kernel, pfn: number): void {
  */
 export function reuse_swap_page(k: Kernel, pfn: number): boolean {
   const swapcache = k.pageTest(pfn, PG_SWAPCACHE);
-  const count = k.pageMapcount(pfn) + (swapcache ? k.swapCount(k.pageSwapSlot(pfn)) : 0);
+  // page_trans_huge_map_swapcount (4.6-5.17): a page of a THP counts its folio's largest subpage mapcount plus the entire mapcount.
+  const count = k.page_trans_huge_mapcount(pfn) + (swapcache ? k.swapCount(k.pageSwapSlot(pfn)) : 0);
   if (count === 1 && swapcache) {
     k.setPageFlag(pfn, PG_DIRTY);
     delete_from_swap_cache(k, pfn);

@@ -52,13 +52,16 @@ export function buildAccess(b: ProgramBuilder, m: number, a: number, write: bool
         if (k.narrate) k.note('#PF (write) on a R/O huge pmd: mmap_read_lock');
         return fault.enter(k, t);
       }
+      // The subpage of the address (the pmd's page plus the offset).
+      const page = folio ? pteTarget(k.mapped(m, a)) : 0;
+      const where = page === folio ? `the THP pfn ${folio}` : `pfn ${page} of the THP pfn ${folio}`;
       if (folio && write) {
-        k.setPageWord(folio, PG_DATA, value);
-        if (k.narrate) k.note(`store ${value} into the THP pfn ${folio} through the huge pmd`);
+        k.setPageWord(page, PG_DATA, value);
+        if (k.narrate) k.note(`store ${value} into ${where} through the huge pmd`);
         return DONE;
       }
       if (pmdIsHuge(pmd)) {
-        if (k.narrate) k.note(folio ? `load ${k.pageWord(folio, PG_DATA)} from the THP pfn ${folio} through the huge pmd` : 'load 0 from the huge zero page');
+        if (k.narrate) k.note(folio ? `load ${k.pageWord(page, PG_DATA)} from ${where} through the huge pmd` : 'load 0 from the huge zero page');
         return DONE;
       }
     }

@@ -13,7 +13,7 @@
  * (docs/kernel-notes.md).
  */
 import { fallocEnd, fallocStart, formatPmd, pmdHuge, pmdHugePfn, pmdHugeRo, pmdIsHuge, pmdWithRo } from '../objects.js';
-import { bad_pmd, retract_empty_table, set_huge_pmd, set_huge_zero_page, split_huge_pmd } from '../kernel/huge_memory.js';
+import { bad_pmd, retract_empty_table, set_huge_pmd, set_huge_zero_page } from '../kernel/huge_memory.js';
 import { PG_LOCKED } from '../locks.js';
 import { BLOCKED, type Kernel, SLEEP } from '../kernel.js';
 import { int, threadLocals } from '../thread-locals.js';
@@ -24,8 +24,6 @@ import {
   F_GHOST,
   GHOST_DOUBLE_INSTALL,
   TH_PTE_TABLE,
-  PG_THP,
-  PG_MAP,
   MM_ANONPAGES,
   MM_SWAPENTS,
   PG_DIRTY,
@@ -44,8 +42,8 @@ import type { ProgramBuilder, Run } from '../program.js';
 import { formatPte, PTE_DIRTY, PTE_MIGRATION, PTE_NONE, PTE_PRESENT, PTE_SWAP, PTE_WRITE, pteKind, ptePresent, pteTarget, pteZero } from '../pte.js';
 import { add_to_page_cache } from '../kernel/filemap.js';
 import { i_mmap_lock_read, i_mmap_unlock_read, lock_page, shmem_falloc_wait, trylock_page, unlock_page, wait_on_page_locked } from '../kernel/locking.js';
-import { alloc_page, get_page, put_page } from '../kernel/page_alloc.js';
-import { anon_vma_prepare, page_add_file_rmap } from '../kernel/rmap.js';
+import { alloc_folio, alloc_page, get_page, put_page } from '../kernel/page_alloc.js';
+import { anon_vma_prepare, page_add_file_rmap, page_remove_rmap } from '../kernel/rmap.js';
 import { add_to_swap_cache } from '../kernel/swapfile.js';
 import { ALLOC_OOM, ALLOC_RETRY, ALLOC_SLEEP, ALLOC_SPIN, pmd_none, pmd_populate, pte_free, pte_free_table } from '../kernel/pgalloc.js';
 
@@ -720,12 +718,11 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
         const zero = !(flags(k, t) & FAULT_FLAG_WRITE);
         let folio = 0;
         if (!zero) {
-          folio = alloc_page(k);
+          folio = alloc_folio(k, k.world.thpPages);
           if (folio === 0) {
             if (k.narrate) k.note('no huge page: VM_FAULT_FALLBACK to a PTE table');
             return EARLY_ALLOC;
           }
-          k.setPageFlag(folio, PG_THP);
           k.setThreadWord(t, TH_NEWPAGE, folio);
         }
         // A table to deposit (THP scenarios have no reclaim: never ALLOC_RETRY or ALLOC_SLEEP).
@@ -774,11 +771,9 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
    */
   const hugeZeroWp = (k: Kernel, t: number, unshare: boolean): number => {
     if (thpCopies && !unshare) {
-      const thp = alloc_page(k);
+      const thp = alloc_folio(k, k.world.thpPages);
       if (thp) {
-        k.setPageFlag(thp, PG_THP);
-        k.setPageWord(thp, PG_DATA, 0);
-        k.fn.page_add_new_anon_rmap(k, thp);
+        k.fn.page_add_new_anon_rmap(k, thp, true);
         anon_vma_prepare(k, m, a);
         k.s[k.L.pmd(m)] = pmdHuge(thp);
         k.addRss(m, MM_ANONPAGES, k.world.thpPages);
@@ -787,7 +782,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
         return finish(k, t);
       }
     }
-    split_huge_pmd(k, t, m);
+    k.fn.split_huge_pmd(k, t, m);
     if (k.narrate) k.note('do_huge_pmd_wp_page: the huge zero page: split, VM_FAULT_FALLBACK to the PTE level');
     return mapPte(k, t);
   };
@@ -816,13 +811,13 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
       }
       if (thpCopies && !unshare) {
         // <= 5.7: a new THP, the whole of it copied (copy_user_huge_page); the old one unmapped and put.
-        const copy = alloc_page(k);
+        const copy = alloc_folio(k, k.world.thpPages);
         if (copy) {
-          k.setPageFlag(copy, PG_THP);
-          k.setPageWord(copy, PG_DATA, k.pageWord(folio, PG_DATA));
-          k.fn.page_add_new_anon_rmap(k, copy);
+          const from = k.folioPages(folio);
+          k.folioPages(copy).forEach((p, i) => k.setPageWord(p, PG_DATA, k.pageWord(from[i]!, PG_DATA)));
+          k.fn.page_add_new_anon_rmap(k, copy, true);
           k.s[k.L.pmd(m)] = pmdHuge(copy);
-          k.setPageWord(folio, PG_MAP, k.pageMapcount(folio) - 1); // page_remove_rmap(page, true)
+          page_remove_rmap(k, folio, true);
           put_page(k, folio);
           setResult(k, t, VM_FAULT_WRITE);
           if (!vmWrite(k)) setResult(k, t, FOLL_COW);
@@ -832,7 +827,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
         if (k.narrate) k.note('do_huge_pmd_wp_page: no huge page for the copy: do_huge_pmd_wp_page_fallback copies page by page');
       }
       // 5.8 (3917c80280c9): __split_huge_pmd and VM_FAULT_FALLBACK: the PTE-level fault copies the one page.
-      split_huge_pmd(k, t, m);
+      k.fn.split_huge_pmd(k, t, m);
       if (k.narrate) k.note(`do_huge_pmd_wp_page: ${unshare ? 'unshare' : `THP pfn ${folio} not reusable`}: split, VM_FAULT_FALLBACK to the PTE level`);
       return mapPte(k, t);
     });

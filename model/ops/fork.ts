@@ -57,7 +57,7 @@ import { alloc_page, get_page, put_page } from '../kernel/page_alloc.js';
 import { page_dup_rmap } from '../kernel/rmap.js';
 import { swap_duplicate } from '../kernel/swapfile.js';
 import { free_pgtables, pmd_none, pmd_populate, takeTableNoOom } from '../kernel/pgalloc.js';
-import { copy_huge_pmd_share, split_huge_pmd } from '../kernel/huge_memory.js';
+import { copy_huge_pmd_share } from '../kernel/huge_memory.js';
 
 /** fork's locals: the address copy_pte_range is at, and its decision for it (1: copy the page for the child); new_page holds the preallocated page. */
 const FORK_LOCALS = threadLocals('dup_mmap', { addr: int('aux2'), copy: int('aux') });
@@ -262,7 +262,7 @@ function splitPinnedHuge(k: Kernel, t: number, parent: number): boolean {
   const folio = k.hugePmdPfn(parent);
   if (!folio || !k.fn.copy_huge_pmd_splits(k, parent, folio)) return false;
   if (k.narrate) k.note(`copy_huge_pmd: THP pfn ${folio} may be pinned: split the pmd, -EAGAIN: copy_pte_range`);
-  split_huge_pmd(k, t, parent);
+  k.fn.split_huge_pmd(k, t, parent);
   return true;
 }
 

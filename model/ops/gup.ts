@@ -84,7 +84,8 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
     const folio = pmdHugePfn(pmd);
     if (write && pmdHugeRo(pmd)) return faultin(k, t, FAULT_FLAG_WRITE, forced ? 'R/O huge pmd, COW break forced (should_force_cow_break)' : 'FOLL_WRITE on a R/O huge pmd');
     if (pmdHugeRo(pmd) && k.fn.gup_must_unshare(k, g, folio, a, false)) return faultin(k, t, FAULT_FLAG_UNSHARE, 'gup_must_unshare on the THP: -EMLINK');
-    return grab(k, t, folio, 'follow_trans_huge_pmd: try_grab_page');
+    // page += (addr & ~HPAGE_PMD_MASK) >> PAGE_SHIFT: the reference is recorded on the subpage (its count goes to the head).
+    return grab(k, t, pteTarget(k.mapped(m, a)), 'follow_trans_huge_pmd: try_grab_page');
   };
 
   /** follow_page_pte() under the PT lock, then try_grab_page() or faultin_page(). */

@@ -24,8 +24,9 @@
  * Steps 3's parts run with mmap_lock held for write and the pages isolated
  * and locked: no other thread can see between them.
  *
- * The model's THP is one frame with one data value, so a collapse is exact
- * only for a huge range of one page (scenario validation). No swap-in
+ * Each small page is copied into the subpage of its address. A PTE that maps
+ * a page of a THP already (after a split) is not modelled here (scenario
+ * validation: no collapse with fork or GUP). No swap-in
  * (__collapse_huge_page_swapin): a swap or migration entry fails the scan.
  */
 import { DONE, type Kernel, SLEEP } from '../kernel.js';
@@ -42,9 +43,9 @@ import {
   unlock_page,
 } from '../kernel/locking.js';
 import { zap_present_page } from '../kernel/memory.js';
-import { alloc_page, put_page } from '../kernel/page_alloc.js';
+import { alloc_folio, put_page } from '../kernel/page_alloc.js';
 import { pmd_populate, set_pmd } from '../kernel/pgalloc.js';
-import { MM_ANONPAGES, MM_LIVE, PG_ANON, PG_DATA, PG_SWAPCACHE, PG_THP, TH_NEWPAGE, TH_PTE_TABLE, VMA_ANON_VMA, VMA_PRESENT } from '../layout.js';
+import { MM_ANONPAGES, MM_LIVE, PG_ANON, PG_DATA, PG_SWAPCACHE, TH_NEWPAGE, TH_PTE_TABLE, VMA_ANON_VMA, VMA_PRESENT } from '../layout.js';
 import { pmdTable } from '../objects.js';
 import type { ProgramBuilder } from '../program.js';
 import { PTE_NONE, PTE_PRESENT, PTE_SPECIAL, PTE_WRITE, pteKind, pteTarget } from '../pte.js';
@@ -95,9 +96,8 @@ export function buildCollapse(b: ProgramBuilder, m: number, vma: number, addrs: 
     mmap_read_unlock(k, t, m);
     if (problem) return giveUp(k, t, problem);
     // collapse_huge_page: "Before allocating the hugepage, release the mmap_lock read lock."
-    const thp = alloc_page(k);
+    const thp = alloc_folio(k, addrs.length);
     if (!thp) return giveUp(k, t, 'SCAN_ALLOC_HUGE_PAGE_FAIL');
-    k.setPageFlag(thp, PG_THP);
     k.setThreadWord(t, TH_NEWPAGE, thp);
     if (k.narrate) k.note(`the PTEs qualify; mmap_read_unlock; khugepaged_alloc_page: THP pfn ${thp}`);
     return WRITE_LOCK;
@@ -147,8 +147,8 @@ export function buildCollapse(b: ProgramBuilder, m: number, vma: number, addrs: 
       if (anonVma) anon_vma_unlock_write(k, vma);
       // __collapse_huge_page_copy.
       const thp = k.threadWord(t, TH_NEWPAGE);
-      let data = 0;
-      for (const a of addrs) {
+      const subpages = k.folioPages(thp);
+      for (const [i, a] of addrs.entries()) {
         const e = k.pte(m, a);
         if (pteKind(e) !== PTE_PRESENT) {
           k.addRss(m, MM_ANONPAGES, 1); // the THP now backs it
@@ -160,11 +160,10 @@ export function buildCollapse(b: ProgramBuilder, m: number, vma: number, addrs: 
           continue;
         }
         const pfn = pteTarget(e);
-        data = k.pageWord(pfn, PG_DATA);
+        k.setPageWord(subpages[i]!, PG_DATA, k.pageWord(pfn, PG_DATA));
         unlock_page(k, pfn); // release_pte_page; the rss count stays: the THP takes it over
         zap_present_page(k, pfn, e);
       }
-      k.setPageWord(thp, PG_DATA, data);
       // collapse's set_pmd_at adds no rss (set_huge_pmd's MM_ANONPAGES + nr is the fault's): the counts above are the THP's.
       k.addRss(m, MM_ANONPAGES, -addrs.length);
       set_huge_pmd(k, t, m, thp);
@@ -172,7 +171,7 @@ export function buildCollapse(b: ProgramBuilder, m: number, vma: number, addrs: 
       unlock(k, t);
       if (k.narrate)
         k.note(
-          `pmdp_collapse_flush; the pages isolated and copied into THP pfn ${thp} (data ${data}), the small pages freed; pmd_lock: the table deposited, set_pmd_at: a huge pmd`,
+          `pmdp_collapse_flush; the pages isolated and copied into the subpages of THP pfn ${thp}, the small pages freed; pmd_lock: the table deposited, set_pmd_at: a huge pmd`,
         );
       return DONE;
     },

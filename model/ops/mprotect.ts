@@ -50,3 +50,44 @@ export function buildMprotect(b: ProgramBuilder, m: number, vma: number, addrs: 
     return DONE;
   });
 }
+
+/**
+ * cow.c's THP_RUN_PTE: mprotect(PROT_READ) of one page of a THP VMA, then
+ * mprotect(PROT_READ|PROT_WRITE) of it, under mmap_lock for write. The
+ * first splits the VMA, and vma_adjust_trans_huge -> split_huge_pmd_address
+ * splits the huge pmd (__split_huge_pmd: the THP is now mapped by PTEs);
+ * change_pte_range makes the page's PTE R/O; the second merges the VMAs
+ * back and gives the PTE the VMA's protection (writable again only where
+ * can_change_pte_writable allows, 6.0 on). The model's VMA is one object, so
+ * the two calls are one step: in cow.c they are setup that nothing runs
+ * beside. Read in mm/mprotect.c and mm/huge_memory.c:vma_adjust_trans_huge
+ * of 4.6.2, 5.9.1 and 6.2.
+ */
+export function buildMprotectSubpage(b: ProgramBuilder, m: number, a: number): void {
+  b.step(
+    'mprotect_fixup (one page, R/O and back)',
+    'mm/mprotect.c:mprotect_fixup -> mm/huge_memory.c:vma_adjust_trans_huge -> __split_huge_pmd; change_pte_range (4.6-6.2)',
+    (k, t) => {
+      if (!mmap_write_lock(k, t, m)) return SLEEP;
+      if (!(k.vmaAt(m, a) & VMA_PRESENT)) {
+        mmap_write_unlock(k, m);
+        if (k.narrate) k.note('no VMA: -ENOMEM');
+        return FAILED;
+      }
+      if (k.hugePmds > 0 && k.hugePmd(m)) k.fn.split_huge_pmd(k, t, m);
+      const e = k.pte(m, a);
+      if (pteKind(e) === PTE_PRESENT) {
+        let n = e & ~PTE_WRITE;
+        const writable = (k.vmaAt(m, a) & VMA_WRITE) !== 0 && k.fn.can_change_pte_writable(k, n);
+        if (writable) n |= PTE_WRITE;
+        k.setPte(m, a, n);
+        if (k.narrate)
+          k.note(
+            `${k.addrName(m, a)}: PTE R/O, then ${writable ? 'writable again (can_change_pte_writable: an exclusive anon page)' : 'left R/O (a private mapping: the next write faults)'}`,
+          );
+      }
+      mmap_write_unlock(k, m);
+      return DONE;
+    },
+  );
+}

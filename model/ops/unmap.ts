@@ -1,5 +1,5 @@
 /**
- * munmap() of a VMA and madvise(MADV_DONTNEED) of one page: both zap the
+ * munmap() of a VMA and madvise(MADV_DONTNEED) of a range: both zap the
  * page table with zap_details == NULL, so every entry goes, with its rss.
  * munmap takes mmap_lock for write and removes the VMA; MADV_DONTNEED takes
  * it for read and keeps the VMA (the next access faults in a fresh page).
@@ -29,7 +29,12 @@ export function buildMadviseDontneed(b: ProgramBuilder, m: number, a: number, pa
       if (k.narrate) k.note('no VMA: -ENOMEM');
       return FAILED;
     }
-    // zap_pmd_range: a huge pmd the range covers goes whole (zap_huge_pmd, under mmap_lock for read).
+    // zap_pmd_range: a huge pmd the range covers whole goes whole (zap_huge_pmd, under mmap_lock for read); one it covers
+    // in part is split first (next - addr != HPAGE_PMD_SIZE: __split_huge_pmd), then its PTEs are zapped.
+    if (k.world.thpPages > 0 && k.hugePmd(m) && (a !== thpStart(k) || pages !== k.world.thpPages)) {
+      k.fn.split_huge_pmd(k, t, m);
+      if (k.narrate) k.note(`zap_pmd_range: ${pages} of the ${k.world.thpPages} pages of the huge pmd: __split_huge_pmd, then zap_pte_range`);
+    }
     if (!zap_huge_pmd_of(k, m)) {
       for (let x = a; x < a + pages; x++) {
         k.fn.zap_pte(k, m, x);
@@ -40,6 +45,9 @@ export function buildMadviseDontneed(b: ProgramBuilder, m: number, a: number, pa
     return DONE;
   });
 }
+
+/** The first address of the THP VMA (the only VMA of a THP scenario: scenario validation). */
+const thpStart = (k: Kernel): number => k.world.vmaStart[0]!;
 
 /** zap_huge_pmd when the process's pmd is huge (scenarios with THP); false otherwise. */
 function zap_huge_pmd_of(k: Kernel, m: number): boolean {

@@ -6,6 +6,8 @@ import { expect, test } from 'vitest';
 import { refcountSane } from '../../invariants/refcount-sane.js';
 import { GUP_GET, GUP_PIN, gupRecord } from '../../model/gup.js';
 import { ptePresent } from '../../model/pte.js';
+import { PG_COMPOUND, PG_MAP, PG_REF, PG_THP } from '../../model/layout.js';
+import { compoundTail } from '../../model/objects.js';
 import { model } from '../helpers.js';
 
 function initial() {
@@ -37,4 +39,20 @@ test('a pin not counted in _refcount is reported with its bias', () => {
   const { k } = initial();
   k.setGup(0, gupRecord(GUP_PIN, 0, 0, 0, 1));
   expect(refcountSane.check(k)).toBe('pfn 1: _refcount is 1 but 1025 references exist (1 mapped, 1024 GUP, 0 swap/page cache, 0 held by threads)');
+});
+
+test('a tail page is accounted on its head: its own _refcount must stay 0, and its head must be a THP', () => {
+  const { k } = initial();
+  // pfn 2 becomes a tail of pfn 1, which is not a THP head.
+  k.setPageWord(2, PG_COMPOUND, compoundTail(1, 1));
+  expect(refcountSane.check(k)).toBe('pfn 2 is a tail of pfn 1, which is not a THP');
+  k.setPageFlag(1, PG_THP);
+  // A PTE mapping the tail is a reference on the head.
+  k.setPte(1, 0, ptePresent(2, false, false));
+  k.setPageWord(2, PG_MAP, 1);
+  expect(refcountSane.check(k)).toBe('pfn 1: _refcount is 1 but 2 references exist (2 PTE(s) and huge pmd(s) of the THP, 0 GUP, 0 swap/page cache, 0 held by threads)');
+  k.setPageWord(1, PG_REF, 2);
+  expect(refcountSane.check(k)).toBeNull();
+  k.setPageWord(2, PG_REF, 1);
+  expect(refcountSane.check(k)).toBe("pfn 2: a tail page has _refcount 1 of its own (its references are its head's)");
 });

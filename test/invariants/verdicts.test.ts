@@ -129,9 +129,11 @@ describe('every invariant can fail', () => {
             ? 'cow-swap-gup'
             : m.name === 'collapse-under-read'
               ? 'khugepaged-collapse'
-              : cases[inv.name]!.mutant === m.name
-                ? cases[inv.name]!.scenario
-                : inv.defaultScenario;
+              : m.name === 'split-no-ref-add'
+                ? 'thp-pte-cow-fork-gup'
+                : cases[inv.name]!.mutant === m.name
+                  ? cases[inv.name]!.scenario
+                  : inv.defaultScenario;
       const { result } = check(scenario, '6.2', [inv.name], { mutants: [m.name], maxDepth: scenario === 'cow-fork-gup' ? 14 : undefined });
       expect(`${m.name} ${result.verdict}`).toBe(`${m.name} violated`);
     }

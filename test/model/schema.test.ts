@@ -8,7 +8,7 @@
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { GUP_NONE, gupKind } from '../../model/gup.js';
-import { Layout, PG_WORDS, TH_HELD_LOCALS, TH_LOCALS, TH_NEWPAGE, TH_ORIG, TH_PAGE, TH_PC, TH_PFN, TH_PTE_TABLE, TH_STATUS, TS_RUNNING } from '../../model/layout.js';
+import { Layout, PG_COMPOUND, PG_WORDS, TH_HELD_LOCALS, TH_LOCALS, TH_NEWPAGE, TH_ORIG, TH_PAGE, TH_PC, TH_PFN, TH_PTE_TABLE, TH_STATUS, TS_RUNNING } from '../../model/layout.js';
 import { PC_IDLE } from '../../model/program.js';
 import { LOCK_PAGE, STATUS_MASK } from '../../model/locks.js';
 import { MM_OBJECTS } from '../../model/objects.js';
@@ -55,6 +55,16 @@ function permute(m: MMModel, s: Int32Array, perm: number[]): Int32Array {
     return e;
   };
   for (let p = 1; p <= sh.frames; p++) for (let i = 0; i < PG_WORDS; i++) out[L.page(perm[p]!) + i] = s[L.page(p) + i]!;
+  // A tail names its head in the low byte of its compound word (objects.ts); a huge pmd its THP in the low byte, with bit 8 set.
+  for (let p = 1; p <= sh.frames; p++) {
+    const c = out[L.page(p) + PG_COMPOUND]!;
+    out[L.page(p) + PG_COMPOUND] = (c & ~0xff) | ren(c & 0xff);
+  }
+  if (L.bases.pmd)
+    for (let mm = 0; mm < L.bases.pmd.length; mm++) {
+      const w = s[L.pmd(mm)]!;
+      if (w & 0x100) out[L.pmd(mm)] = (w & ~0xff) | ren(w & 0xff);
+    }
   for (let mm = 0; mm < sh.mms; mm++) for (let a = 0; a < sh.addrs; a++) out[L.pte(mm, a)] = renPte(s[L.pte(mm, a)]!);
   for (let f = 0; f < sh.files; f++) for (let i = 0; i < sh.filePages; i++) out[L.cache(f, i)] = ren(s[L.cache(f, i)]!);
   for (let g = 0; g < sh.gupSlots; g++) {
@@ -77,7 +87,18 @@ const canonical = (m: MMModel, s: Int32Array) => {
   return String(c);
 };
 
-const SCENARIOS = ['cow-fork-gup', 'cow-swap-gup', 'zap-migrate', 'truncate-private-swap', 'fork-gup-fast', 'reclaim-gup-fast', 'punch-private-cow'];
+const SCENARIOS = [
+  'cow-fork-gup',
+  'cow-swap-gup',
+  'zap-migrate',
+  'truncate-private-swap',
+  'fork-gup-fast',
+  'reclaim-gup-fast',
+  'punch-private-cow',
+  'thp-pte-cow-fork-gup',
+  'thp-cow-fork-gup-subpage',
+  'thp-pte-fork-pinned',
+];
 
 describe('frame symmetry', () => {
   const models = new Map<string, { m: MMModel; states: Int32Array[] }>();
@@ -112,7 +133,7 @@ describe('frame symmetry', () => {
     const m = model('cow-fork-gup', { kernel: '6.2' });
     const P = new FramePlaces(m.layout);
     const kinds = [...new Set(P.names.map((n) => n.replace(/\[\d+\]/g, '')))];
-    expect(kinds).toEqual(['mm.pte', 'gup.record', 'thread.status', 'thread.orig', 'thread.page', 'thread.new_page', 'thread.pfn']);
+    expect(kinds).toEqual(['mm.pte', 'frame.compound', 'gup.record', 'thread.status', 'thread.orig', 'thread.page', 'thread.new_page', 'thread.pfn']);
   });
 });
 

@@ -2,7 +2,9 @@
  * THP COW for seed 000 (model/kernel/huge_memory.ts, model/ops/fault.ts
  * do_huge_pmd_wp_page, model/ops/fork.ts copy_huge_pmd, model/ops/gup.ts
  * follow_trans_huge_pmd): cow.c's "vmsplice() + unmap in child" and the
- * fork of a pinned THP, on both sides of each fix. The model's THP is one page.
+ * fork of a pinned THP, on both sides of each fix; PMD-mapped THPs of one
+ * page and of two, PTE-mapped THPs and a single PTE of a THP (cow.c's
+ * THP_RUN_PMD, THP_RUN_PTE, THP_RUN_SINGLE_PTE).
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -86,10 +88,20 @@ describe('fork of a pinned THP', () => {
 
 describe('what THP COW is modelled for', () => {
   const base = (): ScenarioSpec => structuredClone(findScenario('thp-cow-fork-gup')!);
-  test('fork and GUP need a THP range of one page', () => {
-    const s = base();
-    s.vmas[0]!.pages = 2;
-    expect(() => validateScenario(s)).toThrow('threads[0].menu[1]: fork is not modelled with THP of 2 pages');
+  test('4.4 splits a THP of several pages whole (split_huge_page): a scenario that splits one is refused there', () => {
+    const r = mmcheck('check', '-s', 'thp-pte-cow-fork-gup', '-k', '4.4', '-i', 'cow-isolation');
+    expect(r.code).toBe(2);
+    expect(r.err.trim()).toBe(
+      'mmcheck: scenario thp-pte-cow-fork-gup: 4.4 splits a THP of several pages whole (split_huge_page_pmd -> split_huge_page): not modelled; PTE-mapped THPs come with the THP refcounting rework (4.5; read in 4.6.2)',
+    );
+  });
+  test('mprotect-subpage is for a page of a THP VMA; khugepaged does not meet PTE-mapped THPs', () => {
+    const s = structuredClone(findScenario('thp-pte-cow-fork-gup')!);
+    s.vmas[0]!.thp = false;
+    expect(() => validateScenario(s)).toThrow('threads[0].menu[1].addr: mprotect-subpage is for a page of a THP VMA ("thp": true)');
+    const c = structuredClone(findScenario('thp-pte-cow-fork-gup')!);
+    c.threads[1]!.menu.push({ op: 'collapse', mm: 'P' });
+    expect(() => validateScenario(c)).toThrow(/collapse with fork, GUP, mprotect-subpage or a partial MADV_DONTNEED/);
   });
   test('GUP-fast on a huge pmd (gup_huge_pmd) gives the same verdicts as the slow path', () => {
     for (const [kernel, verdict] of [
@@ -216,5 +228,54 @@ describe('mprotect of a THP VMA: change_huge_pmd', () => {
     s.threads[0]!.menu.push({ op: 'write', addr: 0, value: 2 });
     s.threads.push({ name: 'C', mm: 'C', menu: [{ op: 'read', addr: 0 }, { op: 'exit' }] });
     for (const kernel of ['5.19', '6.1', '6.2']) expect(`${kernel} ${check(s, kernel, ['cow-isolation', 'refcount-sane']).result.verdict}`).toBe(`${kernel} holds`);
+  });
+});
+
+describe('THPs of several pages: PTE-mapped (cow.c THP_RUN_PTE) and a single PTE (THP_RUN_SINGLE_PTE)', () => {
+  // Up to 5.7 reuse_swap_page -> page_trans_huge_map_swapcount (mapcounts only); 5.8 (and 5.7.3's backport) breaks COW in
+  // the child's GUP; from 5.9 do_wp_page tests page_count, which is the head's: one per PTE mapping the folio, plus the pipe.
+  const rows: [string, string, string, 'holds' | 'violated', number][] = [
+    ['thp-pte-cow-fork-gup', 'cow-isolation', '4.6', 'violated', 22],
+    ['thp-pte-cow-fork-gup', 'cow-isolation', '5.7', 'violated', 22],
+    ['thp-pte-cow-fork-gup', 'cow-isolation', '5.7.14', 'holds', 100],
+    ['thp-pte-cow-fork-gup', 'cow-isolation', '5.8', 'holds', 100],
+    ['thp-pte-cow-fork-gup', 'cow-isolation', '5.9', 'holds', 54],
+    ['thp-pte-cow-fork-gup', 'cow-isolation', '6.2', 'holds', 54],
+    ['thp-single-pte-cow-fork-gup', 'cow-isolation', '5.7', 'violated', 22],
+    ['thp-single-pte-cow-fork-gup', 'cow-isolation', '5.8', 'holds', 110],
+    ['thp-single-pte-cow-fork-gup', 'cow-isolation', '5.9', 'holds', 60],
+    ['thp-pte-vmsplice-before-fork', 'cow-isolation', '5.8', 'violated', 18],
+    ['thp-pte-vmsplice-before-fork', 'cow-isolation', '5.9', 'holds', 47],
+    ['thp-cow-fork-gup-subpage', 'cow-isolation', '5.9', 'violated', 21],
+    ['thp-cow-fork-gup-subpage', 'cow-isolation', '5.18', 'holds', 65],
+    ['thp-pte-fork-pinned', 'pin-coherent', '5.8', 'violated', 48],
+    ['thp-pte-fork-pinned', 'pin-coherent', '5.9', 'holds', 43],
+  ];
+  for (const [scenario, invariant, kernel, verdict, states] of rows)
+    test(`${scenario} @ ${kernel}: ${invariant} ${verdict}`, () => {
+      const { result } = check(scenario, kernel, [invariant, 'refcount-sane', 'rss-consistent']);
+      expect(result.verdict).toBe(verdict);
+      expect(result.states).toBe(states);
+      if (verdict === 'holds') expect(result.witnesses?.filter((w) => !w.found).map((w) => w.name)).toEqual([]);
+      else expect(result.violations[0]!.invariant).toBe(invariant);
+    });
+  test('5.7 reuses a subpage by page_trans_huge_map_swapcount; 5.9 copies it by page_count(head)', () => {
+    const bad = mmcheck('check', '-s', 'thp-pte-cow-fork-gup', '-k', '5.7', '-i', 'cow-isolation');
+    expect(bad.code).toBe(1);
+    expect(bad.out).toMatch(/__split_huge_pmd: the huge pmd of pfn 1 becomes PTE table 0 mapping its 2 pages \(pfn 1, 2\), page_ref_add\(1\)/);
+    expect(bad.out).toMatch(/reuse_swap_page: page_trans_huge_map_swapcount \(the largest subpage mapcount \+ the entire mapcount\) = 1 <= 1/);
+    const good = mmcheck('check', '-s', 'thp-pte-cow-fork-gup', '-k', '5.9', '-i', 'cow-isolation', '--coverage');
+    expect(good.code).toBe(0);
+    expect(good.out).toMatch(/^\s+[1-9]\d*\s+P: write P:0 := 2 · wp_page_copy: install$/m);
+  });
+  test('a split that takes no head reference per PTE (mutant split-no-ref-add) breaks refcount-sane', () => {
+    const { result } = check('thp-pte-cow-fork-gup', '6.2', ['refcount-sane'], { mutants: ['split-no-ref-add'] });
+    expect(result.verdict).toBe('violated');
+    expect(result.violations[0]!.message).toMatch(/^pfn 1: _refcount is 1 but 2 references exist/);
+  });
+  test('anon-exclusive holds through the split and the PTE-level copies on 5.19 and 6.2', () => {
+    for (const kernel of ['5.19', '6.2'])
+      for (const scenario of ['thp-pte-cow-fork-gup', 'thp-single-pte-cow-fork-gup', 'thp-pte-fork-pinned'])
+        expect(`${scenario} ${check(scenario, kernel, ['anon-exclusive']).result.verdict}`).toBe(`${scenario} holds`);
   });
 });
