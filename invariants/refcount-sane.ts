@@ -13,8 +13,7 @@
  * mapping it; a tail's own _refcount stays 0.
  */
 import { GUP_NONE, gupKind, gupPfn, gupRefs } from '../model/gup.js';
-import { PG_COMPOUND, PG_REF, PG_SWAPCACHE, PG_THP } from '../model/layout.js';
-import { compoundHeadOf } from '../model/objects.js';
+import { PG_REF, PG_SWAPCACHE, PG_THP } from '../model/layout.js';
 import { PTE_MIGRATION, PTE_PRESENT, PTE_SPECIAL, PTE_SWAP, pteKind, pteTarget } from '../model/pte.js';
 import type { MMInvariant } from './invariant.js';
 
@@ -68,15 +67,15 @@ export const refcountSane: MMInvariant = {
       if (p > 0 && p <= F) c[HELD + p]!++;
     }
     for (let pfn = 1; pfn <= F; pfn++) {
-      const head = compoundHeadOf(v.pageWord(pfn, PG_COMPOUND)) || pfn;
+      const head = v.folioHead(pfn);
       c[FOLIO + head]! += c[pfn]! + c[GUP + pfn]! + c[HELD + pfn]! + c[PMD + pfn]!;
     }
     for (let pfn = 1; pfn <= F; pfn++) {
       const maps = c[pfn]!;
       const gup = c[GUP + pfn]!;
       const held = c[HELD + pfn]!;
-      const head = compoundHeadOf(v.pageWord(pfn, PG_COMPOUND));
-      if (head) {
+      const head = v.folioHead(pfn);
+      if (head !== pfn) {
         if (head > F || !v.pageTest(head, PG_THP) || v.pageWord(head, PG_REF) === 0) return `pfn ${pfn} is a tail of pfn ${head}, which is not a THP`;
         if (v.pageWord(pfn, PG_REF) !== 0) return `pfn ${pfn}: a tail page has _refcount ${v.pageWord(pfn, PG_REF)} of its own (its references are its head's)`;
         if (v.pageMapcount(pfn) !== maps) return `pfn ${pfn}: _mapcount is ${v.pageMapcount(pfn)} but ${maps} PTE(s) map it`;

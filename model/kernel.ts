@@ -100,6 +100,8 @@ export class StateView {
   readonly gupSlots: number;
   readonly swapSlots: number;
   readonly threads: number;
+  /** Frames have their compound word (a world with THPs). */
+  readonly folios: boolean;
   /** Each thread's status word (status and wait) offset: the wake-up and waiter scans read it for every lock release. */
   readonly statusAt: Int32Array;
 
@@ -121,6 +123,7 @@ export class StateView {
     this.gupSlots = sh.gupSlots;
     this.swapSlots = sh.swapSlots;
     this.threads = world.threadMm.length;
+    this.folios = this.L.folios;
     this.statusAt = Int32Array.from({ length: this.threads }, (_, t) => this.L.thread(t) + TH_STATUS);
   }
 
@@ -175,6 +178,7 @@ export class StateView {
   /** page_count(): the _refcount of the page's folio (compound_head: a tail's references are its head's). */
   pageRef(pfn: number): number {
     const o = this.L.page(pfn);
+    if (!this.folios) return this.s[o + PG_REF]!;
     const head = compoundHeadOf(this.s[o + PG_COMPOUND]!);
     return this.s[head ? this.L.page(head) + PG_REF : o + PG_REF]!;
   }
@@ -184,22 +188,25 @@ export class StateView {
   }
   /** compound_head(): the head of pfn's folio (pfn itself for a head or an order-0 page). */
   folioHead(pfn: number): number {
+    if (!this.folios) return pfn;
     return compoundHeadOf(this.s[this.L.page(pfn) + PG_COMPOUND]!) || pfn;
   }
   /** A folio's entire mapcount (compound_mapcount: the huge pmds mapping it). */
   folioEntire(head: number): number {
+    if (!this.folios) return 0;
     return compoundEntire(this.s[this.L.page(head) + PG_COMPOUND]!);
   }
   /** The pages of head's folio, the head first (1 for an order-0 page); cold and warm paths only. */
   folioPages(head: number): number[] {
     const out = [head];
+    if (!this.folios) return out;
     for (let p = 1; p <= this.frames; p++)
       if (p !== head && compoundHeadOf(this.s[this.L.page(p) + PG_COMPOUND]!) === head) out[compoundIndex(this.s[this.L.page(p) + PG_COMPOUND]!)] = p;
     return out;
   }
   /** Subpage i of head's folio (the head for 0): the pmd's page plus the offset in the range, as follow_trans_huge_pmd computes it. */
   folioPage(head: number, i: number): number {
-    if (i === 0) return head;
+    if (i === 0 || !this.folios) return i === 0 ? head : 0;
     const want = compoundTail(head, i);
     for (let p = 1; p <= this.frames; p++) if (this.s[this.L.page(p) + PG_COMPOUND] === want) return p;
     return 0;
@@ -238,7 +245,7 @@ export class StateView {
   /** A free frame: no references, and not a tail of a folio (whose references are its head's). */
   isFree(pfn: number): boolean {
     const o = this.L.page(pfn);
-    return this.s[o + PG_REF]! === 0 && this.s[o + PG_COMPOUND]! === 0;
+    return this.s[o + PG_REF]! === 0 && (!this.folios || this.s[o + PG_COMPOUND]! === 0);
   }
 
   swapMap(slot: number): number {

@@ -80,7 +80,6 @@ export const PG_DATA = staticOffset(FRAME, 'data');
 export const PG_PRIVATE = staticOffset(FRAME, 'private');
 export const PG_MAPPING = staticOffset(FRAME, 'mapping');
 export const PG_COMPOUND = staticOffset(FRAME, 'compound');
-export const PG_WORDS = FRAME.fields.length;
 
 /** page flags. */
 export const PG_ANON = 1 << 0; // PageAnon
@@ -177,6 +176,8 @@ export class Layout {
   readonly threadWords: readonly number[];
   /** Words of a frame and of a swap slot. */
   readonly frameWords: number;
+  /** Frames have their compound word (a world with THPs: objects.ts frame.compound). */
+  readonly folios: boolean;
   readonly slotWords: number;
   /** Offsets within mm 0 of its first vma and first pte, and a file's words (precomputed: the kernel's steps compute them all the time). */
   private readonly vma0: number;
@@ -229,7 +230,8 @@ export class Layout {
     this.vma0 = this.mmBase0 + fields.mm!.vma!;
     this.pte0 = this.mmBase0 + fields.mm!.pte!;
     this.frameBase0 = base0('frame');
-    this.frameWords = objects.find((o) => o.kind === 'frame')!.fields.length;
+    this.frameWords = objects.find((o) => o.kind === 'frame')!.fields.reduce((n, f) => n + fieldLength(f, shape, 0), 0);
+    this.folios = this.frameWords > PG_COMPOUND;
     this.slotWords = objects.find((o) => o.kind === 'slot')!.fields.length;
     this.slotBase0 = base0('slot');
     this.gupBase0 = base0('gup');

@@ -255,8 +255,10 @@ export const MM_OBJECTS: readonly ObjectDecl[] = [
         },
       },
       {
+        // Only in a world with a THP VMA: the others would pay a word per frame in every state for nothing.
         name: 'compound',
         type: COMPOUND,
+        only: (s) => !!s.extra?.folios,
         readable: { key: 'folio', json: 'string', optional: true, show: (x, c) => formatCompound(x, c.word('flags')), flat: (o) => `pfn ${o} folio` },
       },
     ],

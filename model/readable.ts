@@ -91,7 +91,7 @@ export function readableOf(L: Layout, v: StateView, s: Int32Array): ReadableStat
         const r = f.readable;
         if (r) {
           if (f.length === undefined) {
-            const x = r.show(s[base + off]!, ctx);
+            const x = len ? r.show(s[base + off]!, ctx) : undefined;
             if (x !== undefined) {
               if (r.key) rec[r.key] = x;
               else Object.assign(rec, x);

@@ -105,6 +105,12 @@ export interface FieldDecl {
   readonly type: WordType;
   /** Words of an array field; a number, or from the scenario's shape (and the object's index). */
   readonly length?: number | ((shape: ShapeCounts, index: number) => number);
+  /**
+   * A one-word field that only some worlds have (0 words in the others, so
+   * that they do not pay for it in every state): like a field whose length
+   * depends on the scenario, it comes after the fixed ones.
+   */
+  readonly only?: (shape: ShapeCounts) => boolean;
   /** How it shows in the readable state; false: it does not (bookkeeping, locks shown elsewhere). */
   readonly readable: Readable | false;
   /** The field is a lock of this class (model/locks.ts LOCK_*): held locks, per holder, are read from it. */
@@ -168,6 +174,7 @@ export interface ObjectDecl {
 
 /** The length of a field in object `index`. */
 export function fieldLength(f: FieldDecl, shape: ShapeCounts, index: number): number {
+  if (f.only && !f.only(shape)) return 0;
   if (f.length === undefined) return 1;
   return typeof f.length === 'number' ? f.length : f.length(shape, index);
 }
@@ -177,7 +184,7 @@ export function staticOffset(o: ObjectDecl, field: string): number {
   let off = 0;
   for (const f of o.fields) {
     if (f.name === field) return off;
-    if (typeof f.length === 'function') throw new Error(`${o.kind}.${field}: comes after ${o.kind}.${f.name}, whose length depends on the scenario`);
+    if (typeof f.length === 'function' || f.only) throw new Error(`${o.kind}.${field}: comes after ${o.kind}.${f.name}, whose length depends on the scenario`);
     off += f.length ?? 1;
   }
   throw new Error(`${o.kind} has no field ${field}`);

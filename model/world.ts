@@ -167,6 +167,8 @@ export class MMModel implements Model {
       entries: scenario.threads.map((t) => t.menu.length),
       // lockdep witnessing one dependency keeps a ghost word: set when it is taken.
       extra: {
+        // A THP VMA: frames carry their place in a folio (objects.ts frame.compound).
+        ...(scenario.vmas.some((v) => v.thp) ? { folios: 1 } : {}),
         ...(typeof options.lockdep === 'number' ? { lockdep: 1 } : {}),
         // With "reclaim": "oom", one more table: the memory reserve only an OOM victim may use.
         ...(scenario.pageTables ? { pgtables: scenario.pageTables.tables + (scenario.reclaim === 'oom' ? 1 : 0) } : {}),

@@ -3,7 +3,7 @@
  * allocating a frame, get_page and put_page (which frees the frame at zero).
  */
 import type { Kernel } from '../kernel.js';
-import { PG_COMPOUND, PG_MAP, PG_REF, PG_THP, PG_WORDS } from '../layout.js';
+import { PG_COMPOUND, PG_MAP, PG_REF, PG_THP } from '../layout.js';
 import { compoundTail } from '../objects.js';
 
 /**
@@ -88,6 +88,6 @@ function free_folio(k: Kernel, head: number): void {
 
 function free_frame(k: Kernel, pfn: number): void {
   const map = k.pageMapcount(pfn);
-  for (let i = 0; i < PG_WORDS; i++) k.setPageWord(pfn, i, 0);
+  for (let i = 0; i < k.L.frameWords; i++) k.setPageWord(pfn, i, 0);
   k.setPageWord(pfn, PG_MAP, map);
 }

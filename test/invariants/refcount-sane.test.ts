@@ -42,17 +42,31 @@ test('a pin not counted in _refcount is reported with its bias', () => {
 });
 
 test('a tail page is accounted on its head: its own _refcount must stay 0, and its head must be a THP', () => {
-  const { k } = initial();
+  // thp-pte-cow-fork-gup's world (a THP VMA of two pages: frames have their compound word); P maps pfn 1 at P:0.
+  const m = model('thp-pte-cow-fork-gup', { kernel: '6.2' });
+  let s = new Int32Array(0);
+  m.initialStates((x) => (s = x.slice()));
+  const k = m.view(s);
+  k.setPageWord(1, PG_REF, 1);
+  k.setPageWord(1, PG_MAP, 1);
+  k.setPte(0, 0, ptePresent(1, true, true));
+  expect(refcountSane.check(k)).toBeNull();
   // pfn 2 becomes a tail of pfn 1, which is not a THP head.
   k.setPageWord(2, PG_COMPOUND, compoundTail(1, 1));
   expect(refcountSane.check(k)).toBe('pfn 2 is a tail of pfn 1, which is not a THP');
   k.setPageFlag(1, PG_THP);
   // A PTE mapping the tail is a reference on the head.
-  k.setPte(1, 0, ptePresent(2, false, false));
+  k.setPte(0, 1, ptePresent(2, true, true));
   k.setPageWord(2, PG_MAP, 1);
   expect(refcountSane.check(k)).toBe('pfn 1: _refcount is 1 but 2 references exist (2 PTE(s) and huge pmd(s) of the THP, 0 GUP, 0 swap/page cache, 0 held by threads)');
   k.setPageWord(1, PG_REF, 2);
   expect(refcountSane.check(k)).toBeNull();
   k.setPageWord(2, PG_REF, 1);
   expect(refcountSane.check(k)).toBe("pfn 2: a tail page has _refcount 1 of its own (its references are its head's)");
+});
+
+test('frames have no compound word in a world without THPs', () => {
+  const { m } = initial();
+  expect(m.layout.folios).toBe(false);
+  expect(model('thp-pte-cow-fork-gup', { kernel: '6.2' }).layout.frameWords).toBe(m.layout.frameWords + 1);
 });

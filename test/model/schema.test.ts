@@ -8,7 +8,7 @@
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { GUP_NONE, gupKind } from '../../model/gup.js';
-import { Layout, PG_COMPOUND, PG_WORDS, TH_HELD_LOCALS, TH_LOCALS, TH_NEWPAGE, TH_ORIG, TH_PAGE, TH_PC, TH_PFN, TH_PTE_TABLE, TH_STATUS, TS_RUNNING } from '../../model/layout.js';
+import { Layout, PG_COMPOUND, TH_HELD_LOCALS, TH_LOCALS, TH_NEWPAGE, TH_ORIG, TH_PAGE, TH_PC, TH_PFN, TH_PTE_TABLE, TH_STATUS, TS_RUNNING } from '../../model/layout.js';
 import { PC_IDLE } from '../../model/program.js';
 import { LOCK_PAGE, STATUS_MASK } from '../../model/locks.js';
 import { MM_OBJECTS } from '../../model/objects.js';
@@ -54,9 +54,9 @@ function permute(m: MMModel, s: Int32Array, perm: number[]): Int32Array {
     if ((k === PTE_PRESENT && !(e & PTE_SPECIAL)) || k === PTE_MIGRATION) return (e & ~(0xff << 3)) | (ren((e >>> 3) & 0xff) << 3);
     return e;
   };
-  for (let p = 1; p <= sh.frames; p++) for (let i = 0; i < PG_WORDS; i++) out[L.page(perm[p]!) + i] = s[L.page(p) + i]!;
+  for (let p = 1; p <= sh.frames; p++) for (let i = 0; i < L.frameWords; i++) out[L.page(perm[p]!) + i] = s[L.page(p) + i]!;
   // A tail names its head in the low byte of its compound word (objects.ts); a huge pmd its THP in the low byte, with bit 8 set.
-  for (let p = 1; p <= sh.frames; p++) {
+  for (let p = 1; p <= sh.frames && L.folios; p++) {
     const c = out[L.page(p) + PG_COMPOUND]!;
     out[L.page(p) + PG_COMPOUND] = (c & ~0xff) | ren(c & 0xff);
   }
@@ -133,7 +133,20 @@ describe('frame symmetry', () => {
     const m = model('cow-fork-gup', { kernel: '6.2' });
     const P = new FramePlaces(m.layout);
     const kinds = [...new Set(P.names.map((n) => n.replace(/\[\d+\]/g, '')))];
-    expect(kinds).toEqual(['mm.pte', 'frame.compound', 'gup.record', 'thread.status', 'thread.orig', 'thread.page', 'thread.new_page', 'thread.pfn']);
+    expect(kinds).toEqual(['mm.pte', 'gup.record', 'thread.status', 'thread.orig', 'thread.page', 'thread.new_page', 'thread.pfn']);
+    // A world with a THP VMA: a tail's head too, and the huge pmd.
+    const T = new FramePlaces(model('thp-pte-cow-fork-gup', { kernel: '6.2' }).layout);
+    expect([...new Set(T.names.map((n) => n.replace(/\[\d+\]/g, '')))]).toEqual([
+      'mm.pte',
+      'frame.compound',
+      'gup.record',
+      'pmd.entry',
+      'thread.status',
+      'thread.orig',
+      'thread.page',
+      'thread.new_page',
+      'thread.pfn',
+    ]);
   });
 });
 
