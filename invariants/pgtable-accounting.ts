@@ -2,12 +2,15 @@
  * The PTE-table pool balances: each table is free, or in use by exactly one
  * owner (a pmd that points at it, or a thread that holds it between
  * pte_alloc_one and pmd_populate / pte_free: vmf->prealloc_pte, __pte_alloc's
- * new table), or deposited under its mm's huge pmd
+ * new table), or deposited under its mm's huge pmd (or PMD migration entry)
  * (pgtable_trans_huge_deposit), one per huge pmd. A leak (a table nobody
  * owns) or a double use is a bug of the fault, fork, THP or exit paths.
  */
 import { TH_PTE_TABLE } from '../model/layout.js';
-import { pmdIsHuge, pmdTable } from '../model/objects.js';
+import { pmdIsHuge, pmdIsMigration, pmdTable } from '../model/objects.js';
+
+/** A huge pmd, or a PMD migration entry (which keeps the huge pmd's deposited table), has one table deposited. */
+const depositsTable = (w: number): boolean => pmdIsHuge(w) || pmdIsMigration(w);
 import type { MMInvariant } from './invariant.js';
 
 export const pgtableAccounting: MMInvariant = {
@@ -31,11 +34,11 @@ export const pgtableAccounting: MMInvariant = {
       if (state >= 2) {
         const m = state - 2;
         if (owners > 0) return `PTE table ${i} is deposited under ${v.mmName(m)}'s huge pmd but also in use`;
-        if (!pmdIsHuge(v.s[v.L.pmd(m)]!)) return `PTE table ${i} is deposited for ${v.mmName(m)}, whose pmd is not huge`;
+        if (!depositsTable(v.s[v.L.pmd(m)]!)) return `PTE table ${i} is deposited for ${v.mmName(m)}, whose pmd is neither huge nor a PMD migration entry`;
       }
     }
     for (let m = 0; m < v.mms; m++) {
-      if (!pmdIsHuge(v.s[v.L.pmd(m)]!)) continue;
+      if (!depositsTable(v.s[v.L.pmd(m)]!)) continue;
       let deposited = 0;
       for (let i = 0; i < n; i++) if (v.s[v.L.pgtable(i)] === 2 + m) deposited++;
       if (deposited !== 1) return `${v.mmName(m)}'s huge pmd has ${deposited} deposited tables, not 1`;

@@ -14,6 +14,7 @@
  */
 import { GUP_NONE, gupKind, gupPfn, gupRefs } from '../model/gup.js';
 import { PG_REF, PG_SWAPCACHE, PG_THP } from '../model/layout.js';
+import { pmdMigrationPfn } from '../model/objects.js';
 import { PTE_MIGRATION, PTE_PRESENT, PTE_SPECIAL, PTE_SWAP, pteKind, pteTarget } from '../model/pte.js';
 import type { MMInvariant } from './invariant.js';
 
@@ -55,6 +56,9 @@ export const refcountSane: MMInvariant = {
     for (let m = 0; m < hugePmds; m++) {
       const folio = v.hugePmdPfn(m);
       if (folio > 0 && folio <= F) c[PMD + folio]!++;
+      // A PMD migration entry holds no reference, but its THP must not be freed under it.
+      const migrating = pmdMigrationPfn(v.pmdWord(m));
+      if (migrating > 0 && migrating <= F) c[MIG + migrating]!++;
     }
     for (let g = 0; g < gups; g++) {
       const r = v.gup(g);

@@ -7,6 +7,7 @@
  */
 import { MM_ANONPAGES, MM_DROPPED, MM_LIVE, RSS_NAMES } from '../model/layout.js';
 import type { MMInvariant } from './invariant.js';
+import { pmdIsMigration } from '../model/objects.js';
 
 export const rssConsistent: MMInvariant = {
   name: 'rss-consistent',
@@ -31,8 +32,8 @@ export const rssConsistent: MMInvariant = {
         const c = v.rssClass(v.pte(m, a));
         if (c >= 0) counts[c]!++;
       }
-      // A huge pmd maps its THP's pages: MM_ANONPAGES counts each (add_mm_counter(HPAGE_PMD_NR)).
-      if (m < v.hugePmds && v.hugePmdPfn(m)) counts[MM_ANONPAGES]! += v.world.thpPages;
+      // A huge pmd maps its THP's pages: MM_ANONPAGES counts each (add_mm_counter(HPAGE_PMD_NR)); a PMD migration entry keeps them counted.
+      if (m < v.hugePmds && (v.hugePmdPfn(m) || pmdIsMigration(v.pmdWord(m)))) counts[MM_ANONPAGES]! += v.world.thpPages;
       for (let c = 0; c < 4; c++) {
         if (v.rss(m, c) !== counts[c]) {
           return `mm ${v.mmName(m)}: ${RSS_NAMES[c]} is ${v.rss(m, c)} but ${v.mmName(m)} has ${counts[c]} such entries`;

@@ -8,7 +8,20 @@
 import { FramePlaces } from './frame-places.js';
 import { keyName, LockPlaces } from './held-locks.js';
 import { statusWait, withWait } from './locks.js';
-import { compoundEntire, compoundHeadOf, compoundIndex, compoundTail, mappingFile, mappingIndex, pmdHugePfn, pmdHugeRo, pmdIsHuge } from './objects.js';
+import {
+  compoundEntire,
+  compoundHeadOf,
+  compoundIndex,
+  compoundTail,
+  mappingFile,
+  mappingIndex,
+  pmdHugePfn,
+  pmdHugeRo,
+  pmdIsHuge,
+  pmdIsMigration,
+  pmdMigrationKind,
+  pmdMigrationPfn,
+} from './objects.js';
 import type { Lockdep } from './lockdep.js';
 import type { ReadableState } from './readable.js';
 import { GUP_DETACHED, GUP_NONE, gupAddr, gupKind, gupMm, gupPfn, gupRefs } from './gup.js';
@@ -40,7 +53,7 @@ import {
   VMA_PRESENT,
   VMA_WRITE,
 } from './layout.js';
-import { PTE_MIGRATION, PTE_PRESENT, PTE_SPECIAL, PTE_SWAP, ptePresent, pteKind, pteTarget, pteZero } from './pte.js';
+import { PTE_MIGRATION, PTE_PRESENT, PTE_SPECIAL, PTE_SWAP, ptePresent, pteKind, pteMigration, pteTarget, pteZero } from './pte.js';
 import type { KernelFunctions } from './kernel/functions.js';
 
 /** The static world a model state belongs to. */
@@ -210,6 +223,12 @@ export class StateView {
     const want = compoundTail(head, i);
     for (let p = 1; p <= this.frames; p++) if (this.s[this.L.page(p) + PG_COMPOUND] === want) return p;
     return 0;
+  }
+  /** total_mapcount() / folio_mapcount(): the mappings of every page of head's folio, its huge pmds included. */
+  total_mapcount(head: number): number {
+    let n = this.folioEntire(head);
+    for (const p of this.folioPages(head)) n += this.pageMapcount(p);
+    return n;
   }
   /** page_mapcount(): how many page tables map the page: its PTEs plus its folio's huge pmds. */
   page_mapcount(pfn: number): number {
@@ -427,7 +446,8 @@ export class StateView {
   /**
    * What maps address a of mm m, as the MMU sees it: its PTE or, under a huge
    * pmd (the THP VMA is the process's only VMA), the THP as a present entry,
-   * writable when the pmd and the VMA are.
+   * writable when the pmd and the VMA are; under a PMD migration entry, a
+   * migration entry of the subpage.
    */
   mapped(m: number, a: number): number {
     if (this.world.thpPages > 0) {
@@ -437,6 +457,9 @@ export class StateView {
         const page = folio ? this.folioPage(folio, a - this.world.vmaStart[this.world.vmaOfAddr[a]!]!) : 0;
         return page ? ptePresent(page, !pmdHugeRo(w) && (this.vmaAt(m, a) & VMA_WRITE) !== 0, true) : pteZero();
       }
+      // A PMD migration entry: each address reads as a migration entry of its subpage.
+      if (pmdIsMigration(w) && this.vmaPresent(m, a))
+        return pteMigration(this.folioPage(pmdMigrationPfn(w), a - this.world.vmaStart[this.world.vmaOfAddr[a]!]!), pmdMigrationKind(w));
     }
     return this.pte(m, a);
   }

@@ -81,20 +81,32 @@ export const REMEMBERED_FRAME: WordType = { name: 'frame', ref: { to: 'frame', b
 const SLOT_PLUS_ONE: WordType = { name: 'slot + 1', ref: { to: 'slot', bias: 1 } };
 /** The PTE value a thread saw (orig_pte): a PTE, whose frame is renamed like one in a page table. */
 const ORIG_PTE: WordType = { name: 'orig_pte', fields: PTE_WORD.fields };
-/** A pmd entry: none (0), the PTE table it points at (index + 1), or a huge mapping of a THP (PMD_HUGE | pfn). The one encoder of the word. */
+/**
+ * A pmd entry: none (0), the PTE table it points at (index + 1), a huge
+ * mapping of a THP (PMD_HUGE | pfn), or a PMD migration entry of a THP
+ * (PMD_MIGRATION | kind | pfn: 4.14 on, not present, holding no reference).
+ * The one encoder of the word.
+ */
 const PMD_HUGE_BIT = 1 << 8;
+const PMD_RO_BIT = 1 << 9;
+const PMD_MIGRATION_BIT = 1 << 10;
+const PMD_MIGRATION_KIND_SHIFT = 11;
+const PMD_KIND_MASK = PMD_HUGE_BIT | PMD_MIGRATION_BIT;
 const PMD_WORD: WordType = {
   name: 'pmd',
   fields: [
-    { name: 'table', shift: 0, bits: 8, ref: { to: 'pgtable', bias: 1 }, when: { mask: PMD_HUGE_BIT, among: [0] } },
-    { name: 'huge_pfn', shift: 0, bits: 8, ref: { to: 'frame', bias: 0, holds: true }, when: { mask: PMD_HUGE_BIT, among: [PMD_HUGE_BIT] } },
+    { name: 'table', shift: 0, bits: 8, ref: { to: 'pgtable', bias: 1 }, when: { mask: PMD_KIND_MASK, among: [0] } },
+    { name: 'huge_pfn', shift: 0, bits: 8, ref: { to: 'frame', bias: 0, holds: true }, when: { mask: PMD_KIND_MASK, among: [PMD_HUGE_BIT] } },
+    { name: 'migration_pfn', shift: 0, bits: 8, ref: { to: 'frame', bias: 0 }, when: { mask: PMD_KIND_MASK, among: [PMD_MIGRATION_BIT] } },
     { name: 'huge', shift: 8, bits: 1 },
     // A huge pmd write-protected (fork's copy_huge_pmd: pmdp_set_wrprotect); clear: writable when the VMA is.
     { name: 'ro', shift: 9, bits: 1 },
+    { name: 'migration', shift: 10, bits: 1 },
+    // A migration entry's kind (pte.ts MIGRATION_READ, _READ_EXCLUSIVE, _WRITE).
+    { name: 'migration_kind', shift: PMD_MIGRATION_KIND_SHIFT, bits: 2 },
   ],
 };
 export const PMD_HUGE = PMD_HUGE_BIT;
-const PMD_RO_BIT = 1 << 9;
 export const pmdHuge = (pfn: number, ro = false): number => PMD_HUGE_BIT | pfn | (ro ? PMD_RO_BIT : 0);
 /** A huge pmd of the huge zero page (a THP read fault with use_zero_page, the default): always R/O. */
 export const PMD_HUGE_ZERO = PMD_HUGE_BIT | PMD_RO_BIT;
@@ -106,9 +118,18 @@ export const pmdIsHuge = (w: number): boolean => (w & PMD_HUGE_BIT) !== 0;
 /** The THP a huge pmd maps, or 0. */
 export const pmdHugePfn = (w: number): number => (w & PMD_HUGE_BIT ? w & 0xff : 0);
 /** The PTE table (index + 1) a pmd points at, or 0. */
-export const pmdTable = (w: number): number => (w & PMD_HUGE_BIT ? 0 : w & 0xff);
+export const pmdTable = (w: number): number => (w & PMD_KIND_MASK ? 0 : w & 0xff);
+/** set_pmd_migration_entry's entry for a THP (kind: pte.ts MIGRATION_*). */
+export const pmdMigration = (pfn: number, kind: number): number => PMD_MIGRATION_BIT | pfn | (kind << PMD_MIGRATION_KIND_SHIFT);
+export const pmdIsMigration = (w: number): boolean => (w & PMD_MIGRATION_BIT) !== 0;
+/** The THP a PMD migration entry points at, or 0. */
+export const pmdMigrationPfn = (w: number): number => (w & PMD_MIGRATION_BIT ? w & 0xff : 0);
+export const pmdMigrationKind = (w: number): number => (w >>> PMD_MIGRATION_KIND_SHIFT) & 3;
+/** pmd_trans_unstable (4.5 on; !pmd_present counts from 4.14, 84c3fc4e9c56): none, huge, or a migration entry: not a table to walk. */
+export const pmdUnstable = (w: number): boolean => w === 0 || (w & PMD_KIND_MASK) !== 0;
 export function formatPmd(w: number): string {
   if (w === 0) return 'none';
+  if (w & PMD_MIGRATION_BIT) return `migration entry (${['read', 'read-exclusive', 'write'][pmdMigrationKind(w)]}) of pfn ${w & 0xff}`;
   if (w & PMD_HUGE_BIT) return `huge: ${w & 0xff ? `pfn ${w & 0xff}` : 'the huge zero page'}${w & PMD_RO_BIT ? ', R/O' : ''}`;
   return `table ${(w & 0xff) - 1}`;
 }
@@ -139,8 +160,10 @@ export const compoundTail = (head: number, index: number): number => head | (ind
 export const compoundHeadOf = (w: number): number => w & ((1 << COMPOUND_HEAD_BITS) - 1);
 export const compoundIndex = (w: number): number => (w >>> COMPOUND_INDEX_SHIFT) & ((1 << COMPOUND_INDEX_BITS) - 1);
 /** A head's entire mapcount. */
-export const compoundEntire = (w: number): number => (w >>> COMPOUND_ENTIRE_SHIFT) & ((1 << COMPOUND_ENTIRE_BITS) - 1);
-export const withEntire = (w: number, n: number): number => (w & ~(((1 << COMPOUND_ENTIRE_BITS) - 1) << COMPOUND_ENTIRE_SHIFT)) | (n << COMPOUND_ENTIRE_SHIFT);
+/** A head's entire mapcount, signed (two's complement in its bits): a kernel bug can take compound_mapcount below 0 (4.14-5.8's split of a PMD migration entry). */
+export const compoundEntire = (w: number): number => ((w >>> COMPOUND_ENTIRE_SHIFT) << (32 - COMPOUND_ENTIRE_BITS)) >> (32 - COMPOUND_ENTIRE_BITS);
+export const withEntire = (w: number, n: number): number =>
+  (w & ~(((1 << COMPOUND_ENTIRE_BITS) - 1) << COMPOUND_ENTIRE_SHIFT)) | ((n & ((1 << COMPOUND_ENTIRE_BITS) - 1)) << COMPOUND_ENTIRE_SHIFT);
 function formatCompound(w: number, flags: number): string | undefined {
   const head = compoundHeadOf(w);
   if (head) return `tail ${compoundIndex(w)} of pfn ${head}`;

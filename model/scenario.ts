@@ -149,6 +149,8 @@ export function scenarioKernelProblem(s: ScenarioSpec, version: string): string 
     return `scenario ${s.name}: ${version} has no OOM reaper (it came in 4.6, aac453635549): drop the "oom-reaper" thread`;
   const thp = s.vmas.find((v) => v.thp);
   const splitsThp = (e: MenuEntry) => e.op === 'mprotect-subpage' || (e.op === 'madv-dontneed' && !!thp && (e.addr !== thp.start || (e.pages ?? 1) !== thp.pages));
+  if (thp && s.threads.some((t) => t.menu.some((e) => e.op === 'migrate')) && r && compareMainline(r, { major: 4, minor: 14 }) < 0)
+    return `scenario ${s.name}: ${version} migrates a THP by splitting it first (unmap_and_move -> split_huge_page): not modelled; THP migration with PMD migration entries came in 4.14 (616b8371539a)`;
   if (thp && thp.pages > 1 && s.threads.some((t) => t.menu.some(splitsThp)) && r && compareMainline(r, { major: 4, minor: 5 }) < 0)
     return `scenario ${s.name}: ${version} splits a THP of several pages whole (split_huge_page_pmd -> split_huge_page): not modelled; PTE-mapped THPs come with the THP refcounting rework (4.5; read in 4.6.2)`;
   if ((s.files ?? []).some((f) => f.dax) && r && compareMainline(r, { major: 4, minor: 7 }) >= 0)
@@ -361,10 +363,17 @@ export function validateScenario(s: ScenarioSpec): void {
     if (s.vmas.length !== 1) fail(path, "a THP VMA must be the process's only VMA: the huge pmd maps its whole range");
     if (s.pages.length) fail(path, 'a THP VMA starts with nothing mapped (pages: [])');
     if (v.pages > FOLIO_MAX_PAGES) fail(`vmas[${thp}].pages`, `a THP of at most ${FOLIO_MAX_PAGES} pages (the frame's compound word)`);
-    const allowed = new Set(['read', 'write', 'madv-dontneed', 'mprotect-subpage', 'munmap', 'mprotect', 'exit', 'collapse', 'fork', 'gup', 'put', 'device-write']);
+    const allowed = new Set(['read', 'write', 'madv-dontneed', 'mprotect-subpage', 'munmap', 'mprotect', 'exit', 'collapse', 'fork', 'gup', 'put', 'device-write', 'migrate']);
+    const migrates = s.threads.some((u) => u.menu.some((x) => x.op === 'migrate'));
     s.threads.forEach((t, ti) =>
       t.menu.forEach((e, ei) => {
         if (!allowed.has(e.op)) fail(`threads[${ti}].menu[${ei}]`, `${e.op} is not modelled with THP (only ${[...allowed].join(', ')})`);
+        // A PMD migration entry meets faults, GUP, fork, MADV_DONTNEED (split when partial), zap and exit in the model; not mprotect's change_huge_pmd or khugepaged.
+        if (migrates && (e.op === 'mprotect' || e.op === 'mprotect-subpage' || e.op === 'collapse'))
+          fail(
+            `threads[${ti}].menu[${ei}]`,
+            `${e.op} with THP migration in the scenario would meet a PMD migration entry (change_huge_pmd, change_pte_range, khugepaged): not modelled`,
+          );
         // khugepaged meeting a PTE-mapped THP (SCAN_PAGE_COMPOUND up to 5.7, collapsed from 5.8) is not modelled.
         const splits = (x: MenuEntry) =>
           x.op === 'fork' || x.op === 'gup' || x.op === 'mprotect-subpage' || (x.op === 'madv-dontneed' && (x.addr !== v.start || (x.pages ?? 1) !== v.pages));

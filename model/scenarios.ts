@@ -62,6 +62,9 @@ const ORDER = [
   'thp-pte-vmsplice-before-fork',
   'thp-cow-fork-gup-subpage',
   'thp-pte-fork-pinned',
+  'thp-migrate-race',
+  'thp-migrate-fork',
+  'thp-migrate-split',
 ];
 
 function loadBuiltins(): ScenarioSpec[] {

@@ -72,6 +72,14 @@ export const SWITCHES = [
     requires: ['postpone-pte-alloc'],
   },
   {
+    name: 'thp-wp-page-lock',
+    since: '4.14',
+    commit: 'ba3c4ce6def4',
+    title: 'mm, THP, swap: make reuse_swap_page() works for THP swapped out',
+    summary:
+      "do_huge_pmd_wp_page takes the THP's page lock (lock_page, then pmd_same again) before its reuse test (reuse_swap_page); 5.19 tests PageAnonExclusive first, without it",
+  },
+  {
     name: 'fault-prealloc-pte',
     since: '5.0',
     commit: '63f3655f9501',
@@ -122,6 +130,13 @@ export const SWITCHES = [
     summary: 'do_wp_page reuses an anon page only if page_count == 1 (not mapcount + swapcount)',
   },
   {
+    name: 'split-pmd-migration-mapcount',
+    since: '5.9',
+    commit: 'ec0abae6dcdf',
+    title: 'mm/thp: fix __split_huge_pmd_locked() for migration PMD',
+    summary: "splitting a PMD migration entry no longer raises each subpage's _mapcount and drops compound_mapcount (the entry holds no mapping)",
+  },
+  {
     name: 'fork-cow-pinned',
     since: '5.9',
     commit: '70e806e4e645',
@@ -165,6 +180,13 @@ export const SWITCHES = [
     commit: '3bff7e3f1f16',
     title: 'mm/huge_memory: streamline COW logic in do_huge_pmd_wp_page()',
     summary: 'do_huge_pmd_wp_page reuses a THP only if page_count == 1, not by mapcount (reuse_swap_page)',
+  },
+  {
+    name: 'split-pmd-migration-refs',
+    since: '5.18',
+    commit: '9d84604b845c',
+    title: 'mm/thp: refix __split_huge_pmd_locked() for migration PMD',
+    summary: 'splitting a PMD migration entry no longer adds nr - 1 references to the THP (page_ref_add only for a present pmd): a leak',
   },
   {
     name: 'cow-page-count',
@@ -281,6 +303,16 @@ export const MUTANTS = [
     name: 'wp-copy-leaks-ref',
     breaks: 'refcount-sane',
     summary: 'wp_page_copy forgets the put_page of the old page',
+  },
+  {
+    name: 'pmd-unstable-misses-migration',
+    breaks: 'pmd-stable',
+    summary: "pmd_trans_unstable tests none and huge only, without 84c3fc4e9c56's !pmd_present: a fault walks a PMD migration entry as a PTE table",
+  },
+  {
+    name: 'huge-wp-no-page-lock',
+    breaks: 'cow-isolation',
+    summary: "do_huge_pmd_wp_page decides reuse without the THP page lock (as before 4.14): with the parent's pmd a migration entry, the child reuses a THP both still map",
   },
   {
     name: 'split-no-ref-add',

@@ -114,7 +114,8 @@ function condition(sc: ScenarioSpec, c: WitnessCondition): (v: StateView) => boo
     case 'swap':
       return (v) => pteKind(v.pte(mm, addr)) === PTE_SWAP;
     case 'migration':
-      return (v) => pteKind(v.pte(mm, addr)) === PTE_MIGRATION;
+      // A PTE migration entry, or a PMD migration entry over the address.
+      return (v) => pteKind(v.mapped(mm, addr)) === PTE_MIGRATION;
     case 'huge':
       return (v) => v.hugePmds > 0 && v.hugePmd(mm);
     case 'thp-pte':

@@ -47,6 +47,8 @@ export interface KernelFunctions {
   // mm/huge_memory.c
   copy_huge_pmd_splits: huge.CopyHugePmdSplits;
   huge_wp_reuse: huge.HugeWpReuse;
+  huge_wp_page_lock: huge.HugeWpLocks;
+  split_pmd_migration: huge.SplitPmdMigration;
   split_huge_pmd: typeof huge.split_huge_pmd;
   // mm/mprotect.c
   can_change_pte_writable: mprotect.CanChangePteWritable;
@@ -104,6 +106,12 @@ export function kernelFunctions(switches: ReadonlySet<SwitchName>, mutants: Read
     copy_huge_pmd_splits: has('anon-exclusive') ? huge.copy_huge_pmd_splits_5_19 : has('thp-fork-split-pinned') ? huge.copy_huge_pmd_splits_5_9 : huge.copy_huge_pmd_splits_4_4,
     huge_wp_reuse: has('anon-exclusive') ? huge.huge_wp_reuse_5_19 : has('thp-wp-page-count') ? huge.huge_wp_reuse_5_18 : huge.huge_wp_reuse_4_4,
     split_huge_pmd: huge.split_huge_pmd,
+    split_pmd_migration: has('split-pmd-migration-refs')
+      ? huge.split_pmd_migration_5_18
+      : has('split-pmd-migration-mapcount')
+        ? huge.split_pmd_migration_5_9
+        : huge.split_pmd_migration_4_14,
+    huge_wp_page_lock: has('anon-exclusive') ? huge.huge_wp_page_lock_5_19 : has('thp-wp-page-lock') ? huge.huge_wp_page_lock_4_14 : huge.huge_wp_page_lock_4_4,
     shrink_page_list_keeps_pinned: has('vmscan-skip-pinned') ? vmscan.shrink_page_list_keeps_pinned_5_11 : vmscan.shrink_page_list_keeps_pinned_5_7,
     swap_pte_exclusive: has('swp-exclusive') ? vmscan.swap_pte_exclusive_5_19 : vmscan.swap_pte_exclusive_5_7,
   };

@@ -12,8 +12,8 @@
  */
 import type { Kernel } from '../kernel.js';
 import { MM_ANONPAGES, MMF_GHOST_BAD_PMD, MM_FLAGS, PG_ANON_EXCLUSIVE, PG_MAP, TH_PTE_TABLE, VMA_WRITE } from '../layout.js';
-import { PMD_HUGE_ZERO, pmdHuge, pmdHugePfn, pmdHugeRo, pmdIsHuge, pmdTable, pmdWithRo } from '../objects.js';
-import { ptePresent, pteZero } from '../pte.js';
+import { PMD_HUGE_ZERO, pmdHuge, pmdHugePfn, pmdHugeRo, pmdIsHuge, pmdIsMigration, pmdMigration, pmdMigrationKind, pmdMigrationPfn, pmdTable, pmdWithRo } from '../objects.js';
+import { MIGRATION_READ, pteMigration, ptePresent, pteZero } from '../pte.js';
 import { page_needs_cow_for_dma } from './memory.js';
 import { get_page, put_page } from './page_alloc.js';
 import { pte_free_table, set_pmd, takeTableNoOom } from './pgalloc.js';
@@ -52,6 +52,15 @@ export function set_huge_pmd(k: Kernel, t: number, m: number, folio: number): vo
 /** zap_huge_pmd: the huge pmd cleared under pmd_lock, its table withdrawn and freed, the folio unmapped and put. */
 export function zap_huge_pmd(k: Kernel, m: number): boolean {
   const w = k.s[k.L.pmd(m)]!;
+  if (pmdIsMigration(w)) {
+    // A PMD migration entry (4.14 on): no rmap or reference to drop (set_pmd_migration_entry took them); the rss and the deposited table go.
+    k.s[k.L.pmd(m)] = 0;
+    for (let i = 0; i < k.L.pgtables; i++) if (k.s[k.L.pgtable(i)] === 2 + m) k.s[k.L.pgtable(i)] = 0;
+    k.addRss(m, MM_ANONPAGES, -hugeNr(k));
+    for (const a of hugeAddrs(k, m)) k.detachGup(m, a);
+    if (k.narrate) k.note(`zap_huge_pmd: the PMD migration entry of pfn ${pmdMigrationPfn(w)} cleared, its deposited table freed, MM_ANONPAGES-${hugeNr(k)}`);
+    return true;
+  }
   if (!pmdIsHuge(w)) return false;
   const folio = pmdHugePfn(w);
   k.s[k.L.pmd(m)] = 0; // huge -> none: allowed under mmap_lock for read
@@ -118,6 +127,7 @@ export function split_huge_pmd(k: Kernel, t: number, m: number): void {
 /** The split; refAdd false is the mutant split-no-ref-add (model/kernel/mutants.ts). */
 export function __split_huge_pmd_locked(k: Kernel, t: number, m: number, refAdd: boolean): void {
   const w = k.s[k.L.pmd(m)]!;
+  if (pmdIsMigration(w)) return k.fn.split_pmd_migration(k, t, m);
   if (!pmdIsHuge(w)) return;
   const folio = pmdHugePfn(w);
   let table = 0;
@@ -153,6 +163,51 @@ export function __split_huge_pmd_locked(k: Kernel, t: number, m: number, refAdd:
     );
   }
 }
+
+/**
+ * __split_huge_pmd_locked on a PMD migration entry (a partial MADV_DONTNEED
+ * or munmap of a THP under migration): the deposited table back in the pmd
+ * and a PTE migration entry for each subpage, of the entry's kind. The entry
+ * holds no reference and no mapcount, so nothing else is due; two releases
+ * did more, from the present-pmd path. Read in mm/huge_memory.c of 5.8.1,
+ * 5.9.1, 5.17-rc5, 5.18.12 and 6.2 (notes/pmd-migration-source.md).
+ */
+export type SplitPmdMigration = (k: Kernel, t: number, m: number) => void;
+function splitMigrationEntry(k: Kernel, t: number, m: number): { folio: number; nr: number; note: string } {
+  const w = k.s[k.L.pmd(m)]!;
+  const folio = pmdMigrationPfn(w);
+  const kind = pmdMigrationKind(w);
+  let table = 0;
+  for (let i = 0; i < k.L.pgtables && !table; i++) {
+    if (k.s[k.L.pgtable(i)] !== 2 + m) continue;
+    k.s[k.L.pgtable(i)] = 1; // pgtable_trans_huge_withdraw
+    table = i + 1;
+  }
+  set_pmd(k, t, m, table);
+  const pages = k.folioPages(folio);
+  const addrs = hugeAddrs(k, m);
+  addrs.forEach((a, i) => k.setPte(m, a, pteMigration(pages[i]!, kind)));
+  return { folio, nr: addrs.length, note: `__split_huge_pmd_locked: the PMD migration entry of pfn ${folio} becomes PTE table ${table - 1} of ${addrs.length} migration entries` };
+}
+/** 4.14-5.8: as for a present pmd, page_ref_add(nr - 1), each subpage's _mapcount + 1 and compound_mapcount - 1, on a THP no pmd maps (fixed by ec0abae6dcdf, 5.9). */
+export const split_pmd_migration_4_14: SplitPmdMigration = (k, t, m) => {
+  const { folio, nr, note } = splitMigrationEntry(k, t, m);
+  get_page(k, folio, nr - 1);
+  for (const p of k.folioPages(folio)) k.setPageWord(p, PG_MAP, k.pageMapcount(p) + 1);
+  page_remove_rmap(k, folio, true);
+  if (k.narrate) k.note(`${note}; and, as for a present pmd, page_ref_add(${nr - 1}), each subpage's _mapcount + 1, compound_mapcount - 1 (the entry held none of them)`);
+};
+/** 5.9 (ec0abae6dcdf): the mapcounts left alone, but page_ref_add(nr - 1) still unconditional: a reference leak (fixed by 9d84604b845c, 5.18). */
+export const split_pmd_migration_5_9: SplitPmdMigration = (k, t, m) => {
+  const { folio, nr, note } = splitMigrationEntry(k, t, m);
+  get_page(k, folio, nr - 1);
+  if (k.narrate) k.note(`${note}; page_ref_add(${nr - 1}) as for a present pmd (the entry holds no reference)`);
+};
+/** 5.18 (9d84604b845c): page_ref_add only for a present pmd. */
+export const split_pmd_migration_5_18: SplitPmdMigration = (k, t, m) => {
+  const { note } = splitMigrationEntry(k, t, m);
+  if (k.narrate) k.note(note);
+};
 
 /** copy_huge_pmd's test by release: must fork split the parent's huge pmd and copy at the PTE level (-EAGAIN)? */
 export type CopyHugePmdSplits = (k: Kernel, parent: number, folio: number) => boolean;
@@ -194,6 +249,41 @@ export function copy_huge_pmd_share(k: Kernel, parent: number, child: number): b
   if (k.narrate) k.note(`copy_huge_pmd: THP pfn ${folio} shared with the child, both huge pmds R/O (page_dup_rmap${dup}), MM_ANONPAGES+${hugeNr(k)}`);
   return true;
 }
+
+/**
+ * copy_huge_pmd at fork of a PMD migration entry (4.14 on): a table
+ * deposited for the child, a writable (5.19: or exclusive) entry made
+ * readable in the parent, the child gets the same entry and MM_ANONPAGES +
+ * nr; no reference (the entry holds none). Read in mm/huge_memory.c of
+ * 4.20 and 6.2.
+ */
+export function copy_huge_pmd_migration(k: Kernel, parent: number, child: number): boolean {
+  const w = k.s[k.L.pmd(parent)]!;
+  const table = takeTableNoOom(k);
+  if (table <= 0) {
+    if (k.narrate) k.note('copy_huge_pmd: no page table to deposit for the child: -ENOMEM');
+    return false;
+  }
+  k.s[k.L.pgtable(table - 1)] = 2 + child; // pgtable_trans_huge_deposit
+  const entry = pmdMigration(pmdMigrationPfn(w), MIGRATION_READ);
+  k.s[k.L.pmd(parent)] = entry;
+  k.s[k.L.pmd(child)] = entry;
+  k.addRss(child, MM_ANONPAGES, hugeNr(k));
+  if (k.narrate)
+    k.note(
+      `copy_huge_pmd: a PMD migration entry of pfn ${pmdMigrationPfn(w)}${pmdMigrationKind(w) !== MIGRATION_READ ? ' made readable in the parent' : ''}; the child gets it too, MM_ANONPAGES+${hugeNr(k)}`,
+    );
+  return true;
+}
+
+/** Does do_huge_pmd_wp_page lock the THP before its reuse test (and sleep while another holds it)? */
+export type HugeWpLocks = (k: Kernel, folio: number) => boolean;
+/** 4.4-4.13: page_mapcount / page_trans_huge_mapcount under the pmd lock only. */
+export const huge_wp_page_lock_4_4: HugeWpLocks = () => false;
+/** 4.14 (ba3c4ce6def4): "Lock page for reuse_swap_page()": trylock_page, else lock_page and pmd_same again. */
+export const huge_wp_page_lock_4_14: HugeWpLocks = () => true;
+/** 5.19: an exclusive THP is reused at once; the page lock only for the page_count test. */
+export const huge_wp_page_lock_5_19: HugeWpLocks = (k, folio) => !k.pageTest(folio, PG_ANON_EXCLUSIVE);
 
 /** do_huge_pmd_wp_page's reuse test by release: may the faulting mm write the THP in place? Returns why, or null. */
 export type HugeWpReuse = (k: Kernel, folio: number) => string | null;

@@ -87,6 +87,8 @@ export const MUTANT_IMPLEMENTATIONS: Record<Exclude<MutantName, ProgramMutant>, 
   }),
   // A split whose PTEs take no head references (no page_ref_add(nr - 1)): the folio is freed while PTEs still map it.
   'split-no-ref-add': replacement('split_huge_pmd', () => (k: Kernel, t: number, m: number) => __split_huge_pmd_locked(k, t, m, false)),
+  // do_huge_pmd_wp_page tests reuse without the THP's page lock (as before 4.14): a migration in flight is not waited for.
+  'huge-wp-no-page-lock': replacement('huge_wp_page_lock', () => () => false),
   // A lost wake-up: the sleepers on the page lock stay asleep.
   'unlock-page-no-wake': replacement('wake_up_page', () => () => {}),
 } as Record<Exclude<MutantName, ProgramMutant>, Replacement<KernelFunctionName>>;
@@ -100,5 +102,6 @@ export const PROGRAM_MUTANTS = [
   'collapse-under-read',
   'writeback-no-mkclean',
   'pte-alloc-leaks',
+  'pmd-unstable-misses-migration',
 ] as const;
 export type ProgramMutant = (typeof PROGRAM_MUTANTS)[number];

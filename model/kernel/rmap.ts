@@ -50,16 +50,16 @@ export function folio_set_anon_exclusive(k: Kernel, pfn: number, compound: boole
   }
 }
 
-/** page_add_anon_rmap(page, flags) up to 5.18: RMAP_EXCLUSIVE does not exist. */
-export function page_add_anon_rmap_5_7(k: Kernel, pfn: number, _exclusive: boolean): void {
-  k.setPageWord(pfn, PG_MAP, k.pageMapcount(pfn) + 1);
+/** page_add_anon_rmap(page, flags) up to 5.18: RMAP_EXCLUSIVE does not exist; RMAP_COMPOUND (compound) maps a THP by its pmd. */
+export function page_add_anon_rmap_5_7(k: Kernel, pfn: number, _exclusive: boolean, compound = false): void {
+  addMapcount(k, pfn, compound, 1);
   k.setPageFlag(pfn, PG_ANON);
 }
 
-/** 5.19: RMAP_EXCLUSIVE marks the page PageAnonExclusive. */
-export function page_add_anon_rmap_5_19(k: Kernel, pfn: number, exclusive: boolean): void {
-  page_add_anon_rmap_5_7(k, pfn, exclusive);
-  if (exclusive) k.setPageFlag(pfn, PG_ANON_EXCLUSIVE);
+/** 5.19: RMAP_EXCLUSIVE marks the page (a pmd-mapped THP: compound) PageAnonExclusive. */
+export function page_add_anon_rmap_5_19(k: Kernel, pfn: number, exclusive: boolean, compound = false): void {
+  page_add_anon_rmap_5_7(k, pfn, exclusive, compound);
+  if (exclusive) folio_set_anon_exclusive(k, pfn, compound, true);
 }
 
 /** page_move_anon_rmap() in 5.18: do_wp_page reuses the page; nothing to record. */
@@ -90,9 +90,9 @@ export function page_remove_rmap(k: Kernel, pfn: number, compound = false): void
  * migration make an exclusive page shared before its PTE becomes a swap or
  * migration entry; -EBUSY (false here) when the page may be pinned.
  */
-export function page_try_share_anon_rmap(k: Kernel, pfn: number): boolean {
+export function page_try_share_anon_rmap(k: Kernel, pfn: number, compound = false): boolean {
   if (page_maybe_dma_pinned(k, pfn)) return false;
-  k.clearPageFlag(pfn, PG_ANON_EXCLUSIVE);
+  folio_set_anon_exclusive(k, pfn, compound, false);
   return true;
 }
 

@@ -12,7 +12,7 @@
  * Sources: mm/memory.c of 5.7.14, 5.9.1, 5.17-rc5, 5.18.12, 5.19, 6.1.20, 6.2.12
  * (docs/kernel-notes.md).
  */
-import { fallocEnd, fallocStart, formatPmd, pmdHuge, pmdHugePfn, pmdHugeRo, pmdIsHuge, pmdWithRo } from '../objects.js';
+import { fallocEnd, fallocStart, formatPmd, pmdHuge, pmdHugePfn, pmdHugeRo, pmdIsHuge, pmdIsMigration, pmdMigrationPfn, pmdUnstable, pmdWithRo } from '../objects.js';
 import { bad_pmd, retract_empty_table, set_huge_pmd, set_huge_zero_page } from '../kernel/huge_memory.js';
 import { PG_LOCKED } from '../locks.js';
 import { BLOCKED, type Kernel, SLEEP } from '../kernel.js';
@@ -126,6 +126,10 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
   const reread = b.ctx.thp && (!b.has('fault-pmd-trans-unstable') || b.ctx.mutants.has('pmd-check-reread'));
   const PMD_CHECK = reread ? b.reserve() : -1;
   const PTE_MAP = reread ? b.reserve() : -1;
+  // A THP that migrates (4.14 on): the fault may meet a PMD migration entry and wait for the migration (pmd_migration_entry_wait).
+  const PMD_MIGRATION_WAIT = b.ctx.thp && b.ctx.migration ? b.reserve() : -1;
+  // MUTANT pmd-unstable-misses-migration: pmd_trans_unstable without 84c3fc4e9c56's !pmd_present test takes a migration entry for a table.
+  const missesMigration = b.ctx.mutants.has('pmd-unstable-misses-migration');
 
   const flags = (k: Kernel, t: number): number => FAULT_LOCALS.flags.get(k, t);
   /** do_swap_page's reason, filled when narrating (one object per fault, not one per state). */
@@ -435,6 +439,15 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
       return finish(k, t);
     });
 
+  if (PMD_MIGRATION_WAIT >= 0)
+    b.define(PMD_MIGRATION_WAIT, 'pmd_migration_entry_wait', 'mm/memory.c:__handle_mm_fault -> mm/migrate.c:pmd_migration_entry_wait (4.14-6.2)', (k, t) => {
+      // Under pmd_lock: still a migration entry? Then sleep until its page is unlocked (the migration's end).
+      const pmd = k.s[k.L.pmd(m)]!;
+      if (pmdIsMigration(pmd) && !wait_on_page_locked(k, t, pmdMigrationPfn(pmd))) return SLEEP;
+      if (k.narrate) k.note('the PMD migration entry is gone or its THP unlocked: return 0, the access retries');
+      return finish(k, t);
+    });
+
   // ---- do_fault: do_read_fault / do_cow_fault / do_shared_fault ---------------------
   /**
    * __dax_fault for a COW fault with no page-cache page (4.4-4.6): the copy
@@ -615,7 +628,13 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
    */
   const afterTable = (k: Kernel, t: number): number => {
     if (reread) return PMD_CHECK;
-    if (b.ctx.thp && k.s[k.L.pmd(m)] !== 0 && !pmdIsHuge(k.s[k.L.pmd(m)]!)) return mapPte(k, t);
+    const pmd = k.s[k.L.pmd(m)]!;
+    if (missesMigration && pmdIsMigration(pmd)) {
+      bad_pmd(k, m);
+      if (k.narrate) k.note(`MUTANT: pmd_trans_unstable tests none and huge only: the ${formatPmd(pmd)} is walked as a PTE table`);
+      return finish(k, t);
+    }
+    if (b.ctx.thp && !pmdUnstable(pmd)) return mapPte(k, t);
     if (b.ctx.thp) {
       if (k.narrate) k.note(`pmd_trans_unstable: the pmd is ${formatPmd(k.s[k.L.pmd(m)]!)}: return 0, the access retries`);
       return finish(k, t);
@@ -797,7 +816,11 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
       const folio = pmdHugePfn(orig);
       const unshare = (flags(k, t) & FAULT_FLAG_UNSHARE) !== 0;
       if (!folio) return hugeZeroWp(k, t, unshare);
+      // 4.14 on: the THP's page lock around the reuse test (a migration holding it makes the fault sleep, then retry: pmd_same).
+      const locked = k.fn.huge_wp_page_lock(k, folio);
+      if (locked && !lock_page(k, t, folio)) return SLEEP;
       const why = k.fn.huge_wp_reuse(k, folio);
+      if (locked) unlock_page(k, folio);
       if (why) {
         if (unshare) {
           if (k.narrate) k.note(`do_huge_pmd_wp_page: ${why}: unshare is a no-op`);
@@ -926,6 +949,8 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
         if (postponed && FILE_FAULT >= 0) return FA_PREALLOC >= 0 ? FA_PREALLOC : toFault();
         return EARLY_ALLOC;
       }
+      // __handle_mm_fault: is_swap_pmd -> pmd_migration_entry_wait (4.14 on), then return 0: the access retries.
+      if (PMD_MIGRATION_WAIT >= 0 && pmdIsMigration(k.s[k.L.pmd(m)]!)) return PMD_MIGRATION_WAIT;
       if (b.ctx.thp && pmdIsHuge(k.s[k.L.pmd(m)]!)) {
         const pmd = k.s[k.L.pmd(m)]!;
         if (flags(k, t) & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE) && pmdHugeRo(pmd)) {

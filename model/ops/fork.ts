@@ -57,7 +57,8 @@ import { alloc_page, get_page, put_page } from '../kernel/page_alloc.js';
 import { page_dup_rmap } from '../kernel/rmap.js';
 import { swap_duplicate } from '../kernel/swapfile.js';
 import { free_pgtables, pmd_none, pmd_populate, takeTableNoOom } from '../kernel/pgalloc.js';
-import { copy_huge_pmd_share } from '../kernel/huge_memory.js';
+import { copy_huge_pmd_migration, copy_huge_pmd_share } from '../kernel/huge_memory.js';
+import { pmdIsMigration } from '../objects.js';
 
 /** fork's locals: the address copy_pte_range is at, and its decision for it (1: copy the page for the child); new_page holds the preallocated page. */
 const FORK_LOCALS = threadLocals('dup_mmap', { addr: int('aux2'), copy: int('aux') });
@@ -270,6 +271,7 @@ function copyPmd(k: Kernel, t: number, parent: number, child: number): boolean {
   if (k.L.pgtables === 0 || pmd_none(k, parent)) return true;
   // copy_huge_pmd: share the THP (or the huge zero page), or (a maybe-pinned THP, 5.9 on) split the pmd and copy at the PTE level.
   if (k.hugePmds > 0 && k.hugePmd(parent) && !splitPinnedHuge(k, t, parent)) return copy_huge_pmd_share(k, parent, child);
+  if (k.hugePmds > 0 && pmdIsMigration(k.s[k.L.pmd(parent)]!)) return copy_huge_pmd_migration(k, parent, child);
   let copies = false;
   for (let a = 0; a < k.addrs; a++) if (needsCopyTable(k, parent, a)) copies = true;
   if (!copies) return true;

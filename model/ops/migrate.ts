@@ -28,6 +28,7 @@ import {
   PG_PRIVATE,
   PG_SWAPBACKED,
   PG_SWAPCACHE,
+  PG_THP,
   TH_NEWPAGE,
   TH_PAGE,
   VMA_WRITE,
@@ -61,7 +62,8 @@ import {
   trylock_page,
   unlock_page,
 } from '../kernel/locking.js';
-import { alloc_page, get_page, put_page } from '../kernel/page_alloc.js';
+import { alloc_folio, alloc_page, get_page, put_page } from '../kernel/page_alloc.js';
+import { pmdHuge, pmdHugePfn, pmdHugeRo, pmdMigration, pmdMigrationKind, pmdMigrationPfn } from '../objects.js';
 import { page_add_file_rmap, page_remove_rmap } from '../kernel/rmap.js';
 
 /** Migration's local: its result bits. */
@@ -108,8 +110,9 @@ export function buildMigrate(b: ProgramBuilder, target: MigrateTarget): void {
     let pfn: number;
     if ('file' in target) pfn = k.cachePage(target.file, target.index);
     else {
-      const e = k.pte(target.mm, target.addr);
-      pfn = pteKind(e) === PTE_PRESENT && !(e & PTE_SPECIAL) ? pteTarget(e) : 0;
+      // add_page_for_migration: the page at the address; of a THP, its head (isolate_lru_page(compound_head)): the THP migrates whole (4.14 on).
+      const e = k.mapped(target.mm, target.addr);
+      pfn = pteKind(e) === PTE_PRESENT && !(e & PTE_SPECIAL) ? k.folioHead(pteTarget(e)) : 0;
     }
     if (!pfn || k.pageTest(pfn, PG_ISOLATED)) return DISABLED;
     get_page(k, pfn);
@@ -123,7 +126,8 @@ export function buildMigrate(b: ProgramBuilder, target: MigrateTarget): void {
   b.define(LOCK, '__unmap_and_move: lock_page', `${MIGRATE}:__unmap_and_move (5.7-6.2)`, (k, t) => {
     const pfn = k.threadWord(t, TH_PAGE);
     if (!lock_page(k, t, pfn)) return SLEEP; // MIGRATE_SYNC: folio_lock
-    const np = alloc_page(k);
+    // A THP: a THP to migrate to (alloc_migration_target; the model does not split and retry when there is none).
+    const np = k.pageTest(pfn, PG_THP) ? alloc_folio(k, k.folioPages(pfn).length) : alloc_page(k);
     if (np === 0) {
       unlock_page(k, pfn);
       if (k.narrate) k.note('no page to migrate to: -ENOMEM, put back');
@@ -135,38 +139,53 @@ export function buildMigrate(b: ProgramBuilder, target: MigrateTarget): void {
     trylock_page(k, t, np); // folio_trylock(dst): a new page, it cannot fail
     k.setThreadWord(t, TH_NEWPAGE, np);
     if (k.narrate) k.note(`lock pfn ${pfn}; new pfn ${np} (locked)`);
-    return k.pageMapcount(pfn) > 0 ? UNMAP : MOVE;
+    return k.total_mapcount(pfn) > 0 ? UNMAP : MOVE;
   });
 
-  b.define(UNMAP, 'try_to_migrate_one', 'mm/rmap.c:try_to_migrate_one (5.7-6.2)', (k, t) => {
+  b.define(UNMAP, 'try_to_migrate_one', 'mm/rmap.c:try_to_migrate_one, mm/huge_memory.c:set_pmd_migration_entry (5.7-6.2; THPs 4.14-6.2)', (k, t) => {
     const pfn = k.threadWord(t, TH_PAGE);
     if (!rmapLock(k, t, pfn)) return SLEEP;
     const done = (): number => {
-      if (findEntry(k, pfn, PTE_PRESENT)) return UNMAP;
+      if (findMapping(k, pfn, PTE_PRESENT)) return UNMAP;
       rmapUnlock(k, t, k.pageFile(pfn));
       return MOVE;
     };
-    const at = findEntry(k, pfn, PTE_PRESENT);
+    const at = findMapping(k, pfn, PTE_PRESENT);
     if (!at) return done();
-    return rmapAnon(k, t, pfn, at[1], () => {
-      if (!pte_lock(k, t, at[0])) return BLOCKED; // page_vma_mapped_walk: spin on the PT lock
-      {
-        const [m, a] = at;
-        const e = k.pte(m, a);
-        // 5.19 (R6): an exclusive page is made shared first, which fails if it may be pinned (the flag exists from 5.19 only).
+    return rmapAnon(k, t, pfn, at.a, () => {
+      const { m, a, page } = at;
+      if (at.pmd) {
+        // set_pmd_migration_entry under pmd_lock: pmdp_invalidate, then (5.19) page_try_share_anon_rmap on the THP.
+        const w = k.s[k.L.pmd(m)]!;
         const anonExclusive = k.pageTest(pfn, PG_ANON) && k.pageTest(pfn, PG_ANON_EXCLUSIVE);
-        if (anonExclusive && !page_try_share_anon_rmap(k, pfn)) {
-          if (k.narrate) k.note(`${k.addrName(m, a)}: page_try_share_anon_rmap: pfn ${pfn} may be pinned: restore the PTE, the walk stops`);
+        if (anonExclusive && !page_try_share_anon_rmap(k, pfn, true)) {
+          if (k.narrate) k.note(`${k.mmName(m)} pmd: page_try_share_anon_rmap: THP pfn ${pfn} may be pinned: the pmd restored (-EBUSY), the walk stops`);
           rmapUnlock(k, t, k.pageFile(pfn));
           return MOVE;
         }
-        const kind = e & PTE_WRITE ? MIGRATION_WRITE : anonExclusive ? MIGRATION_READ_EXCLUSIVE : MIGRATION_READ;
-        if (e & PTE_DIRTY) k.setPageFlag(pfn, PG_DIRTY);
-        k.setPte(m, a, pteMigration(pfn, kind));
-        page_remove_rmap(k, pfn);
+        const write = !pmdHugeRo(w) && (k.vmaAt(m, a) & VMA_WRITE) !== 0;
+        const kind = write ? MIGRATION_WRITE : anonExclusive ? MIGRATION_READ_EXCLUSIVE : MIGRATION_READ;
+        k.s[k.L.pmd(m)] = pmdMigration(pfn, kind);
+        page_remove_rmap(k, pfn, true);
         put_page(k, pfn);
-        if (k.narrate) k.note(`${k.addrName(m, a)}: PTE -> migration entry (${['read', 'read-exclusive', 'write'][kind]}), page_remove_rmap; rss unchanged`);
+        if (k.narrate) k.note(`${k.mmName(m)} pmd -> PMD migration entry (${['read', 'read-exclusive', 'write'][kind]}), page_remove_rmap(compound); rss unchanged`);
+        return done();
       }
+      if (!pte_lock(k, t, m)) return BLOCKED; // page_vma_mapped_walk: spin on the PT lock
+      const e = k.pte(m, a);
+      // 5.19 (R6): an exclusive page is made shared first, which fails if it may be pinned (the flag exists from 5.19 only).
+      const anonExclusive = k.pageTest(page, PG_ANON) && k.pageTest(page, PG_ANON_EXCLUSIVE);
+      if (anonExclusive && !page_try_share_anon_rmap(k, page)) {
+        if (k.narrate) k.note(`${k.addrName(m, a)}: page_try_share_anon_rmap: pfn ${page} may be pinned: restore the PTE, the walk stops`);
+        rmapUnlock(k, t, k.pageFile(pfn));
+        return MOVE;
+      }
+      const kind = e & PTE_WRITE ? MIGRATION_WRITE : anonExclusive ? MIGRATION_READ_EXCLUSIVE : MIGRATION_READ;
+      if (e & PTE_DIRTY) k.setPageFlag(pfn, PG_DIRTY);
+      k.setPte(m, a, pteMigration(page, kind));
+      page_remove_rmap(k, page);
+      put_page(k, page);
+      if (k.narrate) k.note(`${k.addrName(m, a)}: PTE -> migration entry (${['read', 'read-exclusive', 'write'][kind]}), page_remove_rmap; rss unchanged`);
       return done();
     });
   });
@@ -174,7 +193,7 @@ export function buildMigrate(b: ProgramBuilder, target: MigrateTarget): void {
   b.define(MOVE, 'move_to_new_page', `${MIGRATE}:move_to_new_page -> folio_migrate_mapping (5.7-6.2)`, (k, t) => {
     const pfn = k.threadWord(t, TH_PAGE);
     const np = k.threadWord(t, TH_NEWPAGE);
-    if (k.pageMapcount(pfn) > 0) {
+    if (k.total_mapcount(pfn) > 0) {
       if (k.narrate) k.note(`pfn ${pfn} is still mapped: -EAGAIN`);
       return remap(k, t);
     }
@@ -185,8 +204,12 @@ export function buildMigrate(b: ProgramBuilder, target: MigrateTarget): void {
       return remap(k, t);
     }
     // No turning back: the new page takes over the data, flags and the cache slot.
-    k.setPageWord(np, PG_DATA, k.pageWord(pfn, PG_DATA));
-    k.setPageFlag(np, k.pageFlags(pfn) & (PG_ANON | PG_SWAPBACKED | PG_DIRTY));
+    // Each page of a THP into the same page of the new one (folio_copy).
+    const to = k.folioPages(np);
+    k.folioPages(pfn).forEach((p, i) => {
+      k.setPageWord(to[i]!, PG_DATA, k.pageWord(p, PG_DATA));
+      k.setPageFlag(to[i]!, k.pageFlags(p) & (PG_ANON | PG_SWAPBACKED | PG_DIRTY));
+    });
     if (k.inPageCache(pfn)) {
       const f = k.pageFile(pfn);
       const index = k.pageIndex(pfn);
@@ -207,7 +230,7 @@ export function buildMigrate(b: ProgramBuilder, target: MigrateTarget): void {
   });
 
   /** remove_migration_ptes: a step per migration entry; finish at once when there is none. */
-  const remap = (k: Kernel, t: number): number => (findEntry(k, k.threadWord(t, TH_PAGE), PTE_MIGRATION) ? REMAP : finish(k, t));
+  const remap = (k: Kernel, t: number): number => (findMapping(k, k.threadWord(t, TH_PAGE), PTE_MIGRATION) ? REMAP : finish(k, t));
   const finish = (k: Kernel, t: number): number => {
     const pfn = k.threadWord(t, TH_PAGE);
     const np = k.threadWord(t, TH_NEWPAGE);
@@ -225,37 +248,58 @@ export function buildMigrate(b: ProgramBuilder, target: MigrateTarget): void {
     return ok ? DONE : FAILED;
   };
 
-  b.define(REMAP, 'remove_migration_pte', `${MIGRATE}:remove_migration_ptes -> remove_migration_pte (5.7-6.2)`, (k, t) => {
+  b.define(REMAP, 'remove_migration_pte', `${MIGRATE}:remove_migration_ptes -> remove_migration_pte, mm/huge_memory.c:remove_migration_pmd (5.7-6.2; THPs 4.14-6.2)`, (k, t) => {
     const pfn = k.threadWord(t, TH_PAGE);
     const np = k.threadWord(t, TH_NEWPAGE);
     const ok = (MIGRATE_LOCALS.result.get(k, t) & SUCCESS) !== 0;
     const dst = ok ? np : pfn;
     const file = ok ? k.pageFile(np) : k.pageFile(pfn);
     if (file >= 0 && !rmapLock(k, t, dst)) return SLEEP;
-    const at = findEntry(k, pfn, PTE_MIGRATION);
+    const at = findMapping(k, pfn, PTE_MIGRATION);
     if (!at) return remap(k, t);
-    return rmapAnon(k, t, dst, at[1], () => {
-      if (!pte_lock(k, t, at[0])) return BLOCKED;
-      const [m, a] = at;
-      const kind = pteMigrationKind(k.pte(m, a));
+    return rmapAnon(k, t, dst, at.a, () => {
+      const { m, a } = at;
       const vmWrite = (k.vmaAt(m, a) & VMA_WRITE) !== 0;
+      if (at.pmd) {
+        // remove_migration_pmd: the new THP (or the old one on failure) mapped by a huge pmd, RMAP_COMPOUND.
+        const kind = pmdMigrationKind(k.s[k.L.pmd(m)]!);
+        get_page(k, dst);
+        k.fn.page_add_anon_rmap(k, dst, kind !== MIGRATION_READ, true);
+        k.s[k.L.pmd(m)] = pmdHuge(dst, !(vmWrite && kind === MIGRATION_WRITE));
+        if (k.narrate) k.note(`${k.mmName(m)} pmd: PMD migration entry -> huge pmd of pfn ${dst}`);
+        return remap(k, t);
+      }
+      if (!pte_lock(k, t, m)) return BLOCKED;
+      const kind = pteMigrationKind(k.pte(m, a));
+      // The same page of the new folio as the entry's of the old one.
+      const page = ok ? k.folioPage(np, k.folioPages(pfn).indexOf(at.page)) : at.page;
       const sharedShmem = k.isSharedMapping(a) && k.world.fileShmem[k.fileOf(a)]!;
-      get_page(k, dst);
-      if (k.pageTest(dst, PG_ANON)) k.fn.page_add_anon_rmap(k, dst, kind !== MIGRATION_READ);
-      else page_add_file_rmap(k, dst);
-      k.setPte(m, a, ptePresent(dst, vmWrite && (kind === MIGRATION_WRITE || sharedShmem), false));
-      if (k.narrate) k.note(`${k.addrName(m, a)}: migration entry -> pfn ${dst}`);
+      get_page(k, page);
+      if (k.pageTest(page, PG_ANON)) k.fn.page_add_anon_rmap(k, page, kind !== MIGRATION_READ);
+      else page_add_file_rmap(k, page);
+      k.setPte(m, a, ptePresent(page, vmWrite && (kind === MIGRATION_WRITE || sharedShmem), false));
+      if (k.narrate) k.note(`${k.addrName(m, a)}: migration entry -> pfn ${page}`);
       return remap(k, t);
     });
   });
 }
 
-/** The first (mm, addr), in rmap walk order, whose entry of `kind` points at pfn. */
-function findEntry(k: Kernel, pfn: number, kind: number): [number, number] | null {
+/**
+ * The first mapping of a page of head's folio whose entry is of `kind`
+ * (present, or a migration entry), in rmap walk order: per mm, its pmd (a
+ * huge pmd or a PMD migration entry of the THP), then its PTEs.
+ */
+function findMapping(k: Kernel, head: number, kind: number): { m: number; a: number; pmd: boolean; page: number } | null {
   for (let m = 0; m < k.mms; m++) {
+    if (k.hugePmds > 0) {
+      const w = k.s[k.L.pmd(m)]!;
+      const p = kind === PTE_PRESENT ? pmdHugePfn(w) : pmdMigrationPfn(w);
+      // The THP VMA is its process's only VMA: the pmd maps from its start.
+      if (p && p === head) return { m, a: k.world.vmaStart[0]!, pmd: true, page: head };
+    }
     for (let a = 0; a < k.addrs; a++) {
       const e = k.pte(m, a);
-      if (pteKind(e) === kind && !(e & PTE_SPECIAL) && pteTarget(e) === pfn) return [m, a];
+      if (pteKind(e) === kind && !(e & PTE_SPECIAL) && k.folioHead(pteTarget(e)) === head) return { m, a, pmd: false, page: pteTarget(e) };
     }
   }
   return null;

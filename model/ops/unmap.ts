@@ -6,6 +6,7 @@
  */
 import { DONE, FAILED, type Kernel, SLEEP } from '../kernel.js';
 import { zap_huge_pmd } from '../kernel/huge_memory.js';
+import { pmdIsMigration } from '../objects.js';
 import { VMA_ANON_VMA, VMA_PRESENT } from '../layout.js';
 import type { ProgramBuilder } from '../program.js';
 import { free_pgtables } from '../kernel/pgalloc.js';
@@ -31,9 +32,9 @@ export function buildMadviseDontneed(b: ProgramBuilder, m: number, a: number, pa
     }
     // zap_pmd_range: a huge pmd the range covers whole goes whole (zap_huge_pmd, under mmap_lock for read); one it covers
     // in part is split first (next - addr != HPAGE_PMD_SIZE: __split_huge_pmd), then its PTEs are zapped.
-    if (k.world.thpPages > 0 && k.hugePmd(m) && (a !== thpStart(k) || pages !== k.world.thpPages)) {
+    if (k.world.thpPages > 0 && (k.hugePmd(m) || pmdIsMigration(k.pmdWord(m))) && (a !== thpStart(k) || pages !== k.world.thpPages)) {
+      if (k.narrate) k.note(`zap_pmd_range: ${pages} of the ${k.world.thpPages} pages under the pmd: __split_huge_pmd, then zap_pte_range`);
       k.fn.split_huge_pmd(k, t, m);
-      if (k.narrate) k.note(`zap_pmd_range: ${pages} of the ${k.world.thpPages} pages of the huge pmd: __split_huge_pmd, then zap_pte_range`);
     }
     if (!zap_huge_pmd_of(k, m)) {
       for (let x = a; x < a + pages; x++) {

@@ -1,0 +1,82 @@
+/**
+ * THP migration with PMD migration entries (4.14 on): set_pmd_migration_entry
+ * and remove_migration_pmd (model/ops/migrate.ts), the fault's
+ * pmd_migration_entry_wait, fork's copy of an entry, the zap, and the split of
+ * an entry by a partial MADV_DONTNEED, on both sides of each fix.
+ */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { findScenario } from '../../model/scenarios.js';
+import { validateScenario } from '../../model/scenario.js';
+import { check } from '../helpers.js';
+
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'mmcheck.js');
+function mmcheck(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('THP migration: verdicts and state counts', () => {
+  const rows: [string, string, string, 'holds' | 'violated', number][] = [
+    ['thp-migrate-race', 'pmd-stable', '4.14', 'holds', 346],
+    ['thp-migrate-race', 'pmd-stable', '6.2', 'holds', 346],
+    ['thp-migrate-fork', 'cow-isolation', '4.14', 'holds', 1015],
+    ['thp-migrate-fork', 'cow-isolation', '6.2', 'holds', 4262],
+    ['thp-migrate-split', 'refcount-sane', '5.8', 'violated', 45],
+    ['thp-migrate-split', 'refcount-sane', '5.17', 'violated', 45],
+    ['thp-migrate-split', 'refcount-sane', '5.18', 'holds', 256],
+  ];
+  for (const [scenario, invariant, kernel, verdict, states] of rows)
+    test(`${scenario} @ ${kernel}: ${invariant} ${verdict}`, () => {
+      const { result } = check(scenario, kernel, [invariant, 'refcount-sane', 'rss-consistent', 'pgtable-accounting']);
+      expect(result.verdict).toBe(verdict);
+      expect(result.states).toBe(states);
+      if (verdict === 'holds') expect(result.witnesses?.filter((w) => !w.found).map((w) => w.name)).toEqual([]);
+    });
+});
+
+describe('what each release does with a PMD migration entry', () => {
+  test('the fault waits for the migration (pmd_migration_entry_wait), and the THP is mapped again by remove_migration_pmd', () => {
+    const r = mmcheck('check', '-s', 'thp-migrate-race', '-k', '6.2', '-i', 'pmd-stable', '--coverage');
+    expect(r.code).toBe(0);
+    for (const step of ['pmd_migration_entry_wait', 'try_to_migrate_one', 'remove_migration_pte']) expect(r.out).toMatch(new RegExp(`^\\s+[1-9]\\d*\\s+\\w+: .* · ${step}$`, 'm'));
+  });
+  test('without 84c3fc4e9c56 (mutant pmd-unstable-misses-migration) a fault walks the entry as a PTE table', () => {
+    const r = mmcheck('check', '-s', 'thp-migrate-race', '-k', '6.2', '-i', 'pmd-stable', '--mutant', 'pmd-unstable-misses-migration');
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/set_pmd_migration_entry|PMD migration entry \(write\)/);
+    expect(r.out).toMatch(/MUTANT: pmd_trans_unstable tests none and huge only: the migration entry \(write\) of pfn \d is walked as a PTE table/);
+  });
+  test('do_huge_pmd_wp_page waits on the page lock (4.14, ba3c4ce6def4) of a THP under migration; before 4.14 THP migration splits the THP (refused)', () => {
+    const r = mmcheck('check', '-s', 'thp-migrate-fork', '-k', '6.2', '-i', 'cow-isolation', '--mutant', 'huge-wp-no-page-lock');
+    // The mutant on 6.2: PageAnonExclusive and page_count decide without the lock; it holds (the lock matters up to 5.17).
+    expect(r.code).toBe(0);
+    const bad = mmcheck('check', '-s', 'thp-migrate-fork', '-k', '5.17', '-i', 'cow-isolation', '--mutant', 'huge-wp-no-page-lock');
+    expect(bad.code).toBe(1);
+    expect(bad.out).toMatch(/do_huge_pmd_wp_page: mapped once \(page_trans_huge_mapcount \/ reuse_swap_page\): reuse the THP pfn 1/);
+    const old = mmcheck('check', '-s', 'thp-migrate-fork', '-k', '4.13', '-i', 'cow-isolation');
+    expect(old.code).toBe(2);
+    expect(old.err).toMatch(
+      /4\.13 migrates a THP by splitting it first \(unmap_and_move -> split_huge_page\): not modelled; THP migration with PMD migration entries came in 4\.14 \(616b8371539a\)/,
+    );
+  });
+  test('the split of an entry: the mapcounts too up to 5.8 (ec0abae6dcdf), the references up to 5.17 (9d84604b845c), nothing from 5.18', () => {
+    const notes: [string, RegExp][] = [
+      ['5.8', /as for a present pmd, page_ref_add\(1\), each subpage's _mapcount \+ 1, compound_mapcount - 1/],
+      ['5.9', /page_ref_add\(1\) as for a present pmd \(the entry holds no reference\)/],
+    ];
+    for (const [kernel, note] of notes) {
+      const r = mmcheck('check', '-s', 'thp-migrate-split', '-k', kernel, '-i', 'refcount-sane');
+      expect(r.code).toBe(1);
+      expect(r.out).toMatch(note);
+    }
+    const good = mmcheck('check', '-s', 'thp-migrate-split', '-k', '5.18', '-i', 'refcount-sane', '--coverage');
+    expect(good.code).toBe(0);
+  });
+  test('a PMD migration entry meets no mprotect or khugepaged in the model', () => {
+    const s = structuredClone(findScenario('thp-migrate-race')!);
+    s.threads[0]!.menu.push({ op: 'mprotect', vma: 'heap', prot: 'r' });
+    expect(() => validateScenario(s)).toThrow(/threads\[0\]\.menu\[1\]: mprotect with THP migration in the scenario would meet a PMD migration entry/);
+  });
+});
