@@ -49,13 +49,28 @@ export function set_huge_pmd(k: Kernel, t: number, m: number, folio: number): vo
   k.addRss(m, MM_ANONPAGES, hugeNr(k));
 }
 
+/** pgtable_trans_huge_withdraw: the table deposited with mm m's pmd becomes a table in use (index + 1), or 0 if none. */
+function pgtable_trans_huge_withdraw(k: Kernel, m: number): number {
+  for (let i = 0; i < k.L.pgtables; i++) {
+    if (k.s[k.L.pgtable(i)] !== 2 + m) continue;
+    k.s[k.L.pgtable(i)] = 1;
+    return i + 1;
+  }
+  return 0;
+}
+
+/** zap_deposited_table: pgtable_trans_huge_withdraw, then pte_free. */
+function zap_deposited_table(k: Kernel, m: number): void {
+  for (let i = 0; i < k.L.pgtables; i++) if (k.s[k.L.pgtable(i)] === 2 + m) k.s[k.L.pgtable(i)] = 0;
+}
+
 /** zap_huge_pmd: the huge pmd cleared under pmd_lock, its table withdrawn and freed, the folio unmapped and put. */
 export function zap_huge_pmd(k: Kernel, m: number): boolean {
   const w = k.s[k.L.pmd(m)]!;
   if (pmdIsMigration(w)) {
     // A PMD migration entry (4.14 on): no rmap or reference to drop (set_pmd_migration_entry took them); the rss and the deposited table go.
     k.s[k.L.pmd(m)] = 0;
-    for (let i = 0; i < k.L.pgtables; i++) if (k.s[k.L.pgtable(i)] === 2 + m) k.s[k.L.pgtable(i)] = 0;
+    zap_deposited_table(k, m);
     k.addRss(m, MM_ANONPAGES, -hugeNr(k));
     for (const a of hugeAddrs(k, m)) k.detachGup(m, a);
     if (k.narrate) k.note(`zap_huge_pmd: the PMD migration entry of pfn ${pmdMigrationPfn(w)} cleared, its deposited table freed, MM_ANONPAGES-${hugeNr(k)}`);
@@ -64,7 +79,7 @@ export function zap_huge_pmd(k: Kernel, m: number): boolean {
   if (!pmdIsHuge(w)) return false;
   const folio = pmdHugePfn(w);
   k.s[k.L.pmd(m)] = 0; // huge -> none: allowed under mmap_lock for read
-  for (let i = 0; i < k.L.pgtables; i++) if (k.s[k.L.pgtable(i)] === 2 + m) k.s[k.L.pgtable(i)] = 0; // pgtable_trans_huge_withdraw, pte_free
+  zap_deposited_table(k, m);
   if (!folio) {
     // The huge zero page: no rmap, no rss (mm_put_huge_zero_page is not modelled).
     if (k.narrate) k.note('zap_huge_pmd: the huge zero pmd cleared, its deposited table freed');
@@ -130,12 +145,7 @@ export function __split_huge_pmd_locked(k: Kernel, t: number, m: number, refAdd:
   if (pmdIsMigration(w)) return k.fn.split_pmd_migration(k, t, m);
   if (!pmdIsHuge(w)) return;
   const folio = pmdHugePfn(w);
-  let table = 0;
-  for (let i = 0; i < k.L.pgtables && !table; i++) {
-    if (k.s[k.L.pgtable(i)] !== 2 + m) continue;
-    k.s[k.L.pgtable(i)] = 1; // pgtable_trans_huge_withdraw: the pmd's table now
-    table = i + 1;
-  }
+  const table = pgtable_trans_huge_withdraw(k, m);
   set_pmd(k, t, m, table);
   const addrs = hugeAddrs(k, m);
   if (!folio) {
@@ -177,12 +187,7 @@ function splitMigrationEntry(k: Kernel, t: number, m: number): { folio: number; 
   const w = k.s[k.L.pmd(m)]!;
   const folio = pmdMigrationPfn(w);
   const kind = pmdMigrationKind(w);
-  let table = 0;
-  for (let i = 0; i < k.L.pgtables && !table; i++) {
-    if (k.s[k.L.pgtable(i)] !== 2 + m) continue;
-    k.s[k.L.pgtable(i)] = 1; // pgtable_trans_huge_withdraw
-    table = i + 1;
-  }
+  const table = pgtable_trans_huge_withdraw(k, m);
   set_pmd(k, t, m, table);
   const pages = k.folioPages(folio);
   const addrs = hugeAddrs(k, m);
