@@ -209,7 +209,7 @@ export class StateView {
     if (!this.folios) return 0;
     return compoundEntire(this.s[this.L.page(head) + PG_COMPOUND]!);
   }
-  /** The pages of head's folio, the head first (1 for an order-0 page); cold and warm paths only. */
+  /** The pages of head's folio, the head first (1 for an order-0 page). It allocates: THP paths only, not the order-0 hot path. */
   folioPages(head: number): number[] {
     const out = [head];
     if (!this.folios) return out;
@@ -226,6 +226,7 @@ export class StateView {
   }
   /** total_mapcount() / folio_mapcount(): the mappings of every page of head's folio, its huge pmds included. */
   total_mapcount(head: number): number {
+    if (!this.pageTest(head, PG_THP)) return this.pageMapcount(head);
     let n = this.folioEntire(head);
     for (const p of this.folioPages(head)) n += this.pageMapcount(p);
     return n;

@@ -215,7 +215,7 @@ export class Layout {
         let w = 0;
         for (const f of o.fields) {
           fo[f.name] = w;
-          w += typeof f.length === 'function' ? 0 : (f.length ?? 1);
+          w += typeof f.length === 'function' || f.only ? 0 : (f.length ?? 1);
         }
         fields[o.kind] = fo;
       }
@@ -253,6 +253,9 @@ export class Layout {
 
   /** The word offset of a field of object `index` of `kind` (cold path and set-up; the kernel uses the constants above). */
   at(kind: string, index: number, field: string, element = 0): number {
+    const f = this.objects.find((o) => o.kind === kind)?.fields.find((x) => x.name === field);
+    if (f && element >= fieldLength(f, this.shape, index))
+      throw new Error(`${kind}[${index}].${field}[${element}]: the field has ${fieldLength(f, this.shape, index)} word(s) in this world`);
     return this.bases[kind]![index]! + this.fieldOffsets[kind]![field]! + element;
   }
 

@@ -159,7 +159,6 @@ export const compoundTail = (head: number, index: number): number => head | (ind
 /** A tail's head pfn, or 0 (a head, or an order-0 page). */
 export const compoundHeadOf = (w: number): number => w & ((1 << COMPOUND_HEAD_BITS) - 1);
 export const compoundIndex = (w: number): number => (w >>> COMPOUND_INDEX_SHIFT) & ((1 << COMPOUND_INDEX_BITS) - 1);
-/** A head's entire mapcount. */
 /** A head's entire mapcount, signed (two's complement in its bits): a kernel bug can take compound_mapcount below 0 (4.14-5.8's split of a PMD migration entry). */
 export const compoundEntire = (w: number): number => ((w >>> COMPOUND_ENTIRE_SHIFT) << (32 - COMPOUND_ENTIRE_BITS)) >> (32 - COMPOUND_ENTIRE_BITS);
 export const withEntire = (w: number, n: number): number =>

@@ -148,7 +148,9 @@ export function scenarioKernelProblem(s: ScenarioSpec, version: string): string 
   if (reaper && r && compareMainline(r, { major: 4, minor: 6 }) < 0)
     return `scenario ${s.name}: ${version} has no OOM reaper (it came in 4.6, aac453635549): drop the "oom-reaper" thread`;
   const thp = s.vmas.find((v) => v.thp);
-  const splitsThp = (e: MenuEntry) => e.op === 'mprotect-subpage' || (e.op === 'madv-dontneed' && !!thp && (e.addr !== thp.start || (e.pages ?? 1) !== thp.pages));
+  // What can split a THP's pmd: a partial range, and (a failed COW copy, a pinned THP at fork) fork.
+  const splitsThp = (e: MenuEntry) =>
+    e.op === 'mprotect-subpage' || e.op === 'fork' || (e.op === 'madv-dontneed' && !!thp && (e.addr !== thp.start || (e.pages ?? 1) !== thp.pages));
   if (thp && s.threads.some((t) => t.menu.some((e) => e.op === 'migrate')) && r && compareMainline(r, { major: 4, minor: 14 }) < 0)
     return `scenario ${s.name}: ${version} migrates a THP by splitting it first (unmap_and_move -> split_huge_page): not modelled; THP migration with PMD migration entries came in 4.14 (616b8371539a)`;
   if (thp && thp.pages > 1 && s.threads.some((t) => t.menu.some(splitsThp)) && r && compareMainline(r, { major: 4, minor: 5 }) < 0)

@@ -31,8 +31,9 @@ export interface RefSpec {
   readonly holds?: boolean;
   /**
    * A frame's field naming another frame of its pool: a folio's tail naming
-   * its head. The symmetry signs such a frame after its head (model/symmetry.ts);
-   * no other frame may name a frame.
+   * its head. The symmetry signs such a frame, when no other place names it,
+   * after every named frame by its head's signature (model/symmetry.ts); no
+   * other frame field may name a frame.
    */
   readonly folioHead?: true;
 }

@@ -11,12 +11,18 @@
  *
  * Frames are ordered by the first place that names them; frames no place
  * names, by content (a swap-cache page's content includes its slot); free
- * frames last. A folio's tail that no place names is signed by its head's
- * signature, then by its content (its subpage index): the one place inside a
- * frame that may name a frame is a tail's head (schema RefSpec.folioHead),
- * and using it as a first place would sign the tail by its own number. Since each place names one frame, the order is the same
+ * frames last. Since each place names one frame, the order is the same
  * whatever the numbering: symmetric states get the same form. Each pool of
  * frames (RAM now) is renumbered within itself.
+ *
+ * A folio's tail that no place names is signed after every named frame, by
+ * its head's signature, and then ordered by content (the tails of one head
+ * differ in their subpage index). The one place inside a frame that may name
+ * a frame is a tail's head (schema RefSpec.folioHead); used as a first place
+ * it would sign the tail by its own number. One case stays non-canonical:
+ * two THPs whose heads no place names (their tails share a signature and
+ * their content holds the raw head pfn). No built-in scenario reaches it; the
+ * form is then still a renumbering of the state (sound), only less reduced.
  *
  * The zeropage (pfn 0) is not a frame and never renamed.
  */
@@ -152,7 +158,7 @@ export class FrameSymmetry {
         }
       }
     }
-    // A tail no place names: after every named frame, by its head's signature (its index then breaks ties, as content).
+    // A tail no place names: after every named frame, by its head's signature (then by content, its index among it).
     const hOff = this.headOffset;
     for (let i = 0; i < hOff.length; i++) {
       const owner = this.headOwner[i]!;

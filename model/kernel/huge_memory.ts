@@ -12,7 +12,20 @@
  */
 import type { Kernel } from '../kernel.js';
 import { MM_ANONPAGES, MMF_GHOST_BAD_PMD, MM_FLAGS, PG_ANON_EXCLUSIVE, PG_MAP, TH_PTE_TABLE, VMA_WRITE } from '../layout.js';
-import { PMD_HUGE_ZERO, pmdHuge, pmdHugePfn, pmdHugeRo, pmdIsHuge, pmdIsMigration, pmdMigration, pmdMigrationKind, pmdMigrationPfn, pmdTable, pmdWithRo } from '../objects.js';
+import {
+  formatPmd,
+  PMD_HUGE_ZERO,
+  pmdHuge,
+  pmdHugePfn,
+  pmdHugeRo,
+  pmdIsHuge,
+  pmdIsMigration,
+  pmdMigration,
+  pmdMigrationKind,
+  pmdMigrationPfn,
+  pmdTable,
+  pmdWithRo,
+} from '../objects.js';
 import { MIGRATION_READ, pteMigration, ptePresent, pteZero } from '../pte.js';
 import { page_needs_cow_for_dma } from './memory.js';
 import { get_page, put_page } from './page_alloc.js';
@@ -232,6 +245,7 @@ export const copy_huge_pmd_splits_5_19: CopyHugePmdSplits = (k, parent, folio) =
  */
 export function copy_huge_pmd_share(k: Kernel, parent: number, child: number): boolean {
   const w = k.s[k.L.pmd(parent)]!;
+  if (!pmdIsHuge(w)) throw new Error(`copy_huge_pmd: the parent's pmd changed under pmd_lock (${formatPmd(w)})`);
   const folio = pmdHugePfn(w);
   const table = takeTableNoOom(k);
   if (table <= 0) {

@@ -7,29 +7,33 @@ import { PG_COMPOUND, PG_MAP, PG_REF, PG_THP } from '../layout.js';
 import { compoundTail } from '../objects.js';
 
 /**
- * alloc_page(): a free frame with _refcount 1, or 0 (OOM). The allocator
- * may return any free page; the model returns one that no thread still
+ * The free frame the allocator hands out next, or 0. The allocator may
+ * return any free page; the model returns one that no thread still
  * remembers (a stale orig_pte or pfn) when there is one, so that free frames
  * are interchangeable and the model is symmetric in frame numbers (the
- * symmetry reduction relies on it); otherwise the one remembered first.
+ * symmetry reduction relies on every action commuting with a renumbering);
+ * otherwise the one remembered first. A folio's tails come from here too.
  */
-export function alloc_page(k: Kernel): number {
+function pickFree(k: Kernel): number {
   let best = 0;
   let bestPos = -1;
   for (let p = 1; p <= k.frames; p++) {
     if (!k.isFree(p)) continue;
     const pos = staleReference(k, p);
-    if (pos === Infinity) {
-      best = p;
-      break;
-    }
+    if (pos === Infinity) return p;
     if (best === 0 || pos < bestPos) {
       best = p;
       bestPos = pos;
     }
   }
-  if (best) k.setPageWord(best, PG_REF, 1);
   return best;
+}
+
+/** alloc_page(): a free frame with _refcount 1, or 0 (OOM). */
+export function alloc_page(k: Kernel): number {
+  const p = pickFree(k);
+  if (p) k.setPageWord(p, PG_REF, 1);
+  return p;
 }
 
 /** The first thread local that still names pfn without a reference (orig_pte, a remembered pfn), as a position; Infinity if none. */
@@ -46,17 +50,14 @@ function staleReference(k: Kernel, pfn: number): number {
  * 0 when there are not nr free frames.
  */
 export function alloc_folio(k: Kernel, nr: number): number {
+  if (nr > 1 && !k.folios) throw new Error('alloc_folio: a THP of several pages in a world without compound words (no THP VMA)');
   let free = 0;
   for (let p = 1; p <= k.frames; p++) if (k.isFree(p)) free++;
   if (free < nr) return 0;
   const head = alloc_page(k);
   k.setPageFlag(head, PG_THP);
-  for (let i = 1; i < nr; i++) {
-    // Tails keep _refcount 0: get_page and put_page of a tail go to its head.
-    let p = 1;
-    while (!k.isFree(p)) p++;
-    k.setPageWord(p, PG_COMPOUND, compoundTail(head, i));
-  }
+  // Tails keep _refcount 0: get_page and put_page of a tail go to its head.
+  for (let i = 1; i < nr; i++) k.setPageWord(pickFree(k), PG_COMPOUND, compoundTail(head, i));
   return head;
 }
 

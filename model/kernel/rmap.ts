@@ -22,14 +22,16 @@ export function anon_vma_prepare(k: Kernel, m: number, a: number): void {
  * _mapcount).
  */
 function addMapcount(k: Kernel, pfn: number, compound: boolean, n: number): void {
-  if (compound) k.setPageWord(pfn, PG_COMPOUND, withEntire(k.pageWord(pfn, PG_COMPOUND), k.folioEntire(pfn) + n));
-  else k.setPageWord(pfn, PG_MAP, k.pageMapcount(pfn) + n);
+  if (!compound) k.setPageWord(pfn, PG_MAP, k.pageMapcount(pfn) + n);
+  else if (!k.folios) throw new Error('a compound mapping in a world without compound words (no THP VMA)');
+  else k.setPageWord(pfn, PG_COMPOUND, withEntire(k.pageWord(pfn, PG_COMPOUND), k.folioEntire(pfn) + n));
 }
 
 /** page_add_new_anon_rmap() up to 5.18: a fresh anon page (or THP, compound: PageAnon is the folio's, kept on each subpage), mapped once. */
 export function page_add_new_anon_rmap_5_7(k: Kernel, pfn: number, compound = false): void {
   addMapcount(k, pfn, compound, 1);
-  for (const p of compound ? k.folioPages(pfn) : [pfn]) k.setPageFlag(p, PG_ANON | PG_SWAPBACKED);
+  if (!compound) k.setPageFlag(pfn, PG_ANON | PG_SWAPBACKED);
+  else for (const p of k.folioPages(pfn)) k.setPageFlag(p, PG_ANON | PG_SWAPBACKED);
 }
 
 /** 5.19: a fresh anon page is exclusive (__page_set_anon_rmap(exclusive=1)). */
@@ -44,10 +46,13 @@ export function page_add_new_anon_rmap_5_19(k: Kernel, pfn: number, compound = f
  * (model/kernel/huge_memory.ts).
  */
 export function folio_set_anon_exclusive(k: Kernel, pfn: number, compound: boolean, on: boolean): void {
-  for (const p of compound ? k.folioPages(pfn) : [pfn]) {
-    if (on) k.setPageFlag(p, PG_ANON_EXCLUSIVE);
-    else k.clearPageFlag(p, PG_ANON_EXCLUSIVE);
-  }
+  if (!compound) setAnonExclusive(k, pfn, on);
+  else for (const p of k.folioPages(pfn)) setAnonExclusive(k, p, on);
+}
+
+function setAnonExclusive(k: Kernel, pfn: number, on: boolean): void {
+  if (on) k.setPageFlag(pfn, PG_ANON_EXCLUSIVE);
+  else k.clearPageFlag(pfn, PG_ANON_EXCLUSIVE);
 }
 
 /** page_add_anon_rmap(page, flags) up to 5.18: RMAP_EXCLUSIVE does not exist; RMAP_COMPOUND (compound) maps a THP by its pmd. */

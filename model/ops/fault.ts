@@ -847,7 +847,9 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
           if (k.narrate) k.note(`do_huge_pmd_wp_page: THP pfn ${folio} is shared: copy it whole into new THP pfn ${copy} (copy_user_huge_page), map it writable`);
           return finish(k, t);
         }
-        if (k.narrate) k.note('do_huge_pmd_wp_page: no huge page for the copy: do_huge_pmd_wp_page_fallback copies page by page');
+        // 4.5-5.7: do_huge_pmd_wp_page_fallback needs nr small pages, as many free frames as the THP: it fails alike, and
+        // VM_FAULT_OOM there means split_huge_pmd and VM_FAULT_FALLBACK (4.4's split_huge_page: refused for a THP of several pages).
+        if (k.narrate) k.note('do_huge_pmd_wp_page: no huge page for the copy (nor the small pages of do_huge_pmd_wp_page_fallback): split_huge_pmd');
       }
       // 5.8 (3917c80280c9): __split_huge_pmd and VM_FAULT_FALLBACK: the PTE-level fault copies the one page.
       k.fn.split_huge_pmd(k, t, m);

@@ -120,6 +120,9 @@ export function buildFork(b: ProgramBuilder, parent: number, child: number, spli
     createChild(k, parent, child);
     if (HUGE_DECIDE >= 0 && k.hugePmd(parent)) {
       seqcount(k); // copy_page_range: raw_write_seqcount_begin before copy_pmd_range (5.11)
+      // copy_huge_pmd: pmd_lock of both pmds across the test and the sharing (the model's PT lock word stands for the
+      // pmd lock of a huge pmd): a migration's set_pmd_migration_entry waits; lockless GUP-fast does not.
+      lockTables(k, t);
       return HUGE_DECIDE;
     }
     if (!copyPmd(k, t, parent, child)) return forkFails(k, t, parent, child);
@@ -138,6 +141,7 @@ export function buildFork(b: ProgramBuilder, parent: number, child: number, spli
   if (HUGE_DECIDE >= 0) {
     b.define(HUGE_DECIDE, 'copy_huge_pmd: page_maybe_dma_pinned?', 'mm/huge_memory.c:copy_huge_pmd (5.9-6.2; page_try_dup_anon_rmap 5.19)', (k, t) => {
       if (splitPinnedHuge(k, t, parent)) {
+        unlockTables(k); // spin_unlock before __split_huge_pmd (one step here: nothing runs between)
         if (!copyPmd(k, t, parent, child)) {
           seqcount(k);
           return forkFails(k, t, parent, child);
@@ -148,7 +152,9 @@ export function buildFork(b: ProgramBuilder, parent: number, child: number, spli
       return HUGE_SHARE;
     });
     b.define(HUGE_SHARE, 'copy_huge_pmd: pmd_lock, share, pmdp_set_wrprotect', 'mm/huge_memory.c:copy_huge_pmd (4.4-6.2)', (k, t) => {
-      if (!copy_huge_pmd_share(k, parent, child)) {
+      const shared = copy_huge_pmd_share(k, parent, child);
+      unlockTables(k);
+      if (!shared) {
         seqcount(k);
         return forkFails(k, t, parent, child);
       }

@@ -155,7 +155,8 @@ export function buildMigrate(b: ProgramBuilder, target: MigrateTarget): void {
     return rmapAnon(k, t, pfn, at.a, () => {
       const { m, a, page } = at;
       if (at.pmd) {
-        // set_pmd_migration_entry under pmd_lock: pmdp_invalidate, then (5.19) page_try_share_anon_rmap on the THP.
+        // set_pmd_migration_entry under pmd_lock (the PT lock word stands for it): pmdp_invalidate, then (5.19) page_try_share_anon_rmap.
+        if (!pte_lock(k, t, m)) return BLOCKED;
         const w = k.s[k.L.pmd(m)]!;
         const anonExclusive = k.pageTest(pfn, PG_ANON) && k.pageTest(pfn, PG_ANON_EXCLUSIVE);
         if (anonExclusive && !page_try_share_anon_rmap(k, pfn, true)) {
@@ -261,7 +262,8 @@ export function buildMigrate(b: ProgramBuilder, target: MigrateTarget): void {
       const { m, a } = at;
       const vmWrite = (k.vmaAt(m, a) & VMA_WRITE) !== 0;
       if (at.pmd) {
-        // remove_migration_pmd: the new THP (or the old one on failure) mapped by a huge pmd, RMAP_COMPOUND.
+        // remove_migration_pmd under pmd_lock: the new THP (or the old one on failure) mapped by a huge pmd, RMAP_COMPOUND.
+        if (!pte_lock(k, t, m)) return BLOCKED;
         const kind = pmdMigrationKind(k.s[k.L.pmd(m)]!);
         get_page(k, dst);
         k.fn.page_add_anon_rmap(k, dst, kind !== MIGRATION_READ, true);

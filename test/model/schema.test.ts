@@ -55,7 +55,7 @@ function permute(m: MMModel, s: Int32Array, perm: number[]): Int32Array {
     return e;
   };
   for (let p = 1; p <= sh.frames; p++) for (let i = 0; i < L.frameWords; i++) out[L.page(perm[p]!) + i] = s[L.page(p) + i]!;
-  // A tail names its head in the low byte of its compound word (objects.ts); a huge pmd its THP in the low byte, with bit 8 set.
+  // A tail names its head in the low byte of its compound word (objects.ts); a huge pmd (bit 8) or a PMD migration entry (bit 10) its THP in the low byte.
   for (let p = 1; p <= sh.frames && L.folios; p++) {
     const c = out[L.page(p) + PG_COMPOUND]!;
     out[L.page(p) + PG_COMPOUND] = (c & ~0xff) | ren(c & 0xff);
@@ -63,7 +63,7 @@ function permute(m: MMModel, s: Int32Array, perm: number[]): Int32Array {
   if (L.bases.pmd)
     for (let mm = 0; mm < L.bases.pmd.length; mm++) {
       const w = s[L.pmd(mm)]!;
-      if (w & 0x100) out[L.pmd(mm)] = (w & ~0xff) | ren(w & 0xff);
+      if (w & 0x500) out[L.pmd(mm)] = (w & ~0xff) | ren(w & 0xff);
     }
   for (let mm = 0; mm < sh.mms; mm++) for (let a = 0; a < sh.addrs; a++) out[L.pte(mm, a)] = renPte(s[L.pte(mm, a)]!);
   for (let f = 0; f < sh.files; f++) for (let i = 0; i < sh.filePages; i++) out[L.cache(f, i)] = ren(s[L.cache(f, i)]!);
@@ -98,6 +98,8 @@ const SCENARIOS = [
   'thp-pte-cow-fork-gup',
   'thp-cow-fork-gup-subpage',
   'thp-pte-fork-pinned',
+  'thp-migrate-fork',
+  'thp-migrate-split',
 ];
 
 describe('frame symmetry', () => {
@@ -126,6 +128,28 @@ describe('frame symmetry', () => {
         [perm[i], perm[j]] = [perm[j]!, perm[i]!];
       }
       expect(canonical(m, permute(m, s, perm))).toBe(canonical(m, s));
+    },
+  );
+
+  fcTest.prop([fc.constantFrom(...SCENARIOS), fc.constantFrom('4.14', '6.2'), fc.nat(), fc.nat()], { numRuns: 150 })(
+    'every action commutes with a renumbering: the successors of a renumbered state are the renumbered successors (the allocator included)',
+    (name, kernel, pick, seed) => {
+      const { m, states } = get(name, kernel);
+      const s = states[pick % states.length]!;
+      const F = m.layout.shape.frames;
+      const perm = Array.from({ length: F + 1 }, (_, i) => i);
+      let x = seed;
+      for (let i = F; i > 1; i--) {
+        x = (x * 1103515245 + 12345) >>> 0;
+        const j = 1 + (x % i);
+        [perm[i], perm[j]] = [perm[j]!, perm[i]!];
+      }
+      const succ = (t: Int32Array) => {
+        const out = new Map<number, string>();
+        m.successors(t, (n, a) => out.set(a, canonical(m, n)));
+        return out;
+      };
+      expect(succ(permute(m, s, perm))).toEqual(succ(s));
     },
   );
 
