@@ -74,6 +74,7 @@ export interface WorldInfo {
   readonly vmaPgoff: readonly number[];
   readonly vmaShared: readonly boolean[];
   readonly vmaStart: readonly number[];
+  readonly vmaPages: readonly number[];
   /** Per file: name, shmem (else a disk file), on-disk contents per page. */
   readonly fileNames: readonly string[];
   readonly fileShmem: readonly boolean[];

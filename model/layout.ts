@@ -72,6 +72,8 @@ export const MM_SHMEMPAGES = 3;
 export const VMA_PRESENT = 1;
 export const VMA_WRITE = 2; // VM_WRITE (VM_MAYWRITE is always set: private writable mappings)
 export const VMA_ANON_VMA = 4; // vma->anon_vma set (anon_vma_prepare ran): fork must copy the page table
+/** VM_DONTCOPY (MADV_DONTFORK) per page of the VMA, from this bit on (page i of the VMA: bit VMA_DONTCOPY_SHIFT + i): fork skips those pages. */
+export const VMA_DONTCOPY_SHIFT = 8;
 
 export const PG_REF = staticOffset(FRAME, 'refcount');
 export const PG_MAP = staticOffset(FRAME, 'mapcount');

@@ -52,6 +52,9 @@ const PAGE_FLAG_NAMES: [number, string][] = [
 const PG_SWAPCACHE_BIT = 1 << 2;
 const VMA_PRESENT_BIT = 1;
 const VMA_WRITE_BIT = 2;
+const VMA_DONTCOPY_BIT = 8;
+/** The pages of a VMA (from 0) that MADV_DONTFORK marked VM_DONTCOPY. */
+const dontcopyPages = (x: number): string => [...Array(24).keys()].filter((i) => (x >>> (VMA_DONTCOPY_BIT + i)) & 1).join(',');
 const F_FALLOC_BIT = 2;
 const GHOST_NAMES: [number, string][] = [
   [1, 'WARN:migration-entry-after-pre-unmap'],
@@ -236,7 +239,7 @@ export const MM_OBJECTS: readonly ObjectDecl[] = [
           key: 'vmas',
           json: { record: 'string' },
           elementKey: ({ v }, i) => v.world.vmaNames[i]!,
-          show: (x) => (x & VMA_PRESENT_BIT ? (x & VMA_WRITE_BIT ? 'rw' : 'r') : 'unmapped'),
+          show: (x) => (x & VMA_PRESENT_BIT ? `${x & VMA_WRITE_BIT ? 'rw' : 'r'}${x >>> VMA_DONTCOPY_BIT ? `, VM_DONTCOPY pages ${dontcopyPages(x)}` : ''}` : 'unmapped'),
           flat: (o, e) => `${o} vma ${e}`,
         },
       },

@@ -92,6 +92,8 @@ export function entryObjects(bits: ObjectBits, sc: ScenarioSpec, t: number, e: M
     case 'gup':
     case 'mprotect':
     case 'mprotect-subpage':
+    case 'madv-dontfork':
+    case 'madv-dofork':
     case 'munmap':
     case 'madv-dontneed':
       // Faults, GUP, mprotect, munmap, MADV_DONTNEED: the mm, frames, swap, files, GUP; page tables (pmd entries, the pool);

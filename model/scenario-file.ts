@@ -49,6 +49,14 @@ const MENU_ENTRY: Schema = {
     fork: obj({ op: req(str()), child: req(name('the process fork creates')), max }, 'fork() (dup_mmap)'),
     mprotect: obj({ op: req(str()), vma: req(name('VMA name')), prot: req(str('new protection', { enum: ['r', 'rw'] })), max }, 'mprotect() of a whole VMA'),
     'mprotect-subpage': obj({ op: req(str()), addr: req(addr), max }, "mprotect(PROT_READ) and back of one page of a THP VMA (cow.c's THP_RUN_PTE): the huge pmd is split"),
+    'madv-dontfork': obj(
+      { op: req(str()), addr: req(addr), pages: opt(int('pages from addr (default 1)', 1, LIMITS.addrs.max)), max },
+      'madvise(MADV_DONTFORK) of a range: fork skips it (VM_DONTCOPY); part of a THP splits its pmd',
+    ),
+    'madv-dofork': obj(
+      { op: req(str()), addr: req(addr), pages: opt(int('pages from addr (default 1)', 1, LIMITS.addrs.max)), max },
+      'madvise(MADV_DOFORK) of a range: VM_DONTCOPY cleared',
+    ),
     'madv-dontneed': obj(
       { op: req(str()), addr: req(addr), pages: opt(int('pages from addr (default 1)', 1, LIMITS.addrs.max)), max },
       'madvise(MADV_DONTNEED) of a range (default: one page)',

@@ -20,6 +20,8 @@ export type MenuOp =
   | { op: 'fork'; child: string }
   | { op: 'mprotect'; vma: string; prot: Prot }
   | { op: 'mprotect-subpage'; addr: number }
+  | { op: 'madv-dontfork'; addr: number; pages?: number }
+  | { op: 'madv-dofork'; addr: number; pages?: number }
   | { op: 'madv-dontneed'; addr: number; pages?: number }
   | { op: 'munmap'; vma: string }
   | { op: 'reclaim'; mm: string; addr: number }
@@ -150,7 +152,7 @@ export function scenarioKernelProblem(s: ScenarioSpec, version: string): string 
   const thp = s.vmas.find((v) => v.thp);
   // What can split a THP's pmd: a partial range, and (a failed COW copy, a pinned THP at fork) fork.
   const splitsThp = (e: MenuEntry) =>
-    e.op === 'mprotect-subpage' || e.op === 'fork' || (e.op === 'madv-dontneed' && !!thp && (e.addr !== thp.start || (e.pages ?? 1) !== thp.pages));
+    e.op === 'mprotect-subpage' || e.op === 'fork' || ((e.op === 'madv-dontneed' || e.op === 'madv-dontfork') && !!thp && (e.addr !== thp.start || (e.pages ?? 1) !== thp.pages));
   if (thp && s.threads.some((t) => t.menu.some((e) => e.op === 'migrate')) && r && compareMainline(r, { major: 4, minor: 14 }) < 0)
     return `scenario ${s.name}: ${version} migrates a THP by splitting it first (unmap_and_move -> split_huge_page): not modelled; THP migration with PMD migration entries came in 4.14 (616b8371539a)`;
   if (thp && thp.pages > 1 && s.threads.some((t) => t.menu.some(splitsThp)) && r && compareMainline(r, { major: 4, minor: 5 }) < 0)
@@ -365,7 +367,23 @@ export function validateScenario(s: ScenarioSpec): void {
     if (s.vmas.length !== 1) fail(path, "a THP VMA must be the process's only VMA: the huge pmd maps its whole range");
     if (s.pages.length) fail(path, 'a THP VMA starts with nothing mapped (pages: [])');
     if (v.pages > FOLIO_MAX_PAGES) fail(`vmas[${thp}].pages`, `a THP of at most ${FOLIO_MAX_PAGES} pages (the frame's compound word)`);
-    const allowed = new Set(['read', 'write', 'madv-dontneed', 'mprotect-subpage', 'munmap', 'mprotect', 'exit', 'collapse', 'fork', 'gup', 'put', 'device-write', 'migrate']);
+    const allowed = new Set([
+      'read',
+      'write',
+      'madv-dontneed',
+      'mprotect-subpage',
+      'madv-dontfork',
+      'madv-dofork',
+      'munmap',
+      'mprotect',
+      'exit',
+      'collapse',
+      'fork',
+      'gup',
+      'put',
+      'device-write',
+      'migrate',
+    ]);
     const migrates = s.threads.some((u) => u.menu.some((x) => x.op === 'migrate'));
     s.threads.forEach((t, ti) =>
       t.menu.forEach((e, ei) => {
@@ -378,7 +396,10 @@ export function validateScenario(s: ScenarioSpec): void {
           );
         // khugepaged meeting a PTE-mapped THP (SCAN_PAGE_COMPOUND up to 5.7, collapsed from 5.8) is not modelled.
         const splits = (x: MenuEntry) =>
-          x.op === 'fork' || x.op === 'gup' || x.op === 'mprotect-subpage' || (x.op === 'madv-dontneed' && (x.addr !== v.start || (x.pages ?? 1) !== v.pages));
+          x.op === 'fork' ||
+          x.op === 'gup' ||
+          x.op === 'mprotect-subpage' ||
+          ((x.op === 'madv-dontneed' || x.op === 'madv-dontfork') && (x.addr !== v.start || (x.pages ?? 1) !== v.pages));
         if (e.op === 'collapse' && s.threads.some((u) => u.menu.some(splits)))
           fail(
             `threads[${ti}].menu[${ei}]`,
@@ -400,6 +421,8 @@ export function validateScenario(s: ScenarioSpec): void {
         fail(`threads[${ti}].menu[${ei}].hugeFails`, 'only a fault in a THP VMA allocates a huge page');
       if (e.op === 'read' && e.faultAround && vmaAt(e.addr)?.file === undefined)
         fail(`threads[${ti}].menu[${ei}].faultAround`, "fault-around maps a file's page cache: the address is not in a file mapping");
+      if ((e.op === 'madv-dontfork' || e.op === 'madv-dofork') && e.pages !== undefined && vmaAt(e.addr + e.pages - 1) !== vmaAt(e.addr))
+        fail(`threads[${ti}].menu[${ei}].pages`, 'the range must lie in one VMA');
       if (e.op === 'madv-dontneed' && e.pages !== undefined && !vmaAt(e.addr + e.pages - 1))
         fail(`threads[${ti}].menu[${ei}].pages`, `no VMA covers address ${e.addr + e.pages - 1}`);
     }),

@@ -65,6 +65,7 @@ const ORDER = [
   'thp-migrate-race',
   'thp-migrate-fork',
   'thp-migrate-split',
+  'thp-partial-shared-cow-fork-gup',
 ];
 
 function loadBuiltins(): ScenarioSpec[] {

@@ -60,6 +60,7 @@ import { buildFork } from './ops/fork.js';
 import { buildDeviceWrite, buildGup, buildGupRelease, gupTitle } from './ops/gup.js';
 import { buildMigrate } from './ops/migrate.js';
 import { buildMprotect, buildMprotectSubpage } from './ops/mprotect.js';
+import { buildMadviseDontfork } from './ops/dontfork.js';
 import { buildPunch, buildTruncate } from './ops/truncate.js';
 import { buildReclaim } from './ops/reclaim.js';
 import { buildCollapse } from './ops/khugepaged.js';
@@ -190,6 +191,7 @@ export class MMModel implements Model {
       vmaPgoff: scenario.vmas.map((v) => v.pgoff ?? 0),
       vmaShared: scenario.vmas.map((v) => !!v.shared),
       vmaStart: scenario.vmas.map((v) => v.start),
+      vmaPages: scenario.vmas.map((v) => v.pages),
       fileNames: files.map((f) => f.name),
       fileShmem: files.map((f) => f.kind === 'shmem'),
       fileDisk: files.map((f) => f.disk ?? []),
@@ -311,6 +313,11 @@ export class MMModel implements Model {
       case 'mprotect-subpage':
         buildMprotectSubpage(b, m, e.addr);
         title = `mprotect ${mmName}:${e.addr} PROT_READ, then PROT_READ|PROT_WRITE`;
+        break;
+      case 'madv-dontfork':
+      case 'madv-dofork':
+        buildMadviseDontfork(b, m, e.addr, e.pages ?? 1, e.op === 'madv-dontfork');
+        title = `madvise(${e.op === 'madv-dontfork' ? 'MADV_DONTFORK' : 'MADV_DOFORK'}) ${mmName}:${e.addr}${(e.pages ?? 1) > 1 ? `-${e.addr + e.pages! - 1}` : ''}`;
         break;
       case 'madv-dontneed':
         buildMadviseDontneed(b, m, e.addr, e.pages ?? 1);

@@ -155,7 +155,10 @@ export function split_huge_pmd(k: Kernel, t: number, m: number): void {
 /** The split; refAdd false is the mutant split-no-ref-add (model/kernel/mutants.ts). */
 export function __split_huge_pmd_locked(k: Kernel, t: number, m: number, refAdd: boolean): void {
   const w = k.s[k.L.pmd(m)]!;
-  if (pmdIsMigration(w)) return k.fn.split_pmd_migration(k, t, m);
+  if (pmdIsMigration(w)) {
+    k.fn.split_pmd_migration(k, t, m);
+    return;
+  }
   if (!pmdIsHuge(w)) return;
   const folio = pmdHugePfn(w);
   const table = pgtable_trans_huge_withdraw(k, m);

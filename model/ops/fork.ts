@@ -34,6 +34,7 @@ import {
   PG_DATA,
   TH_NEWPAGE,
   VMA_ANON_VMA,
+  VMA_DONTCOPY_SHIFT,
   VMA_PRESENT,
   VMA_WRITE,
 } from '../layout.js';
@@ -302,6 +303,8 @@ function needsCopyTable(k: Kernel, parent: number, a: number): boolean {
   if (v < 0) return false;
   const w = k.s[k.L.vma(parent, v)]!;
   if (!(w & VMA_PRESENT)) return false;
+  // dup_mmap: a VM_DONTCOPY VMA (MADV_DONTFORK) is skipped.
+  if ((w >>> (VMA_DONTCOPY_SHIFT + a - k.world.vmaStart[v]!)) & 1) return false;
   return k.world.vmaFile[v]! < 0 || (w & VMA_ANON_VMA) !== 0;
 }
 

@@ -250,6 +250,9 @@ describe('THPs of several pages: PTE-mapped (cow.c THP_RUN_PTE) and a single PTE
     ['thp-cow-fork-gup-subpage', 'cow-isolation', '5.18', 'holds', 65],
     ['thp-pte-fork-pinned', 'pin-coherent', '5.8', 'violated', 48],
     ['thp-pte-fork-pinned', 'pin-coherent', '5.9', 'holds', 43],
+    ['thp-partial-shared-cow-fork-gup', 'cow-isolation', '5.7', 'violated', 84],
+    ['thp-partial-shared-cow-fork-gup', 'cow-isolation', '5.8', 'holds', 428],
+    ['thp-partial-shared-cow-fork-gup', 'cow-isolation', '6.2', 'holds', 220],
   ];
   for (const [scenario, invariant, kernel, verdict, states] of rows)
     test(`${scenario} @ ${kernel}: ${invariant} ${verdict}`, () => {
