@@ -81,6 +81,18 @@ function permute(m: MMModel, s: Int32Array, perm: number[]): Int32Array {
   return out;
 }
 
+/** A permutation of 1..F (index 0 stays 0) from the seed: Fisher-Yates on a small LCG. */
+function seededPermutation(F: number, seed: number): number[] {
+  const perm = Array.from({ length: F + 1 }, (_, i) => i);
+  let x = seed;
+  for (let i = F; i > 1; i--) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    const j = 1 + (x % i);
+    [perm[i], perm[j]] = [perm[j]!, perm[i]!];
+  }
+  return perm;
+}
+
 const canonical = (m: MMModel, s: Int32Array) => {
   const c = s.slice();
   m.canonicalize(c);
@@ -118,15 +130,7 @@ describe('frame symmetry', () => {
     (name, kernel, pick, seed) => {
       const { m, states } = get(name, kernel);
       const s = states[pick % states.length]!;
-      const F = m.layout.shape.frames;
-      // A permutation of 1..F from the seed (Fisher-Yates on a small LCG).
-      const perm = Array.from({ length: F + 1 }, (_, i) => i);
-      let x = seed;
-      for (let i = F; i > 1; i--) {
-        x = (x * 1103515245 + 12345) >>> 0;
-        const j = 1 + (x % i);
-        [perm[i], perm[j]] = [perm[j]!, perm[i]!];
-      }
+      const perm = seededPermutation(m.layout.shape.frames, seed);
       expect(canonical(m, permute(m, s, perm))).toBe(canonical(m, s));
     },
   );
@@ -136,14 +140,7 @@ describe('frame symmetry', () => {
     (name, kernel, pick, seed) => {
       const { m, states } = get(name, kernel);
       const s = states[pick % states.length]!;
-      const F = m.layout.shape.frames;
-      const perm = Array.from({ length: F + 1 }, (_, i) => i);
-      let x = seed;
-      for (let i = F; i > 1; i--) {
-        x = (x * 1103515245 + 12345) >>> 0;
-        const j = 1 + (x % i);
-        [perm[i], perm[j]] = [perm[j]!, perm[i]!];
-      }
+      const perm = seededPermutation(m.layout.shape.frames, seed);
       const succ = (t: Int32Array) => {
         const out = new Map<number, string>();
         m.successors(t, (n, a) => out.set(a, canonical(m, n)));
