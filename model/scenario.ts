@@ -399,7 +399,7 @@ export function validateScenario(s: ScenarioSpec): void {
           x.op === 'fork' ||
           x.op === 'gup' ||
           x.op === 'mprotect-subpage' ||
-          ((x.op === 'madv-dontneed' || x.op === 'madv-dontfork') && (x.addr !== v.start || (x.pages ?? 1) !== v.pages));
+          ((x.op === 'madv-dontneed' || x.op === 'madv-dontfork' || x.op === 'madv-dofork') && (x.addr !== v.start || (x.pages ?? 1) !== v.pages));
         if (e.op === 'collapse' && s.threads.some((u) => u.menu.some(splits)))
           fail(
             `threads[${ti}].menu[${ei}]`,

@@ -66,6 +66,7 @@ const ORDER = [
   'thp-migrate-fork',
   'thp-migrate-split',
   'thp-partial-shared-cow-fork-gup',
+  'thp-fork-pinned-migrate',
 ];
 
 function loadBuiltins(): ScenarioSpec[] {

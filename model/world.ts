@@ -301,7 +301,9 @@ export class MMModel implements Model {
         title = `device writes ${e.value} through ref "${e.ref}"`;
         break;
       case 'fork':
-        buildFork(b, m, sc.processes.indexOf(e.child), hasGupFast);
+        // Fork in steps when something that takes no mmap_lock can run between them: GUP-fast, or a THP migration
+        // (copy_huge_pmd drops pmd_lock before splitting a maybe-pinned THP).
+        buildFork(b, m, sc.processes.indexOf(e.child), hasGupFast || (this.buildContext.thp && this.buildContext.migration));
         title = `fork -> ${e.child}`;
         break;
       case 'mprotect': {

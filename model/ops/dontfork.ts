@@ -17,6 +17,7 @@ import { DONE, FAILED, SLEEP } from '../kernel.js';
 import { mmap_write_lock, mmap_write_unlock } from '../kernel/locking.js';
 import { VMA_DONTCOPY_SHIFT, VMA_PRESENT } from '../layout.js';
 import type { ProgramBuilder } from '../program.js';
+import { pmdIsMigration } from '../objects.js';
 
 export function buildMadviseDontfork(b: ProgramBuilder, m: number, a: number, pages: number, dontfork: boolean): void {
   const advice = dontfork ? 'MADV_DONTFORK' : 'MADV_DOFORK';
@@ -31,11 +32,18 @@ export function buildMadviseDontfork(b: ProgramBuilder, m: number, a: number, pa
     }
     const start = k.world.vmaStart[v]!;
     const whole = a === start && pages === k.world.vmaPages[v]!;
-    // split_vma at a boundary inside a huge pmd splits the pmd (vma_adjust_trans_huge); MADV_DOFORK's merge leaves it split.
-    if (dontfork && !whole && k.hugePmds > 0 && k.hugePmd(m)) k.fn.split_huge_pmd(k, t, m);
     let mask = 0;
     for (let x = a; x < a + pages; x++) mask |= 1 << (VMA_DONTCOPY_SHIFT + x - start);
-    k.s[o] = dontfork ? k.s[o]! | mask : k.s[o]! & ~mask;
+    const next = dontfork ? k.s[o]! | mask : k.s[o]! & ~mask;
+    if (next === k.s[o]) {
+      // madvise_update_vma: new_flags == vma->vm_flags: nothing to split or set.
+      mmap_write_unlock(k, m);
+      if (k.narrate) k.note(`VM_DONTCOPY already ${dontfork ? 'set' : 'clear'} there: nothing to do`);
+      return DONE;
+    }
+    // split_vma at a boundary inside a huge pmd (or PMD migration entry) splits it (vma_adjust_trans_huge); a merge leaves it split.
+    if (!whole && k.hugePmds > 0 && (k.hugePmd(m) || pmdIsMigration(k.pmdWord(m)))) k.fn.split_huge_pmd(k, t, m);
+    k.s[o] = next;
     mmap_write_unlock(k, m);
     if (k.narrate) k.note(`${k.addrName(m, a)}${pages > 1 ? `-${a + pages - 1}` : ''}: VM_DONTCOPY ${dontfork ? 'set' : 'cleared'}`);
     return DONE;

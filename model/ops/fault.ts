@@ -24,6 +24,7 @@ import {
   F_GHOST,
   GHOST_DOUBLE_INSTALL,
   TH_PTE_TABLE,
+  VMA_DONTCOPY_SHIFT,
   MM_ANONPAGES,
   MM_SWAPENTS,
   PG_DIRTY,
@@ -132,6 +133,11 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
   const missesMigration = b.ctx.mutants.has('pmd-unstable-misses-migration');
 
   const flags = (k: Kernel, t: number): number => FAULT_LOCALS.flags.get(k, t);
+  /** The THP VMA still spans the huge range: VM_DONTCOPY on none or all of its pages (else the kernel's VMA was split). */
+  const thpSuitable = (k: Kernel): boolean => {
+    const dontcopy = k.s[k.L.vma(m, k.world.vmaOfAddr[a]!)]! >>> VMA_DONTCOPY_SHIFT;
+    return dontcopy === 0 || dontcopy === (1 << k.world.thpPages) - 1;
+  };
   /** do_swap_page's reason, filled when narrating (one object per fault, not one per state). */
   const why = { text: '' };
   const setResult = (k: Kernel, t: number, bit: number): void => {
@@ -944,8 +950,10 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
     enter(k: Kernel, t: number): number {
       const orig = k.threadWord(t, TH_ORIG);
       if (tables && pmd_none(k, m)) {
-        // A THP VMA: create_huge_pmd first (a fault whose huge allocation fails falls back to a PTE table).
-        if (HUGE_ALLOC >= 0) return HUGE_ALLOC;
+        // A THP VMA: create_huge_pmd first (a fault whose huge allocation fails falls back to a PTE table). A VMA that
+        // MADV_DONTFORK split no longer covers the huge range (transhuge_vma_suitable): no THP.
+        if (HUGE_ALLOC >= 0 && thpSuitable(k)) return HUGE_ALLOC;
+        if (HUGE_ALLOC >= 0 && k.narrate) k.note('transhuge_vma_suitable: MADV_DONTFORK split the VMA below the huge range: no THP, a PTE table');
         if (huge.thp && k.narrate) k.note("do_huge_pmd_anonymous_page: no huge page (this fault's THP allocation fails): VM_FAULT_FALLBACK to a PTE table");
         // No PTE table: before 4.8 every fault allocates it first; from 4.8 a file fault does only after ->fault (7267ec008b5c).
         if (postponed && FILE_FAULT >= 0) return FA_PREALLOC >= 0 ? FA_PREALLOC : toFault();

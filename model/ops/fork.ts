@@ -19,7 +19,7 @@
  * copy_present_pte/copy_present_page/copy_nonpresent_pte (5.9, 5.18, 5.19-6.2),
  * include/linux/rmap.h:page_try_dup_anon_rmap (5.19-6.2).
  */
-import { DISABLED, DONE, FAILED, type Kernel, SLEEP } from '../kernel.js';
+import { BLOCKED, DISABLED, DONE, FAILED, type Kernel, SLEEP } from '../kernel.js';
 import { int, threadLocals } from '../thread-locals.js';
 import {
   MM_ANONPAGES,
@@ -100,6 +100,8 @@ export function buildFork(b: ProgramBuilder, parent: number, child: number, spli
   // copy_huge_pmd with GUP-fast about: the test for a pin, then (pmd_lock, which GUP-fast does not take) the sharing.
   const HUGE_DECIDE = b.ctx.thp ? b.reserve() : -1;
   const HUGE_SHARE = b.ctx.thp ? b.reserve() : -1;
+  // copy_huge_pmd on a maybe-pinned THP: spin_unlock, then __split_huge_pmd takes pmd_lock again (a migration may run between).
+  const HUGE_SPLIT = b.ctx.thp ? b.reserve() : -1;
   const nextAddr = (k: Kernel, from: number): number => {
     for (let a = from; a < k.addrs; a++) if (needsCopyTable(k, parent, a) && k.pte(parent, a) !== 0) return a;
     return -1;
@@ -119,7 +121,7 @@ export function buildFork(b: ProgramBuilder, parent: number, child: number, spli
     if (!mmap_write_lock(k, t, parent)) return SLEEP;
     if (!anon_vma_fork(k, t, parent)) return SLEEP;
     createChild(k, parent, child);
-    if (HUGE_DECIDE >= 0 && k.hugePmd(parent)) {
+    if (HUGE_DECIDE >= 0 && k.hugePmd(parent) && !thpVmaSkipped(k, parent)) {
       seqcount(k); // copy_page_range: raw_write_seqcount_begin before copy_pmd_range (5.11)
       // copy_huge_pmd: pmd_lock of both pmds across the test and the sharing (the model's PT lock word stands for the
       // pmd lock of a huge pmd): a migration's set_pmd_migration_entry waits; lockless GUP-fast does not.
@@ -140,17 +142,25 @@ export function buildFork(b: ProgramBuilder, parent: number, child: number, spli
     return DECIDE;
   };
   if (HUGE_DECIDE >= 0) {
-    b.define(HUGE_DECIDE, 'copy_huge_pmd: page_maybe_dma_pinned?', 'mm/huge_memory.c:copy_huge_pmd (5.9-6.2; page_try_dup_anon_rmap 5.19)', (k, t) => {
-      if (splitPinnedHuge(k, t, parent)) {
-        unlockTables(k); // spin_unlock before __split_huge_pmd (one step here: nothing runs between)
-        if (!copyPmd(k, t, parent, child)) {
-          seqcount(k);
-          return forkFails(k, t, parent, child);
-        }
-        return firstPte(k, t);
+    b.define(HUGE_DECIDE, 'copy_huge_pmd: page_maybe_dma_pinned?', 'mm/huge_memory.c:copy_huge_pmd (5.9-6.2; page_try_dup_anon_rmap 5.19)', (k) => {
+      const folio = k.hugePmdPfn(parent);
+      if (folio && k.fn.copy_huge_pmd_splits(k, parent, folio)) {
+        unlockTables(k);
+        if (k.narrate) k.note(`copy_huge_pmd: THP pfn ${folio} may be pinned: spin_unlock, split the pmd, -EAGAIN: copy_pte_range`);
+        return HUGE_SPLIT;
       }
       if (k.narrate) k.note(k.hugePmdPfn(parent) ? `copy_huge_pmd: THP pfn ${k.hugePmdPfn(parent)} is not pinned: share it` : 'copy_huge_pmd: the huge zero page');
       return HUGE_SHARE;
+    });
+    b.define(HUGE_SPLIT, 'copy_huge_pmd: __split_huge_pmd', 'mm/huge_memory.c:copy_huge_pmd -> __split_huge_pmd (5.9-6.2)', (k, t) => {
+      // __split_huge_pmd: pmd_lock again; the pmd may be a PMD migration entry by now (__split_huge_pmd_locked splits that too).
+      if (!pte_lock(k, t, parent)) return BLOCKED;
+      k.fn.split_huge_pmd(k, t, parent);
+      if (!copyPmd(k, t, parent, child)) {
+        seqcount(k);
+        return forkFails(k, t, parent, child);
+      }
+      return firstPte(k, t);
     });
     b.define(HUGE_SHARE, 'copy_huge_pmd: pmd_lock, share, pmdp_set_wrprotect', 'mm/huge_memory.c:copy_huge_pmd (4.4-6.2)', (k, t) => {
       const shared = copy_huge_pmd_share(k, parent, child);
@@ -276,6 +286,10 @@ function splitPinnedHuge(k: Kernel, t: number, parent: number): boolean {
 
 function copyPmd(k: Kernel, t: number, parent: number, child: number): boolean {
   if (k.L.pgtables === 0 || pmd_none(k, parent)) return true;
+  if (k.hugePmds > 0 && (k.hugePmd(parent) || pmdIsMigration(k.s[k.L.pmd(parent)]!)) && thpVmaSkipped(k, parent)) {
+    if (k.narrate) k.note('dup_mmap: the THP VMA is VM_DONTCOPY: skipped');
+    return true;
+  }
   // copy_huge_pmd: share the THP (or the huge zero page), or (a maybe-pinned THP, 5.9 on) split the pmd and copy at the PTE level.
   if (k.hugePmds > 0 && k.hugePmd(parent) && !splitPinnedHuge(k, t, parent)) return copy_huge_pmd_share(k, parent, child);
   if (k.hugePmds > 0 && pmdIsMigration(k.s[k.L.pmd(parent)]!)) return copy_huge_pmd_migration(k, parent, child);
@@ -294,6 +308,18 @@ function copyPmd(k: Kernel, t: number, parent: number, child: number): boolean {
   return true;
 }
 
+/** dup_mmap skips a VM_DONTCOPY VMA (MADV_DONTFORK): the model keeps the flag per page of its VMA word. */
+function dontcopy(k: Kernel, m: number, a: number): boolean {
+  const v = k.world.vmaOfAddr[a]!;
+  return v >= 0 && ((k.s[k.L.vma(m, v)]! >>> (VMA_DONTCOPY_SHIFT + a - k.world.vmaStart[v]!)) & 1) === 1;
+}
+
+/** The THP VMA (the only VMA of a THP scenario) is VM_DONTCOPY throughout: fork copies nothing of its pmd. */
+function thpVmaSkipped(k: Kernel, m: number): boolean {
+  for (let a = 0; a < k.addrs; a++) if (k.vmaPresent(m, a) && !dontcopy(k, m, a)) return false;
+  return true;
+}
+
 /**
  * vma_needs_copy(): a VMA whose page table fork copies. A shared or
  * untouched private file mapping is not copied: the child faults pages in.
@@ -303,8 +329,7 @@ function needsCopyTable(k: Kernel, parent: number, a: number): boolean {
   if (v < 0) return false;
   const w = k.s[k.L.vma(parent, v)]!;
   if (!(w & VMA_PRESENT)) return false;
-  // dup_mmap: a VM_DONTCOPY VMA (MADV_DONTFORK) is skipped.
-  if ((w >>> (VMA_DONTCOPY_SHIFT + a - k.world.vmaStart[v]!)) & 1) return false;
+  if (dontcopy(k, parent, a)) return false;
   return k.world.vmaFile[v]! < 0 || (w & VMA_ANON_VMA) !== 0;
 }
 

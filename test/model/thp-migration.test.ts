@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { findScenario } from '../../model/scenarios.js';
-import { validateScenario } from '../../model/scenario.js';
+import { type ScenarioSpec, validateScenario } from '../../model/scenario.js';
 import { check } from '../helpers.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'mmcheck.js');
@@ -21,8 +21,10 @@ describe('THP migration: verdicts and state counts', () => {
   const rows: [string, string, string, 'holds' | 'violated', number][] = [
     ['thp-migrate-race', 'pmd-stable', '4.14', 'holds', 346],
     ['thp-migrate-race', 'pmd-stable', '6.2', 'holds', 346],
-    ['thp-migrate-fork', 'cow-isolation', '4.14', 'holds', 997],
-    ['thp-migrate-fork', 'cow-isolation', '6.2', 'holds', 4262],
+    ['thp-migrate-fork', 'cow-isolation', '4.14', 'holds', 1017],
+    ['thp-migrate-fork', 'cow-isolation', '6.2', 'holds', 4282],
+    ['thp-fork-pinned-migrate', 'refcount-sane', '5.17', 'violated', 60],
+    ['thp-fork-pinned-migrate', 'refcount-sane', '5.18', 'holds', 520],
     ['thp-migrate-split', 'refcount-sane', '5.8', 'violated', 45],
     ['thp-migrate-split', 'refcount-sane', '5.17', 'violated', 45],
     ['thp-migrate-split', 'refcount-sane', '5.18', 'holds', 256],
@@ -91,6 +93,27 @@ describe('what each release does with a PMD migration entry', () => {
     const { result } = check(s, '6.2', ['refcount-sane', 'rss-consistent', 'cow-isolation']);
     expect(result.verdict).toBe('holds');
     expect(result.witnesses?.filter((w) => !w.found).map((w) => w.name)).toEqual(['the child maps the huge zero page']);
+  });
+  test('MADV_DONTFORK: a whole VM_DONTCOPY THP VMA is not copied; a partial one splits the pmd (or a PMD migration entry) and forbids a THP fault', () => {
+    const base = (): ScenarioSpec => structuredClone(findScenario('thp-pte-fork-pinned')!);
+    // The RDMA idiom: pin, MADV_DONTFORK the whole VMA, fork: the child gets nothing, the pin stays coherent on 5.8.
+    const whole = base();
+    whole.threads[0]!.menu.splice(1, 1, { op: 'madv-dontfork', addr: 0, pages: 2 });
+    whole.witnesses = [];
+    expect(check(whole, '5.8', ['pin-coherent', 'refcount-sane']).result.verdict).toBe('holds');
+    // A partial MADV_DONTFORK before the first fault: the VMA no longer spans the huge range, so no THP.
+    const early = base();
+    early.threads[0]!.menu = [{ op: 'madv-dontfork', addr: 1 }, { op: 'write', addr: 0, value: 1 }, { op: 'fork', child: 'C' }, { op: 'exit' }];
+    early.threads[1]!.menu = [{ op: 'exit' }];
+    early.witnesses = [{ name: 'a huge pmd', when: [{ at: 'P:0', pte: 'huge' }] }];
+    const r = check(early, '6.2', ['refcount-sane', 'rss-consistent']).result;
+    expect(r.witnesses?.filter((w) => !w.found).map((w) => w.name)).toEqual(['a huge pmd']);
+    // A partial MADV_DONTFORK of a THP under migration splits the PMD migration entry: 5.9's reference leak shows.
+    const mig = structuredClone(findScenario('thp-migrate-split')!);
+    mig.threads[1]!.menu = [{ op: 'madv-dontfork', addr: 1 }];
+    mig.witnesses = [];
+    expect(check(mig, '5.9', ['refcount-sane']).result.verdict).toBe('violated');
+    expect(check(mig, '5.18', ['refcount-sane']).result.verdict).toBe('holds');
   });
   test('a PMD migration entry meets no mprotect or khugepaged in the model', () => {
     const s = structuredClone(findScenario('thp-migrate-race')!);
