@@ -1,3 +1,4 @@
+import { expect, test } from 'vitest';
 import { explore } from '../checker/explore.js';
 import type { ExploreOptions, ExploreResult } from '../checker/model.js';
 import { findInvariant, toEngineInvariant } from '../invariants/registry.js';
@@ -42,3 +43,22 @@ export function actionId(m: MMModel, thread: string, op: string, label: string):
 
 /** A scenario file too large to finish within a test (about 7 million states): for limits, progress lines and signals. */
 export const LONG_RUN = new URL('./fixtures/long-run.json', import.meta.url).pathname;
+
+/** A verdict row: scenario, the invariant it is about, kernel, expected verdict, exact state count. */
+export type VerdictRow = [scenario: string, invariant: string, kernel: string, verdict: 'holds' | 'violated', states: number];
+
+/**
+ * One test per row: the check of the row's invariant plus `also` has the
+ * verdict and the exact state count; a HOLDS found every witness, a
+ * violation is of the row's invariant.
+ */
+export function testVerdictRows(rows: readonly VerdictRow[], also: readonly string[]): void {
+  for (const [scenario, invariant, kernel, verdict, states] of rows)
+    test(`${scenario} @ ${kernel}: ${invariant} ${verdict}`, () => {
+      const { result } = check(scenario, kernel, [invariant, ...also]);
+      expect(result.verdict).toBe(verdict);
+      expect(result.states).toBe(states);
+      if (verdict === 'holds') expect(result.witnesses?.filter((w) => !w.found).map((w) => w.name)).toEqual([]);
+      else expect(result.violations[0]!.invariant).toBe(invariant);
+    });
+}

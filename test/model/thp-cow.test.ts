@@ -14,7 +14,7 @@ import type { ScenarioSpec } from '../../model/scenario.js';
 import { validateScenario } from '../../model/scenario.js';
 import { pmdHugeRo } from '../../model/objects.js';
 import { TH_PC } from '../../model/layout.js';
-import { check, model } from '../helpers.js';
+import { check, model, testVerdictRows, type VerdictRow } from '../helpers.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'mmcheck.js');
 function mmcheck(...args: string[]) {
@@ -234,7 +234,7 @@ describe('mprotect of a THP VMA: change_huge_pmd', () => {
 describe('THPs of several pages: PTE-mapped (cow.c THP_RUN_PTE) and a single PTE (THP_RUN_SINGLE_PTE)', () => {
   // Up to 5.7 reuse_swap_page -> page_trans_huge_map_swapcount (mapcounts only); 5.8 (and 5.7.3's backport) breaks COW in
   // the child's GUP; from 5.9 do_wp_page tests page_count, which is the head's: one per PTE mapping the folio, plus the pipe.
-  const rows: [string, string, string, 'holds' | 'violated', number][] = [
+  const rows: VerdictRow[] = [
     ['thp-pte-cow-fork-gup', 'cow-isolation', '4.6', 'violated', 22],
     ['thp-pte-cow-fork-gup', 'cow-isolation', '5.7', 'violated', 22],
     ['thp-pte-cow-fork-gup', 'cow-isolation', '5.7.14', 'holds', 100],
@@ -254,14 +254,7 @@ describe('THPs of several pages: PTE-mapped (cow.c THP_RUN_PTE) and a single PTE
     ['thp-partial-shared-cow-fork-gup', 'cow-isolation', '5.8', 'holds', 428],
     ['thp-partial-shared-cow-fork-gup', 'cow-isolation', '6.2', 'holds', 220],
   ];
-  for (const [scenario, invariant, kernel, verdict, states] of rows)
-    test(`${scenario} @ ${kernel}: ${invariant} ${verdict}`, () => {
-      const { result } = check(scenario, kernel, [invariant, 'refcount-sane', 'rss-consistent']);
-      expect(result.verdict).toBe(verdict);
-      expect(result.states).toBe(states);
-      if (verdict === 'holds') expect(result.witnesses?.filter((w) => !w.found).map((w) => w.name)).toEqual([]);
-      else expect(result.violations[0]!.invariant).toBe(invariant);
-    });
+  testVerdictRows(rows, ['refcount-sane', 'rss-consistent']);
   test('5.7 reuses a subpage by page_trans_huge_map_swapcount; 5.9 copies it by page_count(head)', () => {
     const bad = mmcheck('check', '-s', 'thp-pte-cow-fork-gup', '-k', '5.7', '-i', 'cow-isolation');
     expect(bad.code).toBe(1);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { findScenario } from '../../model/scenarios.js';
 import { type ScenarioSpec, validateScenario } from '../../model/scenario.js';
-import { check } from '../helpers.js';
+import { check, testVerdictRows, type VerdictRow } from '../helpers.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'mmcheck.js');
 function mmcheck(...args: string[]) {
@@ -18,7 +18,7 @@ function mmcheck(...args: string[]) {
 }
 
 describe('THP migration: verdicts and state counts', () => {
-  const rows: [string, string, string, 'holds' | 'violated', number][] = [
+  const rows: VerdictRow[] = [
     ['thp-migrate-race', 'pmd-stable', '4.14', 'holds', 346],
     ['thp-migrate-race', 'pmd-stable', '6.2', 'holds', 346],
     ['thp-migrate-fork', 'cow-isolation', '4.14', 'holds', 1017],
@@ -29,13 +29,7 @@ describe('THP migration: verdicts and state counts', () => {
     ['thp-migrate-split', 'refcount-sane', '5.17', 'violated', 45],
     ['thp-migrate-split', 'refcount-sane', '5.18', 'holds', 256],
   ];
-  for (const [scenario, invariant, kernel, verdict, states] of rows)
-    test(`${scenario} @ ${kernel}: ${invariant} ${verdict}`, () => {
-      const { result } = check(scenario, kernel, [invariant, 'refcount-sane', 'rss-consistent', 'pgtable-accounting']);
-      expect(result.verdict).toBe(verdict);
-      expect(result.states).toBe(states);
-      if (verdict === 'holds') expect(result.witnesses?.filter((w) => !w.found).map((w) => w.name)).toEqual([]);
-    });
+  testVerdictRows(rows, ['refcount-sane', 'rss-consistent', 'pgtable-accounting']);
 });
 
 describe('what each release does with a PMD migration entry', () => {
