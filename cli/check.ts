@@ -16,7 +16,7 @@ import { createModel, mmFactory } from '../model/factory.js';
 import { ScenarioError, type ScenarioSpec, scenarioKernelProblem, validateScenario } from '../model/scenario.js';
 import { isScenarioFile, loadScenarioFile, ScenarioFileError } from '../model/scenario-file.js';
 import { findScenario, SCENARIOS } from '../model/scenarios.js';
-import { describeVariant, didYouMean, NEWEST_KERNEL, resolveVariant, type Variant, VariantError } from '../model/variants.js';
+import { describeVariant, didYouMean, laterSwitches, NEWEST_KERNEL, resolveVariant, type Variant, VariantError } from '../model/variants.js';
 import type { MMModel } from '../model/world.js';
 import { traceToItf } from '../traces/itf.js';
 import { renderTrace } from '../traces/render-text.js';
@@ -127,7 +127,9 @@ export function plan(req: CheckRequest): Plan {
   });
   const warnings = [
     ...(variant.modelledAs
-      ? [`warning: kernel ${req.kernel} is newer than the newest modelled release: it is checked as ${variant.modelledAs} (changes after ${variant.modelledAs} are not modelled)`]
+      ? [
+          `warning: kernel ${req.kernel} is newer than the newest modelled release: it is checked as ${variant.modelledAs} (changes after ${variant.modelledAs} are not modelled${laterSwitches(variant)})`,
+        ]
       : []),
     ...(variant.notes ?? []),
   ];

@@ -6,16 +6,20 @@
  * mmap_lock for write, since a fault holding it for read may be using the
  * table. That is why seed 004's huge tmpfs could not map a huge page over a
  * table another fault had exposed "for an instant". Release limits: file-THP
- * retract_page_tables took mmap_write_trylock up to 6.5 and none from 6.6
- * (after 6.2: not modelled). Recorded by set_pmd (model/kernel/pgalloc.ts).
+ * retract_page_tables takes mmap_write_trylock up to 6.5; from 6.6
+ * (1d65b771bc08) it takes none, under pmd_lock and the PT lock, because 6.5's
+ * pte_offset_map_lock (0d940a9b270b) rechecks the pmd under the PT lock:
+ * from then on that retraction is not this rule's (pmd-stable still
+ * applies). Recorded by set_pmd (model/kernel/pgalloc.ts).
  */
 import { MM_FLAGS, MMF_GHOST_RETRACT } from '../model/layout.js';
 import type { MMInvariant } from './invariant.js';
 
 export const noRetractUnderRead: MMInvariant = {
   name: 'no-retract-under-read',
-  description: 'a pmd that points at a PTE table loses it (becomes huge or none) only under mmap_lock for write',
-  reference: 'mm/khugepaged.c:collapse_huge_page (mmap_write_lock); seed 004; docs/rules.md#page-tables',
+  description:
+    'a pmd that points at a PTE table loses it (becomes huge or none) only under mmap_lock for write (from 6.6 also retract_page_tables, whose walkers revalidate the pmd)',
+  reference: 'mm/khugepaged.c:collapse_huge_page (mmap_write_lock), retract_page_tables (mmap_write_trylock up to 6.5; 1d65b771bc08); seed 004; docs/rules.md#page-tables',
   reads: ['mm'],
   when: 'always',
   defaultScenario: 'thp-pmd-race',

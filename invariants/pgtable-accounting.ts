@@ -3,15 +3,27 @@
  * owner (a pmd that points at it, or a thread that holds it between
  * pte_alloc_one and pmd_populate / pte_free: vmf->prealloc_pte, __pte_alloc's
  * new table), or deposited under its mm's huge pmd (or PMD migration entry)
- * (pgtable_trans_huge_deposit), one per huge pmd. A leak (a table nobody
+ * (pgtable_trans_huge_deposit), one per anonymous huge pmd. A leak (a table nobody
  * owns) or a double use is a bug of the fault, fork, THP or exit paths.
  */
-import { TH_PTE_TABLE } from '../model/layout.js';
-import { pmdIsHuge, pmdIsMigration, pmdTable } from '../model/objects.js';
+import { PG_ANON, TH_PTE_TABLE } from '../model/layout.js';
+import { pmdHugePfn, pmdIsHuge, pmdIsMigration, pmdTable } from '../model/objects.js';
 
-/** A huge pmd, or a PMD migration entry (which keeps the huge pmd's deposited table), has one table deposited. */
-const depositsTable = (w: number): boolean => pmdIsHuge(w) || pmdIsMigration(w);
+import type { StateView } from '../model/kernel.js';
 import type { MMInvariant } from './invariant.js';
+
+/**
+ * An anonymous huge pmd (or the huge zero page's), or a PMD migration entry
+ * (which keeps the huge pmd's deposited table), has one table deposited; a
+ * page-cache THP's huge pmd none (do_set_pmd deposits only where
+ * arch_needs_pgtable_deposit: not x86).
+ */
+function depositsTable(v: StateView, w: number): boolean {
+  if (pmdIsMigration(w)) return true;
+  if (!pmdIsHuge(w)) return false;
+  const folio = pmdHugePfn(w);
+  return folio === 0 || v.pageTest(folio, PG_ANON);
+}
 
 export const pgtableAccounting: MMInvariant = {
   name: 'pgtable-accounting',
@@ -34,11 +46,11 @@ export const pgtableAccounting: MMInvariant = {
       if (state >= 2) {
         const m = state - 2;
         if (owners > 0) return `PTE table ${i} is deposited under ${v.mmName(m)}'s huge pmd but also in use`;
-        if (!depositsTable(v.s[v.L.pmd(m)]!)) return `PTE table ${i} is deposited for ${v.mmName(m)}, whose pmd is neither huge nor a PMD migration entry`;
+        if (!depositsTable(v, v.s[v.L.pmd(m)]!)) return `PTE table ${i} is deposited for ${v.mmName(m)}, whose pmd is neither an anonymous huge pmd nor a PMD migration entry`;
       }
     }
     for (let m = 0; m < v.mms; m++) {
-      if (!depositsTable(v.s[v.L.pmd(m)]!)) continue;
+      if (!depositsTable(v, v.s[v.L.pmd(m)]!)) continue;
       let deposited = 0;
       for (let i = 0; i < n; i++) if (v.s[v.L.pgtable(i)] === 2 + m) deposited++;
       if (deposited !== 1) return `${v.mmName(m)}'s huge pmd has ${deposited} deposited tables, not 1`;

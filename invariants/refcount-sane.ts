@@ -70,9 +70,10 @@ export const refcountSane: MMInvariant = {
       const p = held.pfnAt(v.s, i);
       if (p > 0 && p <= F) c[HELD + p]!++;
     }
+    // A page-cache THP has a page-cache reference per subpage (page_ref_add(nr), 4.8 on): the caches count per page too.
     for (let pfn = 1; pfn <= F; pfn++) {
       const head = v.folioHead(pfn);
-      c[FOLIO + head]! += c[pfn]! + c[GUP + pfn]! + c[HELD + pfn]! + c[PMD + pfn]!;
+      c[FOLIO + head]! += c[pfn]! + c[GUP + pfn]! + c[HELD + pfn]! + c[PMD + pfn]! + cacheRefs(v, pfn);
     }
     for (let pfn = 1; pfn <= F; pfn++) {
       const maps = c[pfn]!;
@@ -85,7 +86,6 @@ export const refcountSane: MMInvariant = {
         if (v.pageMapcount(pfn) !== maps) return `pfn ${pfn}: _mapcount is ${v.pageMapcount(pfn)} but ${maps} PTE(s) map it`;
         continue;
       }
-      const cache = (v.pageTest(pfn, PG_SWAPCACHE) ? 1 : 0) + (v.inPageCache(pfn) ? 1 : 0);
       const ref = v.pageWord(pfn, PG_REF);
       if (ref === 0) {
         if (maps > 0 || c[PMD + pfn]! > 0) return `pfn ${pfn} is free but mapped by ${maps + c[PMD + pfn]!} PTE(s) or huge pmd(s)`;
@@ -101,10 +101,11 @@ export const refcountSane: MMInvariant = {
         if (v.pageFlags(pfn) !== 0 || v.pageMapcount(pfn) !== 0) return `pfn ${pfn} is free but its flags or _mapcount were changed after it was freed`;
         continue;
       }
-      const want = c[FOLIO + pfn]! + cache;
+      const want = c[FOLIO + pfn]!;
       if (ref !== want) {
+        const cache = folioCacheRefs(v, pfn);
         const what = v.pageTest(pfn, PG_THP) ? 'PTE(s) and huge pmd(s) of the THP' : 'mapped';
-        return `pfn ${pfn}: _refcount is ${ref} but ${want} references exist (${c[FOLIO + pfn]! - gupOf(c, GUP, HELD, v, pfn)} ${what}, ${gupOf(c, GUP, 0, v, pfn)} GUP, ${cache} swap/page cache, ${heldOf(c, HELD, v, pfn)} held by threads)`;
+        return `pfn ${pfn}: _refcount is ${ref} but ${want} references exist (${c[FOLIO + pfn]! - cache - gupOf(c, GUP, HELD, v, pfn)} ${what}, ${gupOf(c, GUP, 0, v, pfn)} GUP, ${cache} swap/page cache, ${heldOf(c, HELD, v, pfn)} held by threads)`;
       }
       if (v.pageMapcount(pfn) !== maps) return `pfn ${pfn}: _mapcount is ${v.pageMapcount(pfn)} but ${maps} PTE(s) map it`;
       if (v.folioEntire(pfn) !== c[PMD + pfn]!) return `pfn ${pfn}: the entire mapcount is ${v.folioEntire(pfn)} but ${c[PMD + pfn]!} huge pmd(s) map it`;
@@ -116,6 +117,17 @@ export const refcountSane: MMInvariant = {
     return null;
   },
 };
+
+/** The swap cache's and the page cache's references on a page (each subpage of a page-cache THP has its own). */
+function cacheRefs(v: Parameters<MMInvariant['check']>[0], pfn: number): number {
+  return (v.pageTest(pfn, PG_SWAPCACHE) ? 1 : 0) + (v.inPageCache(pfn) ? 1 : 0);
+}
+/** Over a folio's pages (the cold path of a message). */
+function folioCacheRefs(v: Parameters<MMInvariant['check']>[0], head: number): number {
+  let n = 0;
+  for (let p = 1; p <= v.frames; p++) if (v.folioHead(p) === head) n += cacheRefs(v, p);
+  return n;
+}
 
 /** The counters, zeroed, in one array reused from check to check (each worker thread has its own). */
 let scratch = new Int32Array(0);

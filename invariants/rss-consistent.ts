@@ -33,7 +33,8 @@ export const rssConsistent: MMInvariant = {
         if (c >= 0) counts[c]!++;
       }
       // A huge pmd maps its THP's pages: MM_ANONPAGES counts each (add_mm_counter(HPAGE_PMD_NR)); a PMD migration entry keeps them counted.
-      if (m < v.hugePmds && (v.hugePmdPfn(m) || pmdIsMigration(v.pmdWord(m)))) counts[MM_ANONPAGES]! += v.world.thpPages;
+      // A page-cache THP (huge shmem) counts where its pages mapped by PTEs do (mm_counter_file: MM_SHMEMPAGES).
+      if (m < v.hugePmds && (v.hugePmdPfn(m) || pmdIsMigration(v.pmdWord(m)))) counts[v.hugePmdPfn(m) ? v.mmCounter(v.hugePmdPfn(m)) : MM_ANONPAGES]! += v.world.thpPages;
       for (let c = 0; c < 4; c++) {
         if (v.rss(m, c) !== counts[c]) {
           return `mm ${v.mmName(m)}: ${RSS_NAMES[c]} is ${v.rss(m, c)} but ${v.mmName(m)} has ${counts[c]} such entries`;

@@ -81,6 +81,8 @@ export interface WorldInfo {
   readonly fileDisk: readonly (readonly number[])[];
   /** Per file: a DAX file (4.4-4.6: its data lives in persistent memory; only holes have page-cache pages). */
   readonly fileDax: readonly boolean[];
+  /** shmem mounted huge=always: a page-cache miss allocates a THP (model/scenario.ts FileSpec.huge). */
+  readonly fileHuge: readonly boolean[];
   /** The processes' legacy memcg is at its limit: page-table allocations reclaim first (scenario "reclaim": "memcg-v1"). */
   readonly memcgV1: boolean;
   /** Memory is exhausted beyond the PTE-table pool: an allocation that finds none invokes the OOM killer (scenario "reclaim": "oom"). */

@@ -118,6 +118,14 @@ const CONDITION: Schema = {
     ),
     obj({ ref: req(name('a reference a gup entry takes')), held: req(bool('held (true) or not (false)')) }, 'a GUP reference is held, or not'),
     obj({ mm: req(name('process name')), state: req(str('its state', { enum: ['unused', 'live', 'exited', 'freed'] })) }, 'a process is in this state'),
+    obj(
+      {
+        cache: req(str('"file:index"', { minLength: 3 })),
+        data: req(value),
+        thp: opt(bool('the page is (true) or is not (false) a page of a THP')),
+      },
+      "the file's page-cache page at that index holds this value",
+    ),
   ],
 };
 export const WITNESS: Schema = {
@@ -162,6 +170,7 @@ export const SCENARIO_SCHEMA: Schema = obj(
           cached: opt(arr(obj({ index: req(int('page index', 0, LIMITS.filePages.max - 1)), data: req(value) }), 'pages in the page cache at the start')),
           disk: opt(arr(value, 'what each page holds on disk')),
           dax: opt(bool('a DAX file (ext4 -o dax, 4.4-4.6): data in persistent memory, page-cache pages only for holes (cached)')),
+          huge: opt(bool('shmem mounted huge=always (4.8 on): a fault allocates a THP for a range with no page cached; mapped by a THP VMA ("thp": true)')),
         }),
         'files',
         0,

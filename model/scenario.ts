@@ -79,6 +79,13 @@ export interface FileSpec {
    * (dax_load_hole), given as `cached`.
    */
   dax?: boolean;
+  /**
+   * shmem mounted huge=always (4.8, 800d8c63b2e9): a page-cache miss in a
+   * huge-aligned range with no page cached allocates a THP of the THP VMA's
+   * size (shmem_alloc_hugepage), which a fault maps with a huge pmd
+   * (do_set_pmd); khugepaged collapses small pages into one (collapse_file).
+   */
+  huge?: boolean;
 }
 
 export interface PageSpec {
@@ -101,7 +108,9 @@ export type WitnessCondition =
   /** A GUP reference is held (or not). */
   | { ref: string; held: boolean }
   /** A process is in this state. */
-  | { mm: string; state: 'unused' | 'live' | 'exited' | 'freed' };
+  | { mm: string; state: 'unused' | 'live' | 'exited' | 'freed' }
+  /** The page-cache page of "file:index" holds `data` (and is, or is not, a page of a THP). */
+  | { cache: string; data: number; thp?: boolean };
 
 /**
  * A reachability witness: a state (or a completed operation) that must occur
@@ -157,9 +166,45 @@ export function scenarioKernelProblem(s: ScenarioSpec, version: string): string 
     return `scenario ${s.name}: ${version} migrates a THP by splitting it first (unmap_and_move -> split_huge_page): not modelled; THP migration with PMD migration entries came in 4.14 (616b8371539a)`;
   if (thp && thp.pages > 1 && s.threads.some((t) => t.menu.some(splitsThp)) && r && compareMainline(r, { major: 4, minor: 5 }) < 0)
     return `scenario ${s.name}: ${version} splits a THP of several pages whole (split_huge_page_pmd -> split_huge_page): not modelled; PTE-mapped THPs come with the THP refcounting rework (4.5; read in 4.6.2)`;
+  if ((s.files ?? []).some((f) => f.huge) && r && compareMainline(r, { major: 4, minor: 8 }) < 0)
+    return `scenario ${s.name}: ${version} has no huge shmem pages: THP in the page cache came in 4.8 (800d8c63b2e9 "shmem: add huge pages support")`;
   if ((s.files ?? []).some((f) => f.dax) && r && compareMainline(r, { major: 4, minor: 7 }) >= 0)
     return `scenario ${s.name}: DAX files are modelled on 4.4-4.6 only, not ${version}: 4.7's radix-tree entry locks (ac401cc78242 "dax: New fault locking", bc2466e42573 for COW faults) are not modelled`;
   return null;
+}
+
+/** The operations modelled on a huge shmem mapping (the fault, the zap and split of a file huge pmd, collapse_file). */
+const SHMEM_THP_OPS = new Set(['read', 'write', 'madv-dontneed', 'exit', 'collapse']);
+
+/**
+ * A THP VMA over a huge shmem file: MAP_SHARED of the whole file from page
+ * 0 (one huge-aligned range), so that a fault maps the file's THP with a
+ * huge pmd (do_set_pmd) and retract_page_tables may take its PTE table.
+ * MAP_PRIVATE (a COW of a subpage after wp_huge_pmd's split) is not modelled.
+ */
+function validateShmemThp(s: ScenarioSpec, v: VmaSpec, i: number, fail: (path: string, msg: string) => never): void {
+  const f = (s.files ?? []).find((x) => x.name === v.file);
+  if (!f?.huge) fail(`vmas[${i}].thp`, `a THP file mapping maps a huge shmem file ("huge": true); ${v.file} is not one`);
+  if (!v.shared) fail(`vmas[${i}].shared`, 'a huge shmem mapping is modelled MAP_SHARED only (a private one would COW subpages after wp_huge_pmd splits)');
+  if ((v.pgoff ?? 0) !== 0 || v.pages !== f!.size || (f!.maxSize ?? f!.size) !== f!.size)
+    fail(`vmas[${i}]`, `the mapping covers the whole huge file from page 0 (${f!.size} pages, no maxSize): one huge-aligned range`);
+  s.threads.forEach((t, ti) =>
+    t.menu.forEach((e, ei) => {
+      if (e.op === 'read' && e.faultAround) fail(`threads[${ti}].menu[${ei}].faultAround`, 'fault-around over a huge shmem page (filemap_map_pmd) is not modelled');
+      if ((e.op === 'read' || e.op === 'write') && e.hugeFails)
+        fail(`threads[${ti}].menu[${ei}].hugeFails`, 'a shmem fault that cannot have a THP falls back to a small page by itself (shmem_getpage_gfp: alloc_nohuge)');
+    }),
+  );
+}
+
+/** The file and page index of a witness's "file:index", or null. */
+export function parseCacheAt(s: ScenarioSpec, at: string): { file: number; index: number } | null {
+  const m = /^(.+):(\d+)$/.exec(at);
+  if (!m) return null;
+  const file = (s.files ?? []).findIndex((f) => f.name === m[1]);
+  const index = Number(m[2]);
+  if (file < 0 || index >= (s.files![file]!.maxSize ?? s.files![file]!.size)) return null;
+  return { file, index };
 }
 
 /** Names of processes, threads, VMAs, files and GUP references: short words, usable as object keys and file names. */
@@ -238,6 +283,8 @@ export function validateScenario(s: ScenarioSpec): void {
     if (f.kind === 'shmem' && f.disk !== undefined) fail(`files[${i}].disk`, 'a shmem file has no disk contents');
     if ((f.disk?.length ?? 0) > maxSize(f)) fail(`files[${i}].disk`, `more pages than the file's largest size (${maxSize(f)})`);
     if (f.dax && f.kind !== 'disk') fail(`files[${i}].dax`, 'DAX is a mode of a disk filesystem (ext4 -o dax): the file must be "disk"');
+    if (f.huge && f.kind !== 'shmem') fail(`files[${i}].huge`, 'huge pages in the page cache are modelled for shmem (huge=always) only');
+    if (f.huge && !s.vmas.some((v) => v.thp && v.file === f.name)) fail(`files[${i}].huge`, 'a huge shmem file is mapped by a THP VMA ("thp": true) of its size');
     if (f.dax)
       (f.cached ?? []).forEach((c, j) => {
         // dax_load_hole zero-fills the page of a hole, and a hole has no data in pmem.
@@ -363,10 +410,10 @@ export function validateScenario(s: ScenarioSpec): void {
     const v = s.vmas[thp]!;
     const path = `vmas[${thp}].thp`;
     if (!s.pageTables) fail(path, 'THP needs the PMD level: add "pageTables"');
-    if (v.file !== undefined) fail(path, 'only anonymous THP is modelled');
     if (s.vmas.length !== 1) fail(path, "a THP VMA must be the process's only VMA: the huge pmd maps its whole range");
     if (s.pages.length) fail(path, 'a THP VMA starts with nothing mapped (pages: [])');
     if (v.pages > FOLIO_MAX_PAGES) fail(`vmas[${thp}].pages`, `a THP of at most ${FOLIO_MAX_PAGES} pages (the frame's compound word)`);
+    if (v.file !== undefined) validateShmemThp(s, v, thp, fail);
     const allowed = new Set([
       'read',
       'write',
@@ -388,6 +435,8 @@ export function validateScenario(s: ScenarioSpec): void {
     s.threads.forEach((t, ti) =>
       t.menu.forEach((e, ei) => {
         if (!allowed.has(e.op)) fail(`threads[${ti}].menu[${ei}]`, `${e.op} is not modelled with THP (only ${[...allowed].join(', ')})`);
+        if (v.file !== undefined && !SHMEM_THP_OPS.has(e.op))
+          fail(`threads[${ti}].menu[${ei}]`, `${e.op} is not modelled with huge shmem pages (only ${[...SHMEM_THP_OPS].join(', ')})`);
         // A PMD migration entry meets faults, GUP, fork, MADV_DONTNEED (split when partial), zap and exit in the model; not mprotect's change_huge_pmd or khugepaged.
         if (migrates && (e.op === 'mprotect' || e.op === 'mprotect-subpage' || e.op === 'collapse'))
           fail(
@@ -495,6 +544,8 @@ export function validateScenario(s: ScenarioSpec): void {
       if ('at' in c && !parseAt(s, c.at)) fail(`${cp}.at`, `"${c.at}" is not a process and a covered address, such as "${s.processes[0]}:${s.vmas[0]!.start}"`);
       if ('ref' in c && !refs.has(c.ref)) fail(`${cp}.ref`, `no "gup" entry takes reference "${c.ref}"${didYouMean(c.ref, [...refs])}`);
       if ('mm' in c && !s.processes.includes(c.mm)) fail(`${cp}.mm`, `unknown process "${c.mm}"${didYouMean(c.mm, s.processes)}`);
+      if ('cache' in c && !parseCacheAt(s, c.cache))
+        fail(`${cp}.cache`, `"${c.cache}" is not a file and a page index within its size, such as "${s.files?.[0]?.name ?? 'file'}:0"`);
     });
   });
 }

@@ -67,6 +67,8 @@ const ORDER = [
   'thp-migrate-split',
   'thp-partial-shared-cow-fork-gup',
   'thp-fork-pinned-migrate',
+  'shmem-thp-fault',
+  'shmem-thp-collapse',
 ];
 
 function loadBuiltins(): ScenarioSpec[] {

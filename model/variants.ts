@@ -80,6 +80,31 @@ export const SWITCHES = [
       "do_huge_pmd_wp_page takes the THP's page lock (lock_page, then pmd_same again) before its reuse test (reuse_swap_page); 5.19 tests PageAnonExclusive first, without it",
   },
   {
+    name: 'thp-file-rss-counter',
+    since: '4.18',
+    commit: 'fadae2953072',
+    title: 'thp: use mm_file_counter to determine update which rss counter',
+    summary:
+      'a huge pmd of a shmem THP counts in MM_SHMEMPAGES (mm_counter_file) in do_set_pmd, zap_huge_pmd and __split_huge_pmd_locked; from 4.8 it counted in MM_FILEPAGES while the same pages mapped by PTEs count in MM_SHMEMPAGES',
+  },
+  {
+    name: 'pte-offset-map-revalidate',
+    since: '6.5',
+    commit: '0d940a9b270b',
+    title: 'mm/pgtable: allow pte_offset_map[_lock]() to fail',
+    summary:
+      'pte_offset_map_lock rechecks, under the PT lock, that the pmd still points at the table it mapped (pmd_same), and fails (the caller retries) when it does not: a PTE table no longer needs mmap_lock to stay in its pmd',
+  },
+  {
+    name: 'retract-without-mmap-lock',
+    since: '6.6',
+    commit: '1d65b771bc08',
+    title: 'mm/khugepaged: retract_page_tables() without mmap or vma lock',
+    summary:
+      "collapse_file's retract_page_tables takes no mmap_lock: under i_mmap_lock_read, pmd_lock and the PT lock it clears the pmd of the emptied table (pte_free_defer); up to 6.5 it needs mmap_write_trylock, and a busy mm keeps its table (khugepaged_add_pte_mapped_thp)",
+    requires: ['pte-offset-map-revalidate'],
+  },
+  {
     name: 'fault-prealloc-pte',
     since: '5.0',
     commit: '63f3655f9501',
@@ -340,6 +365,17 @@ export const MUTANTS = [
     summary: "khugepaged's collapse_huge_page takes mmap_lock for read instead of write, and turns the pmd's PTE table into a huge mapping under it",
   },
   {
+    name: 'retract-write-lock',
+    breaks: 'deadlock',
+    summary:
+      "retract_page_tables sleeps in mmap_write_lock instead of mmap_write_trylock, holding the new THP's page lock: a fault holding mmap_lock for read that waits for that page lock deadlocks with it (the lock inversion khugepaged's comment names)",
+  },
+  {
+    name: 'retract-without-trylock',
+    breaks: 'no-retract-under-read',
+    summary: "retract_page_tables clears a pmd's PTE table without mmap_lock (6.6's rule) on a release whose PTE-table walkers do not revalidate the pmd (before 6.5)",
+  },
+  {
     name: 'pmd-check-reread',
     breaks: 'pmd-stable',
     summary: 'the fault tests pmd_trans_huge(*pmd) and reads the pmd again for pte_offset_map (the pre-4.5 code, on any kernel)',
@@ -594,6 +630,14 @@ function editDistance(a: string, b: string): number {
     }
   }
   return d[a.length]![b.length]!;
+}
+
+/** For a release newer than the newest modelled: ", except ..." naming the switches of later releases it has (they are modelled), or "". */
+export function laterSwitches(v: Variant): string {
+  if (!v.modelledAs) return '';
+  const newest = parseVersion(v.modelledAs)!;
+  const later = SWITCHES.filter((s) => v.switches.has(s.name) && cmp(parseVersion(s.since)!, newest) > 0);
+  return later.length ? `, except ${later.map((s) => `${s.name} (${s.since}, ${s.commit})`).join(', ')}` : '';
 }
 
 export function describeVariant(v: Variant): string {

@@ -13,7 +13,7 @@ import { GUP_NONE, GUP_PENDING, gupKind } from './gup.js';
 import type { StateView } from './kernel.js';
 import { PG_DATA, PG_THP } from './layout.js';
 import { isPresent, isWritable, PTE_MIGRATION, PTE_SPECIAL, PTE_SWAP, pteKind, pteTarget } from './pte.js';
-import { completedEntry, parseAt, type ScenarioSpec, type WitnessCondition } from './scenario.js';
+import { completedEntry, parseAt, parseCacheAt, type ScenarioSpec, type WitnessCondition } from './scenario.js';
 import type { MMModel } from './world.js';
 
 export type WitnessKind = 'thread' | 'scenario' | 'invariant';
@@ -90,6 +90,13 @@ function condition(sc: ScenarioSpec, c: WitnessCondition): (v: StateView) => boo
     const m = sc.processes.indexOf(c.mm);
     const want = MM_STATES.indexOf(c.state);
     return (v) => v.mmState(m) === want;
+  }
+  if ('cache' in c) {
+    const { file, index } = parseCacheAt(sc, c.cache)!;
+    return (v) => {
+      const p = v.cachePage(file, index);
+      return p !== 0 && v.pageWord(p, PG_DATA) === c.data && (c.thp === undefined || v.pageTest(v.folioHead(p), PG_THP) === c.thp);
+    };
   }
   const { mm, addr } = parseAt(sc, c.at)!;
   if ('data' in c) {

@@ -63,7 +63,7 @@ import { buildMprotect, buildMprotectSubpage } from './ops/mprotect.js';
 import { buildMadviseDontfork } from './ops/dontfork.js';
 import { buildPunch, buildTruncate } from './ops/truncate.js';
 import { buildReclaim } from './ops/reclaim.js';
-import { buildCollapse } from './ops/khugepaged.js';
+import { buildCollapse, buildCollapseFile } from './ops/khugepaged.js';
 import { buildOomReaper } from './ops/oom.js';
 import { buildMadviseDontneed, buildMunmap } from './ops/unmap.js';
 import type { PorInfo } from '../checker/reduce.js';
@@ -196,6 +196,7 @@ export class MMModel implements Model {
       fileShmem: files.map((f) => f.kind === 'shmem'),
       fileDisk: files.map((f) => f.disk ?? []),
       fileDax: files.map((f) => !!f.dax),
+      fileHuge: files.map((f) => !!f.huge),
       memcgV1: scenario.reclaim === 'memcg-v1',
       oom: scenario.reclaim === 'oom',
       directReclaim: scenario.reclaim === 'direct',
@@ -340,7 +341,9 @@ export class MMModel implements Model {
       case 'collapse': {
         const cm = sc.processes.indexOf(e.mm);
         const v = sc.vmas.findIndex((x) => x.thp);
-        buildCollapse(b, cm, v, vmaAddrs(v));
+        const cf = this.world.vmaFile[v]!;
+        if (cf >= 0) buildCollapseFile(b, cm, cf, vmaAddrs(v));
+        else buildCollapse(b, cm, v, vmaAddrs(v));
         title = `khugepaged: collapse ${e.mm}:${sc.vmas[v]!.name}`;
         break;
       }

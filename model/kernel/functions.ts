@@ -50,6 +50,7 @@ export interface KernelFunctions {
   huge_wp_page_lock: huge.HugeWpLocks;
   split_pmd_migration: huge.SplitPmdMigration;
   split_huge_pmd: typeof huge.split_huge_pmd;
+  file_thp_counter: huge.FileThpCounter;
   // mm/mprotect.c
   can_change_pte_writable: mprotect.CanChangePteWritable;
   can_change_pmd_writable: mprotect.CanChangePmdWritable;
@@ -106,6 +107,7 @@ export function kernelFunctions(switches: ReadonlySet<SwitchName>, mutants: Read
     copy_huge_pmd_splits: has('anon-exclusive') ? huge.copy_huge_pmd_splits_5_19 : has('thp-fork-split-pinned') ? huge.copy_huge_pmd_splits_5_9 : huge.copy_huge_pmd_splits_4_4,
     huge_wp_reuse: has('anon-exclusive') ? huge.huge_wp_reuse_5_19 : has('thp-wp-page-count') ? huge.huge_wp_reuse_5_18 : huge.huge_wp_reuse_4_4,
     split_huge_pmd: huge.split_huge_pmd,
+    file_thp_counter: has('thp-file-rss-counter') ? huge.file_thp_counter_4_18 : huge.file_thp_counter_4_8,
     split_pmd_migration: has('split-pmd-migration-refs')
       ? huge.split_pmd_migration_5_18
       : has('split-pmd-migration-mapcount')

@@ -1,9 +1,10 @@
 /**
- * Anonymous THP at the PMD level (mm/huge_memory.c): a huge pmd maps a
+ * THP at the PMD level (mm/huge_memory.c): a huge pmd maps a
  * PMD-sized folio of nr frames (nr: the THP VMA's pages), a head (PG_THP,
  * with the folio's _refcount and its entire mapcount) and nr - 1 tails that
  * name it. A huge pmd carries a deposited PTE table
- * (pgtable_trans_huge_deposit), withdrawn when it is zapped.
+ * (pgtable_trans_huge_deposit), withdrawn when it is zapped. A huge shmem
+ * page in the page cache is mapped by do_set_pmd (no deposit on x86).
  *
  * PageAnonExclusive (5.19): while a pmd maps the folio the kernel keeps it
  * on the head only; the model keeps every subpage's flag equal to the
@@ -11,7 +12,7 @@
  * carries to the subpages, so that a subpage's flag is right in every state.
  */
 import type { Kernel } from '../kernel.js';
-import { MM_ANONPAGES, MMF_GHOST_BAD_PMD, MM_FLAGS, PG_ANON_EXCLUSIVE, PG_MAP, TH_PTE_TABLE, VMA_WRITE } from '../layout.js';
+import { MM_ANONPAGES, MM_FILEPAGES, MMF_GHOST_BAD_PMD, MM_FLAGS, PG_ANON, PG_ANON_EXCLUSIVE, PG_MAP, RSS_NAMES, TH_PTE_TABLE, VMA_WRITE } from '../layout.js';
 import {
   formatPmd,
   PMD_HUGE_ZERO,
@@ -29,8 +30,8 @@ import {
 import { MIGRATION_READ, pteMigration, ptePresent, pteZero } from '../pte.js';
 import { page_needs_cow_for_dma } from './memory.js';
 import { get_page, put_page } from './page_alloc.js';
-import { pte_free_table, set_pmd, takeTableNoOom } from './pgalloc.js';
-import { page_dup_rmap, page_remove_rmap } from './rmap.js';
+import { pmd_none, pte_free_table, set_pmd, takeTableNoOom } from './pgalloc.js';
+import { page_add_file_rmap, page_dup_rmap, page_remove_rmap } from './rmap.js';
 
 /** The pages a huge pmd maps (the THP VMA's length); 0 without a THP VMA. */
 export const hugeNr = (k: Kernel): number => k.world.thpPages;
@@ -77,6 +78,50 @@ function zap_deposited_table(k: Kernel, m: number): void {
   for (let i = 0; i < k.L.pgtables; i++) if (k.s[k.L.pgtable(i)] === 2 + m) k.s[k.L.pgtable(i)] = 0;
 }
 
+/**
+ * The rss counter a huge pmd of a page-cache THP (huge shmem) counts in,
+ * by release: do_set_pmd adds nr to it, zap_huge_pmd and
+ * __split_huge_pmd_locked take nr from it.
+ */
+export type FileThpCounter = (k: Kernel, folio: number) => number;
+/** 4.8-4.17: MM_FILEPAGES, though the same THP's pages mapped by PTEs count in MM_SHMEMPAGES (read in 4.8.0, 4.9, 4.15.11, 4.16.13). */
+export const file_thp_counter_4_8: FileThpCounter = () => MM_FILEPAGES;
+/** 4.18 (fadae2953072, "thp: use mm_file_counter to determine update which rss counter"): mm_counter_file, MM_SHMEMPAGES for shmem (read in 4.18.0, 4.20, 5.4, 6.2). */
+export const file_thp_counter_4_18: FileThpCounter = (k, folio) => k.mmCounter(folio);
+
+/**
+ * do_set_pmd (mm/memory.c, 4.8-6.2; alloc_set_pte's, then finish_fault's):
+ * a fault on a none pmd whose page is a subpage of a PMD-sized page-cache
+ * THP maps the whole THP with a huge pmd: under pmd_lock, if the pmd is
+ * still none, mk_huge_pmd(page, vm_page_prot) (writable in a shared
+ * writable shmem mapping, which wants no write notification),
+ * add_mm_counter(nr), page_add_file_rmap(compound), set_pmd_at. The
+ * fault's page reference becomes the mapping's. x86 deposits no table for a
+ * file pmd (arch_needs_pgtable_deposit). False: VM_FAULT_FALLBACK (the pmd
+ * is no longer none).
+ */
+export function do_set_pmd(k: Kernel, t: number, m: number, folio: number, writable: boolean): boolean {
+  if (!pmd_none(k, m)) return false;
+  k.addRss(m, k.fn.file_thp_counter(k, folio), hugeNr(k));
+  page_add_file_rmap(k, folio, true);
+  set_pmd(k, t, m, pmdHuge(folio, !writable));
+  return true;
+}
+
+/**
+ * zap_huge_pmd of a page-cache THP: no deposited table (x86), the counter
+ * of the release, page_remove_rmap(compound), the mapping's reference put
+ * (the page cache keeps the THP).
+ */
+function zap_file_huge_pmd(k: Kernel, m: number, folio: number): void {
+  k.s[k.L.pmd(m)] = 0;
+  const counter = k.fn.file_thp_counter(k, folio);
+  page_remove_rmap(k, folio, true);
+  k.addRss(m, counter, -hugeNr(k));
+  put_page(k, folio);
+  if (k.narrate) k.note(`zap_huge_pmd: the huge pmd of page-cache THP pfn ${folio} cleared, ${RSS_NAMES[counter]}-${hugeNr(k)}`);
+}
+
 /** zap_huge_pmd: the huge pmd cleared under pmd_lock, its table withdrawn and freed, the folio unmapped and put. */
 export function zap_huge_pmd(k: Kernel, m: number): boolean {
   const w = k.s[k.L.pmd(m)]!;
@@ -91,6 +136,10 @@ export function zap_huge_pmd(k: Kernel, m: number): boolean {
   }
   if (!pmdIsHuge(w)) return false;
   const folio = pmdHugePfn(w);
+  if (folio && !k.pageTest(folio, PG_ANON)) {
+    zap_file_huge_pmd(k, m, folio);
+    return true;
+  }
   k.s[k.L.pmd(m)] = 0; // huge -> none: allowed under mmap_lock for read
   zap_deposited_table(k, m);
   if (!folio) {
@@ -161,6 +210,16 @@ export function __split_huge_pmd_locked(k: Kernel, t: number, m: number, refAdd:
   }
   if (!pmdIsHuge(w)) return;
   const folio = pmdHugePfn(w);
+  if (folio && !k.pageTest(folio, PG_ANON)) {
+    // !vma_is_anonymous: pmdp_huge_clear_flush_notify, and the pages are faulted in again later (4.8-6.2).
+    const counter = k.fn.file_thp_counter(k, folio);
+    set_pmd(k, t, m, 0);
+    page_remove_rmap(k, folio, true);
+    put_page(k, folio);
+    k.addRss(m, counter, -hugeNr(k));
+    if (k.narrate) k.note(`__split_huge_pmd: a page-cache THP (pfn ${folio}): the huge pmd is cleared, not split (the pages fault in again), ${RSS_NAMES[counter]}-${hugeNr(k)}`);
+    return;
+  }
   const table = pgtable_trans_huge_withdraw(k, m);
   set_pmd(k, t, m, table);
   const addrs = hugeAddrs(k, m);

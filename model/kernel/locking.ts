@@ -154,6 +154,14 @@ function down_write(k: Kernel, t: number, at: number, key: number): boolean {
   return true;
 }
 
+/** down_write_trylock: false, without waiting, when anyone holds it or waits for it (RWSEM_FLAG_WAITERS makes the cmpxchg fail). */
+function down_write_trylock(k: Kernel, t: number, at: number, key: number): boolean {
+  if (k.s[at] !== 0 || queued(k, key, -1, 0)) return false;
+  k.acquiredInStep++;
+  k.s[at] = rwsemWriterWord(t);
+  return true;
+}
+
 function up_write(k: Kernel, at: number, key: number): void {
   k.s[at] = 0;
   k.fn.wake_up_rwsem(k, key);
@@ -167,6 +175,8 @@ export const mmap_read_trylock = (k: Kernel, t: number, m: number): boolean => d
 export const mmap_read_unlock = (k: Kernel, t: number, m: number): void => up_read(k, t, mmapAt(k, m), waitKey(LOCK_MMAP, m));
 export const mmap_write_lock = (k: Kernel, t: number, m: number): boolean => down_write(k, t, mmapAt(k, m), waitKey(LOCK_MMAP, m));
 export const mmap_write_unlock = (k: Kernel, m: number): void => up_write(k, mmapAt(k, m), waitKey(LOCK_MMAP, m));
+/** mmap_write_trylock (retract_page_tables up to 6.5: it holds a page lock, which faults take under mmap_lock). */
+export const mmap_write_trylock = (k: Kernel, t: number, m: number): boolean => down_write_trylock(k, t, mmapAt(k, m), waitKey(LOCK_MMAP, m));
 /** mmap_write_lock_nested(mm, SINGLE_DEPTH_NESTING): fork's child mm, which nobody else can see yet (no wait, no lockdep dependency). */
 export function mmap_write_lock_nested(k: Kernel, t: number, m: number): void {
   k.s[mmapAt(k, m)] = rwsemWriterWord(t);

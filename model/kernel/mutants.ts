@@ -100,6 +100,8 @@ export const PROGRAM_MUTANTS = [
   'pmd-check-reread',
   'thp-fault-retracts-table',
   'collapse-under-read',
+  'retract-write-lock',
+  'retract-without-trylock',
   'writeback-no-mkclean',
   'pte-alloc-leaks',
   'pmd-unstable-misses-migration',

@@ -80,9 +80,9 @@ export function page_dup_rmap(k: Kernel, pfn: number, compound = false): void {
   addMapcount(k, pfn, compound, 1);
 }
 
-/** page_add_file_rmap(). */
-export function page_add_file_rmap(k: Kernel, pfn: number): void {
-  k.setPageWord(pfn, PG_MAP, k.pageMapcount(pfn) + 1);
+/** page_add_file_rmap(page, compound): compound maps a page-cache THP by a huge pmd (its entire mapcount). */
+export function page_add_file_rmap(k: Kernel, pfn: number, compound = false): void {
+  addMapcount(k, pfn, compound, 1);
 }
 
 /** page_remove_rmap(page, compound). */

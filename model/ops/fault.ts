@@ -13,7 +13,7 @@
  * (docs/kernel-notes.md).
  */
 import { fallocEnd, fallocStart, formatPmd, pmdHuge, pmdHugePfn, pmdHugeRo, pmdIsHuge, pmdIsMigration, pmdMigrationPfn, pmdUnstable, pmdWithRo } from '../objects.js';
-import { bad_pmd, retract_empty_table, set_huge_pmd, set_huge_zero_page } from '../kernel/huge_memory.js';
+import { bad_pmd, do_set_pmd, retract_empty_table, set_huge_pmd, set_huge_zero_page } from '../kernel/huge_memory.js';
 import { PG_LOCKED } from '../locks.js';
 import { BLOCKED, type Kernel, SLEEP } from '../kernel.js';
 import { int, threadLocals } from '../thread-locals.js';
@@ -31,6 +31,7 @@ import {
   RSS_NAMES,
   PG_ANON,
   PG_ANON_EXCLUSIVE,
+  PG_THP,
   PG_DATA,
   PG_SWAPBACKED,
   PG_SWAPCACHE,
@@ -42,6 +43,7 @@ import {
 import type { ProgramBuilder, Run } from '../program.js';
 import { formatPte, PTE_DIRTY, PTE_MIGRATION, PTE_NONE, PTE_PRESENT, PTE_SWAP, PTE_WRITE, pteKind, ptePresent, pteTarget, pteZero } from '../pte.js';
 import { add_to_page_cache } from '../kernel/filemap.js';
+import { shmem_alloc_hugepage } from '../kernel/shmem.js';
 import { i_mmap_lock_read, i_mmap_unlock_read, lock_page, shmem_falloc_wait, trylock_page, unlock_page, wait_on_page_locked } from '../kernel/locking.js';
 import { alloc_folio, alloc_page, get_page, put_page } from '../kernel/page_alloc.js';
 import { anon_vma_prepare, page_add_file_rmap, page_remove_rmap } from '../kernel/rmap.js';
@@ -117,7 +119,9 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
   // 4.8-4.9 free an unused fault-around prealloc right after ->map_pages; from 4.10 it lives to the end of do_fault (b0b9b3df27d1).
   const faPreallocKept = b.has('stop-leaking-pagetables');
   // A THP VMA: do_huge_pmd_anonymous_page (unless this fault's huge allocation fails), and the pmd checks after __pte_alloc.
-  const HUGE_ALLOC = huge.thp && !huge.fails ? b.reserve() : -1;
+  const HUGE_ALLOC = huge.thp && !huge.fails && !fileVma ? b.reserve() : -1;
+  // A huge shmem mapping: ->fault may put a THP in the page cache, which finish_fault maps with a huge pmd (do_set_pmd, 4.8 on).
+  const hugeFile = huge.thp && fileVma;
   // A write (or unshare) fault on a R/O huge pmd: wp_huge_pmd -> do_huge_pmd_wp_page (any fault in a THP scenario: GUP's too).
   const HUGE_WP = b.ctx.thp ? b.reserve() : -1;
   const thpCopies = !b.has('thp-cow-split');
@@ -498,14 +502,16 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
         shmem_falloc_wait(k, t, f);
         return SLEEP;
       }
-      let pfn = k.cachePage(f, index);
+      const cached = k.cachePage(f, index);
       const cowFault = (flags(k, t) & FAULT_FLAG_WRITE) !== 0 && !k.isSharedMapping(a);
-      if (!pfn && cowFault && k.world.fileDax[f]) return daxCowFault(k, t, f, index);
-      if (pfn) {
+      if (!cached && cowFault && k.world.fileDax[f]) return daxCowFault(k, t, f, index);
+      // A huge shmem miss: the subpage of the index, its THP locked and in the page cache (the fault's reference is the allocation's).
+      let pfn = cached || (hugeFile ? shmem_alloc_hugepage(k, t, f, index) : 0);
+      if (cached) {
         if (!lock_page(k, t, pfn)) return SLEEP; // find_lock_page
         get_page(k, pfn);
         if (k.narrate) k.note(`page cache hit: pfn ${pfn}, locked`);
-      } else {
+      } else if (!pfn) {
         pfn = alloc_page(k);
         if (pfn === 0) {
           setResult(k, t, VM_FAULT_ERROR);
@@ -570,6 +576,20 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
       const pfn = k.threadWord(t, TH_PAGE);
       const cow = k.threadWord(t, TH_NEWPAGE);
       const orig = k.threadWord(t, TH_ORIG);
+      if (hugeFile && !cow && pmd_none(k, m) && k.pageTest(k.folioHead(pfn), PG_THP)) {
+        // PageTransCompound(page) on a none pmd: do_set_pmd maps the THP whole (the pmd is none: it cannot fall back here).
+        const folio = k.folioHead(pfn);
+        const writable = k.isSharedMapping(a) && vmWrite(k);
+        if (!do_set_pmd(k, t, m, folio, writable)) throw new Error('do_set_pmd: the pmd changed within a step');
+        k.setThreadWord(t, TH_PAGE, 0);
+        if (flags(k, t) & FAULT_FLAG_WRITE) setResult(k, t, VM_FAULT_WRITE);
+        unlock_page(k, pfn);
+        if (k.narrate)
+          k.note(
+            `do_set_pmd: the pmd is none and pfn ${pfn} is a page of THP pfn ${folio}: a ${writable ? 'writable' : 'R/O'} huge pmd maps it whole, page_add_file_rmap(compound), ${RSS_NAMES[k.fn.file_thp_counter(k, folio)]}+${k.world.thpPages}`,
+          );
+        return finish(k, t);
+      }
       if (pmd_none(k, m)) {
         // The table is allocated now, with the page locked, unless a prealloc_pte is used (by release).
         if (!(usesPrealloc && k.threadWord(t, TH_PTE_TABLE))) return built(LOCKED_ALLOC, 'the PTE-table allocation after ->fault');
@@ -954,7 +974,8 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
         // MADV_DONTFORK split no longer covers the huge range (transhuge_vma_suitable): no THP.
         if (HUGE_ALLOC >= 0 && thpSuitable(k)) return HUGE_ALLOC;
         if (HUGE_ALLOC >= 0 && k.narrate) k.note('transhuge_vma_suitable: MADV_DONTFORK split the VMA below the huge range: no THP, a PTE table');
-        if (huge.thp && k.narrate) k.note("do_huge_pmd_anonymous_page: no huge page (this fault's THP allocation fails): VM_FAULT_FALLBACK to a PTE table");
+        if (huge.thp && !fileVma && k.narrate) k.note("do_huge_pmd_anonymous_page: no huge page (this fault's THP allocation fails): VM_FAULT_FALLBACK to a PTE table");
+        if (hugeFile && k.narrate) k.note('create_huge_pmd: shmem has no ->huge_fault: VM_FAULT_FALLBACK (->fault, then do_set_pmd)');
         // No PTE table: before 4.8 every fault allocates it first; from 4.8 a file fault does only after ->fault (7267ec008b5c).
         if (postponed && FILE_FAULT >= 0) return FA_PREALLOC >= 0 ? FA_PREALLOC : toFault();
         return EARLY_ALLOC;

@@ -127,6 +127,7 @@ describe('every invariant can fail', () => {
         'zap-migration-no-rss': ['zap-migrate', '6.2'],
         'zap-no-rss': ['cow-swap-gup', '6.2'],
         'collapse-under-read': ['khugepaged-collapse', '6.2'],
+        'retract-without-trylock': ['shmem-thp-collapse', '6.2'],
         'split-no-ref-add': ['thp-pte-cow-fork-gup', '6.2'],
         'pmd-unstable-misses-migration': ['thp-migrate-race', '6.2'],
         // From 5.18 the reuse test is page_count, which migration's isolation reference already fails: the lock matters before.
