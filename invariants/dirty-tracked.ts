@@ -24,6 +24,8 @@ export const dirtyTracked: MMInvariant = {
         const e = v.pte(m, a);
         if (!isWritable(e)) continue;
         const pfn = pteTarget(e);
+        // An FS_DAX page (6.15's refcounted DAX mapping) is the persistent memory itself: a store needs no writeback.
+        if (pfn > v.frames) continue;
         const f = v.pageFile(pfn);
         if (f < 0 || v.world.fileShmem[f]) continue;
         if (!(v.pageFlags(pfn) & PG_DIRTY))

@@ -15,7 +15,7 @@
 import { GUP_NONE, gupKind, gupPfn, gupRefs } from '../model/gup.js';
 import { PG_REF, PG_SWAPCACHE, PG_THP } from '../model/layout.js';
 import { pmdMigrationPfn } from '../model/objects.js';
-import { PTE_MIGRATION, PTE_PRESENT, PTE_SPECIAL, PTE_SWAP, pteKind, pteTarget } from '../model/pte.js';
+import { mapsNormalPage, PTE_MIGRATION, PTE_PRESENT, PTE_SPECIAL, PTE_SWAP, pteKind, pteTarget } from '../model/pte.js';
 import type { MMInvariant } from './invariant.js';
 
 export const refcountSane: MMInvariant = {
@@ -110,6 +110,8 @@ export const refcountSane: MMInvariant = {
       if (v.pageMapcount(pfn) !== maps) return `pfn ${pfn}: _mapcount is ${v.pageMapcount(pfn)} but ${maps} PTE(s) map it`;
       if (v.folioEntire(pfn) !== c[PMD + pfn]!) return `pfn ${pfn}: the entire mapcount is ${v.folioEntire(pfn)} but ${c[PMD + pfn]!} huge pmd(s) map it`;
     }
+    const dev = deviceProblem(v);
+    if (dev) return dev;
     for (let slot = 0; slot < slots; slot++) {
       const entries = c[SWP + slot]!;
       if (v.swapCount(slot) !== entries) return `swap slot ${slot}: swap_map count is ${v.swapCount(slot)} but ${entries} swap entries use it`;
@@ -117,6 +119,30 @@ export const refcountSane: MMInvariant = {
     return null;
   },
 };
+
+/**
+ * An FS_DAX page (docs/rules.md#zone-device): its idle count (1 up to 6.14,
+ * 0 from 6.15), plus one per PTE that takes a reference (6.15's DAX
+ * mappings; a devmap PTE takes none), its GUP references and what threads
+ * hold; its _mapcount counts those PTEs. A DAX entry in the file's mapping
+ * holds no reference. Never below the idle count.
+ */
+function deviceProblem(v: Parameters<MMInvariant['check']>[0]): string | null {
+  for (let d = 1; d <= v.devFrames; d++) {
+    const pfn = v.frames + d;
+    let maps = 0;
+    for (let m = 0; m < v.mms; m++) for (let a = 0; a < v.addrs; a++) if (mapsNormalPage(v.pte(m, a)) && pteTarget(v.pte(m, a)) === pfn) maps++;
+    let gup = 0;
+    for (let g = 0; g < v.gupSlots; g++) if (gupKind(v.gup(g)) !== GUP_NONE && gupPfn(v.gup(g)) === pfn) gup += gupRefs(v.gup(g));
+    let held = 0;
+    for (let i = 0; i < v.threadHeld.length; i++) if (v.threadHeld.pfnAt(v.s, i) === pfn) held++;
+    const want = v.world.fsdaxIdle + maps + gup + held;
+    const ref = v.pageWord(pfn, PG_REF);
+    if (ref !== want) return `device pfn ${pfn}: _refcount is ${ref} but ${want} references exist (idle ${v.world.fsdaxIdle}, ${maps} PTE(s), ${gup} GUP, ${held} held by threads)`;
+    if (v.pageMapcount(pfn) !== maps) return `device pfn ${pfn}: _mapcount is ${v.pageMapcount(pfn)} but ${maps} PTE(s) map it`;
+  }
+  return null;
+}
 
 /** The swap cache's and the page cache's references on a page (each subpage of a page-cache THP has its own). */
 function cacheRefs(v: Parameters<MMInvariant['check']>[0], pfn: number): number {

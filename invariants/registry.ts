@@ -18,6 +18,8 @@ import { pmdStable } from './pmd-stable.js';
 import { noRetractUnderRead } from './no-retract-under-read.js';
 import { dirtyTracked } from './dirty-tracked.js';
 import { pgtableAccounting } from './pgtable-accounting.js';
+import { fsdaxIdleWakes } from './fsdax-idle-wakes.js';
+import { idleConvention } from './idle-convention.js';
 
 export const BUILTIN_INVARIANTS: readonly MMInvariant[] = [
   anonExclusive,
@@ -34,6 +36,8 @@ export const BUILTIN_INVARIANTS: readonly MMInvariant[] = [
   noRetractUnderRead,
   dirtyTracked,
   pgtableAccounting,
+  fsdaxIdleWakes,
+  idleConvention,
 ];
 
 /** The built-ins, then those registered from invariant files (invariants/invariant-file.ts). */

@@ -83,6 +83,18 @@ export interface WorldInfo {
   readonly fileDax: readonly boolean[];
   /** shmem mounted huge=always: a page-cache miss allocates a THP (model/scenario.ts FileSpec.huge). */
   readonly fileHuge: readonly boolean[];
+  /** Per file: on a DAX filesystem over the scenario's FS_DAX device (5.7 on): its page i is device page i (model/scenario.ts FileSpec.fsdax). */
+  readonly fileFsdax: readonly boolean[];
+  /**
+   * The _refcount of an idle FS_DAX page by release: 1 up to 6.14, 0 from
+   * 6.15 (38607c62b34b); what break_layouts' wait (and dax_busy_page) treat
+   * as idle. -1 without a device.
+   */
+  readonly fsdaxIdle: number;
+  /** The count at which the release's put path wakes a break_layouts waiter (1, or 0 with the RFC and from 6.15). */
+  readonly fsdaxWakeAt: number;
+  /** DAX mappings hold a reference, mapcount and rss (6.15); before, devmap PTEs hold none. */
+  readonly fsdaxMapsRefcounted: boolean;
   /** The processes' legacy memcg is at its limit: page-table allocations reclaim first (scenario "reclaim": "memcg-v1"). */
   readonly memcgV1: boolean;
   /** Memory is exhausted beyond the PTE-table pool: an allocation that finds none invokes the OOM killer (scenario "reclaim": "oom"). */
@@ -113,6 +125,8 @@ export class StateView {
   readonly mms: number;
   readonly addrs: number;
   readonly frames: number;
+  /** ZONE_DEVICE frames, pfns frames + 1 .. frames + devFrames. */
+  readonly devFrames: number;
   readonly gupSlots: number;
   readonly swapSlots: number;
   readonly threads: number;
@@ -136,6 +150,7 @@ export class StateView {
     this.mms = sh.mms;
     this.addrs = sh.addrs;
     this.frames = sh.frames;
+    this.devFrames = sh.devFrames ?? 0;
     this.gupSlots = sh.gupSlots;
     this.swapSlots = sh.swapSlots;
     this.threads = world.threadMm.length;

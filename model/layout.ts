@@ -61,6 +61,8 @@ export const MMF_OOM_MEMDIE = 8;
 export const MMF_GHOST_BAD_PMD = 1 << 8;
 /** Ghost bit: a pmd's PTE table was taken away (the pmd made huge or none) without mmap_lock for write (no-retract-under-read, F4). */
 export const MMF_GHOST_RETRACT = 1 << 9;
+/** Ghost bit: retract_page_tables took this mm's PTE table (for a scenario witness: "retracted"). */
+export const MMF_GHOST_RETRACTED = 1 << 10;
 
 /** RSS counter indices, as the kernel's resident_page_types[] orders them. */
 export const MM_FILEPAGES = 0;
@@ -346,7 +348,7 @@ export class CheckedLayout extends Layout {
     return super.pgtable(i);
   }
   override page(pfn: number): number {
-    this.within('page frame', pfn, this.shape.frames, 1);
+    this.within('page frame', pfn, this.shape.frames + (this.shape.devFrames ?? 0), 1);
     return super.page(pfn);
   }
   override slot(i: number): number {

@@ -22,6 +22,7 @@ const CAPS = {
   files: 3,
   filePages: 16,
   pgtables: 4,
+  devPages: 4,
 };
 
 /** The smaller of the encoding's limit for `to` (count = largest index - first + 1) and the cap. */
@@ -39,6 +40,7 @@ export const LIMITS = {
   addrs: { max: CAPS.addrs, why: 'a cap on the state space' } as Limit,
   filePages: { max: CAPS.filePages, why: 'a cap on the state space' } as Limit,
   pgtables: limit('pgtable', 0, CAPS.pgtables),
+  devPages: { max: CAPS.devPages, why: 'a cap on the state space' } as Limit,
   /** Runs of one menu entry: its count has BUDGET_BITS bits in the thread's budget word. */
   runs: { max: 2 ** BUDGET_BITS - 1, why: `thread.budget.count has ${BUDGET_BITS} bits` } as Limit,
 };

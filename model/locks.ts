@@ -35,6 +35,14 @@ export const WAITQ_FALLOC = 7;
 export const WAITQ_WRITEBACK = 8;
 /** An OOM victim's exit: out_of_memory's caller retries (spins) until the victim has exited and freed its memory (4.4-4.5). */
 export const WAITQ_OOM = 9;
+/**
+ * wait_var_event on an FS_DAX page (break_layouts waiting for the page to go
+ * idle), woken by wake_up_var in the put path. The kernel's key is
+ * &page->_refcount up to 6.14 and the page from 6.15 (38607c62b34b); each
+ * release's waiter and waker use the same one, so one class stands for both.
+ * Id 13: a class naming a frame, as LOCK_PAGE does (THREAD_STATUS_WORD).
+ */
+export const WAITQ_VAR = 13;
 
 export interface LockClass {
   readonly id: number;
@@ -55,6 +63,7 @@ export const LOCK_CLASSES: readonly LockClass[] = [
   { id: WAITQ_FALLOC, name: 'shmem_falloc_waitq', object: 'file', kind: 'wait queue' },
   { id: WAITQ_WRITEBACK, name: 'PG_writeback', object: 'file', kind: 'wait queue' },
   { id: WAITQ_OOM, name: 'OOM victim exit', object: 'mm', kind: 'wait queue' },
+  { id: WAITQ_VAR, name: '_refcount (wait_var_event)', object: 'frame', kind: 'wait queue' },
 ];
 // pmd_lock is taken only within a step (pmd_populate under it): the step's atomicity stands for it.
 
@@ -151,7 +160,7 @@ export const THREAD_STATUS_WORD: WordType = {
       shift: STATUS_BITS + KEY_OBJECT_SHIFT,
       bits: KEY_OBJECT_BITS,
       ref: { to: 'frame', bias: 0 },
-      when: { mask: ((1 << KEY_CLASS_BITS) - 1) << STATUS_BITS, among: [LOCK_PAGE << STATUS_BITS] },
+      when: { mask: ((1 << KEY_CLASS_BITS) - 1) << STATUS_BITS, among: [LOCK_PAGE << STATUS_BITS, WAITQ_VAR << STATUS_BITS] },
     },
     { name: 'wait_mode', shift: STATUS_BITS + KEY_OBJECT_SHIFT + KEY_OBJECT_BITS, bits: 1 },
     { name: 'asleep', shift: STATUS_BITS + KEY_OBJECT_SHIFT + KEY_OBJECT_BITS + 1, bits: 1 },

@@ -20,7 +20,7 @@ import {
   THREAD_STATUS_WORD,
 } from './locks.js';
 import { PC_WORD } from './program.js';
-import { INT, type ObjectDecl, type ReadableContext, type WordType } from './schema.js';
+import { type FieldDecl, INT, type ObjectDecl, type ReadableContext, type WordType } from './schema.js';
 
 /** mm.state values. */
 export const MM_STATES = ['unused', 'live', 'exited', 'freed'];
@@ -35,6 +35,7 @@ const MMF_NAMES: [number, string][] = [
   [8, 'TIF_MEMDIE'],
   [1 << 8, 'WARN:pte_offset_map-on-unstable-pmd'],
   [1 << 9, 'WARN:pte-table-retracted-under-mmap-read'],
+  [1 << 10, 'retract_page_tables took the PTE table'],
 ];
 const PG_THP_BIT = 1 << 14;
 const PAGE_FLAG_NAMES: [number, string][] = [
@@ -212,6 +213,37 @@ export const fallocEnd = (w: number): number => (w >>> (FALLOC_SHIFT + FALLOC_BI
 
 const hidden = false as const;
 
+/** A page frame's words (struct page), RAM's and device memory's alike. */
+const FRAME_FIELDS: readonly FieldDecl[] = [
+  { name: 'refcount', type: INT, readable: { key: 'refcount', json: 'int', show: (x) => x, flat: (o) => `pfn ${o} refcount` } },
+  { name: 'mapcount', type: INT, readable: { key: 'mapcount', json: 'int', show: (x) => x, flat: (o) => `pfn ${o} mapcount` } },
+  { name: 'flags', type: PAGE_FLAGS, lock: LOCK_PAGE, readable: { key: 'flags', json: 'strings', show: (x) => names(x, PAGE_FLAG_NAMES), flat: (o) => `pfn ${o} flags` } },
+  { name: 'data', type: INT, readable: { key: 'data', json: 'int', show: (x) => x, flat: (o) => `pfn ${o} data` } },
+  {
+    name: 'private',
+    type: SLOT_PLUS_ONE,
+    readable: { key: 'swap_slot', json: 'int', optional: true, show: (x, c) => (c.word('flags') & PG_SWAPCACHE_BIT ? x - 1 : undefined), flat: (o) => `pfn ${o} swap slot` },
+  },
+  {
+    name: 'mapping',
+    type: MAPPING,
+    readable: {
+      key: 'mapping',
+      json: 'string',
+      optional: true,
+      show: (x, { v }) => (mappingFile(x) >= 0 ? `${v.world.fileNames[mappingFile(x)]}:${mappingIndex(x)}` : undefined),
+      flat: (o) => `pfn ${o} mapping`,
+    },
+  },
+  {
+    // Only in a world with a THP VMA: the others would pay a word per frame in every state for nothing.
+    name: 'compound',
+    type: COMPOUND,
+    only: (s) => !!s.extra?.folios,
+    readable: { key: 'folio', json: 'string', optional: true, show: (x, c) => formatCompound(x, c.word('flags')), flat: (o) => `pfn ${o} folio` },
+  },
+];
+
 export const MM_OBJECTS: readonly ObjectDecl[] = [
   {
     kind: 'mm',
@@ -258,35 +290,19 @@ export const MM_OBJECTS: readonly ObjectDecl[] = [
     pool: 'ram',
     footprint: 'all',
     readable: { section: 'pages', name: ({ index }) => String(index), omit: ({ v, index }) => v.isFree(index) && v.pageMapcount(index) === 0 },
-    fields: [
-      { name: 'refcount', type: INT, readable: { key: 'refcount', json: 'int', show: (x) => x, flat: (o) => `pfn ${o} refcount` } },
-      { name: 'mapcount', type: INT, readable: { key: 'mapcount', json: 'int', show: (x) => x, flat: (o) => `pfn ${o} mapcount` } },
-      { name: 'flags', type: PAGE_FLAGS, lock: LOCK_PAGE, readable: { key: 'flags', json: 'strings', show: (x) => names(x, PAGE_FLAG_NAMES), flat: (o) => `pfn ${o} flags` } },
-      { name: 'data', type: INT, readable: { key: 'data', json: 'int', show: (x) => x, flat: (o) => `pfn ${o} data` } },
-      {
-        name: 'private',
-        type: SLOT_PLUS_ONE,
-        readable: { key: 'swap_slot', json: 'int', optional: true, show: (x, c) => (c.word('flags') & PG_SWAPCACHE_BIT ? x - 1 : undefined), flat: (o) => `pfn ${o} swap slot` },
-      },
-      {
-        name: 'mapping',
-        type: MAPPING,
-        readable: {
-          key: 'mapping',
-          json: 'string',
-          optional: true,
-          show: (x, { v }) => (mappingFile(x) >= 0 ? `${v.world.fileNames[mappingFile(x)]}:${mappingIndex(x)}` : undefined),
-          flat: (o) => `pfn ${o} mapping`,
-        },
-      },
-      {
-        // Only in a world with a THP VMA: the others would pay a word per frame in every state for nothing.
-        name: 'compound',
-        type: COMPOUND,
-        only: (s) => !!s.extra?.folios,
-        readable: { key: 'folio', json: 'string', optional: true, show: (x, c) => formatCompound(x, c.word('flags')), flat: (o) => `pfn ${o} folio` },
-      },
-    ],
+    fields: FRAME_FIELDS,
+  },
+  {
+    // ZONE_DEVICE memory (docs/rules.md#zone-device): frames of a device's pgmap, after the RAM frames; the same words as a
+    // RAM frame, a pool of their own (never interchangeable with RAM: the symmetry renames within a pool), never allocated
+    // by the page allocator (pickFree scans the RAM frames).
+    kind: 'devframe',
+    count: (s) => s.devFrames ?? 0,
+    first: 1,
+    pool: 'device',
+    footprint: 'all',
+    readable: { section: 'pages', name: ({ index, v }) => String(v.frames + index) },
+    fields: FRAME_FIELDS,
   },
   {
     kind: 'slot',

@@ -1,6 +1,6 @@
 /**
  * Page-table entries packed in one 32-bit word, after the kernel's pte_t:
- *   bits 0-2   kind: none | present | swap | migration
+ *   bits 0-2   kind: none | present | swap | migration | devmap
  *   bits 3-10  pfn (present, migration) or swap slot (swap)
  *   bit 11     write            (pte_write)
  *   bit 12     dirty            (pte_dirty)
@@ -15,6 +15,14 @@ export const PTE_NONE = 0;
 export const PTE_PRESENT = 1;
 export const PTE_SWAP = 2;
 export const PTE_MIGRATION = 3;
+/**
+ * A DAX mapping of an FS_DAX device page up to 6.14 (insert_pfn with
+ * pfn_t_devmap: pte_mkdevmap, special): present to the MMU, but
+ * vm_normal_page() is NULL, so it holds no reference, mapcount or rss. Its
+ * pfn names a device frame. (Kind 5: kind & 1 marks the kinds that name a
+ * frame, present, migration and devmap.)
+ */
+export const PTE_DEVMAP = 5;
 
 export const PTE_WRITE = 1 << 11;
 export const PTE_DIRTY = 1 << 12;
@@ -54,6 +62,10 @@ export function pteMigration(pfn: number, kind: number): number {
   return PTE_MIGRATION | (pfn << 3) | (kind << 15);
 }
 
+export function pteDevmap(pfn: number, write: boolean): number {
+  return PTE_DEVMAP | (pfn << 3) | (write ? PTE_WRITE : 0);
+}
+
 export function pteMigrationKind(pte: number): number {
   return (pte >>> 15) & 3;
 }
@@ -88,12 +100,14 @@ export function formatPte(pte: number): string {
       return `swap(slot ${pteTarget(pte)}${pte & PTE_SWP_EXCLUSIVE ? ', exclusive' : ''})`;
     case PTE_MIGRATION:
       return `migration(pfn ${pteTarget(pte)}, ${MIGRATION_NAMES[pteMigrationKind(pte)]})`;
+    case PTE_DEVMAP:
+      return `devmap(pfn ${pteTarget(pte)}, ${pte & PTE_WRITE ? 'rw' : 'ro'})`;
     default:
       return `invalid(${pte})`;
   }
 }
 
-/** A PTE as a word type of the state schema: its target is a frame when present (not special) or a migration entry, a swap slot when a swap entry. */
+/** A PTE as a word type of the state schema: its target is a frame when present (not special), a migration or a devmap entry, a swap slot when a swap entry. */
 export const PTE_WORD: WordType = {
   name: 'pte',
   fields: [
@@ -103,8 +117,8 @@ export const PTE_WORD: WordType = {
       shift: 3,
       bits: 8,
       ref: { to: 'frame', bias: 0 },
-      // Present and not special (vm_normal_page() != NULL), or a migration entry.
-      when: { mask: 7 | PTE_SPECIAL, among: [PTE_PRESENT, PTE_MIGRATION] },
+      // Present and not special (vm_normal_page() != NULL), a migration entry, or a devmap entry: kind & 1, without the special bit.
+      when: { mask: 1 | PTE_SPECIAL, among: [1] },
     },
     { name: 'slot', shift: 3, bits: 8, ref: { to: 'slot', bias: 0 }, when: { mask: 7, among: [PTE_SWAP] } },
     { name: 'flags', shift: 11, bits: 6 },

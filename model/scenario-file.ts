@@ -94,6 +94,10 @@ const MENU_ENTRY: Schema = {
       'writeback of dirty page-cache pages, ext4 style: lock each page, set PG_writeback, unlock it; then submit the bio, whose completion ends the writeback of all',
     ),
     collapse: obj({ op: req(str()), mm: req(name('the process whose THP VMA is collapsed')), max }, 'khugepaged: collapse_huge_page of the THP VMA (a PTE table into a huge pmd)'),
+    'break-layouts': obj(
+      { op: req(str()), file: req(name('an fsdax file')), max },
+      "ext4_break_layouts (dax_break_layout_inode from 6.15): unmap the file's DAX mappings, then wait until no page is busy (a GUP reference)",
+    ),
     'oom-reaper': obj({ op: req(str()), max }, 'the OOM reaper kernel thread of 4.6: reaps an OOM victim (needs "reclaim": "oom")'),
     exit: obj({ op: req(str()), max }, 'exit_mmap and check_mm'),
   },
@@ -126,6 +130,8 @@ const CONDITION: Schema = {
       },
       "the file's page-cache page at that index holds this value",
     ),
+    obj({ retracted: req(name('process name')) }, "retract_page_tables took the process's PTE table (at some point before)"),
+    obj({ sleeps: req(name('thread name')) }, 'the thread sleeps (registered on a wait key, asleep)'),
   ],
 };
 export const WITNESS: Schema = {
@@ -171,10 +177,20 @@ export const SCENARIO_SCHEMA: Schema = obj(
           disk: opt(arr(value, 'what each page holds on disk')),
           dax: opt(bool('a DAX file (ext4 -o dax, 4.4-4.6): data in persistent memory, page-cache pages only for holes (cached)')),
           huge: opt(bool('shmem mounted huge=always (4.8 on): a fault allocates a THP for a range with no page cached; mapped by a THP VMA ("thp": true)')),
+          fsdax: opt(bool("a file on a DAX filesystem over the scenario's FS_DAX device (5.7 on): page i is device page i, mapped by devmap PTEs")),
         }),
         'files',
         0,
         3,
+      ),
+    ),
+    device: opt(
+      obj(
+        {
+          type: req(str('the pgmap type: fsdax (MEMORY_DEVICE_FS_DAX, persistent memory under a DAX filesystem)', { enum: ['fsdax'] })),
+          pages: req(int('its pages (device frames, after the RAM frames)', 1, LIMITS.devPages.max)),
+        },
+        'ZONE_DEVICE memory: one pgmap and its pages',
       ),
     ),
     vmas: req(

@@ -32,6 +32,7 @@ export type MenuOp =
   | { op: 'migrate'; mm: string; addr: number }
   | { op: 'writeback'; file: string; indices: number[] }
   | { op: 'collapse'; mm: string }
+  | { op: 'break-layouts'; file: string }
   | { op: 'oom-reaper' }
   | { op: 'exit' };
 
@@ -86,6 +87,20 @@ export interface FileSpec {
    * (do_set_pmd); khugepaged collapses small pages into one (collapse_file).
    */
   huge?: boolean;
+  /**
+   * A file on a DAX filesystem (ext4/xfs -o dax) over the scenario's FS_DAX
+   * device (5.7 on): its page i is the device's page i (the DAX entry in its
+   * mapping), mapped by devmap PTEs without a reference up to 6.14.
+   */
+  fsdax?: boolean;
+}
+
+/** ZONE_DEVICE memory: one pgmap and its pages (docs/rules.md#zone-device). */
+export interface DeviceSpec {
+  /** MEMORY_DEVICE_FS_DAX: persistent memory under a DAX filesystem. */
+  type: 'fsdax';
+  /** Its pages (device frames, after the RAM frames). */
+  pages: number;
 }
 
 export interface PageSpec {
@@ -110,7 +125,11 @@ export type WitnessCondition =
   /** A process is in this state. */
   | { mm: string; state: 'unused' | 'live' | 'exited' | 'freed' }
   /** The page-cache page of "file:index" holds `data` (and is, or is not, a page of a THP). */
-  | { cache: string; data: number; thp?: boolean };
+  | { cache: string; data: number; thp?: boolean }
+  /** retract_page_tables took this process's PTE table (at some point before). */
+  | { retracted: string }
+  /** The thread sleeps (registered on a wait key, asleep). */
+  | { sleeps: string };
 
 /**
  * A reachability witness: a state (or a completed operation) that must occur
@@ -129,6 +148,8 @@ export interface ScenarioSpec {
   reference?: string;
   processes: string[];
   files?: FileSpec[];
+  /** ZONE_DEVICE memory (a pgmap's pages). */
+  device?: DeviceSpec;
   vmas: VmaSpec[];
   pages: PageSpec[];
   frames: number;
@@ -166,6 +187,8 @@ export function scenarioKernelProblem(s: ScenarioSpec, version: string): string 
     return `scenario ${s.name}: ${version} migrates a THP by splitting it first (unmap_and_move -> split_huge_page): not modelled; THP migration with PMD migration entries came in 4.14 (616b8371539a)`;
   if (thp && thp.pages > 1 && s.threads.some((t) => t.menu.some(splitsThp)) && r && compareMainline(r, { major: 4, minor: 5 }) < 0)
     return `scenario ${s.name}: ${version} splits a THP of several pages whole (split_huge_page_pmd -> split_huge_page): not modelled; PTE-mapped THPs come with the THP refcounting rework (4.5; read in 4.6.2)`;
+  if (s.device && r && compareMainline(r, { major: 5, minor: 7 }) < 0)
+    return `scenario ${s.name}: ZONE_DEVICE pages are modelled from 5.7 (their refcounting read in 5.7.14 on), not ${version}`;
   if ((s.files ?? []).some((f) => f.huge) && r && compareMainline(r, { major: 4, minor: 8 }) < 0)
     return `scenario ${s.name}: ${version} has no huge shmem pages: THP in the page cache came in 4.8 (800d8c63b2e9 "shmem: add huge pages support")`;
   if ((s.files ?? []).some((f) => f.dax) && r && compareMainline(r, { major: 4, minor: 7 }) >= 0)
@@ -186,6 +209,7 @@ function validateShmemThp(s: ScenarioSpec, v: VmaSpec, i: number, fail: (path: s
   const f = (s.files ?? []).find((x) => x.name === v.file);
   if (!f?.huge) fail(`vmas[${i}].thp`, `a THP file mapping maps a huge shmem file ("huge": true); ${v.file} is not one`);
   if (!v.shared) fail(`vmas[${i}].shared`, 'a huge shmem mapping is modelled MAP_SHARED only (a private one would COW subpages after wp_huge_pmd splits)');
+  if (s.processes.length > 1) fail('processes', 'a huge shmem mapping is modelled in one process (a second one comes only by fork, which is not modelled with huge shmem)');
   if ((v.pgoff ?? 0) !== 0 || v.pages !== f!.size || (f!.maxSize ?? f!.size) !== f!.size)
     fail(`vmas[${i}]`, `the mapping covers the whole huge file from page 0 (${f!.size} pages, no maxSize): one huge-aligned range`);
   s.threads.forEach((t, ti) =>
@@ -329,7 +353,7 @@ export function validateScenario(s: ScenarioSpec): void {
           `pages[${i}].addr`,
           `address ${p.addr} maps page ${index} of ${vma.file}, beyond its ${files[fi]!.size} page${files[fi]!.size === 1 ? '' : 's'} (a fault there gets SIGBUS)`,
         );
-      cachePages[fi]!.add(index);
+      if (!files[fi]!.fsdax) cachePages[fi]!.add(index); // an fsdax file's pages are the device's, not RAM's
     } else {
       if (vma.file !== undefined) {
         const f = fileOf(vma.file);
@@ -354,7 +378,15 @@ export function validateScenario(s: ScenarioSpec): void {
     t.menu.forEach((e, ei) => {
       const path = `threads[${ti}].menu[${ei}]`;
       if (e.max !== undefined && (e.max < 1 || e.max > LIMITS.runs.max)) fail(`${path}.max`, `must be 1 to ${LIMITS.runs.max} (${LIMITS.runs.why})`);
-      const needsMm = e.op !== 'reclaim' && e.op !== 'truncate' && e.op !== 'punch' && e.op !== 'migrate' && e.op !== 'writeback' && e.op !== 'collapse' && e.op !== 'oom-reaper';
+      const needsMm =
+        e.op !== 'reclaim' &&
+        e.op !== 'truncate' &&
+        e.op !== 'punch' &&
+        e.op !== 'migrate' &&
+        e.op !== 'writeback' &&
+        e.op !== 'collapse' &&
+        e.op !== 'oom-reaper' &&
+        e.op !== 'break-layouts';
       if (needsMm && t.mm === null) fail(path, `a kernel thread cannot do "${e.op}"`);
       if ('addr' in e && !vmaAt(e.addr)) fail(`${path}.addr`, `no VMA covers address ${e.addr}`);
       if ('vma' in e && !vmaNames.has(e.vma)) fail(`${path}.vma`, `unknown VMA "${e.vma}"${didYouMean(e.vma, [...vmaNames])}`);
@@ -375,7 +407,7 @@ export function validateScenario(s: ScenarioSpec): void {
       if ((e.op === 'reclaim' || e.op === 'collapse' || (e.op === 'migrate' && 'mm' in e)) && !s.processes.includes(e.mm)) {
         fail(`${path}.mm`, `unknown process "${e.mm}"${didYouMean(e.mm, s.processes)}`);
       }
-      if ((e.op === 'truncate' || e.op === 'punch' || e.op === 'writeback' || (e.op === 'migrate' && 'file' in e)) && !fileNames.has(e.file)) {
+      if ((e.op === 'truncate' || e.op === 'punch' || e.op === 'writeback' || e.op === 'break-layouts' || (e.op === 'migrate' && 'file' in e)) && !fileNames.has(e.file)) {
         fail(`${path}.file`, `unknown file "${e.file}"${didYouMean(e.file, [...fileNames])}`);
       }
       if (e.op === 'truncate') {
@@ -497,6 +529,7 @@ export function validateScenario(s: ScenarioSpec): void {
     );
   }
   validateDax(s, fail);
+  validateDevice(s, fail);
   if (s.reclaim && thp >= 0) fail('reclaim', 'a THP fault\'s allocations do not reclaim in the model: "reclaim" with a THP VMA is not modelled');
   if (s.reclaim === 'direct') {
     // dup_mmap is one step: copy_pte_range's table allocation cannot reclaim there. A fork before the parent has a table allocates none.
@@ -544,10 +577,68 @@ export function validateScenario(s: ScenarioSpec): void {
       if ('at' in c && !parseAt(s, c.at)) fail(`${cp}.at`, `"${c.at}" is not a process and a covered address, such as "${s.processes[0]}:${s.vmas[0]!.start}"`);
       if ('ref' in c && !refs.has(c.ref)) fail(`${cp}.ref`, `no "gup" entry takes reference "${c.ref}"${didYouMean(c.ref, [...refs])}`);
       if ('mm' in c && !s.processes.includes(c.mm)) fail(`${cp}.mm`, `unknown process "${c.mm}"${didYouMean(c.mm, s.processes)}`);
+      if ('sleeps' in c && !s.threads.some((t) => t.name === c.sleeps))
+        fail(
+          `${cp}.sleeps`,
+          `unknown thread "${c.sleeps}"${didYouMean(
+            c.sleeps,
+            s.threads.map((t) => t.name),
+          )}`,
+        );
+      if ('retracted' in c && !s.processes.includes(c.retracted)) fail(`${cp}.retracted`, `unknown process "${c.retracted}"${didYouMean(c.retracted, s.processes)}`);
       if ('cache' in c && !parseCacheAt(s, c.cache))
         fail(`${cp}.cache`, `"${c.cache}" is not a file and a page index within its size, such as "${s.files?.[0]?.name ?? 'file'}:0"`);
     });
   });
+}
+
+/** The operations modelled with ZONE_DEVICE memory: GUP of a DAX mapping and its put, a DMA through it, break_layouts, exit. */
+const DEVICE_OPS = new Set(['gup', 'put', 'device-write', 'break-layouts', 'exit']);
+
+/**
+ * ZONE_DEVICE memory (docs/rules.md#zone-device): an FS_DAX device under
+ * one fsdax file (a disk file of at most the device's pages), mapped shared;
+ * GUP (slow, not FOLL_LONGTERM: -EOPNOTSUPP on fsdax) of its DAX mappings,
+ * put, break_layouts and exit.
+ */
+function validateDevice(s: ScenarioSpec, fail: (path: string, why: string) => never): void {
+  const files = s.files ?? [];
+  const fsdax = files.filter((f) => f.fsdax);
+  files.forEach((f, i) => {
+    if (!f.fsdax) return;
+    if (!s.device) fail(`files[${i}].fsdax`, 'an fsdax file needs the scenario\'s FS_DAX device ("device": {"type": "fsdax", ...})');
+    if (f.kind !== 'disk' || f.dax || f.huge) fail(`files[${i}]`, 'an fsdax file is a "disk" file, without "dax" (4.4-4.6 DAX) or "huge"');
+    if (f.cached?.length || f.disk?.length || (f.maxSize ?? f.size) !== f.size) fail(`files[${i}]`, "an fsdax file's pages are the device's: no cached, disk or maxSize");
+    if (f.size > s.device!.pages) fail(`files[${i}].size`, `the file has ${f.size} pages, the device ${s.device!.pages}`);
+  });
+  if (!s.device) {
+    s.threads.forEach((t, ti) =>
+      t.menu.forEach((e, ei) => {
+        if (e.op === 'break-layouts') fail(`threads[${ti}].menu[${ei}]`, 'break_layouts is for a file on a DAX filesystem: the scenario has no "device"');
+      }),
+    );
+    return;
+  }
+  if (fsdax.length !== 1) fail('device', 'an FS_DAX device holds one fsdax file ("fsdax": true) in the model');
+  s.vmas.forEach((v, i) => {
+    if (v.file === undefined || !fsdax.some((f) => f.name === v.file)) fail(`vmas[${i}]`, 'with a device, every VMA maps the fsdax file (other memory is not modelled alongside)');
+    if (!v.shared || v.thp) fail(`vmas[${i}].shared`, 'an fsdax mapping is modelled MAP_SHARED, without "thp"');
+  });
+  s.pages.forEach((p, i) => {
+    if (p.state === 'swapped') fail(`pages[${i}].state`, 'a DAX page is not swapped');
+  });
+  s.threads.forEach((t, ti) =>
+    t.menu.forEach((e, ei) => {
+      const at = `threads[${ti}].menu[${ei}]`;
+      if (!DEVICE_OPS.has(e.op)) fail(at, `${e.op} is not modelled with ZONE_DEVICE memory (only ${[...DEVICE_OPS].join(', ')})`);
+      if (e.op === 'gup' && (e.fast || e.longterm)) fail(at, 'GUP of an fsdax page is modelled on the slow path, without FOLL_LONGTERM (which fsdax refuses: -EOPNOTSUPP)');
+      if (e.op === 'gup' && !s.pages.some((p) => p.addr === e.addr))
+        fail(`${at}.addr`, 'GUP of an fsdax mapping needs the page mapped at the start (the DAX fault is not modelled)');
+      if (e.op === 'gup' && e.write && s.vmas.find((v) => e.addr >= v.start && e.addr < v.start + v.pages)?.prot !== 'rw')
+        fail(`${at}.write`, 'FOLL_WRITE needs a writable mapping');
+      if (e.op === 'break-layouts' && !fsdax.some((f) => f.name === e.file)) fail(`${at}.file`, `${e.file} is not the fsdax file`);
+    }),
+  );
 }
 
 /**

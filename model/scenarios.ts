@@ -69,6 +69,7 @@ const ORDER = [
   'thp-fork-pinned-migrate',
   'shmem-thp-fault',
   'shmem-thp-collapse',
+  'fsdax-unpin-break-layouts',
 ];
 
 function loadBuiltins(): ScenarioSpec[] {

@@ -131,6 +131,8 @@ export interface ShapeCounts {
   readonly vmas: number;
   readonly addrs: number;
   readonly frames: number;
+  /** ZONE_DEVICE frames (a pgmap's pages), after the RAM frames. */
+  readonly devFrames?: number;
   readonly swapSlots: number;
   readonly gupSlots: number;
   readonly files: number;

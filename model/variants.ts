@@ -80,12 +80,20 @@ export const SWITCHES = [
       "do_huge_pmd_wp_page takes the THP's page lock (lock_page, then pmd_same again) before its reuse test (reuse_swap_page); 5.19 tests PageAnonExclusive first, without it",
   },
   {
+    name: 'khugepaged-scan-trylock',
+    since: '4.16',
+    commit: 'mainline hash not resolved (mmotm 0951b59acf3a)',
+    title: 'mm: thp: use down_read_trylock() in khugepaged to avoid long block',
+    summary:
+      'khugepaged_scan_mm_slot takes mmap_sem with down_read_trylock and skips a busy mm; up to 4.15 it sleeps in down_read (read in 4.4.1, 4.8.17, 4.9, 4.14.5, 4.15.11 vs 4.16.13, 4.20, 5.0)',
+  },
+  {
     name: 'thp-file-rss-counter',
-    since: '4.18',
+    since: '4.19',
     commit: 'fadae2953072',
     title: 'thp: use mm_file_counter to determine update which rss counter',
     summary:
-      'a huge pmd of a shmem THP counts in MM_SHMEMPAGES (mm_counter_file) in do_set_pmd, zap_huge_pmd and __split_huge_pmd_locked; from 4.8 it counted in MM_FILEPAGES while the same pages mapped by PTEs count in MM_SHMEMPAGES',
+      'a huge pmd of a shmem THP counts in MM_SHMEMPAGES (mm_counter_file) in do_set_pmd, zap_huge_pmd and __split_huge_pmd_locked; from 4.8 to 4.18 it counted in MM_FILEPAGES while the same pages mapped by PTEs count in MM_SHMEMPAGES',
   },
   {
     name: 'pte-offset-map-revalidate',
@@ -103,6 +111,40 @@ export const SWITCHES = [
     summary:
       "collapse_file's retract_page_tables takes no mmap_lock: under i_mmap_lock_read, pmd_lock and the PT lock it clears the pmd of the emptied table (pte_free_defer); up to 6.5 it needs mmap_write_trylock, and a busy mm keeps its table (khugepaged_add_pte_mapped_thp)",
     requires: ['pte-offset-map-revalidate'],
+  },
+  {
+    name: 'zone-device-rfc',
+    since: '5.9',
+    patchOnly: true,
+    commit: 'RFC 2020-09-14 (Ralph Campbell, "mm: remove extra ZONE_DEVICE struct page refcount")',
+    title: 'mm: remove extra ZONE_DEVICE struct page refcount',
+    summary:
+      "device pages free at 0: put_page is put_page_testzero and wakes FS_DAX waiters only at 0 (free_devmap_managed_page from __put_page), while an idle FS_DAX page still sits at 1 and break_layouts still waits for 1 (Dan Williams's objection, seed 002). Never merged: --patch only",
+  },
+  {
+    name: 'gup-put-folio',
+    since: '5.18',
+    commit: 'd8ddc099c6b3',
+    title: 'mm/gup: Add gup_put_folio()',
+    summary:
+      'unpin_user_page drops its references with folio_put_refs: an FS_DAX page unpinned to 1 no longer reaches __put_devmap_managed_page, so break_layouts waiters are not woken',
+  },
+  {
+    name: 'fsdax-unpin-wake',
+    since: '5.19',
+    commit: 'f4f451a16dd1',
+    title: 'mm: fix missing wake-up event for FSDAX pages',
+    summary:
+      "gup_put_folio (and try_get_folio's retry) go through __put_devmap_managed_page_refs again: an FS_DAX page unpinned to 1 wakes its break_layouts waiters (also in 5.18.y, at a sublevel not known here)",
+    requires: ['gup-put-folio'],
+  },
+  {
+    name: 'fsdax-refcount-zero',
+    since: '6.15',
+    commit: '38607c62b34b',
+    title: 'fs/dax: properly refcount fs dax pages',
+    summary:
+      'an idle FS_DAX page sits at 0: DAX mappings take a reference, mapcount and rss (insert_page), break_layouts (dax_break_layout) waits for 0 on the page, and free_zone_device_folio wakes it when the last reference goes',
   },
   {
     name: 'fault-prealloc-pte',
@@ -365,15 +407,21 @@ export const MUTANTS = [
     summary: "khugepaged's collapse_huge_page takes mmap_lock for read instead of write, and turns the pmd's PTE table into a huge mapping under it",
   },
   {
+    name: 'devmap-unpin-put-page',
+    breaks: 'refcount-sane',
+    summary: 'a DMA pin of a device page is released with put_page: one reference dropped instead of GUP_PIN_COUNTING_BIAS',
+  },
+  {
     name: 'retract-write-lock',
     breaks: 'deadlock',
     summary:
-      "retract_page_tables sleeps in mmap_write_lock instead of mmap_write_trylock, holding the new THP's page lock: a fault holding mmap_lock for read that waits for that page lock deadlocks with it (the lock inversion khugepaged's comment names)",
+      "retract_page_tables sleeps in mmap_write_lock instead of mmap_write_trylock, holding the new THP's page lock: a fault holding mmap_lock for read that waits for that page lock deadlocks with it (the lock inversion khugepaged's comment names; up to 6.5, where retract takes mmap_lock)",
   },
   {
     name: 'retract-without-trylock',
     breaks: 'no-retract-under-read',
-    summary: "retract_page_tables clears a pmd's PTE table without mmap_lock (6.6's rule) on a release whose PTE-table walkers do not revalidate the pmd (before 6.5)",
+    summary:
+      "retract_page_tables clears a pmd's PTE table without mmap_lock (6.6's rule) on a release whose PTE-table walkers do not revalidate the pmd (before 6.5): a lock-discipline check (the model's walkers read the pmd and lock the table in one step)",
   },
   {
     name: 'pmd-check-reread',

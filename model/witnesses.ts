@@ -11,8 +11,9 @@ import type { Witness } from '../checker/model.js';
 import type { MMInvariant } from '../invariants/invariant.js';
 import { GUP_NONE, GUP_PENDING, gupKind } from './gup.js';
 import type { StateView } from './kernel.js';
-import { PG_DATA, PG_THP } from './layout.js';
+import { MM_FLAGS, MMF_GHOST_RETRACTED, PG_DATA, PG_THP } from './layout.js';
 import { isPresent, isWritable, PTE_MIGRATION, PTE_SPECIAL, PTE_SWAP, pteKind, pteTarget } from './pte.js';
+import { statusWait, WAIT_ASLEEP } from './locks.js';
 import { completedEntry, parseAt, parseCacheAt, type ScenarioSpec, type WitnessCondition } from './scenario.js';
 import type { MMModel } from './world.js';
 
@@ -90,6 +91,14 @@ function condition(sc: ScenarioSpec, c: WitnessCondition): (v: StateView) => boo
     const m = sc.processes.indexOf(c.mm);
     const want = MM_STATES.indexOf(c.state);
     return (v) => v.mmState(m) === want;
+  }
+  if ('sleeps' in c) {
+    const t = sc.threads.findIndex((x) => x.name === c.sleeps);
+    return (v) => (statusWait(v.s[v.statusAt[t]!]!) & WAIT_ASLEEP) !== 0;
+  }
+  if ('retracted' in c) {
+    const m = sc.processes.indexOf(c.retracted);
+    return (v) => (v.mmWord(m, MM_FLAGS) & MMF_GHOST_RETRACTED) !== 0;
   }
   if ('cache' in c) {
     const { file, index } = parseCacheAt(sc, c.cache)!;

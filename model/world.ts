@@ -18,6 +18,7 @@ import {
   STATUS_ASLEEP,
   WAITQ_FALLOC,
   WAITQ_OOM,
+  WAITQ_VAR,
   WAITQ_WRITEBACK,
   waitKey,
   STATUS_MASK,
@@ -40,6 +41,9 @@ import {
   MM_STATE,
   MM_SWAPENTS,
   PG_DATA,
+  PG_MAPPING,
+  PG_REF,
+  pageMappingWord,
   TH_PC,
   F_WB_OWNER,
   PG_DIRTY,
@@ -69,7 +73,8 @@ import { buildMadviseDontneed, buildMunmap } from './ops/unmap.js';
 import type { PorInfo } from '../checker/reduce.js';
 import { type BuildContext, MAX_STEPS, PC_IDLE, pcEntry, pcOf, pcStep, ProgramBuilder, type Program, type Step } from './program.js';
 import { FrameSymmetry } from './symmetry.js';
-import { ptePresent, pteSwap } from './pte.js';
+import { pteDevmap, ptePresent, pteSwap } from './pte.js';
+import { buildBreakLayouts } from './ops/dax.js';
 import { type MenuEntry, ScenarioError, type ScenarioSpec, scenarioKernelProblem, validateScenario } from './scenario.js';
 import type { Variant } from './variants.js';
 import { add_to_page_cache } from './kernel/filemap.js';
@@ -161,6 +166,7 @@ export class MMModel implements Model {
       vmas: scenario.vmas.length,
       addrs,
       frames: scenario.frames,
+      devFrames: scenario.device?.pages ?? 0,
       swapSlots: scenario.swapSlots,
       gupSlots: this.gupRefs.length,
       files: files.length,
@@ -197,6 +203,10 @@ export class MMModel implements Model {
       fileDisk: files.map((f) => f.disk ?? []),
       fileDax: files.map((f) => !!f.dax),
       fileHuge: files.map((f) => !!f.huge),
+      fileFsdax: files.map((f) => !!f.fsdax),
+      fsdaxIdle: scenario.device ? (variant.switches.has('fsdax-refcount-zero') ? 0 : 1) : -1,
+      fsdaxWakeAt: scenario.device ? (variant.switches.has('fsdax-refcount-zero') || variant.switches.has('zone-device-rfc') ? 0 : 1) : -1,
+      fsdaxMapsRefcounted: variant.switches.has('fsdax-refcount-zero'),
       memcgV1: scenario.reclaim === 'memcg-v1',
       oom: scenario.reclaim === 'oom',
       directReclaim: scenario.reclaim === 'direct',
@@ -347,6 +357,10 @@ export class MMModel implements Model {
         title = `khugepaged: collapse ${e.mm}:${sc.vmas[v]!.name}`;
         break;
       }
+      case 'break-layouts':
+        buildBreakLayouts(b, fileIndex(e.file), sc.files!.find((f) => f.name === e.file)!.size);
+        title = `break_layouts(${e.file})`;
+        break;
       case 'oom-reaper':
         buildOomReaper(b);
         title = 'oom_reaper';
@@ -402,6 +416,8 @@ export class MMModel implements Model {
     }
     (sc.files ?? []).forEach((f, fi) => {
       k.setFileWord(fi, F_SIZE, f.size);
+      // An fsdax file's pages are the device's: a DAX entry per page (no reference), each page idle (1 up to 6.14, 0 from 6.15).
+      if (f.fsdax) for (let i = 0; i < f.size; i++) k.setCacheSlot(fi, i, k.frames + 1 + i);
       for (const c of f.cached ?? []) {
         const pfn = alloc_page(k);
         if (pfn === 0) throw new Error(`scenario ${sc.name}: more initial pages than frames`);
@@ -410,11 +426,23 @@ export class MMModel implements Model {
         put_page(k, pfn); // only the page cache holds it
       }
     });
+    for (let d = 1; d <= k.devFrames; d++) k.setPageWord(k.frames + d, PG_REF, this.world.fsdaxIdle);
     for (const p of sc.pages) {
       const v = this.world.vmaOfAddr[p.addr]!;
       const vma = sc.vmas[v]!;
       const f = this.world.vmaFile[v]!;
-      if (p.state === 'swapped') {
+      if (f >= 0 && this.world.fileFsdax[f]) {
+        // As dax_iomap_pte_fault left it: a devmap PTE of the device page (insert_pfn), or from 6.15 a refcounted one (insert_page).
+        const pfn = k.cachePage(f, k.fileIndex(p.addr));
+        k.setPageWord(pfn, PG_DATA, p.data);
+        if (this.world.fsdaxMapsRefcounted) {
+          get_page(k, pfn);
+          page_add_file_rmap(k, pfn);
+          k.setPageWord(pfn, PG_MAPPING, pageMappingWord(f, k.fileIndex(p.addr)));
+          k.setPte(0, p.addr, ptePresent(pfn, vma.prot === 'rw', true));
+          k.addRss(0, k.mmCounter(pfn), 1);
+        } else k.setPte(0, p.addr, pteDevmap(pfn, vma.prot === 'rw'));
+      } else if (p.state === 'swapped') {
         // As try_to_unmap_one and __remove_mapping left it.
         const slot = get_swap_page(k);
         k.setSwapMap(slot, 1);
@@ -580,6 +608,8 @@ export class MMModel implements Model {
       const owner = s[this.layout.file(f) + F_WB_OWNER]!;
       return owner ? [owner - 1] : [];
     },
+    // wait_var_event on a DAX page: whoever drops the last busy reference wakes it (GUP references have no thread): none to name.
+    [WAITQ_VAR]: () => [],
     [WAITQ_OOM]: (s, m) => this.world.threadMm.flatMap((x, u) => (x === m && (s[this.layout.threadBase[u]! + TH_STATUS]! & STATUS_MASK) === TS_RUNNING ? [u] : [])),
   };
 

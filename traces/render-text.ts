@@ -20,6 +20,7 @@ export interface RenderOptions {
 
 export function summaryLine(t: Trace): string {
   const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
+  if (t.steps.length === 0) return '0 steps: the initial state breaks it';
   return (
     `${plural(t.steps.length, 'step')}, ${plural(t.threads.length, 'thread')} (${t.threads.join(', ')}), ` +
     `${plural(t.operations, 'operation')}, ${plural(t.preemptions, 'preemption')}` +

@@ -12,6 +12,7 @@ import type { MutantName, SwitchName } from '../variants.js';
 import * as gup from './gup.js';
 import * as huge from './huge_memory.js';
 import * as locking from './locking.js';
+import * as memremap from './memremap.js';
 import * as memory from './memory.js';
 import * as mprotect from './mprotect.js';
 import * as pgalloc from './pgalloc.js';
@@ -57,6 +58,8 @@ export interface KernelFunctions {
   // kernel/locking, mm/filemap.c: the wake-ups of a released lock
   wake_up_page: typeof locking.wake_up_page_5_7;
   wake_up_rwsem: typeof locking.wake_up_rwsem_5_7;
+  // mm/memremap.c, mm/swap.c, mm/gup.c: the put paths of a ZONE_DEVICE page
+  put_devmap_page: memremap.PutDevmapPage;
   // mm/vmscan.c, mm/rmap.c:try_to_unmap_one
   shrink_page_list_keeps_pinned: vmscan.ShrinkPageListKeepsPinned;
   swap_pte_exclusive: vmscan.SwapPteExclusive;
@@ -107,13 +110,22 @@ export function kernelFunctions(switches: ReadonlySet<SwitchName>, mutants: Read
     copy_huge_pmd_splits: has('anon-exclusive') ? huge.copy_huge_pmd_splits_5_19 : has('thp-fork-split-pinned') ? huge.copy_huge_pmd_splits_5_9 : huge.copy_huge_pmd_splits_4_4,
     huge_wp_reuse: has('anon-exclusive') ? huge.huge_wp_reuse_5_19 : has('thp-wp-page-count') ? huge.huge_wp_reuse_5_18 : huge.huge_wp_reuse_4_4,
     split_huge_pmd: huge.split_huge_pmd,
-    file_thp_counter: has('thp-file-rss-counter') ? huge.file_thp_counter_4_18 : huge.file_thp_counter_4_8,
+    file_thp_counter: has('thp-file-rss-counter') ? huge.file_thp_counter_4_19 : huge.file_thp_counter_4_8,
     split_pmd_migration: has('split-pmd-migration-refs')
       ? huge.split_pmd_migration_5_18
       : has('split-pmd-migration-mapcount')
         ? huge.split_pmd_migration_5_9
         : huge.split_pmd_migration_4_14,
     huge_wp_page_lock: has('anon-exclusive') ? huge.huge_wp_page_lock_5_19 : has('thp-wp-page-lock') ? huge.huge_wp_page_lock_4_14 : huge.huge_wp_page_lock_4_4,
+    put_devmap_page: has('fsdax-refcount-zero')
+      ? memremap.put_devmap_page_6_15
+      : has('zone-device-rfc')
+        ? memremap.put_devmap_page_rfc
+        : has('fsdax-unpin-wake')
+          ? memremap.put_devmap_page_5_19
+          : has('gup-put-folio')
+            ? memremap.put_devmap_page_5_18
+            : memremap.put_devmap_page_5_7,
     shrink_page_list_keeps_pinned: has('vmscan-skip-pinned') ? vmscan.shrink_page_list_keeps_pinned_5_11 : vmscan.shrink_page_list_keeps_pinned_5_7,
     swap_pte_exclusive: has('swp-exclusive') ? vmscan.swap_pte_exclusive_5_19 : vmscan.swap_pte_exclusive_5_7,
   };

@@ -84,10 +84,10 @@ function zap_deposited_table(k: Kernel, m: number): void {
  * __split_huge_pmd_locked take nr from it.
  */
 export type FileThpCounter = (k: Kernel, folio: number) => number;
-/** 4.8-4.17: MM_FILEPAGES, though the same THP's pages mapped by PTEs count in MM_SHMEMPAGES (read in 4.8.0, 4.9, 4.15.11, 4.16.13). */
+/** 4.8-4.18: MM_FILEPAGES, though the same THP's pages mapped by PTEs count in MM_SHMEMPAGES (read in 4.8.17, 4.9, 4.15.11, 4.16.13, 4.17.0, 4.18.0). */
 export const file_thp_counter_4_8: FileThpCounter = () => MM_FILEPAGES;
-/** 4.18 (fadae2953072, "thp: use mm_file_counter to determine update which rss counter"): mm_counter_file, MM_SHMEMPAGES for shmem (read in 4.18.0, 4.20, 5.4, 6.2). */
-export const file_thp_counter_4_18: FileThpCounter = (k, folio) => k.mmCounter(folio);
+/** 4.19 (fadae2953072, "thp: use mm_file_counter to determine update which rss counter"): mm_counter_file, MM_SHMEMPAGES for shmem (read in 4.19.1, 4.20, 5.4, 6.2). */
+export const file_thp_counter_4_19: FileThpCounter = (k, folio) => k.mmCounter(folio);
 
 /**
  * do_set_pmd (mm/memory.c, 4.8-6.2; alloc_set_pte's, then finish_fault's):

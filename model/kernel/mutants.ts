@@ -73,6 +73,11 @@ const zapSkipsMigration =
 
 export const MUTANT_IMPLEMENTATIONS: Record<Exclude<MutantName, ProgramMutant>, Replacement<KernelFunctionName>> = {
   'fork-keeps-exclusive': replacement('page_try_dup_anon_rmap', () => forkKeepsExclusive),
+  // A driver that releases its DMA pin with put_page: one reference dropped, not GUP_PIN_COUNTING_BIAS.
+  'devmap-unpin-put-page': replacement('put_devmap_page', (orig) => (k, pfn, refs, unpin) => {
+    if (unpin && k.narrate) k.note(`MUTANT: the pin is released with put_page: _refcount -= 1, not ${refs}`);
+    orig(k, pfn, unpin ? 1 : refs, false);
+  }),
   'fork-shares-pinned': replacement('copy_present_pte_needs_copy', () => () => false),
   'wp-reuse-mapcount': replacement('do_wp_page', (orig) => wpReuseMapcount(orig)),
   'zap-no-rss': replacement('zap_pte', (orig) => zapNoRss(orig)),

@@ -68,9 +68,13 @@ export function get_page(k: Kernel, pfn: number, refs = 1): void {
   k.setPageWord(head, PG_REF, k.pageWord(head, PG_REF) + refs);
 }
 
-/** put_page() / folio_put_refs(): on the folio; frees it at zero. */
+/** put_page() / folio_put_refs(): on the folio; frees it at zero. A device page goes its release's way (model/kernel/memremap.ts). */
 export function put_page(k: Kernel, pfn: number, refs = 1): void {
   if (pfn === 0) return;
+  if (pfn > k.frames) {
+    k.fn.put_devmap_page(k, pfn, refs, false);
+    return;
+  }
   const head = k.folioHead(pfn);
   const left = k.pageWord(head, PG_REF) - refs;
   k.setPageWord(head, PG_REF, left);

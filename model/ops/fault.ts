@@ -597,6 +597,13 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
         k.setThreadWord(t, TH_PTE_TABLE, 0);
         if (k.narrate) k.note('pmd none: the prealloc_pte is installed under pmd_lock (pmd_populate)');
       }
+      // pmd_devmap_trans_unstable (finish_fault 5.12-6.2; pte_alloc_one_map's pmd_trans_unstable 4.8-5.11): another fault's
+      // do_set_pmd made the pmd huge while this one slept for the page: VM_FAULT_NOPAGE, the access retries through the pmd.
+      if (hugeFile && pmdUnstable(k.s[k.L.pmd(m)]!)) {
+        unlockFaultPage(k, t, pfn);
+        if (k.narrate) k.note(`the pmd is ${formatPmd(k.s[k.L.pmd(m)]!)} now (pmd_devmap_trans_unstable): VM_FAULT_NOPAGE, the access retries`);
+        return finish(k, t);
+      }
       if (recheck && k.pte(m, a) !== orig) {
         unlockFaultPage(k, t, pfn);
         if (k.narrate) k.note('!pte_none: someone else mapped it: return, the access retries');

@@ -9,7 +9,7 @@ import { int, threadLocals } from '../thread-locals.js';
 import { formatGupFlags, GUP_ANON, GUP_GET, GUP_LONGTERM, GUP_PENDING, GUP_PIN, GUP_PIN_COUNTING_BIAS, GUP_WRITE, gupKind, gupPfn, gupRecord, gupRefs } from '../gup.js';
 import { MM_WPSEQ, PG_ANON, PG_DATA, TH_ORIG, VMA_WRITE } from '../layout.js';
 import type { ProgramBuilder } from '../program.js';
-import { formatPte, isPresent, mapsNormalPage, PTE_DIRTY, PTE_SPECIAL, PTE_WRITE, pteTarget, ZERO_PFN } from '../pte.js';
+import { formatPte, isPresent, mapsNormalPage, PTE_DEVMAP, PTE_DIRTY, PTE_SPECIAL, PTE_WRITE, pteKind, pteTarget, ZERO_PFN } from '../pte.js';
 import { buildFault, FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, FOLL_COW, type FaultSite, VM_FAULT_ERROR } from './fault.js';
 import { pmdHugePfn, pmdHugeRo } from '../objects.js';
 import { mmap_read_lock, mmap_read_unlock } from '../kernel/locking.js';
@@ -95,6 +95,11 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
     const forced = k.fn.should_force_cow_break(k, a, g);
     const write = g.write || forced;
     if (huge.thp && k.hugePmd(m)) return followHuge(k, t, k.s[k.L.pmd(m)]!, write, forced);
+    if (pteKind(pte) === PTE_DEVMAP) {
+      // pte_devmap: get_dev_pagemap, then the device page itself (5.7-6.14; the pgmap stays alive in the model's scenarios).
+      if (write && !(pte & PTE_WRITE)) throw new Error('GUP: FOLL_WRITE on a R/O devmap PTE (scenario validation keeps fsdax GUP to writable mappings)');
+      return grab(k, t, pteTarget(pte), 'follow_page_pte: pte_devmap: get_dev_pagemap, try_grab_page');
+    }
     if (!isPresent(pte)) return faultin(k, t, write ? FAULT_FLAG_WRITE : 0, 'no present PTE');
     const follCow = (GUP_LOCALS.flags.get(k, t) & FOLL_COW) !== 0;
     if (write && !(pte & PTE_WRITE) && !(follCow && pte & PTE_DIRTY)) {
@@ -195,7 +200,9 @@ export function buildGupRelease(b: ProgramBuilder, slot: number): void {
     if (gupKind(r) === 0) return DISABLED;
     const pfn = gupPfn(r);
     k.setGup(slot, 0);
-    put_page(k, pfn, gupRefs(r));
+    // A device page's unpin goes its release's way (unpin_user_page -> gup_put_folio, 5.18's lost FS_DAX wake-up).
+    if (pfn > k.frames) k.fn.put_devmap_page(k, pfn, gupRefs(r), gupKind(r) === GUP_PIN);
+    else put_page(k, pfn, gupRefs(r));
     if (k.narrate)
       k.note(`${gupKind(r) === GUP_PIN ? `unpin_user_page: _refcount -= ${GUP_PIN_COUNTING_BIAS}` : 'put_page'} on ${pfn === ZERO_PFN ? 'the zeropage' : `pfn ${pfn}`}`);
     return DONE;

@@ -6,7 +6,8 @@
  *
  * Steps, as khugepaged_scan_mm_slot -> khugepaged_scan_pmd ->
  * collapse_huge_page read (4.4-6.2):
- *   1. mmap_read_trylock (a busy mm is skipped); the VMA and the pmd are
+ *   1. mmap_read_lock (down_read up to 4.15; from 4.16 mmap_read_trylock:
+ *      a busy mm is skipped); the VMA and the pmd are
  *      checked (a table, not none or huge) and the PTEs scanned under the
  *      PT lock: present anonymous pages with no reference beyond their
  *      mapping (page_count == 1 + PageSwapCache: "can't collapse if
@@ -52,7 +53,21 @@ import {
 import { zap_present_page } from '../kernel/memory.js';
 import { alloc_folio, get_page, put_page } from '../kernel/page_alloc.js';
 import { pmd_populate, pte_free_table, set_pmd } from '../kernel/pgalloc.js';
-import { MM_ANONPAGES, MM_LIVE, PG_ANON, PG_DATA, PG_MAPPING, PG_SWAPCACHE, PG_THP, TH_NEWPAGE, TH_PTE_TABLE, VMA_ANON_VMA, VMA_PRESENT } from '../layout.js';
+import {
+  MM_ANONPAGES,
+  MM_FLAGS,
+  MM_LIVE,
+  MMF_GHOST_RETRACTED,
+  PG_ANON,
+  PG_DATA,
+  PG_MAPPING,
+  PG_SWAPCACHE,
+  PG_THP,
+  TH_NEWPAGE,
+  TH_PTE_TABLE,
+  VMA_ANON_VMA,
+  VMA_PRESENT,
+} from '../layout.js';
 import { pmdTable } from '../objects.js';
 import type { ProgramBuilder } from '../program.js';
 import { PTE_NONE, PTE_PRESENT, PTE_SPECIAL, PTE_WRITE, pteKind, pteTarget } from '../pte.js';
@@ -95,9 +110,11 @@ export function buildCollapse(b: ProgramBuilder, m: number, vma: number, addrs: 
   };
   const live = (k: Kernel): boolean => k.mmState(m) === MM_LIVE && (k.s[k.L.vma(m, vma)]! & VMA_PRESENT) !== 0;
 
+  const scanTrylock = b.has('khugepaged-scan-trylock');
   b.define(SCAN, 'khugepaged_scan_pmd', `${KHUGEPAGED}:khugepaged_scan_mm_slot -> khugepaged_scan_pmd -> collapse_huge_page (4.8-6.2; mm/huge_memory.c before)`, (k, t) => {
     if (!live(k)) return giveUp(k, t, 'khugepaged_test_exit / no VMA');
-    if (!mmap_read_trylock(k, t, m)) return giveUp(k, t, 'mmap_read_trylock fails (the mm is busy): skipped');
+    if (!scanTrylock && !mmap_read_lock(k, t, m)) return SLEEP; // down_read up to 4.15
+    if (scanTrylock && !mmap_read_trylock(k, t, m)) return giveUp(k, t, 'mmap_read_trylock fails (the mm is busy): skipped');
     const table = pmdTable(k.s[k.L.pmd(m)]!);
     const problem = table ? scanProblem(k, m, addrs, false) : `the pmd is ${k.s[k.L.pmd(m)] ? 'huge (SCAN_PMD_MAPPED)' : 'none (SCAN_PMD_NULL)'}`;
     mmap_read_unlock(k, t, m);
@@ -189,9 +206,9 @@ export function buildCollapse(b: ProgramBuilder, m: number, vma: number, addrs: 
  * khugepaged's collapse of a huge shmem file's small pages into a THP, and
  * the retraction of the PTE tables that mapped them (mm/khugepaged.c:
  * khugepaged_scan_shmem -> collapse_shmem 4.8-5.3, khugepaged_scan_file ->
- * collapse_file 5.4 on; read in 4.8.0, 6.2 and 6.14). mm m maps file f
+ * collapse_file 5.4 on; read in 4.8.17, 6.2 and 6.14). mm m maps file f
  * at `addrs` (its THP VMA: the file's one huge range). Steps:
- *   1. khugepaged_scan_file: mmap_read_trylock to find the VMA, released
+ *   1. khugepaged_scan_file: mmap_read_lock (a trylock from 4.16) to find the VMA, released
  *      before the page-cache scan; no page of the range may be part of a
  *      THP (SCAN_PAGE_COMPOUND) or have a reference beyond the page cache
  *      and its mappings (SCAN_PAGE_COUNT), and one page must be present
@@ -206,6 +223,8 @@ export function buildCollapse(b: ProgramBuilder, m: number, vma: number, addrs: 
  *      frozen and the THP locked while the loop runs: no fault can see
  *      between its parts (a fault waits for the page lock).
  *   3. retract_page_tables with the THP still locked, then unlock_page.
+ *      (khugepaged_test_exit in it came in 5.9; the model's exit zaps in
+ *      one step, so testing it on every release changes nothing.)
  *      Up to 6.5: i_mmap_lock_write; for each VMA of the file without an
  *      anon_vma whose pmd points at a PTE table, mmap_write_trylock (a
  *      fault holds mmap_lock and then waits for our page lock: the "lock
@@ -243,9 +262,11 @@ export function buildCollapseFile(b: ProgramBuilder, m: number, f: number, addrs
     return DONE;
   };
 
+  const scanTrylock = b.has('khugepaged-scan-trylock');
   b.define(SCAN, 'khugepaged_scan_file', `${KHUGEPAGED}:khugepaged_scan_mm_slot -> khugepaged_scan_file (khugepaged_scan_shmem before 5.4; 4.8-6.2)`, (k, t) => {
     if (!live(k, m)) return giveUp(k, t, 'khugepaged_test_exit / no VMA');
-    if (!mmap_read_trylock(k, t, m)) return giveUp(k, t, 'mmap_read_trylock fails (the mm is busy): skipped');
+    if (!scanTrylock && !mmap_read_lock(k, t, m)) return SLEEP; // down_read up to 4.15
+    if (scanTrylock && !mmap_read_trylock(k, t, m)) return giveUp(k, t, 'mmap_read_trylock fails (the mm is busy): skipped');
     mmap_read_unlock(k, t, m); // "mmap_read_unlock(mm); ... khugepaged_scan_file(...)"
     let present = 0;
     for (let i = 0; i < nr; i++) {
@@ -337,10 +358,12 @@ export function buildCollapseFile(b: ProgramBuilder, m: number, f: number, addrs
       if (lockless) {
         // pmd_lock, then the PT lock (the model's PT lock word: a holder across steps would make us spin).
         if (!pte_lock(k, t, mm)) return BLOCKED;
-        if (revalidated)
-          k.s[k.L.pmd(mm)] = 0; // walkers recheck pmd_same under the PT lock (6.5)
+        // Walkers recheck pmd_same under the PT lock (6.5). Without that (the mutant), F4's lock discipline is all that
+        // protects them, and the model's walkers are atomic: the mutant breaks the rule, not a walker (a discipline check).
+        if (revalidated) k.s[k.L.pmd(mm)] = 0;
         else set_pmd(k, t, mm, 0);
         pte_free_table(k, table);
+        k.setMmWord(mm, MM_FLAGS, k.mmWord(mm, MM_FLAGS) | MMF_GHOST_RETRACTED);
         notes.push(`${k.mmName(mm)}: pmd_lock, PT lock, pmdp_collapse_flush: PTE table ${table - 1} retracted without mmap_lock (pte_free_defer)`);
         continue;
       }
@@ -353,6 +376,7 @@ export function buildCollapseFile(b: ProgramBuilder, m: number, f: number, addrs
       set_pmd(k, t, mm, 0);
       mmap_write_unlock(k, mm);
       pte_free_table(k, table);
+      k.setMmWord(mm, MM_FLAGS, k.mmWord(mm, MM_FLAGS) | MMF_GHOST_RETRACTED);
       notes.push(`${k.mmName(mm)}: mmap_write_${sleeps ? 'lock (MUTANT)' : 'trylock'}, pmd_lock, pmdp_collapse_flush: PTE table ${table - 1} retracted, pte_free`);
     }
     if (lockless) i_mmap_unlock_read(k, t, f);

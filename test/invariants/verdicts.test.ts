@@ -89,7 +89,7 @@ describe('seed 000 / MM-SEMANTICS 1.4 verdicts', () => {
 
 describe('every invariant can fail', () => {
   // A mutant that breaks it on a kernel where it holds, or (brokenOn) a release that breaks it.
-  const cases: Record<string, { scenario: string; kernel: string; mutant?: string; brokenOn?: string }> = {
+  const cases: Record<string, { scenario: string; kernel: string; mutant?: string; brokenOn?: string; patch?: string[] }> = {
     'anon-exclusive': { scenario: 'cow-fork-gup', kernel: '6.2', mutant: 'fork-keeps-exclusive' },
     'pin-coherent': { scenario: 'fork-pinned', kernel: '6.2', mutant: 'fork-shares-pinned' },
     'cow-isolation': { scenario: 'cow-fork-gup', kernel: '6.2', mutant: 'wp-reuse-mapcount' },
@@ -104,15 +104,17 @@ describe('every invariant can fail', () => {
     'no-retract-under-read': { scenario: 'thp-pmd-race', kernel: '6.2', mutant: 'thp-fault-retracts-table' },
     'dirty-tracked': { scenario: 'memcg-writeback-shared-write', kernel: '6.2', mutant: 'writeback-no-mkclean' },
     'pgtable-accounting': { scenario: 'thp-pmd-race', kernel: '6.2', mutant: 'pte-alloc-leaks' },
+    'fsdax-idle-wakes': { scenario: 'fsdax-unpin-break-layouts', kernel: '5.19', brokenOn: '5.18' },
+    'idle-convention': { scenario: 'fsdax-unpin-break-layouts', kernel: '5.9', brokenOn: '5.9', patch: ['zone-device-rfc'] },
   };
   test('every invariant has a case here', () => {
     expect(INVARIANTS.map((i) => i.name).filter((n) => !cases[n])).toEqual([]);
   });
   for (const inv of INVARIANTS.filter((i) => cases[i.name])) {
     const c = cases[inv.name]!;
-    test(`${inv.name} is violated by ${c.mutant ? `mutant ${c.mutant}` : `kernel ${c.brokenOn}`}, holds on ${c.kernel}${c.mutant ? ' without it' : ''}`, () => {
+    test(`${inv.name} is violated by ${c.mutant ? `mutant ${c.mutant}` : `kernel ${c.brokenOn}${c.patch ? ` with --patch ${c.patch.join(',')}` : ''}`}, holds on ${c.kernel}${c.mutant || c.patch ? ' without it' : ''}`, () => {
       const maxDepth = c.scenario === 'cow-fork-gup' ? 14 : undefined;
-      const bad = c.mutant ? check(c.scenario, c.kernel, [inv.name], { mutants: [c.mutant], maxDepth }) : check(c.scenario, c.brokenOn!, [inv.name], { maxDepth });
+      const bad = c.mutant ? check(c.scenario, c.kernel, [inv.name], { mutants: [c.mutant], maxDepth }) : check(c.scenario, c.brokenOn!, [inv.name], { maxDepth, patch: c.patch });
       expect(bad.result.verdict).toBe('violated');
       const good = check(c.scenario, c.kernel, [inv.name], { maxDepth });
       expect(good.result.verdict).toBe('holds');
@@ -128,6 +130,7 @@ describe('every invariant can fail', () => {
         'zap-no-rss': ['cow-swap-gup', '6.2'],
         'collapse-under-read': ['khugepaged-collapse', '6.2'],
         'retract-without-trylock': ['shmem-thp-collapse', '6.2'],
+        'devmap-unpin-put-page': ['fsdax-unpin-break-layouts', '6.2'],
         'split-no-ref-add': ['thp-pte-cow-fork-gup', '6.2'],
         'pmd-unstable-misses-migration': ['thp-migrate-race', '6.2'],
         // From 5.18 the reuse test is page_count, which migration's isolation reference already fails: the lock matters before.

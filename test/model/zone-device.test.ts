@@ -1,0 +1,99 @@
+/**
+ * ZONE_DEVICE FS_DAX pages (seed 002): a DMA pin against break_layouts by
+ * release, the 2020 RFC as a patch switch, the device pool in the symmetry,
+ * and what is refused.
+ */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { findScenario } from '../../model/scenarios.js';
+import { type ScenarioSpec, validateScenario } from '../../model/scenario.js';
+import { check, model, testVerdictRows, type VerdictRow } from '../helpers.js';
+
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'mmcheck.js');
+function mmcheck(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+const scenario = (): ScenarioSpec => structuredClone(findScenario('fsdax-unpin-break-layouts')!);
+
+describe('FS_DAX unpin against break_layouts: verdicts and state counts', () => {
+  const rows: VerdictRow[] = [
+    ['fsdax-unpin-break-layouts', 'fsdax-idle-wakes', '5.17', 'holds', 16],
+    ['fsdax-unpin-break-layouts', 'fsdax-idle-wakes', '5.18', 'violated', 16],
+    ['fsdax-unpin-break-layouts', 'fsdax-idle-wakes', '5.19', 'holds', 16],
+    ['fsdax-unpin-break-layouts', 'fsdax-idle-wakes', '6.15', 'holds', 20],
+  ];
+  testVerdictRows(rows, ['refcount-sane', 'idle-convention']);
+});
+
+describe('what each release does when a pinned FS_DAX page is unpinned', () => {
+  test('5.18: gup_put_folio drops the pin without wake_up_var; the waiter is named with its key, after the unpin step', () => {
+    const r = mmcheck('check', '-s', 'fsdax-unpin-break-layouts', '-k', '5.18', '-i', 'fsdax-idle-wakes');
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/gup_put_folio: folio_put_refs\(1024\): _refcount 1, and no wake_up_var \(d8ddc099c6b3\)/);
+    expect(r.out).toMatch(/VIOLATED fsdax-idle-wakes: T sleeps on pfn 2 _refcount \(wait_var_event\) while pfn 2 is idle \(_refcount 1\)/);
+    // The last step of the trace is the unpin that should have woken it.
+    const steps = r.out.split('\n').filter((l) => /^\s+\d+\s+[PT]\s/.test(l));
+    expect(steps.at(-1)).toMatch(/release ref "dma" · unpin_user_page/);
+    const lost = mmcheck('check', '-s', 'fsdax-unpin-break-layouts', '-k', '5.18', '-i', 'refcount-sane');
+    expect(lost.out).toMatch(/lost wake-up: T sleeps on pfn 2 _refcount \(wait_var_event\); nothing can wake it/);
+  });
+  test('5.17 and 5.19 wake at 1; 6.15 waits for 0 and the DAX mapping holds a reference', () => {
+    for (const k of ['5.17', '5.19']) expect(mmcheck('check', '-s', 'fsdax-unpin-break-layouts', '-k', k, '-i', 'fsdax-idle-wakes', '--strict').code).toBe(0);
+    const r = mmcheck('check', '-s', 'fsdax-unpin-break-layouts', '-k', '6.15', '-i', 'refcount-sane', '--strict');
+    expect(r.code).toBe(0);
+    const first = (kernel: string) => {
+      const m = model('fsdax-unpin-break-layouts', { kernel });
+      let s = new Int32Array(0);
+      m.initialStates((x) => {
+        s = x.slice();
+      });
+      return m.view(s);
+    };
+    expect(first('6.15').pageRef(2)).toBe(1); // idle 0, plus the DAX mapping's reference
+    expect(first('6.15').pageMapcount(2)).toBe(1);
+    expect(first('6.14').pageRef(2)).toBe(1); // idle 1; the devmap PTE holds nothing
+    expect(first('6.14').pageMapcount(2)).toBe(0);
+  });
+  test('the RFC (--patch zone-device-rfc on 5.9) wakes at 0 while the waiter waits for 1', () => {
+    const r = mmcheck('check', '-s', 'fsdax-unpin-break-layouts', '-k', '5.9', '--patch', 'zone-device-rfc', '-i', 'fsdax-idle-wakes');
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/RFC: put_page_testzero: _refcount 1, not 0: no free_devmap_managed_page, no wake_up_var/);
+    const conv = check('fsdax-unpin-break-layouts', '5.9', ['idle-convention'], { patch: ['zone-device-rfc'] });
+    expect(conv.result.verdict).toBe('violated');
+    expect(conv.result.violations[0]!.message).toMatch(/expect 1, the put path wakes at 0/);
+  });
+});
+
+describe('the device pool', () => {
+  test('device frames are a pool of their own: the allocator never takes one, and the symmetry keeps them apart', () => {
+    const s = scenario();
+    s.device!.pages = 2;
+    s.files![0]!.size = 2;
+    s.vmas[0]!.pages = 2;
+    s.pages.push({ addr: 1, data: 6 });
+    s.threads[0]!.menu = [
+      { op: 'gup', ref: 'dma', addr: 1, pin: true, write: true },
+      { op: 'put', ref: 'dma' },
+    ];
+    validateScenario(s);
+    const { result } = check(s, '6.2', ['refcount-sane', 'fsdax-idle-wakes', 'idle-convention']);
+    expect(result.verdict).toBe('holds');
+  });
+  test('refused with one line and exit 2: a device before 5.7, longterm or fast GUP of fsdax, other ops', () => {
+    const r = mmcheck('check', '-s', 'fsdax-unpin-break-layouts', '-k', '5.6');
+    expect(r.code).toBe(2);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+    expect(r.err).toMatch(/ZONE_DEVICE pages are modelled from 5\.7/);
+    const long = scenario();
+    long.threads[0]!.menu[0] = { op: 'gup', ref: 'dma', addr: 0, pin: true, write: true, longterm: true };
+    expect(() => validateScenario(long)).toThrow(/without FOLL_LONGTERM \(which fsdax refuses: -EOPNOTSUPP\)/);
+    const op = scenario();
+    op.threads[0]!.menu.push({ op: 'read', addr: 0 });
+    expect(() => validateScenario(op)).toThrow(/read is not modelled with ZONE_DEVICE memory/);
+    const nodev = scenario();
+    delete nodev.device;
+    expect(() => validateScenario(nodev)).toThrow(/an fsdax file needs the scenario's FS_DAX device/);
+  });
+});
