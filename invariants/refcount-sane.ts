@@ -13,9 +13,9 @@
  * mapping it; a tail's own _refcount stays 0.
  */
 import { GUP_NONE, gupKind, gupPfn, gupRefs } from '../model/gup.js';
-import { PG_REF, PG_SWAPCACHE, PG_THP } from '../model/layout.js';
+import { PG_DEVFREE, PG_REF, PG_SWAPCACHE, PG_THP } from '../model/layout.js';
 import { pmdMigrationPfn } from '../model/objects.js';
-import { mapsNormalPage, PTE_MIGRATION, PTE_PRESENT, PTE_SPECIAL, PTE_SWAP, pteKind, pteTarget } from '../model/pte.js';
+import { mapsNormalPage, PTE_DEVPRIV, PTE_MIGRATION, PTE_PRESENT, PTE_SPECIAL, PTE_SWAP, pteKind, pteTarget } from '../model/pte.js';
 import type { MMInvariant } from './invariant.js';
 
 export const refcountSane: MMInvariant = {
@@ -131,14 +131,21 @@ function deviceProblem(v: Parameters<MMInvariant['check']>[0]): string | null {
   for (let d = 1; d <= v.devFrames; d++) {
     const pfn = v.frames + d;
     let maps = 0;
-    for (let m = 0; m < v.mms; m++) for (let a = 0; a < v.addrs; a++) if (mapsNormalPage(v.pte(m, a)) && pteTarget(v.pte(m, a)) === pfn) maps++;
+    for (let m = 0; m < v.mms; m++)
+      for (let a = 0; a < v.addrs; a++) {
+        const e = v.pte(m, a);
+        if ((mapsNormalPage(e) || pteKind(e) === PTE_DEVPRIV) && pteTarget(e) === pfn) maps++;
+      }
     let gup = 0;
     for (let g = 0; g < v.gupSlots; g++) if (gupKind(v.gup(g)) !== GUP_NONE && gupPfn(v.gup(g)) === pfn) gup += gupRefs(v.gup(g));
     let held = 0;
     for (let i = 0; i < v.threadHeld.length; i++) if (v.threadHeld.pfnAt(v.s, i) === pfn) held++;
-    const want = v.world.fsdaxIdle + maps + gup + held;
+    // A device-private page on the driver's free list sits at its free count; an allocated one has its base (1 up to 5.17).
+    const free = v.world.devPrivate && v.pageTest(pfn, PG_DEVFREE);
+    const want = (v.world.devPrivate ? (free ? v.world.devFreeCount : v.world.devBase) : v.world.fsdaxIdle) + maps + gup + held;
     const ref = v.pageWord(pfn, PG_REF);
-    if (ref !== want) return `device pfn ${pfn}: _refcount is ${ref} but ${want} references exist (idle ${v.world.fsdaxIdle}, ${maps} PTE(s), ${gup} GUP, ${held} held by threads)`;
+    if (ref !== want)
+      return `device pfn ${pfn}: _refcount is ${ref} but ${want} references exist (base ${want - maps - gup - held}, ${maps} PTE(s) or device-private entries, ${gup} GUP, ${held} held by threads)`;
     if (v.pageMapcount(pfn) !== maps) return `device pfn ${pfn}: _mapcount is ${v.pageMapcount(pfn)} but ${maps} PTE(s) map it`;
   }
   return null;

@@ -20,6 +20,9 @@ import { dirtyTracked } from './dirty-tracked.js';
 import { pgtableAccounting } from './pgtable-accounting.js';
 import { fsdaxIdleWakes } from './fsdax-idle-wakes.js';
 import { idleConvention } from './idle-convention.js';
+import { pgmapPinned } from './pgmap-pinned.js';
+import { zoneDeviceFreeCount } from './zone-device-free-count.js';
+import { zoneDeviceNeverLru } from './zone-device-never-lru.js';
 
 export const BUILTIN_INVARIANTS: readonly MMInvariant[] = [
   anonExclusive,
@@ -38,6 +41,9 @@ export const BUILTIN_INVARIANTS: readonly MMInvariant[] = [
   pgtableAccounting,
   fsdaxIdleWakes,
   idleConvention,
+  pgmapPinned,
+  zoneDeviceFreeCount,
+  zoneDeviceNeverLru,
 ];
 
 /** The built-ins, then those registered from invariant files (invariants/invariant-file.ts). */

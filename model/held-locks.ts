@@ -115,6 +115,8 @@ export function keyName(key: number, names: { mm: (i: number) => string; file: (
       return `${names.vma(o)} ${c.name}`;
     case 'frame':
       return `pfn ${o} ${c.name}`;
+    case 'pgmap':
+      return c.name;
   }
 }
 

@@ -53,7 +53,7 @@ import {
   VMA_PRESENT,
   VMA_WRITE,
 } from './layout.js';
-import { PTE_MIGRATION, PTE_PRESENT, PTE_SPECIAL, PTE_SWAP, ptePresent, pteKind, pteMigration, pteTarget, pteZero } from './pte.js';
+import { PTE_DEVPRIV, PTE_MIGRATION, PTE_PRESENT, PTE_SPECIAL, PTE_SWAP, ptePresent, pteKind, pteMigration, pteTarget, pteZero } from './pte.js';
 import type { KernelFunctions } from './kernel/functions.js';
 
 /** The static world a model state belongs to. */
@@ -95,6 +95,16 @@ export interface WorldInfo {
   readonly fsdaxWakeAt: number;
   /** DAX mappings hold a reference, mapcount and rss (6.15); before, devmap PTEs hold none. */
   readonly fsdaxMapsRefcounted: boolean;
+  /** The device is MEMORY_DEVICE_PRIVATE (else FS_DAX, or none). */
+  readonly devPrivate: boolean;
+  /**
+   * A device-private page's counts by release: on the driver's free list
+   * (1 up to 6.0, 0 from 6.1, ef233450898f), and an allocated page's base
+   * beyond its entries and holders (1 up to 5.17: the driver's get_page; 0
+   * from 5.18, 27674ef6c73f).
+   */
+  readonly devFreeCount: number;
+  readonly devBase: number;
   /** The processes' legacy memcg is at its limit: page-table allocations reclaim first (scenario "reclaim": "memcg-v1"). */
   readonly memcgV1: boolean;
   /** Memory is exhausted beyond the PTE-table pool: an allocation that finds none invokes the OOM killer (scenario "reclaim": "oom"). */
@@ -381,6 +391,7 @@ export class StateView {
       case PTE_SWAP:
         return MM_SWAPENTS;
       case PTE_MIGRATION:
+      case PTE_DEVPRIV:
         return this.mmCounter(pteTarget(pte));
       default:
         return -1;
@@ -396,6 +407,7 @@ export class StateView {
       case PTE_PRESENT:
         return pteTarget(e) === pfn;
       case PTE_MIGRATION:
+      case PTE_DEVPRIV:
         return pteTarget(e) === pfn;
       case PTE_SWAP:
         return this.swapCachePage(pteTarget(e)) === pfn;

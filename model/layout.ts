@@ -94,6 +94,7 @@ export const PG_DIRTY = 1 << 5; // PG_dirty
 export const PG_ISOLATED = 1 << 6; // off the LRU, held by reclaim or migration (!PG_lru)
 export const PG_WRITEBACK = 1 << 7; // PG_writeback: the page is being written to disk
 export const PG_THP = 1 << 14; // the head of a THP (a PMD-sized anon folio; its tails name it in their compound word)
+export const PG_DEVFREE = 1 << 15; // a device-private page on its driver's free list (page_free put it there)
 export const PG_RECLAIM = 1 << 13; // PG_reclaim: reclaim met it under writeback (shrink_page_list's case 2)
 
 /** page->mapping for a page-cache page: file + 1 in the low byte, index in the next. */

@@ -43,13 +43,15 @@ export const WAITQ_OOM = 9;
  * Id 13: a class naming a frame, as LOCK_PAGE does (THREAD_STATUS_WORD).
  */
 export const WAITQ_VAR = 13;
+/** memunmap_pages' wait_for_completion(&pgmap->done): completed when the pgmap's percpu reference drops to 0 after the kill. */
+export const WAITQ_PGMAP = 10;
 
 export interface LockClass {
   readonly id: number;
   /** The name lockdep gives the class (or the wait queue's). */
   readonly name: string;
   /** The object kind of the state schema it belongs to. */
-  readonly object: 'mm' | 'file' | 'frame' | 'vma';
+  readonly object: 'mm' | 'file' | 'frame' | 'vma' | 'pgmap';
   readonly kind: 'rwsem' | 'spinlock' | 'page lock' | 'wait queue';
 }
 
@@ -64,6 +66,7 @@ export const LOCK_CLASSES: readonly LockClass[] = [
   { id: WAITQ_WRITEBACK, name: 'PG_writeback', object: 'file', kind: 'wait queue' },
   { id: WAITQ_OOM, name: 'OOM victim exit', object: 'mm', kind: 'wait queue' },
   { id: WAITQ_VAR, name: '_refcount (wait_var_event)', object: 'frame', kind: 'wait queue' },
+  { id: WAITQ_PGMAP, name: 'pgmap->done (wait_for_completion)', object: 'pgmap', kind: 'wait queue' },
 ];
 // pmd_lock is taken only within a step (pmd_populate under it): the step's atomicity stands for it.
 

@@ -49,6 +49,7 @@ const PAGE_FLAG_NAMES: [number, string][] = [
   [1 << 7, 'writeback'],
   [1 << 13, 'reclaim'],
   [PG_THP_BIT, 'thp'],
+  [1 << 15, 'driver-free'],
 ];
 const PG_SWAPCACHE_BIT = 1 << 2;
 const VMA_PRESENT_BIT = 1;
@@ -411,6 +412,28 @@ export const MM_OBJECTS: readonly ObjectDecl[] = [
         name: 'used',
         type: INT,
         readable: { key: 'use', json: 'string', show: (x, { v }) => (x === 0 ? 'free' : x === 1 ? 'in use' : `deposited (${v.mmName(x - 2)})`), flat: (o) => `page table ${o}` },
+      },
+    ],
+  },
+  {
+    // The dev_pagemap of the scenario's device (mm/memremap.c): its percpu reference count and its life
+    // (0 alive, 1 killed by memunmap_pages, 2 memunmap_pages returned, 3 freed by its driver), and a ghost bit
+    // set when something used it after the driver freed it.
+    kind: 'pgmap',
+    count: (s) => (s.devFrames ? 1 : 0),
+    footprint: 'all',
+    readable: { section: 'pgmap', mayBeAbsent: true, name: () => 'pgmap' },
+    fields: [
+      { name: 'ref', type: INT, readable: { key: 'ref', json: 'int', show: (x) => x, flat: () => 'pgmap ref' } },
+      {
+        name: 'state',
+        type: INT,
+        readable: {
+          key: 'state',
+          json: 'string',
+          show: (x) => `${['alive', 'killed', 'unmapped', 'freed'][x & 3]}${x & 4 ? ', WARN:used-after-free' : ''}`,
+          flat: () => 'pgmap state',
+        },
       },
     ],
   },

@@ -37,6 +37,8 @@ export interface BuildContext {
   readonly pageTables: boolean;
   /** The scenario has a THP VMA: a pmd may be huge, and a fault must not take it for a table. */
   readonly thp: boolean;
+  /** The scenario has MEMORY_DEVICE_PRIVATE memory: a fault may meet a device-private entry. */
+  readonly devicePrivate: boolean;
   /** Address a is in a shared mapping of a disk file (whose ->page_mkwrite locks and dirties the page). */
   readonly sharedDiskAt: (a: number) => boolean;
 }

@@ -23,6 +23,12 @@ export const PTE_MIGRATION = 3;
  * frame, present, migration and devmap.)
  */
 export const PTE_DEVMAP = 5;
+/**
+ * A device-private entry (a swap entry, make_{readable,writable}_device_private_entry):
+ * not present to the MMU; it holds a reference and a mapcount on the device page,
+ * and the page counts in the rss as the anon page it replaced. Kind 7 (& 1: names a frame).
+ */
+export const PTE_DEVPRIV = 7;
 
 export const PTE_WRITE = 1 << 11;
 export const PTE_DIRTY = 1 << 12;
@@ -66,6 +72,10 @@ export function pteDevmap(pfn: number, write: boolean): number {
   return PTE_DEVMAP | (pfn << 3) | (write ? PTE_WRITE : 0);
 }
 
+export function pteDevPrivate(pfn: number, write: boolean): number {
+  return PTE_DEVPRIV | (pfn << 3) | (write ? PTE_WRITE : 0);
+}
+
 export function pteMigrationKind(pte: number): number {
   return (pte >>> 15) & 3;
 }
@@ -102,6 +112,8 @@ export function formatPte(pte: number): string {
       return `migration(pfn ${pteTarget(pte)}, ${MIGRATION_NAMES[pteMigrationKind(pte)]})`;
     case PTE_DEVMAP:
       return `devmap(pfn ${pteTarget(pte)}, ${pte & PTE_WRITE ? 'rw' : 'ro'})`;
+    case PTE_DEVPRIV:
+      return `device-private(pfn ${pteTarget(pte)}, ${pte & PTE_WRITE ? 'writable' : 'readable'})`;
     default:
       return `invalid(${pte})`;
   }

@@ -94,6 +94,7 @@ const MENU_ENTRY: Schema = {
       'writeback of dirty page-cache pages, ext4 style: lock each page, set PG_writeback, unlock it; then submit the bio, whose completion ends the writeback of all',
     ),
     collapse: obj({ op: req(str()), mm: req(name('the process whose THP VMA is collapsed')), max }, 'khugepaged: collapse_huge_page of the THP VMA (a PTE table into a huge pmd)'),
+    memunmap: obj({ op: req(str()), max }, "the device driver's memunmap_pages (then it frees the pgmap); a kernel thread's"),
     'break-layouts': obj(
       { op: req(str()), file: req(name('an fsdax file')), max },
       "ext4_break_layouts (dax_break_layout_inode from 6.15): unmap the file's DAX mappings, then wait until no page is busy (a GUP reference)",
@@ -187,7 +188,11 @@ export const SCENARIO_SCHEMA: Schema = obj(
     device: opt(
       obj(
         {
-          type: req(str('the pgmap type: fsdax (MEMORY_DEVICE_FS_DAX, persistent memory under a DAX filesystem)', { enum: ['fsdax'] })),
+          type: req(
+            str('the pgmap type: fsdax (MEMORY_DEVICE_FS_DAX, persistent memory under a DAX filesystem) or private (MEMORY_DEVICE_PRIVATE)', {
+              enum: ['fsdax', 'private'],
+            }),
+          ),
           pages: req(int('its pages (device frames, after the RAM frames)', 1, LIMITS.devPages.max)),
         },
         'ZONE_DEVICE memory: one pgmap and its pages',
@@ -213,7 +218,11 @@ export const SCENARIO_SCHEMA: Schema = obj(
         obj({
           addr: req(addr),
           data: req(value),
-          state: opt(str('present (default): written by the process; swapped: in a swap slot', { enum: ['present', 'swapped'] })),
+          state: opt(
+            str('present (default): written by the process; swapped: in a swap slot; device: migrated to the device-private memory', {
+              enum: ['present', 'swapped', 'device'],
+            }),
+          ),
         }),
         "the first process's pages at the start",
       ),

@@ -33,6 +33,7 @@ export type MenuOp =
   | { op: 'writeback'; file: string; indices: number[] }
   | { op: 'collapse'; mm: string }
   | { op: 'break-layouts'; file: string }
+  | { op: 'memunmap' }
   | { op: 'oom-reaper' }
   | { op: 'exit' };
 
@@ -97,8 +98,8 @@ export interface FileSpec {
 
 /** ZONE_DEVICE memory: one pgmap and its pages (docs/rules.md#zone-device). */
 export interface DeviceSpec {
-  /** MEMORY_DEVICE_FS_DAX: persistent memory under a DAX filesystem. */
-  type: 'fsdax';
+  /** fsdax: MEMORY_DEVICE_FS_DAX, persistent memory under a DAX filesystem; private: MEMORY_DEVICE_PRIVATE (a driver's memory behind device-private entries). */
+  type: 'fsdax' | 'private';
   /** Its pages (device frames, after the RAM frames). */
   pages: number;
 }
@@ -109,9 +110,10 @@ export interface PageSpec {
   /**
    * present (default): written by the process, as a write fault leaves it (an
    * anon page; in a shared file mapping the file's page, mapped writable; in a
-   * private file mapping a COW copy); swapped: an anon page in a swap slot.
+   * private file mapping a COW copy); swapped: an anon page in a swap slot;
+   * device: an anon page migrated to the scenario's device-private memory.
    */
-  state?: 'present' | 'swapped';
+  state?: 'present' | 'swapped' | 'device';
 }
 
 /** One condition of a state witness; all of a witness's conditions must hold in one state. */
@@ -340,6 +342,7 @@ export function validateScenario(s: ScenarioSpec): void {
     if (s.pages.findIndex((q) => q.addr === p.addr) !== i) fail(`pages[${i}].addr`, `address ${p.addr} is given twice`);
     const vma = vmaAt(p.addr);
     if (!vma) return fail(`pages[${i}].addr`, `no VMA covers address ${p.addr}`);
+    if (p.state === 'device') return; // a device frame, not a RAM one (validateDevicePrivate)
     if (p.state === 'swapped') {
       if (vma.file !== undefined && vma.shared) fail(`pages[${i}]`, 'shmem swap is not modelled');
       swapped++;
@@ -386,7 +389,8 @@ export function validateScenario(s: ScenarioSpec): void {
         e.op !== 'writeback' &&
         e.op !== 'collapse' &&
         e.op !== 'oom-reaper' &&
-        e.op !== 'break-layouts';
+        e.op !== 'break-layouts' &&
+        e.op !== 'memunmap';
       if (needsMm && t.mm === null) fail(path, `a kernel thread cannot do "${e.op}"`);
       if ('addr' in e && !vmaAt(e.addr)) fail(`${path}.addr`, `no VMA covers address ${e.addr}`);
       if ('vma' in e && !vmaNames.has(e.vma)) fail(`${path}.vma`, `unknown VMA "${e.vma}"${didYouMean(e.vma, [...vmaNames])}`);
@@ -611,6 +615,16 @@ function validateDevice(s: ScenarioSpec, fail: (path: string, why: string) => ne
     if (f.cached?.length || f.disk?.length || (f.maxSize ?? f.size) !== f.size) fail(`files[${i}]`, "an fsdax file's pages are the device's: no cached, disk or maxSize");
     if (f.size > s.device!.pages) fail(`files[${i}].size`, `the file has ${f.size} pages, the device ${s.device!.pages}`);
   });
+  if (s.device?.type !== 'private') {
+    s.pages.forEach((p, i) => {
+      if (p.state === 'device') fail(`pages[${i}].state`, 'a page on the device needs device-private memory ("device": {"type": "private", ...})');
+    });
+    s.threads.forEach((t, ti) =>
+      t.menu.forEach((e, ei) => {
+        if (e.op === 'memunmap') fail(`threads[${ti}].menu[${ei}]`, 'memunmap_pages is modelled for device-private memory ("device": {"type": "private", ...})');
+      }),
+    );
+  }
   if (!s.device) {
     s.threads.forEach((t, ti) =>
       t.menu.forEach((e, ei) => {
@@ -619,13 +633,17 @@ function validateDevice(s: ScenarioSpec, fail: (path: string, why: string) => ne
     );
     return;
   }
+  if (s.device.type === 'private') {
+    validateDevicePrivate(s, fail);
+    return;
+  }
   if (fsdax.length !== 1) fail('device', 'an FS_DAX device holds one fsdax file ("fsdax": true) in the model');
   s.vmas.forEach((v, i) => {
     if (v.file === undefined || !fsdax.some((f) => f.name === v.file)) fail(`vmas[${i}]`, 'with a device, every VMA maps the fsdax file (other memory is not modelled alongside)');
     if (!v.shared || v.thp) fail(`vmas[${i}].shared`, 'an fsdax mapping is modelled MAP_SHARED, without "thp"');
   });
   s.pages.forEach((p, i) => {
-    if (p.state === 'swapped') fail(`pages[${i}].state`, 'a DAX page is not swapped');
+    if (p.state === 'swapped' || p.state === 'device') fail(`pages[${i}].state`, `a DAX page is not ${p.state}`);
   });
   s.threads.forEach((t, ti) =>
     t.menu.forEach((e, ei) => {
@@ -637,6 +655,32 @@ function validateDevice(s: ScenarioSpec, fail: (path: string, why: string) => ne
       if (e.op === 'gup' && e.write && s.vmas.find((v) => e.addr >= v.start && e.addr < v.start + v.pages)?.prot !== 'rw')
         fail(`${at}.write`, 'FOLL_WRITE needs a writable mapping');
       if (e.op === 'break-layouts' && !fsdax.some((f) => f.name === e.file)) fail(`${at}.file`, `${e.file} is not the fsdax file`);
+    }),
+  );
+}
+
+/** The operations modelled with device-private memory: the CPU faults on its entries, memunmap_pages, exit. */
+const DEVICE_PRIVATE_OPS = new Set(['read', 'write', 'memunmap', 'exit']);
+
+/**
+ * MEMORY_DEVICE_PRIVATE (docs/rules.md#zone-device): anonymous private
+ * memory some of whose pages start migrated to the device ("state":
+ * "device"); CPU faults on their entries (->migrate_to_ram), the driver's
+ * memunmap_pages (a kernel thread), exit.
+ */
+function validateDevicePrivate(s: ScenarioSpec, fail: (path: string, why: string) => never): void {
+  if (s.files?.length) fail('files', 'device-private memory is modelled with anonymous memory only (no files)');
+  s.vmas.forEach((v, i) => {
+    if (v.thp) fail(`vmas[${i}].thp`, 'THP is not modelled with device-private memory');
+  });
+  const onDevice = s.pages.filter((p) => p.state === 'device').length;
+  if (onDevice > s.device!.pages) fail('pages', `${onDevice} pages on the device, which has ${s.device!.pages}`);
+  s.threads.forEach((t, ti) =>
+    t.menu.forEach((e, ei) => {
+      const at = `threads[${ti}].menu[${ei}]`;
+      if (!DEVICE_PRIVATE_OPS.has(e.op)) fail(at, `${e.op} is not modelled with device-private memory (only ${[...DEVICE_PRIVATE_OPS].join(', ')})`);
+      if (e.op === 'memunmap' && t.mm !== null) fail(`threads[${ti}].mm`, 'memunmap_pages is the driver\'s: a kernel thread ("mm": null)');
+      if (e.op === 'memunmap' && (e.max ?? 1) > 1) fail(`${at}.max`, 'memunmap_pages runs once');
     }),
   );
 }

@@ -70,6 +70,8 @@ const ORDER = [
   'shmem-thp-fault',
   'shmem-thp-collapse',
   'fsdax-unpin-break-layouts',
+  'device-private-fault-race',
+  'device-memunmap-in-use',
 ];
 
 function loadBuiltins(): ScenarioSpec[] {

@@ -122,6 +122,31 @@ export const SWITCHES = [
       "device pages free at 0: put_page is put_page_testzero and wakes FS_DAX waiters only at 0 (free_devmap_managed_page from __put_page), while an idle FS_DAX page still sits at 1 and break_layouts still waits for 1 (Dan Williams's objection, seed 002). Never merged: --patch only",
   },
   {
+    name: 'zone-device-refcount',
+    since: '5.18',
+    commit: '27674ef6c73f',
+    title: 'mm: remove the extra ZONE_DEVICE struct page refcount',
+    summary:
+      "a device-private page's count no longer carries the extra reference: drivers lock a free page without get_page, the last put runs free_zone_device_page (->page_free, then the count set back to 1), and the pgmap's reference is taken and dropped in bulk by memremap_pages / memunmap_pages, not per page (so memunmap_pages can return while pages are in use until 0dc45ca1ce18)",
+  },
+  {
+    name: 'device-private-zero',
+    since: '6.1',
+    commit: 'ef233450898f',
+    title: 'mm: free device private pages have zero refcount',
+    summary:
+      'a free device-private page sits at 0; the driver takes one with zone_device_page_init (percpu_ref_tryget_live of the pgmap, count 1, lock); the last put runs ->page_free and put_dev_pagemap (0dc45ca1ce18 "mm/memremap.c: take a pgmap reference on page allocation": memunmap_pages waits for pages in use)',
+    requires: ['zone-device-refcount'],
+  },
+  {
+    name: 'device-private-fault-ref',
+    since: '6.1',
+    commit: '16ce101db85d',
+    title: 'mm/memory.c: fix race when faulting a device private page',
+    summary:
+      'do_swap_page takes the PT lock, checks pte_same and takes a reference on the device-private page before calling ->migrate_to_ram (which passes it as fault_page); before, it called page->pgmap->ops->migrate_to_ram with no lock and no reference (CVE-2022-3523)',
+  },
+  {
     name: 'gup-put-folio',
     since: '5.18',
     commit: 'd8ddc099c6b3',
@@ -405,6 +430,11 @@ export const MUTANTS = [
     name: 'collapse-under-read',
     breaks: 'no-retract-under-read',
     summary: "khugepaged's collapse_huge_page takes mmap_lock for read instead of write, and turns the pmd's PTE table into a huge mapping under it",
+  },
+  {
+    name: 'devpriv-put-to-buddy',
+    breaks: 'zone-device-never-lru',
+    summary: "the last put of a device-private page frees it like an ordinary page (__free_pages) instead of free_zone_device_page's ->page_free",
   },
   {
     name: 'devmap-unpin-put-page',

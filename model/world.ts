@@ -18,6 +18,7 @@ import {
   STATUS_ASLEEP,
   WAITQ_FALLOC,
   WAITQ_OOM,
+  WAITQ_PGMAP,
   WAITQ_VAR,
   WAITQ_WRITEBACK,
   waitKey,
@@ -41,6 +42,8 @@ import {
   MM_STATE,
   MM_SWAPENTS,
   PG_DATA,
+  PG_DEVFREE,
+  PG_FLAGS,
   PG_MAPPING,
   PG_REF,
   pageMappingWord,
@@ -73,8 +76,10 @@ import { buildMadviseDontneed, buildMunmap } from './ops/unmap.js';
 import type { PorInfo } from '../checker/reduce.js';
 import { type BuildContext, MAX_STEPS, PC_IDLE, pcEntry, pcOf, pcStep, ProgramBuilder, type Program, type Step } from './program.js';
 import { FrameSymmetry } from './symmetry.js';
-import { pteDevmap, ptePresent, pteSwap } from './pte.js';
+import { pteDevPrivate, pteDevmap, ptePresent, pteSwap } from './pte.js';
+import { devpriv_alloc_page, pgmapRef } from './kernel/memremap.js';
 import { buildBreakLayouts } from './ops/dax.js';
+import { buildMemunmap } from './ops/device.js';
 import { type MenuEntry, ScenarioError, type ScenarioSpec, scenarioKernelProblem, validateScenario } from './scenario.js';
 import type { Variant } from './variants.js';
 import { add_to_page_cache } from './kernel/filemap.js';
@@ -204,9 +209,12 @@ export class MMModel implements Model {
       fileDax: files.map((f) => !!f.dax),
       fileHuge: files.map((f) => !!f.huge),
       fileFsdax: files.map((f) => !!f.fsdax),
-      fsdaxIdle: scenario.device ? (variant.switches.has('fsdax-refcount-zero') ? 0 : 1) : -1,
-      fsdaxWakeAt: scenario.device ? (variant.switches.has('fsdax-refcount-zero') || variant.switches.has('zone-device-rfc') ? 0 : 1) : -1,
+      fsdaxIdle: scenario.device?.type === 'fsdax' ? (variant.switches.has('fsdax-refcount-zero') ? 0 : 1) : -1,
+      fsdaxWakeAt: scenario.device?.type === 'fsdax' ? (variant.switches.has('fsdax-refcount-zero') || variant.switches.has('zone-device-rfc') ? 0 : 1) : -1,
       fsdaxMapsRefcounted: variant.switches.has('fsdax-refcount-zero'),
+      devPrivate: scenario.device?.type === 'private',
+      devFreeCount: variant.switches.has('device-private-zero') ? 0 : 1,
+      devBase: variant.switches.has('zone-device-refcount') ? 0 : 1,
       memcgV1: scenario.reclaim === 'memcg-v1',
       oom: scenario.reclaim === 'oom',
       directReclaim: scenario.reclaim === 'direct',
@@ -233,6 +241,7 @@ export class MMModel implements Model {
       migration: scenario.threads.some((t) => t.menu.some((e) => e.op === 'migrate')),
       pageTables: scenario.pageTables !== undefined,
       thp: scenario.vmas.some((v) => v.thp),
+      devicePrivate: scenario.device?.type === 'private',
       sharedDiskAt: (a) => {
         const v = this.world.vmaOfAddr[a]!;
         const f = this.world.vmaFile[v]!;
@@ -357,6 +366,10 @@ export class MMModel implements Model {
         title = `khugepaged: collapse ${e.mm}:${sc.vmas[v]!.name}`;
         break;
       }
+      case 'memunmap':
+        buildMemunmap(b);
+        title = 'memunmap_pages';
+        break;
       case 'break-layouts':
         buildBreakLayouts(b, fileIndex(e.file), sc.files!.find((f) => f.name === e.file)!.size);
         title = `break_layouts(${e.file})`;
@@ -426,7 +439,15 @@ export class MMModel implements Model {
         put_page(k, pfn); // only the page cache holds it
       }
     });
-    for (let d = 1; d <= k.devFrames; d++) k.setPageWord(k.frames + d, PG_REF, this.world.fsdaxIdle);
+    if (this.world.devPrivate) {
+      // memremap_pages: the driver's free list holds every page; the pgmap's reference is per page up to 6.0 (in bulk from
+      // 5.18), per allocated page from 6.1 (0dc45ca1ce18).
+      for (let d = 1; d <= k.devFrames; d++) {
+        k.setPageWord(k.frames + d, PG_REF, this.world.devFreeCount);
+        k.setPageWord(k.frames + d, PG_FLAGS, PG_DEVFREE);
+      }
+      if (!this.variant.switches.has('device-private-zero')) s[pgmapRef(k)] = k.devFrames;
+    } else for (let d = 1; d <= k.devFrames; d++) k.setPageWord(k.frames + d, PG_REF, this.world.fsdaxIdle);
     for (const p of sc.pages) {
       const v = this.world.vmaOfAddr[p.addr]!;
       const vma = sc.vmas[v]!;
@@ -442,6 +463,17 @@ export class MMModel implements Model {
           k.setPte(0, p.addr, ptePresent(pfn, vma.prot === 'rw', true));
           k.addRss(0, k.mmCounter(pfn), 1);
         } else k.setPte(0, p.addr, pteDevmap(pfn, vma.prot === 'rw'));
+      } else if (p.state === 'device') {
+        // As migrate_vma_pages / migrate_vma_finalize left it: the driver's page (allocated, copied, unlocked and put)
+        // behind a device-private entry, which holds a reference and a mapcount; the rss still counts the anon page.
+        const pfn = devpriv_alloc_page(k);
+        k.setPageWord(pfn, PG_DATA, p.data);
+        get_page(k, pfn);
+        k.fn.page_add_new_anon_rmap(k, pfn);
+        anon_vma_prepare(k, 0, p.addr);
+        k.setPte(0, p.addr, pteDevPrivate(pfn, vma.prot === 'rw'));
+        k.addRss(0, MM_ANONPAGES, 1);
+        put_page(k, pfn); // migrate_vma_finalize: unlock_page, put_page of the driver's reference
       } else if (p.state === 'swapped') {
         // As try_to_unmap_one and __remove_mapping left it.
         const slot = get_swap_page(k);
@@ -610,6 +642,8 @@ export class MMModel implements Model {
     },
     // wait_var_event on a DAX page: whoever drops the last busy reference wakes it (GUP references have no thread): none to name.
     [WAITQ_VAR]: () => [],
+    // memunmap_pages waits for the pgmap's reference: the pages in use hold it, not a thread.
+    [WAITQ_PGMAP]: () => [],
     [WAITQ_OOM]: (s, m) => this.world.threadMm.flatMap((x, u) => (x === m && (s[this.layout.threadBase[u]! + TH_STATUS]! & STATUS_MASK) === TS_RUNNING ? [u] : [])),
   };
 

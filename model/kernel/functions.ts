@@ -60,6 +60,7 @@ export interface KernelFunctions {
   wake_up_rwsem: typeof locking.wake_up_rwsem_5_7;
   // mm/memremap.c, mm/swap.c, mm/gup.c: the put paths of a ZONE_DEVICE page
   put_devmap_page: memremap.PutDevmapPage;
+  put_devpriv_page: memremap.PutDevmapPage;
   // mm/vmscan.c, mm/rmap.c:try_to_unmap_one
   shrink_page_list_keeps_pinned: vmscan.ShrinkPageListKeepsPinned;
   swap_pte_exclusive: vmscan.SwapPteExclusive;
@@ -126,6 +127,7 @@ export function kernelFunctions(switches: ReadonlySet<SwitchName>, mutants: Read
           : has('gup-put-folio')
             ? memremap.put_devmap_page_5_18
             : memremap.put_devmap_page_5_7,
+    put_devpriv_page: has('device-private-zero') ? memremap.put_devpriv_page_6_1 : has('zone-device-refcount') ? memremap.put_devpriv_page_5_18 : memremap.put_devpriv_page_5_7,
     shrink_page_list_keeps_pinned: has('vmscan-skip-pinned') ? vmscan.shrink_page_list_keeps_pinned_5_11 : vmscan.shrink_page_list_keeps_pinned_5_7,
     swap_pte_exclusive: has('swp-exclusive') ? vmscan.swap_pte_exclusive_5_19 : vmscan.swap_pte_exclusive_5_7,
   };

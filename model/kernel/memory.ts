@@ -24,7 +24,7 @@ import {
   TH_ORIG,
   TH_PAGE,
 } from '../layout.js';
-import { mapsNormalPage, PTE_DEVMAP, PTE_DIRTY, PTE_MIGRATION, PTE_NONE, PTE_PRESENT, PTE_SPECIAL, PTE_SWAP, PTE_SWP_EXCLUSIVE, pteKind, pteTarget } from '../pte.js';
+import { mapsNormalPage, PTE_DEVMAP, PTE_DEVPRIV, PTE_DIRTY, PTE_MIGRATION, PTE_NONE, PTE_PRESENT, PTE_SPECIAL, PTE_SWAP, PTE_SWP_EXCLUSIVE, pteKind, pteTarget } from '../pte.js';
 import { trylock_page, unlock_page } from './locking.js';
 import { get_page, put_page } from './page_alloc.js';
 import { folio_set_anon_exclusive, page_maybe_dma_pinned, page_remove_rmap } from './rmap.js';
@@ -319,6 +319,15 @@ export const zap_pte_range_5_7: ZapPte = (k, m, a) => {
     case PTE_DEVMAP:
       k.setPte(m, a, 0); // a DAX devmap PTE: vm_normal_page() == NULL, nothing to put or count
       return;
+    case PTE_DEVPRIV: {
+      // is_device_private_entry: the page's rss, rmap and reference go (zap_pte_range, 5.7-6.2).
+      const pfn = pteTarget(e);
+      k.setPte(m, a, 0);
+      k.addRss(m, k.mmCounter(pfn), -1);
+      page_remove_rmap(k, pfn);
+      put_page(k, pfn);
+      return;
+    }
   }
 };
 

@@ -7,8 +7,11 @@
  * 6.2, 6.14 and 6.15.4 (docs/source-reading/zone-device.md).
  */
 import type { Kernel } from '../kernel.js';
-import { PG_REF } from '../layout.js';
-import { WAITQ_VAR, waitKey } from '../locks.js';
+import { PG_DATA, PG_DEVFREE, PG_FLAGS, PG_MAPPING, PG_REF } from '../layout.js';
+import { PTE_DEVPRIV, PTE_WRITE, pteKind, ptePresent, pteTarget } from '../pte.js';
+import { alloc_page, put_page } from './page_alloc.js';
+import { page_remove_rmap } from './rmap.js';
+import { WAITQ_PGMAP, WAITQ_VAR, waitKey } from '../locks.js';
 import { wake_up } from './locking.js';
 
 /** Drops refs references on device page pfn: put_page (unpin false), or unpin_user_page / gup_put_folio (unpin true). */
@@ -71,3 +74,111 @@ export const put_devmap_page_rfc: PutDevmapPage = (k, pfn, refs) => {
   if (left === 0) wake_up_var(k, pfn, 'RFC: put_page_testzero: _refcount 0: __put_page -> free_devmap_managed_page');
   else if (k.narrate) k.note(`RFC: put_page_testzero: _refcount ${left}, not 0: no free_devmap_managed_page, no wake_up_var`);
 };
+
+// ---- MEMORY_DEVICE_PRIVATE ------------------------------------------------------------------
+
+/** The pgmap's words (the scenario's one device). */
+export const PGMAP_ALIVE = 0;
+export const PGMAP_KILLED = 1;
+export const PGMAP_UNMAPPED = 2;
+export const PGMAP_FREED = 3;
+/** Ghost bits of the pgmap's state word: its pgmap used after the driver freed it; a free device page used. */
+export const PGMAP_GHOST_UAF = 4;
+export const PGMAP_GHOST_FREE_PAGE = 8;
+/** Ghost bit: a device page was handed to the page allocator (zone-device-never-lru). */
+export const PGMAP_GHOST_BUDDY = 16;
+
+export const pgmapRef = (k: Kernel): number => k.L.bases.pgmap![0]! + k.L.fieldOffsets.pgmap!.ref!;
+export const pgmapState = (k: Kernel): number => k.L.bases.pgmap![0]! + k.L.fieldOffsets.pgmap!.state!;
+export const pgmapLife = (k: Kernel): number => k.s[pgmapState(k)]! & 3;
+export function pgmapGhost(k: Kernel, bit: number): void {
+  k.s[pgmapState(k)] = k.s[pgmapState(k)]! | bit;
+}
+
+/** put_dev_pagemap / percpu_ref_put: at 0 after the kill, the release callback completes pgmap->done. */
+export function put_dev_pagemap(k: Kernel, n = 1): void {
+  const o = pgmapRef(k);
+  k.s[o] = k.s[o]! - n;
+  if (k.s[o] === 0 && pgmapLife(k) === PGMAP_KILLED) wake_up(k, waitKey(WAITQ_PGMAP, 0));
+}
+
+/** The driver's page_free callback (dmirror_devmem_free, nouveau_dmem_page_free): the page back on its free list. */
+function page_free(k: Kernel, pfn: number): void {
+  if (pgmapLife(k) === PGMAP_FREED) pgmapGhost(k, PGMAP_GHOST_UAF); // page->pgmap->ops->page_free
+  k.setPageWord(pfn, PG_MAPPING, 0);
+  k.setPageWord(pfn, PG_FLAGS, PG_DEVFREE);
+  if (k.narrate) k.note(`pfn ${pfn}: ->page_free: back on the driver's free list`);
+}
+
+/**
+ * up to 5.17: put_devmap_managed_page: at 1 free_devmap_managed_page
+ * (device-private: page->mapping = NULL, ->page_free), at 0 __put_page ->
+ * put_dev_pagemap (the page's share of the pgmap reference).
+ */
+export const put_devpriv_page_5_7: PutDevmapPage = (k, pfn, refs) => {
+  const left = sub(k, pfn, refs);
+  if (left === 1) page_free(k, pfn);
+  else if (left === 0) put_dev_pagemap(k);
+};
+/** 5.18 (27674ef6c73f): at 0 free_zone_device_page: ->page_free, then set_page_count(1): the free page sits at 1. */
+export const put_devpriv_page_5_18: PutDevmapPage = (k, pfn, refs) => {
+  if (sub(k, pfn, refs) !== 0) return;
+  page_free(k, pfn);
+  k.setPageWord(pfn, PG_REF, 1);
+};
+/** 6.1 (ef233450898f, 0dc45ca1ce18): at 0 free_zone_device_page: ->page_free, put_dev_pagemap; the free page stays at 0. */
+export const put_devpriv_page_6_1: PutDevmapPage = (k, pfn, refs) => {
+  if (sub(k, pfn, refs) !== 0) return;
+  page_free(k, pfn);
+  put_dev_pagemap(k);
+};
+
+/**
+ * The driver takes a page off its free list (dmirror_devmem_alloc_page,
+ * nouveau_dmem_page_alloc_locked), holding one reference on it: up to 5.17
+ * get_page on the free page at 1 (-> 2: the extra ZONE_DEVICE reference
+ * stays while it is in use); 5.18-6.0 the free page at 1 is taken as it is;
+ * from 6.1 zone_device_page_init: percpu_ref_tryget_live of the pgmap (it
+ * fails once memunmap_pages killed it), count 1. The page lock that goes
+ * with it is dropped within the same step by its callers. 0: none free.
+ */
+export function devpriv_alloc_page(k: Kernel): number {
+  for (let d = 1; d <= k.devFrames; d++) {
+    const pfn = k.frames + d;
+    if (!(k.pageWord(pfn, PG_FLAGS) & PG_DEVFREE)) continue;
+    if (k.world.devFreeCount === 0) {
+      if (pgmapLife(k) !== PGMAP_ALIVE) return 0; // WARN_ON_ONCE(!percpu_ref_tryget_live(&page->pgmap->ref))
+      k.s[pgmapRef(k)] = k.s[pgmapRef(k)]! + 1;
+    }
+    k.setPageWord(pfn, PG_FLAGS, 0);
+    k.setPageWord(pfn, PG_REF, 1 + k.world.devBase);
+    return pfn;
+  }
+  return 0;
+}
+
+/**
+ * ->migrate_to_ram's (and a driver's eviction's) migration of the
+ * device-private page pfn that mm m maps at a back to a new anon page
+ * (migrate_vma_setup -> migrate_vma_collect_pmd under the PT lock,
+ * migrate_vma_check_page, the copy, migrate_vma_pages,
+ * migrate_vma_finalize). faultRef: the caller holds a reference of its own
+ * (6.1's fault_page, which the check allows for). Returns why nothing was
+ * migrated, or null.
+ */
+export function migrate_devpriv_to_ram(k: Kernel, m: number, a: number, pfn: number, faultRef: boolean): string | null {
+  const e = k.pte(m, a);
+  if (pteKind(e) !== PTE_DEVPRIV || pteTarget(e) !== pfn) return 'migrate_vma_collect_pmd: the entry is no longer this device page';
+  // migrate_vma_check_page: any reference beyond the entries, the extra ZONE_DEVICE one (up to 5.17) and fault_page's.
+  const expected = k.world.devBase + k.pageMapcount(pfn) + (faultRef ? 1 : 0);
+  if (k.pageRef(pfn) !== expected) return `migrate_vma_check_page: pfn ${pfn} has _refcount ${k.pageRef(pfn)}, not ${expected}: not migrated`;
+  const page = alloc_page(k);
+  if (!page) return 'alloc_page_vma fails: not migrated';
+  k.setPageWord(page, PG_DATA, k.pageWord(pfn, PG_DATA));
+  k.fn.page_add_new_anon_rmap(k, page);
+  k.setPte(m, a, ptePresent(page, (e & PTE_WRITE) !== 0, true));
+  page_remove_rmap(k, pfn);
+  put_page(k, pfn);
+  if (k.narrate) k.note(`migrate_vma_pages: pfn ${pfn} copied back into anon pfn ${page}, mapped at ${k.addrName(m, a)}; the device page loses its entry's reference`);
+  return null;
+}

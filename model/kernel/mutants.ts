@@ -5,7 +5,8 @@
  * not change). Their names and what they break are in model/variants.ts.
  */
 import type { Kernel } from '../kernel.js';
-import { MM_ANONPAGES, PG_ANON, PG_ANON_EXCLUSIVE, TH_ORIG } from '../layout.js';
+import { MM_ANONPAGES, PG_ANON, PG_ANON_EXCLUSIVE, PG_REF, TH_ORIG } from '../layout.js';
+import { PGMAP_GHOST_BUDDY, pgmapGhost } from './memremap.js';
 import { mapsNormalPage, PTE_MIGRATION, PTE_PRESENT, PTE_SPECIAL, pteKind, pteTarget } from '../pte.js';
 import type { MutantName, SwitchName } from '../variants.js';
 import type { KernelFunctionName, KernelFunctions } from './functions.js';
@@ -73,6 +74,13 @@ const zapSkipsMigration =
 
 export const MUTANT_IMPLEMENTATIONS: Record<Exclude<MutantName, ProgramMutant>, Replacement<KernelFunctionName>> = {
   'fork-keeps-exclusive': replacement('page_try_dup_anon_rmap', () => forkKeepsExclusive),
+  // The last put of a device-private page taken for an ordinary page's: __free_pages, not free_zone_device_page.
+  'devpriv-put-to-buddy': replacement('put_devpriv_page', (orig) => (k, pfn, refs, unpin) => {
+    if (k.pageWord(pfn, PG_REF) - refs !== 0) return orig(k, pfn, refs, unpin);
+    for (let i = 0; i < k.L.frameWords; i++) k.setPageWord(pfn, i, 0);
+    pgmapGhost(k, PGMAP_GHOST_BUDDY);
+    if (k.narrate) k.note(`MUTANT: pfn ${pfn} reaches 0 and goes to __free_pages`);
+  }),
   // A driver that releases its DMA pin with put_page: one reference dropped, not GUP_PIN_COUNTING_BIAS.
   'devmap-unpin-put-page': replacement('put_devmap_page', (orig) => (k, pfn, refs, unpin) => {
     if (unpin && k.narrate) k.note(`MUTANT: the pin is released with put_page: _refcount -= 1, not ${refs}`);

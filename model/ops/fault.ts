@@ -33,15 +33,18 @@ import {
   PG_ANON_EXCLUSIVE,
   PG_THP,
   PG_DATA,
+  PG_DEVFREE,
   PG_SWAPBACKED,
   PG_SWAPCACHE,
   TH_NEWPAGE,
   TH_ORIG,
   TH_PAGE,
+  TH_PFN,
   VMA_WRITE,
 } from '../layout.js';
 import type { ProgramBuilder, Run } from '../program.js';
-import { formatPte, PTE_DIRTY, PTE_MIGRATION, PTE_NONE, PTE_PRESENT, PTE_SWAP, PTE_WRITE, pteKind, ptePresent, pteTarget, pteZero } from '../pte.js';
+import { formatPte, PTE_DEVPRIV, PTE_DIRTY, PTE_MIGRATION, PTE_NONE, PTE_PRESENT, PTE_SWAP, PTE_WRITE, pteKind, ptePresent, pteTarget, pteZero } from '../pte.js';
+import { migrate_devpriv_to_ram, PGMAP_FREED, PGMAP_GHOST_FREE_PAGE, PGMAP_GHOST_UAF, pgmapGhost, pgmapLife } from '../kernel/memremap.js';
 import { add_to_page_cache } from '../kernel/filemap.js';
 import { shmem_alloc_hugepage } from '../kernel/shmem.js';
 import { i_mmap_lock_read, i_mmap_unlock_read, lock_page, shmem_falloc_wait, trylock_page, unlock_page, wait_on_page_locked } from '../kernel/locking.js';
@@ -95,6 +98,10 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
   const SWAP_LOCK = b.ctx.swap ? b.reserve() : -1;
   const SWAP_MAP = b.ctx.swap ? b.reserve() : -1;
   const MIGRATION_WAIT = b.ctx.migration ? b.reserve() : -1;
+  // A device-private entry: do_swap_page's is_device_private_entry branch, then the driver's ->migrate_to_ram.
+  const DP_LOOK = b.ctx.devicePrivate ? b.reserve() : -1;
+  const DP_MIGRATE = b.ctx.devicePrivate ? b.reserve() : -1;
+  const faultRef = b.has('device-private-fault-ref');
   const FILE_FAULT = fileVma ? b.reserve() : -1;
   const FILE_FINISH = fileVma ? b.reserve() : -1;
   // ->page_mkwrite of a disk file's shared mapping (ext4_page_mkwrite -> block_page_mkwrite: lock_page, set_page_dirty).
@@ -631,6 +638,54 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
     });
   }
 
+  if (DP_LOOK >= 0) {
+    b.define(
+      DP_LOOK,
+      faultRef ? 'do_swap_page: pte_offset_map_lock, pte_same, get_page' : 'do_swap_page: device_private_entry_to_page',
+      faultRef ? `${MEMORY_C}:do_swap_page (6.1-6.2; 16ce101db85d)` : `${MEMORY_C}:do_swap_page (5.7-6.0)`,
+      (k, t) => {
+        const orig = k.threadWord(t, TH_ORIG);
+        const pfn = pteTarget(orig);
+        if (!faultRef) {
+          // No PT lock, no reference: only pte_unmap_same, which compares nothing where a pte_t fits a long (x86-64).
+          k.setThreadWord(t, TH_PFN, pfn);
+          if (k.narrate) k.note(`vmf->page = pfn ${pfn}: no PT lock, no reference on it`);
+          return DP_MIGRATE;
+        }
+        if (k.pte(m, a) !== orig) {
+          if (k.narrate) k.note('!pte_same: the entry changed: return, the access retries');
+          return finish(k, t);
+        }
+        get_page(k, pfn);
+        k.setThreadWord(t, TH_PAGE, pfn);
+        if (k.narrate) k.note(`pte_same under the PT lock: get_page(pfn ${pfn}), pte_unmap_unlock`);
+        return DP_MIGRATE;
+      },
+    );
+    b.define(
+      DP_MIGRATE,
+      'page->pgmap->ops->migrate_to_ram',
+      `${MEMORY_C}:do_swap_page -> lib/test_hmm.c:dmirror_devmem_fault -> mm/migrate_device.c:migrate_vma_setup (5.7-6.2)`,
+      (k, t) => {
+        const pfn = k.threadWord(t, TH_PAGE) || k.threadWord(t, TH_PFN);
+        k.setThreadWord(t, TH_PFN, 0);
+        if (pgmapLife(k) === PGMAP_FREED) {
+          pgmapGhost(k, PGMAP_GHOST_UAF);
+          if (k.narrate) k.note(`pfn ${pfn}'s pgmap was freed by its driver: page->pgmap->ops->migrate_to_ram is a use after free`);
+          return finish(k, t);
+        }
+        if (k.pageTest(pfn, PG_DEVFREE)) {
+          pgmapGhost(k, PGMAP_GHOST_FREE_PAGE);
+          if (k.narrate) k.note(`pfn ${pfn} is free (->page_free put it back on the driver's list): migrate_to_ram reads its zone_device_data, now the free list's link`);
+          return finish(k, t);
+        }
+        const why = migrate_devpriv_to_ram(k, m, a, pfn, faultRef);
+        if (why && k.narrate) k.note(`${why}: return, the access retries`);
+        return finish(k, t); // 6.1: put_page of the fault's reference (TH_PAGE)
+      },
+    );
+  }
+
   /**
    * do_set_pte (set_pte_range from 6.3) of a page-cache page at x: the rmap,
    * the rss counter and the PTE. A shared mapping is writable unless the
@@ -1005,6 +1060,8 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
           return built(SWAP_LOOKUP, 'do_swap_page');
         case PTE_MIGRATION:
           return built(MIGRATION_WAIT, 'migration_entry_wait');
+        case PTE_DEVPRIV:
+          return built(DP_LOOK, 'do_swap_page: device-private entry');
         case PTE_NONE:
           return FILE_FAULT >= 0 ? (FA_MAP >= 0 ? FA_MAP : FILE_FAULT) : PTL;
         default:

@@ -106,6 +106,9 @@ describe('every invariant can fail', () => {
     'pgtable-accounting': { scenario: 'thp-pmd-race', kernel: '6.2', mutant: 'pte-alloc-leaks' },
     'fsdax-idle-wakes': { scenario: 'fsdax-unpin-break-layouts', kernel: '5.19', brokenOn: '5.18' },
     'idle-convention': { scenario: 'fsdax-unpin-break-layouts', kernel: '5.9', brokenOn: '5.9', patch: ['zone-device-rfc'] },
+    'pgmap-pinned': { scenario: 'device-memunmap-in-use', kernel: '6.1', brokenOn: '5.18' },
+    'zone-device-free-count': { scenario: 'device-private-fault-race', kernel: '6.1', brokenOn: '6.0' },
+    'zone-device-never-lru': { scenario: 'device-private-fault-race', kernel: '6.2', mutant: 'devpriv-put-to-buddy' },
   };
   test('every invariant has a case here', () => {
     expect(INVARIANTS.map((i) => i.name).filter((n) => !cases[n])).toEqual([]);

@@ -97,3 +97,60 @@ describe('the device pool', () => {
     expect(() => validateScenario(nodev)).toThrow(/an fsdax file needs the scenario's FS_DAX device/);
   });
 });
+
+describe('device-private memory: the CPU fault and memunmap_pages by release', () => {
+  const rows: VerdictRow[] = [
+    ['device-private-fault-race', 'zone-device-free-count', '6.0', 'violated', 25],
+    ['device-private-fault-race', 'zone-device-free-count', '6.1', 'holds', 23],
+    ['device-memunmap-in-use', 'pgmap-pinned', '5.17', 'holds', 21],
+    ['device-memunmap-in-use', 'pgmap-pinned', '5.18', 'violated', 3],
+    ['device-memunmap-in-use', 'pgmap-pinned', '6.1', 'holds', 17],
+  ];
+  // refcount-sane is left out: up to 5.17 memunmap_pages' page_free of the page in use breaks it too (as zone-device-free-count: a gate row).
+  testVerdictRows(rows, ['zone-device-never-lru']);
+
+  test('up to 6.0 the fault takes no reference: the other fault frees the page before ->migrate_to_ram', () => {
+    const r = mmcheck('check', '-s', 'device-private-fault-race', '-k', '6.0', '-i', 'zone-device-free-count');
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/vmf->page = pfn 3: no PT lock, no reference on it/);
+    expect(r.out).toMatch(/pfn 3: ->page_free: back on the driver's free list/);
+    expect(r.out).toMatch(/pfn 3 is free \(->page_free put it back on the driver's list\): migrate_to_ram reads its zone_device_data/);
+    const fixed = mmcheck('check', '-s', 'device-private-fault-race', '-k', '6.1', '-i', 'zone-device-free-count', '--strict', '--coverage');
+    expect(fixed.code).toBe(0);
+    expect(fixed.out).toMatch(/pte_same, get_page/);
+  });
+  test('free device-private pages sit at 1 up to 6.0 and at 0 from 6.1; a mapped one at 2 up to 5.17, then 1', () => {
+    const first = (kernel: string, sc = 'device-private-fault-race') => {
+      const m = model(sc, { kernel });
+      let s = new Int32Array(0);
+      m.initialStates((x) => {
+        s = x.slice();
+      });
+      return m.view(s);
+    };
+    expect(first('5.17').pageRef(3)).toBe(2);
+    expect(first('5.18').pageRef(3)).toBe(1);
+    expect(first('6.1').pageRef(3)).toBe(1);
+  });
+  test('5.18-6.0: memunmap_pages returns with the page mapped and the driver frees the pgmap; the next fault uses it', () => {
+    const { result } = check('device-memunmap-in-use', '5.18', ['pgmap-pinned']);
+    expect(result.violations[0]!.message).toMatch(/the pgmap's reference is 0, below its 1 allocated page/);
+    const s = scenario2();
+    s.threads[0]!.mode = 'program';
+    const later = check(s, '5.18', ['zone-device-free-count'], {});
+    expect(later.result.verdict).toBe('holds'); // not this invariant's: the page is not free, its pgmap is
+  });
+  test('refused: device-private memory with a file, a fault-around, a memunmap by a process thread', () => {
+    const f = scenario2();
+    f.threads[1]!.mm = 'P';
+    expect(() => validateScenario(f)).toThrow(/memunmap_pages is the driver's: a kernel thread/);
+    const g = scenario2();
+    g.threads[0]!.menu.push({ op: 'fork', child: 'C' });
+    g.processes.push('C');
+    expect(() => validateScenario(g)).toThrow(/fork is not modelled with device-private memory/);
+  });
+});
+
+function scenario2(): ScenarioSpec {
+  return structuredClone(findScenario('device-memunmap-in-use')!);
+}

@@ -1,0 +1,39 @@
+/**
+ * A free device-private page is free by its release's convention (seed 002):
+ * on its driver's free list it sits at _refcount 1 up to 6.0 and 0 from 6.1
+ * (ef233450898f), and nothing refers to it: no device-private entry, PTE or
+ * GUP reference maps it, and no thread uses it (a fault's migrate_to_ram on a
+ * page that ->page_free already put back: the race 16ce101db85d closed in
+ * 6.1, and memunmap_pages' page_free of a page in use up to 5.17).
+ */
+import { gupKind, gupPfn } from '../model/gup.js';
+import { PGMAP_GHOST_FREE_PAGE } from '../model/kernel/memremap.js';
+import { PG_DEVFREE, PG_REF } from '../model/layout.js';
+import { pteTarget } from '../model/pte.js';
+import type { MMInvariant } from './invariant.js';
+
+export const zoneDeviceFreeCount: MMInvariant = {
+  name: 'zone-device-free-count',
+  description: "a device-private page on its driver's free list is at the free count (1 up to 6.0, 0 from 6.1) and nothing maps or uses it",
+  reference: 'mm/memremap.c:free_zone_device_page, zone_device_page_init; mm/memory.c:do_swap_page; ef233450898f, 16ce101db85d (6.1); seed 002',
+  reads: ['pgmap', 'frame', 'mm', 'gup'],
+  when: 'always',
+  defaultScenario: 'device-private-fault-race',
+  check(v) {
+    if (!v.world.devPrivate) return null;
+    const state = v.s[v.L.bases.pgmap![0]! + v.L.fieldOffsets.pgmap!.state!]!;
+    if (state & PGMAP_GHOST_FREE_PAGE) return "a fault's migrate_to_ram used a device page that ->page_free had put back on the driver's free list";
+    for (let d = 1; d <= v.devFrames; d++) {
+      const pfn = v.frames + d;
+      if (!v.pageTest(pfn, PG_DEVFREE)) continue;
+      if (v.pageWord(pfn, PG_REF) !== v.world.devFreeCount) return `pfn ${pfn} is on the driver's free list at _refcount ${v.pageWord(pfn, PG_REF)}, not ${v.world.devFreeCount}`;
+      for (let m = 0; m < v.mms; m++)
+        for (let a = 0; a < v.addrs; a++) {
+          const e = v.pte(m, a);
+          if (e & 1 && pteTarget(e) === pfn) return `pfn ${pfn} is on the driver's free list but ${v.addrName(m, a)} still maps it`;
+        }
+      for (let g = 0; g < v.gupSlots; g++) if (gupKind(v.gup(g)) !== 0 && gupPfn(v.gup(g)) === pfn) return `pfn ${pfn} is on the driver's free list but a GUP reference holds it`;
+    }
+    return null;
+  },
+};

@@ -1,0 +1,23 @@
+/**
+ * A device page never goes to the page allocator or an LRU list (seed 002:
+ * Dan Williams's "code may assume a page at refcount 0 is on an LRU"): its
+ * last put runs the ZONE_DEVICE path (->page_free, or the FS_DAX wake-up),
+ * never __free_pages. Recorded as a ghost bit of the pgmap when a put hands
+ * one to free_frame (the mutant devpriv-put-to-buddy).
+ */
+import { PGMAP_GHOST_BUDDY } from '../model/kernel/memremap.js';
+import type { MMInvariant } from './invariant.js';
+
+export const zoneDeviceNeverLru: MMInvariant = {
+  name: 'zone-device-never-lru',
+  description: 'a device page never reaches the page allocator or an LRU list: its last put takes the ZONE_DEVICE path',
+  reference: 'mm/swap.c:__put_page -> free_zone_device_page (5.18), put_devmap_managed_page; seed 002',
+  reads: ['pgmap'],
+  when: 'always',
+  defaultScenario: 'device-private-fault-race',
+  check(v) {
+    if (!v.devFrames || !v.L.bases.pgmap?.length) return null;
+    const state = v.s[v.L.bases.pgmap[0]! + v.L.fieldOffsets.pgmap!.state!]!;
+    return state & PGMAP_GHOST_BUDDY ? 'a device page was freed to the page allocator (__free_pages), where the LRU and the buddy lists may take it' : null;
+  },
+};
