@@ -172,7 +172,8 @@ function planRows(cfg: GateConfig, opts: GateOptions): Row[] {
       }),
     );
     at('mutants', () => resolveVariant({ mutants: c.mutants ?? [] }));
-    at('patch', () => resolveVariant({ patch: c.patch ?? [] }));
+    // A patch is checked on each of the row's kernels: some apply to some releases only.
+    c.kernels.forEach((kernel) => at('patch', () => resolveVariant({ kernel, patch: c.patch ?? [] })));
     at('revert', () => resolveVariant({ revert: c.revert ?? [] }));
     c.kernels.forEach((kernel, k) => {
       const path = `checks[${i}].kernels[${k}]`;

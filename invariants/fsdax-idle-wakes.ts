@@ -18,7 +18,7 @@ export const fsdaxIdleWakes: MMInvariant = {
   name: 'fsdax-idle-wakes',
   description: 'no thread sleeps in wait_var_event on an FS_DAX page that is idle (the put that made it idle woke it)',
   reference: 'fs/dax.c:dax_layout_busy_page, fs/ext4/inode.c:ext4_break_layouts; mm/memremap.c, mm/gup.c:gup_put_folio; f4f451a16dd1; seed 002',
-  reads: ['frame', 'thread'],
+  reads: ['frame', 'devframe', 'thread'],
   when: 'always',
   defaultScenario: 'fsdax-unpin-break-layouts',
   check(v) {

@@ -18,7 +18,7 @@ export const idleConvention: MMInvariant = {
   name: 'idle-convention',
   description: 'an FS_DAX page nothing holds sits at the count the idle tests expect, which is the count at which the put path wakes (1 with 1, 0 with 0)',
   reference: 'fs/dax.c:dax_busy_page; fs/ext4/inode.c:ext4_break_layouts; mm/memremap.c (put paths); seed 002 (Dan Williams on the RFC)',
-  reads: ['mm', 'frame', 'gup', 'thread'],
+  reads: ['mm', 'frame', 'devframe', 'gup', 'thread'],
   when: 'always',
   defaultScenario: 'fsdax-unpin-break-layouts',
   check(v) {

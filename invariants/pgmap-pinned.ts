@@ -15,7 +15,7 @@ export const pgmapPinned: MMInvariant = {
   name: 'pgmap-pinned',
   description: "a pgmap's reference covers its allocated pages; memunmap_pages returns only when none is in use; nothing uses a pgmap its driver freed",
   reference: 'mm/memremap.c:memunmap_pages, zone_device_page_init, free_zone_device_page; 0dc45ca1ce18 (6.1); seed 002',
-  reads: ['pgmap', 'frame'],
+  reads: ['pgmap', 'frame', 'devframe'],
   when: 'always',
   defaultScenario: 'device-memunmap-in-use',
   check(v) {

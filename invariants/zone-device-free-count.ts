@@ -16,7 +16,7 @@ export const zoneDeviceFreeCount: MMInvariant = {
   name: 'zone-device-free-count',
   description: "a device-private page on its driver's free list is at the free count (1 up to 6.0, 0 from 6.1) and nothing maps or uses it",
   reference: 'mm/memremap.c:free_zone_device_page, zone_device_page_init; mm/memory.c:do_swap_page; ef233450898f, 16ce101db85d (6.1); seed 002',
-  reads: ['pgmap', 'frame', 'mm', 'gup'],
+  reads: ['pgmap', 'frame', 'devframe', 'mm', 'gup'],
   when: 'always',
   defaultScenario: 'device-private-fault-race',
   check(v) {

@@ -45,6 +45,8 @@ export const WAITQ_OOM = 9;
 export const WAITQ_VAR = 13;
 /** memunmap_pages' wait_for_completion(&pgmap->done): completed when the pgmap's percpu reference drops to 0 after the kill. */
 export const WAITQ_PGMAP = 10;
+/** mapping->invalidate_lock (ext4's i_mmap_sem before 5.15): break_layouts holds it for write, a DAX fault for read. */
+export const LOCK_INVALIDATE = 11;
 
 export interface LockClass {
   readonly id: number;
@@ -67,6 +69,7 @@ export const LOCK_CLASSES: readonly LockClass[] = [
   { id: WAITQ_OOM, name: 'OOM victim exit', object: 'mm', kind: 'wait queue' },
   { id: WAITQ_VAR, name: '_refcount (wait_var_event)', object: 'frame', kind: 'wait queue' },
   { id: WAITQ_PGMAP, name: 'pgmap->done (wait_for_completion)', object: 'pgmap', kind: 'wait queue' },
+  { id: LOCK_INVALIDATE, name: 'invalidate_lock', object: 'file', kind: 'rwsem' },
 ];
 // pmd_lock is taken only within a step (pmd_populate under it): the step's atomicity stands for it.
 

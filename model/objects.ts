@@ -8,6 +8,7 @@ import { formatPte, PTE_WORD } from './pte.js';
 import {
   LOCK_ANON_VMA,
   LOCK_I_MMAP,
+  LOCK_INVALIDATE,
   LOCK_I_RWSEM,
   LOCK_MMAP,
   LOCK_PAGE,
@@ -376,6 +377,14 @@ export const MM_OBJECTS: readonly ObjectDecl[] = [
           flat: (o, e) => `${o} page cache[${e}]`,
           flatValue: (x) => `pfn ${x}`,
         },
+      },
+      // Only with ZONE_DEVICE memory: the DAX fault takes it for read, break_layouts for write (ext4's i_mmap_sem up to 5.14).
+      {
+        name: 'invalidate_lock',
+        type: RWSEM_WORD,
+        lock: LOCK_INVALIDATE,
+        only: (s) => !!s.devFrames,
+        readable: { key: 'invalidate_lock', json: 'string', optional: true, show: rwsem },
       },
     ],
   },

@@ -66,7 +66,8 @@ export function entryObjects(bits: ObjectBits, sc: ScenarioSpec, t: number, e: M
   const m = mmOf(sc.threads[t]!.mm);
   const mine = bits.of('thread', t) | (m >= 0 ? bits.of('mm', m) : 0);
   const threadsOf = (mm: number) => sc.threads.reduce((o, u, i) => (u.mm !== null && mmOf(u.mm) === mm ? o | bits.of('thread', i) : o), 0);
-  const frames = bits.all('frame');
+  // Device frames and the pgmap go with the frames: whatever touches a page may touch a device page.
+  const frames = bits.all('frame') | bits.all('devframe') | bits.all('pgmap');
   const swap = bits.all('slot');
   const gup = bits.all('gup');
   const files = bits.all('file');

@@ -625,6 +625,7 @@ function validateDevice(s: ScenarioSpec, fail: (path: string, why: string) => ne
       }),
     );
   }
+  if (s.device && s.processes.length > 1) fail('processes', 'ZONE_DEVICE memory is modelled in one process (a second one comes only by fork, which is not modelled with it)');
   if (!s.device) {
     s.threads.forEach((t, ti) =>
       t.menu.forEach((e, ei) => {
@@ -650,8 +651,6 @@ function validateDevice(s: ScenarioSpec, fail: (path: string, why: string) => ne
       const at = `threads[${ti}].menu[${ei}]`;
       if (!DEVICE_OPS.has(e.op)) fail(at, `${e.op} is not modelled with ZONE_DEVICE memory (only ${[...DEVICE_OPS].join(', ')})`);
       if (e.op === 'gup' && (e.fast || e.longterm)) fail(at, 'GUP of an fsdax page is modelled on the slow path, without FOLL_LONGTERM (which fsdax refuses: -EOPNOTSUPP)');
-      if (e.op === 'gup' && !s.pages.some((p) => p.addr === e.addr))
-        fail(`${at}.addr`, 'GUP of an fsdax mapping needs the page mapped at the start (the DAX fault is not modelled)');
       if (e.op === 'gup' && e.write && s.vmas.find((v) => e.addr >= v.start && e.addr < v.start + v.pages)?.prot !== 'rw')
         fail(`${at}.write`, 'FOLL_WRITE needs a writable mapping');
       if (e.op === 'break-layouts' && !fsdax.some((f) => f.name === e.file)) fail(`${at}.file`, `${e.file} is not the fsdax file`);

@@ -655,6 +655,9 @@ export function resolveVariant(req: VariantRequest): Variant {
     const sw = SWITCHES.find((x) => x.name === p);
     if (sw && 'patchOnly' in sw && sw.patchOnly && sw.since !== `${v[0]}.${v[1]}`) notes.push(`note: ${p} is a patch against ${sw.since}, applied here to ${v[0]}.${v[1]}`);
   }
+  // The RFC replaces the 5.9-5.17 put paths; a release that rewrote them (5.18 on) has nothing for it to patch.
+  if (switches.has('zone-device-rfc') && (switches.has('zone-device-refcount') || switches.has('gup-put-folio') || switches.has('fsdax-refcount-zero')))
+    throw new VariantError(`--patch zone-device-rfc patches the put paths of 5.9-5.17; kernel ${text.trim()} rewrote them (27674ef6c73f, d8ddc099c6b3): not modelled`);
   const mutants = new Set<MutantName>();
   for (const m of req.mutants ?? []) {
     const found = MUTANTS.find((x) => x.name === m);

@@ -12,7 +12,7 @@ import type { MMInvariant } from '../invariants/invariant.js';
 import { GUP_NONE, GUP_PENDING, gupKind } from './gup.js';
 import type { StateView } from './kernel.js';
 import { MM_FLAGS, MMF_GHOST_RETRACTED, PG_DATA, PG_THP } from './layout.js';
-import { isPresent, isWritable, PTE_MIGRATION, PTE_SPECIAL, PTE_SWAP, pteKind, pteTarget } from './pte.js';
+import { isPresent, PTE_DEVMAP, PTE_MIGRATION, PTE_SPECIAL, PTE_SWAP, PTE_WRITE, pteKind, pteTarget } from './pte.js';
 import { statusWait, WAIT_ASLEEP } from './locks.js';
 import { completedEntry, parseAt, parseCacheAt, type ScenarioSpec, type WitnessCondition } from './scenario.js';
 import type { MMModel } from './world.js';
@@ -79,6 +79,9 @@ export function witnessOutcomes(plan: readonly WitnessInfo[], engine: readonly {
 
 const MM_STATES = ['unused', 'live', 'exited', 'freed'];
 
+/** Present to the MMU: a present PTE, or a DAX devmap one (which no page count follows). */
+const present = (e: number): boolean => isPresent(e) || pteKind(e) === PTE_DEVMAP;
+
 function condition(sc: ScenarioSpec, c: WitnessCondition): (v: StateView) => boolean {
   if ('ref' in c) {
     const g = refSlot(sc, c.ref);
@@ -111,7 +114,7 @@ function condition(sc: ScenarioSpec, c: WitnessCondition): (v: StateView) => boo
   if ('data' in c) {
     return (v) => {
       const e = v.mapped(mm, addr);
-      if (!isPresent(e)) return false;
+      if (!present(e)) return false;
       return (e & PTE_SPECIAL ? 0 : v.pageWord(pteTarget(e), PG_DATA)) === c.data;
     };
   }
@@ -120,11 +123,11 @@ function condition(sc: ScenarioSpec, c: WitnessCondition): (v: StateView) => boo
     case 'none':
       return (v) => v.mapped(mm, addr) === 0;
     case 'present':
-      return (v) => isPresent(v.mapped(mm, addr));
+      return (v) => present(v.mapped(mm, addr));
     case 'writable':
-      return (v) => isWritable(v.mapped(mm, addr));
+      return (v) => present(v.mapped(mm, addr)) && (v.mapped(mm, addr) & PTE_WRITE) !== 0;
     case 'readonly':
-      return (v) => isPresent(v.mapped(mm, addr)) && !isWritable(v.mapped(mm, addr));
+      return (v) => present(v.mapped(mm, addr)) && (v.mapped(mm, addr) & PTE_WRITE) === 0;
     case 'zeropage':
       return (v) => isPresent(v.mapped(mm, addr)) && (v.mapped(mm, addr) & PTE_SPECIAL) !== 0;
     case 'swap':

@@ -80,6 +80,7 @@ import { pteDevPrivate, pteDevmap, ptePresent, pteSwap } from './pte.js';
 import { devpriv_alloc_page, pgmapRef } from './kernel/memremap.js';
 import { buildBreakLayouts } from './ops/dax.js';
 import { buildMemunmap } from './ops/device.js';
+import { gupKind, gupPfn } from './gup.js';
 import { type MenuEntry, ScenarioError, type ScenarioSpec, scenarioKernelProblem, validateScenario } from './scenario.js';
 import type { Variant } from './variants.js';
 import { add_to_page_cache } from './kernel/filemap.js';
@@ -190,6 +191,7 @@ export class MMModel implements Model {
     scenario.vmas.forEach((v, i) => {
       for (let a = v.start; a < v.start + v.pages; a++) vmaOfAddr[a] = i;
     });
+    const fn = kernelFunctions(variant.switches, variant.mutants);
     this.world = {
       layout: this.layout,
       mmNames: scenario.processes,
@@ -210,7 +212,8 @@ export class MMModel implements Model {
       fileHuge: files.map((f) => !!f.huge),
       fileFsdax: files.map((f) => !!f.fsdax),
       fsdaxIdle: scenario.device?.type === 'fsdax' ? (variant.switches.has('fsdax-refcount-zero') ? 0 : 1) : -1,
-      fsdaxWakeAt: scenario.device?.type === 'fsdax' ? (variant.switches.has('fsdax-refcount-zero') || variant.switches.has('zone-device-rfc') ? 0 : 1) : -1,
+      // The count the release's put path wakes at, as its implementation declares it (model/kernel/memremap.ts).
+      fsdaxWakeAt: scenario.device?.type === 'fsdax' ? fn.put_devmap_page.wakeAt : -1,
       fsdaxMapsRefcounted: variant.switches.has('fsdax-refcount-zero'),
       devPrivate: scenario.device?.type === 'private',
       devFreeCount: variant.switches.has('device-private-zero') ? 0 : 1,
@@ -221,7 +224,7 @@ export class MMModel implements Model {
       thpPages: scenario.vmas.find((v) => v.thp)?.pages ?? 0,
       describeThread: (v, t) => describeThread(this, v, t),
     };
-    this.fn = kernelFunctions(variant.switches, variant.mutants);
+    this.fn = fn;
     this.k = new Kernel(this.world, this.fn);
     if (options.lockdep !== undefined) {
       const target = options.lockdep === 'collect' ? -1 : options.lockdep;
@@ -640,12 +643,29 @@ export class MMModel implements Model {
       const owner = s[this.layout.file(f) + F_WB_OWNER]!;
       return owner ? [owner - 1] : [];
     },
-    // wait_var_event on a DAX page: whoever drops the last busy reference wakes it (GUP references have no thread): none to name.
-    [WAITQ_VAR]: () => [],
+    // wait_var_event on a DAX page: the put of its last busy reference wakes it: the live threads that still have the put
+    // of a GUP reference that holds the page on their menu (a reference whose owner has exited is put by nobody).
+    [WAITQ_VAR]: (s, pfn) => this.gupPutters(s, pfn),
     // memunmap_pages waits for the pgmap's reference: the pages in use hold it, not a thread.
     [WAITQ_PGMAP]: () => [],
     [WAITQ_OOM]: (s, m) => this.world.threadMm.flatMap((x, u) => (x === m && (s[this.layout.threadBase[u]! + TH_STATUS]! & STATUS_MASK) === TS_RUNNING ? [u] : [])),
   };
+
+  /** The running threads with a not-yet-run put of a GUP reference that holds pfn (cold path: deadlock reports). */
+  private gupPutters(s: Int32Array, pfn: number): number[] {
+    const v = this.view(s);
+    const out: number[] = [];
+    this.scenario.threads.forEach((t, ti) => {
+      if ((s[this.layout.threadBase[ti]! + TH_STATUS]! & STATUS_MASK) !== TS_RUNNING) return;
+      const holds = t.menu.some((e) => {
+        if (e.op !== 'put') return false;
+        const r = v.gup(this.gupRefs.indexOf(e.ref));
+        return gupKind(r) !== 0 && gupPfn(r) === pfn;
+      });
+      if (holds) out.push(ti);
+    });
+    return out;
+  }
 
   waitFor(s: Int32Array): WaitFor {
     const L = this.layout;

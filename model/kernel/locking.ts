@@ -28,6 +28,7 @@ import {
   lockClass,
   LOCK_ANON_VMA,
   LOCK_I_MMAP,
+  LOCK_INVALIDATE,
   LOCK_I_RWSEM,
   LOCK_MMAP,
   LOCK_PAGE,
@@ -207,6 +208,14 @@ export function i_mmap_unlock(k: Kernel, t: number, f: number): void {
   if (rwsemWriter(k.s[iMmapAt(k, f)]!) >= 0) i_mmap_unlock_write(k, f);
   else i_mmap_unlock_read(k, t, f);
 }
+
+// ---- mapping->invalidate_lock (ZONE_DEVICE worlds only: the file's word exists there) ------------
+const invalidateAt = (k: Kernel, f: number) => k.L.file(f) + k.L.fieldOffsets.file!.invalidate_lock!;
+export const filemap_invalidate_lock = (k: Kernel, t: number, f: number): boolean => down_write(k, t, invalidateAt(k, f), waitKey(LOCK_INVALIDATE, f));
+export const filemap_invalidate_unlock = (k: Kernel, f: number): void => up_write(k, invalidateAt(k, f), waitKey(LOCK_INVALIDATE, f));
+export const filemap_invalidate_lock_shared = (k: Kernel, t: number, f: number): boolean => down_read(k, t, invalidateAt(k, f), waitKey(LOCK_INVALIDATE, f));
+export const filemap_invalidate_unlock_shared = (k: Kernel, t: number, f: number): void => up_read(k, t, invalidateAt(k, f), waitKey(LOCK_INVALIDATE, f));
+export const filemap_invalidate_held = (k: Kernel, t: number, f: number): boolean => rwsemWriter(k.s[invalidateAt(k, f)]!) === t;
 
 // ---- anon_vma->rwsem (of the VMA's root anon_vma) ------------------------------------------
 const anonVmaAt = (k: Kernel, v: number) => k.L.anonVmaRwsem(v);

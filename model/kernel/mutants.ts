@@ -82,10 +82,15 @@ export const MUTANT_IMPLEMENTATIONS: Record<Exclude<MutantName, ProgramMutant>, 
     if (k.narrate) k.note(`MUTANT: pfn ${pfn} reaches 0 and goes to __free_pages`);
   }),
   // A driver that releases its DMA pin with put_page: one reference dropped, not GUP_PIN_COUNTING_BIAS.
-  'devmap-unpin-put-page': replacement('put_devmap_page', (orig) => (k, pfn, refs, unpin) => {
-    if (unpin && k.narrate) k.note(`MUTANT: the pin is released with put_page: _refcount -= 1, not ${refs}`);
-    orig(k, pfn, unpin ? 1 : refs, false);
-  }),
+  'devmap-unpin-put-page': replacement('put_devmap_page', (orig) =>
+    Object.assign(
+      (k: Kernel, pfn: number, refs: number, unpin: boolean) => {
+        if (unpin && k.narrate) k.note(`MUTANT: the pin is released with put_page: _refcount -= 1, not ${refs}`);
+        orig(k, pfn, unpin ? 1 : refs, false);
+      },
+      { wakeAt: orig.wakeAt },
+    ),
+  ),
   'fork-shares-pinned': replacement('copy_present_pte_needs_copy', () => () => false),
   'wp-reuse-mapcount': replacement('do_wp_page', (orig) => wpReuseMapcount(orig)),
   'zap-no-rss': replacement('zap_pte', (orig) => zapNoRss(orig)),

@@ -34,6 +34,8 @@ import {
   PG_THP,
   PG_DATA,
   PG_DEVFREE,
+  PG_MAPPING,
+  pageMappingWord,
   PG_SWAPBACKED,
   PG_SWAPCACHE,
   TH_NEWPAGE,
@@ -43,11 +45,21 @@ import {
   VMA_WRITE,
 } from '../layout.js';
 import type { ProgramBuilder, Run } from '../program.js';
-import { formatPte, PTE_DEVPRIV, PTE_DIRTY, PTE_MIGRATION, PTE_NONE, PTE_PRESENT, PTE_SWAP, PTE_WRITE, pteKind, ptePresent, pteTarget, pteZero } from '../pte.js';
+import { formatPte, pteDevmap, PTE_DEVPRIV, PTE_DIRTY, PTE_MIGRATION, PTE_NONE, PTE_PRESENT, PTE_SWAP, PTE_WRITE, pteKind, ptePresent, pteTarget, pteZero } from '../pte.js';
 import { migrate_devpriv_to_ram, PGMAP_FREED, PGMAP_GHOST_FREE_PAGE, PGMAP_GHOST_UAF, pgmapGhost, pgmapLife } from '../kernel/memremap.js';
 import { add_to_page_cache } from '../kernel/filemap.js';
 import { shmem_alloc_hugepage } from '../kernel/shmem.js';
-import { i_mmap_lock_read, i_mmap_unlock_read, lock_page, shmem_falloc_wait, trylock_page, unlock_page, wait_on_page_locked } from '../kernel/locking.js';
+import {
+  filemap_invalidate_lock_shared,
+  filemap_invalidate_unlock_shared,
+  i_mmap_lock_read,
+  i_mmap_unlock_read,
+  lock_page,
+  shmem_falloc_wait,
+  trylock_page,
+  unlock_page,
+  wait_on_page_locked,
+} from '../kernel/locking.js';
 import { alloc_folio, alloc_page, get_page, put_page } from '../kernel/page_alloc.js';
 import { anon_vma_prepare, page_add_file_rmap, page_remove_rmap } from '../kernel/rmap.js';
 import { add_to_swap_cache } from '../kernel/swapfile.js';
@@ -489,6 +501,36 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
     if (k.narrate) k.note(`__dax_fault: copy_user_bh: pmem data ${data} into new anon pfn ${cow}; no page to lock: return holding ${k.world.fileNames[f]} i_mmap_rwsem (read)`);
     return FILE_FINISH;
   };
+  /**
+   * ext4_dax_huge_fault -> dax_iomap_pte_fault on an fsdax file (5.7 on):
+   * the invalidate lock for read (break_layouts holds it for write while it
+   * scans), the DAX entry's pfn, and the PTE: up to 6.14 vmf_insert_mixed ->
+   * insert_pfn, a devmap PTE with no reference, mapcount or rss; from 6.15
+   * (38607c62b34b) vmf_insert_page_mkwrite -> insert_page: a reference,
+   * page_add_file_rmap and MM_FILEPAGES. No page lock (the entry lock is not
+   * modelled: one step).
+   */
+  const daxPteFault = (k: Kernel, t: number, f: number, index: number): number => {
+    if (!filemap_invalidate_lock_shared(k, t, f)) return SLEEP;
+    const pfn = k.cachePage(f, index);
+    const writable = k.isSharedMapping(a) && vmWrite(k);
+    if (k.pte(m, a) === 0) {
+      if (k.world.fsdaxMapsRefcounted) {
+        get_page(k, pfn);
+        page_add_file_rmap(k, pfn);
+        k.setPageWord(pfn, PG_MAPPING, pageMappingWord(f, index));
+        k.addRss(m, k.mmCounter(pfn), 1);
+        k.setPte(m, a, ptePresent(pfn, writable, true));
+      } else k.setPte(m, a, pteDevmap(pfn, writable));
+      if (k.narrate)
+        k.note(
+          `dax_iomap_pte_fault: pfn ${pfn} of ${k.world.fileNames[f]} mapped (${k.world.fsdaxMapsRefcounted ? 'insert_page: a reference, rmap, MM_FILEPAGES' : 'insert_pfn: a devmap PTE, no reference'})`,
+        );
+    }
+    filemap_invalidate_unlock_shared(k, t, f);
+    if (flags(k, t) & FAULT_FLAG_WRITE) setResult(k, t, VM_FAULT_WRITE);
+    return finish(k, t);
+  };
   /** The fault's page lock, or for a DAX COW fault without a page its i_mmap_rwsem, released (do_cow_fault's exits). */
   const unlockFaultPage = (k: Kernel, t: number, pfn: number): void => {
     if (pfn) unlock_page(k, pfn);
@@ -498,6 +540,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
     b.define(FILE_FAULT, '__do_fault: ->fault', 'mm/memory.c:__do_fault -> mm/shmem.c:shmem_fault, mm/filemap.c:filemap_fault (4.4-6.2)', (k, t) => {
       const f = k.fileOf(a);
       const index = k.fileIndex(a);
+      if (k.world.fileFsdax[f]) return daxPteFault(k, t, f, index);
       if (index >= k.fileSize(f)) {
         if (k.narrate) k.note(`index ${index} is beyond i_size (${k.fileSize(f)} pages): SIGBUS`);
         setResult(k, t, VM_FAULT_ERROR);

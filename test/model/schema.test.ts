@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { GUP_NONE, gupKind } from '../../model/gup.js';
 import { Layout, PG_COMPOUND, TH_HELD_LOCALS, TH_LOCALS, TH_NEWPAGE, TH_ORIG, TH_PAGE, TH_PC, TH_PFN, TH_PTE_TABLE, TH_STATUS, TS_RUNNING } from '../../model/layout.js';
 import { PC_IDLE } from '../../model/program.js';
-import { LOCK_PAGE, STATUS_MASK } from '../../model/locks.js';
+import { LOCK_PAGE, STATUS_MASK, WAITQ_VAR } from '../../model/locks.js';
 import { MM_OBJECTS } from '../../model/objects.js';
 import { PTE_MIGRATION, PTE_PRESENT, PTE_SPECIAL } from '../../model/pte.js';
 import { readableOf } from '../../model/readable.js';
@@ -22,6 +22,7 @@ import type { MenuEntry } from '../../model/scenario.js';
 import { frame, heldFrame, int, threadLocals } from '../../model/thread-locals.js';
 import type { MMModel } from '../../model/world.js';
 import { model } from '../helpers.js';
+import { findScenario } from '../../model/scenarios.js';
 
 /** Up to `limit` reachable states of a model, by DFS without reductions. */
 function sample(m: MMModel, limit: number): Int32Array[] {
@@ -48,13 +49,16 @@ function permute(m: MMModel, s: Int32Array, perm: number[]): Int32Array {
   const L = m.layout;
   const sh = L.shape;
   const out = s.slice();
-  const ren = (p: number) => (p > 0 && p <= sh.frames ? perm[p]! : p);
+  // RAM frames 1..F, then device frames F+1..F+D (perm maps each pool into itself).
+  const all = sh.frames + (sh.devFrames ?? 0);
+  const ren = (p: number) => (p > 0 && p <= all ? perm[p]! : p);
   const renPte = (e: number) => {
     const k = e & 7;
-    if ((k === PTE_PRESENT && !(e & PTE_SPECIAL)) || k === PTE_MIGRATION) return (e & ~(0xff << 3)) | (ren((e >>> 3) & 0xff) << 3);
+    // Present (not special), migration, devmap (5) and device-private (7) entries name a frame.
+    if ((k === PTE_PRESENT && !(e & PTE_SPECIAL)) || k === PTE_MIGRATION || k === 5 || k === 7) return (e & ~(0xff << 3)) | (ren((e >>> 3) & 0xff) << 3);
     return e;
   };
-  for (let p = 1; p <= sh.frames; p++) for (let i = 0; i < L.frameWords; i++) out[L.page(perm[p]!) + i] = s[L.page(p) + i]!;
+  for (let p = 1; p <= all; p++) for (let i = 0; i < L.frameWords; i++) out[L.page(perm[p]!) + i] = s[L.page(p) + i]!;
   // A tail names its head in the low byte of its compound word (objects.ts); a huge pmd (bit 8) or a PMD migration entry (bit 10) its THP in the low byte.
   for (let p = 1; p <= sh.frames && L.folios; p++) {
     const c = out[L.page(p) + PG_COMPOUND]!;
@@ -75,7 +79,7 @@ function permute(m: MMModel, s: Int32Array, perm: number[]): Int32Array {
     out[L.thread(t) + TH_ORIG] = renPte(s[L.thread(t) + TH_ORIG]!);
     // A wait on a page lock names the page (model/locks.ts: the status's 2 bits, the class in the next 4, the object in the next 8).
     const w = s[L.thread(t) + TH_STATUS]!;
-    if (((w >>> 2) & 15) === LOCK_PAGE) out[L.thread(t) + TH_STATUS] = (w & ~(0xff << 6)) | (ren((w >>> 6) & 0xff) << 6);
+    if (((w >>> 2) & 15) === LOCK_PAGE || ((w >>> 2) & 15) === WAITQ_VAR) out[L.thread(t) + TH_STATUS] = (w & ~(0xff << 6)) | (ren((w >>> 6) & 0xff) << 6);
     for (const w of [TH_PAGE, TH_NEWPAGE, TH_PFN]) out[L.thread(t) + w] = ren(s[L.thread(t) + w]!);
   }
   return out;
@@ -141,6 +145,34 @@ describe('frame symmetry', () => {
       const { m, states } = get(name, kernel);
       const s = states[pick % states.length]!;
       const perm = seededPermutation(m.layout.shape.frames, seed);
+      const succ = (t: Int32Array) => {
+        const out = new Map<number, string>();
+        m.successors(t, (n, a) => out.set(a, canonical(m, n)));
+        return out;
+      };
+      expect(succ(permute(m, s, perm))).toEqual(succ(s));
+    },
+  );
+
+  // Device frames are a pool of their own: renumbered among themselves (the RAM frames left as they are).
+  const DEVICE = ['fsdax-unpin-break-layouts', 'device-private-fault-race', 'device-memunmap-in-use'];
+  const devicePermutation = (m: MMModel, seed: number): number[] => {
+    const F = m.layout.shape.frames;
+    const D = m.layout.shape.devFrames ?? 0;
+    const inner = seededPermutation(D, seed);
+    return Array.from({ length: F + D + 1 }, (_, p) => (p <= F ? p : F + inner[p - F]!));
+  };
+  fcTest.prop([fc.constantFrom(...DEVICE), fc.constantFrom('5.17', '5.18', '6.15'), fc.nat(), fc.nat()], { numRuns: 80 })(
+    'renumbering the device frames: the same canonical form, and the renumbered successors',
+    (name, kernel, pick, seed) => {
+      const sc = structuredClone(findScenario(name)!);
+      // Three device pages, so that there is something to renumber.
+      sc.device!.pages = 3;
+      const m = model(sc, { kernel });
+      const states = sample(m, 200);
+      const s = states[pick % states.length]!;
+      const perm = devicePermutation(m, seed);
+      expect(canonical(m, permute(m, s, perm))).toBe(canonical(m, s));
       const succ = (t: Int32Array) => {
         const out = new Map<number, string>();
         m.successors(t, (n, a) => out.set(a, canonical(m, n)));

@@ -19,10 +19,10 @@ const scenario = (): ScenarioSpec => structuredClone(findScenario('fsdax-unpin-b
 
 describe('FS_DAX unpin against break_layouts: verdicts and state counts', () => {
   const rows: VerdictRow[] = [
-    ['fsdax-unpin-break-layouts', 'fsdax-idle-wakes', '5.17', 'holds', 16],
-    ['fsdax-unpin-break-layouts', 'fsdax-idle-wakes', '5.18', 'violated', 16],
-    ['fsdax-unpin-break-layouts', 'fsdax-idle-wakes', '5.19', 'holds', 16],
-    ['fsdax-unpin-break-layouts', 'fsdax-idle-wakes', '6.15', 'holds', 20],
+    ['fsdax-unpin-break-layouts', 'fsdax-idle-wakes', '5.17', 'holds', 26],
+    ['fsdax-unpin-break-layouts', 'fsdax-idle-wakes', '5.18', 'violated', 26],
+    ['fsdax-unpin-break-layouts', 'fsdax-idle-wakes', '5.19', 'holds', 26],
+    ['fsdax-unpin-break-layouts', 'fsdax-idle-wakes', '6.15', 'holds', 26],
   ];
   testVerdictRows(rows, ['refcount-sane', 'idle-convention']);
 });
@@ -43,14 +43,7 @@ describe('what each release does when a pinned FS_DAX page is unpinned', () => {
     for (const k of ['5.17', '5.19']) expect(mmcheck('check', '-s', 'fsdax-unpin-break-layouts', '-k', k, '-i', 'fsdax-idle-wakes', '--strict').code).toBe(0);
     const r = mmcheck('check', '-s', 'fsdax-unpin-break-layouts', '-k', '6.15', '-i', 'refcount-sane', '--strict');
     expect(r.code).toBe(0);
-    const first = (kernel: string) => {
-      const m = model('fsdax-unpin-break-layouts', { kernel });
-      let s = new Int32Array(0);
-      m.initialStates((x) => {
-        s = x.slice();
-      });
-      return m.view(s);
-    };
+    const first = (kernel: string) => initialView('fsdax-unpin-break-layouts', kernel);
     expect(first('6.15').pageRef(2)).toBe(1); // idle 0, plus the DAX mapping's reference
     expect(first('6.15').pageMapcount(2)).toBe(1);
     expect(first('6.14').pageRef(2)).toBe(1); // idle 1; the devmap PTE holds nothing
@@ -120,14 +113,7 @@ describe('device-private memory: the CPU fault and memunmap_pages by release', (
     expect(fixed.out).toMatch(/pte_same, get_page/);
   });
   test('free device-private pages sit at 1 up to 6.0 and at 0 from 6.1; a mapped one at 2 up to 5.17, then 1', () => {
-    const first = (kernel: string, sc = 'device-private-fault-race') => {
-      const m = model(sc, { kernel });
-      let s = new Int32Array(0);
-      m.initialStates((x) => {
-        s = x.slice();
-      });
-      return m.view(s);
-    };
+    const first = (kernel: string) => initialView('device-private-fault-race', kernel);
     expect(first('5.17').pageRef(3)).toBe(2);
     expect(first('5.18').pageRef(3)).toBe(1);
     expect(first('6.1').pageRef(3)).toBe(1);
@@ -140,16 +126,57 @@ describe('device-private memory: the CPU fault and memunmap_pages by release', (
     const later = check(s, '5.18', ['zone-device-free-count'], {});
     expect(later.result.verdict).toBe('holds'); // not this invariant's: the page is not free, its pgmap is
   });
-  test('refused: device-private memory with a file, a fault-around, a memunmap by a process thread', () => {
+  test('refused: a memunmap by a process thread, fork, a second process, the RFC on a release that rewrote the put paths', () => {
     const f = scenario2();
     f.threads[1]!.mm = 'P';
     expect(() => validateScenario(f)).toThrow(/memunmap_pages is the driver's: a kernel thread/);
     const g = scenario2();
     g.threads[0]!.menu.push({ op: 'fork', child: 'C' });
     g.processes.push('C');
-    expect(() => validateScenario(g)).toThrow(/fork is not modelled with device-private memory/);
+    expect(() => validateScenario(g)).toThrow(/fork is not modelled with device-private memory|processes: ZONE_DEVICE memory is modelled in one process/);
+    const h = scenario2();
+    h.threads[0]!.menu.push({ op: 'madv-dontneed', addr: 0 });
+    expect(() => validateScenario(h)).toThrow(/madv-dontneed is not modelled with device-private memory/);
+    const r = mmcheck('check', '-s', 'fsdax-unpin-break-layouts', '-k', '6.2', '--patch', 'zone-device-rfc');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--patch zone-device-rfc patches the put paths of 5\.9-5\.17; kernel 6\.2 rewrote them/);
+  });
+  test('a pin taken again after break_layouts unmapped the file faults through dax_iomap_pte_fault, which waits for the invalidate lock', () => {
+    const s = scenario();
+    s.threads[0]!.menu = [
+      { op: 'gup', ref: 'dma', addr: 0, pin: true, write: true },
+      { op: 'gup', ref: 'dma2', addr: 0, pin: true, write: true },
+      { op: 'put', ref: 'dma' },
+      { op: 'put', ref: 'dma2' },
+    ];
+    s.witnesses = [{ name: 'the second pin is taken through a new DAX mapping', when: [{ ref: 'dma2', held: true }, { sleeps: 'T' }] }];
+    validateScenario(s);
+    for (const kernel of ['5.17', '5.19', '6.14']) {
+      const { result } = check(s, kernel, ['fsdax-idle-wakes', 'refcount-sane']);
+      expect(`${kernel} ${result.verdict}`).toBe(`${kernel} holds`);
+    }
+    expect(check(s, '5.18', ['fsdax-idle-wakes']).result.verdict).toBe('violated');
+  });
+  test('up to 6.14 a file no VMA maps has no busy page (mapping_mapped), however pinned', () => {
+    const s = scenario();
+    s.threads[0]!.menu = [{ op: 'gup', ref: 'dma', addr: 0, pin: true, write: true }, { op: 'exit' }];
+    s.threads[0]!.mode = 'program';
+    s.witnesses = [];
+    validateScenario(s);
+    const r = check(s, '6.14', ['refcount-sane']).result;
+    expect(r.verdict).not.toBe('violated');
   });
 });
+
+/** The view of a built-in scenario's initial state on a kernel. */
+function initialView(name: string, kernel: string) {
+  const m = model(name, { kernel });
+  let s = new Int32Array(0);
+  m.initialStates((x) => {
+    s = x.slice();
+  });
+  return m.view(s);
+}
 
 function scenario2(): ScenarioSpec {
   return structuredClone(findScenario('device-memunmap-in-use')!);
