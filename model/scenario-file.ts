@@ -95,6 +95,7 @@ const MENU_ENTRY: Schema = {
     ),
     collapse: obj({ op: req(str()), mm: req(name('the process whose THP VMA is collapsed')), max }, 'khugepaged: collapse_huge_page of the THP VMA (a PTE table into a huge pmd)'),
     memunmap: obj({ op: req(str()), max }, "the device driver's memunmap_pages (then it frees the pgmap); a kernel thread's"),
+    'migrate-to-device': obj({ op: req(str()), addr: req(addr), max }, "migrate_vma of the process's anon page to its device-private memory (the driver's ioctl)"),
     'break-layouts': obj(
       { op: req(str()), file: req(name('an fsdax file')), max },
       "ext4_break_layouts (dax_break_layout_inode from 6.15): unmap the file's DAX mappings, then wait until no page is busy (a GUP reference)",
@@ -115,7 +116,7 @@ const CONDITION: Schema = {
         at: req(AT),
         pte: req(
           str('the kind of entry (huge: mapped by a huge pmd; thp-pte: a PTE maps a page of a THP)', {
-            enum: ['none', 'present', 'writable', 'readonly', 'zeropage', 'swap', 'migration', 'huge', 'thp-pte'],
+            enum: ['none', 'present', 'writable', 'readonly', 'zeropage', 'swap', 'migration', 'huge', 'thp-pte', 'device-private'],
           }),
         ),
       },

@@ -34,6 +34,7 @@ export type MenuOp =
   | { op: 'collapse'; mm: string }
   | { op: 'break-layouts'; file: string }
   | { op: 'memunmap' }
+  | { op: 'migrate-to-device'; addr: number }
   | { op: 'oom-reaper' }
   | { op: 'exit' };
 
@@ -121,7 +122,7 @@ export type WitnessCondition =
   /** The page mapped at "mm:addr" holds `data` (the zeropage holds 0). */
   | { at: string; data: number }
   /** The entry at "mm:addr" is of this kind (huge: the address is mapped by a huge pmd; thp-pte: a PTE maps a page of a THP). */
-  | { at: string; pte: 'none' | 'present' | 'writable' | 'readonly' | 'zeropage' | 'swap' | 'migration' | 'huge' | 'thp-pte' }
+  | { at: string; pte: 'none' | 'present' | 'writable' | 'readonly' | 'zeropage' | 'swap' | 'migration' | 'huge' | 'thp-pte' | 'device-private' }
   /** A GUP reference is held (or not). */
   | { ref: string; held: boolean }
   /** A process is in this state. */
@@ -391,6 +392,7 @@ export function validateScenario(s: ScenarioSpec): void {
         e.op !== 'oom-reaper' &&
         e.op !== 'break-layouts' &&
         e.op !== 'memunmap';
+      if (e.op === 'migrate-to-device' && t.mm === null) fail(path, "migrate-to-device is a process's request to its device driver: a thread of the process");
       if (needsMm && t.mm === null) fail(path, `a kernel thread cannot do "${e.op}"`);
       if ('addr' in e && !vmaAt(e.addr)) fail(`${path}.addr`, `no VMA covers address ${e.addr}`);
       if ('vma' in e && !vmaNames.has(e.vma)) fail(`${path}.vma`, `unknown VMA "${e.vma}"${didYouMean(e.vma, [...vmaNames])}`);
@@ -625,7 +627,8 @@ function validateDevice(s: ScenarioSpec, fail: (path: string, why: string) => ne
       }),
     );
   }
-  if (s.device && s.processes.length > 1) fail('processes', 'ZONE_DEVICE memory is modelled in one process (a second one comes only by fork, which is not modelled with it)');
+  if (s.device?.type === 'fsdax' && s.processes.length > 1)
+    fail('processes', 'FS_DAX memory is modelled in one process (a second one comes only by fork, which is not modelled with it)');
   if (!s.device) {
     s.threads.forEach((t, ti) =>
       t.menu.forEach((e, ei) => {
@@ -659,7 +662,7 @@ function validateDevice(s: ScenarioSpec, fail: (path: string, why: string) => ne
 }
 
 /** The operations modelled with device-private memory: the CPU faults on its entries, memunmap_pages, exit. */
-const DEVICE_PRIVATE_OPS = new Set(['read', 'write', 'memunmap', 'exit']);
+const DEVICE_PRIVATE_OPS = new Set(['read', 'write', 'memunmap', 'migrate-to-device', 'fork', 'gup', 'put', 'device-write', 'exit']);
 
 /**
  * MEMORY_DEVICE_PRIVATE (docs/rules.md#zone-device): anonymous private
@@ -680,6 +683,12 @@ function validateDevicePrivate(s: ScenarioSpec, fail: (path: string, why: string
       if (!DEVICE_PRIVATE_OPS.has(e.op)) fail(at, `${e.op} is not modelled with device-private memory (only ${[...DEVICE_PRIVATE_OPS].join(', ')})`);
       if (e.op === 'memunmap' && t.mm !== null) fail(`threads[${ti}].mm`, 'memunmap_pages is the driver\'s: a kernel thread ("mm": null)');
       if (e.op === 'memunmap' && (e.max ?? 1) > 1) fail(`${at}.max`, 'memunmap_pages runs once');
+      if (e.op === 'gup' && e.fast) fail(at, 'GUP-fast with device-private memory is not modelled (gup_pte_range refuses a non-present entry: the slow path)');
+      if (
+        e.op === 'migrate-to-device' &&
+        (t.mode !== 'program' || t.menu.slice(0, ei).some((x) => x.op !== 'write' && x.op !== 'read') || s.threads.some((u) => u !== t && u.mm === t.mm))
+      )
+        fail(at, 'migrate-to-device is modelled in a program thread, alone in its process, after only reads and writes (a page mapped once: before any fork)');
     }),
   );
 }

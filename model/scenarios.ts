@@ -72,6 +72,7 @@ const ORDER = [
   'fsdax-unpin-break-layouts',
   'device-private-fault-race',
   'device-memunmap-in-use',
+  'device-private-round-trip',
 ];
 
 function loadBuiltins(): ScenarioSpec[] {

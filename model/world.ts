@@ -79,7 +79,7 @@ import { FrameSymmetry } from './symmetry.js';
 import { pteDevPrivate, pteDevmap, ptePresent, pteSwap } from './pte.js';
 import { devpriv_alloc_page, pgmapRef } from './kernel/memremap.js';
 import { buildBreakLayouts } from './ops/dax.js';
-import { buildMemunmap } from './ops/device.js';
+import { buildMemunmap, buildMigrateToDevice } from './ops/device.js';
 import { gupKind, gupPfn } from './gup.js';
 import { type MenuEntry, ScenarioError, type ScenarioSpec, scenarioKernelProblem, validateScenario } from './scenario.js';
 import type { Variant } from './variants.js';
@@ -372,6 +372,10 @@ export class MMModel implements Model {
       case 'memunmap':
         buildMemunmap(b);
         title = 'memunmap_pages';
+        break;
+      case 'migrate-to-device':
+        buildMigrateToDevice(b, m, e.addr);
+        title = `migrate_vma ${mmName}:${e.addr} to the device`;
         break;
       case 'break-layouts':
         buildBreakLayouts(b, fileIndex(e.file), sc.files!.find((f) => f.name === e.file)!.size);

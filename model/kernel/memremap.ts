@@ -7,9 +7,9 @@
  * 6.2, 6.14 and 6.15.4 (docs/source-reading/zone-device.md).
  */
 import type { Kernel } from '../kernel.js';
-import { PG_DATA, PG_DEVFREE, PG_FLAGS, PG_MAPPING, PG_REF } from '../layout.js';
-import { PTE_DEVPRIV, PTE_WRITE, pteKind, ptePresent, pteTarget } from '../pte.js';
-import { alloc_page, put_page } from './page_alloc.js';
+import { PG_ANON, PG_DATA, PG_DEVFREE, PG_FLAGS, PG_MAPPING, PG_REF } from '../layout.js';
+import { PTE_DEVPRIV, PTE_PRESENT, PTE_SPECIAL, PTE_WRITE, pteDevPrivate, pteKind, ptePresent, pteTarget } from '../pte.js';
+import { alloc_page, get_page, put_page } from './page_alloc.js';
 import { page_remove_rmap } from './rmap.js';
 import { WAITQ_PGMAP, WAITQ_VAR, waitKey } from '../locks.js';
 import { wake_up } from './locking.js';
@@ -161,13 +161,15 @@ export function devpriv_alloc_page(k: Kernel): number {
 }
 
 /**
- * ->migrate_to_ram's (and a driver's eviction's) migration of the
- * device-private page pfn that mm m maps at a back to a new anon page
- * (migrate_vma_setup -> migrate_vma_collect_pmd under the PT lock,
- * migrate_vma_check_page, the copy, migrate_vma_pages,
- * migrate_vma_finalize). faultRef: the caller holds a reference of its own
- * (6.1's fault_page, which the check allows for). Returns why nothing was
- * migrated, or null.
+ * ->migrate_to_ram's migration of device-private page pfn, which mm m maps
+ * at a, back to a new anon page (migrate_vma_setup ->
+ * migrate_vma_collect_pmd under the PT lock, migrate_device_unmap ->
+ * try_to_migrate of every other mapping, migrate_vma_check_page, the copy,
+ * migrate_vma_pages, migrate_vma_finalize -> remove_migration_ptes): every
+ * entry of the page, in every process, then maps the new page (readable ones
+ * R/O and shared; one writable entry: exclusive, 5.19). faultRef: the
+ * caller holds a reference of its own (6.1's fault_page, which the check
+ * allows for). Returns why nothing was migrated, or null.
  */
 export function migrate_devpriv_to_ram(k: Kernel, m: number, a: number, pfn: number, faultRef: boolean): string | null {
   const e = k.pte(m, a);
@@ -178,10 +180,54 @@ export function migrate_devpriv_to_ram(k: Kernel, m: number, a: number, pfn: num
   const page = alloc_page(k);
   if (!page) return 'alloc_page_vma fails: not migrated';
   k.setPageWord(page, PG_DATA, k.pageWord(pfn, PG_DATA));
-  k.fn.page_add_new_anon_rmap(k, page);
-  k.setPte(m, a, ptePresent(page, (e & PTE_WRITE) !== 0, true));
-  page_remove_rmap(k, pfn);
-  put_page(k, pfn);
-  if (k.narrate) k.note(`migrate_vma_pages: pfn ${pfn} copied back into anon pfn ${page}, mapped at ${k.addrName(m, a)}; the device page loses its entry's reference`);
+  const entries: [number, number, number][] = [];
+  for (let mm = 0; mm < k.world.mmNames.length; mm++)
+    for (let x = 0; x < k.addrs; x++) {
+      const f = k.pte(mm, x);
+      if (pteKind(f) === PTE_DEVPRIV && pteTarget(f) === pfn) entries.push([mm, x, f]);
+    }
+  entries.forEach(([mm, x, f], i) => {
+    // remove_migration_pte: the new page, its rmap (exclusive only when one writable entry maps it) and a reference each.
+    if (entries.length === 1) k.fn.page_add_new_anon_rmap(k, page);
+    else k.fn.page_add_anon_rmap(k, page, false);
+    if (i > 0) get_page(k, page);
+    k.setPte(mm, x, ptePresent(page, entries.length === 1 && (f & PTE_WRITE) !== 0, true));
+    page_remove_rmap(k, pfn);
+    put_page(k, pfn);
+  });
+  if (k.narrate)
+    k.note(
+      `migrate_vma_pages: pfn ${pfn} copied back into anon pfn ${page}, which ${entries.map(([mm, x]) => k.addrName(mm, x)).join(' and ')} now map; the device page loses their references`,
+    );
+  return null;
+}
+
+/**
+ * The driver migrates the anon page that mm m maps at a to its device
+ * (dmirror_migrate_to_device -> migrate_vma_setup, the copy, migrate_vma_pages,
+ * migrate_vma_finalize): a page off the driver's free list replaces it
+ * behind a device-private entry (writable if the PTE was), with a reference
+ * and a mapcount; the anon page is freed; the driver's own reference is
+ * dropped when it unlocks the page. Only a page one process maps (scenario
+ * validation puts the migration before any fork). Returns why nothing was
+ * migrated, or null.
+ */
+export function migrate_anon_to_device(k: Kernel, m: number, a: number): string | null {
+  const e = k.pte(m, a);
+  if (pteKind(e) !== PTE_PRESENT || e & PTE_SPECIAL) return 'migrate_vma_collect_pmd: no anon page mapped there';
+  const old = pteTarget(e);
+  if (!k.pageTest(old, PG_ANON)) return 'migrate_vma_collect_pmd: not an anon page';
+  if (k.pageRef(old) !== k.pageMapcount(old))
+    return `migrate_vma_check_page: pfn ${old} has _refcount ${k.pageRef(old)} for ${k.pageMapcount(old)} mapping(s) (a GUP reference): not migrated`;
+  const dev = devpriv_alloc_page(k);
+  if (!dev) return 'dmirror_devmem_alloc_page: no free device page';
+  k.setPageWord(dev, PG_DATA, k.pageWord(old, PG_DATA));
+  get_page(k, dev);
+  k.fn.page_add_new_anon_rmap(k, dev);
+  k.setPte(m, a, pteDevPrivate(dev, (e & PTE_WRITE) !== 0));
+  page_remove_rmap(k, old);
+  put_page(k, old);
+  put_page(k, dev); // migrate_vma_finalize: unlock_page, put_page of the driver's reference
+  if (k.narrate) k.note(`migrate_vma: anon pfn ${old} copied into device pfn ${dev}; ${k.addrName(m, a)} is a device-private entry now`);
   return null;
 }

@@ -18,9 +18,9 @@
  * dmirror_device_evict_chunk is not modelled (the scenario shows what
  * memunmap_pages itself guarantees).
  */
-import { DONE, SLEEP } from '../kernel.js';
-import { sleep_on } from '../kernel/locking.js';
-import { PGMAP_FREED, PGMAP_KILLED, pgmapLife, pgmapRef, pgmapState, put_dev_pagemap } from '../kernel/memremap.js';
+import { DONE, FAILED, SLEEP } from '../kernel.js';
+import { mmap_read_lock, mmap_read_unlock, sleep_on } from '../kernel/locking.js';
+import { migrate_anon_to_device, PGMAP_FREED, PGMAP_KILLED, pgmapLife, pgmapRef, pgmapState, put_dev_pagemap } from '../kernel/memremap.js';
 import { put_page } from '../kernel/page_alloc.js';
 import { PG_DEVFREE } from '../layout.js';
 import { WAITQ_PGMAP, waitKey } from '../locks.js';
@@ -55,4 +55,22 @@ export function buildMemunmap(b: ProgramBuilder): void {
       k.note(`memunmap_pages returns; the driver frees the pgmap${inUse.length ? `, while pfn ${inUse.join(', ')} ${inUse.length === 1 ? 'is' : 'are'} still in use` : ''}`);
     return DONE;
   });
+}
+
+/** The driver's migration of a process's anon page to its device (lib/test_hmm.c:dmirror_migrate_to_device, 5.7-6.2), under mmap_lock for read. */
+export function buildMigrateToDevice(b: ProgramBuilder, m: number, a: number): void {
+  b.step(
+    'dmirror_migrate_to_device: migrate_vma_setup, migrate_vma_pages, migrate_vma_finalize',
+    'lib/test_hmm.c:dmirror_migrate_to_device -> mm/migrate_device.c (5.7-6.2)',
+    (k, t) => {
+      if (!mmap_read_lock(k, t, m)) return SLEEP;
+      const why = migrate_anon_to_device(k, m, a);
+      mmap_read_unlock(k, t, m);
+      if (why) {
+        if (k.narrate) k.note(`${why}: the ioctl returns without migrating`);
+        return FAILED;
+      }
+      return DONE;
+    },
+  );
 }

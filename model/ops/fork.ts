@@ -41,6 +41,7 @@ import {
 import type { ProgramBuilder } from '../program.js';
 import {
   MIGRATION_READ,
+  PTE_DEVPRIV,
   PTE_MIGRATION,
   PTE_PRESENT,
   PTE_SPECIAL,
@@ -52,6 +53,7 @@ import {
   pteMigrationKind,
   ptePresent,
   pteTarget,
+  pteDevPrivate,
 } from '../pte.js';
 import { anon_vma_lock_write, anon_vma_unlock_write, mmap_write_lock, mmap_write_unlock, pte_lock, pte_lock_hold, pte_unlock } from '../kernel/locking.js';
 import { alloc_page, get_page, put_page } from '../kernel/page_alloc.js';
@@ -367,6 +369,20 @@ function copyPte(k: Kernel, parent: number, child: number, a: number, np: number
       k.setPte(child, a, ce);
       k.addRss(child, k.mmCounter(pfn), 1);
       if (k.narrate) k.note(`${name}: migration entry copied`);
+      return;
+    }
+    case PTE_DEVPRIV: {
+      // copy_nonpresent_pte(): is_device_private_entry: get_page, page_dup_rmap (5.19: page_try_dup_anon_rmap, which
+      // cannot fail: a device-private page is never pinned), rss; a writable entry becomes readable in both (COW mapping).
+      const pfn = pteTarget(e);
+      const dup = k.fn.page_try_dup_anon_rmap(k, pfn);
+      get_page(k, pfn);
+      page_dup_rmap(k, pfn);
+      k.addRss(child, k.mmCounter(pfn), 1);
+      const ce = !k.isSharedMapping(a) ? pteDevPrivate(pfn, false) : e;
+      if (ce !== e) k.setPte(parent, a, ce);
+      k.setPte(child, a, ce);
+      if (k.narrate) k.note(`${name}: device-private entry of pfn ${pfn} shared with the child${ce !== e ? ', both made readable' : ''} (page_dup_rmap${dup})`);
       return;
     }
     case PTE_PRESENT:

@@ -34,7 +34,7 @@ describe('built-in scenarios are scenario files', () => {
   test('every file in scenarios/ is a built-in and every built-in is a file', () => {
     const files = readdirSync(new URL('scenarios/', ROOT)).filter((f) => f.endsWith('.json') && f !== 'scenario.schema.json');
     expect(files.map((f) => f.replace(/\.json$/, '')).sort()).toEqual(SCENARIOS.map((s) => s.name).sort());
-    expect(SCENARIOS.length).toBe(47);
+    expect(SCENARIOS.length).toBe(48);
   });
 
   test('a built-in read back from its own JSON is the same scenario', () => {
@@ -60,7 +60,7 @@ describe('bad scenario files: the path and the reason', () => {
     [
       'an unknown operation',
       (s) => (s.threads[0].menu[1].op = 'mprotekt'),
-      'x.json: threads[0].menu[1].op: unknown op "mprotekt" (did you mean "mprotect"?); one of read, write, gup, put, device-write, fork, mprotect, mprotect-subpage, madv-dontfork, madv-dofork, madv-dontneed, munmap, reclaim, pageout, truncate, punch, migrate, writeback, collapse, memunmap, break-layouts, oom-reaper, exit',
+      'x.json: threads[0].menu[1].op: unknown op "mprotekt" (did you mean "mprotect"?); one of read, write, gup, put, device-write, fork, mprotect, mprotect-subpage, madv-dontfork, madv-dofork, madv-dontneed, munmap, reclaim, pageout, truncate, punch, migrate, writeback, collapse, memunmap, migrate-to-device, break-layouts, oom-reaper, exit',
     ],
     ['a field of another operation', (s) => (s.threads[0].menu[1].addr = 0), 'x.json: threads[0].menu[1].addr: unknown field; expected one of op, vma, prot, max'],
     ['a bad enum', (s) => (s.vmas[0].prot = 'rwx'), 'x.json: vmas[0].prot: must be one of "r", "rw", got "rwx" (did you mean "rw"?)'],

@@ -131,9 +131,11 @@ describe('device-private memory: the CPU fault and memunmap_pages by release', (
     f.threads[1]!.mm = 'P';
     expect(() => validateScenario(f)).toThrow(/memunmap_pages is the driver's: a kernel thread/);
     const g = scenario2();
-    g.threads[0]!.menu.push({ op: 'fork', child: 'C' });
-    g.processes.push('C');
-    expect(() => validateScenario(g)).toThrow(/fork is not modelled with device-private memory|processes: ZONE_DEVICE memory is modelled in one process/);
+    g.threads[0]!.menu = [
+      { op: 'read', addr: 0 },
+      { op: 'migrate-to-device', addr: 0 },
+    ];
+    expect(() => validateScenario(g)).toThrow(/migrate-to-device is modelled in a program thread, alone in its process/);
     const h = scenario2();
     h.threads[0]!.menu.push({ op: 'madv-dontneed', addr: 0 });
     expect(() => validateScenario(h)).toThrow(/madv-dontneed is not modelled with device-private memory/);
@@ -177,6 +179,37 @@ function initialView(name: string, kernel: string) {
   });
   return m.view(s);
 }
+
+describe('a round trip to device-private memory and back', () => {
+  test('fork shares the device page R/O; the fault migrates it back for both processes; the pin then copies it for P', () => {
+    const s = structuredClone(findScenario('device-private-round-trip')!);
+    s.witnesses = [
+      {
+        name: 'both map one RAM page R/O after the migration back',
+        when: [
+          { at: 'P:0', pte: 'readonly' },
+          { at: 'C:0', pte: 'readonly' },
+        ],
+      },
+      {
+        name: 'C maps a device-private entry while P maps RAM',
+        when: [
+          { at: 'P:0', pte: 'present' },
+          { at: 'C:0', pte: 'device-private' },
+        ],
+      },
+    ];
+    validateScenario(s);
+    for (const kernel of ['5.7', '5.19', '6.2']) {
+      const { result } = check(s, kernel, ['cow-isolation', 'pin-coherent', 'refcount-sane', 'rss-consistent', 'zone-device-free-count']);
+      expect(`${kernel} ${result.verdict}`).toBe(`${kernel} holds`);
+      const found = Object.fromEntries(result.witnesses!.map((w) => [w.name, w.found]));
+      expect(found['both map one RAM page R/O after the migration back']).toBe(true);
+      // remove_migration_ptes maps the new page in every process: no process keeps the device entry alone.
+      expect(found['C maps a device-private entry while P maps RAM']).toBe(false);
+    }
+  });
+});
 
 function scenario2(): ScenarioSpec {
   return structuredClone(findScenario('device-memunmap-in-use')!);
