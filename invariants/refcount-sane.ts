@@ -15,6 +15,7 @@
 import { GUP_NONE, gupKind, gupPfn, gupRefs } from '../model/gup.js';
 import { PG_DEVFREE, PG_REF, PG_SWAPCACHE, PG_THP } from '../model/layout.js';
 import { pmdMigrationPfn } from '../model/objects.js';
+import { devprivCounts } from '../model/kernel/memremap.js';
 import { mapsNormalPage, PTE_DEVPRIV, PTE_MIGRATION, PTE_PRESENT, PTE_SPECIAL, PTE_SWAP, pteKind, pteTarget } from '../model/pte.js';
 import type { MMInvariant } from './invariant.js';
 
@@ -142,7 +143,8 @@ function deviceProblem(v: Parameters<MMInvariant['check']>[0]): string | null {
     for (let i = 0; i < v.threadHeld.length; i++) if (v.threadHeld.pfnAt(v.s, i) === pfn) held++;
     // A device-private page on the driver's free list sits at its free count; an allocated one has its base (1 up to 5.17).
     const free = v.world.devPrivate && v.pageTest(pfn, PG_DEVFREE);
-    const want = (v.world.devPrivate ? (free ? v.world.devFreeCount : v.world.devBase) : v.world.fsdaxIdle) + maps + gup + held;
+    const counts = v.world.devPrivate ? devprivCounts(v) : null;
+    const want = (counts ? (free ? counts.free : counts.base) : v.world.fsdaxIdle) + maps + gup + held;
     const ref = v.pageWord(pfn, PG_REF);
     if (ref !== want)
       return `device pfn ${pfn}: _refcount is ${ref} but ${want} references exist (base ${want - maps - gup - held}, ${maps} PTE(s) or device-private entries, ${gup} GUP, ${held} held by threads)`;

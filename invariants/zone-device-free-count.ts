@@ -7,7 +7,7 @@
  * 6.1, and memunmap_pages' page_free of a page in use up to 5.17).
  */
 import { gupKind, gupPfn } from '../model/gup.js';
-import { PGMAP_GHOST_FREE_PAGE } from '../model/kernel/memremap.js';
+import { devprivCounts, PGMAP_GHOST_FREE_PAGE } from '../model/kernel/memremap.js';
 import { PG_DEVFREE, PG_REF } from '../model/layout.js';
 import { pteTarget } from '../model/pte.js';
 import type { MMInvariant } from './invariant.js';
@@ -23,16 +23,17 @@ export const zoneDeviceFreeCount: MMInvariant = {
     if (!v.world.devPrivate) return null;
     const state = v.s[v.L.bases.pgmap![0]! + v.L.fieldOffsets.pgmap!.state!]!;
     if (state & PGMAP_GHOST_FREE_PAGE) return "a fault's migrate_to_ram used a device page that ->page_free had put back on the driver's free list";
+    const { free } = devprivCounts(v);
     for (let d = 1; d <= v.devFrames; d++) {
       const pfn = v.frames + d;
       if (!v.pageTest(pfn, PG_DEVFREE)) continue;
-      if (v.pageWord(pfn, PG_REF) !== v.world.devFreeCount) return `pfn ${pfn} is on the driver's free list at _refcount ${v.pageWord(pfn, PG_REF)}, not ${v.world.devFreeCount}`;
       for (let m = 0; m < v.mms; m++)
         for (let a = 0; a < v.addrs; a++) {
           const e = v.pte(m, a);
           if (e & 1 && pteTarget(e) === pfn) return `pfn ${pfn} is on the driver's free list but ${v.addrName(m, a)} still maps it`;
         }
       for (let g = 0; g < v.gupSlots; g++) if (gupKind(v.gup(g)) !== 0 && gupPfn(v.gup(g)) === pfn) return `pfn ${pfn} is on the driver's free list but a GUP reference holds it`;
+      if (v.pageWord(pfn, PG_REF) !== free) return `pfn ${pfn} is on the driver's free list at _refcount ${v.pageWord(pfn, PG_REF)}, not ${free}`;
     }
     return null;
   },

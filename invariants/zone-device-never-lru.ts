@@ -2,8 +2,9 @@
  * A device page never goes to the page allocator or an LRU list (seed 002:
  * Dan Williams's "code may assume a page at refcount 0 is on an LRU"): its
  * last put runs the ZONE_DEVICE path (->page_free, or the FS_DAX wake-up),
- * never __free_pages. Recorded as a ghost bit of the pgmap when a put hands
- * one to free_frame (the mutant devpriv-put-to-buddy).
+ * never __free_pages. Recorded as a ghost bit of the pgmap whenever the
+ * page allocator's free path (free_frame) meets a device page, whatever put
+ * led there (the mutant devpriv-put-to-buddy is one).
  */
 import { PGMAP_GHOST_BUDDY } from '../model/kernel/memremap.js';
 import type { MMInvariant } from './invariant.js';

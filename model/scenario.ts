@@ -676,6 +676,7 @@ function validateDevicePrivate(s: ScenarioSpec, fail: (path: string, why: string
     if (v.thp) fail(`vmas[${i}].thp`, 'THP is not modelled with device-private memory');
   });
   const onDevice = s.pages.filter((p) => p.state === 'device').length;
+  if (s.threads.flatMap((t) => t.menu).filter((e) => e.op === 'memunmap').length > 1) fail('threads', 'memunmap_pages runs once: one memunmap entry in the scenario');
   if (onDevice > s.device!.pages) fail('pages', `${onDevice} pages on the device, which has ${s.device!.pages}`);
   s.threads.forEach((t, ti) =>
     t.menu.forEach((e, ei) => {

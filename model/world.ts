@@ -76,7 +76,7 @@ import { buildMadviseDontneed, buildMunmap } from './ops/unmap.js';
 import type { PorInfo } from '../checker/reduce.js';
 import { type BuildContext, MAX_STEPS, PC_IDLE, pcEntry, pcOf, pcStep, ProgramBuilder, type Program, type Step } from './program.js';
 import { FrameSymmetry } from './symmetry.js';
-import { pteDevPrivate, pteDevmap, ptePresent, pteSwap } from './pte.js';
+import { PTE_DEVPRIV, pteDevPrivate, pteDevmap, pteKind, ptePresent, pteSwap } from './pte.js';
 import { devpriv_alloc_page, pgmapRef } from './kernel/memremap.js';
 import { buildBreakLayouts } from './ops/dax.js';
 import { buildMemunmap, buildMigrateToDevice } from './ops/device.js';
@@ -650,10 +650,19 @@ export class MMModel implements Model {
     // wait_var_event on a DAX page: the put of its last busy reference wakes it: the live threads that still have the put
     // of a GUP reference that holds the page on their menu (a reference whose owner has exited is put by nobody).
     [WAITQ_VAR]: (s, pfn) => this.gupPutters(s, pfn),
-    // memunmap_pages waits for the pgmap's reference: the pages in use hold it, not a thread.
-    [WAITQ_PGMAP]: () => [],
+    // memunmap_pages waits for the pgmap's reference, which the pages in use hold: the running threads of a process that
+    // maps one can release it (a fault migrates it back, exit zaps it); the driver's eviction (6.1) is not modelled.
+    [WAITQ_PGMAP]: (s) => this.deviceMappers(s),
     [WAITQ_OOM]: (s, m) => this.world.threadMm.flatMap((x, u) => (x === m && (s[this.layout.threadBase[u]! + TH_STATUS]! & STATUS_MASK) === TS_RUNNING ? [u] : [])),
   };
+
+  /** The running threads of the processes that map a device page through a device-private entry (cold path). */
+  private deviceMappers(s: Int32Array): number[] {
+    const v = this.view(s);
+    const mms = new Set<number>();
+    for (let m = 0; m < v.mms; m++) for (let a = 0; a < v.addrs; a++) if (pteKind(v.pte(m, a)) === PTE_DEVPRIV) mms.add(m);
+    return this.world.threadMm.flatMap((m, t) => (mms.has(m) && (s[this.layout.threadBase[t]! + TH_STATUS]! & STATUS_MASK) === TS_RUNNING ? [t] : []));
+  }
 
   /** The running threads with a not-yet-run put of a GUP reference that holds pfn (cold path: deadlock reports). */
   private gupPutters(s: Int32Array, pfn: number): number[] {

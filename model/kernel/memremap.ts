@@ -98,6 +98,18 @@ export function pgmapGhost(k: Kernel, bit: number): void {
   k.s[pgmapState(k)] = k.s[pgmapState(k)]! | bit;
 }
 
+/**
+ * A device-private page's free count and allocated base in this state: up to
+ * 5.17 memunmap_pages' put_page of every pfn took each page's extra
+ * reference (a free page 1 -> 0, a page in use one down), so once the pgmap
+ * is killed both are one lower.
+ */
+export function devprivCounts(v: { world: { devFreeCount: number; devBase: number }; s: Int32Array; L: Kernel['L'] }): { free: number; base: number } {
+  const o = v.L.bases.pgmap![0]! + v.L.fieldOffsets.pgmap!.state!;
+  const down = v.world.devBase === 1 && (v.s[o]! & 3) !== PGMAP_ALIVE ? 1 : 0;
+  return { free: v.world.devFreeCount - down, base: v.world.devBase - down };
+}
+
 /** put_dev_pagemap / percpu_ref_put: at 0 after the kill, the release callback completes pgmap->done. */
 export function put_dev_pagemap(k: Kernel, n = 1): void {
   const o = pgmapRef(k);
@@ -174,8 +186,10 @@ export function devpriv_alloc_page(k: Kernel): number {
 export function migrate_devpriv_to_ram(k: Kernel, m: number, a: number, pfn: number, faultRef: boolean): string | null {
   const e = k.pte(m, a);
   if (pteKind(e) !== PTE_DEVPRIV || pteTarget(e) !== pfn) return 'migrate_vma_collect_pmd: the entry is no longer this device page';
-  // migrate_vma_check_page: any reference beyond the entries, the extra ZONE_DEVICE one (up to 5.17) and fault_page's.
-  const expected = k.world.devBase + k.pageMapcount(pfn) + (faultRef ? 1 : 0);
+  // No reference beyond the entries, the extra ZONE_DEVICE one (up to 5.17) and fault_page's: migrate_vma_check_page lets one
+  // more through from 5.18, but folio_migrate_mapping's exact count (migrate_folio_extra for fault_page, 6.1) then fails it.
+  const { base } = devprivCounts(k);
+  const expected = base + k.pageMapcount(pfn) + (faultRef ? 1 : 0);
   if (k.pageRef(pfn) !== expected) return `migrate_vma_check_page: pfn ${pfn} has _refcount ${k.pageRef(pfn)}, not ${expected}: not migrated`;
   const page = alloc_page(k);
   if (!page) return 'alloc_page_vma fails: not migrated';

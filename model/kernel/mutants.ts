@@ -6,12 +6,12 @@
  */
 import type { Kernel } from '../kernel.js';
 import { MM_ANONPAGES, PG_ANON, PG_ANON_EXCLUSIVE, PG_REF, TH_ORIG } from '../layout.js';
-import { PGMAP_GHOST_BUDDY, pgmapGhost } from './memremap.js';
 import { mapsNormalPage, PTE_MIGRATION, PTE_PRESENT, PTE_SPECIAL, pteKind, pteTarget } from '../pte.js';
 import type { MutantName, SwitchName } from '../variants.js';
 import type { KernelFunctionName, KernelFunctions } from './functions.js';
 import type { DoWpPage, PageTryDupAnonRmap, ZapPte, ZapPteDetails } from './memory.js';
 import { zap_present_page } from './memory.js';
+import { __free_pages } from './page_alloc.js';
 import { page_remove_rmap } from './rmap.js';
 import { __split_huge_pmd_locked } from './huge_memory.js';
 import { free_swap_cache } from './swapfile.js';
@@ -77,9 +77,9 @@ export const MUTANT_IMPLEMENTATIONS: Record<Exclude<MutantName, ProgramMutant>, 
   // The last put of a device-private page taken for an ordinary page's: __free_pages, not free_zone_device_page.
   'devpriv-put-to-buddy': replacement('put_devpriv_page', (orig) => (k, pfn, refs, unpin) => {
     if (k.pageWord(pfn, PG_REF) - refs !== 0) return orig(k, pfn, refs, unpin);
-    for (let i = 0; i < k.L.frameWords; i++) k.setPageWord(pfn, i, 0);
-    pgmapGhost(k, PGMAP_GHOST_BUDDY);
+    k.setPageWord(pfn, PG_REF, 0);
     if (k.narrate) k.note(`MUTANT: pfn ${pfn} reaches 0 and goes to __free_pages`);
+    __free_pages(k, pfn);
   }),
   // A driver that releases its DMA pin with put_page: one reference dropped, not GUP_PIN_COUNTING_BIAS.
   'devmap-unpin-put-page': replacement('put_devmap_page', (orig) =>

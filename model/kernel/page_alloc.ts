@@ -2,6 +2,7 @@
  * mm/page_alloc.c and the page reference helpers of include/linux/mm.h:
  * allocating a frame, get_page and put_page (which frees the frame at zero).
  */
+import { PGMAP_GHOST_BUDDY, pgmapGhost } from './memremap.js';
 import type { Kernel } from '../kernel.js';
 import { PG_COMPOUND, PG_MAP, PG_REF, PG_THP } from '../layout.js';
 import { compoundTail } from '../objects.js';
@@ -87,12 +88,19 @@ export function put_page(k: Kernel, pfn: number, refs = 1): void {
  * canonical free state; a folio's tails go with its head. A frame freed
  * while still mapped keeps _mapcount so that refcount-sane reports it.
  */
+/** __free_pages of a page's last reference (free_folio's entry for a caller that has dropped the count itself). */
+export function __free_pages(k: Kernel, pfn: number): void {
+  free_folio(k, k.folioHead(pfn));
+}
+
 function free_folio(k: Kernel, head: number): void {
   if (k.pageTest(head, PG_THP)) for (const p of k.folioPages(head)) if (p !== head && p) free_frame(k, p);
   free_frame(k, head);
 }
 
 function free_frame(k: Kernel, pfn: number): void {
+  // A device page here would go to the buddy allocator and its LRU (zone-device-never-lru).
+  if (pfn > k.frames) pgmapGhost(k, PGMAP_GHOST_BUDDY);
   const map = k.pageMapcount(pfn);
   for (let i = 0; i < k.L.frameWords; i++) k.setPageWord(pfn, i, 0);
   k.setPageWord(pfn, PG_MAP, map);

@@ -9,6 +9,7 @@ import { describe, expect, test } from 'vitest';
 import { findScenario } from '../../model/scenarios.js';
 import { type ScenarioSpec, validateScenario } from '../../model/scenario.js';
 import { check, model, testVerdictRows, type VerdictRow } from '../helpers.js';
+import { PGMAP_GHOST_UAF } from '../../model/kernel/memremap.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'mmcheck.js');
 function mmcheck(...args: string[]) {
@@ -99,8 +100,7 @@ describe('device-private memory: the CPU fault and memunmap_pages by release', (
     ['device-memunmap-in-use', 'pgmap-pinned', '5.18', 'violated', 3],
     ['device-memunmap-in-use', 'pgmap-pinned', '6.1', 'holds', 17],
   ];
-  // refcount-sane is left out: up to 5.17 memunmap_pages' page_free of the page in use breaks it too (as zone-device-free-count: a gate row).
-  testVerdictRows(rows, ['zone-device-never-lru']);
+  testVerdictRows(rows, ['refcount-sane', 'zone-device-never-lru']);
 
   test('up to 6.0 the fault takes no reference: the other fault frees the page before ->migrate_to_ram', () => {
     const r = mmcheck('check', '-s', 'device-private-fault-race', '-k', '6.0', '-i', 'zone-device-free-count');
@@ -113,10 +113,47 @@ describe('device-private memory: the CPU fault and memunmap_pages by release', (
     expect(fixed.out).toMatch(/pte_same, get_page/);
   });
   test('free device-private pages sit at 1 up to 6.0 and at 0 from 6.1; a mapped one at 2 up to 5.17, then 1', () => {
-    const first = (kernel: string) => initialView('device-private-fault-race', kernel);
-    expect(first('5.17').pageRef(3)).toBe(2);
-    expect(first('5.18').pageRef(3)).toBe(1);
-    expect(first('6.1').pageRef(3)).toBe(1);
+    const s = structuredClone(findScenario('device-private-fault-race')!);
+    s.device!.pages = 2; // pfn 3 mapped, pfn 4 free
+    const first = (kernel: string) => {
+      const m = model(s, { kernel });
+      let x = new Int32Array(0);
+      m.initialStates((y) => {
+        x = y.slice();
+      });
+      return m.view(x);
+    };
+    expect([first('5.17').pageRef(3), first('5.17').pageRef(4)]).toEqual([2, 1]);
+    expect([first('5.18').pageRef(3), first('5.18').pageRef(4)]).toEqual([1, 1]);
+    expect([first('6.1').pageRef(3), first('6.1').pageRef(4)]).toEqual([1, 0]);
+  });
+  test('5.18: the fault after memunmap_pages uses the freed pgmap (the ghost is reached), 6.1 never', () => {
+    const reaches = (kernel: string) => {
+      const m = model('device-memunmap-in-use', { kernel });
+      const seen = new Set<string>();
+      const queue: Int32Array[] = [];
+      m.initialStates((x) => queue.push(x.slice()));
+      const o = m.layout.bases.pgmap![0]! + m.layout.fieldOffsets.pgmap!.state!;
+      while (queue.length) {
+        const x = queue.shift()!;
+        if (seen.has(String(x))) continue;
+        seen.add(String(x));
+        if (x[o]! & PGMAP_GHOST_UAF) return true;
+        m.successors(x, (n) => queue.push(n.slice()));
+      }
+      return false;
+    };
+    expect(reaches('5.18')).toBe(true);
+    expect(reaches('6.1')).toBe(false);
+  });
+  test('exit zaps a device-private entry: its reference and rss go, and memunmap_pages can complete (6.1); 5.18 frees the pgmap first', () => {
+    const s = scenario2();
+    s.threads[0]!.menu = [{ op: 'exit' }];
+    s.witnesses = [];
+    validateScenario(s);
+    expect(check(s, '6.1', ['pgmap-pinned', 'refcount-sane', 'rss-consistent', 'zone-device-free-count']).result.verdict).toBe('holds');
+    expect(check(s, '5.18', ['pgmap-pinned']).result.verdict).toBe('violated');
+    expect(check(s, '5.17', ['pgmap-pinned', 'refcount-sane']).result.verdict).toBe('holds');
   });
   test('5.18-6.0: memunmap_pages returns with the page mapped and the driver frees the pgmap; the next fault uses it', () => {
     const { result } = check('device-memunmap-in-use', '5.18', ['pgmap-pinned']);
