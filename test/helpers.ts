@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { expect, test } from 'vitest';
 import { explore } from '../checker/explore.js';
 import type { ExploreOptions, ExploreResult } from '../checker/model.js';
@@ -61,4 +62,12 @@ export function testVerdictRows(rows: readonly VerdictRow[], also: readonly stri
       if (verdict === 'holds') expect(result.witnesses?.filter((w) => !w.found).map((w) => w.name)).toEqual([]);
       else expect(result.violations[0]!.invariant).toBe(invariant);
     });
+}
+
+const BIN = new URL('../bin/mmcheck.js', import.meta.url).pathname;
+
+/** The mmcheck command as a user runs it (no colour): exit code, stdout, stderr. */
+export function mmcheck(...args: string[]): { code: number | null; out: string; err: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
 }

@@ -4,7 +4,6 @@
  * wait-for cycle of a deadlock, a lost wake-up, and lockdep's lock order
  * over every explored transition (cli/lock-order.ts).
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +21,7 @@ import {
 } from '../../model/kernel/locking.js';
 import { dependencyName, Lockdep } from '../../model/lockdep.js';
 import { WAIT_ASLEEP } from '../../model/locks.js';
-import { check, model } from '../helpers.js';
+import { check, mmcheck, model } from '../helpers.js';
 
 /** The model's initial state, a copy. */
 function initial(m: ReturnType<typeof model>): Int32Array {
@@ -31,11 +30,6 @@ function initial(m: ReturnType<typeof model>): Int32Array {
   return s;
 }
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'mmcheck.js');
-function mmcheck(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
 const dir = mkdtempSync(join(tmpdir(), 'mmcheck-locks-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -5,20 +5,13 @@
  * writeback (model/ops/writeback.ts), and the memcg/writeback ABBA deadlock
  * of 63f3655f9501 on both sides of each fix.
  */
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { findScenario } from '../../model/scenarios.js';
 import { loadScenarioFile } from '../../model/scenario-file.js';
 import type { ScenarioSpec } from '../../model/scenario.js';
 import { ScenarioError, validateScenario } from '../../model/scenario.js';
-import { check } from '../helpers.js';
-
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'mmcheck.js');
-function mmcheck(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+import { check, mmcheck } from '../helpers.js';
 
 const ABBA = 'memcg-writeback-abba';
 

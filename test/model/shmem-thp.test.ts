@@ -5,18 +5,11 @@
  * with a THP and retracts the PTE tables that mapped them: under
  * mmap_write_trylock up to 6.5, without mmap_lock from 6.6 (1d65b771bc08).
  */
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { findScenario } from '../../model/scenarios.js';
 import { type ScenarioSpec, validateScenario } from '../../model/scenario.js';
-import { check, testVerdictRows, type VerdictRow } from '../helpers.js';
+import { check, mmcheck, testVerdictRows, type VerdictRow } from '../helpers.js';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'mmcheck.js');
-function mmcheck(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
 const scenario = (name: string): ScenarioSpec => structuredClone(findScenario(name)!);
 
 describe('huge shmem: verdicts and state counts', () => {

@@ -6,21 +6,13 @@
  * page and of two, PTE-mapped THPs and a single PTE of a THP (cow.c's
  * THP_RUN_PMD, THP_RUN_PTE, THP_RUN_SINGLE_PTE).
  */
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { findScenario } from '../../model/scenarios.js';
 import type { ScenarioSpec } from '../../model/scenario.js';
 import { validateScenario } from '../../model/scenario.js';
 import { pmdHugeRo } from '../../model/objects.js';
 import { TH_PC } from '../../model/layout.js';
-import { check, model, testVerdictRows, type VerdictRow } from '../helpers.js';
-
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'mmcheck.js');
-function mmcheck(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+import { check, mmcheck, model, testVerdictRows, type VerdictRow } from '../helpers.js';
 
 describe('vmsplice + unmap in the child on a THP (CVE-2020-29374 on a huge pmd)', () => {
   // The parent's reuse test: mapcount up to 5.17 (with 5.8's forced COW break in GUP, and its 5.7.3 backport, in between),

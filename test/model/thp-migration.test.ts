@@ -4,18 +4,10 @@
  * pmd_migration_entry_wait, fork's copy of an entry, the zap, and the split of
  * an entry by a partial MADV_DONTNEED, on both sides of each fix.
  */
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { findScenario } from '../../model/scenarios.js';
 import { type ScenarioSpec, validateScenario } from '../../model/scenario.js';
-import { check, testVerdictRows, type VerdictRow } from '../helpers.js';
-
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'mmcheck.js');
-function mmcheck(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+import { check, mmcheck, testVerdictRows, type VerdictRow } from '../helpers.js';
 
 describe('THP migration: verdicts and state counts', () => {
   const rows: VerdictRow[] = [

@@ -3,19 +3,12 @@
  * release, the 2020 RFC as a patch switch, the device pool in the symmetry,
  * and what is refused.
  */
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { findScenario } from '../../model/scenarios.js';
 import { type ScenarioSpec, validateScenario } from '../../model/scenario.js';
-import { check, model, testVerdictRows, type VerdictRow } from '../helpers.js';
+import { check, mmcheck, model, testVerdictRows, type VerdictRow } from '../helpers.js';
 import { PGMAP_GHOST_UAF } from '../../model/kernel/memremap.js';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'mmcheck.js');
-function mmcheck(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
 const scenario = (): ScenarioSpec => structuredClone(findScenario('fsdax-unpin-break-layouts')!);
 
 describe('FS_DAX unpin against break_layouts: verdicts and state counts', () => {
