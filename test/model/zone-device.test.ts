@@ -108,14 +108,7 @@ describe('device-private memory: the CPU fault and memunmap_pages by release', (
   test('free device-private pages sit at 1 up to 6.0 and at 0 from 6.1; a mapped one at 2 up to 5.17, then 1', () => {
     const s = structuredClone(findScenario('device-private-fault-race')!);
     s.device!.pages = 2; // pfn 3 mapped, pfn 4 free
-    const first = (kernel: string) => {
-      const m = model(s, { kernel });
-      let x = new Int32Array(0);
-      m.initialStates((y) => {
-        x = y.slice();
-      });
-      return m.view(x);
-    };
+    const first = (kernel: string) => initialView(s, kernel);
     expect([first('5.17').pageRef(3), first('5.17').pageRef(4)]).toEqual([2, 1]);
     expect([first('5.18').pageRef(3), first('5.18').pageRef(4)]).toEqual([1, 1]);
     expect([first('6.1').pageRef(3), first('6.1').pageRef(4)]).toEqual([1, 0]);
@@ -200,8 +193,8 @@ describe('device-private memory: the CPU fault and memunmap_pages by release', (
   });
 });
 
-/** The view of a built-in scenario's initial state on a kernel. */
-function initialView(name: string, kernel: string) {
+/** The view of a scenario's initial state on a kernel. */
+function initialView(name: string | ScenarioSpec, kernel: string) {
   const m = model(name, { kernel });
   let s = new Int32Array(0);
   m.initialStates((x) => {
