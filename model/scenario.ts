@@ -598,8 +598,8 @@ export function validateScenario(s: ScenarioSpec): void {
   });
 }
 
-/** The operations modelled with ZONE_DEVICE memory: GUP of a DAX mapping and its put, a DMA through it, break_layouts, exit. */
-const DEVICE_OPS = new Set(['gup', 'put', 'device-write', 'break-layouts', 'exit']);
+/** The operations modelled with FS_DAX memory: loads and stores through a DAX mapping, GUP of it and its put, a DMA through it, break_layouts, exit. */
+const DEVICE_OPS = new Set(['read', 'write', 'gup', 'put', 'device-write', 'break-layouts', 'exit']);
 
 /**
  * ZONE_DEVICE memory (docs/rules.md#zone-device): an FS_DAX device under

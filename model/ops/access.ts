@@ -8,7 +8,7 @@ import { DONE, FAILED, SLEEP } from '../kernel.js';
 import { PG_DATA, TH_ORIG, VMA_WRITE } from '../layout.js';
 import type { ProgramBuilder } from '../program.js';
 import { pmdHugePfn, pmdHugeRo, pmdIsHuge } from '../objects.js';
-import { formatPte as describePte, isPresent, isWritable, PTE_DIRTY, pteTarget, ZERO_PFN } from '../pte.js';
+import { formatPte as describePte, isPresent, isWritable, PTE_DEVMAP, PTE_DIRTY, PTE_WRITE, pteKind, pteTarget, ZERO_PFN } from '../pte.js';
 import { buildFault, FAULT_FLAG_WRITE, FAULT_LOCALS, type FaultSite, VM_FAULT_ERROR } from './fault.js';
 import { mmap_read_lock, mmap_read_unlock } from '../kernel/locking.js';
 
@@ -66,6 +66,18 @@ export function buildAccess(b: ProgramBuilder, m: number, a: number, write: bool
       }
     }
     const pte = k.pte(m, a);
+    if (pteKind(pte) === PTE_DEVMAP) {
+      // A DAX mapping (up to 6.14): present to the MMU, the persistent memory itself; a store needs a writable one.
+      if (write && pte & PTE_WRITE) {
+        k.setPageWord(pteTarget(pte), PG_DATA, value);
+        if (k.narrate) k.note(`store ${value} into device pfn ${pteTarget(pte)} through a DAX mapping`);
+        return DONE;
+      }
+      if (!write) {
+        if (k.narrate) k.note(`load ${k.pageWord(pteTarget(pte), PG_DATA)} from device pfn ${pteTarget(pte)} through a DAX mapping`);
+        return DONE;
+      }
+    }
     if (write && isWritable(pte)) {
       k.setPageWord(pteTarget(pte), PG_DATA, value);
       k.setPte(m, a, pte | PTE_DIRTY);
