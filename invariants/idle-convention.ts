@@ -9,9 +9,8 @@
  * which the release's put path wakes the waiters. The RFC left the page at 1
  * and the tests at 1 but woke at 0: violated in its initial state.
  */
-import { gupKind, gupPfn } from '../model/gup.js';
+import { deviceHolders } from '../model/kernel/memremap.js';
 import { PG_REF } from '../model/layout.js';
-import { mapsNormalPage, pteTarget } from '../model/pte.js';
 import type { MMInvariant } from './invariant.js';
 
 export const idleConvention: MMInvariant = {
@@ -25,7 +24,8 @@ export const idleConvention: MMInvariant = {
     if (v.world.fsdaxIdle < 0) return null;
     for (let d = 1; d <= v.devFrames; d++) {
       const pfn = v.frames + d;
-      if (held(v, pfn)) continue;
+      const h = deviceHolders(v, pfn);
+      if (h.maps + h.gup + h.held > 0) continue;
       const ref = v.pageWord(pfn, PG_REF);
       if (ref !== v.world.fsdaxIdle || ref !== v.world.fsdaxWakeAt)
         return `pfn ${pfn} is held by nothing at _refcount ${ref}; the idle tests (dax_busy_page, break_layouts) expect ${v.world.fsdaxIdle}, the put path wakes at ${v.world.fsdaxWakeAt}`;
@@ -33,12 +33,3 @@ export const idleConvention: MMInvariant = {
     return null;
   },
 };
-
-/** A PTE that takes a reference, a GUP reference or a thread holds pfn. */
-function held(v: Parameters<MMInvariant['check']>[0], pfn: number): boolean {
-  for (let m = 0; m < v.mms; m++) for (let a = 0; a < v.addrs; a++) if (mapsNormalPage(v.pte(m, a)) && pteTarget(v.pte(m, a)) === pfn) return true;
-  for (let g = 0; g < v.gupSlots; g++) if (gupKind(v.gup(g)) !== 0 && gupPfn(v.gup(g)) === pfn) return true;
-  const h = v.threadHeld;
-  for (let i = 0; i < h.length; i++) if (h.pfnAt(v.s, i) === pfn) return true;
-  return false;
-}

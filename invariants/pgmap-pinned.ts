@@ -7,7 +7,7 @@
  * reference in bulk and dropped it in bulk in memunmap_pages, so it could
  * return with pages still mapped; 6.1 takes one per allocated page.
  */
-import { PGMAP_FREED, PGMAP_GHOST_UAF } from '../model/kernel/memremap.js';
+import { PGMAP_FREED, PGMAP_GHOST_UAF, pgmapRef, pgmapState } from '../model/kernel/memremap.js';
 import { PG_DEVFREE } from '../model/layout.js';
 import type { MMInvariant } from './invariant.js';
 
@@ -20,9 +20,8 @@ export const pgmapPinned: MMInvariant = {
   defaultScenario: 'device-memunmap-in-use',
   check(v) {
     if (!v.world.devPrivate) return null;
-    const base = v.L.bases.pgmap![0]!;
-    const ref = v.s[base + v.L.fieldOffsets.pgmap!.ref!]!;
-    const state = v.s[base + v.L.fieldOffsets.pgmap!.state!]!;
+    const ref = v.s[pgmapRef(v)]!;
+    const state = v.s[pgmapState(v)]!;
     if (state & PGMAP_GHOST_UAF) return 'the pgmap was used after its driver freed it (page->pgmap->ops: a use after free)';
     let inUse = 0;
     let first = 0;

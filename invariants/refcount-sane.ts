@@ -15,8 +15,8 @@
 import { GUP_NONE, gupKind, gupPfn, gupRefs } from '../model/gup.js';
 import { PG_DEVFREE, PG_REF, PG_SWAPCACHE, PG_THP } from '../model/layout.js';
 import { pmdMigrationPfn } from '../model/objects.js';
-import { devprivCounts } from '../model/kernel/memremap.js';
-import { mapsNormalPage, PTE_DEVPRIV, PTE_MIGRATION, PTE_PRESENT, PTE_SPECIAL, PTE_SWAP, pteKind, pteTarget } from '../model/pte.js';
+import { deviceHolders, devprivCounts } from '../model/kernel/memremap.js';
+import { PTE_MIGRATION, PTE_PRESENT, PTE_SPECIAL, PTE_SWAP, pteKind, pteTarget } from '../model/pte.js';
 import type { MMInvariant } from './invariant.js';
 
 export const refcountSane: MMInvariant = {
@@ -131,16 +131,7 @@ export const refcountSane: MMInvariant = {
 function deviceProblem(v: Parameters<MMInvariant['check']>[0]): string | null {
   for (let d = 1; d <= v.devFrames; d++) {
     const pfn = v.frames + d;
-    let maps = 0;
-    for (let m = 0; m < v.mms; m++)
-      for (let a = 0; a < v.addrs; a++) {
-        const e = v.pte(m, a);
-        if ((mapsNormalPage(e) || pteKind(e) === PTE_DEVPRIV) && pteTarget(e) === pfn) maps++;
-      }
-    let gup = 0;
-    for (let g = 0; g < v.gupSlots; g++) if (gupKind(v.gup(g)) !== GUP_NONE && gupPfn(v.gup(g)) === pfn) gup += gupRefs(v.gup(g));
-    let held = 0;
-    for (let i = 0; i < v.threadHeld.length; i++) if (v.threadHeld.pfnAt(v.s, i) === pfn) held++;
+    const { maps, gup, held } = deviceHolders(v, pfn);
     // A device-private page on the driver's free list sits at its free count; an allocated one has its base (1 up to 5.17).
     const free = v.world.devPrivate && v.pageTest(pfn, PG_DEVFREE);
     const counts = v.world.devPrivate ? devprivCounts(v) : null;

@@ -6,10 +6,8 @@
  * page that ->page_free already put back: the race 16ce101db85d closed in
  * 6.1, and memunmap_pages' page_free of a page in use up to 5.17).
  */
-import { gupKind, gupPfn } from '../model/gup.js';
-import { devprivCounts, PGMAP_GHOST_FREE_PAGE } from '../model/kernel/memremap.js';
+import { deviceHolders, devprivCounts, PGMAP_GHOST_FREE_PAGE, pgmapState } from '../model/kernel/memremap.js';
 import { PG_DEVFREE, PG_REF } from '../model/layout.js';
-import { pteTarget } from '../model/pte.js';
 import type { MMInvariant } from './invariant.js';
 
 export const zoneDeviceFreeCount: MMInvariant = {
@@ -21,18 +19,15 @@ export const zoneDeviceFreeCount: MMInvariant = {
   defaultScenario: 'device-private-fault-race',
   check(v) {
     if (!v.world.devPrivate) return null;
-    const state = v.s[v.L.bases.pgmap![0]! + v.L.fieldOffsets.pgmap!.state!]!;
+    const state = v.s[pgmapState(v)]!;
     if (state & PGMAP_GHOST_FREE_PAGE) return "a fault's migrate_to_ram used a device page that ->page_free had put back on the driver's free list";
     const { free } = devprivCounts(v);
     for (let d = 1; d <= v.devFrames; d++) {
       const pfn = v.frames + d;
       if (!v.pageTest(pfn, PG_DEVFREE)) continue;
-      for (let m = 0; m < v.mms; m++)
-        for (let a = 0; a < v.addrs; a++) {
-          const e = v.pte(m, a);
-          if (e & 1 && pteTarget(e) === pfn) return `pfn ${pfn} is on the driver's free list but ${v.addrName(m, a)} still maps it`;
-        }
-      for (let g = 0; g < v.gupSlots; g++) if (gupKind(v.gup(g)) !== 0 && gupPfn(v.gup(g)) === pfn) return `pfn ${pfn} is on the driver's free list but a GUP reference holds it`;
+      const h = deviceHolders(v, pfn);
+      if (h.maps) return `pfn ${pfn} is on the driver's free list but ${h.maps} entr${h.maps === 1 ? 'y' : 'ies'} still map it`;
+      if (h.gup) return `pfn ${pfn} is on the driver's free list but a GUP reference holds it`;
       if (v.pageWord(pfn, PG_REF) !== free) return `pfn ${pfn} is on the driver's free list at _refcount ${v.pageWord(pfn, PG_REF)}, not ${free}`;
     }
     return null;

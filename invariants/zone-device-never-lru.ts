@@ -6,7 +6,7 @@
  * page allocator's free path (free_frame) meets a device page, whatever put
  * led there (the mutant devpriv-put-to-buddy is one).
  */
-import { PGMAP_GHOST_BUDDY } from '../model/kernel/memremap.js';
+import { PGMAP_GHOST_BUDDY, pgmapState } from '../model/kernel/memremap.js';
 import type { MMInvariant } from './invariant.js';
 
 export const zoneDeviceNeverLru: MMInvariant = {
@@ -18,7 +18,7 @@ export const zoneDeviceNeverLru: MMInvariant = {
   defaultScenario: 'device-private-fault-race',
   check(v) {
     if (!v.devFrames || !v.L.bases.pgmap?.length) return null;
-    const state = v.s[v.L.bases.pgmap[0]! + v.L.fieldOffsets.pgmap!.state!]!;
+    const state = v.s[pgmapState(v)]!;
     return state & PGMAP_GHOST_BUDDY ? 'a device page was freed to the page allocator (__free_pages), where the LRU and the buddy lists may take it' : null;
   },
 };

@@ -6,9 +6,10 @@
  * from 6.15 (38607c62b34b). Read in 5.7.14, 5.17-rc5, 5.18.12, 5.19, 6.1.15,
  * 6.2, 6.14 and 6.15.4 (docs/source-reading/zone-device.md).
  */
-import type { Kernel } from '../kernel.js';
+import { GUP_NONE, gupKind, gupPfn, gupRefs } from '../gup.js';
+import type { Kernel, StateView } from '../kernel.js';
 import { PG_ANON, PG_DATA, PG_DEVFREE, PG_FLAGS, PG_MAPPING, PG_REF } from '../layout.js';
-import { PTE_DEVPRIV, PTE_PRESENT, PTE_SPECIAL, PTE_WRITE, pteDevPrivate, pteKind, ptePresent, pteTarget } from '../pte.js';
+import { mapsNormalPage, PTE_DEVPRIV, PTE_PRESENT, PTE_SPECIAL, PTE_WRITE, pteDevPrivate, pteKind, ptePresent, pteTarget } from '../pte.js';
 import { alloc_page, get_page, put_page } from './page_alloc.js';
 import { page_remove_rmap } from './rmap.js';
 import { WAITQ_PGMAP, WAITQ_VAR, waitKey } from '../locks.js';
@@ -91,8 +92,29 @@ export const PGMAP_GHOST_FREE_PAGE = 8;
 /** Ghost bit: a device page was handed to the page allocator (zone-device-never-lru). */
 export const PGMAP_GHOST_BUDDY = 16;
 
-export const pgmapRef = (k: Kernel): number => k.L.bases.pgmap![0]! + k.L.fieldOffsets.pgmap!.ref!;
-export const pgmapState = (k: Kernel): number => k.L.bases.pgmap![0]! + k.L.fieldOffsets.pgmap!.state!;
+/** Word offsets of the pgmap's reference and state (a world with a device). */
+export const pgmapRef = (v: StateView): number => v.L.bases.pgmap![0]! + v.L.fieldOffsets.pgmap!.ref!;
+export const pgmapState = (v: StateView): number => v.L.bases.pgmap![0]! + v.L.fieldOffsets.pgmap!.state!;
+
+/**
+ * Who holds device page pfn (cold path: the invariants): the PTEs that take
+ * a reference (a normal present PTE - 6.15's DAX mapping - or a
+ * device-private entry), its GUP references (their counts) and the thread
+ * locals that hold it.
+ */
+export function deviceHolders(v: StateView, pfn: number): { maps: number; gup: number; held: number } {
+  let maps = 0;
+  for (let m = 0; m < v.mms; m++)
+    for (let a = 0; a < v.addrs; a++) {
+      const e = v.pte(m, a);
+      if ((mapsNormalPage(e) || pteKind(e) === PTE_DEVPRIV) && pteTarget(e) === pfn) maps++;
+    }
+  let gup = 0;
+  for (let g = 0; g < v.gupSlots; g++) if (gupKind(v.gup(g)) !== GUP_NONE && gupPfn(v.gup(g)) === pfn) gup += gupRefs(v.gup(g));
+  let held = 0;
+  for (let i = 0; i < v.threadHeld.length; i++) if (v.threadHeld.pfnAt(v.s, i) === pfn) held++;
+  return { maps, gup, held };
+}
 export const pgmapLife = (k: Kernel): number => k.s[pgmapState(k)]! & 3;
 export function pgmapGhost(k: Kernel, bit: number): void {
   k.s[pgmapState(k)] = k.s[pgmapState(k)]! | bit;
@@ -104,9 +126,8 @@ export function pgmapGhost(k: Kernel, bit: number): void {
  * reference (a free page 1 -> 0, a page in use one down), so once the pgmap
  * is killed both are one lower.
  */
-export function devprivCounts(v: { world: { devFreeCount: number; devBase: number }; s: Int32Array; L: Kernel['L'] }): { free: number; base: number } {
-  const o = v.L.bases.pgmap![0]! + v.L.fieldOffsets.pgmap!.state!;
-  const down = v.world.devBase === 1 && (v.s[o]! & 3) !== PGMAP_ALIVE ? 1 : 0;
+export function devprivCounts(v: StateView): { free: number; base: number } {
+  const down = v.world.devBase === 1 && (v.s[pgmapState(v)]! & 3) !== PGMAP_ALIVE ? 1 : 0;
   return { free: v.world.devFreeCount - down, base: v.world.devBase - down };
 }
 
