@@ -113,13 +113,13 @@ export function do_set_pmd(k: Kernel, t: number, m: number, folio: number, writa
  * of the release, page_remove_rmap(compound), the mapping's reference put
  * (the page cache keeps the THP).
  */
-function zap_file_huge_pmd(k: Kernel, m: number, folio: number): void {
-  k.s[k.L.pmd(m)] = 0;
+function zap_file_huge_pmd(k: Kernel, m: number, folio: number, who = 'zap_huge_pmd'): void {
+  k.s[k.L.pmd(m)] = 0; // huge -> none: no PTE table is lost (no F4 question)
   const counter = k.fn.file_thp_counter(k, folio);
   page_remove_rmap(k, folio, true);
   k.addRss(m, counter, -hugeNr(k));
   put_page(k, folio);
-  if (k.narrate) k.note(`zap_huge_pmd: the huge pmd of page-cache THP pfn ${folio} cleared, ${RSS_NAMES[counter]}-${hugeNr(k)}`);
+  if (k.narrate) k.note(`${who}: the huge pmd of page-cache THP pfn ${folio} cleared, ${RSS_NAMES[counter]}-${hugeNr(k)}`);
 }
 
 /** zap_huge_pmd: the huge pmd cleared under pmd_lock, its table withdrawn and freed, the folio unmapped and put. */
@@ -211,13 +211,8 @@ export function __split_huge_pmd_locked(k: Kernel, t: number, m: number, refAdd:
   if (!pmdIsHuge(w)) return;
   const folio = pmdHugePfn(w);
   if (folio && !k.pageTest(folio, PG_ANON)) {
-    // !vma_is_anonymous: pmdp_huge_clear_flush_notify, and the pages are faulted in again later (4.8-6.2).
-    const counter = k.fn.file_thp_counter(k, folio);
-    set_pmd(k, t, m, 0);
-    page_remove_rmap(k, folio, true);
-    put_page(k, folio);
-    k.addRss(m, counter, -hugeNr(k));
-    if (k.narrate) k.note(`__split_huge_pmd: a page-cache THP (pfn ${folio}): the huge pmd is cleared, not split (the pages fault in again), ${RSS_NAMES[counter]}-${hugeNr(k)}`);
+    // !vma_is_anonymous: pmdp_huge_clear_flush_notify, as zap_huge_pmd does; the pages are faulted in again later (4.8-6.2).
+    zap_file_huge_pmd(k, m, folio, '__split_huge_pmd of a page-cache THP (not split: the pages fault in again)');
     return;
   }
   const table = pgtable_trans_huge_withdraw(k, m);
