@@ -211,13 +211,14 @@ export class MMModel implements Model {
       fileDax: files.map((f) => !!f.dax),
       fileHuge: files.map((f) => !!f.huge),
       fileFsdax: files.map((f) => !!f.fsdax),
-      fsdaxIdle: scenario.device?.type === 'fsdax' ? (variant.switches.has('fsdax-refcount-zero') ? 0 : 1) : -1,
+      fsdaxIdle: scenario.device?.type === 'fsdax' ? fn.put_devmap_page.idle : -1,
       // The count the release's put path wakes at, as its implementation declares it (model/kernel/memremap.ts).
       fsdaxWakeAt: scenario.device?.type === 'fsdax' ? fn.put_devmap_page.wakeAt : -1,
       fsdaxMapsRefcounted: variant.switches.has('fsdax-refcount-zero'),
       devPrivate: scenario.device?.type === 'private',
-      devFreeCount: variant.switches.has('device-private-zero') ? 0 : 1,
-      devBase: variant.switches.has('zone-device-refcount') ? 0 : 1,
+      // The counts the release's put path keeps (model/kernel/memremap.ts), as for fsdaxWakeAt.
+      devFreeCount: fn.put_devpriv_page.freeCount,
+      devBase: fn.put_devpriv_page.base,
       memcgV1: scenario.reclaim === 'memcg-v1',
       oom: scenario.reclaim === 'oom',
       directReclaim: scenario.reclaim === 'direct',
@@ -453,7 +454,7 @@ export class MMModel implements Model {
         k.setPageWord(k.frames + d, PG_REF, this.world.devFreeCount);
         k.setPageWord(k.frames + d, PG_FLAGS, PG_DEVFREE);
       }
-      if (!this.variant.switches.has('device-private-zero')) s[pgmapRef(k)] = k.devFrames;
+      if (this.world.devFreeCount !== 0) s[pgmapRef(k)] = k.devFrames; // per allocated page instead when free pages sit at 0 (6.1: devpriv_alloc_page)
     } else for (let d = 1; d <= k.devFrames; d++) k.setPageWord(k.frames + d, PG_REF, this.world.fsdaxIdle);
     for (const p of sc.pages) {
       const v = this.world.vmaOfAddr[p.addr]!;

@@ -60,7 +60,7 @@ export interface KernelFunctions {
   wake_up_rwsem: typeof locking.wake_up_rwsem_5_7;
   // mm/memremap.c, mm/swap.c, mm/gup.c: the put paths of a ZONE_DEVICE page
   put_devmap_page: memremap.PutFsdaxPage;
-  put_devpriv_page: memremap.PutDevmapPage;
+  put_devpriv_page: memremap.PutDevprivPage;
   // mm/vmscan.c, mm/rmap.c:try_to_unmap_one
   shrink_page_list_keeps_pinned: vmscan.ShrinkPageListKeepsPinned;
   swap_pte_exclusive: vmscan.SwapPteExclusive;

@@ -18,8 +18,12 @@ import { wake_up } from './locking.js';
 /** Drops refs references on device page pfn: put_page (unpin false), or unpin_user_page / gup_put_folio (unpin true). */
 export type PutDevmapPage = (k: Kernel, pfn: number, refs: number, unpin: boolean) => void;
 /** An FS_DAX put path and the count at which it wakes the break_layouts waiters (idle-convention reads it from here). */
-export type PutFsdaxPage = PutDevmapPage & { readonly wakeAt: number };
-const wakingAt = (wakeAt: number, put: PutDevmapPage): PutFsdaxPage => Object.assign(put, { wakeAt });
+export type PutFsdaxPage = PutDevmapPage & { readonly wakeAt: number; readonly idle: number };
+/** The put path with its facts: the count it wakes at, and the idle page's count, which break_layouts waits for. */
+const wakingAt = (wakeAt: number, idle: number, put: PutDevmapPage): PutFsdaxPage => Object.assign(put, { wakeAt, idle });
+/** A device-private put path and its release's counts: a page on the free list, and an allocated page's base beyond its holders. */
+export type PutDevprivPage = PutDevmapPage & { readonly freeCount: number; readonly base: number };
+const counting = (freeCount: number, base: number, put: PutDevmapPage): PutDevprivPage => Object.assign(put, { freeCount, base });
 
 function sub(k: Kernel, pfn: number, refs: number): number {
   const left = k.pageWord(pfn, PG_REF) - refs;
@@ -40,7 +44,7 @@ function wake_up_var(k: Kernel, pfn: number, what: string): void {
  * which for a page that is not device-private only does
  * wake_up_var(&page->_refcount); at 0 __put_page drops the pgmap reference.
  */
-export const put_devmap_page_5_7: PutFsdaxPage = wakingAt(1, (k, pfn, refs) => {
+export const put_devmap_page_5_7: PutFsdaxPage = wakingAt(1, 1, (k, pfn, refs) => {
   if (sub(k, pfn, refs) === put_devmap_page_5_7.wakeAt) wake_up_var(k, pfn, 'put_devmap_managed_page: _refcount 1: free_devmap_managed_page');
 });
 
@@ -50,19 +54,19 @@ export const put_devmap_page_5_7: PutFsdaxPage = wakingAt(1, (k, pfn, refs) => {
  * unpin_user_page -> gup_put_folio is folio_put_refs alone: an FS_DAX page
  * unpinned to 1 wakes nobody (fixed by f4f451a16dd1 in 5.19).
  */
-export const put_devmap_page_5_18: PutFsdaxPage = wakingAt(1, (k, pfn, refs, unpin) => {
+export const put_devmap_page_5_18: PutFsdaxPage = wakingAt(1, 1, (k, pfn, refs, unpin) => {
   const left = sub(k, pfn, refs);
   if (left === put_devmap_page_5_18.wakeAt && !unpin) wake_up_var(k, pfn, '__put_devmap_managed_page: _refcount 1');
   else if (left === put_devmap_page_5_18.wakeAt && k.narrate) k.note(`gup_put_folio: folio_put_refs(${refs}): _refcount 1, and no wake_up_var (d8ddc099c6b3)`);
 });
 
 /** 5.19-6.14 (f4f451a16dd1): put_page and gup_put_folio both through __put_devmap_managed_page_refs: at 1, wake_up_var. */
-export const put_devmap_page_5_19: PutFsdaxPage = wakingAt(1, (k, pfn, refs, unpin) => {
+export const put_devmap_page_5_19: PutFsdaxPage = wakingAt(1, 1, (k, pfn, refs, unpin) => {
   if (sub(k, pfn, refs) === put_devmap_page_5_19.wakeAt) wake_up_var(k, pfn, `${unpin ? 'gup_put_folio' : 'put_page'} -> __put_devmap_managed_page_refs: _refcount 1`);
 });
 
 /** 6.15 (38607c62b34b): folio_put_refs; at 0 free_zone_device_folio, whose FS_DAX case is wake_up_var(&folio->page). */
-export const put_devmap_page_6_15: PutFsdaxPage = wakingAt(0, (k, pfn, refs) => {
+export const put_devmap_page_6_15: PutFsdaxPage = wakingAt(0, 0, (k, pfn, refs) => {
   if (sub(k, pfn, refs) === put_devmap_page_6_15.wakeAt) wake_up_var(k, pfn, 'folio_put: _refcount 0: free_zone_device_folio (MEMORY_DEVICE_FS_DAX)');
 });
 
@@ -73,7 +77,7 @@ export const put_devmap_page_6_15: PutFsdaxPage = wakingAt(0, (k, pfn, refs) => 
  * waiters; an idle FS_DAX page still sits at 1, and break_layouts still
  * waits for 1 (Dan Williams's objection, seed 002).
  */
-export const put_devmap_page_rfc: PutFsdaxPage = wakingAt(0, (k, pfn, refs) => {
+export const put_devmap_page_rfc: PutFsdaxPage = wakingAt(0, 1, (k, pfn, refs) => {
   const left = sub(k, pfn, refs);
   if (left === put_devmap_page_rfc.wakeAt) wake_up_var(k, pfn, 'RFC: put_page_testzero: _refcount 0: __put_page -> free_devmap_managed_page');
   else if (k.narrate) k.note(`RFC: put_page_testzero: _refcount ${left}, not 0: no free_devmap_managed_page, no wake_up_var`);
@@ -151,23 +155,23 @@ function page_free(k: Kernel, pfn: number): void {
  * (device-private: page->mapping = NULL, ->page_free), at 0 __put_page ->
  * put_dev_pagemap (the page's share of the pgmap reference).
  */
-export const put_devpriv_page_5_7: PutDevmapPage = (k, pfn, refs) => {
+export const put_devpriv_page_5_7: PutDevprivPage = counting(1, 1, (k, pfn, refs) => {
   const left = sub(k, pfn, refs);
   if (left === 1) page_free(k, pfn);
   else if (left === 0) put_dev_pagemap(k);
-};
+});
 /** 5.18 (27674ef6c73f): at 0 free_zone_device_page: ->page_free, then set_page_count(1): the free page sits at 1. */
-export const put_devpriv_page_5_18: PutDevmapPage = (k, pfn, refs) => {
+export const put_devpriv_page_5_18: PutDevprivPage = counting(1, 0, (k, pfn, refs) => {
   if (sub(k, pfn, refs) !== 0) return;
   page_free(k, pfn);
-  k.setPageWord(pfn, PG_REF, 1);
-};
+  k.setPageWord(pfn, PG_REF, put_devpriv_page_5_18.freeCount);
+});
 /** 6.1 (ef233450898f, 0dc45ca1ce18): at 0 free_zone_device_page: ->page_free, put_dev_pagemap; the free page stays at 0. */
-export const put_devpriv_page_6_1: PutDevmapPage = (k, pfn, refs) => {
+export const put_devpriv_page_6_1: PutDevprivPage = counting(0, 0, (k, pfn, refs) => {
   if (sub(k, pfn, refs) !== 0) return;
   page_free(k, pfn);
   put_dev_pagemap(k);
-};
+});
 
 /**
  * The driver takes a page off its free list (dmirror_devmem_alloc_page,

@@ -75,12 +75,17 @@ const zapSkipsMigration =
 export const MUTANT_IMPLEMENTATIONS: Record<Exclude<MutantName, ProgramMutant>, Replacement<KernelFunctionName>> = {
   'fork-keeps-exclusive': replacement('page_try_dup_anon_rmap', () => forkKeepsExclusive),
   // The last put of a device-private page taken for an ordinary page's: __free_pages, not free_zone_device_page.
-  'devpriv-put-to-buddy': replacement('put_devpriv_page', (orig) => (k, pfn, refs, unpin) => {
-    if (k.pageWord(pfn, PG_REF) - refs !== 0) return orig(k, pfn, refs, unpin);
-    k.setPageWord(pfn, PG_REF, 0);
-    if (k.narrate) k.note(`MUTANT: pfn ${pfn} reaches 0 and goes to __free_pages`);
-    __free_pages(k, pfn);
-  }),
+  'devpriv-put-to-buddy': replacement('put_devpriv_page', (orig) =>
+    Object.assign(
+      (k: Kernel, pfn: number, refs: number, unpin: boolean) => {
+        if (k.pageWord(pfn, PG_REF) - refs !== 0) return orig(k, pfn, refs, unpin);
+        k.setPageWord(pfn, PG_REF, 0);
+        if (k.narrate) k.note(`MUTANT: pfn ${pfn} reaches 0 and goes to __free_pages`);
+        __free_pages(k, pfn);
+      },
+      { freeCount: orig.freeCount, base: orig.base },
+    ),
+  ),
   // A driver that releases its DMA pin with put_page: one reference dropped, not GUP_PIN_COUNTING_BIAS.
   'devmap-unpin-put-page': replacement('put_devmap_page', (orig) =>
     Object.assign(
@@ -88,7 +93,7 @@ export const MUTANT_IMPLEMENTATIONS: Record<Exclude<MutantName, ProgramMutant>, 
         if (unpin && k.narrate) k.note(`MUTANT: the pin is released with put_page: _refcount -= 1, not ${refs}`);
         orig(k, pfn, unpin ? 1 : refs, false);
       },
-      { wakeAt: orig.wakeAt },
+      { wakeAt: orig.wakeAt, idle: orig.idle },
     ),
   ),
   'fork-shares-pinned': replacement('copy_present_pte_needs_copy', () => () => false),
