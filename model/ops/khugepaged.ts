@@ -74,6 +74,15 @@ import { PTE_NONE, PTE_PRESENT, PTE_SPECIAL, PTE_WRITE, pteKind, pteTarget } fro
 
 const KHUGEPAGED = 'mm/khugepaged.c';
 
+/**
+ * khugepaged_scan_mm_slot's mmap_lock: down_read (sleeps: SLEEP) up to 4.15, down_read_trylock from 4.16 (false: the mm
+ * is busy and skipped). True when held.
+ */
+function khugepagedScanLock(b: ProgramBuilder): (k: Kernel, t: number, m: number) => boolean | typeof SLEEP {
+  if (b.has('khugepaged-scan-trylock')) return (k, t, m) => mmap_read_trylock(k, t, m);
+  return (k, t, m) => mmap_read_lock(k, t, m) || SLEEP;
+}
+
 /** Why a PTE range cannot be collapsed (khugepaged's SCAN_* results), or null. */
 function scanProblem(k: Kernel, m: number, addrs: readonly number[], ignorePins: boolean): string | null {
   let writable = false;
@@ -110,11 +119,12 @@ export function buildCollapse(b: ProgramBuilder, m: number, vma: number, addrs: 
   };
   const live = (k: Kernel): boolean => k.mmState(m) === MM_LIVE && (k.s[k.L.vma(m, vma)]! & VMA_PRESENT) !== 0;
 
-  const scanTrylock = b.has('khugepaged-scan-trylock');
+  const scanLock = khugepagedScanLock(b);
   b.define(SCAN, 'khugepaged_scan_pmd', `${KHUGEPAGED}:khugepaged_scan_mm_slot -> khugepaged_scan_pmd -> collapse_huge_page (4.8-6.2; mm/huge_memory.c before)`, (k, t) => {
     if (!live(k)) return giveUp(k, t, 'khugepaged_test_exit / no VMA');
-    if (!scanTrylock && !mmap_read_lock(k, t, m)) return SLEEP; // down_read up to 4.15
-    if (scanTrylock && !mmap_read_trylock(k, t, m)) return giveUp(k, t, 'mmap_read_trylock fails (the mm is busy): skipped');
+    const locked = scanLock(k, t, m);
+    if (locked === SLEEP) return SLEEP;
+    if (!locked) return giveUp(k, t, 'mmap_read_trylock fails (the mm is busy): skipped');
     const table = pmdTable(k.s[k.L.pmd(m)]!);
     const problem = table ? scanProblem(k, m, addrs, false) : `the pmd is ${k.s[k.L.pmd(m)] ? 'huge (SCAN_PMD_MAPPED)' : 'none (SCAN_PMD_NULL)'}`;
     mmap_read_unlock(k, t, m);
@@ -262,11 +272,12 @@ export function buildCollapseFile(b: ProgramBuilder, m: number, f: number, addrs
     return DONE;
   };
 
-  const scanTrylock = b.has('khugepaged-scan-trylock');
+  const scanLock = khugepagedScanLock(b);
   b.define(SCAN, 'khugepaged_scan_file', `${KHUGEPAGED}:khugepaged_scan_mm_slot -> khugepaged_scan_file (khugepaged_scan_shmem before 5.4; 4.8-6.2)`, (k, t) => {
     if (!live(k, m)) return giveUp(k, t, 'khugepaged_test_exit / no VMA');
-    if (!scanTrylock && !mmap_read_lock(k, t, m)) return SLEEP; // down_read up to 4.15
-    if (scanTrylock && !mmap_read_trylock(k, t, m)) return giveUp(k, t, 'mmap_read_trylock fails (the mm is busy): skipped');
+    const locked = scanLock(k, t, m);
+    if (locked === SLEEP) return SLEEP;
+    if (!locked) return giveUp(k, t, 'mmap_read_trylock fails (the mm is busy): skipped');
     mmap_read_unlock(k, t, m); // "mmap_read_unlock(mm); ... khugepaged_scan_file(...)"
     let present = 0;
     for (let i = 0; i < nr; i++) {
