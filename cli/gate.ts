@@ -6,7 +6,8 @@
  * verdict differs from what was expected - a "violated" that now holds is a
  * failure too: the bug moved.
  */
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { loadInvariantFiles } from '../invariants/invariant-file.js';
@@ -104,10 +105,20 @@ export interface GateOptions {
   signal?: AbortSignal;
   /** Every check strict (check --strict). */
   strict?: boolean;
+  /** Run shard i of n (1-based): a deterministic share of the rows, balanced by their recorded cost. */
+  shard?: { i: number; n: number };
+  /** Each row's cost in seconds, by label (--costs; default: the config's name with .costs.json, when it exists). */
+  costs?: string;
+  /** Write each row's cost here after the run (--record-costs). */
+  recordCosts?: string;
+  /** Write the machine-readable results here (--results), for `mmcheck gate merge`. */
+  results?: string;
 }
 
 /** One (check, kernel) pair. */
 interface Row {
+  /** Its place among all the config's rows (0-based): names its trace file, orders merged shards. */
+  index: number;
   label: string;
   check: CheckSpec;
   path: string;
@@ -120,7 +131,7 @@ interface Row {
 type Got = CheckVerdict | 'interrupted' | 'error';
 
 interface RowResult {
-  row: Row;
+  row: Pick<Row, 'index' | 'label'> & { check: Pick<CheckSpec, 'name' | 'scenario' | 'expect'> };
   got: Got;
   ok: boolean;
   states: number;
@@ -219,7 +230,7 @@ function planRows(cfg: GateConfig, opts: GateOptions): Row[] {
       }
       // A check of nothing is a mistake in the config, not a verdict.
       if (p.runs.length === 0) throw new UsageError(`${opts.config}: ${path}: ${p.notApplicable.map((n) => `${n.invariant} does not apply: ${n.reason}`).join('; ')}`);
-      rows.push({ label, check: c, path, kernel, req, plan: p });
+      rows.push({ index: rows.length, label, check: c, path, kernel, req, plan: p });
     });
   });
   const only = opts.only;
@@ -236,7 +247,8 @@ function gateVerdict(o: RunOutcome): CheckVerdict {
   return o.verdict;
 }
 
-async function runRow(row: Row, index: number, opts: GateOptions, traceDir: string): Promise<RowResult> {
+async function runRow(row: Row, opts: GateOptions, traceDir: string): Promise<RowResult> {
+  const index = row.index;
   const t0 = performance.now();
   let outcomes: RunOutcome[];
   try {
@@ -295,7 +307,7 @@ async function runAll(rows: Row[], opts: GateOptions, traceDir: string, onDone: 
         results[i] = { row: rows[i]!, got: 'interrupted', ok: false, states: 0, seconds: 0, detail: 'not run: interrupted' };
         continue;
       }
-      results[i] = await runRow(rows[i]!, i, opts, traceDir);
+      results[i] = await runRow(rows[i]!, opts, traceDir);
       onDone(results[i]!);
     }
   };
@@ -307,8 +319,9 @@ export async function gate(opts: GateOptions): Promise<{ code: number; out: stri
   const cfg = readGateConfig(opts.config);
   const base = dirname(resolve(opts.config));
   await loadInvariantFiles((cfg.invariantsFiles ?? []).map((f) => (isAbsolute(f) ? f : join(base, f))));
-  const rows = planRows(cfg, opts);
-  if (rows.length === 0) throw new UsageError(`--only ${opts.only}: no check matches`);
+  const all = planRows(cfg, opts);
+  if (all.length === 0) throw new UsageError(`--only ${opts.only}: no check matches`);
+  const rows = opts.shard ? shardRows(all, opts.shard, readCosts(opts)) : all;
   const traceDir = opts.traces ?? 'mmcheck-gate-traces';
   const t0 = performance.now();
   let done = 0;
@@ -318,10 +331,35 @@ export async function gate(opts: GateOptions): Promise<{ code: number; out: stri
   });
   if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
   const wall = (performance.now() - t0) / 1000;
+  const lost: string[] = [];
+  if (opts.results) {
+    const doc: ShardResults = {
+      mmcheckGateResults: 1,
+      config: opts.config,
+      configSha256: configHash(opts.config),
+      rows: all.length,
+      shard: opts.shard ?? { i: 1, n: 1 },
+      wall,
+      results: results.map(flatResult),
+    };
+    writeOrFail(lost, opts.results, `${JSON.stringify(doc, null, 2)}\n`);
+  }
+  if (opts.recordCosts) writeOrFail(lost, opts.recordCosts, `${JSON.stringify(Object.fromEntries(results.map((r) => [r.row.label, Number(r.seconds.toFixed(3))])), null, 2)}\n`);
+  const shardNote = opts.shard ? ` (shard ${opts.shard.i}/${opts.shard.n}: ${rows.length} of ${all.length} rows)` : '';
+  return report(results, opts, wall, lost, shardNote);
+}
+
+/** The table, counts, JUnit and Markdown of a gate run (or of merged shards), and its exit code. */
+function report(
+  results: RowResult[],
+  opts: Pick<GateOptions, 'config' | 'junit' | 'summary' | 'color' | 'signal'>,
+  wall: number,
+  lost: string[],
+  shardNote = '',
+): { code: number; out: string } {
   const failed = results.filter((r) => !r.ok);
   const interrupted = results.some((r) => r.got === 'interrupted');
-
-  const title = `mmcheck gate: ${printable(opts.config)}`;
+  const title = `mmcheck gate: ${printable(opts.config)}${shardNote}`;
   const counts = `${results.length - failed.length} of ${results.length} as expected, ${failed.length} different${interrupted ? ' (interrupted)' : ''}; ${wall.toFixed(1)} s`;
   const out = [title, table(results, opts.color), '', counts];
   for (const r of failed) {
@@ -330,22 +368,24 @@ export async function gate(opts: GateOptions): Promise<{ code: number; out: stri
     );
   }
   // Every report is written, whatever happened to the others; one that could not be is an error line and exit 6.
-  const lost: string[] = results.filter((r) => r.traceLost).map((r) => `error: ${printable(r.row.label)}: ${r.traceLost}`);
-  const writeOrFail = (file: string, text: string, append = false) => {
-    try {
-      if (append) appendFileSync(file, text);
-      else writeFileSync(file, text);
-    } catch (e) {
-      lost.push(`error: could not write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
-  };
-  if (opts.junit) writeOrFail(opts.junit, junit(results, opts.config, wall));
+  lost.unshift(...results.filter((r) => r.traceLost).map((r) => `error: ${printable(r.row.label)}: ${r.traceLost}`));
+  if (opts.junit) writeOrFail(lost, opts.junit, junit(results, opts.config, wall));
   const md = markdown(results, opts.config, counts);
-  if (opts.summary) writeOrFail(opts.summary, md);
-  if (process.env.GITHUB_STEP_SUMMARY) writeOrFail(process.env.GITHUB_STEP_SUMMARY, md, true);
+  if (opts.summary) writeOrFail(lost, opts.summary, md);
+  if (process.env.GITHUB_STEP_SUMMARY) writeOrFail(lost, process.env.GITHUB_STEP_SUMMARY, md, true);
   out.push(...lost);
   const code = interruptedCode(opts.signal) ?? (failed.length ? 1 : lost.length ? EXIT_OUTPUT_LOST : 0);
   return { code, out: out.join('\n') };
+}
+
+/** Writes a report; one that cannot be written is an error line in `lost` (and exit 6), whatever happens to the others. */
+function writeOrFail(lost: string[], file: string, text: string, append = false): void {
+  try {
+    if (append) appendFileSync(file, text);
+    else writeFileSync(file, text);
+  } catch (e) {
+    lost.push(`error: could not write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
 }
 
 function fmt(n: number): string {
@@ -410,4 +450,113 @@ function markdown(results: RowResult[], config: string, counts: string): string 
   for (const r of results) lines.push(`| ${r.ok ? '✅' : '❌'} | ${cell(r.row.label)} | ${r.row.check.expect} | ${r.got} | ${fmt(r.states)} | ${r.seconds.toFixed(2)} |`);
   lines.push('', '</details>', '');
   return lines.join('\n');
+}
+
+// ---- shards ----------------------------------------------------------------------------------
+
+/** The results file of a gate run or shard: what `mmcheck gate merge` reads. */
+interface ShardResults {
+  mmcheckGateResults: 1;
+  config: string;
+  configSha256: string;
+  /** Rows in the whole config (all shards). */
+  rows: number;
+  shard: { i: number; n: number };
+  wall: number;
+  results: FlatResult[];
+}
+
+type FlatResult = Omit<RowResult, 'row'> & { index: number; label: string; name?: string; scenario: string; expect: CheckSpec['expect'] };
+
+function flatResult(r: RowResult): FlatResult {
+  const { row, ...rest } = r;
+  return { index: row.index, label: row.label, ...(row.check.name ? { name: row.check.name } : {}), scenario: row.check.scenario, expect: row.check.expect, ...rest };
+}
+
+function configHash(file: string): string {
+  return createHash('sha256').update(readText(file, 'gate config')).digest('hex');
+}
+
+/** "i/N" with 1 <= i <= N. */
+export function parseShard(text: string): { i: number; n: number } {
+  const m = /^(\d{1,4})\/(\d{1,4})$/.exec(text.trim());
+  const i = Number(m?.[1]);
+  const n = Number(m?.[2]);
+  if (!m || n < 1 || i < 1 || i > n) throw new UsageError(`--shard must be i/N with 1 <= i <= N, e.g. 2/3; got "${text}"`);
+  return { i, n };
+}
+
+/** Each row's recorded cost (seconds), from --costs or the config's own .costs.json; {} when there is none. */
+function readCosts(opts: GateOptions): Record<string, number> {
+  const file = opts.costs ?? opts.config.replace(/(\.json)?$/, '.costs.json');
+  if (opts.costs === undefined && !existsSync(file)) return {};
+  try {
+    return checkJson(readText(file, 'gate costs'), file) as Record<string, number>;
+  } catch (e) {
+    if (e instanceof InputError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+/**
+ * Shard i of n: the rows, costliest first (ties in config order), each given
+ * to the shard with the least cost so far (the first such): the same rows
+ * on every machine. A row without a recorded cost counts as the median of
+ * those recorded (1 s when none is).
+ */
+export function shardRows<R extends { index: number; label: string }>(rows: R[], shard: { i: number; n: number }, costs: Record<string, number>): R[] {
+  const known = Object.values(costs)
+    .filter((x) => typeof x === 'number' && x >= 0)
+    .sort((a, b) => a - b);
+  const fallback = known.length ? known[Math.floor(known.length / 2)]! : 1;
+  const cost = (r: R) => (typeof costs[r.label] === 'number' ? costs[r.label]! : fallback);
+  const order = [...rows].sort((a, b) => cost(b) - cost(a) || a.index - b.index);
+  const load = new Array<number>(shard.n).fill(0);
+  const mine: R[] = [];
+  for (const r of order) {
+    let k = 0;
+    for (let j = 1; j < shard.n; j++) if (load[j]! < load[k]!) k = j;
+    load[k]! += cost(r);
+    if (k === shard.i - 1) mine.push(r);
+  }
+  return mine.sort((a, b) => a.index - b.index);
+}
+
+/** `mmcheck gate merge RESULTS...`: the shards' results as one run's report (table, counts, JUnit, Markdown). */
+export function gateMerge(files: string[], opts: { junit?: string; summary?: string; color: boolean }): { code: number; out: string } {
+  if (files.length === 0) throw new UsageError('gate merge needs the results files of the shards (gate --results FILE)');
+  const docs = files.map((f) => {
+    let d: ShardResults;
+    try {
+      d = checkJson(readText(f, 'gate results'), f) as ShardResults;
+    } catch (e) {
+      if (e instanceof InputError) throw new UsageError(e.message);
+      throw e;
+    }
+    if (d?.mmcheckGateResults !== 1 || !Array.isArray(d.results)) throw new UsageError(`${f}: not a results file of mmcheck gate --results`);
+    return { f, d };
+  });
+  const first = docs[0]!.d;
+  for (const { f, d } of docs) {
+    if (d.configSha256 !== first.configSha256 || d.rows !== first.rows || d.shard.n !== first.shard.n)
+      throw new UsageError(`${f}: its shard is of another gate run (config ${d.config}, ${d.rows} rows, ${d.shard.n} shards) than ${docs[0]!.f}`);
+  }
+  const seen = new Map<number, string>();
+  const results: RowResult[] = [];
+  for (const { f, d } of docs)
+    for (const x of d.results) {
+      if (seen.has(x.index)) throw new UsageError(`${f}: row ${x.index + 1} (${x.label}) is also in ${seen.get(x.index)}`);
+      seen.set(x.index, f);
+      const { index, label, name, scenario, expect, ...rest } = x;
+      results.push({ row: { index, label, check: { name, scenario, expect } }, ...rest });
+    }
+  const shards = new Set(docs.map(({ d }) => d.shard.i));
+  const missing = Array.from({ length: first.shard.n }, (_, k) => k + 1).filter((k) => !shards.has(k));
+  if (missing.length || results.length !== first.rows)
+    throw new UsageError(
+      `gate merge: ${results.length} of ${first.rows} rows${missing.length ? `; shard${missing.length > 1 ? 's' : ''} ${missing.map((k) => `${k}/${first.shard.n}`).join(', ')} missing` : ''}`,
+    );
+  results.sort((a, b) => a.row.index - b.row.index);
+  const wall = Math.max(...docs.map(({ d }) => d.wall));
+  return report(results, { config: first.config, junit: opts.junit, summary: opts.summary, color: opts.color }, wall, []);
 }

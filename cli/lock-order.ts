@@ -50,6 +50,7 @@ export function lockGraph(observations: readonly string[], model: MMModel): { gr
   const graph = new Graph({ directed: true });
   const steps = new Map<number, Set<string>>();
   for (const o of observations) {
+    if (!/^\d+@\d+$/.test(o)) continue; // another record (model/switch-use.ts)
     const [d, a] = o.split('@').map(Number) as [number, number];
     if (!steps.has(d)) steps.set(d, new Set());
     steps.get(d)!.add(model.actionName(a));

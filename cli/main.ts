@@ -4,10 +4,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { check } from './check.js';
-import { gate, GATE_SCHEMA } from './gate.js';
+import { matrix } from './matrix.js';
+import { bisect } from './bisect.js';
+import { defaultCacheDir } from './history.js';
+import { RELEASES } from '../model/releases.js';
+import { gate, gateMerge, GATE_SCHEMA, parseShard } from './gate.js';
 import { jsonSchemaDocument } from '../model/json-schema.js';
 import { SCENARIO_SCHEMA } from '../model/scenario-file.js';
-import { traceHtml, traceReplay, traceShow } from './trace.js';
+import { traceDiff, traceHtml, traceReplay, traceShow } from './trace.js';
 import { list as listCmd, LISTS } from './list.js';
 import { defaultWorkers } from '../checker/parallel.js';
 import { defaultMemoryCap } from '../checker/memory.js';
@@ -65,10 +69,26 @@ export const GATE: CommandSpec = {
     { name: 'traces', arg: 'DIR', help: 'where the traces of unexpected violations go (default mmcheck-gate-traces)' },
     { name: 'only', arg: 'TEXT', help: 'run only the checks whose label or name contains TEXT' },
     { name: 'strict', help: 'every check as with check --strict' },
+    { name: 'shard', arg: 'i/N', help: "run shard i of N: a deterministic share of the rows, balanced by their recorded cost (merge the shards' --results with gate merge)" },
+    { name: 'costs', arg: 'FILE', help: "each row's cost in seconds, by label (default: the config's name with .costs.json, when it exists)" },
+    { name: 'record-costs', arg: 'FILE', help: "write each row's cost in seconds after the run (for --costs)" },
+    { name: 'results', arg: 'FILE', help: 'write the results as JSON, for gate merge' },
     NO_COLOR,
     INVARIANTS_FILE,
   ],
   details: 'Exit codes: 0 every verdict as expected, 1 some differ, 2 a bad config, 6 a report could not be written, 130/143 interrupted.',
+};
+
+export const GATE_MERGE: CommandSpec = {
+  name: 'gate merge',
+  summary: "Combines the --results files of a sharded gate's shards into the one table, JUnit and summary an unsharded run gives.",
+  positionals: 'RESULTS...',
+  options: [
+    { name: 'junit', arg: 'FILE', help: 'write JUnit XML' },
+    { name: 'summary', arg: 'FILE', help: 'write a Markdown summary (also appended to $GITHUB_STEP_SUMMARY)' },
+    NO_COLOR,
+  ],
+  details: 'Exit codes: 0 every verdict as expected, 1 some differ, 2 bad or incomplete results, 6 a report could not be written.',
 };
 
 export const LIST: CommandSpec = {
@@ -106,9 +126,69 @@ export const TRACE_HTML: CommandSpec = {
   options: [{ name: 'out', short: 'o', arg: 'OUT.html', help: 'the page to write (required)' }],
 };
 
-const TRACE_SUBS = [TRACE_REPLAY, TRACE_SHOW, TRACE_HTML];
-const SPECS = [CHECK, GATE, LIST, SCHEMA, ...TRACE_SUBS];
-const COMMANDS = ['check', 'gate', 'list', 'trace', 'schema', 'help', 'version'];
+const HISTORY_OPTIONS = [
+  { name: 'scenario', short: 's', arg: 'NAME|FILE.json', help: 'a built-in scenario (mmcheck list scenarios) or a scenario file (required)' },
+  { name: 'kernels', arg: 'A..B', help: `the releases, oldest first (default 4.4..${RELEASES[RELEASES.length - 1]!.version}: every release known)` },
+  { name: 'depth', short: 'd', arg: 'N', help: 'explore at most N steps (default: until no new state appears)' },
+  { name: 'patch', arg: 'SWITCH', multiple: true, help: 'turn a switch on' },
+  { name: 'revert', arg: 'SWITCH', multiple: true, help: 'turn a switch off' },
+  { name: 'mutant', arg: 'NAME', multiple: true, help: 'add a deliberately wrong kernel behaviour' },
+  { name: 'jobs', short: 'j', arg: 'N', help: 'runs at a time (default 1; each run uses --workers threads)' },
+  { name: 'workers', arg: 'N', help: "BFS worker threads per run (default: the machine's cores / --jobs)" },
+  { name: 'strict', help: 'a HOLDS where something the scenario is about never happened is VACUOUS' },
+  { name: 'max-seconds', arg: 'S', help: 'stop each run after S seconds (its verdict is INCOMPLETE)' },
+  { name: 'cache', arg: 'DIR', help: 'where runs are kept between invocations (default $MMCHECK_CACHE, else ~/.cache/mmcheck)' },
+  { name: 'no-cache', help: 'neither read nor write the cache' },
+  { name: 'json', help: 'print one JSON object instead of text' },
+  INVARIANTS_FILE,
+];
+
+export const MATRIX: CommandSpec = {
+  name: 'matrix',
+  summary:
+    'The verdict of one scenario on every release of a range, per invariant; with --patch/--revert/--mutant, a second strip with those changes on every release. Releases that agree on every switch a run consulted share that run.',
+  options: [
+    { name: 'invariant', short: 'i', arg: 'NAME[,NAME...]', multiple: true, help: 'the invariants (required): a strip each' },
+    ...HISTORY_OPTIONS,
+    { name: 'markdown', help: 'print a Markdown table instead of text' },
+    { name: 'html', arg: 'FILE.html', help: "also write a self-contained page: a strip per invariant, each release linking to its run's trace" },
+  ],
+  details: 'Exit codes: 0 the matrix is complete, 2 bad usage, 3 a run stopped at a limit (INCOMPLETE), 6 an output could not be written, 130/143 interrupted.',
+};
+
+export const BISECT: CommandSpec = {
+  name: 'bisect',
+  summary:
+    'Every release boundary where the verdict flips, and the smallest subset of the switches that differ there which flips it on its own (named by commit); with --kernel and --patch/--revert/--mutant, which of those changes flip that release.',
+  options: [
+    { name: 'invariant', short: 'i', arg: 'NAME', help: 'the invariant (required)' },
+    { name: 'good', arg: 'VERSION', help: 'a release where it holds (with --bad: bisect between the two)' },
+    { name: 'bad', arg: 'VERSION', help: 'a release where it is violated' },
+    { name: 'kernel', short: 'k', arg: 'VERSION', help: 'bisect the --patch/--revert/--mutant changes on this release instead of the releases' },
+    ...HISTORY_OPTIONS,
+  ],
+  details:
+    'Exit codes: 0 a flip found (and --good/--bad as said), 1 none found (or --good/--bad wrong), 2 bad usage, 3 a run stopped at a limit, 6 the cache could not be written.',
+};
+
+export const TRACE_DIFF: CommandSpec = {
+  name: 'trace diff',
+  summary:
+    "Replays a trace file's interleaving (the same thread and operation choices) on another kernel and shows where the two first decide differently, and whether the invariant still breaks.",
+  positionals: 'FILE',
+  options: [
+    { name: 'kernel', short: 'k', arg: 'VERSION', help: "the other release (default: the trace's own, with --patch/--revert/--mutant)" },
+    { name: 'patch', arg: 'SWITCH', multiple: true, help: 'turn a switch on' },
+    { name: 'revert', arg: 'SWITCH', multiple: true, help: 'turn a switch off' },
+    { name: 'mutant', arg: 'NAME', multiple: true, help: 'add a deliberately wrong kernel behaviour' },
+    { name: 'html', arg: 'OUT.html', help: 'also write the two side by side as one self-contained page' },
+    { name: 'json', help: 'print one JSON object instead of text' },
+  ],
+};
+
+const TRACE_SUBS = [TRACE_REPLAY, TRACE_SHOW, TRACE_HTML, TRACE_DIFF];
+const SPECS = [CHECK, GATE, GATE_MERGE, MATRIX, BISECT, LIST, SCHEMA, ...TRACE_SUBS];
+const COMMANDS = ['check', 'gate', 'matrix', 'bisect', 'list', 'trace', 'schema', 'help', 'version'];
 
 const HELP = `mmcheck: an explicit-state model checker for Linux memory-management invariants
 
@@ -169,7 +249,7 @@ export async function main(argv: string[], signal?: AbortSignal): Promise<{ code
       const [sub, ...more] = rest;
       if (sub === undefined || sub === '--help' || sub === '-h') return helpOf(['trace']);
       const spec = TRACE_SUBS.find((c) => c.name === `trace ${sub}`);
-      if (!spec) throw new UsageError(`trace "${sub}"${didYouMean(sub, ['replay', 'show', 'html'])}; one of: replay, show, html`);
+      if (!spec) throw new UsageError(`trace "${sub}"${didYouMean(sub, ['replay', 'show', 'html', 'diff'])}; one of: replay, show, html, diff`);
       const p = parseCommand(spec, more);
       if (p.help) return { code: 0, out: commandHelp(spec) };
       if (p.positionals.length !== 1) throw new UsageError(`trace ${sub} needs one trace file (${usageLine(spec)})`);
@@ -179,11 +259,22 @@ export async function main(argv: string[], signal?: AbortSignal): Promise<{ code
           return await traceReplay(file, listFlag(list(p, 'invariants-file')));
         case 'show':
           return traceShow(file, intFlag('step', str(p, 'step'), 1), flag(p, 'full'), colorOn(p));
+        case 'diff':
+          return traceDiff(
+            file,
+            { kernel: str(p, 'kernel'), patch: listFlag(list(p, 'patch')), revert: listFlag(list(p, 'revert')), mutants: listFlag(list(p, 'mutant')) },
+            { json: flag(p, 'json'), html: str(p, 'html') },
+          );
         default:
           return traceHtml(file, str(p, 'out'));
       }
     }
     case 'gate': {
+      if (rest[0] === 'merge') {
+        const p = parseCommand(GATE_MERGE, rest.slice(1));
+        if (p.help) return { code: 0, out: commandHelp(GATE_MERGE) };
+        return gateMerge(p.positionals, { junit: str(p, 'junit'), summary: str(p, 'summary'), color: colorOn(p) });
+      }
       const p = parseCommand(GATE, rest);
       if (p.help) return { code: 0, out: commandHelp(GATE) };
       if (p.positionals.length) throw new UsageError(`gate takes no positional arguments, got "${p.positionals[0]}" (use --config FILE)`);
@@ -199,6 +290,10 @@ export async function main(argv: string[], signal?: AbortSignal): Promise<{ code
         toolVersion: toolVersion(),
         color: colorOn(p),
         signal,
+        shard: str(p, 'shard') === undefined ? undefined : parseShard(str(p, 'shard')!),
+        costs: str(p, 'costs'),
+        recordCosts: str(p, 'record-costs'),
+        results: str(p, 'results'),
       });
     }
     case 'schema': {
@@ -209,6 +304,42 @@ export async function main(argv: string[], signal?: AbortSignal): Promise<{ code
       if (what === 'scenario') return { code: 0, out: JSON.stringify(jsonSchemaDocument('mmcheck scenario', SCENARIO_SCHEMA), null, 2) };
       if (what === 'gate') return { code: 0, out: JSON.stringify(jsonSchemaDocument('mmcheck gate config', GATE_SCHEMA), null, 2) };
       throw new UsageError(`schema ${what === undefined ? 'of what?' : `"${what}"${didYouMean(what, ['scenario', 'gate'])}`}; one of: scenario, gate`);
+    }
+    case 'matrix':
+    case 'bisect': {
+      const spec = command === 'matrix' ? MATRIX : BISECT;
+      const p = parseCommand(spec, rest);
+      if (p.help) return { code: 0, out: commandHelp(spec) };
+      if (p.positionals.length) throw new UsageError(`${command} takes no positional arguments, got "${p.positionals[0]}"`);
+      await loadInvariantFiles(listFlag(list(p, 'invariants-file')));
+      const scenario = str(p, 'scenario');
+      if (scenario === undefined) throw new UsageError(`${command} needs --scenario`);
+      const invariants = listFlag(list(p, 'invariant'));
+      if (!invariants.length) throw new UsageError(`${command} needs --invariant`);
+      if (command === 'bisect' && invariants.length > 1) throw new UsageError('bisect takes one --invariant');
+      const jobs = intFlag('jobs', str(p, 'jobs'), 1, 64) ?? 1;
+      const common = {
+        scenario,
+        kernels: str(p, 'kernels'),
+        depth: intFlag('depth', str(p, 'depth'), 0, 1_000_000),
+        patch: listFlag(list(p, 'patch')),
+        revert: listFlag(list(p, 'revert')),
+        mutants: listFlag(list(p, 'mutant')),
+        jobs,
+        workers: intFlag('workers', str(p, 'workers'), 1, 64) ?? Math.max(1, Math.floor(defaultWorkers() / jobs)),
+        strict: flag(p, 'strict'),
+        maxSeconds: numberFlag('max-seconds', str(p, 'max-seconds')),
+        maxMemory: defaultMemoryCap(),
+        cacheDir: flag(p, 'no-cache') ? null : (str(p, 'cache') ?? defaultCacheDir()),
+        toolVersion: toolVersion(),
+        signal,
+      };
+      if (flag(p, 'no-cache') && str(p, 'cache') !== undefined) throw new UsageError('--cache and --no-cache contradict each other');
+      if (command === 'matrix') {
+        if (flag(p, 'json') && flag(p, 'markdown')) throw new UsageError('--json and --markdown contradict each other');
+        return await matrix({ ...common, invariants, format: flag(p, 'json') ? 'json' : flag(p, 'markdown') ? 'markdown' : 'text', html: str(p, 'html') });
+      }
+      return await bisect({ ...common, invariant: invariants[0]!, good: str(p, 'good'), bad: str(p, 'bad'), kernel: str(p, 'kernel'), json: flag(p, 'json') });
     }
     case 'check': {
       const p = parseCommand(CHECK, rest);

@@ -6,7 +6,12 @@ import { checkTraceFile, fileSha256, TraceFileError, traceFromItf, type ItfTrace
 import { traceToHtml } from '../traces/html.js';
 import { renderTrace } from '../traces/render-text.js';
 import { replayTrace } from '../traces/replay.js';
-import { UsageError } from './usage.js';
+import { EXIT_OUTPUT_LOST, UsageError } from './usage.js';
+import { DiffError, diffHtml, diffText, diffTrace, type TraceDiff } from '../traces/diff.js';
+import type { TraceStep } from '../traces/trace.js';
+import { type MutantName, resolveVariant, type SwitchName, type Variant, VariantError } from '../model/variants.js';
+import { scenarioKernelProblem } from '../model/scenario.js';
+import { checkOutputFile } from './check.js';
 import { InvariantFileError, loadInvariantFile } from '../invariants/invariant-file.js';
 import { invariantSource } from '../invariants/registry.js';
 import { checkJson, InputError, readText } from '../model/json-schema.js';
@@ -63,6 +68,75 @@ export function traceShow(file: string, step: number | undefined, full: boolean,
   if (step !== undefined && (step < 1 || step > t.steps.length)) throw new UsageError(`--step ${step}: the trace has steps 1 to ${t.steps.length}`);
   const head = `${t.meta.invariant} on scenario ${t.meta.scenario}, kernel ${t.meta.kernel} (${t.meta.switches.join(', ') || 'no switches'}${t.meta.mutants.length ? `; MUTANT ${t.meta.mutants.join(', ')}` : ''}), ${t.meta.tool}`;
   return { code: 0, out: `${head}\n${renderTrace(t, { color, step, full })}` };
+}
+
+/**
+ * Replays a trace file's interleaving on another kernel and shows where the
+ * two first decide differently (traces/diff.ts).
+ */
+export function traceDiff(
+  file: string,
+  other: { kernel?: string; patch: string[]; revert: string[]; mutants: string[] },
+  format: { json: boolean; html?: string },
+): { code: number; out: string } {
+  if (other.kernel === undefined && !other.patch.length && !other.revert.length && !other.mutants.length)
+    throw new UsageError('trace diff needs the other kernel: --kernel VERSION, and or --patch, --revert, --mutant');
+  if (format.html !== undefined) checkOutputFile('--html', format.html);
+  const t = readTraceFile(file, true);
+  const meta = t['#meta'];
+  const a: Variant = { version: meta.kernel, epoch: meta.epoch, switches: new Set(meta.switches as SwitchName[]), mutants: new Set(meta.mutants as MutantName[]) };
+  let b: Variant;
+  try {
+    b = resolveVariant({
+      kernel: other.kernel ?? meta.kernel,
+      patch: other.patch,
+      revert: other.revert,
+      mutants: [...(other.kernel === undefined ? meta.mutants : []), ...other.mutants],
+    });
+  } catch (e) {
+    if (e instanceof VariantError) throw new UsageError(e.message);
+    throw e;
+  }
+  const why = scenarioKernelProblem(meta.scenarioSpec, b.version);
+  if (why) throw new UsageError(why);
+  const label = [b.version, ...other.patch.map((p) => `+${p}`), ...other.revert.map((p) => `-${p}`), ...other.mutants.map((m) => `MUTANT ${m}`)].join(' ');
+  let d: TraceDiff;
+  try {
+    d = diffTrace(t, a, b, label);
+  } catch (e) {
+    if (e instanceof DiffError) throw new UsageError(`${file}: ${e.message}`);
+    throw e;
+  }
+  const notes: string[] = [];
+  let code = 0;
+  if (format.html !== undefined) {
+    try {
+      writeFileSync(format.html, diffHtml(d));
+      notes.push(`wrote ${format.html}`);
+    } catch (e) {
+      code = EXIT_OUTPUT_LOST;
+      notes.push(`error: could not write ${format.html}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  }
+  if (format.json) {
+    const step = (s: TraceStep) => ({ action: s.action, kernelFunction: s.kernelFunction, notes: s.notes });
+    const json = {
+      ...d,
+      rows: d.rows.map((r) => ({
+        index: r.index,
+        thread: r.a.thread,
+        operation: r.a.operation,
+        a: step(r.a),
+        b: r.b.map(step),
+        ...(r.note ? { note: r.note } : {}),
+        differs: r.differs,
+        reasoned: r.reasoned,
+      })),
+      ...(notes.length ? { notes } : {}),
+    };
+    return { code, out: JSON.stringify(json, null, 2) };
+  }
+  return { code, out: [diffText(d), ...notes].join('\n') };
 }
 
 export function traceHtml(file: string, out: string | undefined): { code: number; out: string } {

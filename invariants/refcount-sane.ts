@@ -13,9 +13,9 @@
  * mapping it; a tail's own _refcount stays 0.
  */
 import { GUP_NONE, gupKind, gupPfn, gupRefs } from '../model/gup.js';
-import { PG_DEVFREE, PG_REF, PG_SWAPCACHE, PG_THP } from '../model/layout.js';
+import { PG_REF, PG_SWAPCACHE, PG_THP } from '../model/layout.js';
 import { pmdMigrationPfn } from '../model/objects.js';
-import { deviceHolders, devprivCounts } from '../model/kernel/memremap.js';
+import { deviceBase, deviceHolders } from '../model/kernel/memremap.js';
 import { PTE_MIGRATION, PTE_PRESENT, PTE_SPECIAL, PTE_SWAP, pteKind, pteTarget } from '../model/pte.js';
 import type { MMInvariant } from './invariant.js';
 
@@ -132,10 +132,8 @@ function deviceProblem(v: Parameters<MMInvariant['check']>[0]): string | null {
   for (let d = 1; d <= v.devFrames; d++) {
     const pfn = v.frames + d;
     const { maps, gup, held } = deviceHolders(v, pfn);
-    // A device-private page on the driver's free list sits at its free count; an allocated one has its base (1 up to 5.17).
-    const free = v.world.devPrivate && v.pageTest(pfn, PG_DEVFREE);
-    const counts = v.world.devPrivate ? devprivCounts(v) : null;
-    const want = (counts ? (free ? counts.free : counts.base) : v.world.fsdaxIdle) + maps + gup + held;
+    // Its base: a device-private page's free count or allocated base, a device-dax page's 1, an FS_DAX page's idle count.
+    const want = deviceBase(v, pfn) + maps + gup + held;
     const ref = v.pageWord(pfn, PG_REF);
     if (ref !== want)
       return `device pfn ${pfn}: _refcount is ${ref} but ${want} references exist (base ${want - maps - gup - held}, ${maps} PTE(s) or device-private entries, ${gup} GUP, ${held} held by threads)`;

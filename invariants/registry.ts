@@ -23,6 +23,7 @@ import { idleConvention } from './idle-convention.js';
 import { pgmapPinned } from './pgmap-pinned.js';
 import { zoneDeviceFreeCount } from './zone-device-free-count.js';
 import { zoneDeviceNeverLru } from './zone-device-never-lru.js';
+import { privateMappingIsolated } from './private-mapping-isolated.js';
 
 export const BUILTIN_INVARIANTS: readonly MMInvariant[] = [
   anonExclusive,
@@ -44,6 +45,7 @@ export const BUILTIN_INVARIANTS: readonly MMInvariant[] = [
   pgmapPinned,
   zoneDeviceFreeCount,
   zoneDeviceNeverLru,
+  privateMappingIsolated,
 ];
 
 /** The built-ins, then those registered from invariant files (invariants/invariant-file.ts). */

@@ -19,6 +19,8 @@ export const zoneDeviceNeverLru: MMInvariant = {
   check(v) {
     if (!v.devFrames || !v.L.bases.pgmap?.length) return null;
     const state = v.s[pgmapState(v)]!;
-    return state & PGMAP_GHOST_BUDDY ? 'a device page was freed to the page allocator (__free_pages), where the LRU and the buddy lists may take it' : null;
+    return state & PGMAP_GHOST_BUDDY
+      ? 'a device page was freed to the page allocator (__free_pages) or isolated as an LRU page: the LRU and buddy lists never hold ZONE_DEVICE pages'
+      : null;
   },
 };

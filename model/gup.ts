@@ -8,6 +8,7 @@
  *   bit 4      detached: the user unmapped or zapped (mm, addr) since the pin was taken
  *   bit 5      the page was anonymous when the reference was taken
  *   bit 6      pending: GUP-fast took it and has not yet re-checked the PTE
+ *   bit 7      FOLL_FORCE (ptrace, /proc/pid/mem: a write through a R/O private mapping)
  *   bits 8-9   owner mm
  *   bits 10-15 address (page index)
  *   bits 16-23 pfn
@@ -24,6 +25,7 @@ export const GUP_LONGTERM = 1 << 3;
 export const GUP_DETACHED = 1 << 4;
 export const GUP_ANON = 1 << 5;
 export const GUP_PENDING = 1 << 6;
+export const GUP_FORCE = 1 << 7;
 
 /** GUP_PIN_COUNTING_BIAS: a FOLL_PIN on a small page adds this to _refcount (include/linux/mm.h). */
 export const GUP_PIN_COUNTING_BIAS = 1024;
@@ -55,6 +57,7 @@ export function formatGupFlags(r: number): string {
   const parts = [(r & 3) === GUP_PIN ? 'FOLL_PIN' : 'FOLL_GET'];
   if (r & GUP_WRITE) parts.push('FOLL_WRITE');
   if (r & GUP_LONGTERM) parts.push('FOLL_LONGTERM');
+  if (r & GUP_FORCE) parts.push('FOLL_FORCE');
   return parts.join('|');
 }
 

@@ -5,6 +5,8 @@
  *
  * The Kernel is also the read-only view invariants use (StateView).
  */
+import type { PutDevmapPage } from './kernel/memremap.js';
+import type { DeviceType } from './scenario.js';
 import { FramePlaces } from './frame-places.js';
 import { keyName, LockPlaces } from './held-locks.js';
 import { statusWait, withWait } from './locks.js';
@@ -83,8 +85,12 @@ export interface WorldInfo {
   readonly fileDax: readonly boolean[];
   /** shmem mounted huge=always: a page-cache miss allocates a THP (model/scenario.ts FileSpec.huge). */
   readonly fileHuge: readonly boolean[];
-  /** Per file: on a DAX filesystem over the scenario's FS_DAX device (5.7 on): its page i is device page i (model/scenario.ts FileSpec.fsdax). */
-  readonly fileFsdax: readonly boolean[];
+  /**
+   * Per file: its page i is device page i: a file on a DAX filesystem over
+   * the scenario's FS_DAX device, or a device-dax character device over its
+   * GENERIC one (5.7 on; model/scenario.ts FileSpec.fsdax, devdax).
+   */
+  readonly fileDevice: readonly boolean[];
   /**
    * The _refcount of an idle FS_DAX page by release: 1 up to 6.14, 0 from
    * 6.15 (38607c62b34b); what break_layouts' wait (and dax_busy_page) treat
@@ -93,10 +99,14 @@ export interface WorldInfo {
   readonly fsdaxIdle: number;
   /** The count at which the release's put path wakes a break_layouts waiter (1, or 0 with the RFC and from 6.15). */
   readonly fsdaxWakeAt: number;
-  /** DAX mappings hold a reference, mapcount and rss (6.15); before, devmap PTEs hold none. */
-  readonly fsdaxMapsRefcounted: boolean;
-  /** The device is MEMORY_DEVICE_PRIVATE (else FS_DAX, or none). */
-  readonly devPrivate: boolean;
+  /** DAX mappings (fsdax, device-dax) hold a reference, mapcount and rss (6.15); before, devmap PTEs hold none. */
+  readonly daxMapsRefcounted: boolean;
+  /** The pgmap's type, or null without a device. */
+  readonly devType: DeviceType | null;
+  /** Device-private or coherent memory: the driver hands out pages from its free list (migrate_vma) and ->page_free takes them back. */
+  readonly devFreeList: boolean;
+  /** The release's put path for a page of this device (model/kernel/memremap.ts), chosen when the model is built. */
+  readonly putDevicePage: PutDevmapPage | null;
   /**
    * A device-private page's counts by release: on the driver's free list
    * (1 up to 6.0, 0 from 6.1, ef233450898f), and an allocated page's base

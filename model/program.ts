@@ -5,6 +5,8 @@
  * and returns the next step's index, DONE, BLOCKED (it waits) or DISABLED
  * (the operation cannot start).
  */
+import type { SwitchTest } from './switch-use.js';
+import type { DeviceType } from './scenario.js';
 import type { Kernel } from './kernel.js';
 import type { WordType } from './schema.js';
 import type { MutantName, SwitchName } from './variants.js';
@@ -26,7 +28,7 @@ export interface Step {
  * coverage lists only steps the scenario can reach.
  */
 export interface BuildContext {
-  readonly switches: ReadonlySet<SwitchName>;
+  readonly switches: SwitchTest;
   /** Mutants that change an operation's steps (model/kernel/mutants.ts PROGRAM_MUTANTS). */
   readonly mutants: ReadonlySet<MutantName>;
   /** The scenario has swap slots (swap entries can exist). */
@@ -39,6 +41,8 @@ export interface BuildContext {
   readonly thp: boolean;
   /** The scenario has MEMORY_DEVICE_PRIVATE memory: a fault may meet a device-private entry. */
   readonly devicePrivate: boolean;
+  /** The scenario's pgmap type (model/scenario.ts DeviceType), or null. */
+  readonly deviceType: DeviceType | null;
   /** Address a is in a shared mapping of a disk file (whose ->page_mkwrite locks and dirties the page). */
   readonly sharedDiskAt: (a: number) => boolean;
 }

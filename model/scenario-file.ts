@@ -40,6 +40,7 @@ const MENU_ENTRY: Schema = {
         write: opt(bool('FOLL_WRITE')),
         longterm: opt(bool('FOLL_LONGTERM')),
         fast: opt(bool('the GUP-fast path (lockless page-table walk)')),
+        force: opt(bool('FOLL_FORCE (ptrace, /proc/pid/mem): a write through a R/O private mapping')),
         max,
       },
       'get_user_pages / pin_user_pages on addr',
@@ -116,7 +117,7 @@ const CONDITION: Schema = {
         at: req(AT),
         pte: req(
           str('the kind of entry (huge: mapped by a huge pmd; thp-pte: a PTE maps a page of a THP)', {
-            enum: ['none', 'present', 'writable', 'readonly', 'zeropage', 'swap', 'migration', 'huge', 'thp-pte', 'device-private'],
+            enum: ['none', 'present', 'writable', 'readonly', 'zeropage', 'swap', 'migration', 'huge', 'thp-pte', 'device-private', 'device'],
           }),
         ),
       },
@@ -180,6 +181,11 @@ export const SCENARIO_SCHEMA: Schema = obj(
           dax: opt(bool('a DAX file (ext4 -o dax, 4.4-4.6): data in persistent memory, page-cache pages only for holes (cached)')),
           huge: opt(bool('shmem mounted huge=always (4.8 on): a fault allocates a THP for a range with no page cached; mapped by a THP VMA ("thp": true)')),
           fsdax: opt(bool("a file on a DAX filesystem over the scenario's FS_DAX device (5.7 on): page i is device page i, mapped by devmap PTEs")),
+          devdax: opt(
+            bool(
+              "a device-dax character device (/dev/daxX.Y) over the scenario's GENERIC device (5.7 on): page i is device page i, mapped MAP_SHARED by devmap PTEs (6.15: refcounted PTEs)",
+            ),
+          ),
         }),
         'files',
         0,
@@ -190,9 +196,12 @@ export const SCENARIO_SCHEMA: Schema = obj(
       obj(
         {
           type: req(
-            str('the pgmap type: fsdax (MEMORY_DEVICE_FS_DAX, persistent memory under a DAX filesystem) or private (MEMORY_DEVICE_PRIVATE)', {
-              enum: ['fsdax', 'private'],
-            }),
+            str(
+              'the pgmap type: fsdax (MEMORY_DEVICE_FS_DAX, persistent memory under a DAX filesystem), private (MEMORY_DEVICE_PRIVATE), coherent (MEMORY_DEVICE_COHERENT, 6.0 on: mapped by ordinary PTEs) or generic (MEMORY_DEVICE_GENERIC: a device-dax)',
+              {
+                enum: ['fsdax', 'private', 'coherent', 'generic'],
+              },
+            ),
           ),
           pages: req(int('its pages (device frames, after the RAM frames)', 1, LIMITS.devPages.max)),
         },

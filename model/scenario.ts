@@ -14,7 +14,7 @@ export type Prot = 'r' | 'rw';
 export type MenuOp =
   | { op: 'write'; addr: number; value: number; hugeFails?: boolean }
   | { op: 'read'; addr: number; hugeFails?: boolean; faultAround?: boolean }
-  | { op: 'gup'; ref: string; addr: number; pin: boolean; write?: boolean; longterm?: boolean; fast?: boolean }
+  | { op: 'gup'; ref: string; addr: number; pin: boolean; write?: boolean; longterm?: boolean; fast?: boolean; force?: boolean }
   | { op: 'put'; ref: string }
   | { op: 'device-write'; ref: string; value: number }
   | { op: 'fork'; child: string }
@@ -95,12 +95,27 @@ export interface FileSpec {
    * mapping), mapped by devmap PTEs without a reference up to 6.14.
    */
   fsdax?: boolean;
+  /**
+   * A device-dax character device (/dev/daxX.Y, drivers/dax/device.c) over
+   * the scenario's GENERIC device (5.7 on): its page i is the device's page
+   * i, mapped MAP_SHARED by devmap PTEs without a reference up to 6.14, by
+   * refcounted PTEs from 6.15 (aed877c2b425).
+   */
+  devdax?: boolean;
 }
+
+/**
+ * A pgmap's type: fsdax MEMORY_DEVICE_FS_DAX (persistent memory under a DAX
+ * filesystem); private MEMORY_DEVICE_PRIVATE (a driver's memory behind
+ * device-private entries); coherent MEMORY_DEVICE_COHERENT (6.0: device
+ * memory the CPU maps with ordinary PTEs, as anon pages); generic
+ * MEMORY_DEVICE_GENERIC (MEMORY_DEVICE_DEVDAX up to 5.9: device-dax).
+ */
+export type DeviceType = 'fsdax' | 'private' | 'coherent' | 'generic';
 
 /** ZONE_DEVICE memory: one pgmap and its pages (docs/rules.md#zone-device). */
 export interface DeviceSpec {
-  /** fsdax: MEMORY_DEVICE_FS_DAX, persistent memory under a DAX filesystem; private: MEMORY_DEVICE_PRIVATE (a driver's memory behind device-private entries). */
-  type: 'fsdax' | 'private';
+  type: DeviceType;
   /** Its pages (device frames, after the RAM frames). */
   pages: number;
 }
@@ -112,7 +127,8 @@ export interface PageSpec {
    * present (default): written by the process, as a write fault leaves it (an
    * anon page; in a shared file mapping the file's page, mapped writable; in a
    * private file mapping a COW copy); swapped: an anon page in a swap slot;
-   * device: an anon page migrated to the scenario's device-private memory.
+   * device: an anon page migrated to the scenario's device-private memory
+   * (behind a device-private entry) or coherent memory (a present PTE).
    */
   state?: 'present' | 'swapped' | 'device';
 }
@@ -121,8 +137,8 @@ export interface PageSpec {
 export type WitnessCondition =
   /** The page mapped at "mm:addr" holds `data` (the zeropage holds 0). */
   | { at: string; data: number }
-  /** The entry at "mm:addr" is of this kind (huge: the address is mapped by a huge pmd; thp-pte: a PTE maps a page of a THP). */
-  | { at: string; pte: 'none' | 'present' | 'writable' | 'readonly' | 'zeropage' | 'swap' | 'migration' | 'huge' | 'thp-pte' | 'device-private' }
+  /** The entry at "mm:addr" is of this kind (huge: the address is mapped by a huge pmd; thp-pte: a PTE maps a page of a THP; device: a PTE maps a device page). */
+  | { at: string; pte: 'none' | 'present' | 'writable' | 'readonly' | 'zeropage' | 'swap' | 'migration' | 'huge' | 'thp-pte' | 'device-private' | 'device' }
   /** A GUP reference is held (or not). */
   | { ref: string; held: boolean }
   /** A process is in this state. */
@@ -192,6 +208,8 @@ export function scenarioKernelProblem(s: ScenarioSpec, version: string): string 
     return `scenario ${s.name}: ${version} splits a THP of several pages whole (split_huge_page_pmd -> split_huge_page): not modelled; PTE-mapped THPs come with the THP refcounting rework (4.5; read in 4.6.2)`;
   if (s.device && r && compareMainline(r, { major: 5, minor: 7 }) < 0)
     return `scenario ${s.name}: ZONE_DEVICE pages are modelled from 5.7 (their refcounting read in 5.7.14 on), not ${version}`;
+  if (s.device?.type === 'coherent' && r && compareMainline(r, { major: 6, minor: 0 }) < 0)
+    return `scenario ${s.name}: ${version} has no MEMORY_DEVICE_COHERENT: it came in 6.0 (f25cbb7a95a2 "mm: add zone device coherent type memory support")`;
   if ((s.files ?? []).some((f) => f.huge) && r && compareMainline(r, { major: 4, minor: 8 }) < 0)
     return `scenario ${s.name}: ${version} has no huge shmem pages: THP in the page cache came in 4.8 (800d8c63b2e9 "shmem: add huge pages support")`;
   if ((s.files ?? []).some((f) => f.dax) && r && compareMainline(r, { major: 4, minor: 7 }) >= 0)
@@ -400,6 +418,8 @@ export function validateScenario(s: ScenarioSpec): void {
         name(`${path}.ref`, e.ref);
         if (refs.has(e.ref)) fail(`${path}.ref`, `GUP reference "${e.ref}" is taken by two entries`);
         refs.add(e.ref);
+        if (e.force && !e.write) fail(`${path}.force`, 'FOLL_FORCE without FOLL_WRITE is a plain read: drop "force" or add "write"');
+        if (e.force && e.fast) fail(`${path}.force`, 'GUP-fast takes no FOLL_FORCE (access_remote_vm uses the slow path)');
       }
       if (e.op === 'fork') {
         const i = s.processes.indexOf(e.child);
@@ -609,21 +629,29 @@ const DEVICE_OPS = new Set(['read', 'write', 'gup', 'put', 'device-write', 'brea
  */
 function validateDevice(s: ScenarioSpec, fail: (path: string, why: string) => never): void {
   const files = s.files ?? [];
-  const fsdax = files.filter((f) => f.fsdax);
+  // The file over the device: an fsdax file on an FS_DAX device, a device-dax character device on a GENERIC one.
+  const over = s.device?.type === 'generic' ? 'devdax' : 'fsdax';
+  const fsdax = files.filter((f) => f[over]);
   files.forEach((f, i) => {
-    if (!f.fsdax) return;
-    if (!s.device) fail(`files[${i}].fsdax`, 'an fsdax file needs the scenario\'s FS_DAX device ("device": {"type": "fsdax", ...})');
-    if (f.kind !== 'disk' || f.dax || f.huge) fail(`files[${i}]`, 'an fsdax file is a "disk" file, without "dax" (4.4-4.6 DAX) or "huge"');
-    if (f.cached?.length || f.disk?.length || (f.maxSize ?? f.size) !== f.size) fail(`files[${i}]`, "an fsdax file's pages are the device's: no cached, disk or maxSize");
-    if (f.size > s.device!.pages) fail(`files[${i}].size`, `the file has ${f.size} pages, the device ${s.device!.pages}`);
+    for (const flag of ['fsdax', 'devdax'] as const) {
+      if (!f[flag]) continue;
+      const type = flag === 'fsdax' ? 'fsdax' : 'generic';
+      if (s.device?.type !== type)
+        fail(`files[${i}].${flag}`, `an ${flag} file needs the scenario's ${flag === 'fsdax' ? 'FS_DAX' : 'GENERIC'} device ("device": {"type": "${type}", ...})`);
+      if (f.kind !== 'disk' || f.dax || f.huge) fail(`files[${i}]`, `an ${flag} file is a "disk" file, without "dax" (4.4-4.6 DAX) or "huge"`);
+      if (f.cached?.length || f.disk?.length || (f.maxSize ?? f.size) !== f.size) fail(`files[${i}]`, `an ${flag} file's pages are the device's: no cached, disk or maxSize`);
+      if (f.size > s.device!.pages) fail(`files[${i}].size`, `the file has ${f.size} pages, the device ${s.device!.pages}`);
+    }
   });
-  if (s.device?.type !== 'private') {
+  if (s.device?.type !== 'private' && s.device?.type !== 'coherent') {
     s.pages.forEach((p, i) => {
-      if (p.state === 'device') fail(`pages[${i}].state`, 'a page on the device needs device-private memory ("device": {"type": "private", ...})');
+      if (p.state === 'device') fail(`pages[${i}].state`, 'a page on the device needs device-private or coherent memory ("device": {"type": "private", ...})');
     });
+  }
+  if (s.device?.type !== 'private' && s.device?.type !== 'coherent' && s.device?.type !== 'generic') {
     s.threads.forEach((t, ti) =>
       t.menu.forEach((e, ei) => {
-        if (e.op === 'memunmap') fail(`threads[${ti}].menu[${ei}]`, 'memunmap_pages is modelled for device-private memory ("device": {"type": "private", ...})');
+        if (e.op === 'memunmap') fail(`threads[${ti}].menu[${ei}]`, 'memunmap_pages is modelled for device-private, coherent and device-dax memory');
       }),
     );
   }
@@ -637,14 +665,18 @@ function validateDevice(s: ScenarioSpec, fail: (path: string, why: string) => ne
     );
     return;
   }
-  if (s.device.type === 'private') {
+  if (s.device.type === 'private' || s.device.type === 'coherent') {
     validateDevicePrivate(s, fail);
     return;
   }
-  if (fsdax.length !== 1) fail('device', 'an FS_DAX device holds one fsdax file ("fsdax": true) in the model');
+  const generic = s.device.type === 'generic';
+  if (fsdax.length !== 1)
+    fail('device', generic ? 'a GENERIC device is one device-dax ("devdax": true) in the model' : 'an FS_DAX device holds one fsdax file ("fsdax": true) in the model');
   s.vmas.forEach((v, i) => {
-    if (v.file === undefined || !fsdax.some((f) => f.name === v.file)) fail(`vmas[${i}]`, 'with a device, every VMA maps the fsdax file (other memory is not modelled alongside)');
-    if (!v.shared || v.thp) fail(`vmas[${i}].shared`, 'an fsdax mapping is modelled MAP_SHARED, without "thp"');
+    if (v.file === undefined || !fsdax.some((f) => f.name === v.file))
+      fail(`vmas[${i}]`, `with a device, every VMA maps the ${over} file (other memory is not modelled alongside)`);
+    // dax_mmap -> check_vma: a device-dax must be mapped shared (VM_MAYSHARE).
+    if (!v.shared || v.thp) fail(`vmas[${i}].shared`, `an ${over} mapping is modelled MAP_SHARED, without "thp"`);
   });
   s.pages.forEach((p, i) => {
     if (p.state === 'swapped' || p.state === 'device') fail(`pages[${i}].state`, `a DAX page is not ${p.state}`);
@@ -652,8 +684,13 @@ function validateDevice(s: ScenarioSpec, fail: (path: string, why: string) => ne
   s.threads.forEach((t, ti) =>
     t.menu.forEach((e, ei) => {
       const at = `threads[${ti}].menu[${ei}]`;
-      if (!DEVICE_OPS.has(e.op)) fail(at, `${e.op} is not modelled with ZONE_DEVICE memory (only ${[...DEVICE_OPS].join(', ')})`);
-      if (e.op === 'gup' && (e.fast || e.longterm)) fail(at, 'GUP of an fsdax page is modelled on the slow path, without FOLL_LONGTERM (which fsdax refuses: -EOPNOTSUPP)');
+      const ops = generic ? DEVDAX_OPS : DEVICE_OPS;
+      if (!ops.has(e.op)) fail(at, `${e.op} is not modelled with ${generic ? 'device-dax' : 'FS_DAX'} memory (only ${[...ops].join(', ')})`);
+      if (e.op === 'gup' && e.fast)
+        fail(at, `GUP-fast of a ${over} page is not modelled (gup_pte_range takes a devmap PTE's pgmap, or falls back for FOLL_LONGTERM: the slow path)`);
+      if (e.op === 'gup' && e.longterm && !generic) fail(at, 'GUP of an fsdax page is modelled without FOLL_LONGTERM (which fsdax refuses: -EOPNOTSUPP)');
+      if (e.op === 'memunmap' && t.mm !== null) fail(`threads[${ti}].mm`, 'unbinding the device is the driver\'s: a kernel thread ("mm": null)');
+      if (e.op === 'memunmap' && (e.max ?? 1) > 1) fail(`${at}.max`, 'memunmap_pages runs once');
       if (e.op === 'gup' && e.write && s.vmas.find((v) => e.addr >= v.start && e.addr < v.start + v.pages)?.prot !== 'rw')
         fail(`${at}.write`, 'FOLL_WRITE needs a writable mapping');
       if (e.op === 'break-layouts' && !fsdax.some((f) => f.name === e.file)) fail(`${at}.file`, `${e.file} is not the fsdax file`);
@@ -661,8 +698,13 @@ function validateDevice(s: ScenarioSpec, fail: (path: string, why: string) => ne
   );
 }
 
+/** The operations modelled with a device-dax: loads and stores, GUP (long-term too) and its put, a DMA, unbinding the device, exit. */
+const DEVDAX_OPS = new Set(['read', 'write', 'gup', 'put', 'device-write', 'memunmap', 'exit']);
+
 /** The operations modelled with device-private memory: the CPU faults on its entries, memunmap_pages, exit. */
 const DEVICE_PRIVATE_OPS = new Set(['read', 'write', 'memunmap', 'migrate-to-device', 'fork', 'gup', 'put', 'device-write', 'exit']);
+/** Coherent memory is mapped like anon memory: also reclaim and MADV_PAGEOUT, which must leave its pages alone. */
+const DEVICE_COHERENT_OPS = new Set([...DEVICE_PRIVATE_OPS, 'reclaim', 'pageout']);
 
 /**
  * MEMORY_DEVICE_PRIVATE (docs/rules.md#zone-device): anonymous private
@@ -681,7 +723,8 @@ function validateDevicePrivate(s: ScenarioSpec, fail: (path: string, why: string
   s.threads.forEach((t, ti) =>
     t.menu.forEach((e, ei) => {
       const at = `threads[${ti}].menu[${ei}]`;
-      if (!DEVICE_PRIVATE_OPS.has(e.op)) fail(at, `${e.op} is not modelled with device-private memory (only ${[...DEVICE_PRIVATE_OPS].join(', ')})`);
+      const ops = s.device!.type === 'coherent' ? DEVICE_COHERENT_OPS : DEVICE_PRIVATE_OPS;
+      if (!ops.has(e.op)) fail(at, `${e.op} is not modelled with device-${s.device!.type} memory (only ${[...ops].join(', ')})`);
       if (e.op === 'memunmap' && t.mm !== null) fail(`threads[${ti}].mm`, 'memunmap_pages is the driver\'s: a kernel thread ("mm": null)');
       if (e.op === 'memunmap' && (e.max ?? 1) > 1) fail(`${at}.max`, 'memunmap_pages runs once');
       if (e.op === 'gup' && e.fast) fail(at, 'GUP-fast with device-private memory is not modelled (gup_pte_range refuses a non-present entry: the slow path)');

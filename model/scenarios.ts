@@ -73,6 +73,10 @@ const ORDER = [
   'device-private-fault-race',
   'device-memunmap-in-use',
   'device-private-round-trip',
+  'devdax-unbind-pinned',
+  'device-coherent-cow',
+  'device-coherent-memunmap',
+  'dirty-cow',
 ];
 
 function loadBuiltins(): ScenarioSpec[] {

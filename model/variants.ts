@@ -17,6 +17,8 @@ export interface SwitchInfo {
   readonly since: string;
   /** Last mainline release with it, when a later commit removed it. */
   readonly until?: string;
+  /** The commit that removed it (after `until`). */
+  readonly removedBy?: { readonly commit: string; readonly title: string };
   readonly commit: string;
   readonly title: string;
   readonly summary: string;
@@ -172,6 +174,32 @@ export const SWITCHES = [
       'an idle FS_DAX page sits at 0: DAX mappings take a reference, mapcount and rss (insert_page), break_layouts (dax_break_layout) waits for 0 on the page, and free_zone_device_folio wakes it when the last reference goes',
   },
   {
+    name: 'foll-cow',
+    since: '4.9',
+    commit: '19be0eaffa3a',
+    title: 'mm: remove gup_flags FOLL_WRITE games from __get_user_pages()',
+    summary:
+      "after a forced write's COW fault GUP keeps FOLL_WRITE and sets FOLL_COW: a R/O PTE is followed only when dirty (the COW copy); before, GUP dropped FOLL_WRITE and took whatever the PTE mapped by the retry - after a racing MADV_DONTNEED, the file's page-cache page (Dirty COW, CVE-2016-5195)",
+    backports: ['4.4.26', '4.7.9', '4.8.3'],
+  },
+  {
+    name: 'gup-force-anon-exclusive',
+    since: '6.0',
+    commit: '5535be309971',
+    title: 'mm/gup: fix FOLL_FORCE COW security issue and remove FOLL_COW',
+    summary:
+      'FOLL_COW is gone: a forced write follows a R/O PTE of a private !VM_WRITE mapping only when it maps an exclusive anon page (PageAnonExclusive), not because the PTE is dirty',
+    requires: ['anon-exclusive'],
+  },
+  {
+    name: 'devdax-map-refcount',
+    since: '6.15',
+    commit: 'aed877c2b425',
+    title: 'device/dax: properly refcount device dax pages when mapping',
+    summary:
+      'a device-dax fault maps its page with vmf_insert_page_mkwrite (a reference, file rmap, MM_FILEPAGES) instead of a devmap PTE; free_zone_device_folio resets a MEMORY_DEVICE_GENERIC page that reaches 0 to 1',
+  },
+  {
     name: 'fault-prealloc-pte',
     since: '5.0',
     commit: '63f3655f9501',
@@ -202,6 +230,7 @@ export const SWITCHES = [
     name: 'gup-cow-break',
     since: '5.8',
     until: '5.8',
+    removedBy: { commit: 'a308c71bf1e6', title: 'mm/gup: Remove enfornced COW mechanism' },
     commit: '17839856fd58',
     title: 'gup: document and work around "COW can break either way" issue',
     summary: 'GUP (FOLL_GET/FOLL_PIN) on a COW mapping is done as a write: it breaks COW first (removed in 5.9)',
@@ -350,6 +379,11 @@ export const SWITCHES = [
 
 export type SwitchName = (typeof SWITCHES)[number]['name'];
 
+/** A switch by name (its commit and title), or undefined. */
+export function findSwitch(name: string): SwitchInfo | undefined {
+  return (SWITCHES as readonly SwitchInfo[]).find((s) => s.name === name);
+}
+
 export const MUTANTS = [
   {
     name: 'fork-keeps-exclusive',
@@ -435,6 +469,11 @@ export const MUTANTS = [
     name: 'devpriv-put-to-buddy',
     breaks: 'zone-device-never-lru',
     summary: "the last put of a device-private page frees it like an ordinary page (__free_pages) instead of free_zone_device_page's ->page_free",
+  },
+  {
+    name: 'pageout-zone-device',
+    breaks: 'zone-device-never-lru',
+    summary: "MADV_PAGEOUT without 3218f8712d6b's is_zone_device_page check: madvise_cold_or_pageout_pte_range isolates a coherent device page as if it were on an LRU list",
   },
   {
     name: 'devmap-unpin-put-page',
@@ -542,8 +581,11 @@ export const NEWEST_KERNEL = KERNELS[KERNELS.length - 1]!.version;
  * (`mmcheck list kernels` says so per release).
  */
 export const PATHS: readonly { name: string; from: string }[] = [
-  { name: "the fault path's page-table allocation (seed 004), memcg v1 and direct reclaim, writeback, THP and its COW, khugepaged, DAX, the OOM killer", from: '4.4' },
-  { name: 'anon COW, GUP, fork, swap, migration, truncation and hole punching, RSS', from: '5.7' },
+  {
+    name: "the fault path's page-table allocation (seed 004), memcg v1 and direct reclaim, writeback, THP and its COW, khugepaged, DAX, the OOM killer, GUP's forced write (Dirty COW)",
+    from: '4.4',
+  },
+  { name: 'anon COW, the rest of GUP, fork, swap, migration, truncation and hole punching, RSS', from: '5.7' },
 ];
 
 /** The paths `version` does not model, with the release they behave as. */

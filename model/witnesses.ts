@@ -12,7 +12,7 @@ import type { MMInvariant } from '../invariants/invariant.js';
 import { GUP_NONE, GUP_PENDING, gupKind } from './gup.js';
 import type { StateView } from './kernel.js';
 import { MM_FLAGS, MMF_GHOST_RETRACTED, PG_DATA, PG_THP } from './layout.js';
-import { isPresent, PTE_DEVMAP, PTE_DEVPRIV, PTE_MIGRATION, PTE_SPECIAL, PTE_SWAP, PTE_WRITE, pteKind, pteTarget } from './pte.js';
+import { isPresent, PTE_DEVMAP, PTE_DEVPRIV, PTE_MIGRATION, PTE_PRESENT, PTE_SPECIAL, PTE_SWAP, PTE_WRITE, pteKind, pteTarget } from './pte.js';
 import { statusWait, WAIT_ASLEEP } from './locks.js';
 import { completedEntry, parseAt, parseCacheAt, type ScenarioSpec, type WitnessCondition } from './scenario.js';
 import type { MMModel } from './world.js';
@@ -139,6 +139,12 @@ function condition(sc: ScenarioSpec, c: WitnessCondition): (v: StateView) => boo
       return (v) => v.hugePmds > 0 && v.hugePmd(mm);
     case 'device-private':
       return (v) => pteKind(v.pte(mm, addr)) === PTE_DEVPRIV;
+    case 'device':
+      // A present (coherent memory, 6.15's DAX) or devmap PTE of a device page.
+      return (v) => {
+        const e = v.pte(mm, addr);
+        return (pteKind(e) === PTE_PRESENT || pteKind(e) === PTE_DEVMAP) && pteTarget(e) > v.frames;
+      };
     case 'thp-pte':
       // A PTE (not a huge pmd) maps a page of a THP: a PTE-mapped THP.
       return (v) => {

@@ -7,6 +7,7 @@
  * runs its next step. Action ids name (thread, menu entry, step), so each
  * determines its successor.
  */
+import { SwitchUse } from './switch-use.js';
 import { describeThread, readableState } from './readable.js';
 import type { Emit, Model } from '../checker/model.js';
 import { BLOCKED, DISABLED, DONE, Kernel, SLEEP, type WorldInfo } from './kernel.js';
@@ -155,6 +156,8 @@ export class MMModel implements Model {
   private readonly buildContext: BuildContext;
   private readonly gupRefs: string[] = [];
   private readonly symmetry: FrameSymmetry;
+  /** The switches this model consulted (observations "switch NAME"). */
+  readonly switchUse: SwitchUse;
   /** The objects each action may touch, for partial-order reduction (see por.ts). */
   porInfo?: PorInfo;
 
@@ -164,6 +167,7 @@ export class MMModel implements Model {
     options: { lockdep?: 'collect' | number } = {},
   ) {
     validateScenario(scenario);
+    this.switchUse = new SwitchUse(variant.switches);
     const addrs = Math.max(...scenario.vmas.map((v) => v.start + v.pages));
     for (const t of scenario.threads) for (const e of t.menu) if (e.op === 'gup') this.gupRefs.push(e.ref);
     const files = scenario.files ?? [];
@@ -191,7 +195,11 @@ export class MMModel implements Model {
     scenario.vmas.forEach((v, i) => {
       for (let a = v.start; a < v.start + v.pages; a++) vmaOfAddr[a] = i;
     });
-    const fn = kernelFunctions(variant.switches, variant.mutants);
+    // Every switch the model reads goes through switchUse (model/switch-use.ts: what lets releases share a run).
+    const switches = this.switchUse.switches;
+    const fn = kernelFunctions(variant.switches, variant.mutants, this.switchUse);
+    const devType = scenario.device?.type ?? null;
+    const devFreeList = devType === 'private' || devType === 'coherent';
     this.world = {
       layout: this.layout,
       mmNames: scenario.processes,
@@ -210,15 +218,17 @@ export class MMModel implements Model {
       fileDisk: files.map((f) => f.disk ?? []),
       fileDax: files.map((f) => !!f.dax),
       fileHuge: files.map((f) => !!f.huge),
-      fileFsdax: files.map((f) => !!f.fsdax),
+      fileDevice: files.map((f) => !!f.fsdax || !!f.devdax),
       fsdaxIdle: scenario.device?.type === 'fsdax' ? fn.put_devmap_page.idle : -1,
       // The count the release's put path wakes at, as its implementation declares it (model/kernel/memremap.ts).
       fsdaxWakeAt: scenario.device?.type === 'fsdax' ? fn.put_devmap_page.wakeAt : -1,
-      fsdaxMapsRefcounted: variant.switches.has('fsdax-refcount-zero'),
-      devPrivate: scenario.device?.type === 'private',
+      daxMapsRefcounted: (devType === 'fsdax' && switches.has('fsdax-refcount-zero')) || (devType === 'generic' && switches.has('devdax-map-refcount')),
+      devType,
+      devFreeList,
+      putDevicePage: devType === null ? null : devFreeList ? fn.put_devpriv_page : devType === 'generic' ? fn.put_generic_page : fn.put_devmap_page,
       // The counts the release's put path keeps (model/kernel/memremap.ts), as for fsdaxWakeAt.
-      devFreeCount: fn.put_devpriv_page.freeCount,
-      devBase: fn.put_devpriv_page.base,
+      devFreeCount: devFreeList ? fn.put_devpriv_page.freeCount : 0,
+      devBase: devFreeList ? fn.put_devpriv_page.base : 0,
       memcgV1: scenario.reclaim === 'memcg-v1',
       oom: scenario.reclaim === 'oom',
       directReclaim: scenario.reclaim === 'direct',
@@ -239,13 +249,14 @@ export class MMModel implements Model {
     const problem = scenarioKernelProblem(scenario, variant.version);
     if (problem) throw new ScenarioError(problem);
     this.buildContext = {
-      switches: variant.switches,
+      switches,
       mutants: variant.mutants,
       swap: scenario.swapSlots > 0,
       migration: scenario.threads.some((t) => t.menu.some((e) => e.op === 'migrate')),
       pageTables: scenario.pageTables !== undefined,
       thp: scenario.vmas.some((v) => v.thp),
       devicePrivate: scenario.device?.type === 'private',
+      deviceType: scenario.device?.type ?? null,
       sharedDiskAt: (a) => {
         const v = this.world.vmaOfAddr[a]!;
         const f = this.world.vmaFile[v]!;
@@ -309,7 +320,7 @@ export class MMModel implements Model {
         title = `read ${mmName}:${e.addr}`;
         break;
       case 'gup': {
-        const g = { slot: this.gupRefs.indexOf(e.ref), pin: e.pin, write: !!e.write, longterm: !!e.longterm, fast: !!e.fast };
+        const g = { slot: this.gupRefs.indexOf(e.ref), pin: e.pin, write: !!e.write, longterm: !!e.longterm, fast: !!e.fast, force: !!e.force };
         buildGup(b, m, e.addr, g, fileVma(e.addr), hugeOf(e.addr));
         title = `${gupTitle(g)} ${mmName}:${e.addr} as ref "${e.ref}"`;
         break;
@@ -437,8 +448,8 @@ export class MMModel implements Model {
     }
     (sc.files ?? []).forEach((f, fi) => {
       k.setFileWord(fi, F_SIZE, f.size);
-      // An fsdax file's pages are the device's: a DAX entry per page (no reference), each page idle (1 up to 6.14, 0 from 6.15).
-      if (f.fsdax) for (let i = 0; i < f.size; i++) k.setCacheSlot(fi, i, k.frames + 1 + i);
+      // An fsdax file's (a device-dax's) pages are the device's: a DAX entry per page (no reference), each page idle (1 up to 6.14, 0 from 6.15).
+      if (f.fsdax || f.devdax) for (let i = 0; i < f.size; i++) k.setCacheSlot(fi, i, k.frames + 1 + i);
       for (const c of f.cached ?? []) {
         const pfn = alloc_page(k);
         if (pfn === 0) throw new Error(`scenario ${sc.name}: more initial pages than frames`);
@@ -447,7 +458,7 @@ export class MMModel implements Model {
         put_page(k, pfn); // only the page cache holds it
       }
     });
-    if (this.world.devPrivate) {
+    if (this.world.devFreeList) {
       // memremap_pages: the driver's free list holds every page; the pgmap's reference is per page up to 6.0 (in bulk from
       // 5.18), per allocated page from 6.1 (0dc45ca1ce18).
       for (let d = 1; d <= k.devFrames; d++) {
@@ -455,16 +466,20 @@ export class MMModel implements Model {
         k.setPageWord(k.frames + d, PG_FLAGS, PG_DEVFREE);
       }
       if (this.world.devFreeCount !== 0) s[pgmapRef(k)] = k.devFrames; // per allocated page instead when free pages sit at 0 (6.1: devpriv_alloc_page)
+    } else if (this.world.devType === 'generic') {
+      // memremap_pages: every device-dax page at 1 (__init_single_page; never reset to 0), the pgmap's reference one per page.
+      for (let d = 1; d <= k.devFrames; d++) k.setPageWord(k.frames + d, PG_REF, 1);
+      s[pgmapRef(k)] = k.devFrames;
     } else for (let d = 1; d <= k.devFrames; d++) k.setPageWord(k.frames + d, PG_REF, this.world.fsdaxIdle);
     for (const p of sc.pages) {
       const v = this.world.vmaOfAddr[p.addr]!;
       const vma = sc.vmas[v]!;
       const f = this.world.vmaFile[v]!;
-      if (f >= 0 && this.world.fileFsdax[f]) {
+      if (f >= 0 && this.world.fileDevice[f]) {
         // As dax_iomap_pte_fault left it: a devmap PTE of the device page (insert_pfn), or from 6.15 a refcounted one (insert_page).
         const pfn = k.cachePage(f, k.fileIndex(p.addr));
         k.setPageWord(pfn, PG_DATA, p.data);
-        if (this.world.fsdaxMapsRefcounted) {
+        if (this.world.daxMapsRefcounted) {
           get_page(k, pfn);
           page_add_file_rmap(k, pfn);
           k.setPageWord(pfn, PG_MAPPING, pageMappingWord(f, k.fileIndex(p.addr)));
@@ -473,13 +488,14 @@ export class MMModel implements Model {
         } else k.setPte(0, p.addr, pteDevmap(pfn, vma.prot === 'rw'));
       } else if (p.state === 'device') {
         // As migrate_vma_pages / migrate_vma_finalize left it: the driver's page (allocated, copied, unlocked and put)
-        // behind a device-private entry, which holds a reference and a mapcount; the rss still counts the anon page.
+        // behind a device-private entry (coherent memory: a present PTE, 6.0), which holds a reference and a mapcount;
+        // the rss still counts the anon page.
         const pfn = devpriv_alloc_page(k);
         k.setPageWord(pfn, PG_DATA, p.data);
         get_page(k, pfn);
         k.fn.page_add_new_anon_rmap(k, pfn);
         anon_vma_prepare(k, 0, p.addr);
-        k.setPte(0, p.addr, pteDevPrivate(pfn, vma.prot === 'rw'));
+        k.setPte(0, p.addr, this.world.devType === 'coherent' ? ptePresent(pfn, vma.prot === 'rw', true) : pteDevPrivate(pfn, vma.prot === 'rw'));
         k.addRss(0, MM_ANONPAGES, 1);
         put_page(k, pfn); // migrate_vma_finalize: unlock_page, put_page of the driver's reference
       } else if (p.state === 'swapped') {
@@ -771,7 +787,7 @@ export class MMModel implements Model {
 
   /** lockdep's record of the dependencies taken (Model.observations). */
   observations(): string[] {
-    return this.k.lockdep?.observations() ?? [];
+    return [...(this.k.lockdep?.observations() ?? []), ...this.switchUse.observations()];
   }
 
   setObserving(on: boolean): void {
@@ -876,11 +892,6 @@ export class MMModel implements Model {
     if (this.inOrder[t]) return budgetUsed(s, tb, progs.length - 1) >= progs[progs.length - 1]!.max;
     for (let e = 0; e < progs.length; e++) if (budgetUsed(s, tb, e) < progs[e]!.max) return false;
     return true;
-  }
-
-  /** True when the variant has PG_anon_exclusive. */
-  get hasAnonExclusive(): boolean {
-    return this.variant.switches.has('anon-exclusive');
   }
 
   /** Whether any GUP reference in the scenario is a pin (for reporting). */

@@ -4,14 +4,56 @@
  */
 import type { Kernel } from '../kernel.js';
 import { MM_FLAGS, MM_WPSEQ, MMF_HAS_PINNED, PG_ANON, PG_ANON_EXCLUSIVE } from '../layout.js';
-import { ZERO_PFN } from '../pte.js';
+import { PTE_DIRTY, PTE_WRITE, ZERO_PFN } from '../pte.js';
 
 /** The GUP request, as the kernel's gup_flags say it. */
 export interface GupFlags {
   readonly pin: boolean;
   readonly write: boolean;
   readonly longterm: boolean;
+  /** FOLL_FORCE: ptrace, /proc/pid/mem (access_remote_vm): may write through a R/O private mapping. */
+  readonly force?: boolean;
 }
+
+/**
+ * Whether a FOLL_WRITE lookup may take page pfn through present PTE `pte`
+ * (R/O or not), after GUP's write fault returned VM_FAULT_WRITE on a
+ * !VM_WRITE mapping (`cowed`: the model's FOLL_COW flag); false: fault for
+ * write. `dropsWrite`: the release drops FOLL_WRITE after that fault
+ * instead (up to 4.8), so the lookup is a read.
+ */
+export type CanFollowWritePte = ((k: Kernel, g: GupFlags, pte: number, pfn: number, cowed: boolean, vmWrite: boolean) => boolean) & { readonly dropsWrite: boolean };
+const rule = (dropsWrite: boolean, f: (k: Kernel, g: GupFlags, pte: number, pfn: number, cowed: boolean, vmWrite: boolean) => boolean): CanFollowWritePte =>
+  Object.assign(f, { dropsWrite });
+/**
+ * Up to 4.8: __get_user_pages' retry loop: "if ((ret & VM_FAULT_WRITE) &&
+ * !(vma->vm_flags & VM_WRITE)) *flags &= ~FOLL_WRITE" - after the COW
+ * fault the lookup is a read, which takes whatever the PTE maps by then:
+ * if MADV_DONTNEED zapped the COW copy, the file's page-cache page (Dirty
+ * COW, CVE-2016-5195). Read in 4.8.17 mm/gup.c.
+ */
+export const can_follow_write_pte_4_4: CanFollowWritePte = rule(true, (_k, _g, pte) => (pte & PTE_WRITE) !== 0);
+/**
+ * 4.9 (19be0eaffa3a): FOLL_WRITE stays; FOLL_COW records the COW, and
+ * can_follow_write_pte accepts a R/O PTE only when it is dirty (the COW
+ * copy: "pte_write(pte) || ((flags & FOLL_FORCE) && (flags & FOLL_COW) &&
+ * pte_dirty(pte))"). A zapped PTE faults for write again. Read in 4.9 and
+ * 5.19 mm/gup.c.
+ */
+export const can_follow_write_pte_4_9: CanFollowWritePte = rule(false, (_k, _g, pte, _pfn, cowed) => (pte & PTE_WRITE) !== 0 || (cowed && (pte & PTE_DIRTY) !== 0));
+/**
+ * 6.0 (5535be309971): FOLL_COW is gone; a R/O PTE is followed for a forced
+ * write of a private !VM_WRITE mapping only when it maps an exclusive anon
+ * page (the COW copy GUP's fault made: PageAnonExclusive), whatever pte_dirty
+ * says. Read in 6.1.15 mm/gup.c (the 4.4.1 and 4.6.2 trees have the
+ * FOLL_WRITE games; 4.8.17, which took the fix in 4.8.3, and 4.9 FOLL_COW).
+ */
+export const can_follow_write_pte_6_0: CanFollowWritePte = rule(false, (k, g, pte, pfn, _cowed, vmWrite) => {
+  if (pte & PTE_WRITE) return true;
+  // FOLL_FORCE only overrides a private mapping without VM_WRITE (a writable one takes the write fault).
+  if (!g.force || vmWrite) return false;
+  return pfn !== ZERO_PFN && k.pageTest(pfn, PG_ANON) && k.pageTest(pfn, PG_ANON_EXCLUSIVE);
+});
 
 /** should_force_cow_break() (5.8 only, 17839856fd58): GUP on a COW mapping is done as a write. */
 export type ShouldForceCowBreak = (k: Kernel, a: number, g: GupFlags) => boolean;

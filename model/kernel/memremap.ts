@@ -83,7 +83,52 @@ export const put_devmap_page_rfc: PutFsdaxPage = wakingAt(0, 1, (k, pfn, refs) =
   else if (k.narrate) k.note(`RFC: put_page_testzero: _refcount ${left}, not 0: no free_devmap_managed_page, no wake_up_var`);
 });
 
-// ---- MEMORY_DEVICE_PRIVATE ------------------------------------------------------------------
+// ---- MEMORY_DEVICE_GENERIC (device-dax) -------------------------------------------------------
+
+/** A device-dax put path, and whether the release's memunmap_pages puts every page (up to 5.17) or the bulk reference (5.18 on). */
+export type PutGenericPage = PutDevmapPage & { readonly unmapPuts: boolean };
+const unmapping = (unmapPuts: boolean, put: PutDevmapPage): PutGenericPage => Object.assign(put, { unmapPuts });
+
+/**
+ * A put of a device page whose memmap memunmap_pages has removed (the pgmap
+ * freed): the struct page itself is gone (pageunmap_range ->
+ * arch_remove_memory), a use after free.
+ */
+function touchesFreedMemmap(k: Kernel, pfn: number, what: string): void {
+  if (pgmapLife(k) !== PGMAP_FREED) return;
+  pgmapGhost(k, PGMAP_GHOST_UAF);
+  if (k.narrate) k.note(`${what} on pfn ${pfn}, whose struct page memunmap_pages already removed: a use after free`);
+}
+
+/**
+ * Up to 5.17: page_is_devmap_managed is false for MEMORY_DEVICE_DEVDAX /
+ * GENERIC, so put_page is put_page_testzero and unpin_user_page drops its
+ * references the same way; at 0 __put_page -> put_dev_pagemap: the page's
+ * share of the pgmap's reference (memremap_pages took one per page, and
+ * memunmap_pages puts every page). Read in 5.7.14 and 5.17-rc5.
+ */
+export const put_generic_page_5_7: PutGenericPage = unmapping(true, (k, pfn, refs) => {
+  touchesFreedMemmap(k, pfn, 'put_page');
+  if (sub(k, pfn, refs) === 0) put_dev_pagemap(k);
+});
+/**
+ * 5.18-6.14 (27674ef6c73f): folio_put; at 0 free_zone_device_page, whose
+ * WARN_ON_ONCE(!pgmap->ops || !pgmap->ops->page_free) returns at once for
+ * device-dax (it has no ops): the page would stay at 0. Never reached in
+ * the model's scenarios: a device-dax page idles at 1 and memunmap_pages
+ * drops the bulk reference itself.
+ */
+export const put_generic_page_5_18: PutGenericPage = unmapping(false, (k, pfn, refs) => {
+  touchesFreedMemmap(k, pfn, 'folio_put');
+  if (sub(k, pfn, refs) === 0 && k.narrate) k.note(`pfn ${pfn} at _refcount 0: free_zone_device_page: WARN_ON_ONCE(!ops->page_free) (device-dax has none): left at 0`);
+});
+/** 6.15 (aed877c2b425's series): at 0 free_zone_device_folio's MEMORY_DEVICE_GENERIC case: folio_set_count(folio, 1). */
+export const put_generic_page_6_15: PutGenericPage = unmapping(false, (k, pfn, refs) => {
+  touchesFreedMemmap(k, pfn, 'folio_put');
+  if (sub(k, pfn, refs) === 0) k.setPageWord(pfn, PG_REF, 1);
+});
+
+// ---- MEMORY_DEVICE_PRIVATE, MEMORY_DEVICE_COHERENT -----------------------------------------
 
 /** The pgmap's words (the scenario's one device). */
 export const PGMAP_ALIVE = 0;
@@ -133,6 +178,23 @@ export function pgmapGhost(k: Kernel, bit: number): void {
 export function devprivCounts(v: StateView): { free: number; base: number } {
   const down = v.world.devBase === 1 && (v.s[pgmapState(v)]! & 3) !== PGMAP_ALIVE ? 1 : 0;
   return { free: v.world.devFreeCount - down, base: v.world.devBase - down };
+}
+
+/**
+ * A device page's count with nothing holding it, in this state, by type and
+ * release (cold path: the invariants): device-private and coherent pages
+ * their free-list or allocated base (devprivCounts); a device-dax page 1,
+ * or 0 once memunmap_pages of 5.7-5.17 put every page; an FS_DAX page its
+ * idle count.
+ */
+export function deviceBase(v: StateView, pfn: number): number {
+  const w = v.world;
+  if (w.devFreeList) {
+    const c = devprivCounts(v);
+    return v.pageTest(pfn, PG_DEVFREE) ? c.free : c.base;
+  }
+  if (w.devType === 'generic') return (w.putDevicePage as PutGenericPage).unmapPuts && (v.s[pgmapState(v)]! & 3) !== PGMAP_ALIVE ? 0 : 1;
+  return w.fsdaxIdle;
 }
 
 /** put_dev_pagemap / percpu_ref_put: at 0 after the kill, the release callback completes pgmap->done. */
@@ -211,11 +273,33 @@ export function devpriv_alloc_page(k: Kernel): number {
 export function migrate_devpriv_to_ram(k: Kernel, m: number, a: number, pfn: number, faultRef: boolean): string | null {
   const e = k.pte(m, a);
   if (pteKind(e) !== PTE_DEVPRIV || pteTarget(e) !== pfn) return 'migrate_vma_collect_pmd: the entry is no longer this device page';
-  // No reference beyond the entries, the extra ZONE_DEVICE one (up to 5.17) and fault_page's: migrate_vma_check_page lets one
-  // more through from 5.18, but folio_migrate_mapping's exact count (migrate_folio_extra for fault_page, 6.1) then fails it.
+  return migrate_device_page_to_ram(k, pfn, faultRef ? 1 : 0, 'migrate_vma_check_page', 'migrate_vma_pages');
+}
+
+/**
+ * migrate_device_coherent_page (6.0, b05a79d4377f): a long-term GUP of a
+ * MEMORY_DEVICE_COHERENT page (is_longterm_pinnable_page is false for it)
+ * migrates the page to RAM first; GUP then retries on the new page. Every
+ * mapping of it moves (try_to_migrate, remove_migration_ptes). Returns why
+ * nothing was migrated (GUP fails: -EBUSY), or null.
+ */
+export function migrate_device_coherent_page(k: Kernel, pfn: number): string | null {
+  return migrate_device_page_to_ram(k, pfn, 0, 'migrate_device_coherent_page', 'migrate_device_coherent_page');
+}
+
+/**
+ * Device page pfn copied into a new anon page, which every entry that maps
+ * it (device-private entries, or a coherent page's PTEs) then maps (readable
+ * ones R/O and shared; one writable entry: exclusive, 5.19); the device page
+ * loses their references. No reference beyond the entries, the extra
+ * ZONE_DEVICE one (up to 5.17) and `extra` (6.1's fault_page): the check lets
+ * one more through from 5.18 (migrate_vma_check_page), but
+ * folio_migrate_mapping's exact count then fails it.
+ */
+function migrate_device_page_to_ram(k: Kernel, pfn: number, extra: number, check: string, copy: string): string | null {
   const { base } = devprivCounts(k);
-  const expected = base + k.pageMapcount(pfn) + (faultRef ? 1 : 0);
-  if (k.pageRef(pfn) !== expected) return `migrate_vma_check_page: pfn ${pfn} has _refcount ${k.pageRef(pfn)}, not ${expected}: not migrated`;
+  const expected = base + k.pageMapcount(pfn) + extra;
+  if (k.pageRef(pfn) !== expected) return `${check}: pfn ${pfn} has _refcount ${k.pageRef(pfn)}, not ${expected}: not migrated`;
   const page = alloc_page(k);
   if (!page) return 'alloc_page_vma fails: not migrated';
   k.setPageWord(page, PG_DATA, k.pageWord(pfn, PG_DATA));
@@ -223,7 +307,7 @@ export function migrate_devpriv_to_ram(k: Kernel, m: number, a: number, pfn: num
   for (let mm = 0; mm < k.world.mmNames.length; mm++)
     for (let x = 0; x < k.addrs; x++) {
       const f = k.pte(mm, x);
-      if (pteKind(f) === PTE_DEVPRIV && pteTarget(f) === pfn) entries.push([mm, x, f]);
+      if ((pteKind(f) === PTE_DEVPRIV || mapsNormalPage(f)) && pteTarget(f) === pfn) entries.push([mm, x, f]);
     }
   entries.forEach(([mm, x, f], i) => {
     // remove_migration_pte: the new page, its rmap (exclusive only when one writable entry maps it) and a reference each.
@@ -236,7 +320,7 @@ export function migrate_devpriv_to_ram(k: Kernel, m: number, a: number, pfn: num
   });
   if (k.narrate)
     k.note(
-      `migrate_vma_pages: pfn ${pfn} copied back into anon pfn ${page}, which ${entries.map(([mm, x]) => k.addrName(mm, x)).join(' and ')} now map; the device page loses their references`,
+      `${copy}: pfn ${pfn} copied back into anon pfn ${page}, which ${entries.map(([mm, x]) => k.addrName(mm, x)).join(' and ')} now map; the device page loses their references`,
     );
   return null;
 }
@@ -245,7 +329,8 @@ export function migrate_devpriv_to_ram(k: Kernel, m: number, a: number, pfn: num
  * The driver migrates the anon page that mm m maps at a to its device
  * (dmirror_migrate_to_device -> migrate_vma_setup, the copy, migrate_vma_pages,
  * migrate_vma_finalize): a page off the driver's free list replaces it
- * behind a device-private entry (writable if the PTE was), with a reference
+ * behind a device-private entry (coherent memory: a present PTE, 6.0;
+ * writable if the PTE was), with a reference
  * and a mapcount; the anon page is freed; the driver's own reference is
  * dropped when it unlocks the page. Only a page one process maps (scenario
  * validation puts the migration before any fork). Returns why nothing was
@@ -256,6 +341,7 @@ export function migrate_anon_to_device(k: Kernel, m: number, a: number): string 
   if (pteKind(e) !== PTE_PRESENT || e & PTE_SPECIAL) return 'migrate_vma_collect_pmd: no anon page mapped there';
   const old = pteTarget(e);
   if (!k.pageTest(old, PG_ANON)) return 'migrate_vma_collect_pmd: not an anon page';
+  if (old > k.frames) return 'migrate_vma_collect_pmd: already device memory (MIGRATE_VMA_SELECT_SYSTEM takes system pages only)';
   if (k.pageRef(old) !== k.pageMapcount(old))
     return `migrate_vma_check_page: pfn ${old} has _refcount ${k.pageRef(old)} for ${k.pageMapcount(old)} mapping(s) (a GUP reference): not migrated`;
   const dev = devpriv_alloc_page(k);
@@ -263,10 +349,15 @@ export function migrate_anon_to_device(k: Kernel, m: number, a: number): string 
   k.setPageWord(dev, PG_DATA, k.pageWord(old, PG_DATA));
   get_page(k, dev);
   k.fn.page_add_new_anon_rmap(k, dev);
-  k.setPte(m, a, pteDevPrivate(dev, (e & PTE_WRITE) !== 0));
+  // Coherent memory (6.0): an ordinary present PTE of the device page (remove_migration_pte), which the CPU uses as it is.
+  const writable = (e & PTE_WRITE) !== 0;
+  k.setPte(m, a, k.world.devType === 'coherent' ? ptePresent(dev, writable, true) : pteDevPrivate(dev, writable));
   page_remove_rmap(k, old);
   put_page(k, old);
   put_page(k, dev); // migrate_vma_finalize: unlock_page, put_page of the driver's reference
-  if (k.narrate) k.note(`migrate_vma: anon pfn ${old} copied into device pfn ${dev}; ${k.addrName(m, a)} is a device-private entry now`);
+  if (k.narrate)
+    k.note(
+      `migrate_vma: anon pfn ${old} copied into device pfn ${dev}; ${k.addrName(m, a)} is ${k.world.devType === 'coherent' ? 'a present PTE of the device page' : 'a device-private entry'} now`,
+    );
   return null;
 }

@@ -4,10 +4,11 @@
  * implementation the variant chose (it may call it for the cases it does
  * not change). Their names and what they break are in model/variants.ts.
  */
+import type { SwitchTest } from '../switch-use.js';
 import type { Kernel } from '../kernel.js';
 import { MM_ANONPAGES, PG_ANON, PG_ANON_EXCLUSIVE, PG_REF, TH_ORIG } from '../layout.js';
 import { mapsNormalPage, PTE_MIGRATION, PTE_PRESENT, PTE_SPECIAL, pteKind, pteTarget } from '../pte.js';
-import type { MutantName, SwitchName } from '../variants.js';
+import type { MutantName } from '../variants.js';
 import type { KernelFunctionName, KernelFunctions } from './functions.js';
 import type { DoWpPage, PageTryDupAnonRmap, ZapPte, ZapPteDetails } from './memory.js';
 import { zap_present_page } from './memory.js';
@@ -18,7 +19,7 @@ import { free_swap_cache } from './swapfile.js';
 
 interface Replacement<N extends KernelFunctionName> {
   replaces: N;
-  make(orig: KernelFunctions[N], switches: ReadonlySet<SwitchName>): KernelFunctions[N];
+  make(orig: KernelFunctions[N], switches: SwitchTest): KernelFunctions[N];
 }
 
 function replacement<N extends KernelFunctionName>(replaces: N, make: Replacement<N>['make']): Replacement<N> {
@@ -118,6 +119,7 @@ export const MUTANT_IMPLEMENTATIONS: Record<Exclude<MutantName, ProgramMutant>, 
 
 /** Mutants that change an operation's steps rather than a kernel function: its builder picks them (BuildContext.mutants). */
 export const PROGRAM_MUTANTS = [
+  'pageout-zone-device',
   'undo-range-i-mmap-first',
   'fault-no-pte-recheck',
   'pmd-check-reread',

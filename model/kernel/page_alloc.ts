@@ -73,8 +73,7 @@ export function get_page(k: Kernel, pfn: number, refs = 1): void {
 export function put_page(k: Kernel, pfn: number, refs = 1): void {
   if (pfn === 0) return;
   if (pfn > k.frames) {
-    if (k.world.devPrivate) k.fn.put_devpriv_page(k, pfn, refs, false);
-    else k.fn.put_devmap_page(k, pfn, refs, false);
+    k.world.putDevicePage!(k, pfn, refs, false);
     return;
   }
   const head = k.folioHead(pfn);

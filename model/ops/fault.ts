@@ -46,7 +46,7 @@ import {
 } from '../layout.js';
 import type { ProgramBuilder, Run } from '../program.js';
 import { formatPte, pteDevmap, PTE_DEVPRIV, PTE_DIRTY, PTE_MIGRATION, PTE_NONE, PTE_PRESENT, PTE_SWAP, PTE_WRITE, pteKind, ptePresent, pteTarget, pteZero } from '../pte.js';
-import { migrate_devpriv_to_ram, PGMAP_FREED, PGMAP_GHOST_FREE_PAGE, PGMAP_GHOST_UAF, pgmapGhost, pgmapLife } from '../kernel/memremap.js';
+import { migrate_devpriv_to_ram, PGMAP_ALIVE, PGMAP_FREED, PGMAP_GHOST_FREE_PAGE, PGMAP_GHOST_UAF, pgmapGhost, pgmapLife } from '../kernel/memremap.js';
 import { add_to_page_cache } from '../kernel/filemap.js';
 import { shmem_alloc_hugepage } from '../kernel/shmem.js';
 import {
@@ -113,7 +113,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
   // A device-private entry: do_swap_page's is_device_private_entry branch, then the driver's ->migrate_to_ram.
   const DP_LOOK = b.ctx.devicePrivate ? b.reserve() : -1;
   const DP_MIGRATE = b.ctx.devicePrivate ? b.reserve() : -1;
-  const faultRef = b.has('device-private-fault-ref');
+  const faultRef = b.ctx.devicePrivate && b.has('device-private-fault-ref');
   const FILE_FAULT = fileVma ? b.reserve() : -1;
   const FILE_FINISH = fileVma ? b.reserve() : -1;
   // ->page_mkwrite of a disk file's shared mapping (ext4_page_mkwrite -> block_page_mkwrite: lock_page, set_page_dirty).
@@ -123,7 +123,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
   // The PMD level (seed 004): where the PTE table is allocated, by release (docs/kernel-notes.md#page-tables).
   const tables = b.ctx.pageTables;
   // Hugh's huge tmpfs 09/31 (mmotm, April 2016) had the same order as 7267ec008b5c: the table after ->fault.
-  const postponed = b.has('postpone-pte-alloc') || b.has('avoid-premature-exposure');
+  const postponed = (tables || fileVma) && (b.has('postpone-pte-alloc') || b.has('avoid-premature-exposure'));
   /** Where-strings for Hugh's patch on a release before 4.8: the functions are those of 7267ec008b5c, the release is not. */
   const rel = (range: string): string => (b.has('postpone-pte-alloc') ? range : 'the allocation after ->fault of huge tmpfs 09/31, on 4.6; mainline has it from 4.8');
   const EARLY_ALLOC = tables ? b.reserve() : -1;
@@ -136,14 +136,14 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
   const FA_PREALLOC = fileVma && huge.faultAround && tables && postponed ? b.reserve() : -1;
   const FA_MAP = fileVma && huge.faultAround ? b.reserve() : -1;
   // 4.8-4.9 free an unused fault-around prealloc right after ->map_pages; from 4.10 it lives to the end of do_fault (b0b9b3df27d1).
-  const faPreallocKept = b.has('stop-leaking-pagetables');
+  const faPreallocKept = FA_MAP >= 0 && b.has('stop-leaking-pagetables');
   // A THP VMA: do_huge_pmd_anonymous_page (unless this fault's huge allocation fails), and the pmd checks after __pte_alloc.
   const HUGE_ALLOC = huge.thp && !huge.fails && !fileVma ? b.reserve() : -1;
   // A huge shmem mapping: ->fault may put a THP in the page cache, which finish_fault maps with a huge pmd (do_set_pmd, 4.8 on).
   const hugeFile = huge.thp && fileVma;
   // A write (or unshare) fault on a R/O huge pmd: wp_huge_pmd -> do_huge_pmd_wp_page (any fault in a THP scenario: GUP's too).
   const HUGE_WP = b.ctx.thp ? b.reserve() : -1;
-  const thpCopies = !b.has('thp-cow-split');
+  const thpCopies = b.ctx.thp && !b.has('thp-cow-split');
   const HUGE_SET = HUGE_ALLOC >= 0 ? b.reserve() : -1;
   const retracts = b.ctx.mutants.has('thp-fault-retracts-table');
   // Before 4.5 (ad33bb04b2a6) the fault tests pmd_trans_huge(*pmd) and then reads the pmd again in pte_offset_map.
@@ -509,13 +509,24 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
    * (38607c62b34b) vmf_insert_page_mkwrite -> insert_page: a reference,
    * page_add_file_rmap and MM_FILEPAGES. No page lock (the entry lock is not
    * modelled: one step).
+   * A device-dax (drivers/dax/device.c:dev_dax_huge_fault ->
+   * __dev_dax_pte_fault, under dax_read_lock, not modelled) maps the same
+   * way (6.15: aed877c2b425), and once kill_dev_dax has run, check_vma's
+   * dax_alive fails: VM_FAULT_SIGBUS.
    */
   const daxPteFault = (k: Kernel, t: number, f: number, index: number): number => {
-    if (!filemap_invalidate_lock_shared(k, t, f)) return SLEEP;
+    const devdax = k.world.devType === 'generic';
+    const fn = devdax ? '__dev_dax_pte_fault' : 'dax_iomap_pte_fault';
+    if (devdax && pgmapLife(k) !== PGMAP_ALIVE) {
+      if (k.narrate) k.note('dev_dax_huge_fault: check_vma: !dax_alive (kill_dev_dax ran): VM_FAULT_SIGBUS');
+      setResult(k, t, VM_FAULT_ERROR);
+      return finish(k, t);
+    }
+    if (!devdax && !filemap_invalidate_lock_shared(k, t, f)) return SLEEP;
     const pfn = k.cachePage(f, index);
     const writable = k.isSharedMapping(a) && vmWrite(k);
     if (k.pte(m, a) === 0) {
-      if (k.world.fsdaxMapsRefcounted) {
+      if (k.world.daxMapsRefcounted) {
         get_page(k, pfn);
         page_add_file_rmap(k, pfn);
         k.setPageWord(pfn, PG_MAPPING, pageMappingWord(f, index));
@@ -524,10 +535,10 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
       } else k.setPte(m, a, pteDevmap(pfn, writable));
       if (k.narrate)
         k.note(
-          `dax_iomap_pte_fault: pfn ${pfn} of ${k.world.fileNames[f]} mapped (${k.world.fsdaxMapsRefcounted ? 'insert_page: a reference, rmap, MM_FILEPAGES' : 'insert_pfn: a devmap PTE, no reference'})`,
+          `${fn}: pfn ${pfn} of ${k.world.fileNames[f]} mapped (${k.world.daxMapsRefcounted ? 'insert_page: a reference, rmap, MM_FILEPAGES' : 'insert_pfn: a devmap PTE, no reference'})`,
         );
     }
-    filemap_invalidate_unlock_shared(k, t, f);
+    if (!devdax) filemap_invalidate_unlock_shared(k, t, f);
     if (flags(k, t) & FAULT_FLAG_WRITE) setResult(k, t, VM_FAULT_WRITE);
     return finish(k, t);
   };
@@ -540,7 +551,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
     b.define(FILE_FAULT, '__do_fault: ->fault', 'mm/memory.c:__do_fault -> mm/shmem.c:shmem_fault, mm/filemap.c:filemap_fault (4.4-6.2)', (k, t) => {
       const f = k.fileOf(a);
       const index = k.fileIndex(a);
-      if (k.world.fileFsdax[f]) return daxPteFault(k, t, f, index);
+      if (k.world.fileDevice[f]) return daxPteFault(k, t, f, index);
       if (index >= k.fileSize(f)) {
         if (k.narrate) k.note(`index ${index} is beyond i_size (${k.fileSize(f)} pages): SIGBUS`);
         setResult(k, t, VM_FAULT_ERROR);
@@ -667,7 +678,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
         k.setPte(m, a, ptePresent(cow, vmWrite(k), true));
         k.addRss(m, MM_ANONPAGES, 1);
         k.setThreadWord(t, TH_NEWPAGE, 0);
-        if (k.narrate) k.note(`map the private copy pfn ${cow} writable, MM_ANONPAGES+1`);
+        if (k.narrate) k.note(`map the private copy pfn ${cow} ${vmWrite(k) ? 'writable' : 'R/O and dirty (no VM_WRITE: a forced write)'}, MM_ANONPAGES+1`);
       } else {
         if (k.pte(m, a) !== orig) k.setFileWord(k.fileOf(a), F_GHOST, k.fileWord(k.fileOf(a), F_GHOST) | GHOST_DOUBLE_INSTALL);
         const writable = do_set_pte(k, a, pfn, write);

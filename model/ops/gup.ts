@@ -6,14 +6,15 @@
  */
 import { DISABLED, DONE, FAILED, type Kernel, SLEEP } from '../kernel.js';
 import { int, threadLocals } from '../thread-locals.js';
-import { formatGupFlags, GUP_ANON, GUP_GET, GUP_LONGTERM, GUP_PENDING, GUP_PIN, GUP_PIN_COUNTING_BIAS, GUP_WRITE, gupKind, gupPfn, gupRecord, gupRefs } from '../gup.js';
+import { formatGupFlags, GUP_ANON, GUP_FORCE, GUP_GET, GUP_LONGTERM, GUP_PENDING, GUP_PIN, GUP_PIN_COUNTING_BIAS, GUP_WRITE, gupKind, gupPfn, gupRecord, gupRefs } from '../gup.js';
 import { MM_WPSEQ, PG_ANON, PG_DATA, TH_ORIG, VMA_WRITE } from '../layout.js';
 import type { ProgramBuilder } from '../program.js';
-import { formatPte, isPresent, mapsNormalPage, PTE_DEVMAP, PTE_DIRTY, PTE_SPECIAL, PTE_WRITE, pteKind, pteTarget, ZERO_PFN } from '../pte.js';
+import { formatPte, isPresent, mapsNormalPage, PTE_DEVMAP, PTE_SPECIAL, PTE_WRITE, pteKind, pteTarget, ZERO_PFN } from '../pte.js';
 import { buildFault, FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, FOLL_COW, type FaultSite, VM_FAULT_ERROR } from './fault.js';
 import { pmdHugePfn, pmdHugeRo } from '../objects.js';
 import { mmap_read_lock, mmap_read_unlock } from '../kernel/locking.js';
 import { get_page, put_page } from '../kernel/page_alloc.js';
+import { migrate_device_coherent_page, PGMAP_ALIVE, pgmapLife } from '../kernel/memremap.js';
 
 /**
  * GUP's locals: the flags it faults with (the fault's own flags word,
@@ -29,10 +30,12 @@ export interface GupArgs {
   longterm: boolean;
   /** get_user_pages_fast / pin_user_pages_fast: try the lockless walk first. */
   fast: boolean;
+  /** FOLL_FORCE (access_remote_vm: ptrace, /proc/pid/mem): a write through a R/O private mapping. */
+  force?: boolean;
 }
 
 export function gupTitle(g: GupArgs): string {
-  return `${g.pin ? 'pin_user_pages' : 'get_user_pages'}${g.fast ? '_fast' : ''}(${formatGupFlags(gupRecord(g.pin ? GUP_PIN : GUP_GET, (g.write ? GUP_WRITE : 0) | (g.longterm ? GUP_LONGTERM : 0), 0, 0, 0))})`;
+  return `${g.pin ? 'pin_user_pages' : 'get_user_pages'}${g.fast ? '_fast' : ''}(${formatGupFlags(gupRecord(g.pin ? GUP_PIN : GUP_GET, (g.write ? GUP_WRITE : 0) | (g.longterm ? GUP_LONGTERM : 0) | (g.force ? GUP_FORCE : 0), 0, 0, 0))})`;
 }
 
 export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fileVma = false, huge: FaultSite = { thp: false, fails: false }): void {
@@ -71,7 +74,7 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
   /** try_grab_page() of pfn: FOLL_GET +1, FOLL_PIN +GUP_PIN_COUNTING_BIAS; the reference recorded with (mm, addr). */
   const grab = (k: Kernel, t: number, pfn: number, what: string): number => {
     const anon = pfn !== ZERO_PFN && k.pageTest(pfn, PG_ANON);
-    const rec = gupRecord(g.pin ? GUP_PIN : GUP_GET, (g.write ? GUP_WRITE : 0) | (g.longterm ? GUP_LONGTERM : 0) | (anon ? GUP_ANON : 0), m, a, pfn);
+    const rec = gupRecord(g.pin ? GUP_PIN : GUP_GET, (g.write ? GUP_WRITE : 0) | (g.longterm ? GUP_LONGTERM : 0) | (g.force ? GUP_FORCE : 0) | (anon ? GUP_ANON : 0), m, a, pfn);
     get_page(k, pfn, gupRefs(rec));
     k.setGup(g.slot, rec);
     mmap_read_unlock(k, t, m);
@@ -93,21 +96,40 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
     const pte = k.pte(m, a);
     // 5.8: should_force_cow_break(): GUP on a COW mapping is done as a write.
     const forced = k.fn.should_force_cow_break(k, a, g);
-    const write = g.write || forced;
+    const follCow = (GUP_LOCALS.flags.get(k, t) & FOLL_COW) !== 0;
+    // Up to 4.8 the lookup after a forced write's COW fault is a read: FOLL_WRITE dropped (19be0eaffa3a ended it).
+    const dropped = (g.write || forced) && follCow && k.fn.can_follow_write_pte.dropsWrite;
+    const write = (g.write || forced) && !dropped;
+    if (dropped && k.narrate) k.note('__get_user_pages: VM_FAULT_WRITE on a !VM_WRITE mapping: *flags &= ~FOLL_WRITE, the retry looks the page up as a read');
     if (huge.thp && k.hugePmd(m)) return followHuge(k, t, k.s[k.L.pmd(m)]!, write, forced);
     if (pteKind(pte) === PTE_DEVMAP) {
-      // pte_devmap: get_dev_pagemap, then the device page itself (5.7-6.14; the pgmap stays alive in the model's scenarios).
+      // pte_devmap: get_dev_pagemap (percpu_ref_tryget_live: it fails once memunmap_pages killed the pgmap), then the device page itself (5.7-6.14).
+      if (pgmapLife(k) !== PGMAP_ALIVE) {
+        mmap_read_unlock(k, t, m);
+        if (k.narrate) k.note('follow_page_pte: pte_devmap: get_dev_pagemap fails (the pgmap is dying): no page, -EFAULT');
+        return FAILED;
+      }
       if (write && !(pte & PTE_WRITE)) throw new Error('GUP: FOLL_WRITE on a R/O devmap PTE (scenario validation keeps fsdax GUP to writable mappings)');
       return grab(k, t, pteTarget(pte), 'follow_page_pte: pte_devmap: get_dev_pagemap, try_grab_page');
     }
     if (!isPresent(pte)) return faultin(k, t, write ? FAULT_FLAG_WRITE : 0, 'no present PTE');
-    const follCow = (GUP_LOCALS.flags.get(k, t) & FOLL_COW) !== 0;
-    if (write && !(pte & PTE_WRITE) && !(follCow && pte & PTE_DIRTY)) {
+    const pfn = mapsNormalPage(pte) ? pteTarget(pte) : ZERO_PFN;
+    // A writable PTE is followed on every release, and without FOLL_COW or FOLL_FORCE a R/O one never is: only then do the rules differ.
+    if (write && !(pte & PTE_WRITE) && !((follCow || g.force) && k.fn.can_follow_write_pte(k, g, pte, pfn, follCow, (k.vmaAt(m, a) & VMA_WRITE) !== 0))) {
       return faultin(k, t, FAULT_FLAG_WRITE, forced ? 'R/O PTE, COW break forced (should_force_cow_break)' : 'FOLL_WRITE on a R/O PTE');
     }
-    const pfn = mapsNormalPage(pte) ? pteTarget(pte) : ZERO_PFN;
     if (!(pte & PTE_WRITE) && k.fn.gup_must_unshare(k, g, pfn, a, false)) {
       return faultin(k, t, FAULT_FLAG_UNSHARE, 'gup_must_unshare: -EMLINK');
+    }
+    if (g.longterm && pfn > k.frames && k.world.devType === 'coherent') {
+      // A MEMORY_DEVICE_COHERENT page is not long-term pinnable (6.0, b05a79d4377f): check_and_migrate_movable_pages moves it to RAM, and GUP retries.
+      const why = migrate_device_coherent_page(k, pfn);
+      if (why) {
+        mmap_read_unlock(k, t, m);
+        if (k.narrate) k.note(`check_and_migrate_movable_pages: ${why}: -EBUSY`);
+        return FAILED;
+      }
+      return follow(k, t);
     }
     return grab(k, t, pfn, 'try_grab_page');
   };
@@ -115,7 +137,8 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
   b.define(START, '__get_user_pages', 'mm/gup.c:__get_user_pages (5.7-6.2)', (k, t) => {
     if (!g.fast && k.gup(g.slot) !== 0) return DISABLED; // this reference is already held
     const vma = k.vmaAt(m, a);
-    if (vma === 0 || (g.write && !(vma & VMA_WRITE))) {
+    // check_vma_flags: FOLL_FORCE may write through a R/O private mapping (a COW mapping), never a shared one.
+    if (vma === 0 || (g.write && !(vma & VMA_WRITE) && !(g.force && !k.isSharedMapping(a)))) {
       if (k.narrate) k.note('check_vma_flags: -EFAULT');
       return FAILED;
     }
@@ -201,7 +224,7 @@ export function buildGupRelease(b: ProgramBuilder, slot: number): void {
     const pfn = gupPfn(r);
     k.setGup(slot, 0);
     // A device page's unpin goes its release's way (unpin_user_page -> gup_put_folio, 5.18's lost FS_DAX wake-up).
-    if (pfn > k.frames) k.fn.put_devmap_page(k, pfn, gupRefs(r), gupKind(r) === GUP_PIN);
+    if (pfn > k.frames) k.world.putDevicePage!(k, pfn, gupRefs(r), gupKind(r) === GUP_PIN);
     else put_page(k, pfn, gupRefs(r));
     if (k.narrate)
       k.note(`${gupKind(r) === GUP_PIN ? `unpin_user_page: _refcount -= ${GUP_PIN_COUNTING_BIAS}` : 'put_page'} on ${pfn === ZERO_PFN ? 'the zeropage' : `pfn ${pfn}`}`);

@@ -17,6 +17,7 @@ import { mapsNormalPage, PTE_DIRTY, PTE_PRESENT, PTE_SPECIAL, pteKind, pteSwap, 
 import { page_try_share_anon_rmap } from '../kernel/rmap.js';
 import { anon_vma_lock_read, anon_vma_unlock_read, pte_lock, trylock_page, unlock_page } from '../kernel/locking.js';
 import { get_page, put_page } from '../kernel/page_alloc.js';
+import { PGMAP_GHOST_BUDDY, pgmapGhost } from '../kernel/memremap.js';
 import { page_remove_rmap } from '../kernel/rmap.js';
 import { add_to_swap_cache, delete_from_swap_cache, get_swap_page, swap_duplicate } from '../kernel/swapfile.js';
 
@@ -40,10 +41,22 @@ export function buildReclaim(b: ProgramBuilder, m: number, a: number, pageout = 
   const FREE = b.reserve();
 
   const via = pageout ? 'mm/madvise.c:madvise_cold_or_pageout_pte_range -> ' : '';
+  // MUTANT pageout-zone-device: MADV_PAGEOUT without 3218f8712d6b's is_zone_device_page check.
+  const zoneDeviceIsolated = pageout && b.ctx.mutants.has('pageout-zone-device');
   b.define(START, pageout ? 'madvise_pageout: add_to_swap' : 'shrink_page_list: add_to_swap', `${via}${VMSCAN} (5.7-6.2)`, (k, t) => {
     const e = k.pte(m, a);
     if (!mapsNormalPage(e)) return DISABLED;
     const pfn = pteTarget(e);
+    if (pfn > k.frames) {
+      // A MEMORY_DEVICE_COHERENT page is on no LRU list: kswapd never meets it, and MADV_PAGEOUT skips it (6.0, 3218f8712d6b).
+      if (!zoneDeviceIsolated) {
+        if (!pageout) return DISABLED;
+        if (k.narrate) k.note(`madvise_cold_or_pageout_pte_range: pfn ${pfn} is_zone_device_page: skipped`);
+        return DONE;
+      }
+      pgmapGhost(k, PGMAP_GHOST_BUDDY);
+      if (k.narrate) k.note(`MUTANT: madvise_cold_or_pageout_pte_range isolates device pfn ${pfn} as an LRU page`);
+    }
     if (!k.pageTest(pfn, PG_ANON) || k.pageTest(pfn, PG_LOCKED) || k.pageTest(pfn, PG_ISOLATED)) return DISABLED;
     if (pageout && k.pageMapcount(pfn) !== 1) return DISABLED; // do not interfere with other mappings
     const inCache = k.pageTest(pfn, PG_SWAPCACHE);

@@ -186,7 +186,7 @@ describe('mmcheck list, help, version', () => {
     expect(mmcheck('list', 'invariants').out).toMatch(/anon-exclusive\s+always\s+cow-fork-gup/);
     const kernels = JSON.parse(mmcheck('list', 'kernels', '--json').out);
     expect(kernels[0]).toMatchObject({ version: '4.4', modelled: 'partly', switches: [] });
-    expect(kernels[0].carried).toEqual(['anon COW, GUP, fork, swap, migration, truncation and hole punching, RSS: as 5.7']);
+    expect(kernels[0].carried).toEqual(['anon COW, the rest of GUP, fork, swap, migration, truncation and hole punching, RSS: as 5.7']);
     expect(kernels.find((k: { version: string }) => k.version === '4.8').switches).toEqual(['fault-pmd-trans-unstable', 'pgtable-memcg-charge', 'postpone-pte-alloc']);
     expect(kernels.find((k: { version: string }) => k.version === '5.7')).toMatchObject({ version: '5.7', epoch: 'E0', modelled: 'yes' });
     expect(kernels.at(-1)).toMatchObject({ version: '7.2', modelled: 'as 6.2' });

@@ -235,3 +235,85 @@ describe('mmcheck gate', () => {
     }
   });
 });
+
+describe('a sharded gate', () => {
+  // Rows of several costs, one failing (its trace file must keep its name in the merged report).
+  const ROWS = [
+    ...AS_EXPECTED,
+    { scenario: 'cow-swap-gup', invariants: ['cow-isolation'], kernels: ['5.7', '5.17', '5.18', '6.2'], expect: 'holds' },
+    { scenario: 'fsdax-unpin-break-layouts', invariants: ['fsdax-idle-wakes'], kernels: ['5.17', '5.18', '5.19'], expect: 'holds' },
+    { scenario: 'device-coherent-memunmap', invariants: ['pgmap-pinned'], kernels: ['6.0', '6.1'], expect: 'holds' },
+  ];
+  /** A report without its timings (seconds, wall time), which differ from run to run. */
+  const untimed = (s: string) =>
+    s
+      .replace(/ +\d+\.\d+$/gm, '')
+      .replace(/; \d+\.\d+ s$/gm, '')
+      .replace(/time="[\d.]+"/g, '')
+      .replace(/ \| [\d.]+ \|$/gm, ' |')
+      .replace(/(shard \d\/\d: \d+ of \d+ rows)/, '');
+
+  test('3 shards merged give the table, JUnit and summary of one run; each row runs in exactly one shard', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shard-'));
+    const cfg = config(dir, ROWS);
+    const one = mmcheck([
+      'gate',
+      '-c',
+      cfg,
+      '--junit',
+      join(dir, 'one.xml'),
+      '--summary',
+      join(dir, 'one.md'),
+      '--traces',
+      join(dir, 't'),
+      '--record-costs',
+      join(dir, 'costs.json'),
+    ]);
+    expect(one.code).toBe(1);
+    const shards = [1, 2, 3].map((i) =>
+      mmcheck(['gate', '-c', cfg, '--shard', `${i}/3`, '--costs', join(dir, 'costs.json'), '--results', join(dir, `s${i}.json`), '--traces', join(dir, 't')]),
+    );
+    const counts = shards.map((s) => Number(/shard \d\/3: (\d+) of 13 rows/.exec(s.out)![1]));
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(13);
+    for (const c of counts) expect(c).toBeGreaterThan(0);
+    const merged = mmcheck(['gate', 'merge', ...[3, 1, 2].map((i) => join(dir, `s${i}.json`)), '--junit', join(dir, 'm.xml'), '--summary', join(dir, 'm.md')]);
+    expect(merged.code).toBe(1);
+    expect(untimed(merged.out)).toBe(untimed(one.out));
+    expect(untimed(readFileSync(join(dir, 'm.xml'), 'utf8'))).toBe(untimed(readFileSync(join(dir, 'one.xml'), 'utf8')));
+    expect(untimed(readFileSync(join(dir, 'm.md'), 'utf8'))).toBe(untimed(readFileSync(join(dir, 'one.md'), 'utf8')));
+    // The same shards on another run (the assignment depends on the costs and the config only).
+    const again = mmcheck(['gate', '-c', cfg, '--shard', '2/3', '--costs', join(dir, 'costs.json')]);
+    expect(
+      again.out
+        .split('\n')
+        .slice(2, 2 + counts[1]!)
+        .map((l) => l.replace(/ +[\d.]+$/, '')),
+    ).toEqual(
+      shards[1]!.out
+        .split('\n')
+        .slice(2, 2 + counts[1]!)
+        .map((l) => l.replace(/ +[\d.]+$/, '')),
+    );
+  });
+  test('merge refuses a missing shard, a row twice, another config; --shard is checked', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shard-'));
+    const cfg = config(dir, AS_EXPECTED);
+    for (const i of [1, 2]) mmcheck(['gate', '-c', cfg, '--shard', `${i}/2`, '--results', join(dir, `s${i}.json`)]);
+    const missing = mmcheck(['gate', 'merge', join(dir, 's1.json')]);
+    expect([missing.code, missing.err.trim()]).toEqual([2, expect.stringMatching(/gate merge: \d of 4 rows; shard 2\/2 missing/)]);
+    const twice = mmcheck(['gate', 'merge', join(dir, 's1.json'), join(dir, 's1.json'), join(dir, 's2.json')]);
+    expect(twice.code).toBe(2);
+    expect(twice.err).toMatch(/is also in/);
+    const other = config(mkdtempSync(join(tmpdir(), 'shard-')), ROWS);
+    mmcheck(['gate', '-c', other, '--shard', '2/2', '--results', join(dir, 'o2.json'), '--only', 'fork-pinned']);
+    const mixed = mmcheck(['gate', 'merge', join(dir, 's1.json'), join(dir, 'o2.json')]);
+    expect(mixed.code).toBe(2);
+    expect(mixed.err).toMatch(/its shard is of another gate run/);
+    for (const bad of ['0/3', '4/3', 'x', '1/0']) {
+      const r = mmcheck(['gate', '-c', cfg, '--shard', bad]);
+      expect([r.code, r.err.trim().split('\n').length]).toEqual([2, 1]);
+      expect(r.err).toMatch(/--shard must be i\/N/);
+    }
+    expect(mmcheck(['gate', 'merge']).err).toMatch(/gate merge needs the results files/);
+  });
+});

@@ -107,6 +107,7 @@ describe('every invariant can fail', () => {
     'fsdax-idle-wakes': { scenario: 'fsdax-unpin-break-layouts', kernel: '5.19', brokenOn: '5.18' },
     'idle-convention': { scenario: 'fsdax-unpin-break-layouts', kernel: '5.9', brokenOn: '5.9', patch: ['zone-device-rfc'] },
     'pgmap-pinned': { scenario: 'device-memunmap-in-use', kernel: '6.1', brokenOn: '5.18' },
+    'private-mapping-isolated': { scenario: 'dirty-cow', kernel: '4.9', brokenOn: '4.8' },
     'zone-device-free-count': { scenario: 'device-private-fault-race', kernel: '6.1', brokenOn: '6.0' },
     'zone-device-never-lru': { scenario: 'device-private-fault-race', kernel: '6.2', mutant: 'devpriv-put-to-buddy' },
   };
@@ -134,6 +135,7 @@ describe('every invariant can fail', () => {
         'collapse-under-read': ['khugepaged-collapse', '6.2'],
         'retract-without-trylock': ['shmem-thp-collapse', '6.2'],
         'devmap-unpin-put-page': ['fsdax-unpin-break-layouts', '6.2'],
+        'pageout-zone-device': ['device-coherent-cow', '6.1'],
         'split-no-ref-add': ['thp-pte-cow-fork-gup', '6.2'],
         'pmd-unstable-misses-migration': ['thp-migrate-race', '6.2'],
         // From 5.18 the reuse test is page_count, which migration's isolation reference already fails: the lock matters before.

@@ -8,6 +8,7 @@ import { findScenario } from '../../model/scenarios.js';
 import { type ScenarioSpec, validateScenario } from '../../model/scenario.js';
 import { check, mmcheck, model, testVerdictRows, type VerdictRow } from '../helpers.js';
 import { PGMAP_GHOST_UAF } from '../../model/kernel/memremap.js';
+import { pteTarget } from '../../model/pte.js';
 
 const scenario = (): ScenarioSpec => structuredClone(findScenario('fsdax-unpin-break-layouts')!);
 
@@ -78,7 +79,7 @@ describe('the device pool', () => {
     expect(() => validateScenario(long)).toThrow(/without FOLL_LONGTERM \(which fsdax refuses: -EOPNOTSUPP\)/);
     const op = scenario();
     op.threads[0]!.menu.push({ op: 'madv-dontneed', addr: 0 });
-    expect(() => validateScenario(op)).toThrow(/madv-dontneed is not modelled with ZONE_DEVICE memory/);
+    expect(() => validateScenario(op)).toThrow(/madv-dontneed is not modelled with FS_DAX memory/);
     const nodev = scenario();
     delete nodev.device;
     expect(() => validateScenario(nodev)).toThrow(/an fsdax file needs the scenario's FS_DAX device/);
@@ -143,7 +144,7 @@ describe('device-private memory: the CPU fault and memunmap_pages by release', (
   });
   test('5.18-6.0: memunmap_pages returns with the page mapped and the driver frees the pgmap; the next fault uses it', () => {
     const { result } = check('device-memunmap-in-use', '5.18', ['pgmap-pinned']);
-    expect(result.violations[0]!.message).toMatch(/the pgmap's reference is 0, below its 1 allocated page/);
+    expect(result.violations[0]!.message).toMatch(/the pgmap's reference is 0, below its 1 page\(s\) in use/);
     const s = scenario2();
     s.threads[0]!.mode = 'program';
     const later = check(s, '5.18', ['zone-device-free-count'], {});
@@ -250,4 +251,111 @@ describe('a round trip to device-private memory and back', () => {
 
 function scenario2(): ScenarioSpec {
   return structuredClone(findScenario('device-memunmap-in-use')!);
+}
+
+describe('device-dax (MEMORY_DEVICE_GENERIC): a long-term pin against the unbind', () => {
+  const rows: VerdictRow[] = [
+    ['devdax-unbind-pinned', 'pgmap-pinned', '5.7', 'holds', 32],
+    ['devdax-unbind-pinned', 'pgmap-pinned', '5.17', 'holds', 32],
+    ['devdax-unbind-pinned', 'pgmap-pinned', '5.18', 'violated', 21],
+    ['devdax-unbind-pinned', 'pgmap-pinned', '6.15', 'violated', 24],
+  ];
+  testVerdictRows(rows, ['refcount-sane', 'zone-device-free-count', 'zone-device-never-lru']);
+
+  test('up to 5.17 the unbind sleeps until the unpin; from 5.18 it returns under the pin, and the unpin touches the removed struct page', () => {
+    const old = mmcheck('check', '-s', 'devdax-unbind-pinned', '-k', '5.17', '-i', 'pgmap-pinned', '--coverage');
+    expect(old.out).toMatch(/found {2}witness: the unbind completes/);
+    const r = mmcheck('check', '-s', 'devdax-unbind-pinned', '-k', '5.18', '-i', 'pgmap-pinned');
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/kill_dev_dax: kill_dax, unmap_mapping_range of the device: no mapping of it is left/);
+    expect(r.out).toMatch(/percpu_ref_put_many\(1\): the pgmap's reference is 0/);
+    expect(r.out).toMatch(/VIOLATED pgmap-pinned: the pgmap's reference is 0, below its 1 page\(s\) in use \(pfn 2\)/);
+    // Past the violation: the unbind completes and the unpin is a use after free of the memmap.
+    const m = model('devdax-unbind-pinned', { kernel: '5.18' });
+    const o = m.layout.bases.pgmap![0]! + m.layout.fieldOffsets.pgmap!.state!;
+    expect(reachable(m, (x) => (x[o]! & PGMAP_GHOST_UAF) !== 0)).toBe(true);
+    expect(reachable(model('devdax-unbind-pinned', { kernel: '5.17' }), (x) => (x[o]! & PGMAP_GHOST_UAF) !== 0)).toBe(false);
+  });
+  test('6.14 maps a devmap PTE with no reference; 6.15 (aed877c2b425) a refcounted PTE; an idle page sits at 1 throughout', () => {
+    const s = structuredClone(findScenario('devdax-unbind-pinned')!);
+    s.pages = [{ addr: 0, data: 5 }];
+    expect([initialView(s, '6.14').pageRef(2), initialView(s, '6.14').pageMapcount(2)]).toEqual([1, 0]);
+    expect([initialView(s, '6.15').pageRef(2), initialView(s, '6.15').pageMapcount(2)]).toEqual([2, 1]);
+    expect(initialView(findScenario('devdax-unbind-pinned')!, '5.7').pageRef(2)).toBe(1);
+  });
+  test('refused with one line: a devdax file without a GENERIC device, GUP-fast, break-layouts, a private mapping', () => {
+    const cases: [(s: ScenarioSpec) => void, string][] = [
+      [(s) => (s.device!.type = 'fsdax'), "needs the scenario's GENERIC device"],
+      [(s) => ((s.threads[0]!.menu[1] as { fast?: boolean }).fast = true), 'GUP-fast of a devdax page is not modelled'],
+      [(s) => s.threads[1]!.menu.push({ op: 'break-layouts', file: 'dax0.0' }), 'break-layouts is not modelled with device-dax memory'],
+      [(s) => (s.vmas[0]!.shared = false), 'an devdax mapping is modelled MAP_SHARED'],
+    ];
+    for (const [mutate, msg] of cases) {
+      const s = structuredClone(findScenario('devdax-unbind-pinned')!);
+      mutate(s);
+      expect(() => validateScenario(s)).toThrow(msg);
+    }
+  });
+});
+
+describe('coherent device memory (MEMORY_DEVICE_COHERENT, 6.0)', () => {
+  const rows: VerdictRow[] = [
+    ['device-coherent-cow', 'zone-device-never-lru', '6.0', 'holds', 110],
+    ['device-coherent-cow', 'zone-device-never-lru', '6.1', 'holds', 110],
+    ['device-coherent-memunmap', 'pgmap-pinned', '6.0', 'violated', 3],
+    ['device-coherent-memunmap', 'pgmap-pinned', '6.1', 'holds', 14],
+  ];
+  testVerdictRows(rows, ['cow-isolation', 'pin-coherent', 'refcount-sane', 'rss-consistent', 'zone-device-free-count']);
+
+  test('a coherent page is an anon page behind a present PTE: at 1 when mapped, free at 1 on 6.0 and at 0 from 6.1', () => {
+    const s = structuredClone(findScenario('device-coherent-cow')!);
+    s.device!.pages = 2; // pfn 4 mapped, pfn 5 free
+    for (const [kernel, free] of [
+      ['6.0', 1],
+      ['6.1', 0],
+    ] as const) {
+      const v = initialView(s, kernel);
+      expect([v.pageRef(4), v.pageMapcount(4), v.pageRef(5)]).toEqual([1, 1, free]);
+    }
+    expect(() => model('device-coherent-cow', { kernel: '5.19' })).toThrow('5.19 has no MEMORY_DEVICE_COHERENT');
+  });
+  test('a long-term pin migrates the device page to RAM within the GUP (b05a79d4377f), and the device page goes back to its driver', () => {
+    for (const kernel of ['6.0', '6.1']) {
+      const m = model('device-coherent-cow', { kernel });
+      const frames = m.scenario.frames;
+      // A GUP step that takes the pin while it moves P's mapping from the device page to a RAM page.
+      const migrated = reachableStep(m, (x, n) => {
+        const [a, b] = [m.view(x), m.view(n)];
+        return a.gup(0) === 0 && b.gup(0) !== 0 && pteTarget(a.pte(0, 0)) > frames && pteTarget(b.pte(0, 0)) <= frames;
+      });
+      expect(`${kernel} ${migrated}`).toBe(`${kernel} true`);
+    }
+    const pageout = mmcheck('check', '-s', 'device-coherent-cow', '-k', '6.1', '-i', 'zone-device-never-lru', '--mutant', 'pageout-zone-device');
+    expect(pageout.code).toBe(1);
+    expect(pageout.out).toMatch(/MUTANT: madvise_cold_or_pageout_pte_range isolates device pfn 4 as an LRU page/);
+  });
+});
+
+/** Whether a state satisfying `p` is reachable (plain BFS over the model, no reductions). */
+function reachable(m: ReturnType<typeof model>, p: (x: Int32Array) => boolean): boolean {
+  return reachableStep(m, (_x, n) => p(n));
+}
+
+/** Whether a transition x -> n satisfying `p` is reachable. */
+function reachableStep(m: ReturnType<typeof model>, p: (x: Int32Array, n: Int32Array) => boolean): boolean {
+  const seen = new Set<string>();
+  const queue: Int32Array[] = [];
+  m.initialStates((x) => queue.push(x.slice()));
+  while (queue.length) {
+    const x = queue.shift()!;
+    if (seen.has(String(x))) continue;
+    seen.add(String(x));
+    let hit = false;
+    m.successors(x, (n) => {
+      if (p(x, n)) hit = true;
+      queue.push(n.slice());
+    });
+    if (hit) return true;
+  }
+  return false;
 }
