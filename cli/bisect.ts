@@ -9,7 +9,7 @@
  * cli/history.ts, so a switch the scenario never consults costs nothing.
  */
 import { findSwitch } from '../model/variants.js';
-import { type Cell, checkChangeNames, History, type HistoryOptions, type KernelSpec, pool, releaseRange, cmpVersion, type RunRecord } from './history.js';
+import { type Cell, checkChangeNames, History, shardReleases, type HistoryOptions, type KernelSpec, pool, releaseRange, cmpVersion, type RunRecord } from './history.js';
 import { interruptedCode } from './check.js';
 import { verdictWord } from './matrix.js';
 import { EXIT_HOLDS, EXIT_INCOMPLETE, EXIT_OUTPUT_LOST, EXIT_VIOLATED, UsageError } from './usage.js';
@@ -25,6 +25,8 @@ export interface BisectRequest extends HistoryOptions {
   mutants: string[];
   jobs: number;
   json: boolean;
+  /** Only the verdicts of this share of the releases, into the cache (as matrix --shard). */
+  shard?: { i: number; n: number };
 }
 
 /** One change a subset can make: a switch turned on or off, or a mutant added. */
@@ -188,6 +190,16 @@ export async function computeBisect(req: BisectRequest): Promise<BisectResult> {
     return { mode: 'changes', cells, flips, problems, runs: runsOf(cells), ran: h.ran, ...(h.cacheError ? { cacheError: h.cacheError } : {}) };
   }
   if (req.patch.length + req.revert.length + req.mutants.length) throw new UsageError('bisect: --patch, --revert and --mutant need --kernel (the release they change)');
+  if (req.shard) {
+    if (req.kernel !== undefined) throw new UsageError('bisect --shard shares out the releases: not with --kernel');
+    if (req.cacheDir === null) throw new UsageError('--shard fills the cache that an unsharded run then reads: it needs the cache (drop --no-cache)');
+    const mine = shardReleases(releaseRange(req.kernels), req.shard);
+    const cells = await pool(mine, req.jobs, (r) => h.cell({ kernel: r, patch: [], revert: [], mutants: [] }, r));
+    problems.push(
+      `shard ${req.shard.i}/${req.shard.n}: ${mine.length} release(s) checked into the cache ${req.cacheDir}; run bisect without --shard on the same cache for the flips`,
+    );
+    return { mode: 'releases', cells, flips, problems, runs: runsOf(cells), ran: h.ran, ...(h.cacheError ? { cacheError: h.cacheError } : {}) };
+  }
   let releases = releaseRange(req.kernels);
   const ends = [req.good, req.bad].filter((x): x is string => x !== undefined);
   for (const e of ends) if (!releases.includes(releaseRange(e)[0]!)) throw new UsageError(`--good/--bad ${e} is outside --kernels ${req.kernels}`);
@@ -247,7 +259,8 @@ export async function bisect(req: BisectRequest): Promise<{ code: number; out: s
   const head = `${req.scenario}, ${req.invariant}`;
   const incomplete = r.cells.some((c) => c.verdict === 'incomplete');
   const lost = r.cacheError !== undefined;
-  const code = interruptedCode(req.signal) ?? (lost ? EXIT_OUTPUT_LOST : incomplete ? EXIT_INCOMPLETE : r.flips.length && !r.problems.length ? EXIT_HOLDS : EXIT_VIOLATED);
+  const found = req.shard !== undefined || (r.flips.length > 0 && !r.problems.length);
+  const code = interruptedCode(req.signal) ?? (lost ? EXIT_OUTPUT_LOST : incomplete ? EXIT_INCOMPLETE : found ? EXIT_HOLDS : EXIT_VIOLATED);
   if (req.json) {
     const json = {
       scenario: req.scenario,
@@ -271,7 +284,7 @@ export async function bisect(req: BisectRequest): Promise<{ code: number; out: s
     return { code, out: JSON.stringify(json, null, 2) };
   }
   const lines: string[] = [];
-  if (r.flips.length === 0) {
+  if (r.flips.length === 0 && !req.shard) {
     const seen = [...new Set(r.cells.map(verdictWord))].join(', ');
     lines.push(
       `${head}: no flip ${r.mode === 'releases' ? `from ${r.cells[0]?.kernel} to ${r.cells[r.cells.length - 1]?.kernel}` : `between ${r.cells[0]?.label} and ${r.cells[1]?.label}`} (${seen})`,
@@ -282,7 +295,7 @@ export async function bisect(req: BisectRequest): Promise<{ code: number; out: s
     if (f.differ.length > 1 || !f.culprit)
       lines.push(`  ${f.differ.length} switch(es) differ: ${f.differ.map((c) => `${c.kind === 'revert' ? '-' : '+'}${c.name}`).join(' ')}; ${f.tests} test run(s)`);
   }
-  lines.push(...r.problems.map((p) => `problem: ${p}`));
+  lines.push(...r.problems.map((p) => (req.shard ? p : `problem: ${p}`)));
   lines.push(`${r.runs.length} distinct run(s) for ${r.cells.length} kernel(s), ${r.ran} ran now (the rest shared or from the cache)`);
   if (r.cacheError) lines.push(`error: ${r.cacheError}`);
   return { code, out: lines.join('\n') };

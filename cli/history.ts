@@ -222,8 +222,18 @@ export class History {
     if (!this.file || this.cacheError) return;
     try {
       mkdirSync(this.opts.cacheDir!, { recursive: true });
+      // Other processes (matrix --shard on a shared cache) may have saved runs since: keep theirs too.
+      const mine = this.records.map((x) => x.r);
+      const key = (r: RunRecord) => JSON.stringify([r.on, r.mutants, r.used]);
+      const known = new Set(mine.map(key));
+      let theirs: RunRecord[] = [];
+      try {
+        theirs = (JSON.parse(readFileSync(this.file, 'utf8')) as { records: RunRecord[] }).records.filter((r) => !known.has(key(r)));
+      } catch {
+        // none yet
+      }
       const tmp = `${this.file}.${process.pid}.tmp`;
-      writeFileSync(tmp, JSON.stringify({ records: this.records.map((x) => x.r) }));
+      writeFileSync(tmp, JSON.stringify({ records: [...mine, ...theirs] }));
       renameSync(tmp, this.file);
     } catch (e) {
       this.cacheError = `could not write the cache ${this.file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
@@ -304,4 +314,25 @@ export function checkChangeNames(k: { patch: readonly string[]; revert: readonly
           MUTANTS.map((x) => x.name),
         )} (mmcheck list mutants)`,
       );
+}
+
+/**
+ * Shard i of n of a range of releases (matrix --shard, bisect --shard): the
+ * releases grouped by their switch sets (a group is one run at most), the
+ * groups dealt out in turn. The shards fill a cache they share; a run
+ * without --shard on that cache then assembles the answer.
+ */
+export function shardReleases(releases: readonly string[], shard: { i: number; n: number }): string[] {
+  const groups = new Map<string, string[]>();
+  for (const r of releases) {
+    let key = r;
+    try {
+      key = [...resolveVariant({ kernel: r }).switches].sort().join(',');
+    } catch {
+      // a release the model refuses: a group of its own
+    }
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key)!.push(r);
+  }
+  return [...groups.values()].filter((_, k) => k % shard.n === shard.i - 1).flat();
 }

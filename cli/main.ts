@@ -139,6 +139,7 @@ const HISTORY_OPTIONS = [
   { name: 'max-seconds', arg: 'S', help: 'stop each run after S seconds (its verdict is INCOMPLETE)' },
   { name: 'cache', arg: 'DIR', help: 'where runs are kept between invocations (default $MMCHECK_CACHE, else ~/.cache/mmcheck)' },
   { name: 'no-cache', help: 'neither read nor write the cache' },
+  { name: 'shard', arg: 'i/N', help: 'check only shard i of N of the releases, into the cache (a shared --cache DIR); then run without --shard to assemble' },
   { name: 'json', help: 'print one JSON object instead of text' },
   INVARIANTS_FILE,
 ];
@@ -333,6 +334,7 @@ export async function main(argv: string[], signal?: AbortSignal): Promise<{ code
         cacheDir: flag(p, 'no-cache') ? null : (str(p, 'cache') ?? defaultCacheDir()),
         toolVersion: toolVersion(),
         signal,
+        shard: str(p, 'shard') === undefined ? undefined : parseShard(str(p, 'shard')!),
       };
       if (flag(p, 'no-cache') && str(p, 'cache') !== undefined) throw new UsageError('--cache and --no-cache contradict each other');
       if (command === 'matrix') {

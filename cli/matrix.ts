@@ -6,9 +6,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import { findSwitch } from '../model/variants.js';
-import { type Cell, checkChangeNames, type HistoryOptions, History, type KernelSpec, pool, type RunRecord, releaseRange } from './history.js';
+import { type Cell, checkChangeNames, type HistoryOptions, History, shardReleases, type KernelSpec, pool, type RunRecord, releaseRange } from './history.js';
 import { checkOutputFile, interruptedCode } from './check.js';
-import { EXIT_HOLDS, EXIT_INCOMPLETE, EXIT_OUTPUT_LOST } from './usage.js';
+import { EXIT_HOLDS, EXIT_INCOMPLETE, EXIT_OUTPUT_LOST, UsageError } from './usage.js';
 
 export interface MatrixRequest extends Omit<HistoryOptions, 'invariant'> {
   invariants: string[];
@@ -19,6 +19,8 @@ export interface MatrixRequest extends Omit<HistoryOptions, 'invariant'> {
   jobs: number;
   format: 'text' | 'markdown' | 'json';
   html?: string;
+  /** Only this share of the releases (their runs go to the cache). */
+  shard?: { i: number; n: number };
 }
 
 export interface Strip {
@@ -40,8 +42,9 @@ export interface MatrixResult {
 
 /** The verdicts, computed: each strip's releases in order, --jobs at a time. */
 export async function computeMatrix(req: MatrixRequest): Promise<MatrixResult> {
-  const releases = releaseRange(req.kernels);
+  const all = releaseRange(req.kernels);
   checkChangeNames(req);
+  const releases = req.shard ? shardReleases(all, req.shard) : all;
   const changed = req.patch.length + req.revert.length + req.mutants.length > 0;
   const variants: { change: string; spec: (r: string) => KernelSpec }[] = [{ change: '', spec: (r) => ({ kernel: r, patch: [], revert: [], mutants: [] }) }];
   if (changed) {
@@ -211,8 +214,13 @@ ${runs}
 /** Runs `matrix`: the exit code and the text to print. */
 export async function matrix(req: MatrixRequest): Promise<{ code: number; out: string }> {
   if (req.html !== undefined) checkOutputFile('--html', req.html);
+  if (req.shard && req.cacheDir === null) throw new UsageError('--shard fills the cache that an unsharded run then reads: it needs the cache (drop --no-cache)');
   const m = await computeMatrix(req);
   const notes: string[] = [];
+  if (req.shard)
+    notes.push(
+      `shard ${req.shard.i}/${req.shard.n}: ${m.releases.length} release(s) of the range checked, their runs in the cache ${req.cacheDir}; run matrix without --shard on the same cache for the whole matrix`,
+    );
   let lost = false;
   if (req.html !== undefined) {
     try {

@@ -55,7 +55,7 @@ import {
   VMA_PRESENT,
   VMA_WRITE,
 } from './layout.js';
-import { PTE_DEVPRIV, PTE_MIGRATION, PTE_PRESENT, PTE_SPECIAL, PTE_SWAP, ptePresent, pteKind, pteMigration, pteTarget, pteZero } from './pte.js';
+import { PTE_DEVMAP, PTE_DEVPRIV, PTE_MIGRATION, PTE_PRESENT, PTE_SPECIAL, PTE_SWAP, ptePresent, pteKind, pteMigration, pteTarget, pteZero } from './pte.js';
 import type { KernelFunctions } from './kernel/functions.js';
 
 /** The static world a model state belongs to. */
@@ -409,8 +409,9 @@ export class StateView {
   }
 
   /**
-   * Entry e refers to pfn: maps it (pfn 0: the zeropage), is a migration entry
-   * for it, or a swap entry whose slot caches it.
+   * Entry e refers to pfn: maps it (pfn 0: the zeropage; a devmap PTE its
+   * device page), is a migration or device-private entry for it, or a swap
+   * entry whose slot caches it.
    */
   entryRefersTo(e: number, pfn: number): boolean {
     switch (pteKind(e)) {
@@ -418,6 +419,7 @@ export class StateView {
         return pteTarget(e) === pfn;
       case PTE_MIGRATION:
       case PTE_DEVPRIV:
+      case PTE_DEVMAP:
         return pteTarget(e) === pfn;
       case PTE_SWAP:
         return this.swapCachePage(pteTarget(e)) === pfn;

@@ -97,6 +97,7 @@ const PMD_HUGE_BIT = 1 << 8;
 const PMD_RO_BIT = 1 << 9;
 const PMD_MIGRATION_BIT = 1 << 10;
 const PMD_MIGRATION_KIND_SHIFT = 11;
+const PMD_DIRTY_BIT = 1 << 13;
 const PMD_KIND_MASK = PMD_HUGE_BIT | PMD_MIGRATION_BIT;
 const PMD_WORD: WordType = {
   name: 'pmd',
@@ -110,12 +111,19 @@ const PMD_WORD: WordType = {
     { name: 'migration', shift: 10, bits: 1 },
     // A migration entry's kind (pte.ts MIGRATION_READ, _READ_EXCLUSIVE, _WRITE).
     { name: 'migration_kind', shift: PMD_MIGRATION_KIND_SHIFT, bits: 2 },
+    // The huge zero page's pmd made dirty (touch_pmd up to 4.14: CVE-2017-1000405). A THP's pmd is always dirty in the
+    // model (it is mapped by a write fault, and fork keeps the bit): only the zero page's says anything.
+    { name: 'zero_dirty', shift: 13, bits: 1 },
   ],
 };
 export const PMD_HUGE = PMD_HUGE_BIT;
 export const pmdHuge = (pfn: number, ro = false): number => PMD_HUGE_BIT | pfn | (ro ? PMD_RO_BIT : 0);
 /** A huge pmd of the huge zero page (a THP read fault with use_zero_page, the default): always R/O. */
 export const PMD_HUGE_ZERO = PMD_HUGE_BIT | PMD_RO_BIT;
+/** pmd_dirty: a THP's pmd always; the huge zero page's only once touch_pmd dirtied it. */
+export const pmdDirty = (w: number): boolean => (w & PMD_HUGE_BIT) !== 0 && ((w & 0xff) !== 0 || (w & PMD_DIRTY_BIT) !== 0);
+/** touch_pmd's pmd_mkdirty (recorded for the huge zero page, the one huge pmd that is ever clean). */
+export const pmdMkdirty = (w: number): number => (w & PMD_HUGE_BIT && !(w & 0xff) ? w | PMD_DIRTY_BIT : w);
 /** A huge pmd that is write-protected. */
 export const pmdHugeRo = (w: number): boolean => (w & (PMD_HUGE_BIT | PMD_RO_BIT)) === (PMD_HUGE_BIT | PMD_RO_BIT);
 /** The huge pmd write-protected (pmdp_set_wrprotect, pmd_wrprotect) or made writable (maybe_pmd_mkwrite). */
@@ -136,7 +144,7 @@ export const pmdUnstable = (w: number): boolean => w === 0 || (w & PMD_KIND_MASK
 export function formatPmd(w: number): string {
   if (w === 0) return 'none';
   if (w & PMD_MIGRATION_BIT) return `migration entry (${['read', 'read-exclusive', 'write'][pmdMigrationKind(w)]}) of pfn ${w & 0xff}`;
-  if (w & PMD_HUGE_BIT) return `huge: ${w & 0xff ? `pfn ${w & 0xff}` : 'the huge zero page'}${w & PMD_RO_BIT ? ', R/O' : ''}`;
+  if (w & PMD_HUGE_BIT) return `huge: ${w & 0xff ? `pfn ${w & 0xff}` : 'the huge zero page'}${w & PMD_RO_BIT ? ', R/O' : ''}${w & PMD_DIRTY_BIT ? ', dirty' : ''}`;
   return `table ${(w & 0xff) - 1}`;
 }
 /**

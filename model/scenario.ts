@@ -418,7 +418,7 @@ export function validateScenario(s: ScenarioSpec): void {
         name(`${path}.ref`, e.ref);
         if (refs.has(e.ref)) fail(`${path}.ref`, `GUP reference "${e.ref}" is taken by two entries`);
         refs.add(e.ref);
-        if (e.force && !e.write) fail(`${path}.force`, 'FOLL_FORCE without FOLL_WRITE is a plain read: drop "force" or add "write"');
+        if (e.force && !e.write) fail(`${path}.force`, 'FOLL_FORCE is modelled for writes (a forced read, e.g. of a mapping without VM_READ, is not): add "write" or drop "force"');
         if (e.force && e.fast) fail(`${path}.force`, 'GUP-fast takes no FOLL_FORCE (access_remote_vm uses the slow path)');
       }
       if (e.op === 'fork') {

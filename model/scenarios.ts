@@ -77,6 +77,7 @@ const ORDER = [
   'device-coherent-cow',
   'device-coherent-memunmap',
   'dirty-cow',
+  'thp-dirty-cow',
 ];
 
 function loadBuiltins(): ScenarioSpec[] {

@@ -183,6 +183,24 @@ export const SWITCHES = [
     backports: ['4.4.26', '4.7.9', '4.8.3'],
   },
   {
+    name: 'thp-foll-cow',
+    since: '4.13',
+    commit: '8310d48b125d',
+    title: 'mm/huge_memory.c: respect FOLL_FORCE/FOLL_COW for thp',
+    summary:
+      'follow_trans_huge_pmd follows a R/O huge pmd for a forced write with FOLL_COW and pmd_dirty (can_follow_write_pmd); from 4.9 to 4.12 it asked for pmd_write only, so a forced write to a R/O THP retried forever',
+    requires: ['foll-cow'],
+  },
+  {
+    name: 'touch-pmd-write-only',
+    since: '4.15',
+    commit: 'a8f97366452e',
+    title: 'mm, thp: Do not make page table dirty unconditionally in touch_p[mu]d()',
+    backports: ['4.14.4'],
+    summary:
+      "GUP's touch_pmd (FOLL_TOUCH) marks a huge pmd dirty only for FOLL_WRITE: before, a read GUP dirtied the huge zero page's pmd, and FOLL_COW's pmd_dirty test then let a forced write through to the huge zero page (CVE-2017-1000405)",
+  },
+  {
     name: 'gup-force-anon-exclusive',
     since: '6.0',
     commit: '5535be309971',

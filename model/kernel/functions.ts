@@ -45,6 +45,8 @@ export interface KernelFunctions {
   gup_fast_seq_begin: gup.GupFastSeq;
   gup_fast_seq_retry: gup.GupFastSeq;
   can_follow_write_pte: gup.CanFollowWritePte;
+  can_follow_write_pmd: gup.CanFollowWritePte;
+  touch_pmd_dirties: gup.TouchPmdDirties;
   // arch/x86/mm/pgtable.c
   pte_alloc_one: pgalloc.PteAllocOne;
   // mm/huge_memory.c
@@ -109,6 +111,9 @@ export function kernelFunctions(switches: SwitchTest, mutants: ReadonlySet<Mutan
     wake_up_rwsem: () => locking.wake_up_rwsem_5_7,
     gup_must_unshare: () => (has('unshare-cow-mapping') ? gup.gup_must_unshare_6_2 : has('anon-exclusive') ? gup.gup_must_unshare_5_19 : gup.gup_must_unshare_5_7),
     gup_fast_seq_begin: () => (has('gup-fast-seqcount') ? gup.gup_fast_seq_begin_5_11 : gup.gup_fast_seq_begin_5_7),
+    can_follow_write_pmd: () =>
+      !has('thp-foll-cow') ? gup.can_follow_write_pmd_4_4 : has('gup-force-anon-exclusive') ? gup.can_follow_write_pte_6_0 : gup.can_follow_write_pte_4_9,
+    touch_pmd_dirties: () => (has('touch-pmd-write-only') ? gup.touch_pmd_dirties_4_15 : gup.touch_pmd_dirties_4_4),
     can_follow_write_pte: () => (has('gup-force-anon-exclusive') ? gup.can_follow_write_pte_6_0 : has('foll-cow') ? gup.can_follow_write_pte_4_9 : gup.can_follow_write_pte_4_4),
     gup_fast_seq_retry: () => (has('gup-fast-seqcount') ? gup.gup_fast_seq_retry_5_11 : gup.gup_fast_seq_retry_5_7),
     can_change_pte_writable: () =>

@@ -98,6 +98,21 @@ export const gup_must_unshare_6_2: GupMustUnshare = (k, g, pfn, a, fast) => {
 };
 
 /**
+ * follow_trans_huge_pmd from 4.9 to 4.12: "if (flags & FOLL_WRITE &&
+ * !pmd_write(*pmd)) goto out" - FOLL_COW is not looked at, so a forced write
+ * to a R/O THP faults again and again (read in 4.9 mm/huge_memory.c; 4.13's
+ * 8310d48b125d added can_follow_write_pmd, read in 4.13.4).
+ */
+export const can_follow_write_pmd_4_4: CanFollowWritePte = rule(false, (_k, _g, pte) => (pte & PTE_WRITE) !== 0);
+
+/** follow_trans_huge_pmd -> touch_pmd (FOLL_TOUCH): whether it makes the huge pmd dirty, for a write lookup or not. */
+export type TouchPmdDirties = (write: boolean) => boolean;
+/** Up to 4.14: pmd_mkyoung(pmd_mkdirty(*pmd)) on every lookup. Read in 4.9 mm/huge_memory.c. */
+export const touch_pmd_dirties_4_4: TouchPmdDirties = () => true;
+/** 4.15 (a8f97366452e): "if (flags & FOLL_WRITE) _pmd = pmd_mkdirty(_pmd)". */
+export const touch_pmd_dirties_4_15: TouchPmdDirties = (write) => write;
+
+/**
  * GUP-fast and fork's mm->write_protect_seq (5.11, 57efa1fe5957): a FOLL_PIN
  * walk that starts with the count odd, or ends with it changed, backs off.
  * Returns why it backs off, or null.

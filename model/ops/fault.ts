@@ -936,10 +936,14 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
       if (thp) {
         k.fn.page_add_new_anon_rmap(k, thp, true);
         anon_vma_prepare(k, m, a);
-        k.s[k.L.pmd(m)] = pmdHuge(thp);
+        k.s[k.L.pmd(m)] = pmdHuge(thp, !vmWrite(k)); // maybe_pmd_mkwrite: R/O without VM_WRITE (a forced write)
         k.addRss(m, MM_ANONPAGES, k.world.thpPages);
         setResult(k, t, VM_FAULT_WRITE);
-        if (k.narrate) k.note(`do_huge_pmd_wp_page: the huge zero page: a new zeroed THP pfn ${thp} mapped writable, MM_ANONPAGES+${k.world.thpPages}`);
+        if (!vmWrite(k)) setResult(k, t, FOLL_COW);
+        if (k.narrate)
+          k.note(
+            `do_huge_pmd_wp_page: the huge zero page: a new zeroed THP pfn ${thp} mapped ${vmWrite(k) ? 'writable' : 'R/O and dirty (no VM_WRITE)'}, MM_ANONPAGES+${k.world.thpPages}`,
+          );
         return finish(k, t);
       }
     }
@@ -968,7 +972,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
           if (k.narrate) k.note(`do_huge_pmd_wp_page: ${why}: unshare is a no-op`);
           return finish(k, t);
         }
-        k.s[k.L.pmd(m)] = pmdWithRo(orig, false); // maybe_pmd_mkwrite(pmd_mkdirty(...)), pmdp_set_access_flags
+        k.s[k.L.pmd(m)] = pmdWithRo(orig, !vmWrite(k)); // maybe_pmd_mkwrite(pmd_mkdirty(...)), pmdp_set_access_flags
         setResult(k, t, VM_FAULT_WRITE);
         if (!vmWrite(k)) setResult(k, t, FOLL_COW);
         if (k.narrate) k.note(`do_huge_pmd_wp_page: ${why}: reuse the THP pfn ${folio}, the huge pmd made writable`);
@@ -981,7 +985,7 @@ export function buildFault(b: ProgramBuilder, m: number, a: number, onDone: Run,
           const from = k.folioPages(folio);
           k.folioPages(copy).forEach((p, i) => k.setPageWord(p, PG_DATA, k.pageWord(from[i]!, PG_DATA)));
           k.fn.page_add_new_anon_rmap(k, copy, true);
-          k.s[k.L.pmd(m)] = pmdHuge(copy);
+          k.s[k.L.pmd(m)] = pmdHuge(copy, !vmWrite(k));
           page_remove_rmap(k, folio, true);
           put_page(k, folio);
           setResult(k, t, VM_FAULT_WRITE);

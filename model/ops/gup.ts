@@ -9,9 +9,9 @@ import { int, threadLocals } from '../thread-locals.js';
 import { formatGupFlags, GUP_ANON, GUP_FORCE, GUP_GET, GUP_LONGTERM, GUP_PENDING, GUP_PIN, GUP_PIN_COUNTING_BIAS, GUP_WRITE, gupKind, gupPfn, gupRecord, gupRefs } from '../gup.js';
 import { MM_WPSEQ, PG_ANON, PG_DATA, TH_ORIG, VMA_WRITE } from '../layout.js';
 import type { ProgramBuilder } from '../program.js';
-import { formatPte, isPresent, mapsNormalPage, PTE_DEVMAP, PTE_SPECIAL, PTE_WRITE, pteKind, pteTarget, ZERO_PFN } from '../pte.js';
+import { formatPte, isPresent, mapsNormalPage, PTE_DEVMAP, PTE_DIRTY, PTE_SPECIAL, PTE_WRITE, pteKind, pteTarget, ZERO_PFN } from '../pte.js';
 import { buildFault, FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, FOLL_COW, type FaultSite, VM_FAULT_ERROR } from './fault.js';
-import { pmdHugePfn, pmdHugeRo } from '../objects.js';
+import { pmdDirty, pmdHugePfn, pmdHugeRo, pmdMkdirty } from '../objects.js';
 import { mmap_read_lock, mmap_read_unlock } from '../kernel/locking.js';
 import { get_page, put_page } from '../kernel/page_alloc.js';
 import { migrate_device_coherent_page, PGMAP_ALIVE, pgmapLife } from '../kernel/memremap.js';
@@ -82,11 +82,23 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
     return DONE;
   };
 
-  /** follow_trans_huge_pmd(): a huge pmd maps the THP (write on a R/O pmd faults; 5.19 a R/O pin of a shared THP unshares). */
-  const followHuge = (k: Kernel, t: number, pmd: number, write: boolean, forced: boolean): number => {
+  /**
+   * follow_trans_huge_pmd(): a huge pmd maps the THP (write on a R/O pmd
+   * faults, unless can_follow_write_pmd lets a forced write through: FOLL_COW
+   * and pmd_dirty up to 5.19, an exclusive anon THP from 6.0; 5.19 a R/O pin
+   * of a shared THP unshares), then touch_pmd (FOLL_TOUCH), which up to 4.14
+   * dirties even the huge zero page's pmd (CVE-2017-1000405).
+   */
+  const followHuge = (k: Kernel, t: number, pmd: number, write: boolean, forced: boolean, follCow: boolean): number => {
     const folio = pmdHugePfn(pmd);
-    if (write && pmdHugeRo(pmd)) return faultin(k, t, FAULT_FLAG_WRITE, forced ? 'R/O huge pmd, COW break forced (should_force_cow_break)' : 'FOLL_WRITE on a R/O huge pmd');
+    if (write && pmdHugeRo(pmd) && !((follCow || g.force) && k.fn.can_follow_write_pmd(k, g, pmdDirty(pmd) ? PTE_DIRTY : 0, folio, follCow, (k.vmaAt(m, a) & VMA_WRITE) !== 0)))
+      return faultin(k, t, FAULT_FLAG_WRITE, forced ? 'R/O huge pmd, COW break forced (should_force_cow_break)' : 'FOLL_WRITE on a R/O huge pmd');
     if (pmdHugeRo(pmd) && k.fn.gup_must_unshare(k, g, folio, a, false)) return faultin(k, t, FAULT_FLAG_UNSHARE, 'gup_must_unshare on the THP: -EMLINK');
+    // A THP's pmd is dirty already (model/objects.ts): only the huge zero page's can change.
+    if (!folio && pmdMkdirty(pmd) !== pmd && k.fn.touch_pmd_dirties(write)) {
+      k.s[k.L.pmd(m)] = pmdMkdirty(pmd);
+      if (k.narrate) k.note('touch_pmd: pmd_mkdirty on the huge zero page (FOLL_TOUCH, up to 4.14)');
+    }
     // page += (addr & ~HPAGE_PMD_MASK) >> PAGE_SHIFT: the reference is recorded on the subpage (its count goes to the head).
     return grab(k, t, pteTarget(k.mapped(m, a)), 'follow_trans_huge_pmd: try_grab_page');
   };
@@ -101,7 +113,7 @@ export function buildGup(b: ProgramBuilder, m: number, a: number, g: GupArgs, fi
     const dropped = (g.write || forced) && follCow && k.fn.can_follow_write_pte.dropsWrite;
     const write = (g.write || forced) && !dropped;
     if (dropped && k.narrate) k.note('__get_user_pages: VM_FAULT_WRITE on a !VM_WRITE mapping: *flags &= ~FOLL_WRITE, the retry looks the page up as a read');
-    if (huge.thp && k.hugePmd(m)) return followHuge(k, t, k.s[k.L.pmd(m)]!, write, forced);
+    if (huge.thp && k.hugePmd(m)) return followHuge(k, t, k.s[k.L.pmd(m)]!, write, forced, follCow);
     if (pteKind(pte) === PTE_DEVMAP) {
       // pte_devmap: get_dev_pagemap (percpu_ref_tryget_live: it fails once memunmap_pages killed the pgmap), then the device page itself (5.7-6.14).
       if (pgmapLife(k) !== PGMAP_ALIVE) {

@@ -61,6 +61,22 @@ describe('matrix', () => {
     expect(text.out).toMatch(/60 checked: 8 distinct runs \(0 ran now, 8 from the cache\), 52 shared a run/);
   }, 120_000);
 
+  test('--shard: three shards fill the cache, and the whole matrix then runs nothing', () => {
+    const dir = join(cache, 'sharded');
+    const ran = [1, 2, 3].map((i) => {
+      const r = mmcheck('matrix', '-s', 'cow-swap-gup', '-i', 'cow-isolation', '--cache', dir, '--shard', `${i}/3`, '--json');
+      expect(r.code, r.err).toBe(0);
+      return (JSON.parse(r.out) as MatrixJson).releases.length;
+    });
+    expect(ran.reduce((a, b) => a + b, 0)).toBe(60);
+    const whole = JSON.parse(mmcheck('matrix', '-s', 'cow-swap-gup', '-i', 'cow-isolation', '--cache', dir, '--json').out) as MatrixJson;
+    expect([whole.ran, whole.fromCache]).toEqual([0, whole.distinctRuns]);
+    const b = mmcheck('bisect', '-s', 'cow-swap-gup', '-i', 'cow-isolation', '--cache', dir);
+    expect(b.out).toContain('VIOLATED up to 5.17, holds from 5.18: cow-page-count (c145e0b47c77');
+    const bad = mmcheck('matrix', '-s', 'cow-swap-gup', '-i', 'cow-isolation', '--no-cache', '--shard', '1/2');
+    expect([bad.code, bad.err.trim()]).toEqual([2, 'mmcheck: --shard fills the cache that an unsharded run then reads: it needs the cache (drop --no-cache)']);
+  });
+
   test('a patch strip, not-modelled releases, Markdown and the HTML page', () => {
     const m = matrixJson('-s', 'fsdax-unpin-break-layouts', '-i', 'fsdax-idle-wakes', '--kernels', '5.6..5.19', '--patch', 'fsdax-unpin-wake');
     expect(m.strips.map((s) => s.change)).toEqual(['', '+fsdax-unpin-wake']);
@@ -117,6 +133,15 @@ describe('bisect', () => {
       'dirty-cow',
       'private-mapping-isolated',
       ['VIOLATED up to 4.8, holds from 4.9: foll-cow (19be0eaffa3a "mm: remove gup_flags FOLL_WRITE games from __get_user_pages()") alone flips it'],
+    ],
+    [
+      'thp-dirty-cow',
+      'private-mapping-isolated',
+      [
+        'VIOLATED up to 4.8, holds from 4.9: foll-cow (19be0eaffa3a',
+        'holds up to 4.12, VIOLATED from 4.13: thp-foll-cow (8310d48b125d "mm/huge_memory.c: respect FOLL_FORCE/FOLL_COW for thp") alone flips it',
+        'VIOLATED up to 4.14, holds from 4.15: touch-pmd-write-only (a8f97366452e',
+      ],
     ],
     ['devdax-unbind-pinned', 'pgmap-pinned', ['holds up to 5.17, VIOLATED from 5.18: zone-device-refcount (27674ef6c73f']],
     ['device-coherent-memunmap', 'pgmap-pinned', ['VIOLATED up to 6.0, holds from 6.1: device-private-zero (ef233450898f']],

@@ -17,6 +17,12 @@ describe('dirty-cow: verdicts and state counts', () => {
     ['dirty-cow', 'private-mapping-isolated', '4.9', 'holds', 30],
     ['dirty-cow', 'private-mapping-isolated', '5.19', 'holds', 30],
     ['dirty-cow', 'private-mapping-isolated', '6.0', 'holds', 20],
+    ['thp-dirty-cow', 'private-mapping-isolated', '4.8', 'violated', 336],
+    ['thp-dirty-cow', 'private-mapping-isolated', '4.9', 'holds', 402],
+    ['thp-dirty-cow', 'private-mapping-isolated', '4.13', 'violated', 369],
+    ['thp-dirty-cow', 'private-mapping-isolated', '4.14', 'violated', 369],
+    ['thp-dirty-cow', 'private-mapping-isolated', '4.15', 'holds', 403],
+    ['thp-dirty-cow', 'private-mapping-isolated', '6.0', 'holds', 599],
   ];
   testVerdictRows(rows, ['refcount-sane', 'rss-consistent']);
 });
@@ -53,11 +59,19 @@ describe('what GUP does after its forced COW fault', () => {
     const back = check('dirty-cow', '6.0', ['private-mapping-isolated'], { revert: ['gup-force-anon-exclusive'] });
     expect([back.result.verdict, back.result.states]).toEqual(['holds', 30]);
   });
+  test('4.14: the read GUP dirties the huge zero pmd (touch_pmd), and the forced write follows it to the huge zero page', () => {
+    const r = mmcheck('check', '-s', 'thp-dirty-cow', '-k', '4.14', '-i', 'private-mapping-isolated');
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/a new zeroed THP pfn 1 mapped R\/O and dirty \(no VM_WRITE\)/);
+    expect(r.out).toMatch(/touch_pmd: pmd_mkdirty on the huge zero page \(FOLL_TOUCH, up to 4\.14\)/);
+    expect(r.out).toMatch(/holds the huge zero page: the write through it lands in the page every process reads as zeroes/);
+    expect(mmcheck('check', '-s', 'thp-dirty-cow', '-k', '4.15', '-i', 'private-mapping-isolated', '--strict').code).toBe(0);
+  });
   test('refused: FOLL_FORCE without FOLL_WRITE, with GUP-fast; a shared mapping gets -EFAULT', () => {
     const base = (): ScenarioSpec => structuredClone(findScenario('dirty-cow')!);
     const noWrite = base();
     delete (noWrite.threads[0]!.menu[0] as { write?: boolean }).write;
-    expect(() => validateScenario(noWrite)).toThrow('FOLL_FORCE without FOLL_WRITE is a plain read');
+    expect(() => validateScenario(noWrite)).toThrow('FOLL_FORCE is modelled for writes');
     const fast = base();
     (fast.threads[0]!.menu[0] as { fast?: boolean }).fast = true;
     expect(() => validateScenario(fast)).toThrow('GUP-fast takes no FOLL_FORCE');

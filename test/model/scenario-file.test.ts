@@ -34,7 +34,7 @@ describe('built-in scenarios are scenario files', () => {
   test('every file in scenarios/ is a built-in and every built-in is a file', () => {
     const files = readdirSync(new URL('scenarios/', ROOT)).filter((f) => f.endsWith('.json') && f !== 'scenario.schema.json');
     expect(files.map((f) => f.replace(/\.json$/, '')).sort()).toEqual(SCENARIOS.map((s) => s.name).sort());
-    expect(SCENARIOS.length).toBe(52);
+    expect(SCENARIOS.length).toBe(53);
   });
 
   test('a built-in read back from its own JSON is the same scenario', () => {
