@@ -118,7 +118,7 @@ describe('matrix', () => {
 describe('bisect', () => {
   const bisect = (...args: string[]) => mmcheck('bisect', '--cache', cache, ...args);
   // The answers the kernel's history gives (docs/kernel-notes.md); every flip of each scenario, both directions.
-  const ANSWERS: [scenario: string, invariant: string, lines: string[]][] = [
+  const ANSWERS: [scenario: string, invariant: string, lines: string[], args?: string[]][] = [
     [
       'cow-swap-gup',
       'cow-isolation',
@@ -167,16 +167,92 @@ describe('bisect', () => {
       'pgmap-pinned',
       ['holds up to 5.17, VIOLATED from 5.18: zone-device-refcount (27674ef6c73f', 'VIOLATED up to 6.0, holds from 6.1: device-private-zero (ef233450898f'],
     ],
+    ['device-private-fault-race', 'zone-device-free-count', ['VIOLATED up to 6.0, holds from 6.1: device-private-fault-ref (16ce101db85d']],
+    // Seed 004: the page-table preallocation deadlocks, the 5.12 regression among them.
+    [
+      'memcg-writeback-abba',
+      'rss-consistent',
+      [
+        'holds up to 4.7, DEADLOCK from 4.8: pgtable-memcg-charge (3e79ec7ddc33 "arch: x86: charge page tables to kmemcg") + postpone-pte-alloc (7267ec008b5c "mm: postpone page table allocation until we have page to map") together flip it (no smaller subset does)',
+        'DEADLOCK up to 4.20, holds from 5.0: fault-prealloc-pte (63f3655f9501',
+        'holds up to 5.11, DEADLOCK from 5.12: finish-fault-cleanup (f9ce0be71d1f "mm: Cleanup faultaround and finish_fault() codepaths") alone flips it',
+        'DEADLOCK up to 5.13, holds from 5.14: finish-fault-prealloc (e4dc3489143f',
+      ],
+    ],
+    [
+      'memcg-writeback-fault-around',
+      'no-alloc-under-page-lock',
+      [
+        'holds up to 4.7, VIOLATED from 4.8: postpone-pte-alloc (7267ec008b5c',
+        'VIOLATED up to 4.9, holds from 4.10: stop-leaking-pagetables (b0b9b3df27d1',
+        'holds up to 5.11, VIOLATED from 5.12: finish-fault-cleanup (f9ce0be71d1f',
+        'VIOLATED up to 5.13, holds from 5.14: finish-fault-prealloc (e4dc3489143f',
+      ],
+    ],
+    [
+      'memcg-writeback-shared-write',
+      'rss-consistent',
+      [
+        'holds up to 4.7, DEADLOCK from 4.8: pgtable-memcg-charge (3e79ec7ddc33',
+        'DEADLOCK up to 4.20, holds from 5.0: fault-prealloc-pte (63f3655f9501',
+        'holds up to 5.11, DEADLOCK from 5.12: finish-fault-cleanup (f9ce0be71d1f',
+        'DEADLOCK up to 5.13, holds from 5.14: finish-fault-prealloc (e4dc3489143f',
+      ],
+    ],
+    ['thp-pmd-race', 'pmd-stable', ['VIOLATED up to 4.4, holds from 4.5: fault-pmd-trans-unstable (ad33bb04b2a6']],
+    ['shmem-thp-fault', 'rss-consistent', ['VIOLATED up to 4.18, holds from 4.19: thp-file-rss-counter (fadae2953072']],
+    // Seed 004's scenarios that no release breaks: the proposed patch, or the mutant that shows the invariant can fail.
+    [
+      'oom-page-lock',
+      'rss-consistent',
+      ['holds on 4.5, DEADLOCK with 4.5 +avoid-premature-exposure: avoid-premature-exposure ('],
+      ['--kernel', '4.5', '--patch', 'avoid-premature-exposure'],
+    ],
+    [
+      'dax-rwr-sandwich',
+      'rss-consistent',
+      ['holds on 4.6, DEADLOCK with 4.6 +avoid-premature-exposure: avoid-premature-exposure ('],
+      ['--kernel', '4.6', '--patch', 'avoid-premature-exposure'],
+    ],
+    [
+      'fault-double-install',
+      'install-once',
+      ['holds on 6.2, VIOLATED with 6.2 MUTANT fault-no-pte-recheck: MUTANT fault-no-pte-recheck alone flips it'],
+      ['--kernel', '6.2', '--mutant', 'fault-no-pte-recheck'],
+    ],
+    [
+      'khugepaged-collapse',
+      'no-retract-under-read',
+      ['holds on 6.2, VIOLATED with 6.2 MUTANT collapse-under-read: MUTANT collapse-under-read alone'],
+      ['--kernel', '6.2', '--mutant', 'collapse-under-read'],
+    ],
+    [
+      'shmem-thp-collapse',
+      'pmd-stable',
+      ['holds on 6.2, DEADLOCK with 6.2 MUTANT retract-write-lock: MUTANT retract-write-lock alone'],
+      ['--kernel', '6.2', '--mutant', 'retract-write-lock'],
+    ],
   ];
-  for (const [scenario, invariant, lines] of ANSWERS)
-    test(`${scenario}, ${invariant}: ${lines.length} flip(s)`, () => {
-      const r = bisect('-s', scenario, '-i', invariant);
+  for (const [scenario, invariant, lines, args = []] of ANSWERS)
+    test(`${scenario}, ${invariant}${args.length ? ` ${args.join(' ')}` : ''}: ${lines.length} flip(s)`, () => {
+      const r = bisect('-s', scenario, '-i', invariant, ...args);
       expect(r.code, r.err).toBe(0);
       const flips = r.out.split('\n').filter((l) => l.startsWith(`${scenario}, ${invariant}: `));
       expect(flips.length).toBe(lines.length);
       lines.forEach((l, i) => expect(flips[i]).toContain(l));
-      for (const f of flips) expect(f).toMatch(/alone flips it$/);
+      for (const f of flips) expect(f).toMatch(/(alone flips it|together flip it \(no smaller subset does\))$/);
     }, 120_000);
+
+  test('scenarios no release and no change breaks: no flip, said plainly, exit 1', () => {
+    for (const [scenario, invariant, args, line] of [
+      ['device-private-round-trip', 'pin-coherent', [], 'no flip from 4.4 to'],
+      ['oom-page-lock-reaper', 'rss-consistent', ['--kernel', '4.6', '--patch', 'avoid-premature-exposure'], 'no flip between 4.6 and 4.6 +avoid-premature-exposure (holds)'],
+    ] as const) {
+      const r = bisect('-s', scenario, '-i', invariant, ...args);
+      expect(r.code).toBe(1);
+      expect(r.out).toContain(line);
+    }
+  }, 120_000);
 
   test('--good and --bad: only the flip between them; a wrong --good is said, exit 1', () => {
     const r = bisect('-s', 'cow-swap-gup', '-i', 'cow-isolation', '--good', '5.18', '--bad', '5.10');
