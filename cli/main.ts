@@ -11,7 +11,7 @@ import { RELEASES } from '../model/releases.js';
 import { gate, gateMerge, GATE_SCHEMA, parseShard } from './gate.js';
 import { jsonSchemaDocument } from '../model/json-schema.js';
 import { SCENARIO_SCHEMA } from '../model/scenario-file.js';
-import { traceDiff, traceHtml, traceReplay, traceShow } from './trace.js';
+import { traceDiff, traceHtml, traceReplay, traceReproducer, traceShow } from './trace.js';
 import { list as listCmd, LISTS } from './list.js';
 import { defaultWorkers } from '../checker/parallel.js';
 import { defaultMemoryCap } from '../checker/memory.js';
@@ -126,6 +126,14 @@ export const TRACE_HTML: CommandSpec = {
   options: [{ name: 'out', short: 'o', arg: 'OUT.html', help: 'the page to write (required)' }],
 };
 
+export const TRACE_REPRODUCER: CommandSpec = {
+  name: 'trace reproducer',
+  summary:
+    "Writes a trace as a C program that performs its operations in the trace's order on the running kernel (mmap, fork, write, vmsplice, madvise, mprotect, munmap, exit; pipes order the processes) and reads what the invariant's break would show; exit 5 with the reason when user space cannot order the trace (a race inside a kernel function, kswapd, migration).",
+  positionals: 'FILE',
+  options: [{ name: 'out', short: 'o', arg: 'OUT.c', help: 'the C file to write (required)' }],
+};
+
 const HISTORY_OPTIONS = [
   { name: 'scenario', short: 's', arg: 'NAME|FILE.json', help: 'a built-in scenario (mmcheck list scenarios) or a scenario file (required)' },
   { name: 'kernels', arg: 'A..B', help: `the releases, oldest first (default 4.4..${RELEASES[RELEASES.length - 1]!.version}: every release known)` },
@@ -187,7 +195,7 @@ export const TRACE_DIFF: CommandSpec = {
   ],
 };
 
-const TRACE_SUBS = [TRACE_REPLAY, TRACE_SHOW, TRACE_HTML, TRACE_DIFF];
+const TRACE_SUBS = [TRACE_REPLAY, TRACE_SHOW, TRACE_HTML, TRACE_DIFF, TRACE_REPRODUCER];
 const SPECS = [CHECK, GATE, GATE_MERGE, MATRIX, BISECT, LIST, SCHEMA, ...TRACE_SUBS];
 const COMMANDS = ['check', 'gate', 'matrix', 'bisect', 'list', 'trace', 'schema', 'help', 'version'];
 
@@ -250,7 +258,7 @@ export async function main(argv: string[], signal?: AbortSignal): Promise<{ code
       const [sub, ...more] = rest;
       if (sub === undefined || sub === '--help' || sub === '-h') return helpOf(['trace']);
       const spec = TRACE_SUBS.find((c) => c.name === `trace ${sub}`);
-      if (!spec) throw new UsageError(`trace "${sub}"${didYouMean(sub, ['replay', 'show', 'html', 'diff'])}; one of: replay, show, html, diff`);
+      if (!spec) throw new UsageError(`trace "${sub}"${didYouMean(sub, ['replay', 'show', 'html', 'diff', 'reproducer'])}; one of: replay, show, html, diff, reproducer`);
       const p = parseCommand(spec, more);
       if (p.help) return { code: 0, out: commandHelp(spec) };
       if (p.positionals.length !== 1) throw new UsageError(`trace ${sub} needs one trace file (${usageLine(spec)})`);
@@ -266,6 +274,8 @@ export async function main(argv: string[], signal?: AbortSignal): Promise<{ code
             { kernel: str(p, 'kernel'), patch: listFlag(list(p, 'patch')), revert: listFlag(list(p, 'revert')), mutants: listFlag(list(p, 'mutant')) },
             { json: flag(p, 'json'), html: str(p, 'html') },
           );
+        case 'reproducer':
+          return traceReproducer(file, str(p, 'out'));
         default:
           return traceHtml(file, str(p, 'out'));
       }

@@ -4,6 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { checkTraceFile, fileSha256, TraceFileError, traceFromItf, type ItfTrace } from '../traces/itf.js';
 import { traceToHtml } from '../traces/html.js';
+import { reproducer } from '../traces/reproducer.js';
 import { renderTrace } from '../traces/render-text.js';
 import { replayTrace } from '../traces/replay.js';
 import { EXIT_OUTPUT_LOST, UsageError } from './usage.js';
@@ -148,4 +149,28 @@ export function traceHtml(file: string, out: string | undefined): { code: number
     throw new UsageError(`cannot write ${out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   return { code: 0, out: `wrote ${out} (${t.steps.length} steps)` };
+}
+
+/**
+ * Writes a trace as a C program that performs its order on the running
+ * kernel (traces/reproducer.ts). Exit 5 when the trace needs what user space
+ * cannot order, with the reason; 1 when the file does not replay.
+ */
+export function traceReproducer(file: string, out: string | undefined): { code: number; out: string } {
+  if (!out) throw new UsageError('trace reproducer needs -o OUT.c');
+  checkOutputFile('-o', out);
+  const t = readTraceFile(file, true);
+  const keep: Parameters<typeof replayTrace>[1] = {};
+  const r = replayTrace(t, keep);
+  if (!r.ok) return { code: 1, out: `${file} does not replay on this mmcheck (step ${r.step}: ${r.reason}): no reproducer` };
+  const meta = t['#meta'];
+  const c = reproducer(keep.model!, meta.scenarioSpec, keep.path!, meta);
+  if (!c.ok) return { code: 5, out: `not reproducible from user space: ${c.reason}` };
+  try {
+    writeFileSync(out, c.c);
+  } catch (e) {
+    return { code: EXIT_OUTPUT_LOST, out: `error: could not write ${out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
+  }
+  const what = c.observed.map((o) => `pipe "${o.ref}" reads ${o.fixed} when fixed, ${o.leaked} with the bug`).join('; ');
+  return { code: 0, out: `wrote ${out}: ${c.ops} operations in the trace's order; ${what}\nbuild and run: gcc -O2 -Wall -o repro ${out} && ./repro` };
 }

@@ -21,7 +21,8 @@ import { buildTrace } from './trace.js';
 
 export type ReplayOutcome = { ok: true; steps: number; message: string } | { ok: false; step: number; reason: string };
 
-export function replayTrace(t: ItfTrace): ReplayOutcome {
+/** Replays t; on success, `keep` receives the model and the path (for a reproducer). */
+export function replayTrace(t: ItfTrace, keep?: { model?: MMModel; path?: PathStep[] }): ReplayOutcome {
   const meta = t['#meta'];
   const bad = (step: number, reason: string): ReplayOutcome => ({ ok: false, step, reason });
   for (const s of meta.switches) if (!SWITCHES.some((x) => x.name === s)) return bad(0, `#meta.switches: switch "${s}" is unknown to this mmcheck`);
@@ -126,6 +127,7 @@ export function replayTrace(t: ItfTrace): ReplayOutcome {
         : null;
   if (message === null) return bad(last, `the last state does not violate ${meta.invariant}`);
   if (message !== meta.message) return bad(last, `${meta.invariant} is violated, but with "${message}", not "${meta.message}"`);
+  if (keep) Object.assign(keep, { model, path });
   return { ok: true, steps: last, message };
 }
 
