@@ -144,7 +144,7 @@ export function traceHtml(file: string, out: string | undefined): { code: number
   if (!out) throw new UsageError('trace html needs -o OUT.html');
   const t = traceFromItf(readTraceFile(file));
   try {
-    writeFileSync(out, traceToHtml(t, { kernel: t.meta.kernel, scenario: t.meta.scenario }));
+    writeFileSync(out, traceToHtml(t, { kernel: t.meta.kernel, scenario: t.meta.scenario, spec: t.meta.scenarioSpec, switches: t.meta.switches, mutants: t.meta.mutants }));
   } catch (e) {
     throw new UsageError(`cannot write ${out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }

@@ -1,34 +1,58 @@
 /**
- * A trace as one self-contained HTML page (no network): per process its page
- * table with arrows to the page frames, each frame with its refcount,
- * mapcount, flags and data, the page cache, swap slots, GUP references and
- * rss counters, and a lane per thread. Arrow keys, the buttons or the slider
- * step through; what changed in a step is highlighted; the violation shows at
- * the last step.
+ * A trace as one self-contained HTML page (no network), a review artefact:
+ * it opens at the violation with the invariant's message on top; a fixed
+ * layout of boxes (processes and their page tables, page frames, files, swap,
+ * GUP references, threads, locks per holder) whose rows show every change as
+ * before -> after; arrows for every relation (traces/trace-view.ts); a lane
+ * per thread with preemptions marked; each step's kernel functions linked to
+ * the release's source on elixir.bootlin.com, each switch to its commit; the
+ * scenario's definition and the invariant's text. `#step=N` opens step N.
+ * Arrow keys, the buttons or the slider move exactly one step.
  */
+import type { ScenarioSpec } from '../model/scenario.js';
+import { findInvariant } from '../invariants/registry.js';
 import type { Trace } from './trace.js';
+import { switchLink, traceView } from './trace-view.js';
 
 export interface HtmlContext {
   kernel: string;
   scenario: string;
   title?: string;
+  /** The scenario's definition, shown on the page. */
+  spec?: ScenarioSpec;
+  /** The kernel's switches and mutants, linked to their commits. */
+  switches?: readonly string[];
+  mutants?: readonly string[];
+}
+
+/** The invariant's own text: what must hold and where the rule comes from. */
+function invariantText(name: string): string {
+  if (name === 'deadlock') return 'deadlock: a state where threads wait and no step of any thread can run (or a thread sleeps that nothing can wake).';
+  if (name === 'lock-order') return 'lock-order: no cycle in the "held while acquiring" relation over lock classes, over every explored state (lockdep, exhaustive).';
+  const inv = findInvariant(name);
+  return inv ? `${inv.name}: ${inv.description} (${inv.reference})` : name;
 }
 
 export function traceToHtml(trace: Trace, ctx: HtmlContext): string {
+  const view = traceView(trace, ctx.kernel);
   const data = {
     kernel: ctx.kernel,
     scenario: ctx.scenario,
     invariant: trace.invariant,
+    invariantText: invariantText(trace.invariant),
     message: trace.message,
     preemptions: trace.preemptions,
     threads: trace.threads,
-    states: [trace.initial, ...trace.steps.map((s) => s.state)],
+    switches: (ctx.switches ?? []).map(switchLink),
+    mutants: ctx.mutants ?? [],
+    spec: ctx.spec ? JSON.stringify(ctx.spec, null, 2) : null,
+    view,
     steps: trace.steps.map((s) => ({
       thread: s.thread,
       operation: s.operation,
       action: s.action,
-      kernelFunction: s.kernelFunction,
       notes: s.notes,
+      changes: s.changes,
       locks: s.locks,
       preempted: s.preempted,
     })),
@@ -39,21 +63,28 @@ export function traceToHtml(trace: Trace, ctx: HtmlContext): string {
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title}</title>
 <style>${CSS}</style>
 </head>
 <body>
-<header><h1>${title}</h1><div id="summary"></div></header>
+<header>
+  <h1>${title}</h1>
+  <div id="verdict"></div>
+  <div id="summary"></div>
+  <details id="about"><summary>the invariant, the kernel's switches, the scenario</summary><div id="about-body"></div></details>
+</header>
 <nav>
   <button id="prev" title="previous step (left arrow)">&#9664;</button>
-  <input id="slider" type="range" min="0" value="0">
+  <input id="slider" type="range" min="0" value="0" aria-label="step">
   <button id="next" title="next step (right arrow)">&#9654;</button>
   <span id="pos"></span>
+  <a id="permalink" href="#step=0">link to this step</a>
 </nav>
 <section id="step"></section>
 <section id="lanes"></section>
-<section id="stage"><svg id="arrows"></svg><div id="cols"><div id="mms" class="col"></div><div id="frames" class="col"></div><div id="other" class="col"></div></div></section>
-<section id="violation"></section>
+<section id="legend"></section>
+<section id="stage"><svg id="arrows"></svg><div id="cols"><div class="col" id="col0"></div><div class="col" id="col1"></div><div class="col" id="col2"></div></div></section>
 <script id="trace-data" type="application/json">${json}</script>
 <script>${JS}</script>
 </body>
@@ -65,207 +96,262 @@ function escapeHtml(s: string): string {
   return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 }
 
+/** Arrow colours by relation (the legend says which is which). */
+const KINDS: [kind: string, colour: string, label: string][] = [
+  ['map', '#4b7bec', 'PTE maps frame'],
+  ['huge', '#3867d6', 'huge PMD maps folio'],
+  ['table', '#8854d0', 'PMD -> PTE table'],
+  ['swap', '#20bf6b', 'swap entry -> slot'],
+  ['swapcache', '#0b8a4a', 'swap cache page <-> slot'],
+  ['cache', '#a5b1c2', 'page cache -> frame'],
+  ['gup', '#eb3b5a', 'GUP reference -> frame'],
+  ['through', '#fc5c65', 'GUP reference taken through PTE'],
+  ['migration', '#e8590c', 'migration entry -> old frame'],
+  ['migrate-to', '#fa8231', 'old frame migrates to new'],
+  ['device', '#2d98da', 'device-private entry -> device frame'],
+];
+
 const CSS = `
+* { box-sizing: border-box; }
 body { font: 14px/1.4 system-ui, sans-serif; margin: 0 16px 24px; color: #1d1d1f; background: #fafafa; }
-h1 { font-size: 18px; margin: 12px 0 4px; }
-#summary { color: #555; }
-nav { display: flex; gap: 8px; align-items: center; margin: 10px 0; }
-nav input { flex: 1; }
+h1 { font-size: 18px; margin: 12px 0 6px; overflow-wrap: anywhere; }
+#verdict { padding: 8px 10px; border-radius: 6px; background: #ffe3e3; border: 1px solid #e03131; color: #a51111; font-weight: bold; overflow-wrap: anywhere; }
+#summary { color: #555; margin: 6px 0; overflow-wrap: anywhere; }
+#about { background: #fff; border: 1px solid #ddd; border-radius: 6px; padding: 4px 10px; overflow-wrap: anywhere; }
+#about pre { white-space: pre-wrap; overflow-wrap: anywhere; font-size: 12px; max-height: 360px; overflow-y: auto; background: #f4f4f4; padding: 6px; }
+#about li { margin: 2px 0; }
+nav { display: flex; gap: 8px; align-items: center; margin: 10px 0; flex-wrap: wrap; }
+nav input { flex: 1; min-width: 120px; }
 nav button { font-size: 16px; padding: 2px 10px; }
-#step { min-height: 64px; background: #fff; border: 1px solid #ddd; border-radius: 6px; padding: 8px 10px; }
-#step .fn { color: #666; font-family: ui-monospace, monospace; font-size: 12px; }
+#step { min-height: 64px; background: #fff; border: 1px solid #ddd; border-radius: 6px; padding: 8px 10px; overflow-wrap: anywhere; }
+#step .fn { color: #555; font-family: ui-monospace, monospace; font-size: 12px; }
 #step .note { color: #8a5a00; font-family: ui-monospace, monospace; font-size: 12px; }
 #step .pre { color: #a0249c; font-weight: bold; }
-#lanes { margin: 10px 0; overflow-x: auto; }
-#lanes table { border-collapse: collapse; }
-#lanes td { width: 18px; height: 18px; border: 1px solid #e4e4e4; text-align: center; font-size: 11px; cursor: pointer; }
-#lanes td.name { width: auto; padding: 0 6px; text-align: left; cursor: default; font-weight: bold; }
+#step ul { margin: 4px 0; padding-left: 18px; font-family: ui-monospace, monospace; font-size: 12px; }
+del { color: #c92a2a; }
+ins { color: #2b8a3e; text-decoration: none; font-weight: bold; }
+#lanes { margin: 10px 0; }
+#lanes table { border-collapse: collapse; table-layout: fixed; width: 100%; }
+#lanes td { height: 20px; border: 1px solid #e4e4e4; text-align: center; font-size: 10px; cursor: pointer; overflow: hidden; padding: 0; }
+#lanes td.name { width: 90px; padding: 0 6px; text-align: left; cursor: default; font-weight: bold; font-size: 12px; white-space: nowrap; text-overflow: ellipsis; }
 #lanes td.took { background: #4b7bec; color: #fff; }
-#lanes td.cur { outline: 2px solid #e8590c; }
+#lanes td.took.pre { background: #a0249c; }
+#lanes td.cur { outline: 2px solid #e8590c; outline-offset: -2px; }
+#lanes td.bad { box-shadow: inset 0 -4px 0 #e03131; }
+#legend { display: flex; flex-wrap: wrap; gap: 4px 14px; font-size: 11px; color: #555; margin-bottom: 8px; }
+#legend span::before { content: ''; display: inline-block; width: 18px; height: 3px; margin-right: 4px; vertical-align: middle; background: var(--c); }
 #stage { position: relative; }
 #arrows { position: absolute; left: 0; top: 0; pointer-events: none; overflow: visible; }
-#cols { display: flex; gap: 64px; align-items: flex-start; }
-.col { display: flex; flex-direction: column; gap: 12px; min-width: 220px; }
-.box { background: #fff; border: 1px solid #bbb; border-radius: 6px; padding: 6px 8px; }
+#cols { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 44px; align-items: start; }
+.col { display: flex; flex-direction: column; gap: 10px; min-width: 0; }
+.box { background: #fff; border: 1px solid #bbb; border-radius: 6px; padding: 6px 8px; min-width: 0; overflow-wrap: anywhere; }
+.box.gone { opacity: 0.45; border-style: dashed; }
 .box h3 { font-size: 13px; margin: 0 0 4px; }
-.row { font-family: ui-monospace, monospace; font-size: 12px; white-space: nowrap; padding: 1px 3px; border-radius: 3px; }
-.changed { background: #ffe08a; }
-.frame.changed { box-shadow: 0 0 0 3px #ffe08a; }
-.free { color: #999; }
-#violation { margin-top: 16px; padding: 10px; border-radius: 6px; background: #ffe3e3; border: 1px solid #e03131; color: #a51111; font-weight: bold; display: none; }
+.row { font-family: ui-monospace, monospace; font-size: 12px; padding: 1px 3px; border-radius: 3px; white-space: normal; overflow-wrap: anywhere; }
+.row .k { color: #666; }
+.row.absent { color: #aaa; }
+.changed { background: #fff3bf; }
+.offending { outline: 3px solid #e03131; outline-offset: 1px; }
+.box.offending { box-shadow: 0 0 0 3px #e03131; outline: none; }
 `;
 
 // The viewer, plain browser JavaScript (no modules, no network).
 const JS = `
 (function () {
   var T = JSON.parse(document.getElementById('trace-data').textContent);
+  var KINDS = ${JSON.stringify(KINDS)};
+  var V = T.view;
   var n = T.steps.length;
-  var cur = 0;
+  var cur = n;
   var slider = document.getElementById('slider');
   slider.max = String(n);
-  document.getElementById('summary').textContent =
-    'kernel ' + T.kernel + ', scenario ' + T.scenario + ': ' + n + ' steps, threads ' + T.threads.join(', ') + ', ' + T.preemptions + ' preemption(s)';
 
   function el(tag, cls, text) { var e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; }
-  function row(key, text, prev) {
-    var r = el('div', 'row', text);
-    r.dataset.key = key;
-    if (prev !== undefined && prev !== text) r.classList.add('changed');
-    return r;
-  }
-  function flat(s) {
-    var out = {};
-    Object.keys(s.mms).forEach(function (m) {
-      var mm = s.mms[m];
-      out['mm ' + m] = m + ' (' + mm.state + ')' + (mm.mmap_lock !== 'unlocked' ? ', mmap_lock ' + mm.mmap_lock : '') + (mm.flags.length ? ', ' + mm.flags.join('|') : '');
-      out['rss ' + m] = Object.keys(mm.rss).map(function (k) { return k.replace('MM_', '') + '=' + mm.rss[k]; }).join(' ');
-      Object.keys(mm.vmas).forEach(function (v) { out['vma ' + m + ' ' + v] = 'vma ' + v + ': ' + mm.vmas[v]; });
-      Object.keys(mm.ptes).forEach(function (a) { out['pte ' + m + ':' + a] = m + ':' + a + ' -> ' + mm.ptes[a]; });
+  function link(text, href) { var a = el('a', '', text); a.href = href; a.target = '_blank'; a.rel = 'noopener'; return a; }
+
+  document.getElementById('verdict').textContent = 'VIOLATED ' + T.invariant + ': ' + T.message;
+  document.getElementById('summary').textContent =
+    'kernel ' + T.kernel + ', scenario ' + T.scenario + ': ' + n + ' steps, threads ' + T.threads.join(', ') + ', ' + T.preemptions + ' preemption(s)';
+  var about = document.getElementById('about-body');
+  about.appendChild(el('p', '', T.invariantText));
+  var sw = el('ul');
+  T.switches.forEach(function (s) {
+    var li = el('li');
+    li.appendChild(el('b', '', s.name + ' '));
+    if (s.href) li.appendChild(link(s.commit, s.href)); else if (s.commit) li.appendChild(document.createTextNode(s.commit));
+    if (s.title) li.appendChild(document.createTextNode(' "' + s.title + '"'));
+    sw.appendChild(li);
+  });
+  T.mutants.forEach(function (m) { sw.appendChild(el('li', '', 'MUTANT ' + m)); });
+  about.appendChild(el('p', '', 'kernel ' + T.kernel + ': ' + (T.switches.length ? T.switches.length + ' switch(es)' : 'no switches') + (T.mutants.length ? ', ' + T.mutants.length + ' mutant(s)' : '')));
+  about.appendChild(sw);
+  if (T.spec) { about.appendChild(el('p', '', 'scenario ' + T.scenario + ':')); about.appendChild(el('pre', '', T.spec)); }
+
+  var legend = document.getElementById('legend');
+  KINDS.forEach(function (k) { var s = el('span', '', k[2]); s.style.setProperty('--c', k[1]); legend.appendChild(s); });
+
+  // The lanes: a row per thread, a cell per step.
+  var lanes = document.getElementById('lanes');
+  var tb = el('table');
+  T.threads.forEach(function (t) {
+    var tr = el('tr');
+    tr.appendChild(el('td', 'name', t));
+    for (var i = 1; i <= n; i++) {
+      var d = T.steps[i - 1];
+      var td = el('td', d.thread === t ? 'took' + (d.preempted ? ' pre' : '') : '', d.thread === t ? String(i) : '');
+      if (d.thread === t) td.title = 'step ' + i + ': ' + d.operation + ' \\u00b7 ' + d.action + (d.preempted ? ' [preempts]' : '');
+      if (i === n) td.classList.add('bad');
+      td.dataset.step = String(i);
+      td.onclick = function (e) { go(Number(e.currentTarget.dataset.step)); };
+      tr.appendChild(td);
+    }
+    tb.appendChild(tr);
+  });
+  lanes.appendChild(tb);
+
+  // The boxes: built once, in fixed places; stepping changes their text only.
+  var rowEls = {}, boxEls = {};
+  V.boxes.forEach(function (b) {
+    var box = el('div', 'box');
+    box.dataset.box = b.id;
+    box.appendChild(el('h3', '', b.title));
+    b.rows.forEach(function (k, i) {
+      var r = el('div', 'row');
+      r.dataset.key = k;
+      r.dataset.label = b.labels[i];
+      box.appendChild(r);
+      rowEls[k] = r;
     });
-    Object.keys(s.pages).forEach(function (p) {
-      var pg = s.pages[p];
-      out['pfn ' + p] = 'pfn ' + p + ': ref ' + pg.refcount + ', map ' + pg.mapcount + ', data ' + pg.data;
-      out['pfnflags ' + p] = (pg.flags.join('|') || '-') + (pg.mapping ? ' ' + pg.mapping : '') + (pg.swap_slot !== undefined ? ' swap ' + pg.swap_slot : '');
-    });
-    Object.keys(s.files).forEach(function (f) {
-      var fl = s.files[f];
-      out['file ' + f] = f + ': ' + fl.size + ' pages' + (fl.flags.length ? ', ' + fl.flags.join('|') : '') + (fl.i_mmap_rwsem !== 'unlocked' ? ', i_mmap ' + fl.i_mmap_rwsem : '');
-      Object.keys(fl.pagecache).forEach(function (i) { out['cache ' + f + ' ' + i] = 'page ' + i + ' -> pfn ' + fl.pagecache[i]; });
-    });
-    Object.keys(s.swap).forEach(function (i) { var sl = s.swap[i]; out['swap ' + i] = 'slot ' + i + ': count ' + sl.count + (sl.cache ? ' + cache' : '') + ', data ' + sl.data; });
-    Object.keys(s.gup).forEach(function (g) { out['gup ' + g] = g + ': ' + s.gup[g]; });
-    Object.keys(s.threads).forEach(function (t) { out['thread ' + t] = t + ': ' + s.threads[t]; });
-    return out;
+    if (!b.rows.length) box.appendChild(el('div', 'row absent', '(none)'));
+    document.getElementById('col' + b.col).appendChild(box);
+    boxEls[b.id] = box;
+  });
+
+  function fill(r, k, now, before, showChange) {
+    r.innerHTML = '';
+    r.className = 'row';
+    r.appendChild(el('span', 'k', r.dataset.label + ': '));
+    if (now === undefined && before === undefined) { r.classList.add('absent'); r.appendChild(document.createTextNode('\\u2014')); return; }
+    if (showChange && before !== now) {
+      r.classList.add('changed');
+      if (before !== undefined) { r.appendChild(el('del', '', before)); r.appendChild(document.createTextNode(' \\u2192 ')); }
+      if (now !== undefined) r.appendChild(el('ins', '', now)); else r.appendChild(document.createTextNode('(gone)'));
+      return;
+    }
+    if (now === undefined) { r.classList.add('absent'); r.appendChild(document.createTextNode('\\u2014')); return; }
+    r.appendChild(document.createTextNode(now));
   }
 
   function draw() {
-    var s = T.states[cur];
-    var prev = cur > 0 ? flat(T.states[cur - 1]) : {};
-    var f = flat(s);
-    var pv = function (k) { return cur > 0 ? prev[k] : undefined; };
+    var s = V.states[cur].fields;
+    var p = cur > 0 ? V.states[cur - 1].fields : s;
     slider.value = String(cur);
     document.getElementById('pos').textContent = 'step ' + cur + ' / ' + n;
+    document.getElementById('permalink').href = '#step=' + cur;
 
     var st = document.getElementById('step');
     st.innerHTML = '';
-    if (cur === 0) st.appendChild(el('div', '', 'Initial state. Press the right arrow to step.'));
+    if (cur === 0) st.appendChild(el('div', '', 'The initial state. Step with the arrow keys, the buttons or the slider; the violation is at step ' + n + '.'));
     else {
       var d = T.steps[cur - 1];
       var h = el('div');
-      h.appendChild(el('b', '', d.thread + ': ' + d.operation + ' \\u00b7 ' + d.action));
+      h.appendChild(el('b', '', 'step ' + cur + '. ' + d.thread + ': ' + d.operation + ' \\u00b7 ' + d.action));
       if (d.preempted) h.appendChild(el('span', 'pre', '  [preempts]'));
       st.appendChild(h);
-      st.appendChild(el('div', 'fn', d.kernelFunction));
+      var fn = el('div', 'fn');
+      V.sources[cur].forEach(function (seg) { fn.appendChild(seg.href ? link(seg.text, seg.href) : document.createTextNode(seg.text)); });
+      st.appendChild(fn);
       d.notes.forEach(function (x) { st.appendChild(el('div', 'note', x)); });
-      if (d.locks.length) st.appendChild(el('div', 'fn', 'locks held: ' + d.locks.join('; ')));
+      if (d.changes.length) {
+        var ul = el('ul');
+        d.changes.forEach(function (c) {
+          var li = el('li');
+          li.appendChild(document.createTextNode(c.field + ': '));
+          li.appendChild(el('del', '', c.before));
+          li.appendChild(document.createTextNode(' \\u2192 '));
+          li.appendChild(el('ins', '', c.after));
+          ul.appendChild(li);
+        });
+        st.appendChild(ul);
+      }
+      st.appendChild(el('div', 'fn', 'locks held: ' + (d.locks.length ? d.locks.join('; ') : 'none')));
+      if (cur === n) st.appendChild(el('div', 'pre', 'VIOLATED ' + T.invariant + ': ' + T.message));
     }
 
-    var lanes = document.getElementById('lanes');
-    lanes.innerHTML = '';
-    var tb = el('table');
-    T.threads.forEach(function (t) {
-      var tr = el('tr');
-      tr.appendChild(el('td', 'name', t));
-      for (var i = 1; i <= n; i++) {
-        var td = el('td', T.steps[i - 1].thread === t ? 'took' : '', T.steps[i - 1].thread === t ? String(i) : '');
-        if (i === cur) td.classList.add('cur');
-        td.dataset.step = String(i);
-        td.onclick = function (e) { go(Number(e.target.dataset.step)); };
-        tr.appendChild(td);
-      }
-      tb.appendChild(tr);
-    });
-    lanes.appendChild(tb);
+    document.querySelectorAll('#lanes td[data-step]').forEach(function (td) { td.classList.toggle('cur', Number(td.dataset.step) === cur); });
 
-    var mms = document.getElementById('mms');
-    mms.innerHTML = '';
-    Object.keys(s.mms).forEach(function (m) {
-      var b = el('div', 'box');
-      b.appendChild(el('h3', '', 'process ' + m));
-      ['mm ' + m, 'rss ' + m].forEach(function (k) { b.appendChild(row(k, f[k], pv(k))); });
-      Object.keys(f).forEach(function (k) {
-        if (k.indexOf('vma ' + m + ' ') === 0 || k.indexOf('pte ' + m + ':') === 0) b.appendChild(row(k, f[k], pv(k)));
-      });
-      mms.appendChild(b);
+    V.boxes.forEach(function (b) {
+      var present = b.rows.some(function (k) { return s[k] !== undefined; });
+      boxEls[b.id].classList.toggle('gone', b.rows.length > 0 && !present);
+      b.rows.forEach(function (k) { fill(rowEls[k], k, s[k], p[k], cur > 0); });
     });
-
-    var frames = document.getElementById('frames');
-    frames.innerHTML = '';
-    var fb = el('div', 'box');
-    fb.appendChild(el('h3', '', 'page frames'));
-    var zero = row('pfn 0', 'pfn 0: the shared zeropage');
-    zero.id = 'frame-0';
-    fb.appendChild(zero);
-    Object.keys(s.pages).forEach(function (p) {
-      var b = el('div', 'box frame');
-      b.id = 'frame-' + p;
-      b.appendChild(row('pfn ' + p, f['pfn ' + p], pv('pfn ' + p)));
-      b.appendChild(row('pfnflags ' + p, f['pfnflags ' + p], pv('pfnflags ' + p)));
-      if (cur > 0 && prev['pfn ' + p] === undefined) b.classList.add('changed');
-      fb.appendChild(b);
-    });
-    frames.appendChild(fb);
-
-    var other = document.getElementById('other');
-    other.innerHTML = '';
-    [['files', 'file '], ['page cache', 'cache '], ['swap', 'swap '], ['GUP references', 'gup '], ['threads', 'thread ']].forEach(function (g) {
-      var keys = Object.keys(f).filter(function (k) { return k.indexOf(g[1]) === 0; });
-      if (!keys.length) return;
-      var b = el('div', 'box');
-      b.appendChild(el('h3', '', g[0]));
-      keys.forEach(function (k) { b.appendChild(row(k, f[k], pv(k))); });
-      other.appendChild(b);
-    });
-
-    var v = document.getElementById('violation');
-    v.style.display = cur === n ? 'block' : 'none';
-    v.textContent = 'VIOLATED ' + T.invariant + ': ' + T.message;
+    document.querySelectorAll('.offending').forEach(function (e) { e.classList.remove('offending'); });
+    if (cur === n) V.offending.forEach(function (k) { var e = rowEls[k] || boxEls[k]; if (e) e.classList.add('offending'); });
     arrows();
   }
+
+  function target(key) { return rowEls[key] || boxEls[key] || null; }
 
   function arrows() {
     var svg = document.getElementById('arrows');
     var stage = document.getElementById('stage').getBoundingClientRect();
     svg.setAttribute('width', String(stage.width));
     svg.setAttribute('height', String(stage.height));
-    svg.innerHTML = '<defs><marker id="h" markerWidth="8" markerHeight="8" refX="7" refY="4" orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="#4b7bec"/></marker></defs>';
+    var defs = '<defs>';
+    KINDS.forEach(function (k) { defs += '<marker id="h-' + k[0] + '" markerWidth="8" markerHeight="8" refX="7" refY="4" orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="' + k[1] + '"/></marker>'; });
+    svg.innerHTML = defs + '</defs>';
     var count = 0;
-    document.querySelectorAll('.row').forEach(function (r) {
-      var k = r.dataset.key || '';
-      if (!(k.indexOf('pte ') === 0 || k.indexOf('cache ') === 0 || k.indexOf('gup ') === 0)) return;
-      var m = /pfn (\\d+)/.exec(r.textContent) || (/zeropage/.test(r.textContent) ? [null, '0'] : null);
-      if (!m) return;
-      var target = document.getElementById('frame-' + m[1]);
-      if (!target) return;
-      var a = r.getBoundingClientRect();
-      var b = target.getBoundingClientRect();
-      var fromRight = a.right < b.left;
-      var x1 = (fromRight ? a.right : a.left) - stage.left, y1 = a.top + a.height / 2 - stage.top;
-      var x2 = (fromRight ? b.left : b.right) - stage.left, y2 = b.top + Math.min(10, b.height / 2) - stage.top;
-      var p = document.createElementNS('http://www.w3.org/2000/svg', 'path');
-      var mx = (x1 + x2) / 2;
-      p.setAttribute('d', 'M' + x1 + ',' + y1 + ' C' + mx + ',' + y1 + ' ' + mx + ',' + y2 + ' ' + x2 + ',' + y2);
-      p.setAttribute('fill', 'none');
-      p.setAttribute('stroke', /migration/.test(r.textContent) ? '#e8590c' : '#4b7bec');
-      p.setAttribute('stroke-width', '1.5');
-      p.setAttribute('marker-end', 'url(#h)');
-      svg.appendChild(p);
+    var colour = {};
+    KINDS.forEach(function (k) { colour[k[0]] = k[1]; });
+    V.states[cur].relations.forEach(function (rel) {
+      var from = target(rel.from), to = target(rel.to);
+      if (!from || !to) return;
+      var a = from.getBoundingClientRect(), b = to.getBoundingClientRect();
+      var x1, x2, c1, c2, y1 = a.top + a.height / 2 - stage.top, y2 = b.top + Math.min(10, b.height / 2) - stage.top;
+      if (a.right < b.left) { x1 = a.right; x2 = b.left; }
+      else if (b.right < a.left) { x1 = a.left; x2 = b.right; }
+      else { x1 = a.left; x2 = b.left; }
+      x1 -= stage.left; x2 -= stage.left;
+      if (Math.abs(a.left - b.left) < 4 || (a.right >= b.left && b.right >= a.left)) { c1 = x1 - 36; c2 = x2 - 36; }
+      else { c1 = (x1 + x2) / 2; c2 = c1; }
+      var path = document.createElementNS('http://www.w3.org/2000/svg', 'path');
+      path.setAttribute('d', 'M' + x1 + ',' + y1 + ' C' + c1 + ',' + y1 + ' ' + c2 + ',' + y2 + ' ' + x2 + ',' + y2);
+      path.setAttribute('fill', 'none');
+      path.setAttribute('stroke', colour[rel.kind] || '#888');
+      path.setAttribute('stroke-width', rel.kind === 'gup' ? '2.5' : '1.5');
+      if (rel.kind === 'through' || rel.kind === 'migrate-to' || rel.kind === 'swapcache') path.setAttribute('stroke-dasharray', '5 3');
+      path.setAttribute('marker-end', 'url(#h-' + rel.kind + ')');
+      path.dataset.kind = rel.kind;
+      path.dataset.from = rel.from;
+      path.dataset.to = rel.to;
+      svg.appendChild(path);
       count++;
     });
     svg.dataset.arrows = String(count);
   }
 
-  function go(i) { cur = Math.max(0, Math.min(n, i)); draw(); }
+  function go(i) {
+    cur = Math.max(0, Math.min(n, i));
+    if (location.hash !== '#step=' + cur) history.replaceState(null, '', '#step=' + cur);
+    draw();
+  }
+  function fromHash() {
+    var m = /^#step=(\\d+)$/.exec(location.hash);
+    return m ? Number(m[1]) : n;
+  }
   document.getElementById('prev').onclick = function () { go(cur - 1); };
   document.getElementById('next').onclick = function () { go(cur + 1); };
   slider.oninput = function () { go(Number(slider.value)); };
   document.addEventListener('keydown', function (e) {
-    if (e.key === 'ArrowRight') go(cur + 1);
-    else if (e.key === 'ArrowLeft') go(cur - 1);
-    else if (e.key === 'Home') go(0);
-    else if (e.key === 'End') go(n);
+    var to = e.key === 'ArrowRight' ? cur + 1 : e.key === 'ArrowLeft' ? cur - 1 : e.key === 'Home' ? 0 : e.key === 'End' ? n : null;
+    if (to === null || e.altKey || e.ctrlKey || e.metaKey) return;
+    // The slider moves itself on arrow keys too: one step per key press, not two.
+    e.preventDefault();
+    go(to);
   });
+  window.addEventListener('hashchange', function () { go(fromHash()); });
   window.addEventListener('resize', arrows);
+  cur = Math.max(0, Math.min(n, fromHash()));
   draw();
 })();
 `;

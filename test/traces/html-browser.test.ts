@@ -21,15 +21,15 @@ const required = process.env.MMCHECK_REQUIRE_BROWSER === '1';
 const have = existsSync(CHROMIUM);
 if (required && !have) throw new Error(`MMCHECK_REQUIRE_BROWSER=1 but ${CHROMIUM} is missing`);
 
-function traceHtmlFile(scenario: string, kernel: string, invariant: string): { file: string; steps: number } {
+function traceHtmlFile(scenario: string, kernel: string, invariant: string): { file: string; steps: number; message: string } {
   const { result, model } = check(scenario, kernel, [invariant]);
   const v = result.violations[0]!;
   const inv = toEngineInvariant(findInvariant(invariant)!, model.view(new Int32Array(model.stateWords)));
   const best = minimize(model, inv, v.path, false);
   const trace = buildTrace(model, { ...v, path: best.path });
   const file = join(mkdtempSync(join(tmpdir(), 'mmcheck-html-')), `${scenario}.html`);
-  writeFileSync(file, traceToHtml(trace, { kernel, scenario }));
-  return { file, steps: trace.steps.length };
+  writeFileSync(file, traceToHtml(trace, { kernel, scenario, spec: model.scenario, switches: [...model.variant.switches], mutants: [...model.variant.mutants] }));
+  return { file, steps: trace.steps.length, message: trace.message };
 }
 
 /** Share of the screenshot's pixels that are not the page background, measured in the page itself. */
@@ -70,9 +70,9 @@ describe.skipIf(!have && !required)('HTML trace viewer in headless Chromium', ()
     await browser?.close();
   });
 
-  test('loads offline with no console errors; arrow keys and the slider step; the violation shows at the end', async () => {
-    const { file, steps } = traceHtmlFile('cow-fork-gup', '5.7', 'cow-isolation');
-    const page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
+  /** A page that records console errors and any request that leaves the file. */
+  async function open(file: string, width = 1300, hash = ''): Promise<{ page: Page; errors: string[]; requests: string[] }> {
+    const page = await browser.newPage({ viewport: { width, height: 900 } });
     const errors: string[] = [];
     const requests: string[] = [];
     page.on('console', (m) => {
@@ -82,59 +82,133 @@ describe.skipIf(!have && !required)('HTML trace viewer in headless Chromium', ()
     page.on('request', (r) => {
       if (!r.url().startsWith('file:') && !r.url().startsWith('data:')) requests.push(r.url());
     });
-    await page.goto(`file://${file}`);
+    await page.goto(`file://${file}${hash}`);
+    return { page, errors, requests };
+  }
+  const pos = (page: Page) => page.textContent('#pos');
+  /** Every box, section and the page itself whose content is wider than it (text running out of its box). */
+  const overflowing = (page: Page): Promise<string[]> =>
+    page.evaluate(`[...document.querySelectorAll('.box, .row, #step, #lanes, #verdict, #summary, #about, nav, header, #legend, #cols, .col')]
+      .filter((e) => e.scrollWidth > e.clientWidth + 1)
+      .map((e) => (e.dataset.box || e.dataset.key || e.id || e.className) + ' ' + e.scrollWidth + '>' + e.clientWidth)
+      .concat(document.documentElement.scrollWidth > document.documentElement.clientWidth ? ['the page: ' + document.documentElement.scrollWidth] : [])`);
+  /** The arrows drawn: kind from -> to. */
+  const arrows = (page: Page): Promise<string[]> =>
+    page.evaluate(`[...document.querySelectorAll('#arrows path')].map((p) => p.dataset.kind + ' ' + p.dataset.from + ' -> ' + p.dataset.to)`);
+  /** Each box's column position (its left edge), by box. */
+  const columns = (page: Page): Promise<Record<string, number>> =>
+    page.evaluate(`Object.fromEntries([...document.querySelectorAll('.box')].map((b) => [b.dataset.box, Math.round(b.getBoundingClientRect().left)]))`);
 
-    const drawing = (): Promise<string> => page.evaluate(`document.getElementById('stage').innerText + '|' + document.getElementById('arrows').dataset.arrows`);
-    expect(await page.textContent('#pos')).toMatch(new RegExp(`0 / ${steps}`));
-    expect(await page.isVisible('#violation')).toBe(false);
-    expect(Number(await page.getAttribute('#arrows', 'data-arrows'))).toBe(1); // P:0 -> its page
-    const at0 = await drawing();
-    const shot0 = await page.screenshot({ fullPage: true });
+  test('opens at the violation: the message on top, the offending PTE, reference and frame outlined; #step=N opens step N', async () => {
+    const { file, steps, message } = traceHtmlFile('cow-fork-gup', '5.7', 'cow-isolation');
+    const { page, errors, requests } = await open(file);
+    expect(await pos(page)).toBe(`step ${steps} / ${steps}`);
+    expect(await page.textContent('#verdict')).toBe(`VIOLATED cow-isolation: ${message}`);
+    const outlined = await page.evaluate(`[...document.querySelectorAll('.offending')].map((e) => e.dataset.key || e.dataset.box).sort()`);
+    expect(outlined).toEqual(['P:0', 'pfn 1', 'ref "pipe"']);
+    expect(await arrows(page)).toEqual(expect.arrayContaining(['map P:0 -> pfn 1', 'gup ref "pipe" -> pfn 1', 'through ref "pipe" -> C:0']));
+    await page.close();
 
+    const at2 = await open(file, 1300, '#step=2');
+    expect(await pos(at2.page)).toBe(`step 2 / ${steps}`);
+    expect(await at2.page.locator('.offending').count()).toBe(0);
+    await at2.page.keyboard.press('ArrowRight');
+    expect(at2.page.url()).toMatch(/#step=3$/);
+    await at2.page.close();
+    expect([...errors, ...at2.errors]).toEqual([]);
+    expect([...requests, ...at2.requests]).toEqual([]);
+  }, 60_000);
+
+  test('one step per key press, with the slider focused too; buttons and lane cells step', async () => {
+    const { file, steps } = traceHtmlFile('cow-fork-gup', '5.7', 'cow-isolation');
+    const { page, errors } = await open(file, 1300, '#step=0');
+    expect(await pos(page)).toBe(`step 0 / ${steps}`);
     await page.keyboard.press('ArrowRight');
-    expect(await page.textContent('#pos')).toMatch(new RegExp(`1 / ${steps}`));
-    const at1 = await drawing();
-    expect(at1).not.toBe(at0);
-    expect(await page.locator('.changed').count()).toBeGreaterThan(0);
-    // The first step is fork: the child's page table appears, with an arrow to the shared frame.
-    expect(at1).toMatch(/process C/);
-    expect(Number(await page.getAttribute('#arrows', 'data-arrows'))).toBe(2); // P:0 and C:0 -> the same frame
-
+    expect(await pos(page)).toBe(`step 1 / ${steps}`);
+    await page.focus('#slider');
+    await page.keyboard.press('ArrowRight');
+    expect(await pos(page)).toBe(`step 2 / ${steps}`);
+    expect(await page.inputValue('#slider')).toBe('2');
     await page.keyboard.press('ArrowLeft');
-    expect(await drawing()).toBe(at0);
+    expect(await pos(page)).toBe(`step 1 / ${steps}`);
+    await page.click('#next');
+    expect(await pos(page)).toBe(`step 2 / ${steps}`);
+    await page.click('#prev');
+    expect(await pos(page)).toBe(`step 1 / ${steps}`);
+    await page.keyboard.press('End');
+    expect(await pos(page)).toBe(`step ${steps} / ${steps}`);
+    await page.click('#lanes td[data-step="3"].took');
+    expect(await pos(page)).toBe(`step 3 / ${steps}`);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
 
-    await page.locator('#slider').fill(String(steps));
-    expect(await page.textContent('#pos')).toMatch(new RegExp(`${steps} / ${steps}`));
-    expect(await page.isVisible('#violation')).toBe(true);
-    expect(await page.textContent('#violation')).toMatch(/VIOLATED cow-isolation: P:0 maps pfn \d+ writable while C holds GUP reference "pipe"/);
-    const shotEnd = await page.screenshot({ fullPage: true });
+  test('every changed field shows before -> after, the old value struck through', async () => {
+    const { file } = traceHtmlFile('cow-fork-gup', '5.7', 'cow-isolation');
+    const { page } = await open(file, 1300, '#step=4');
+    const before = (await page.textContent('.row[data-key="P:0"]'))!;
+    await page.keyboard.press('ArrowRight');
+    // Step 5: do_wp_page reuses the page, P:0 becomes writable.
+    const row = page.locator('.row[data-key="P:0"]');
+    expect(await row.getAttribute('class')).toContain('changed');
+    expect(await row.locator('del').textContent()).toBe(before.replace(/^P:0: /, ''));
+    expect(await row.locator('ins').textContent()).toBe('present(pfn 1, rw, dirty)');
+    expect(await page.locator('#step del').count()).toBeGreaterThan(0);
+    // A row that did not change shows its value only.
+    expect(await page.locator('.row[data-key="pfn 1 data"]').getAttribute('class')).not.toContain('changed');
+    await page.close();
+  }, 60_000);
 
-    for (const png of [shot0, shotEnd]) {
-      const { ink, colours } = await inkRatio(page, png);
-      expect(ink).toBeGreaterThan(0.02);
-      expect(colours).toBeGreaterThan(8);
+  test('links: each kernel function to the release on elixir, each switch to its commit; the scenario and invariant are on the page', async () => {
+    const { file } = traceHtmlFile('cow-swap-gup', '5.17', 'cow-isolation');
+    const { page } = await open(file);
+    await page.click('#about summary');
+    const hrefs: string[] = await page.evaluate(`[...document.querySelectorAll('a[href^="http"]')].map((a) => a.href)`);
+    const elixir = hrefs.filter((h) => h.includes('elixir'));
+    const commits = hrefs.filter((h) => h.includes('git.kernel.org'));
+    expect(elixir.length).toBeGreaterThan(0);
+    for (const h of elixir) expect(h).toMatch(/^https:\/\/elixir\.bootlin\.com\/linux\/v5\.17\/A\/ident\/\w+$/);
+    expect(commits.length).toBeGreaterThan(5);
+    for (const h of commits) expect(h).toMatch(/^https:\/\/git\.kernel\.org\/pub\/scm\/linux\/kernel\/git\/torvalds\/linux\.git\/commit\/\?id=[0-9a-f]{12,40}$/);
+    const about = (await page.textContent('#about'))!;
+    expect(about).toContain('cow-isolation: ');
+    expect(about).toContain('"name": "cow-swap-gup"');
+    for (let i = 1; i <= 11; i++) {
+      await page.keyboard.press(i === 1 ? 'Home' : 'ArrowRight');
+      if (i > 1)
+        for (const a of await page.locator('#step a').all()) expect(await a.getAttribute('href')).toMatch(/^https:\/\/elixir\.bootlin\.com\/linux\/v5\.17\/A\/ident\/\w+$/);
     }
-    expect(shotEnd.equals(shot0)).toBe(false);
-    writeFileSync(join(tmpdir(), 'mmcheck-viewer-last-step.png'), shotEnd); // to look at by hand
-    expect(errors).toEqual([]);
-    expect(requests).toEqual([]);
     await page.close();
   }, 60_000);
 
-  test('a file-backed trace (page cache, migration entries) draws without errors too', async () => {
-    const { file, steps } = traceHtmlFile('zap-migrate', '5.17', 'no-stale-migration');
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
-    page.on('console', (m) => {
-      if (m.type() === 'error') errors.push(m.text());
-    });
-    await page.goto(`file://${file}`);
-    for (let i = 0; i < steps; i++) await page.keyboard.press('ArrowRight');
-    expect(await page.textContent('#pos')).toMatch(new RegExp(`${steps} / ${steps}`));
-    expect(await page.textContent('#other')).toMatch(/page cache/);
-    expect(await page.isVisible('#violation')).toBe(true);
-    expect(errors).toEqual([]);
-    await page.close();
-  }, 60_000);
+  const REVIEW = [
+    ['cow-swap-gup', '5.17', 'cow-isolation', ['swap P:0 -> swap slot 0']],
+    ['reclaim-gup-fast', '5.10', 'pin-coherent', ['gup ref "dma" -> pfn 1', 'map P:0 -> pfn 2', 'swapcache pfn 1 -> swap slot 0']],
+    ['zap-migrate', '5.17', 'no-stale-migration', ['migration P:0 -> pfn 1', 'migrate-to pfn 1 -> pfn 3', 'cache memfd page cache[1] -> pfn 2']],
+  ] as const;
+  for (const [scenario, kernel, invariant, relations] of REVIEW)
+    test(`${scenario} on ${kernel}: no overflow at 1000-1920 px on any step, columns fixed, relations drawn, screenshots`, async () => {
+      const { file, steps } = traceHtmlFile(scenario, kernel, invariant);
+      const seen = new Set<string>();
+      for (const width of [1000, 1366, 1920]) {
+        const { page, errors, requests } = await open(file, width, '#step=0');
+        const cols = await columns(page);
+        for (let i = 0; i <= steps; i++) {
+          if (i > 0) await page.keyboard.press('ArrowRight');
+          expect(await pos(page)).toBe(`step ${i} / ${steps}`);
+          expect(await overflowing(page), `step ${i} at ${width} px`).toEqual([]);
+          expect(await columns(page)).toEqual(cols);
+          for (const a of await arrows(page)) seen.add(a);
+        }
+        const shot = await page.screenshot({ fullPage: true });
+        const { ink, colours } = await inkRatio(page, shot);
+        expect(ink).toBeGreaterThan(0.02);
+        expect(colours).toBeGreaterThan(8);
+        writeFileSync(join(tmpdir(), `mmcheck-viewer-${scenario}-${width}.png`), shot); // looked at by hand
+        expect(errors).toEqual([]);
+        expect(requests).toEqual([]);
+        await page.close();
+      }
+      for (const r of relations) expect([...seen]).toContain(r);
+    }, 120_000);
 });
