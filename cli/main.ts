@@ -12,6 +12,7 @@ import { gate, gateMerge, GATE_SCHEMA, parseShard } from './gate.js';
 import { jsonSchemaDocument } from '../model/json-schema.js';
 import { SCENARIO_SCHEMA } from '../model/scenario-file.js';
 import { traceDiff, traceHtml, traceReplay, traceReproducer, traceShow } from './trace.js';
+import { explore } from './explore.js';
 import { list as listCmd, LISTS } from './list.js';
 import { defaultWorkers } from '../checker/parallel.js';
 import { defaultMemoryCap } from '../checker/memory.js';
@@ -134,6 +135,22 @@ export const TRACE_REPRODUCER: CommandSpec = {
   options: [{ name: 'out', short: 'o', arg: 'OUT.c', help: 'the C file to write (required)' }],
 };
 
+export const EXPLORE: CommandSpec = {
+  name: 'explore',
+  summary:
+    "Serves an interactive explorer on a local web page: from a scenario's initial state (or a trace file's path), take any thread's enabled step, step back, branch off at any step, see every invariant on the state shown, search its fields. Ctrl-C stops it.",
+  options: [
+    { name: 'scenario', short: 's', arg: 'NAME|FILE.json', help: 'a built-in scenario or a scenario file' },
+    { name: 'kernel', short: 'k', arg: 'VERSION', help: `the kernel release (default ${NEWEST_KERNEL})` },
+    { name: 'patch', arg: 'SWITCH', multiple: true, help: 'turn a switch on' },
+    { name: 'revert', arg: 'SWITCH', multiple: true, help: 'turn a switch off' },
+    { name: 'mutant', arg: 'NAME', multiple: true, help: 'add a deliberately wrong kernel behaviour' },
+    { name: 'trace', arg: 'FILE', help: "start from a trace file's path (its scenario and kernel)" },
+    { name: 'host', arg: 'ADDR', help: 'the address to listen on (default 127.0.0.1: this machine only)' },
+    { name: 'port', short: 'p', arg: 'N', help: 'the port (default 7433; 0: any free port)' },
+  ],
+};
+
 const HISTORY_OPTIONS = [
   { name: 'scenario', short: 's', arg: 'NAME|FILE.json', help: 'a built-in scenario (mmcheck list scenarios) or a scenario file (required)' },
   { name: 'kernels', arg: 'A..B', help: `the releases, oldest first (default 4.4..${RELEASES[RELEASES.length - 1]!.version}: every release known)` },
@@ -196,8 +213,8 @@ export const TRACE_DIFF: CommandSpec = {
 };
 
 const TRACE_SUBS = [TRACE_REPLAY, TRACE_SHOW, TRACE_HTML, TRACE_DIFF, TRACE_REPRODUCER];
-const SPECS = [CHECK, GATE, GATE_MERGE, MATRIX, BISECT, LIST, SCHEMA, ...TRACE_SUBS];
-const COMMANDS = ['check', 'gate', 'matrix', 'bisect', 'list', 'trace', 'schema', 'help', 'version'];
+const SPECS = [CHECK, GATE, GATE_MERGE, MATRIX, BISECT, LIST, SCHEMA, EXPLORE, ...TRACE_SUBS];
+const COMMANDS = ['check', 'gate', 'matrix', 'bisect', 'list', 'trace', 'explore', 'schema', 'help', 'version'];
 
 const HELP = `mmcheck: an explicit-state model checker for Linux memory-management invariants
 
@@ -352,6 +369,25 @@ export async function main(argv: string[], signal?: AbortSignal): Promise<{ code
         return await matrix({ ...common, invariants, format: flag(p, 'json') ? 'json' : flag(p, 'markdown') ? 'markdown' : 'text', html: str(p, 'html') });
       }
       return await bisect({ ...common, invariant: invariants[0]!, good: str(p, 'good'), bad: str(p, 'bad'), kernel: str(p, 'kernel'), json: flag(p, 'json') });
+    }
+    case 'explore': {
+      const p = parseCommand(EXPLORE, rest);
+      if (p.help) return { code: 0, out: commandHelp(EXPLORE) };
+      if (p.positionals.length) throw new UsageError(`explore takes no positional arguments, got "${p.positionals[0]}"`);
+      return await explore(
+        {
+          scenario: str(p, 'scenario'),
+          kernel: str(p, 'kernel'),
+          patch: listFlag(list(p, 'patch')),
+          revert: listFlag(list(p, 'revert')),
+          mutants: listFlag(list(p, 'mutant')),
+          trace: str(p, 'trace'),
+          host: str(p, 'host') ?? '127.0.0.1',
+          port: intFlag('port', str(p, 'port'), 0, 65535) ?? 7433,
+        },
+        (url) => process.stdout.write(`mmcheck explore: ${url} (Ctrl-C stops)\n`),
+        signal,
+      );
     }
     case 'check': {
       const p = parseCommand(CHECK, rest);

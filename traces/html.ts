@@ -33,20 +33,23 @@ function invariantText(name: string): string {
   return inv ? `${inv.name}: ${inv.description} (${inv.reference})` : name;
 }
 
-export function traceToHtml(trace: Trace, ctx: HtmlContext): string {
-  const view = traceView(trace, ctx.kernel);
-  const data = {
+/** What the page draws: the trace, its layout and relations, and what to say about it. */
+export type PageData = ReturnType<typeof pageData>;
+
+/** The page's data for a trace; `trace.invariant` empty: no violation (an explorer's path). */
+export function pageData(trace: Trace, ctx: HtmlContext) {
+  return {
     kernel: ctx.kernel,
     scenario: ctx.scenario,
     invariant: trace.invariant,
-    invariantText: invariantText(trace.invariant),
+    invariantText: trace.invariant ? invariantText(trace.invariant) : '',
     message: trace.message,
     preemptions: trace.preemptions,
     threads: trace.threads,
     switches: (ctx.switches ?? []).map(switchLink),
     mutants: ctx.mutants ?? [],
     spec: ctx.spec ? JSON.stringify(ctx.spec, null, 2) : null,
-    view,
+    view: traceView(trace, ctx.kernel),
     steps: trace.steps.map((s) => ({
       thread: s.thread,
       operation: s.operation,
@@ -57,19 +60,22 @@ export function traceToHtml(trace: Trace, ctx: HtmlContext): string {
       preempted: s.preempted,
     })),
   };
-  const json = JSON.stringify(data).replace(/</g, '\\u003c');
-  const title = escapeHtml(ctx.title ?? `mmcheck: ${trace.invariant} on ${ctx.scenario}, kernel ${ctx.kernel}`);
+}
+
+/** A page with the viewer: `extra` goes between the step and the lanes (the explorer's panel), `boot` starts it. */
+export function viewerPage(title: string, boot: string, extra = ''): string {
+  const t = escapeHtml(title);
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title}</title>
+<title>${t}</title>
 <style>${CSS}</style>
 </head>
 <body>
 <header>
-  <h1>${title}</h1>
+  <h1>${t}</h1>
   <div id="verdict"></div>
   <div id="summary"></div>
   <details id="about"><summary>the invariant, the kernel's switches, the scenario</summary><div id="about-body"></div></details>
@@ -80,16 +86,26 @@ export function traceToHtml(trace: Trace, ctx: HtmlContext): string {
   <button id="next" title="next step (right arrow)">&#9654;</button>
   <span id="pos"></span>
   <a id="permalink" href="#step=0">link to this step</a>
+  <input id="search" type="search" placeholder="search the fields" aria-label="search the fields">
+  <span id="hits"></span>
 </nav>
 <section id="step"></section>
-<section id="lanes"></section>
+${extra}<section id="lanes"></section>
 <section id="legend"></section>
 <section id="stage"><svg id="arrows"></svg><div id="cols"><div class="col" id="col0"></div><div class="col" id="col1"></div><div class="col" id="col2"></div></div></section>
-<script id="trace-data" type="application/json">${json}</script>
 <script>${JS}</script>
+<script>${boot}</script>
 </body>
 </html>
 `;
+}
+
+export function traceToHtml(trace: Trace, ctx: HtmlContext): string {
+  const json = JSON.stringify(pageData(trace, ctx))
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028|\u2029/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+  const boot = `MMView.mount(${json}, MMView.fromHash());`;
+  return viewerPage(ctx.title ?? `mmcheck: ${trace.invariant} on ${ctx.scenario}, kernel ${ctx.kernel}`, boot);
 }
 
 function escapeHtml(s: string): string {
@@ -151,83 +167,92 @@ ins { color: #2b8a3e; text-decoration: none; font-weight: bold; }
 .row .k { color: #666; }
 .row.absent { color: #aaa; }
 .changed { background: #fff3bf; }
+.row.hit { box-shadow: inset 3px 0 0 #1971c2; background: #e7f5ff; }
+#verdict.ok { background: #ebfbee; border-color: #2f9e44; color: #2b8a3e; }
+#search { min-width: 160px; }
 .offending { outline: 3px solid #e03131; outline-offset: 1px; }
 .box.offending { box-shadow: 0 0 0 3px #e03131; outline: none; }
 `;
 
-// The viewer, plain browser JavaScript (no modules, no network).
+// The viewer, plain browser JavaScript (no modules, no network): MMView.mount(data, step) draws a trace; mount again to replace it.
 const JS = `
 (function () {
-  var T = JSON.parse(document.getElementById('trace-data').textContent);
   var KINDS = ${JSON.stringify(KINDS)};
-  var V = T.view;
-  var n = T.steps.length;
-  var cur = n;
+  var S = null; // the mounted trace: T, V, n, cur, rowEls, boxEls
   var slider = document.getElementById('slider');
-  slider.max = String(n);
+  var listeners = [];
 
   function el(tag, cls, text) { var e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; }
   function link(text, href) { var a = el('a', '', text); a.href = href; a.target = '_blank'; a.rel = 'noopener'; return a; }
+  function clear(id) { var e = document.getElementById(id); e.innerHTML = ''; return e; }
 
-  document.getElementById('verdict').textContent = 'VIOLATED ' + T.invariant + ': ' + T.message;
-  document.getElementById('summary').textContent =
-    'kernel ' + T.kernel + ', scenario ' + T.scenario + ': ' + n + ' steps, threads ' + T.threads.join(', ') + ', ' + T.preemptions + ' preemption(s)';
-  var about = document.getElementById('about-body');
-  about.appendChild(el('p', '', T.invariantText));
-  var sw = el('ul');
-  T.switches.forEach(function (s) {
-    var li = el('li');
-    li.appendChild(el('b', '', s.name + ' '));
-    if (s.href) li.appendChild(link(s.commit, s.href)); else if (s.commit) li.appendChild(document.createTextNode(s.commit));
-    if (s.title) li.appendChild(document.createTextNode(' "' + s.title + '"'));
-    sw.appendChild(li);
-  });
-  T.mutants.forEach(function (m) { sw.appendChild(el('li', '', 'MUTANT ' + m)); });
-  about.appendChild(el('p', '', 'kernel ' + T.kernel + ': ' + (T.switches.length ? T.switches.length + ' switch(es)' : 'no switches') + (T.mutants.length ? ', ' + T.mutants.length + ' mutant(s)' : '')));
-  about.appendChild(sw);
-  if (T.spec) { about.appendChild(el('p', '', 'scenario ' + T.scenario + ':')); about.appendChild(el('pre', '', T.spec)); }
-
-  var legend = document.getElementById('legend');
+  var legend = clear('legend');
   KINDS.forEach(function (k) { var s = el('span', '', k[2]); s.style.setProperty('--c', k[1]); legend.appendChild(s); });
 
-  // The lanes: a row per thread, a cell per step.
-  var lanes = document.getElementById('lanes');
-  var tb = el('table');
-  T.threads.forEach(function (t) {
-    var tr = el('tr');
-    tr.appendChild(el('td', 'name', t));
-    for (var i = 1; i <= n; i++) {
-      var d = T.steps[i - 1];
-      var td = el('td', d.thread === t ? 'took' + (d.preempted ? ' pre' : '') : '', d.thread === t ? String(i) : '');
-      if (d.thread === t) td.title = 'step ' + i + ': ' + d.operation + ' \\u00b7 ' + d.action + (d.preempted ? ' [preempts]' : '');
-      if (i === n) td.classList.add('bad');
-      td.dataset.step = String(i);
-      td.onclick = function (e) { go(Number(e.currentTarget.dataset.step)); };
-      tr.appendChild(td);
-    }
-    tb.appendChild(tr);
-  });
-  lanes.appendChild(tb);
-
-  // The boxes: built once, in fixed places; stepping changes their text only.
-  var rowEls = {}, boxEls = {};
-  V.boxes.forEach(function (b) {
-    var box = el('div', 'box');
-    box.dataset.box = b.id;
-    box.appendChild(el('h3', '', b.title));
-    b.rows.forEach(function (k, i) {
-      var r = el('div', 'row');
-      r.dataset.key = k;
-      r.dataset.label = b.labels[i];
-      box.appendChild(r);
-      rowEls[k] = r;
+  function mount(T, cur) {
+    var V = T.view, n = T.steps.length;
+    S = { T: T, V: V, n: n, cur: 0, rowEls: {}, boxEls: {} };
+    slider.max = String(n);
+    var verdict = document.getElementById('verdict');
+    verdict.className = T.invariant ? '' : 'ok';
+    verdict.textContent = T.invariant ? 'VIOLATED ' + T.invariant + ': ' + T.message : T.message;
+    document.getElementById('summary').textContent =
+      'kernel ' + T.kernel + ', scenario ' + T.scenario + ': ' + n + ' steps, threads ' + (T.threads.join(', ') || 'none yet') + ', ' + T.preemptions + ' preemption(s)';
+    var about = clear('about-body');
+    if (T.invariantText) about.appendChild(el('p', '', T.invariantText));
+    var sw = el('ul');
+    T.switches.forEach(function (s) {
+      var li = el('li');
+      li.appendChild(el('b', '', s.name + ' '));
+      if (s.href) li.appendChild(link(s.commit, s.href)); else if (s.commit) li.appendChild(document.createTextNode(s.commit));
+      if (s.title) li.appendChild(document.createTextNode(' "' + s.title + '"'));
+      sw.appendChild(li);
     });
-    if (!b.rows.length) box.appendChild(el('div', 'row absent', '(none)'));
-    document.getElementById('col' + b.col).appendChild(box);
-    boxEls[b.id] = box;
-  });
+    T.mutants.forEach(function (m) { sw.appendChild(el('li', '', 'MUTANT ' + m)); });
+    about.appendChild(el('p', '', 'kernel ' + T.kernel + ': ' + (T.switches.length ? T.switches.length + ' switch(es)' : 'no switches') + (T.mutants.length ? ', ' + T.mutants.length + ' mutant(s)' : '')));
+    about.appendChild(sw);
+    if (T.spec) { about.appendChild(el('p', '', 'scenario ' + T.scenario + ':')); about.appendChild(el('pre', '', T.spec)); }
 
-  function fill(r, k, now, before, showChange) {
+    // The lanes: a row per thread, a cell per step.
+    var lanes = clear('lanes');
+    var tb = el('table');
+    T.threads.forEach(function (t) {
+      var tr = el('tr');
+      tr.appendChild(el('td', 'name', t));
+      for (var i = 1; i <= n; i++) {
+        var d = T.steps[i - 1];
+        var td = el('td', d.thread === t ? 'took' + (d.preempted ? ' pre' : '') : '', d.thread === t ? String(i) : '');
+        if (d.thread === t) td.title = 'step ' + i + ': ' + d.operation + ' \\u00b7 ' + d.action + (d.preempted ? ' [preempts]' : '');
+        if (i === n && T.invariant) td.classList.add('bad');
+        td.dataset.step = String(i);
+        td.onclick = function (e) { go(Number(e.currentTarget.dataset.step)); };
+        tr.appendChild(td);
+      }
+      tb.appendChild(tr);
+    });
+    lanes.appendChild(tb);
+
+    // The boxes: built once per trace, in fixed places; stepping changes their text only.
+    [0, 1, 2].forEach(function (c) { clear('col' + c); });
+    V.boxes.forEach(function (b) {
+      var box = el('div', 'box');
+      box.dataset.box = b.id;
+      box.appendChild(el('h3', '', b.title));
+      b.rows.forEach(function (k, i) {
+        var r = el('div', 'row');
+        r.dataset.key = k;
+        r.dataset.label = b.labels[i];
+        box.appendChild(r);
+        S.rowEls[k] = r;
+      });
+      if (!b.rows.length) box.appendChild(el('div', 'row absent', '(none)'));
+      document.getElementById('col' + b.col).appendChild(box);
+      S.boxEls[b.id] = box;
+    });
+    go(cur);
+  }
+
+  function fill(r, now, before, showChange) {
     r.innerHTML = '';
     r.className = 'row';
     r.appendChild(el('span', 'k', r.dataset.label + ': '));
@@ -243,15 +268,15 @@ const JS = `
   }
 
   function draw() {
+    var T = S.T, V = S.V, n = S.n, cur = S.cur;
     var s = V.states[cur].fields;
     var p = cur > 0 ? V.states[cur - 1].fields : s;
     slider.value = String(cur);
     document.getElementById('pos').textContent = 'step ' + cur + ' / ' + n;
     document.getElementById('permalink').href = '#step=' + cur;
 
-    var st = document.getElementById('step');
-    st.innerHTML = '';
-    if (cur === 0) st.appendChild(el('div', '', 'The initial state. Step with the arrow keys, the buttons or the slider; the violation is at step ' + n + '.'));
+    var st = clear('step');
+    if (cur === 0) st.appendChild(el('div', '', n ? 'The initial state. Step with the arrow keys, the buttons or the slider; the last step is ' + n + '.' : 'The initial state.'));
     else {
       var d = T.steps[cur - 1];
       var h = el('div');
@@ -275,22 +300,35 @@ const JS = `
         st.appendChild(ul);
       }
       st.appendChild(el('div', 'fn', 'locks held: ' + (d.locks.length ? d.locks.join('; ') : 'none')));
-      if (cur === n) st.appendChild(el('div', 'pre', 'VIOLATED ' + T.invariant + ': ' + T.message));
+      if (cur === n && T.invariant) st.appendChild(el('div', 'pre', 'VIOLATED ' + T.invariant + ': ' + T.message));
     }
 
     document.querySelectorAll('#lanes td[data-step]').forEach(function (td) { td.classList.toggle('cur', Number(td.dataset.step) === cur); });
 
     V.boxes.forEach(function (b) {
       var present = b.rows.some(function (k) { return s[k] !== undefined; });
-      boxEls[b.id].classList.toggle('gone', b.rows.length > 0 && !present);
-      b.rows.forEach(function (k) { fill(rowEls[k], k, s[k], p[k], cur > 0); });
+      S.boxEls[b.id].classList.toggle('gone', b.rows.length > 0 && !present);
+      b.rows.forEach(function (k) { fill(S.rowEls[k], s[k], p[k], cur > 0); });
     });
     document.querySelectorAll('.offending').forEach(function (e) { e.classList.remove('offending'); });
-    if (cur === n) V.offending.forEach(function (k) { var e = rowEls[k] || boxEls[k]; if (e) e.classList.add('offending'); });
+    if (cur === n) V.offending.forEach(function (k) { var e = S.rowEls[k] || S.boxEls[k]; if (e) e.classList.add('offending'); });
+    search();
     arrows();
   }
 
-  function target(key) { return rowEls[key] || boxEls[key] || null; }
+  // Search the fields: rows whose name or value contains the text are marked.
+  function search() {
+    var q = document.getElementById('search').value.trim().toLowerCase();
+    var hits = 0;
+    document.querySelectorAll('#cols .row[data-key]').forEach(function (r) {
+      var hit = q !== '' && r.textContent.toLowerCase().indexOf(q) >= 0;
+      r.classList.toggle('hit', hit);
+      if (hit) hits++;
+    });
+    document.getElementById('hits').textContent = q ? hits + ' field(s)' : '';
+  }
+
+  function target(key) { return S.rowEls[key] || S.boxEls[key] || null; }
 
   function arrows() {
     var svg = document.getElementById('arrows');
@@ -303,7 +341,7 @@ const JS = `
     var count = 0;
     var colour = {};
     KINDS.forEach(function (k) { colour[k[0]] = k[1]; });
-    V.states[cur].relations.forEach(function (rel) {
+    S.V.states[S.cur].relations.forEach(function (rel) {
       var from = target(rel.from), to = target(rel.to);
       if (!from || !to) return;
       var a = from.getBoundingClientRect(), b = to.getBoundingClientRect();
@@ -312,7 +350,7 @@ const JS = `
       else if (b.right < a.left) { x1 = a.left; x2 = b.right; }
       else { x1 = a.left; x2 = b.left; }
       x1 -= stage.left; x2 -= stage.left;
-      if (Math.abs(a.left - b.left) < 4 || (a.right >= b.left && b.right >= a.left)) { c1 = x1 - 36; c2 = x2 - 36; }
+      if (a.right >= b.left && b.right >= a.left) { c1 = x1 - 36; c2 = x2 - 36; }
       else { c1 = (x1 + x2) / 2; c2 = c1; }
       var path = document.createElementNS('http://www.w3.org/2000/svg', 'path');
       path.setAttribute('d', 'M' + x1 + ',' + y1 + ' C' + c1 + ',' + y1 + ' ' + c2 + ',' + y2 + ' ' + x2 + ',' + y2);
@@ -331,27 +369,36 @@ const JS = `
   }
 
   function go(i) {
-    cur = Math.max(0, Math.min(n, i));
-    if (location.hash !== '#step=' + cur) history.replaceState(null, '', '#step=' + cur);
+    if (!S) return;
+    S.cur = Math.max(0, Math.min(S.n, i));
+    if (location.hash !== '#step=' + S.cur) history.replaceState(null, '', '#step=' + S.cur);
     draw();
+    listeners.forEach(function (f) { f(S.cur); });
   }
   function fromHash() {
     var m = /^#step=(\\d+)$/.exec(location.hash);
-    return m ? Number(m[1]) : n;
+    return m ? Number(m[1]) : Infinity;
   }
-  document.getElementById('prev').onclick = function () { go(cur - 1); };
-  document.getElementById('next').onclick = function () { go(cur + 1); };
+  document.getElementById('prev').onclick = function () { go(S.cur - 1); };
+  document.getElementById('next').onclick = function () { go(S.cur + 1); };
   slider.oninput = function () { go(Number(slider.value)); };
+  document.getElementById('search').oninput = search;
   document.addEventListener('keydown', function (e) {
-    var to = e.key === 'ArrowRight' ? cur + 1 : e.key === 'ArrowLeft' ? cur - 1 : e.key === 'Home' ? 0 : e.key === 'End' ? n : null;
+    if (!S || e.target === document.getElementById('search')) return;
+    var to = e.key === 'ArrowRight' ? S.cur + 1 : e.key === 'ArrowLeft' ? S.cur - 1 : e.key === 'Home' ? 0 : e.key === 'End' ? S.n : null;
     if (to === null || e.altKey || e.ctrlKey || e.metaKey) return;
     // The slider moves itself on arrow keys too: one step per key press, not two.
     e.preventDefault();
     go(to);
   });
-  window.addEventListener('hashchange', function () { go(fromHash()); });
-  window.addEventListener('resize', arrows);
-  cur = Math.max(0, Math.min(n, fromHash()));
-  draw();
+  window.addEventListener('hashchange', function () { var k = fromHash(); if (S && k !== Infinity && k !== S.cur) go(k); });
+  window.addEventListener('resize', function () { if (S) arrows(); });
+  window.MMView = {
+    mount: mount,
+    go: go,
+    fromHash: fromHash,
+    cur: function () { return S ? S.cur : 0; },
+    onStep: function (f) { listeners.push(f); },
+  };
 })();
 `;
