@@ -125,6 +125,7 @@ const KINDS: [kind: string, colour: string, label: string][] = [
   ['migration', '#e8590c', 'migration entry -> old frame'],
   ['migrate-to', '#fa8231', 'old frame migrates to new'],
   ['device', '#2d98da', 'device-private entry -> device frame'],
+  ['waits', '#c92a2a', 'sleeps on what another thread holds'],
 ];
 
 const CSS = `
@@ -357,7 +358,7 @@ const JS = `
       path.setAttribute('fill', 'none');
       path.setAttribute('stroke', colour[rel.kind] || '#888');
       path.setAttribute('stroke-width', rel.kind === 'gup' ? '2.5' : '1.5');
-      if (rel.kind === 'through' || rel.kind === 'migrate-to' || rel.kind === 'swapcache') path.setAttribute('stroke-dasharray', '5 3');
+      if (rel.kind === 'through' || rel.kind === 'migrate-to' || rel.kind === 'swapcache' || rel.kind === 'waits') path.setAttribute('stroke-dasharray', '5 3');
       path.setAttribute('marker-end', 'url(#h-' + rel.kind + ')');
       path.dataset.kind = rel.kind;
       path.dataset.from = rel.from;

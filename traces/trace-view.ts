@@ -28,7 +28,7 @@ export interface ViewBox {
   labels: string[];
 }
 
-export type RelationKind = 'map' | 'huge' | 'table' | 'swap' | 'swapcache' | 'cache' | 'gup' | 'through' | 'migration' | 'migrate-to' | 'device';
+export type RelationKind = 'map' | 'huge' | 'table' | 'swap' | 'swapcache' | 'cache' | 'gup' | 'through' | 'migration' | 'migrate-to' | 'device' | 'waits';
 
 /** An arrow from a row to a row (or a box, by its id). */
 export interface Relation {
@@ -205,6 +205,17 @@ function relations(fields: Record<string, string>): Relation[] {
   return out;
 }
 
+/** "P sleeps on K, which only W can end; W sleeps on L, held by P": each sleeper -> what the other holds (its locks, else the thread). */
+function waitsFor(message: string, fields: Record<string, string>): Relation[] {
+  const out: Relation[] = [];
+  for (const m of message.matchAll(/([\w-]+) (?:sleeps|waits|spins) on [^;]*?(?:held by|which only) ([\w-]+)/g)) {
+    const from = `thread ${m[1]}`;
+    const to = fields[`locks of ${m[2]}`] !== undefined ? `locks of ${m[2]}` : `thread ${m[2]}`;
+    if (fields[from] !== undefined && fields[to] !== undefined) out.push({ from, to, kind: 'waits' });
+  }
+  return out;
+}
+
 /** The objects a violation message names: PTEs (P:0), frames (pfn 1), GUP references, swap slots, threads. */
 export function offendingKeys(message: string, fields: Record<string, string>, boxes: ViewBox[]): string[] {
   const out = new Set<string>();
@@ -261,10 +272,13 @@ export function traceView(trace: Trace, kernel: string): TraceView {
   const pfn = (id: string) => (id.startsWith('pfn ') ? Number(id.slice(4)) : 0);
   const ordered = [...boxes.values()].sort((a, b) => rank(a.id) - rank(b.id) || pfn(a.id) - pfn(b.id) || first.indexOf(a.id) - first.indexOf(b.id));
   const last = states[states.length - 1]!.fields;
+  // A deadlock's waits, where the trace ends: the sleeper -> the locks of the thread that holds what it sleeps on.
+  const waits = waitsFor(trace.message, last);
+  states[states.length - 1]!.relations.push(...waits);
   return {
     boxes: ordered,
     states,
-    offending: offendingKeys(trace.message, last, ordered),
+    offending: [...new Set([...offendingKeys(trace.message, last, ordered), ...waits.map((w) => w.to)])],
     sources: [[], ...trace.steps.map((s) => sourceSegments(s.kernelFunction, kernel))],
   };
 }

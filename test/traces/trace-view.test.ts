@@ -41,6 +41,19 @@ describe('trace view', () => {
     expect(z.offending).toEqual(['P:0']); // "a migration entry ... still mapped": the PTE that holds one
   });
 
+  test('a deadlock: each sleeper points at what the other thread holds, both outlined', () => {
+    const { result, model } = check('memcg-writeback-abba', '4.8', ['rss-consistent']);
+    const d = result.violations.find((v) => v.invariant === 'deadlock')!;
+    const trace = buildTrace(model, d);
+    const view = traceView(trace, '4.8');
+    expect(trace.message).toBe('wait-for cycle: P sleeps on data PG_writeback, which only W can end; W sleeps on pfn 2 PG_locked, held by P');
+    expect(view.states.at(-1)!.relations.filter((r) => r.kind === 'waits')).toEqual([
+      { from: 'thread P', to: 'thread W', kind: 'waits' },
+      { from: 'thread W', to: 'locks of P', kind: 'waits' },
+    ]);
+    expect(view.offending).toEqual(expect.arrayContaining(['thread P', 'thread W', 'pfn 2', 'locks of P']));
+  });
+
   test('links: elixir tags and identifiers, commits of switches', () => {
     expect(elixirTag('5.10.89')).toBe('v5.10.89');
     expect(elixirTag('5.17+modified')).toBe('v5.17');
