@@ -15,10 +15,13 @@ if (!existsSync(main)) {
   process.exit(2);
 }
 const { run } = await import(main.href);
-process.off('SIGINT', keep);
-process.off('SIGTERM', keep);
 try {
-  process.exitCode = await run(process.argv.slice(2), early[0]);
+  // run() installs its own handlers before it first waits; only then does `keep` go, so that a signal never
+  // finds no listener (the default would kill the process, or lose the signal where the parent ignores it).
+  const done = run(process.argv.slice(2), early[0]);
+  process.off('SIGINT', keep);
+  process.off('SIGTERM', keep);
+  process.exitCode = await done;
 } catch (e) {
   if (process.env.MMCHECK_DEBUG) throw e;
   process.stderr.write(`mmcheck: internal error: ${e?.message ?? e} (set MMCHECK_DEBUG=1 for the stack; please report it)\n`);
