@@ -98,15 +98,19 @@ export interface Plan {
   warnings: string[];
 }
 
-/** Stage 1: names to objects. Throws UsageError with one clear line. */
-export function plan(req: CheckRequest): Plan {
-  let variant: Variant;
+/** The kernel a command names, with its patches, reverts and mutants; a bad one is a UsageError with one line. */
+export function variantOf(req: { kernel?: string; patch?: string[]; revert?: string[]; mutants?: string[] }): Variant {
   try {
-    variant = resolveVariant({ kernel: req.kernel, patch: req.patch, revert: req.revert, mutants: req.mutants });
+    return resolveVariant({ kernel: req.kernel, patch: req.patch, revert: req.revert, mutants: req.mutants });
   } catch (e) {
     if (e instanceof VariantError) throw new UsageError(e.message);
     throw e;
   }
+}
+
+/** Stage 1: names to objects. Throws UsageError with one clear line. */
+export function plan(req: CheckRequest): Plan {
+  const variant = variantOf(req);
   const asked = req.invariants.length ? req.invariants : INVARIANTS.map((i) => i.name);
   const lockOrder = asked.includes(LOCK_ORDER);
   const names = asked.filter((n) => n !== LOCK_ORDER);

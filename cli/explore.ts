@@ -15,12 +15,12 @@ import { replayActions, ReplayError } from '../checker/path.js';
 import type { PathStep } from '../checker/model.js';
 import { INVARIANTS, toEngineInvariant } from '../invariants/registry.js';
 import { type ScenarioSpec, scenarioKernelProblem } from '../model/scenario.js';
-import { resolveVariant, type Variant, VariantError } from '../model/variants.js';
+import type { Variant } from '../model/variants.js';
 import { MMModel } from '../model/world.js';
 import { pageData, viewerPage } from '../traces/html.js';
 import { replayTrace } from '../traces/replay.js';
 import { buildTrace } from '../traces/trace.js';
-import { resolveScenario } from './check.js';
+import { resolveScenario, variantOf } from './check.js';
 import { readTraceFile } from './trace.js';
 import { UsageError } from './usage.js';
 
@@ -65,13 +65,7 @@ function world(req: ExploreRequest): World {
     return { model: keep.model!, variant: keep.model!.variant, spec: t['#meta'].scenarioSpec, start: keep.path!.map((p) => p.action) };
   }
   if (req.scenario === undefined) throw new UsageError('explore needs --scenario NAME|FILE.json (or --trace FILE)');
-  let variant: Variant;
-  try {
-    variant = resolveVariant({ kernel: req.kernel, patch: req.patch, revert: req.revert, mutants: req.mutants });
-  } catch (e) {
-    if (e instanceof VariantError) throw new UsageError(e.message);
-    throw e;
-  }
+  const variant = variantOf(req);
   const spec = resolveScenario(req.scenario);
   const why = scenarioKernelProblem(spec, variant.version);
   if (why) throw new UsageError(why);

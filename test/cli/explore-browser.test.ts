@@ -5,16 +5,14 @@
  * CVE-2020-29374 violation by hand; Ctrl-C stops the server with exit 0.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, test } from 'vitest';
+import { browserHere, useBrowser } from '../browser.js';
 import { mmcheck } from '../helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const required = process.env.MMCHECK_REQUIRE_BROWSER === '1';
-const have = existsSync(CHROMIUM);
 const BIN = new URL('../../bin/mmcheck.js', import.meta.url).pathname;
 
 /** Starts `mmcheck explore ARGS --port 0` and waits for the URL it prints. */
@@ -43,17 +41,8 @@ function stopped(child: ChildProcess): Promise<number | null> {
   });
 }
 
-describe.skipIf(!have && !required)('mmcheck explore in headless Chromium', () => {
-  let browser: Browser;
-  beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-  }, 60_000);
-  afterAll(async () => {
-    await browser?.close();
-  });
+describe.skipIf(!browserHere)('mmcheck explore in headless Chromium', () => {
+  const browser = useBrowser();
 
   const pos = (page: Page) => page.textContent('#pos');
   /** Clicks the enabled step whose text starts with `text` and waits for the path to grow to `steps`. */
@@ -65,7 +54,7 @@ describe.skipIf(!have && !required)('mmcheck explore in headless Chromium', () =
 
   test('take three steps, step back, branch off, reach the violation by hand; Ctrl-C stops the server', async () => {
     const { child, url, output } = await serve('-s', 'cow-fork-gup', '-k', '5.7');
-    const page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
+    const page = await browser().newPage({ viewport: { width: 1300, height: 900 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
     page.on('console', (m) => {
@@ -124,7 +113,7 @@ describe.skipIf(!have && !required)('mmcheck explore in headless Chromium', () =
     const file = join(mkdtempSync(join(tmpdir(), 'mmcheck-explore-')), 't.json');
     expect(mmcheck('check', '-s', 'cow-fork-gup', '-i', 'cow-isolation', '-k', '5.7', '--trace-out', file).code).toBe(1);
     const { child, url } = await serve('--trace', file);
-    const page = await browser.newPage();
+    const page = await browser().newPage();
     await page.goto(url);
     await page.waitForFunction(`document.getElementById('pos').textContent === 'step 5 / 5'`);
     expect(await verdict(page, 'cow-isolation')).toBe('VIOLATED');

@@ -5,21 +5,17 @@
  * not be blank. Skipped only where Chromium is missing and not required
  * (.ci/run installs it and sets MMCHECK_REQUIRE_BROWSER=1).
  */
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, test } from 'vitest';
 import { findInvariant, toEngineInvariant } from '../../invariants/registry.js';
 import { traceToHtml } from '../../traces/html.js';
 import { minimize } from '../../traces/minimize.js';
 import { buildTrace } from '../../traces/trace.js';
+import { browserHere, useBrowser } from '../browser.js';
 import { check } from '../helpers.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const required = process.env.MMCHECK_REQUIRE_BROWSER === '1';
-const have = existsSync(CHROMIUM);
-if (required && !have) throw new Error(`MMCHECK_REQUIRE_BROWSER=1 but ${CHROMIUM} is missing`);
 
 function traceHtmlFile(scenario: string, kernel: string, invariant: string): { file: string; steps: number; message: string } {
   const { result, model } = check(scenario, kernel, [invariant]);
@@ -58,21 +54,12 @@ async function inkRatio(page: Page, png: Buffer): Promise<{ ink: number; colours
   })()`);
 }
 
-describe.skipIf(!have && !required)('HTML trace viewer in headless Chromium', () => {
-  let browser: Browser;
-  beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-  }, 60_000);
-  afterAll(async () => {
-    await browser?.close();
-  });
+describe.skipIf(!browserHere)('HTML trace viewer in headless Chromium', () => {
+  const browser = useBrowser();
 
   /** A page that records console errors and any request that leaves the file. */
   async function open(file: string, width = 1300, hash = ''): Promise<{ page: Page; errors: string[]; requests: string[] }> {
-    const page = await browser.newPage({ viewport: { width, height: 900 } });
+    const page = await browser().newPage({ viewport: { width, height: 900 } });
     const errors: string[] = [];
     const requests: string[] = [];
     page.on('console', (m) => {
