@@ -78,8 +78,10 @@ export function reproducer(model: MMModel, spec: ScenarioSpec, path: PathStep[],
     if (v.thp && v.pages !== 1) return refuse(`VMA ${v.name} is a THP of ${v.pages} model pages: which of its 512 subpages each stands for is not emitted`);
   }
   for (const pg of spec.pages) {
-    if ((pg.state ?? 'present') !== 'present')
-      return refuse(`page ${pg.addr} starts ${pg.state}: putting it there needs MADV_PAGEOUT and a swap device, or a device driver; not emitted`);
+    const state = pg.state ?? 'present';
+    const v = spec.vmas.find((x) => pg.addr >= x.start && pg.addr < x.start + x.pages);
+    if (state === 'device') return refuse(`page ${pg.addr} starts in device memory: putting it there needs a device driver; not emitted`);
+    if (state === 'swapped' && v?.thp) return refuse(`page ${pg.addr} starts swapped in a THP VMA: not emitted`);
   }
   const root = spec.processes[0]!;
   const forked = new Set([root]);
@@ -252,6 +254,8 @@ function emit(
   line('}');
   line('static char buf[HPAGE];');
   if (spec.vmas.some((v) => v.thp)) emitThpHelpers(line);
+  const swapped = spec.pages.filter((pg) => pg.state === 'swapped');
+  if (swapped.length) emitSwapHelpers(line);
   line();
   line('int main(void) {');
   line('  struct utsname u;');
@@ -275,6 +279,13 @@ function emit(
   for (const pg of spec.pages) {
     const [a, n] = range(pg.addr);
     line(`  memset(${a}, ${pg.data}, ${n}); /* page ${pg.addr} holds ${pg.data} */`);
+  }
+  if (swapped.length) line('  need_swap();');
+  for (const pg of swapped) {
+    const [a] = range(pg.addr);
+    line(`  /* page ${pg.addr} starts swapped out: MADV_PAGEOUT reclaims it to swap (5.4 on) */`);
+    line(`  if (madvise(${a}, PAGE, MADV_PAGEOUT)) skip("madvise(MADV_PAGEOUT) failed: the kernel lacks it (5.4 on)");`);
+    line(`  if (!swapped_out(${a})) skip("MADV_PAGEOUT left page ${pg.addr} in memory");`);
   }
   spec.vmas.forEach((v, i) => {
     if (v.thp && spec.pages.some((pg) => vmaOf(pg.addr).i === i)) line(`  if (!thp_backed(vma[${i}], HPAGE)) skip("the kernel did not back VMA ${v.name} with a THP");`);
@@ -427,5 +438,53 @@ function emitThpHelpers(line: (s?: string) => void): void {
   line('  char *p = (char *)(((unsigned long)raw + HPAGE - 1) & ~(HPAGE - 1));');
   line('  if (madvise(p, HPAGE, MADV_HUGEPAGE)) die("madvise(MADV_HUGEPAGE)");');
   line('  return p;');
+  line('}');
+}
+
+/**
+ * Putting a page in swap as the trace's initial state needs swap space: with
+ * none, a root program adds a swap file for its own run (removed at exit),
+ * as cow.c's callers would; otherwise it skips with the reason.
+ */
+function emitSwapHelpers(line: (s?: string) => void): void {
+  line('#ifndef MADV_PAGEOUT');
+  line('#define MADV_PAGEOUT 21');
+  line('#endif');
+  line('#include <sys/swap.h>');
+  line('static char swapfile[64];');
+  line('static void drop_swap(void) { if (swapfile[0]) { swapoff(swapfile); unlink(swapfile); } }');
+  line('static int have_swap(void) {');
+  line('  FILE *f = fopen("/proc/swaps", "r");');
+  line('  char l[256];');
+  line('  int lines = 0;');
+  line('  if (!f) return 0;');
+  line('  while (fgets(l, sizeof l, f)) lines++;');
+  line('  fclose(f);');
+  line('  return lines > 1;');
+  line('}');
+  line('/* A 16 MiB swap file: zeros (no holes), then the header mkswap writes (version 1, last page, "SWAPSPACE2"). */');
+  line('static void need_swap(void) {');
+  line('  if (have_swap()) return;');
+  line('  if (geteuid() != 0) skip("no swap space, and not root to add a swap file");');
+  line('  snprintf(swapfile, sizeof swapfile, "/tmp/mmcheck-repro-swap-%d", (int)getpid());');
+  line('  int fd = open(swapfile, O_CREAT | O_RDWR | O_TRUNC, 0600);');
+  line('  if (fd < 0) skip("cannot create a swap file in /tmp");');
+  line('  static char zero[PAGE];');
+  line('  unsigned pages = 4096;');
+  line('  for (unsigned i = 0; i < pages; i++) if (write(fd, zero, PAGE) != (ssize_t)PAGE) die("write swap file");');
+  line('  unsigned head[3] = { 1, pages - 1, 0 };');
+  line('  if (pwrite(fd, head, sizeof head, 1024) != (ssize_t)sizeof head || pwrite(fd, "SWAPSPACE2", 10, PAGE - 10) != 10 || fsync(fd)) die("write swap header");');
+  line('  close(fd);');
+  line('  atexit(drop_swap);');
+  line('  if (swapon(swapfile, 0)) { printf("skip: swapon(%s): %s\\n", swapfile, strerror(errno)); unlink(swapfile); swapfile[0] = 0; exit(4); }');
+  line('  printf("added swap file %s for this run\\n", swapfile);');
+  line('}');
+  line('/* Is the page at p swapped out (bit 62 of its /proc/self/pagemap entry)? */');
+  line('static int swapped_out(char *p) {');
+  line('  unsigned long long e = 0;');
+  line('  int fd = open("/proc/self/pagemap", O_RDONLY);');
+  line('  if (fd < 0 || pread(fd, &e, sizeof e, (off_t)((unsigned long)p / PAGE) * 8) != sizeof e) skip("cannot read /proc/self/pagemap");');
+  line('  close(fd);');
+  line('  return (int)((e >> 62) & 1);');
   line('}');
 }
