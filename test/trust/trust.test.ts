@@ -253,26 +253,29 @@ describe('invariant files: one line, the right exit code, never a hang', () => {
 });
 
 /** Runs mmcheck, sends it a signal after `ms`, and collects what it printed. */
-function interrupted(args: string[], signal: NodeJS.Signals, ms: number): Promise<{ code: number | null; out: string; err: string }> {
+/**
+ * Runs mmcheck and sends it `signal` after `ms` of wall time and, with `cpuMs`, once the process has had that much
+ * CPU time (/proc/PID/stat): on a loaded machine wall time alone may end before the search has done anything, or
+ * before Node has run mmcheck's first line (a signal then kills Node, or is lost where the parent ignores it, as for
+ * any program; Node's own start-up handler makes SigCgt no sign of mmcheck's).
+ */
+function interrupted(args: string[], signal: NodeJS.Signals, ms: number, cpuMs = 0): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, [BIN, ...args], { cwd: REPRO, env: { ...process.env, NO_COLOR: '1' } });
     let out = '';
     let err = '';
     p.stdout.on('data', (d) => (out += d));
     p.stderr.on('data', (d) => (err += d));
-    // After `ms`, and once the program catches the signal (/proc/PID/status SigCgt): before its first line runs, a
-    // signal kills Node at once, or is lost where the parent ignores it (a background job of a non-interactive shell).
-    const bit = BigInt(1) << BigInt((signal === 'SIGTERM' ? 15 : 2) - 1);
-    const caught = (): boolean => {
+    const cpu = (): number => {
       try {
-        const m = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${p.pid}/status`, 'utf8'));
-        return m !== null && (BigInt(`0x${m[1]}`) & bit) !== BigInt(0);
+        const f = readFileSync(`/proc/${p.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime, in clock ticks of 1/100 s
       } catch {
-        return true; // no /proc, or the process is gone: send it anyway
+        return Number.POSITIVE_INFINITY;
       }
     };
     const send = (): void => {
-      if (caught()) p.kill(signal);
+      if (cpu() >= cpuMs) p.kill(signal);
       else setTimeout(send, 10);
     };
     setTimeout(send, ms);
@@ -282,10 +285,10 @@ function interrupted(args: string[], signal: NodeJS.Signals, ms: number): Promis
 
 describe('signals, limits and outputs', () => {
   test('DFS honours Ctrl-C; SIGTERM is handled like it (exit 143)', async () => {
-    const a = await interrupted(['check', '-s', LONG_RUN, '-i', 'anon-exclusive', '--strategy', 'dfs', '--json'], 'SIGINT', 1500);
+    const a = await interrupted(['check', '-s', LONG_RUN, '-i', 'anon-exclusive', '--strategy', 'dfs', '--json'], 'SIGINT', 1500, 1500);
     expect(a.code).toBe(130);
     expect(JSON.parse(a.out)).toMatchObject({ verdict: 'incomplete', stoppedBy: 'interrupted' });
-    const b = await interrupted(['check', '-s', LONG_RUN, '-i', 'anon-exclusive', '-j', '2', '--json'], 'SIGTERM', 1500);
+    const b = await interrupted(['check', '-s', LONG_RUN, '-i', 'anon-exclusive', '-j', '2', '--json'], 'SIGTERM', 1500, 3000);
     expect(b.code).toBe(143);
     const j = JSON.parse(b.out);
     expect(j).toMatchObject({ verdict: 'incomplete', stoppedBy: 'interrupted' });
@@ -295,7 +298,7 @@ describe('signals, limits and outputs', () => {
   });
 
   test('Ctrl-C while the workers start: exit 130 with the statistics', async () => {
-    const r = await interrupted(['check', '-s', LONG_RUN, '-i', 'anon-exclusive', '-j', '2', '--json'], 'SIGINT', 250);
+    const r = await interrupted(['check', '-s', LONG_RUN, '-i', 'anon-exclusive', '-j', '2', '--json'], 'SIGINT', 250, 300);
     expect(r.code, `stdout: ${r.out.slice(0, 400)}\nstderr: ${r.err.slice(0, 400)}`).toBe(130);
     expect(JSON.parse(r.out)).toMatchObject({ verdict: 'incomplete', stoppedBy: 'interrupted' });
   });
