@@ -142,11 +142,12 @@ export function traceDiff(
 
 export function traceHtml(file: string, out: string | undefined): { code: number; out: string } {
   if (!out) throw new UsageError('trace html needs -o OUT.html');
+  checkOutputFile('-o', out);
   const t = traceFromItf(readTraceFile(file));
   try {
     writeFileSync(out, traceToHtml(t, { kernel: t.meta.kernel, scenario: t.meta.scenario, spec: t.meta.scenarioSpec, switches: t.meta.switches, mutants: t.meta.mutants }));
   } catch (e) {
-    throw new UsageError(`cannot write ${out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    return { code: EXIT_OUTPUT_LOST, out: `error: could not write ${out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
   }
   return { code: 0, out: `wrote ${out} (${t.steps.length} steps)` };
 }

@@ -107,6 +107,7 @@ describe('mmcheck trace', () => {
     ['not a trace', ['trace', 'replay', 'NOTITF'], /not an ITF trace/],
     ['a newer trace format', ['trace', 'replay', 'NEWER'], /#meta\.mmcheck-trace-version: 4 is not a trace format this mmcheck replays \(3\): it was written by mmcheck/],
     ['html without -o', ['trace', 'html', 'GOOD'], /trace html needs -o OUT\.html/],
+    ['html to a folder that does not exist', ['trace', 'html', 'GOOD', '-o', '/nonexistent-dir/t.html'], /-o \/nonexistent-dir\/t\.html: cannot write there \(ENOENT\)/],
     ['a step out of range', ['trace', 'show', 'GOOD', '--step', '99'], /--step 99: the trace has steps 1 to 11/],
     ['an unknown subcommand', ['trace', 'replya', 'GOOD'], /trace "replya" \(did you mean "replay"\?\)/],
     ['no file', ['trace', 'show'], /trace show needs one trace file/],
