@@ -144,7 +144,15 @@ describe('parallel BFS', () => {
 
   test('an abort terminates the workers at once and reports what was done', async () => {
     const ac = new AbortController();
-    setTimeout(() => ac.abort(), 300);
+    // After 300 ms and 300 ms of this process's CPU time (the workers are its threads): on a loaded machine the
+    // wall clock alone may end before the first level does.
+    const cpu0 = process.cpuUsage();
+    const abortLater = (): void => {
+      const used = process.cpuUsage(cpu0);
+      if ((used.user + used.system) / 1000 >= 300) ac.abort();
+      else setTimeout(abortLater, 10);
+    };
+    setTimeout(abortLater, 300);
     const r = await exploreParallel(increment(4), { workers: 2, signal: ac.signal });
     expect(r.verdict).toBe('incomplete');
     expect(r.stoppedBy).toBe('interrupted');
