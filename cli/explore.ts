@@ -186,14 +186,23 @@ function send(res: ServerResponse, code: number, type: string, body: string): vo
 
 /** The response to one request: status, type and body. */
 function respond(w: World, page: string, req: IncomingMessage): [number, string, string] {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    return [400, 'text/plain', 'bad request target\n'];
+  }
   if (req.method !== 'GET') return [405, 'text/plain', 'GET only\n'];
   if (url.pathname === '/') return [200, 'text/html', page];
   if (url.pathname === '/favicon.ico') return [204, 'text/plain', ''];
   if (url.pathname !== '/api/explore') return [404, 'text/plain', 'not found\n'];
   const text = url.searchParams.get('path') ?? '0';
+  const atText = url.searchParams.get('at');
+  if (!/^\d+(,\d+)*$/.test(text) || (atText !== null && !/^\d+$/.test(atText)))
+    return [400, 'application/json', JSON.stringify({ error: `bad path "${text}" or step "${atText}": action ids and a step, as decimal numbers` })];
   const actions = text.split(',').map(Number);
-  const at = Number(url.searchParams.get('at') ?? actions.length - 1);
+  const at = atText === null ? actions.length - 1 : Number(atText);
+  if (at > actions.length - 1) return [400, 'application/json', JSON.stringify({ error: `step ${at} is past the path's end (${actions.length - 1})` })];
   const bad = (why: string): [number, string, string] => [400, 'application/json', JSON.stringify({ error: why })];
   if (!actions.every((a) => Number.isInteger(a) && a >= 0) || !Number.isInteger(at) || at < 0) return bad(`bad path "${text}" or step "${at}"`);
   try {

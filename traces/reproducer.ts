@@ -65,6 +65,21 @@ export function reproducer(model: MMModel, spec: ScenarioSpec, path: PathStep[],
       op.last = i;
     }
   }
+  // An operation still under way when another begins, and not continued in the trace, would run whole in its slot
+  // in the program: allowed only when what is left is the user's store or load retried after a fault.
+  for (const [k, op] of ops.entries()) {
+    const next = ops[k + 1];
+    if (!next || next.thread === op.thread || op.last !== ops.filter((o) => o.thread === op.thread).at(-1)!.last) continue;
+    const left = readableState(model, path[next.first - 1]!.state).threads[op.thread] ?? '';
+    if (left.startsWith('in ') && !/, next (store|load)\b/.test(left))
+      return refuse(`"${op.label}" is still under way (${left}) when ${next.thread} begins "${next.label}" at step ${next.first}: a race user space cannot order`);
+  }
+  // A step the model narrates as a fault the program would take for real (SIGSEGV, EFAULT, SIGBUS): not emitted.
+  for (let i = 1; i < path.length; i++) {
+    const notes = model.narrate(path[i - 1]!.state, path[i]!.action)?.notes ?? [];
+    const fault = notes.find((n) => /SIGSEGV|SIGBUS|EFAULT/.test(n));
+    if (fault) return refuse(`step ${i} faults (${fault}): a program that takes the fault is not emitted`);
+  }
   const procOf = new Map<string, string>();
   for (const name of new Set(ops.map((o) => o.thread))) {
     const t = spec.threads.find((x) => x.name === name)!;
@@ -181,7 +196,7 @@ function emit(
   meta: { kernel: string; invariant: string; message: string; source: string },
 ): string {
   const procs = spec.processes;
-  const P = (name: string) => `PROC_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
+  const P = (name: string) => `PROC_${procs.indexOf(name)}`;
   const refs = [...new Set(ops.flatMap((o) => (o.entry.op === 'gup' || o.entry.op === 'put' ? [o.entry.ref] : [])))];
   const R = (ref: string) => refs.indexOf(ref);
   const vmaOf = (addr: number): { v: VmaSpec; i: number } => {
@@ -214,7 +229,21 @@ function emit(
   line(` * Build: gcc -O2 -Wall -o repro repro.c`);
   line(` */`);
   line('#define _GNU_SOURCE');
-  for (const h of ['errno.h', 'fcntl.h', 'stdio.h', 'stdlib.h', 'string.h', 'unistd.h', 'sys/mman.h', 'sys/uio.h', 'sys/utsname.h', 'sys/wait.h', 'sys/ioctl.h'])
+  for (const h of [
+    'errno.h',
+    'fcntl.h',
+    'stdio.h',
+    'stdlib.h',
+    'string.h',
+    'unistd.h',
+    'sys/mman.h',
+    'sys/uio.h',
+    'sys/utsname.h',
+    'sys/wait.h',
+    'sys/ioctl.h',
+    'signal.h',
+    'sys/prctl.h',
+  ])
     line(`#include <${h}>`);
   line();
   line('#define PAGE 4096UL');
@@ -229,13 +258,26 @@ function emit(
   line('#endif');
   line();
   line('static int me; /* the process this copy of the program is */');
+  line('static pid_t pid_of[NPROC];');
   line('static int token[NPROC][2]; /* the pipe each process waits on for its turn */');
   line('static int ref_pipe[NREF][2]; /* one pipe per GUP reference: vmsplice() fills it */');
   line('static char *vma[NVMA];');
-  line('static pid_t pid_of[NPROC];');
   line();
-  line('static void die(const char *what) { fprintf(stderr, "error: %s: %s\\n", what, strerror(errno)); exit(2); }');
-  line('static void __attribute__((unused)) skip(const char *why) { printf("skip: %s\\n", why); fflush(stdout); exit(4); }');
+  line('static pid_t root_pid; /* the first process: it forks the others, reads the pipes, and ends the run */');
+  line('/* The first process ends the run: every other process is killed first, so that none waits forever. */');
+  line('static void end_run(int code) {');
+  line('  for (int i = 0; i < NPROC; i++) if (pid_of[i] > 0 && pid_of[i] != root_pid) { kill(pid_of[i], SIGKILL); waitpid(pid_of[i], NULL, 0); }');
+  line('  exit(code);');
+  line('}');
+  line('/* Another process failed (SIGUSR1) or skipped (SIGUSR2): it said why; the first process ends the run. */');
+  line('static void child_failed(int sig) { end_run(sig == SIGUSR2 ? 4 : 2); }');
+  line('/* An error or a skip in any process ends the whole run, from the first process. */');
+  line('static void stop(int code) {');
+  line('  if (getpid() != root_pid) { kill(root_pid, code == 4 ? SIGUSR2 : SIGUSR1); _exit(code); }');
+  line('  end_run(code);');
+  line('}');
+  line('static void die(const char *what) { fprintf(stderr, "error: %s: %s\\n", what, strerror(errno)); stop(2); }');
+  line('static void __attribute__((unused)) skip(const char *why) { printf("skip: %s\\n", why); stop(4); }');
   line('/* Waits for step `step`: the previous step is done. */');
   line('static void turn(int step) {');
   line('  int got;');
@@ -246,13 +288,13 @@ function emit(
   line('static void hand(int to, int step) { if (write(token[to][1], &step, sizeof step) != sizeof step) die("write token"); }');
   line();
   line("/* Reads what a reference's pipe holds, whichever process vmsplice()d it; returns the bytes read. */");
-  line('static size_t drain(int ref, char *to) {');
+  line('static size_t drain(int ref, unsigned char *to) {');
   line('  int n;');
   line('  if (ioctl(ref_pipe[ref][0], FIONREAD, &n)) die("ioctl(FIONREAD)");');
   line('  for (int done = 0; done < n;) { ssize_t r = read(ref_pipe[ref][0], to + done, (size_t)(n - done)); if (r <= 0) die("read pipe"); done += (int)r; }');
   line('  return (size_t)n;');
   line('}');
-  line('static char buf[HPAGE];');
+  line('static unsigned char buf[HPAGE];');
   if (spec.vmas.some((v) => v.thp)) emitThpHelpers(line);
   const swapped = spec.pages.filter((pg) => pg.state === 'swapped');
   if (swapped.length) emitSwapHelpers(line);
@@ -260,8 +302,11 @@ function emit(
   line('int main(void) {');
   line('  struct utsname u;');
   line('  if (uname(&u)) die("uname");');
-  line('  printf("kernel %s %s\\n", u.sysname, u.release);');
   line('  setvbuf(stdout, NULL, _IONBF, 0);');
+  line('  printf("kernel %s %s\\n", u.sysname, u.release);');
+  line('  root_pid = getpid();');
+  line('  signal(SIGUSR1, child_failed);');
+  line('  signal(SIGUSR2, child_failed);');
   line('  for (int i = 0; i < NPROC; i++) if (pipe(token[i])) die("pipe");');
   line('  for (int i = 0; i < NREF; i++) if (pipe(ref_pipe[i])) die("pipe");');
   line(`  me = ${P(procs[0]!)};`);
@@ -270,9 +315,8 @@ function emit(
     line(`  /* VMA ${v.name}: ${v.pages} page(s) at model address ${v.start}, ${v.prot}${v.thp ? ', a THP' : ''} */`);
     if (v.thp) {
       line(`  vma[${i}] = map_thp();`);
-      if (v.prot !== 'rw') line(`  if (mprotect(vma[${i}], HPAGE, ${prot(v.prot)})) die("mprotect");`);
     } else {
-      line(`  vma[${i}] = mmap(NULL, ${v.pages} * PAGE, ${prot(v.prot)}, REPRO_MAP | MAP_ANONYMOUS, -1, 0);`);
+      line(`  vma[${i}] = mmap(NULL, ${v.pages} * PAGE, PROT_READ | PROT_WRITE, REPRO_MAP | MAP_ANONYMOUS, -1, 0);`);
       line(`  if (vma[${i}] == MAP_FAILED) die("mmap");`);
     }
   });
@@ -289,6 +333,8 @@ function emit(
   }
   spec.vmas.forEach((v, i) => {
     if (v.thp && spec.pages.some((pg) => vmaOf(pg.addr).i === i)) line(`  if (!thp_backed(vma[${i}], HPAGE)) skip("the kernel did not back VMA ${v.name} with a THP");`);
+    // Filled while writable; now the protection the scenario gives it.
+    if (v.prot !== 'rw') line(`  if (mprotect(vma[${i}], ${v.thp ? 'HPAGE' : `${v.pages} * PAGE`}, ${prot(v.prot)})) die("mprotect");`);
   });
   const owner = (k: number) => (k < ops.length ? P(procOf.get(ops[k]!.thread)!) : P(procs[0]!));
   line(`  hand(${owner(0)}, 1);`);
@@ -341,6 +387,8 @@ function emit(
         line(`    if (pid < 0) die("fork");`);
         line(`    if (pid == 0) {`);
         line(`      me = ${P(e.child)};`);
+        line(`      prctl(PR_SET_PDEATHSIG, SIGKILL); /* the first process gone: so is this one */`);
+        line(`      if (getppid() != root_pid) _exit(2);`);
         line(`    } else {`);
         line(`      pid_of[${P(e.child)}] = pid;`);
         line(`  ${next}`);
@@ -392,7 +440,7 @@ function emit(
     const r = R(o.ref);
     line(`  { /* reference "${o.ref}" of ${o.holder}: fixed if it reads ${o.fixed}, the modelled bug if ${o.leaked} */`);
     line(`    size_t n = drain(${r}, buf), same = 0, leaked = 0;`);
-    line(`    if (n == 0) { printf("error: pipe \\"${o.ref}\\" is empty: vmsplice() took nothing\\n"); return 2; }`);
+    line(`    if (n == 0) { printf("error: pipe \\"${o.ref}\\" is empty: vmsplice() took nothing\\n"); end_run(2); }`);
     line(`    for (size_t i = 0; i < n; i++) { same += buf[i] == ${o.fixed}; leaked += buf[i] == ${o.leaked}; }`);
     line(
       `    printf("pipe \\"${o.ref}\\" (vmsplice by ${o.holder}): %zu byte(s) read, %zu as when taken (${o.fixed}), %zu from the later write (${o.leaked})\\n", n, same, leaked);`,
@@ -405,6 +453,7 @@ function emit(
   line(`  if (bug) { printf("bug: the kernel behaves as mmcheck's model of ${meta.kernel}: ${comment(meta.invariant).replace(/"/g, '')} is broken\\n"); return 1; }`);
   line(`  if (fixed == ${observed.length}) { printf("fixed: every pipe holds the page as it was when vmsplice() took it\\n"); return 0; }`);
   line('  printf("error: a pipe holds data that is neither\\n");');
+  line('  end_run(2);');
   line('  return 2;');
   line('}');
   return `${L.join('\n')}\n`;
@@ -452,7 +501,8 @@ function emitSwapHelpers(line: (s?: string) => void): void {
   line('#endif');
   line('#include <sys/swap.h>');
   line('static char swapfile[64];');
-  line('static void drop_swap(void) { if (swapfile[0]) { swapoff(swapfile); unlink(swapfile); } }');
+  line('/* Only the first process removes the swap file (atexit handlers are inherited by fork; the others _exit). */');
+  line('static void drop_swap(void) { if (swapfile[0] && getpid() == root_pid) { swapoff(swapfile); unlink(swapfile); } }');
   line('static int have_swap(void) {');
   line('  FILE *f = fopen("/proc/swaps", "r");');
   line('  char l[256];');
@@ -466,9 +516,9 @@ function emitSwapHelpers(line: (s?: string) => void): void {
   line('static void need_swap(void) {');
   line('  if (have_swap()) return;');
   line('  if (geteuid() != 0) skip("no swap space, and not root to add a swap file");');
-  line('  snprintf(swapfile, sizeof swapfile, "/tmp/mmcheck-repro-swap-%d", (int)getpid());');
+  line('  snprintf(swapfile, sizeof swapfile, "/var/tmp/mmcheck-repro-swap-%d", (int)getpid());');
   line('  int fd = open(swapfile, O_CREAT | O_RDWR | O_TRUNC, 0600);');
-  line('  if (fd < 0) skip("cannot create a swap file in /tmp");');
+  line('  if (fd < 0) skip("cannot create a swap file in /var/tmp");');
   line('  static char zero[PAGE];');
   line('  unsigned pages = 4096;');
   line('  for (unsigned i = 0; i < pages; i++) if (write(fd, zero, PAGE) != (ssize_t)PAGE) die("write swap file");');

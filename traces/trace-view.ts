@@ -158,7 +158,8 @@ const rank = (id: string) => {
 };
 
 const frame = (n: string) => (n === '0' ? 'zeropage' : `pfn ${n}`);
-const PTE = /^\w+:\d+$/;
+/** A PTE's row key: a process name (letters, digits, _ . + -) and an address. */
+const PTE = /^[\w.+-]+:\d+$/;
 
 /**
  * Each relation as a rule on a row: its key, its text, and where it points.
@@ -177,7 +178,7 @@ const RULES: { group: string; key: RegExp; text: RegExp; to: (m: RegExpExecArray
   { group: 'pmd', key: / pmd$/, text: /\bpfn (\d+)/, to: (m) => frame(m[1]!), kind: 'huge' },
   { group: 'cache', key: / page cache\[\d+\]$/, text: /\bpfn (\d+)/, to: (m) => frame(m[1]!), kind: 'cache' },
   { group: 'gup', key: /^ref "/, text: /\bpfn (\d+)/, to: (m) => frame(m[1]!), kind: 'gup' },
-  { group: 'through', key: /^ref "/, text: /\b(?:via|through) (\w+:\d+)/, to: (m) => m[1]!, kind: 'through' },
+  { group: 'through', key: /^ref "/, text: /(?:via|through) ([\w.+-]+:\d+)/, to: (m) => m[1]!, kind: 'through' },
   { group: 'swapcache', key: /^pfn \d+ swap slot$/, text: /^(\d+)$/, to: (m) => `swap slot ${m[1]}`, kind: 'swapcache' },
 ];
 
@@ -208,7 +209,7 @@ function relations(fields: Record<string, string>): Relation[] {
 /** "P sleeps on K, which only W can end; W sleeps on L, held by P": each sleeper -> what the other holds (its locks, else the thread). */
 function waitsFor(message: string, fields: Record<string, string>): Relation[] {
   const out: Relation[] = [];
-  for (const m of message.matchAll(/([\w-]+) (?:sleeps|waits|spins) on [^;]*?(?:held by|which only) ([\w-]+)/g)) {
+  for (const m of message.matchAll(/([\w.+-]+) (?:sleeps|waits|spins) on [^;]*?(?:held by|which only) ([\w.+-]+)/g)) {
     const from = `thread ${m[1]}`;
     const to = fields[`locks of ${m[2]}`] !== undefined ? `locks of ${m[2]}` : `thread ${m[2]}`;
     if (fields[from] !== undefined && fields[to] !== undefined) out.push({ from, to, kind: 'waits' });
@@ -219,7 +220,7 @@ function waitsFor(message: string, fields: Record<string, string>): Relation[] {
 /** The objects a violation message names: PTEs (P:0), frames (pfn 1), GUP references, swap slots, threads. */
 export function offendingKeys(message: string, fields: Record<string, string>, boxes: ViewBox[]): string[] {
   const out = new Set<string>();
-  for (const m of message.matchAll(/\b([A-Za-z]\w*:\d+)\b/g)) if (fields[m[1]!] !== undefined) out.add(m[1]!);
+  for (const m of message.matchAll(/([A-Za-z][\w.+-]*:\d+)/g)) if (fields[m[1]!] !== undefined) out.add(m[1]!);
   for (const m of message.matchAll(/\bpfn (\d+)/g)) if (boxes.some((b) => b.id === `pfn ${m[1]}`)) out.add(`pfn ${m[1]}`);
   for (const m of message.matchAll(/\b(?:reference|pin|ref) "([^"]+)"/g)) if (fields[`ref "${m[1]}"`] !== undefined) out.add(`ref "${m[1]}"`);
   for (const m of message.matchAll(/\bslot (\d+)/g)) if (fields[`swap slot ${m[1]}`] !== undefined) out.add(`swap slot ${m[1]}`);
@@ -229,8 +230,8 @@ export function offendingKeys(message: string, fields: Record<string, string>, b
     ['swap entr', 'swap('],
     ['device-private entr', 'device-private('],
   ] as const) {
-    if (!message.includes(word) || [...out].some((k) => /^\w+:\d+$/.test(k))) continue;
-    for (const [key, text] of Object.entries(fields)) if (/^\w+:\d+$/.test(key) && text.startsWith(kind)) out.add(key);
+    if (!message.includes(word) || [...out].some((k) => PTE.test(k))) continue;
+    for (const [key, text] of Object.entries(fields)) if (PTE.test(key) && text.startsWith(kind)) out.add(key);
   }
   for (const key of Object.keys(fields)) {
     const t = /^thread (\S+)$/.exec(key);

@@ -7,6 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { describe, expect, test } from 'vitest';
@@ -120,6 +121,39 @@ describe.skipIf(!browserHere)('mmcheck explore in headless Chromium', () => {
     await page.close();
     expect(await stopped(child)).toBe(0);
   }, 60_000);
+});
+
+describe('explore: the API refuses what is not a path of this model, 400, and never fails', () => {
+  test.each([
+    ['path=0,,1', /bad path "0,,1"/],
+    ['path=0x1', /bad path "0x1"/],
+    ['path=0&at=-1', /bad path "0" or step "-1"/],
+    ['path=0&at=5', /step 5 is past the path's end \(0\)/],
+    ['path=0,99999', /step 1: action "action 99999" is not enabled/],
+  ])(
+    '%s',
+    async (query, msg) => {
+      const { child, url } = await serve('-s', 'cow-fork-gup', '-k', '5.7');
+      const r = await fetch(`${url}api/explore?${query}`);
+      expect(r.status).toBe(400);
+      expect(((await r.json()) as { error: string }).error).toMatch(msg);
+      expect(await stopped(child)).toBe(0);
+    },
+    30_000,
+  );
+
+  test('a request target that is not a URL', async () => {
+    const { child, url } = await serve('-s', 'cow-fork-gup', '-k', '5.7');
+    const { port } = new URL(url);
+    const reply = await new Promise<string>((resolve) => {
+      const sock = connect(Number(port), '127.0.0.1', () => sock.write('GET //[ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+      let got = '';
+      sock.on('data', (d) => (got += d));
+      sock.on('end', () => resolve(got));
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 400/);
+    expect(await stopped(child)).toBe(0);
+  }, 30_000);
 });
 
 describe('explore: bad input is one line, exit 2', () => {

@@ -9,9 +9,9 @@
  * a swap file of its own when there is no swap and the program runs as root.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { mmcheck } from '../helpers.js';
 
@@ -22,7 +22,7 @@ const dir = mkdtempSync(join(tmpdir(), 'mmcheck-repro-'));
 const running = /^\d+\.\d+(\.\d+)?/.exec(release())![0];
 
 function traceOf(scenario: string, invariant: string, kernel: string): string {
-  const file = join(dir, `${scenario}-${kernel}.itf.json`);
+  const file = join(dir, `${basename(scenario, '.json')}-${kernel}.itf.json`);
   const r = mmcheck('check', '-s', scenario, '-i', invariant, '-k', kernel, '--trace-out', file);
   expect(r.code, r.out + r.err).toBe(1);
   return file;
@@ -74,6 +74,63 @@ describe.skipIf(!GCC)(`reproducers on this machine's kernel (${release()})`, () 
     expect(r.code, r.out).toBe(1);
     expect(r.out).toContain('pipe "pipe" (vmsplice by C): 4096 byte(s) read, 0 as when taken (1), 4096 from the later write (2)');
     expect(r.out).toContain("bug: the kernel behaves as mmcheck's model of 5.7: cow-isolation is broken");
+  }, 60_000);
+});
+
+describe.skipIf(!GCC)('the programs themselves', () => {
+  // Names with . and -, a byte above 127, a read-only VMA with a page: each once broke the generated C.
+  const odd = {
+    name: 'odd-names',
+    title: 't',
+    reference: 'r',
+    description: 'cow-fork-gup with awkward names, data and a read-only VMA',
+    processes: ['par-ent', 'p'],
+    vmas: [
+      { name: 'heap', start: 0, pages: 1, prot: 'rw' },
+      { name: 'ro', start: 1, pages: 1, prot: 'r' },
+    ],
+    pages: [
+      { addr: 0, data: 200 },
+      { addr: 1, data: 7 },
+    ],
+    frames: 4,
+    swapSlots: 0,
+    threads: [
+      { name: 'par-ent', mm: 'par-ent', menu: [{ op: 'fork', child: 'p' }, { op: 'write', addr: 0, value: 201 }, { op: 'exit' }] },
+      { name: 'p', mm: 'p', menu: [{ op: 'gup', ref: 'pipe', addr: 0, pin: false }, { op: 'madv-dontneed', addr: 0 }, { op: 'exit' }] },
+    ],
+  };
+
+  test('odd names, a byte above 127, a read-only VMA: builds with -Werror and reads what the model says', (ctx) => {
+    const sc = join(dir, 'odd-names.json');
+    writeFileSync(sc, JSON.stringify(odd));
+    const c = join(dir, 'odd-names.c');
+    const w = mmcheck('trace', 'reproducer', traceOf(sc, 'cow-isolation', '5.7'), '-o', c);
+    expect(w.code, w.out + w.err).toBe(0);
+    expect(w.out).toContain('pipe "pipe" reads 200 when fixed, 201 with the bug');
+    const r = run(build(c));
+    if (r.code === 4) return ctx.skip(r.out);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toContain('4096 as when taken (200), 0 from the later write (201)');
+  }, 60_000);
+
+  test('a process that fails ends the whole run: exit 2, no process left behind', () => {
+    const c = join(dir, 'cow-fork-gup.c');
+    expect(mmcheck('trace', 'reproducer', traceOf('cow-fork-gup', 'cow-isolation', '5.7'), '-o', c).code).toBe(0);
+    const exe = build(c);
+    // vmsplice() fails in the child (an LD_PRELOAD shim): the child says why, and the first process ends the run.
+    const shim = join(dir, 'fail.c');
+    writeFileSync(
+      shim,
+      '#define _GNU_SOURCE\n#include <errno.h>\n#include <fcntl.h>\n#include <sys/uio.h>\nssize_t vmsplice(int fd, const struct iovec *iov, size_t n, unsigned int f) { (void)fd; (void)iov; (void)n; (void)f; errno = EPERM; return -1; }\n',
+    );
+    const so = join(dir, 'fail.so');
+    expect(spawnSync(GCC!, ['-shared', '-fPIC', '-o', so, shim], { encoding: 'utf8' }).status).toBe(0);
+    const r = spawnSync(exe, [], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, LD_PRELOAD: so } });
+    expect(r.error).toBeUndefined(); // not killed by the timeout: nobody waits forever
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('error: vmsplice: Operation not permitted');
+    expect(spawnSync('pgrep', ['-f', exe]).status).toBe(1); // no process of it is left
   }, 60_000);
 });
 

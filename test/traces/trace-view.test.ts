@@ -8,6 +8,7 @@ import { findInvariant, toEngineInvariant } from '../../invariants/registry.js';
 import { minimize } from '../../traces/minimize.js';
 import { buildTrace } from '../../traces/trace.js';
 import { elixirTag, sourceSegments, switchLink, traceView } from '../../traces/trace-view.js';
+import type { ScenarioSpec } from '../../model/scenario.js';
 import { check } from '../helpers.js';
 
 function viewOf(scenario: string, kernel: string, invariant: string, mutants: string[] = []) {
@@ -52,6 +53,48 @@ describe('trace view', () => {
       { from: 'thread W', to: 'locks of P', kind: 'waits' },
     ]);
     expect(view.offending).toEqual(expect.arrayContaining(['thread P', 'thread W', 'pfn 2', 'locks of P']));
+  });
+
+  test('process names with - and . keep their arrows and outlines', () => {
+    const spec = {
+      name: 'dash',
+      title: 't',
+      reference: 'r',
+      description: 'd',
+      processes: ['par-ent', 'ch.ild'],
+      vmas: [{ name: 'heap', start: 0, pages: 1, prot: 'rw' }],
+      pages: [{ addr: 0, data: 1 }],
+      frames: 3,
+      swapSlots: 0,
+      threads: [
+        {
+          name: 'par-ent',
+          mm: 'par-ent',
+          menu: [
+            { op: 'fork', child: 'ch.ild' },
+            { op: 'write', addr: 0, value: 2 },
+          ],
+        },
+        {
+          name: 'ch.ild',
+          mm: 'ch.ild',
+          menu: [
+            { op: 'gup', ref: 'pipe', addr: 0, pin: false },
+            { op: 'madv-dontneed', addr: 0 },
+          ],
+        },
+      ],
+    } as unknown as ScenarioSpec;
+    const { result, model } = check(spec, '5.7', ['cow-isolation']);
+    const trace = buildTrace(model, result.violations[0]!);
+    const view = traceView(trace, '5.7');
+    expect(view.offending.sort()).toEqual(['par-ent:0', 'pfn 1', 'ref "pipe"']);
+    expect(view.states.at(-1)!.relations).toEqual(
+      expect.arrayContaining([
+        { from: 'par-ent:0', to: 'pfn 1', kind: 'map' },
+        { from: 'ref "pipe"', to: 'ch.ild:0', kind: 'through' },
+      ]),
+    );
   });
 
   test('links: elixir tags and identifiers, commits of switches', () => {
