@@ -78,10 +78,12 @@ function explain(w: World, actions: number[], at: number) {
   const path: PathStep[] = replayActions(model, actions);
   const state = path[Math.min(at, path.length - 1)]!.state;
   const view = model.view(new Int32Array(model.stateWords));
+  // Each applicable invariant once, for the state shown and (when another) the path's end.
+  const applicable = INVARIANTS.filter((inv) => !inv.notApplicable?.(variant)).map((inv) => ({ inv, engine: toEngineInvariant(inv, view) }));
   const invariants = INVARIANTS.map((inv) => {
     const na = inv.notApplicable?.(variant) ?? null;
     if (na) return { name: inv.name, description: inv.description, verdict: 'not applicable', message: na };
-    const message = toEngineInvariant(inv, view).check(state);
+    const message = applicable.find((x) => x.inv === inv)!.engine.check(state);
     return { name: inv.name, description: inv.description, verdict: message === null ? 'holds' : 'VIOLATED', message };
   });
   const enabled: Enabled[] = [];
@@ -100,10 +102,13 @@ function explain(w: World, actions: number[], at: number) {
   }
   // The violation shown on top is the first at the path's end.
   const endState = path[path.length - 1]!.state;
-  const first = INVARIANTS.find((inv) => !inv.notApplicable?.(variant) && toEngineInvariant(inv, view).check(endState) !== null);
+  const atEnd =
+    endState === state
+      ? invariants.find((i) => i.verdict === 'VIOLATED' && i.name !== 'deadlock')
+      : applicable.map(({ inv, engine }) => ({ name: inv.name, message: engine.check(endState) })).find((i) => i.message !== null);
   const trace = buildTrace(model, {
-    invariant: first?.name ?? '',
-    message: first ? toEngineInvariant(first, view).check(endState)! : `exploring: no invariant is violated at step ${path.length - 1}`,
+    invariant: atEnd?.name ?? '',
+    message: atEnd?.message ?? `exploring: no invariant is violated at step ${path.length - 1}`,
     path,
   });
   const page = pageData(trace, { kernel: variant.version, scenario: spec.name, spec, switches: [...variant.switches], mutants: [...variant.mutants] });

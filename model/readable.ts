@@ -192,9 +192,13 @@ export type ReadablePte =
   | { kind: 'none' }
   | { kind: 'present'; pfn: number; zeropage: boolean; write: boolean; dirty: boolean }
   | { kind: 'swap'; slot: number; exclusive: boolean }
-  | { kind: 'migration'; pfn: number; type: 'read' | 'read-exclusive' | 'write' };
+  | { kind: 'migration'; pfn: number; type: 'read' | 'read-exclusive' | 'write' }
+  /** A DAX mapping (fsdax, device-dax): present to the MMU, a device page. */
+  | { kind: 'devmap'; pfn: number; write: boolean }
+  /** A device-private entry: not present, the page lives in device memory. */
+  | { kind: 'device-private'; pfn: number; write: boolean };
 
-/** Parses an entry of ReadableMm.ptes ("present(pfn 2, rw, dirty)", "swap(slot 0, exclusive)", ...). */
+/** Parses an entry of ReadableMm.ptes ("present(pfn 2, rw, dirty)", "swap(slot 0, exclusive)", ...): each kind model/pte.ts formats. */
 export function parsePte(text: string): ReadablePte {
   if (text === 'none') return { kind: 'none' };
   if (text === 'present(zeropage, ro)') return { kind: 'present', pfn: 0, zeropage: true, write: false, dirty: false };
@@ -204,6 +208,10 @@ export function parsePte(text: string): ReadablePte {
   if (m) return { kind: 'swap', slot: Number(m[1]), exclusive: m[2] !== undefined };
   m = /^migration\(pfn (\d+), (read|read-exclusive|write)\)$/.exec(text);
   if (m) return { kind: 'migration', pfn: Number(m[1]), type: m[2] as 'read' | 'read-exclusive' | 'write' };
+  m = /^devmap\(pfn (\d+), (rw|ro)\)$/.exec(text);
+  if (m) return { kind: 'devmap', pfn: Number(m[1]), write: m[2] === 'rw' };
+  m = /^device-private\(pfn (\d+), (writable|readable)\)$/.exec(text);
+  if (m) return { kind: 'device-private', pfn: Number(m[1]), write: m[2] === 'writable' };
   throw new Error(`not a page-table entry of the readable state: "${text}"`);
 }
 

@@ -12,7 +12,7 @@
  * is refused with the reason.
  */
 import type { PathStep } from '../checker/model.js';
-import { readableState, type ReadableState } from '../model/readable.js';
+import { parseGup, readableState, type ReadableState } from '../model/readable.js';
 import type { MenuEntry, ScenarioSpec, VmaSpec } from '../model/scenario.js';
 import type { MMModel } from '../model/world.js';
 
@@ -47,7 +47,8 @@ export function reproducer(model: MMModel, spec: ScenarioSpec, path: PathStep[],
   const ops: Op[] = [];
   const open = new Map<string, Op>();
   // A step starts an operation when its thread was idle before it (a step 0 may also be a retry, as the store after a fault).
-  const busy = (i: number, thread: string) => readableState(model, path[i]!.state).threads[thread]?.startsWith('in ') ?? false;
+  const readable = path.map((p) => readableState(model, p.state));
+  const busy = (i: number, thread: string) => readable[i]!.threads[thread]?.startsWith('in ') ?? false;
   for (let i = 1; i < path.length; i++) {
     const a = model.actions[path[i]!.action]!;
     const t = spec.threads[a.thread]!;
@@ -70,7 +71,7 @@ export function reproducer(model: MMModel, spec: ScenarioSpec, path: PathStep[],
   for (const [k, op] of ops.entries()) {
     const next = ops[k + 1];
     if (!next || next.thread === op.thread || op.last !== ops.filter((o) => o.thread === op.thread).at(-1)!.last) continue;
-    const left = readableState(model, path[next.first - 1]!.state).threads[op.thread] ?? '';
+    const left = readable[next.first - 1]!.threads[op.thread] ?? '';
     if (left.startsWith('in ') && !/, next (store|load)\b/.test(left))
       return refuse(`"${op.label}" is still under way (${left}) when ${next.thread} begins "${next.label}" at step ${next.first}: a race user space cannot order`);
   }
@@ -119,7 +120,7 @@ export function reproducer(model: MMModel, spec: ScenarioSpec, path: PathStep[],
   for (const op of ops) {
     const e = op.entry;
     if (e.op === 'gup') {
-      const state = op.last === path.length - 1 ? end : readableState(model, path[op.last]!.state);
+      const state = op.last === path.length - 1 ? end : readable[op.last]!;
       const fixed = refData(state, e.ref);
       if (fixed === null) return refuse(`${op.label}: the reference "${e.ref}" holds no page once taken`);
       taken.set(e.ref, { holder: procOf.get(op.thread)!, fixed, op });
@@ -163,10 +164,10 @@ function unsupported(e: MenuEntry): string | null {
   }
 }
 
-/** The data of the page a GUP reference holds ("FOLL_GET on pfn 1 via C:0"), or null. */
+/** The data of the page a GUP reference holds, or null (the readable state's own parser, model/readable.ts). */
 function refData(s: ReadableState, ref: string): number | null {
-  const m = /\bpfn (\d+)/.exec(s.gup[ref] ?? '');
-  const page = m ? s.pages[m[1]!] : undefined;
+  const g = parseGup(s.gup[ref] ?? 'none');
+  const page = g ? s.pages[String(g.pfn)] : undefined;
   return page ? Number(page.data) : null;
 }
 

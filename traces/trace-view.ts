@@ -10,7 +10,7 @@
  * device frame); the objects the violation names; and links to the kernel
  * source of the release (elixir.bootlin.com) and to each switch's commit.
  */
-import { flatten, type ReadableState } from '../model/readable.js';
+import { flatten, parseGup, parsePte, type ReadableState } from '../model/readable.js';
 import { MM_OBJECTS } from '../model/objects.js';
 import { parseRelease } from '../model/releases.js';
 import { SWITCHES } from '../model/variants.js';
@@ -157,45 +157,65 @@ const rank = (id: string) => {
   return i < 0 ? ORDER.length : i;
 };
 
-const frame = (n: string) => (n === '0' ? 'zeropage' : `pfn ${n}`);
+const frame = (n: number | string) => (String(n) === '0' ? 'zeropage' : `pfn ${n}`);
 /** A PTE's row key: a process name (letters, digits, _ . + -) and an address. */
 const PTE = /^[\w.+-]+:\d+$/;
 
+/** Where a PTE points, read by the readable state's own parser (model/readable.ts). */
+function pteRelation(key: string, text: string): Relation | null {
+  const e = parsePte(text);
+  switch (e.kind) {
+    case 'none':
+      return null;
+    case 'swap':
+      return { from: key, to: `swap slot ${e.slot}`, kind: 'swap' };
+    case 'migration':
+      return { from: key, to: frame(e.pfn), kind: 'migration' };
+    case 'device-private':
+      return { from: key, to: frame(e.pfn), kind: 'device' };
+    default:
+      return { from: key, to: frame(e.pfn), kind: 'map' };
+  }
+}
+
 /**
- * Each relation as a rule on a row: its key, its text, and where it points.
- * For a row, the first rule of a group that matches wins (a PTE is one kind
- * of entry); rules of different groups all apply (a GUP reference points at
- * its frame and at the PTE it was taken through).
+ * The rows without a parser of their own, each as a rule on its key and
+ * text: the first rule of a kind of row that matches wins.
  */
-const RULES: { group: string; key: RegExp; text: RegExp; to: (m: RegExpExecArray, key: string) => string; kind: RelationKind }[] = [
-  { group: 'pte', key: PTE, text: /^swap\(slot (\d+)/, to: (m) => `swap slot ${m[1]}`, kind: 'swap' },
-  { group: 'pte', key: PTE, text: /^migration\(pfn (\d+)/, to: (m) => frame(m[1]!), kind: 'migration' },
-  { group: 'pte', key: PTE, text: /^device-private\(pfn (\d+)/, to: (m) => frame(m[1]!), kind: 'device' },
-  { group: 'pte', key: PTE, text: /\bpfn (\d+)/, to: (m) => frame(m[1]!), kind: 'map' },
-  { group: 'pte', key: PTE, text: /zero ?page/, to: () => 'zeropage', kind: 'map' },
-  { group: 'pmd', key: / pmd$/, text: /^table (\d+)/, to: (m) => `page table ${m[1]}`, kind: 'table' },
-  { group: 'pmd', key: / pmd$/, text: /^migration entry .* of pfn (\d+)/, to: (m) => frame(m[1]!), kind: 'migration' },
-  { group: 'pmd', key: / pmd$/, text: /\bpfn (\d+)/, to: (m) => frame(m[1]!), kind: 'huge' },
-  { group: 'cache', key: / page cache\[\d+\]$/, text: /\bpfn (\d+)/, to: (m) => frame(m[1]!), kind: 'cache' },
-  { group: 'gup', key: /^ref "/, text: /\bpfn (\d+)/, to: (m) => frame(m[1]!), kind: 'gup' },
-  { group: 'through', key: /^ref "/, text: /(?:via|through) ([\w.+-]+:\d+)/, to: (m) => m[1]!, kind: 'through' },
-  { group: 'swapcache', key: /^pfn \d+ swap slot$/, text: /^(\d+)$/, to: (m) => `swap slot ${m[1]}`, kind: 'swapcache' },
+const RULES: { key: RegExp; text: RegExp; to: (m: RegExpExecArray) => string; kind: RelationKind }[] = [
+  { key: / pmd$/, text: /^table (\d+)/, to: (m) => `page table ${m[1]}`, kind: 'table' },
+  { key: / pmd$/, text: /^migration entry .* of pfn (\d+)/, to: (m) => frame(m[1]!), kind: 'migration' },
+  { key: / pmd$/, text: /\bpfn (\d+)/, to: (m) => frame(m[1]!), kind: 'huge' },
+  { key: / page cache\[\d+\]$/, text: /\bpfn (\d+)/, to: (m) => frame(m[1]!), kind: 'cache' },
+  { key: /^pfn \d+ swap slot$/, text: /^(\d+)$/, to: (m) => `swap slot ${m[1]}`, kind: 'swapcache' },
 ];
 
 /** The relations of one step's fields. */
 function relations(fields: Record<string, string>): Relation[] {
   const out: Relation[] = [];
   for (const [key, text] of Object.entries(fields)) {
-    const done = new Set<string>();
+    if (PTE.test(key)) {
+      const r = pteRelation(key, text);
+      if (r) out.push(r);
+      continue;
+    }
+    if (key.startsWith('ref "')) {
+      // A GUP reference: its frame, and the PTE it was taken through (by the readable state's parser).
+      const g = parseGup(text);
+      if (!g) continue;
+      out.push({ from: key, to: frame(g.pfn), kind: 'gup' });
+      const via = `${g.mm}:${g.addr}`;
+      if (fields[via] !== undefined) out.push({ from: key, to: via, kind: 'through' });
+      continue;
+    }
     for (const r of RULES) {
-      if (done.has(r.group) || !r.key.test(key)) continue;
-      const m = r.text.exec(text);
+      const m = r.key.test(key) ? r.text.exec(text) : null;
       if (!m) continue;
-      done.add(r.group);
       // A swap-cache page's row belongs to its frame's box: the arrow starts at the box.
       const from = r.kind === 'swapcache' ? key.replace(/ swap slot$/, '') : key;
-      const to = r.to(m, key);
-      if (r.kind === 'through' || r.kind === 'swapcache' ? fields[to] !== undefined : true) out.push({ from, to, kind: r.kind });
+      const to = r.to(m);
+      if (r.kind !== 'swapcache' || fields[to] !== undefined) out.push({ from, to, kind: r.kind });
+      break;
     }
     // A migration under way holds the old frame and its new one: the old migrates to the new.
     if (key.startsWith('thread ') && /\bmigrat/.test(text)) {

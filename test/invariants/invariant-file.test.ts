@@ -156,6 +156,8 @@ describe('the readable state helpers', () => {
     }
     expect(seen).toBeGreaterThan(10_000);
     expect(() => parsePte('present(pfn x)')).toThrow(/not a page-table entry/);
+    expect(parsePte('devmap(pfn 4, rw)')).toEqual({ kind: 'devmap', pfn: 4, write: true });
+    expect(parsePte('device-private(pfn 5, readable)')).toEqual({ kind: 'device-private', pfn: 5, write: false });
     expect(parseGup('none')).toBeNull();
     expect(parseGup('FOLL_PIN|FOLL_WRITE|FOLL_LONGTERM on pfn 3 via C:1 (unmapped since)')).toEqual({
       pin: true,
