@@ -140,11 +140,8 @@ export const EXPLORE: CommandSpec = {
   summary:
     "Serves an interactive explorer on a local web page: from a scenario's initial state (or a trace file's path), take any thread's enabled step, step back, branch off at any step, see every invariant on the state shown, search its fields. Ctrl-C stops it.",
   options: [
-    { name: 'scenario', short: 's', arg: 'NAME|FILE.json', help: 'a built-in scenario or a scenario file' },
-    { name: 'kernel', short: 'k', arg: 'VERSION', help: `the kernel release (default ${NEWEST_KERNEL})` },
-    { name: 'patch', arg: 'SWITCH', multiple: true, help: 'turn a switch on' },
-    { name: 'revert', arg: 'SWITCH', multiple: true, help: 'turn a switch off' },
-    { name: 'mutant', arg: 'NAME', multiple: true, help: 'add a deliberately wrong kernel behaviour' },
+    // The scenario and the kernel are named as for check.
+    ...['scenario', 'kernel', 'patch', 'revert', 'mutant'].map((n) => CHECK.options.find((o) => o.name === n)!),
     { name: 'trace', arg: 'FILE', help: "start from a trace file's path (its scenario and kernel)" },
     { name: 'host', arg: 'ADDR', help: 'the address to listen on (default 127.0.0.1: this machine only)' },
     { name: 'port', short: 'p', arg: 'N', help: 'the port (default 7433; 0: any free port)' },
