@@ -8,6 +8,12 @@ export interface ModelFactory {
   /** URL of an ES module exporting createModel(args). */
   readonly module: string;
   readonly args: unknown;
+  /**
+   * Runs in threads of its own, never in threads an earlier search used:
+   * for models that run users' code, which may keep state from one run to
+   * the next (checker/pool.ts).
+   */
+  readonly isolated?: boolean;
 }
 
 export interface BuiltModel {

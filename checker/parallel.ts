@@ -8,8 +8,7 @@
  * pointers, placed by rank, from which counterexamples are rebuilt by replay.
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
-import { jsUrl, loadModel, type ModelFactory } from './factory.js';
+import { loadModel, type ModelFactory } from './factory.js';
 import { collisionProbability, fingerprint, fpLo } from './fingerprint.js';
 import type { ExploreOptions, ExploreResult, Progress, Violation } from './model.js';
 import {
@@ -33,57 +32,9 @@ import { DEFAULT_REDUCTIONS, verdictOf, violationFromPath, witnessResults } from
 import { timeoutAfter } from './timer.js';
 import { ParentStore } from './store.js';
 import type { WorkerInit } from './worker.js';
+import { releaseWorkers, takeWorkers } from './pool.js';
 
-const WORKER_URL = jsUrl('checker/worker.js');
-
-/** A worker and the replies it owes, in order. */
-class Remote {
-  private pending: { resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
-  private failed: unknown = null;
-  /** Set when the coordinator terminates it: its exit is then expected. */
-  private ending = false;
-  constructor(readonly worker: Worker) {
-    worker.on('message', (m: { error?: string; name?: string; stack?: string }) => {
-      if (m && typeof m === 'object' && 'error' in m && m.error) {
-        // Rebuilt with the worker's class name, so callers can tell a user's error from an engine bug.
-        const e = new Error(m.error);
-        e.name = m.name ?? 'Error';
-        e.stack = `worker: ${m.stack ?? m.error}`;
-        this.fail(e);
-      } else this.pending.shift()?.resolve(m);
-    });
-    worker.on('error', (e) => this.fail(e));
-    // A worker that ends by itself (the model's or an invariant's code called process.exit) would leave its replies owed for ever.
-    worker.on('exit', (code) => {
-      if (!this.ending) this.fail(new WorkerExitedError(code));
-    });
-  }
-  fail(e: unknown): void {
-    this.failed ??= e;
-    for (const p of this.pending.splice(0)) p.reject(this.failed);
-  }
-  next<T>(): Promise<T> {
-    if (this.failed) return Promise.reject(this.failed);
-    return new Promise((resolve, reject) => this.pending.push({ resolve: resolve as (v: unknown) => void, reject }));
-  }
-  ask<T>(msg: unknown): Promise<T> {
-    const p = this.next<T>();
-    this.worker.postMessage(msg);
-    return p;
-  }
-  terminate(): Promise<number> {
-    this.ending = true;
-    return this.worker.terminate();
-  }
-}
-
-/** A worker thread ended by itself, in the middle of the search. */
-export class WorkerExitedError extends Error {
-  override name = 'WorkerExited';
-  constructor(readonly code: number) {
-    super(`a worker thread ended by itself in the middle of the search (exit code ${code}): code it runs called process.exit() or failed`);
-  }
-}
+export { WorkerExitedError } from './pool.js';
 
 /** The search was stopped from outside (Ctrl-C) or by a limit its workers did not answer in time. */
 class Halted extends Error {
@@ -128,7 +79,9 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
 
   const control = sharedInts(controlWords(workers));
   const init: Omit<WorkerInit, 'id'> = { factory, workers, reductions, control };
-  const remotes = Array.from({ length: workers }, (_, id) => new Remote(new Worker(new URL(WORKER_URL), { workerData: { ...init, id } })));
+  const remotes = takeWorkers(workers, init);
+  /** Whether the search ended by itself, its workers fit for another search (checker/pool.ts). */
+  let clean = false;
   /**
    * Stops the search now: the workers are terminated (a worker stuck in an
    * invariant's code cannot answer), and the levels completed before are the
@@ -413,6 +366,7 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
       const stats = await Promise.all(remotes.map((r) => r.ask<{ time: unknown }>({ cmd: 'stats' })));
       process.stderr.write(`worker phase ms: ${JSON.stringify(stats.map((s) => s.time))}\n`);
     }
+    clean = !halted;
   } catch (e) {
     // Stopped from outside or by a limit (the workers terminated, or a growth that would pass --max-memory), or out of memory.
     if (e instanceof Halted) stoppedBy = e.why;
@@ -422,7 +376,7 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
   } finally {
     cancelDeadline();
     opts.signal?.removeEventListener('abort', onAbort);
-    await Promise.all(remotes.map((r) => r.terminate()));
+    await releaseWorkers(remotes, clean, factory.isolated === true);
   }
   const violations: Violation[] = found.map((f) => violationFromPath(model, invariants, f.invariant, f.message, parents.actionsTo(f.index)));
   const states = parents.length;

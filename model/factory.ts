@@ -76,5 +76,7 @@ export function mmFactory(scenario: ScenarioSpec, variant: Variant, invariants: 
       invariantFiles,
       ...(lockdep !== undefined ? { lockdep } : {}),
     } satisfies MMModelArgs,
+    // An invariant file's code may keep state between runs: its searches get threads of their own.
+    isolated: invariantFiles.length > 0,
   };
 }

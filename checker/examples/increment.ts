@@ -6,7 +6,7 @@
  *
  * Layout: word 0 = x; thread i has pc at 1+3i, t at 2+3i, c at 3+3i.
  */
-import type { Emit, Model } from '../model.js';
+import type { Emit, Invariant, Model } from '../model.js';
 
 export class IncrementModel implements Model {
   readonly stateWords: number;
@@ -47,6 +47,20 @@ export class IncrementModel implements Model {
 }
 
 /** Factory entry for worker threads: createModel({ threads }). */
-export function createModel(args: { threads?: number }) {
-  return { model: new IncrementModel(args.threads ?? 4), invariants: [] };
+/** `throwAt`: an invariant whose code throws where x reaches that value (a search that fails in its workers). */
+export function createModel(args: { threads?: number; throwAt?: number }) {
+  const at = args.throwAt;
+  const invariants: Invariant[] =
+    at === undefined
+      ? []
+      : [
+          {
+            name: 'throws',
+            check: (s) => {
+              if (s[0] === at) throw new Error(`x = ${at}`);
+              return null;
+            },
+          },
+        ];
+  return { model: new IncrementModel(args.threads ?? 4), invariants };
 }
