@@ -32,6 +32,7 @@ import { mmFactory } from '../model/factory.js';
 import { SCENARIOS } from '../model/scenarios.js';
 import { scenarioKernelProblem } from '../model/scenario.js';
 import { resolveVariant } from '../model/variants.js';
+import { thousands } from '../cli/format.js';
 
 interface Row {
   name: string;
@@ -214,13 +215,13 @@ const rows: Row[] = benches.map((b) => {
   };
 });
 
-const fmt = (n: number) => n.toLocaleString('en-US');
 const table = [
   `median of ${rounds} round(s), node ${process.version}, ${all} cores`,
   '| benchmark | tool | workers | states | transitions | seconds | states/s | bytes/state |',
   '|---|---|---:|---:|---:|---:|---:|---:|',
   ...rows.map(
-    (r) => `| ${r.name} | ${r.tool} | ${r.workers} | ${fmt(r.states)} | ${fmt(r.transitions)} | ${r.seconds.toFixed(2)} | ${fmt(r.statesPerSecond)} | ${r.bytesPerState ?? ''} |`,
+    (r) =>
+      `| ${r.name} | ${r.tool} | ${r.workers} | ${thousands(r.states)} | ${thousands(r.transitions)} | ${r.seconds.toFixed(2)} | ${thousands(r.statesPerSecond)} | ${r.bytesPerState ?? ''} |`,
   ),
 ];
 

@@ -37,6 +37,7 @@ import {
   EXIT_VIOLATED,
   UsageError,
 } from './usage.js';
+import { thousands } from './format.js';
 
 export interface CheckRequest {
   invariants: string[];
@@ -371,8 +372,8 @@ function progressPrinter(scenario: string): (p: Progress) => void {
     const rate = (p.states - last.states) / Math.max(1e-9, p.seconds - last.seconds);
     last = { states: p.states, seconds: p.seconds };
     const line =
-      `${scenario}: level ${p.depth}, ${fmt(p.states)} distinct states, ${fmt(p.transitions)} transitions, ` +
-      `frontier ${fmt(p.frontier)}, ${fmt(Math.round(rate))} states/s, ${(p.bytes / 2 ** 20).toFixed(0)} MiB, ${p.seconds.toFixed(0)} s`;
+      `${scenario}: level ${p.depth}, ${thousands(p.states)} distinct states, ${thousands(p.transitions)} transitions, ` +
+      `frontier ${thousands(p.frontier)}, ${thousands(Math.round(rate))} states/s, ${(p.bytes / 2 ** 20).toFixed(0)} MiB, ${p.seconds.toFixed(0)} s`;
     process.stderr.write(process.stderr.isTTY ? `${CLEAR}${line}` : `${line}\n`);
   };
 }
@@ -486,10 +487,6 @@ function reductionFactors(o: RunOutcome) {
   return { statesWithout: f.none, symmetry: x(f.none, f.symmetry), por: x(f.none, f.por), both: x(f.none, o.result.states) };
 }
 
-function fmt(n: number): string {
-  return n.toLocaleString('en-US');
-}
-
 function runText(o: RunOutcome, p: Plan, req: CheckRequest): string {
   const r = o.result;
   const lines: string[] = [];
@@ -497,7 +494,8 @@ function runText(o: RunOutcome, p: Plan, req: CheckRequest): string {
     `mmcheck: ${o.invariants.join(', ')} on scenario ${o.scenario}, kernel ${describeVariant(p.variant)}, ${r.strategy}` +
       (req.depth !== undefined ? `, depth <= ${req.depth}` : ''),
   );
-  const stats = `states ${fmt(r.states)}, transitions ${fmt(r.transitions)}, depth ${r.depthReached}, ` + `${r.seconds.toFixed(2)} s, ${fmt(statesPerSecond(r))} states/s`;
+  const stats =
+    `states ${thousands(r.states)}, transitions ${thousands(r.transitions)}, depth ${r.depthReached}, ` + `${r.seconds.toFixed(2)} s, ${thousands(statesPerSecond(r))} states/s`;
   const vacuity = vacuityLines(o);
   switch (o.verdict) {
     case 'holds':
@@ -525,7 +523,7 @@ function runText(o: RunOutcome, p: Plan, req: CheckRequest): string {
   if (o.lockOrder) lines.push(...lockOrderLines(o.lockOrder));
   lines.push(...vacuity);
   lines.push(`  ${stats}`);
-  const red = [r.reductions.symmetry ? 'symmetry (page frames)' : '', r.reductions.por ? `partial-order (ample sets on ${fmt(r.ampleStates)} states)` : '']
+  const red = [r.reductions.symmetry ? 'symmetry (page frames)' : '', r.reductions.por ? `partial-order (ample sets on ${thousands(r.ampleStates)} states)` : '']
     .filter(Boolean)
     .join(', ');
   lines.push(
@@ -535,7 +533,7 @@ function runText(o: RunOutcome, p: Plan, req: CheckRequest): string {
   );
   if (o.factors) {
     const f = reductionFactors(o);
-    lines.push(`  reduction factors: symmetry x${f.symmetry}, partial-order x${f.por}, both x${f.both} (${fmt(f.statesWithout)} states without)`);
+    lines.push(`  reduction factors: symmetry x${f.symmetry}, partial-order x${f.por}, both x${f.both} (${thousands(f.statesWithout)} states without)`);
   }
   lines.push(`  fingerprint collision probability (optimistic): ${r.collisionProbability.toExponential(1)}`);
   const never = neverTaken(o);

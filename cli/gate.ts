@@ -34,6 +34,7 @@ import {
   worstVerdict,
 } from './check.js';
 import { EXIT_OUTPUT_LOST, UsageError } from './usage.js';
+import { thousands } from './format.js';
 
 const names = (doc: string) => arr(str(doc, { minLength: 1 }), doc, 1);
 
@@ -388,13 +389,9 @@ function writeOrFail(lost: string[], file: string, text: string, append = false)
   }
 }
 
-function fmt(n: number): string {
-  return n.toLocaleString('en-US');
-}
-
 function table(results: RowResult[], color: boolean): string {
   const head = ['', 'CHECK', 'EXPECTED', 'GOT', 'STATES', 'SECONDS'];
-  const rows = results.map((r) => [r.ok ? 'ok' : 'FAIL', printable(r.row.label), r.row.check.expect, r.got, fmt(r.states), r.seconds.toFixed(2)]);
+  const rows = results.map((r) => [r.ok ? 'ok' : 'FAIL', printable(r.row.label), r.row.check.expect, r.got, thousands(r.states), r.seconds.toFixed(2)]);
   const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[], ok = true) => {
     const text = cells
@@ -419,7 +416,7 @@ function junit(results: RowResult[], config: string, wall: number): string {
   const cases = results.map((r) => {
     const name = xml(`${r.row.check.name ? `${r.row.check.name}: ` : ''}${r.row.label}`);
     const head = `    <testcase classname="mmcheck.${xml(r.row.check.scenario)}" name="${name}" time="${r.seconds.toFixed(3)}">`;
-    if (r.ok) return `${head}\n      <system-out>${xml(`${r.got}: ${fmt(r.states)} states. ${r.detail}`)}</system-out>\n    </testcase>`;
+    if (r.ok) return `${head}\n      <system-out>${xml(`${r.got}: ${thousands(r.states)} states. ${r.detail}`)}</system-out>\n    </testcase>`;
     const tag = r.got === 'error' ? 'error' : 'failure';
     const body = `${r.detail}${r.trace ? `\ntrace: ${r.trace}` : ''}`;
     return `${head}\n      <${tag} message="${xml(`expected ${r.row.check.expect}, got ${r.got}`)}" type="${r.got}">${xml(body)}</${tag}>\n    </testcase>`;
@@ -447,7 +444,7 @@ function markdown(results: RowResult[], config: string, counts: string): string 
     lines.push('');
   }
   lines.push('<details><summary>all checks</summary>', '', '| | check | expected | got | states | seconds |', '|---|---|---|---|---:|---:|');
-  for (const r of results) lines.push(`| ${r.ok ? '✅' : '❌'} | ${cell(r.row.label)} | ${r.row.check.expect} | ${r.got} | ${fmt(r.states)} | ${r.seconds.toFixed(2)} |`);
+  for (const r of results) lines.push(`| ${r.ok ? '✅' : '❌'} | ${cell(r.row.label)} | ${r.row.check.expect} | ${r.got} | ${thousands(r.states)} | ${r.seconds.toFixed(2)} |`);
   lines.push('', '</details>', '');
   return lines.join('\n');
 }

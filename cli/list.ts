@@ -8,7 +8,9 @@ import { implementationNames, kernelFunctions } from '../model/kernel/functions.
 import { NEXT_RELEASE, RELEASES } from '../model/releases.js';
 import { UsageError } from './usage.js';
 
-export const LISTS = ['invariants', 'kernels', 'scenarios', 'mutants', 'switches'] as const;
+import { LISTS } from './list-names.js';
+
+export { LISTS };
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));

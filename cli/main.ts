@@ -1,24 +1,16 @@
 /**
  * The mmcheck command: a thin layer over the checker, model, invariants and
  * traces. Bad usage prints one line and exits 2; every subcommand has --help.
+ * A command imports what it runs when it runs: most of mmcheck's start is the
+ * import of the model (about 0.2 s), which help, version and usage errors
+ * need not pay, nor one command another's (the explore server, the gate).
  */
 import { readFileSync } from 'node:fs';
-import { check } from './check.js';
-import { matrix } from './matrix.js';
-import { bisect } from './bisect.js';
-import { defaultCacheDir } from './history.js';
 import { RELEASES } from '../model/releases.js';
-import { gate, gateMerge, GATE_SCHEMA, parseShard } from './gate.js';
-import { jsonSchemaDocument } from '../model/json-schema.js';
-import { SCENARIO_SCHEMA } from '../model/scenario-file.js';
-import { traceDiff, traceHtml, traceReplay, traceReproducer, traceShow } from './trace.js';
-import { explore } from './explore.js';
-import { list as listCmd, LISTS } from './list.js';
-import { defaultWorkers } from '../checker/parallel.js';
+import { LISTS } from './list-names.js';
 import { defaultMemoryCap } from '../checker/memory.js';
 import { EXIT_INTERRUPTED, EXIT_OUTPUT_LOST, EXIT_TERMINATED, EXIT_USAGE, intFlag, listFlag, numberFlag, sizeFlag, UsageError } from './usage.js';
 import { didYouMean, NEWEST_KERNEL } from '../model/variants.js';
-import { loadInvariantFiles } from '../invariants/invariant-file.js';
 import { type CommandSpec, commandHelp, flag, list, parseCommand, str, usageLine } from './options.js';
 
 const INVARIANTS_FILE = { name: 'invariants-file', arg: 'FILE.mjs', multiple: true, help: 'load your own invariants from this ES module (repeatable)' };
@@ -247,6 +239,13 @@ function helpOf(words: string[]): { code: number; out: string } {
   );
 }
 
+/** Loads users' invariant files (the registry, and with it the model, only when there are some). */
+async function loadFiles(files: string[]): Promise<string[]> {
+  if (!files.length) return [];
+  const { loadInvariantFiles } = await import('../invariants/invariant-file.js');
+  return loadInvariantFiles(files);
+}
+
 const colorOn = (p: { values: Record<string, unknown> }, json = false): boolean => p.values['no-color'] !== true && !json && process.stdout.isTTY === true && !process.env.NO_COLOR;
 
 export async function main(argv: string[], signal?: AbortSignal): Promise<{ code: number; out: string }> {
@@ -265,7 +264,8 @@ export async function main(argv: string[], signal?: AbortSignal): Promise<{ code
       const p = parseCommand(LIST, rest);
       if (p.help) return { code: 0, out: commandHelp(LIST) };
       if (p.positionals.length > 1) throw new UsageError(`list takes one of: ${LISTS.join(', ')}`);
-      await loadInvariantFiles(listFlag(list(p, 'invariants-file')));
+      await loadFiles(listFlag(list(p, 'invariants-file')));
+      const { list: listCmd } = await import('./list.js');
       return { code: 0, out: listCmd(p.positionals[0], flag(p, 'json')) };
     }
     case 'trace': {
@@ -277,6 +277,7 @@ export async function main(argv: string[], signal?: AbortSignal): Promise<{ code
       if (p.help) return { code: 0, out: commandHelp(spec) };
       if (p.positionals.length !== 1) throw new UsageError(`trace ${sub} needs one trace file (${usageLine(spec)})`);
       const file = p.positionals[0]!;
+      const { traceDiff, traceHtml, traceReplay, traceReproducer, traceShow } = await import('./trace.js');
       switch (sub) {
         case 'replay':
           return await traceReplay(file, listFlag(list(p, 'invariants-file')));
@@ -295,6 +296,7 @@ export async function main(argv: string[], signal?: AbortSignal): Promise<{ code
       }
     }
     case 'gate': {
+      const { gate, gateMerge, parseShard } = await import('./gate.js');
       if (rest[0] === 'merge') {
         const p = parseCommand(GATE_MERGE, rest.slice(1));
         if (p.help) return { code: 0, out: commandHelp(GATE_MERGE) };
@@ -303,7 +305,7 @@ export async function main(argv: string[], signal?: AbortSignal): Promise<{ code
       const p = parseCommand(GATE, rest);
       if (p.help) return { code: 0, out: commandHelp(GATE) };
       if (p.positionals.length) throw new UsageError(`gate takes no positional arguments, got "${p.positionals[0]}" (use --config FILE)`);
-      await loadInvariantFiles(listFlag(list(p, 'invariants-file')));
+      await loadFiles(listFlag(list(p, 'invariants-file')));
       return await gate({
         config: str(p, 'config') ?? 'mmcheck.gate.json',
         junit: str(p, 'junit'),
@@ -326,8 +328,15 @@ export async function main(argv: string[], signal?: AbortSignal): Promise<{ code
       if (p.help) return { code: 0, out: commandHelp(SCHEMA) };
       const [what, ...more] = p.positionals;
       if (more.length) throw new UsageError('schema takes one of: scenario, gate');
-      if (what === 'scenario') return { code: 0, out: JSON.stringify(jsonSchemaDocument('mmcheck scenario', SCENARIO_SCHEMA), null, 2) };
-      if (what === 'gate') return { code: 0, out: JSON.stringify(jsonSchemaDocument('mmcheck gate config', GATE_SCHEMA), null, 2) };
+      const { jsonSchemaDocument } = await import('../model/json-schema.js');
+      if (what === 'scenario') {
+        const { SCENARIO_SCHEMA } = await import('../model/scenario-file.js');
+        return { code: 0, out: JSON.stringify(jsonSchemaDocument('mmcheck scenario', SCENARIO_SCHEMA), null, 2) };
+      }
+      if (what === 'gate') {
+        const { GATE_SCHEMA } = await import('./gate.js');
+        return { code: 0, out: JSON.stringify(jsonSchemaDocument('mmcheck gate config', GATE_SCHEMA), null, 2) };
+      }
       throw new UsageError(`schema ${what === undefined ? 'of what?' : `"${what}"${didYouMean(what, ['scenario', 'gate'])}`}; one of: scenario, gate`);
     }
     case 'matrix':
@@ -336,13 +345,14 @@ export async function main(argv: string[], signal?: AbortSignal): Promise<{ code
       const p = parseCommand(spec, rest);
       if (p.help) return { code: 0, out: commandHelp(spec) };
       if (p.positionals.length) throw new UsageError(`${command} takes no positional arguments, got "${p.positionals[0]}"`);
-      await loadInvariantFiles(listFlag(list(p, 'invariants-file')));
+      await loadFiles(listFlag(list(p, 'invariants-file')));
       const scenario = str(p, 'scenario');
       if (scenario === undefined) throw new UsageError(`${command} needs --scenario`);
       const invariants = listFlag(list(p, 'invariant'));
       if (!invariants.length) throw new UsageError(`${command} needs --invariant`);
       if (command === 'bisect' && invariants.length > 1) throw new UsageError('bisect takes one --invariant');
       const jobs = intFlag('jobs', str(p, 'jobs'), 1, 64) ?? 1;
+      const [{ defaultWorkers }, { defaultCacheDir }, { parseShard }] = await Promise.all([import('../checker/parallel.js'), import('./history.js'), import('./gate.js')]);
       const common = {
         scenario,
         kernels: str(p, 'kernels'),
@@ -363,14 +373,17 @@ export async function main(argv: string[], signal?: AbortSignal): Promise<{ code
       if (flag(p, 'no-cache') && str(p, 'cache') !== undefined) throw new UsageError('--cache and --no-cache contradict each other');
       if (command === 'matrix') {
         if (flag(p, 'json') && flag(p, 'markdown')) throw new UsageError('--json and --markdown contradict each other');
+        const { matrix } = await import('./matrix.js');
         return await matrix({ ...common, invariants, format: flag(p, 'json') ? 'json' : flag(p, 'markdown') ? 'markdown' : 'text', html: str(p, 'html') });
       }
+      const { bisect } = await import('./bisect.js');
       return await bisect({ ...common, invariant: invariants[0]!, good: str(p, 'good'), bad: str(p, 'bad'), kernel: str(p, 'kernel'), json: flag(p, 'json') });
     }
     case 'explore': {
       const p = parseCommand(EXPLORE, rest);
       if (p.help) return { code: 0, out: commandHelp(EXPLORE) };
       if (p.positionals.length) throw new UsageError(`explore takes no positional arguments, got "${p.positionals[0]}"`);
+      const { explore } = await import('./explore.js');
       return await explore(
         {
           scenario: str(p, 'scenario'),
@@ -395,8 +408,9 @@ export async function main(argv: string[], signal?: AbortSignal): Promise<{ code
       const depth = intFlag('depth', str(p, 'depth'), 0, strategy === 'dfs' ? 0xffff : 1_000_000);
       const json = flag(p, 'json');
       if (flag(p, 'quiet') && flag(p, 'progress')) throw new UsageError('--quiet and --progress contradict each other');
+      const [{ defaultWorkers }, { check }] = await Promise.all([import('../checker/parallel.js'), import('./check.js')]);
       const workers = intFlag('workers', str(p, 'workers'), 1, 64) ?? defaultWorkers();
-      const mine = await loadInvariantFiles(listFlag(list(p, 'invariants-file')));
+      const mine = await loadFiles(listFlag(list(p, 'invariants-file')));
       const asked = listFlag(list(p, 'invariant'));
       return await check({
         // With invariant files and no --invariant: check the files' invariants.

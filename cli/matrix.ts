@@ -9,6 +9,7 @@ import { findSwitch } from '../model/variants.js';
 import { type Cell, checkChangeNames, type HistoryOptions, History, shardReleases, type KernelSpec, pool, type RunRecord, releaseRange } from './history.js';
 import { checkOutputFile, interruptedCode } from './check.js';
 import { EXIT_HOLDS, EXIT_INCOMPLETE, EXIT_OUTPUT_LOST, UsageError } from './usage.js';
+import { thousands } from './format.js';
 
 export interface MatrixRequest extends Omit<HistoryOptions, 'invariant'> {
   invariants: string[];
@@ -97,14 +98,13 @@ export function ranges(cells: readonly Cell[]): Cell[][] {
 }
 
 const span = (g: readonly Cell[]): string => (g.length === 1 ? g[0]!.kernel : `${g[0]!.kernel} .. ${g[g.length - 1]!.kernel}`);
-const fmt = (n: number): string => n.toLocaleString('en-US');
 
 function runLine(g: readonly Cell[], runs: readonly RunRecord[]): string {
   const c = g[0]!;
   if (!c.run) return c.reason ?? '';
   const n = runs.indexOf(c.run) + 1;
   const how = g.some((x) => x.served === 'ran') ? 'ran' : g[0]!.served === 'cached' ? 'from the cache' : 'shared';
-  return `run #${n} (${how}; on ${c.run.ranOn}: ${fmt(c.run.states)} states, ${c.run.seconds.toFixed(2)} s)`;
+  return `run #${n} (${how}; on ${c.run.ranOn}: ${thousands(c.run.states)} states, ${c.run.seconds.toFixed(2)} s)`;
 }
 
 function summary(m: MatrixResult): string {
@@ -192,7 +192,7 @@ export function matrixHtml(req: MatrixRequest, m: MatrixResult): string {
         .join(', ');
       return (
         `<section id="run-${i + 1}"><h3>run #${i + 1}: ${esc(r.verdict)} on ${esc(r.ranOn)}</h3>` +
-        `<p>${fmt(r.states)} states, ${fmt(r.transitions)} transitions, ${r.seconds.toFixed(2)} s. Switches it consulted: ${sw || 'none'}.</p>` +
+        `<p>${thousands(r.states)} states, ${thousands(r.transitions)} transitions, ${r.seconds.toFixed(2)} s. Switches it consulted: ${sw || 'none'}.</p>` +
         (r.message ? `<p><b>${esc(r.message)}</b></p>` : '') +
         (r.trace ? `<pre>${esc(r.trace)}</pre>` : '') +
         '</section>'

@@ -56,14 +56,18 @@ function describe(x: unknown): string {
 
 const join = (path: string, key: string | number): string => (typeof key === 'number' ? `${path}[${key}]` : path ? `${path}.${key}` : key);
 
-/** Throws SchemaError at the first place `x` does not fit `s`. */
-export function validate(x: unknown, s: Schema, path = ''): void {
+/** Thrown instead of a SchemaError while a oneOf tries its options: no message to build, no stack to capture. */
+const MISFIT: unknown = Symbol('misfit');
+
+/** Throws SchemaError at the first place `x` does not fit `s` (MISFIT when `quiet`). */
+export function validate(x: unknown, s: Schema, path = '', quiet = false): void {
   const fail = (why: string): never => {
-    throw new SchemaError(path, why);
+    throw quiet ? MISFIT : new SchemaError(path, why);
   };
   switch (s.kind) {
     case 'string':
       if (typeof x !== 'string') fail(`expected a string, got ${describe(x)}`);
+      if (s.enum && !s.enum.includes(x as string) && quiet) throw MISFIT;
       if (s.enum && !s.enum.includes(x as string)) fail(`must be one of ${s.enum.map((e) => `"${e}"`).join(', ')}, got ${describe(x)}${didYouMean(x as string, s.enum)}`);
       if (s.minLength !== undefined && (x as string).length < s.minLength) fail('must not be empty');
       return;
@@ -82,15 +86,17 @@ export function validate(x: unknown, s: Schema, path = ''): void {
       if (!Array.isArray(x)) fail(`expected a list, got ${describe(x)}`);
       if (s.minItems !== undefined && (x as unknown[]).length < s.minItems) fail(s.minItems === 1 ? 'must not be empty' : `needs at least ${s.minItems} entries`);
       if (s.maxItems !== undefined && (x as unknown[]).length > s.maxItems) fail(`at most ${s.maxItems} entries, got ${(x as unknown[]).length}`);
-      (x as unknown[]).forEach((e, i) => validate(e, s.items, join(path, i)));
+      (x as unknown[]).forEach((e, i) => validate(e, s.items, join(path, i), quiet));
       return;
     case 'object': {
       if (!x || typeof x !== 'object' || Array.isArray(x)) fail(`expected an object, got ${describe(x)}`);
       const o = x as Record<string, unknown>;
       for (const k of Object.keys(o)) {
         if (k === '$schema' && path === '') continue;
-        if (!Object.hasOwn(s.props, k))
+        if (!Object.hasOwn(s.props, k)) {
+          if (quiet) throw MISFIT;
           throw new SchemaError(join(path, k), `unknown field${didYouMean(k, Object.keys(s.props))}; expected one of ${Object.keys(s.props).join(', ')}`);
+        }
       }
       for (const [k, p] of Object.entries(s.props)) {
         const v = Object.hasOwn(o, k) ? o[k] : undefined;
@@ -98,7 +104,7 @@ export function validate(x: unknown, s: Schema, path = ''): void {
           if (!p.optional) fail(`missing field "${k}"`);
           continue;
         }
-        validate(v, p.schema, join(path, k));
+        validate(v, p.schema, join(path, k), quiet);
       }
       const why = s.refine?.(o);
       if (why) fail(why);
@@ -106,10 +112,20 @@ export function validate(x: unknown, s: Schema, path = ''): void {
     }
     case 'record': {
       if (!x || typeof x !== 'object' || Array.isArray(x)) fail(`expected an object, got ${describe(x)}`);
-      for (const [k, v] of Object.entries(x as Record<string, unknown>)) validate(v, s.values, join(path, k));
+      for (const [k, v] of Object.entries(x as Record<string, unknown>)) validate(v, s.values, join(path, k), quiet);
       return;
     }
     case 'oneOf': {
+      // Most inputs fit an option: find it without building the others' errors (a scenario's menu entries, at every start).
+      for (const opt of s.options) {
+        try {
+          validate(x, opt, path, true);
+          return;
+        } catch (e) {
+          if (e !== MISFIT) throw e;
+        }
+      }
+      if (quiet) throw MISFIT;
       const errors: SchemaError[] = [];
       for (const opt of s.options) {
         try {
@@ -129,8 +145,11 @@ export function validate(x: unknown, s: Schema, path = ''): void {
       const names = Object.keys(s.variants);
       if (typeof tag !== 'string') fail(`missing "${s.tag}" (one of ${names.join(', ')})`);
       const v = Object.hasOwn(s.variants, tag as string) ? s.variants[tag as string] : undefined;
-      if (!v) throw new SchemaError(join(path, s.tag), `unknown ${s.tag} "${tag}"${didYouMean(tag as string, names)}; one of ${names.join(', ')}`);
-      validate(x, v, path);
+      if (!v) {
+        if (quiet) throw MISFIT;
+        throw new SchemaError(join(path, s.tag), `unknown ${s.tag} "${tag}"${didYouMean(tag as string, names)}; one of ${names.join(', ')}`);
+      }
+      validate(x, v, path, quiet);
       return;
     }
   }
