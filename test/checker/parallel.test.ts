@@ -7,25 +7,14 @@ import { describe, expect, test } from 'vitest';
 import { explore } from '../../checker/explore.js';
 import { jsUrl } from '../../checker/factory.js';
 import { IncrementModel } from '../../checker/examples/increment.js';
-import type { ExploreResult, Progress } from '../../checker/model.js';
+import type { Progress } from '../../checker/model.js';
 import { exploreParallel } from '../../checker/parallel.js';
 import { createModel, mmFactory } from '../../model/factory.js';
 import { findScenario } from '../../model/scenarios.js';
-import { AbbaModel } from './toys.js';
+import { AbbaModel, summary } from './toys.js';
 import { resolveVariant } from '../../model/variants.js';
 
 const increment = (threads: number) => ({ module: jsUrl('checker/examples/increment.js'), args: { threads } });
-
-function summary(r: ExploreResult) {
-  return {
-    verdict: r.verdict,
-    states: r.states,
-    transitions: r.transitions,
-    depth: r.depthReached,
-    levels: r.levelSizes,
-    violations: r.violations.map((v) => ({ invariant: v.invariant, message: v.message, actions: v.path.map((p) => p.action) })),
-  };
-}
 
 function mm(scenario: string, kernel: string, invariants: string[]) {
   return mmFactory(findScenario(scenario)!, resolveVariant({ kernel }), invariants);

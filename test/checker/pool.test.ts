@@ -6,25 +6,15 @@
  */
 import { afterEach, describe, expect, test } from 'vitest';
 import { jsUrl } from '../../checker/factory.js';
-import type { ExploreResult } from '../../checker/model.js';
 import { exploreParallel } from '../../checker/parallel.js';
 import { endIdleWorkers, idleWorkers } from '../../checker/pool.js';
 import { mmFactory } from '../../model/factory.js';
 import { findScenario } from '../../model/scenarios.js';
 import { resolveVariant } from '../../model/variants.js';
+import { summary } from './toys.js';
 
 const increment = (threads: number, throwAt?: number) => ({ module: jsUrl('checker/examples/increment.js'), args: { threads, throwAt } });
 const mm = (kernel: string) => mmFactory(findScenario('cow-fork-gup')!, resolveVariant({ kernel }), ['cow-isolation', 'pin-coherent']);
-
-function summary(r: ExploreResult) {
-  return {
-    verdict: r.verdict,
-    states: r.states,
-    transitions: r.transitions,
-    levels: r.levelSizes,
-    violations: r.violations.map((v) => ({ invariant: v.invariant, message: v.message, actions: v.path.map((p) => p.action) })),
-  };
-}
 
 afterEach(endIdleWorkers);
 

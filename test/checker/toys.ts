@@ -1,5 +1,5 @@
 /** Small models for engine tests. */
-import type { Emit, Model } from '../../checker/model.js';
+import type { Emit, ExploreResult, Model } from '../../checker/model.js';
 
 /** A directed graph: state = node id; actions = edge index. */
 export class GraphModel implements Model {
@@ -88,4 +88,16 @@ export class AbbaModel implements Model {
 /** Factory entry for worker threads (the parallel engine's tests): createModel({ sameOrder }). */
 export function createModel(args: { sameOrder?: boolean }) {
   return { model: new AbbaModel(args.sameOrder ?? false), invariants: [] };
+}
+
+/** What must not depend on the number of workers or on the threads a search runs in: verdict, counts, levels, traces. */
+export function summary(r: ExploreResult) {
+  return {
+    verdict: r.verdict,
+    states: r.states,
+    transitions: r.transitions,
+    depth: r.depthReached,
+    levels: r.levelSizes,
+    violations: r.violations.map((v) => ({ invariant: v.invariant, message: v.message, actions: v.path.map((p) => p.action) })),
+  };
 }
