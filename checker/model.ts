@@ -92,6 +92,8 @@ export interface ExploreOptions {
   reductions?: import('./reduce.js').Reductions;
   /** Worker threads for BFS (exploreParallel). */
   workers?: number;
+  /** BFS: start the workers after the first when a level to expand has this many states (default SPREAD_AT in parallel.ts; 0: all at once). */
+  spreadAt?: number;
   /** Stop when the engine's tables (visited set, parent pointers, frontier) use this many bytes or more. */
   maxMemory?: number;
   /** Called about once a second with progress figures. */
@@ -152,8 +154,10 @@ export interface ExploreResult {
   /** Optimistic fingerprint-collision probability, computed as TLC does. */
   collisionProbability: number;
   strategy: Strategy;
-  /** Worker threads used (0: the sequential engine). */
+  /** Worker threads asked for (0: the sequential engine). */
   workers: number;
+  /** Worker threads started (BFS starts the others only when a level is large: ExploreOptions.spreadAt); 0 for the sequential engine. */
+  workersStarted: number;
   /** Bytes of the visited table(s) and parent pointers at the end. */
   tableBytes: number;
   /** States expanded with a partial-order-reduced (ample) set. */

@@ -32,7 +32,7 @@ import { DEFAULT_REDUCTIONS, verdictOf, violationFromPath, witnessResults } from
 import { timeoutAfter } from './timer.js';
 import { ParentStore } from './store.js';
 import type { WorkerInit } from './worker.js';
-import { releaseWorkers, takeWorkers } from './pool.js';
+import { type Remote, releaseWorkers, takeWorkers } from './pool.js';
 
 export { WorkerExitedError } from './pool.js';
 
@@ -53,6 +53,21 @@ export function isAllocationFailure(e: unknown): boolean {
 export const GRACE_MS = 2000;
 /** How often the coordinator looks at the workers' counts and the process's memory while a level runs. */
 const WATCH_MS = 50;
+/**
+ * A search starts on one worker and starts the others when a level to expand
+ * has this many states. Each thread costs its start, its modules and its own
+ * JIT warm-up, which a small search never earns back: on 2 cores the default
+ * check (--depth 12, 112,151 states, no level above 30,000) took 1.32-1.37 s
+ * on 1 worker against 1.56-1.88 s on 2. The results do not depend on it: a
+ * level is the same whichever workers expand it.
+ */
+export const SPREAD_AT = 40_000;
+
+/** MMCHECK_SPREAD_AT overrides SPREAD_AT (0: every worker from the start), for tests that compare worker counts through the command. */
+function spreadFromEnv(): number | undefined {
+  const v = process.env.MMCHECK_SPREAD_AT;
+  return v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined;
+}
 
 export function defaultWorkers(): number {
   return Math.max(1, availableParallelism());
@@ -65,6 +80,7 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
   const stopAtFirst = opts.stopAtFirst ?? true;
   const checkDeadlock = opts.checkDeadlock ?? true;
   const maxDepth = opts.maxDepth ?? Infinity;
+  const spreadAt = opts.spreadAt ?? spreadFromEnv() ?? SPREAD_AT;
   const { model, invariants, witnesses = [] } = await loadModel(factory);
   const witnessDepth = new Int32Array(witnesses.length).fill(-1);
   const noteWitnesses = (results: CommitResult[], depth: number): void => {
@@ -79,7 +95,8 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
 
   const control = sharedInts(controlWords(workers));
   const init: Omit<WorkerInit, 'id'> = { factory, workers, reductions, control };
-  const remotes = takeWorkers(workers, init);
+  // One worker to start with; the others join when a level is large enough (SPREAD_AT).
+  const remotes = takeWorkers(1, init);
   /** Whether the search ended by itself, its workers fit for another search (checker/pool.ts). */
   let clean = false;
   /**
@@ -124,9 +141,14 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
   let tableBytes = 0;
   try {
     type Arena = { states: Int32Array; keys: Int32Array };
-    const ready = await Promise.all(remotes.map((r) => r.next<{ arena: Arena; coverage: Float64Array }>()));
-    const arenas = ready.map((m) => m.arena);
-    workerCoverage = ready.map((m) => m.coverage);
+    const arenas: Arena[] = [];
+    /** Waits until the workers (the first, or those that join) have built the model; takes their arenas and coverage counts. */
+    const join = async (rs: readonly Remote[]): Promise<void> => {
+      const ready = await Promise.all(rs.map((r) => r.next<{ arena: Arena; coverage: Float64Array }>()));
+      arenas.push(...ready.map((m) => m.arena));
+      workerCoverage = [...workerCoverage, ...ready.map((m) => m.coverage)];
+    };
+    await join(remotes);
     const done = (): boolean => found.length > 0 && (stopAtFirst || violated.size >= invariants.length + (checkDeadlock ? 1 : 0));
 
     // The visited table; `stored` counts its entries.
@@ -150,7 +172,8 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
     const plan = (_w: number, inserted: number, levelInserted: number): LevelPlan => ({
       table,
       keyArenas: arenas.map((a) => a.keys),
-      budget: inserted + Math.floor(((table.length >> 1) * MAX_LOAD - stored - levelInserted) / workers),
+      budget: inserted + Math.floor(((table.length >> 1) * MAX_LOAD - stored - levelInserted) / remotes.length),
+      alone: remotes.length === 1,
     });
 
     /**
@@ -323,6 +346,11 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
         depthBounded = Atomics.load(control, FOUND) !== 0;
         break;
       }
+      if (remotes.length < workers && level.frontier.total >= spreadAt) {
+        const joining = takeWorkers(workers - remotes.length, init, remotes.length);
+        remotes.push(...joining);
+        await join(joining);
+      }
       const expanded = await runLevel(level.frontier, false);
       if (!expanded) {
         // A limit in the middle of a level: the levels before it are the result.
@@ -393,6 +421,7 @@ export async function exploreParallel(factory: ModelFactory, opts: ExploreOption
     collisionProbability: collisionProbability(states, transitions),
     strategy: 'bfs',
     workers,
+    workersStarted: remotes.length,
     tableBytes: parents.bytes + tableBytes,
     ampleStates,
     reductions,

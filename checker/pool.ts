@@ -77,12 +77,13 @@ function forget(r: Remote): void {
 }
 
 /**
- * `count` workers for a search, each building the model of `init` (its
- * first reply is { ready, arena, coverage }): idle threads first, unless the
- * factory is isolated.
+ * `count` workers for a search, numbered from `firstId`, each building the
+ * model of `init` (its first reply is { ready, arena, coverage }): idle
+ * threads first, unless the factory is isolated.
  */
-export function takeWorkers(count: number, init: Omit<WorkerInit, 'id'>): Remote[] {
-  return Array.from({ length: count }, (_, id) => {
+export function takeWorkers(count: number, init: Omit<WorkerInit, 'id'>, firstId = 0): Remote[] {
+  return Array.from({ length: count }, (_, i) => {
+    const id = firstId + i;
     const r = init.factory.isolated ? undefined : idle.pop();
     if (!r) return new Remote(new Worker(new URL(WORKER_URL), { workerData: { ...init, id } }));
     r.worker.ref();

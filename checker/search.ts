@@ -213,6 +213,7 @@ export class Search {
       collisionProbability: collisionProbability(this.states, this.transitions),
       strategy,
       workers: 0,
+      workersStarted: 0,
       tableBytes: this.bytes,
       ampleStates: this.stats.ampleStates,
       reductions: this.reductions,

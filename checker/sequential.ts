@@ -53,6 +53,7 @@ export function exploreSequential(factory: ModelFactory, actionCount: number, op
       collisionProbability: 0,
       strategy: opts.strategy ?? 'bfs',
       workers: 0,
+      workersStarted: 0,
       tableBytes: 0,
       ampleStates: 0,
       reductions: opts.reductions ?? DEFAULT_REDUCTIONS,

@@ -128,6 +128,8 @@ export interface LevelPlan {
   keyArenas: Int32Array[];
   /** How many new states this worker may insert this level before it must pause. */
   budget: number;
+  /** This worker is the only one running this level (the others have not started yet): no atomics needed. */
+  alone: boolean;
 }
 
 export interface Segment {
@@ -161,7 +163,7 @@ export class Share {
   readonly W: number;
   readonly stride: number;
   private readonly bits: number;
-  private readonly alone: boolean;
+  private alone: boolean;
   private readonly maxSucc: number;
   private table: Int32Array = new Int32Array(2);
   private mask = 0;
@@ -328,6 +330,7 @@ export class Share {
     this.keyArenas = p.keyArenas;
     this.keyArenas[this.id] = this.keyRecs;
     this.budget = p.budget;
+    this.alone = p.alone;
   }
 
   /** Starts a level; a probe only looks for a new state. */

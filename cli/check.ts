@@ -7,7 +7,7 @@ import { dirname } from 'node:path';
 import { exploreSequential } from '../checker/sequential.js';
 import { InvariantFileError } from '../invariants/invariant-file.js';
 import type { ExploreOptions, ExploreResult, Progress, Strategy } from '../checker/model.js';
-import { exploreParallel } from '../checker/parallel.js';
+import { exploreParallel, SPREAD_AT } from '../checker/parallel.js';
 import { verdictOf } from '../checker/search.js';
 import { checkLockOrder, lockGraphDot, type LockOrderResult } from './lock-order.js';
 import type { Reductions } from '../checker/reduce.js';
@@ -398,6 +398,12 @@ function statesPerSecond(r: ExploreResult): number {
 }
 
 /** The steps (of those built for this kernel and scenario) that never fired, whatever their outcome. */
+/** "2 workers", or how many of them started when no level was large enough for the others (checker/parallel.ts SPREAD_AT). */
+function workersLine(r: ExploreResult): string {
+  const n = `${r.workers} worker${r.workers === 1 ? '' : 's'}`;
+  return r.workersStarted < r.workers ? `${r.workersStarted} of ${n} started (the others start at a level of ${thousands(SPREAD_AT)} states)` : n;
+}
+
 function neverTaken(o: RunOutcome): string[] {
   return o.model
     .stepCoverage(o.result.coverage)
@@ -441,6 +447,7 @@ function runJson(o: RunOutcome, p: Plan, req: CheckRequest) {
     seconds: Number(r.seconds.toFixed(3)),
     statesPerSecond: statesPerSecond(r),
     workers: r.workers,
+    workersStarted: r.workersStarted,
     reductions: r.reductions,
     ampleStates: r.ampleStates,
     bytesPerState: r.states ? Number((r.tableBytes / r.states).toFixed(1)) : null,
@@ -527,7 +534,7 @@ function runText(o: RunOutcome, p: Plan, req: CheckRequest): string {
     .filter(Boolean)
     .join(', ');
   lines.push(
-    `  ${r.strategy === 'bfs' ? `${r.workers} worker${r.workers === 1 ? '' : 's'}` : 'sequential DFS'}; reductions: ${red || 'none'}; ` +
+    `  ${r.strategy === 'bfs' ? workersLine(r) : 'sequential DFS'}; reductions: ${red || 'none'}; ` +
       `tables ${(r.tableBytes / 2 ** 20).toFixed(1)} MiB` +
       (r.states >= 100_000 ? ` (${(r.tableBytes / r.states).toFixed(1)} bytes per state)` : ''),
   );

@@ -25,7 +25,12 @@ export const CHECK: CommandSpec = {
     { name: 'kernel', short: 'k', arg: 'VERSION', help: `the kernel release, e.g. 5.18, 6.1.20 (default ${NEWEST_KERNEL}, the newest modelled)` },
     { name: 'depth', short: 'd', arg: 'N', help: 'explore at most N steps (default: until no new state appears)' },
     { name: 'strategy', arg: 'bfs|dfs', help: 'breadth-first (default; parallel, shortest traces) or depth-first' },
-    { name: 'workers', short: 'j', arg: 'N', help: 'BFS worker threads, 1 to 64 (default: the number of cores); results do not depend on it' },
+    {
+      name: 'workers',
+      short: 'j',
+      arg: 'N',
+      help: 'BFS worker threads, 1 to 64 (default: the number of cores, the second and later started once a level is large); results do not depend on it',
+    },
     { name: 'mutant', arg: 'NAME', multiple: true, help: 'add a deliberately wrong kernel behaviour (mmcheck list mutants)' },
     { name: 'patch', arg: 'SWITCH', multiple: true, help: 'turn a switch on (mmcheck list switches)' },
     { name: 'revert', arg: 'SWITCH', multiple: true, help: 'turn a switch off' },

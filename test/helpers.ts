@@ -68,6 +68,14 @@ const BIN = new URL('../bin/mmcheck.js', import.meta.url).pathname;
 
 /** The mmcheck command as a user runs it (no colour): exit code, stdout, stderr. */
 export function mmcheck(...args: string[]): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  return mmcheckWith({}, ...args);
+}
+
+/** The command with more environment, e.g. MMCHECK_SPREAD_AT=0 so that every worker asked for takes part however small the search. */
+export function mmcheckWith(env: Record<string, string>, ...args: string[]): { code: number | null; out: string; err: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', ...env } });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
+
+/** Every worker from the start (checker/parallel.ts SPREAD_AT): for the tests that compare worker counts on small searches. */
+export const ALL_WORKERS = { MMCHECK_SPREAD_AT: '0' };

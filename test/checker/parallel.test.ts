@@ -24,7 +24,23 @@ describe('parallel BFS', () => {
   test('classic model, 3 threads: exact counts with 1, 2 and 3 workers, as the sequential engine', async () => {
     const seq = summary(explore(new IncrementModel(3), []));
     expect(seq.states).toBe(197632);
-    for (const workers of [1, 2, 3]) expect(summary(await exploreParallel(increment(3), { workers }))).toEqual(seq);
+    for (const workers of [1, 2, 3]) expect(summary(await exploreParallel(increment(3), { spreadAt: 0, workers }))).toEqual(seq);
+  });
+
+  test('the other workers start when a level reaches spreadAt states, in the middle of the search: the same counts; a small search starts one', async () => {
+    const seq = summary(explore(new IncrementModel(3), []));
+    const levels = seq.levels;
+    // A threshold that the frontier reaches after a few levels, not at the start.
+    const at = levels.find((n) => n > 1000)!;
+    expect(levels.indexOf(at)).toBeGreaterThan(2);
+    for (const workers of [2, 3]) {
+      const r = await exploreParallel(increment(3), { spreadAt: at, workers });
+      expect(summary(r)).toEqual(seq);
+      expect([r.workers, r.workersStarted]).toEqual([workers, workers]);
+    }
+    const small = await exploreParallel(increment(3), { spreadAt: Math.max(...levels) + 1, workers: 3 });
+    expect(summary(small)).toEqual(seq);
+    expect([small.workers, small.workersStarted]).toEqual([3, 1]);
   });
 
   test('a violation: the same shortest trace for 1, 2 and 3 workers and the sequential engine', async () => {
@@ -32,7 +48,7 @@ describe('parallel BFS', () => {
     const { model, invariants } = createModel(f.args);
     const seq = summary(explore(model, invariants, {}));
     expect(seq.verdict).toBe('violated');
-    for (const workers of [1, 2, 3]) expect(summary(await exploreParallel(f, { workers }))).toEqual(seq);
+    for (const workers of [1, 2, 3]) expect(summary(await exploreParallel(f, { spreadAt: 0, workers }))).toEqual(seq);
   });
 
   test('continue mode and a depth bound: the same for any worker count', async () => {
@@ -40,7 +56,7 @@ describe('parallel BFS', () => {
     const { model, invariants } = createModel(f.args);
     const seq = summary(explore(model, invariants, { stopAtFirst: false, maxDepth: 9 }));
     for (const workers of [1, 2]) {
-      const r = await exploreParallel(f, { workers, stopAtFirst: false, maxDepth: 9 });
+      const r = await exploreParallel(f, { spreadAt: 0, workers, stopAtFirst: false, maxDepth: 9 });
       expect(summary(r)).toEqual(seq);
       expect(r.depthBounded).toBe(true);
     }
@@ -48,21 +64,21 @@ describe('parallel BFS', () => {
 
   test('holds: every reachable state, the same counts for 1 and 2 workers', async () => {
     const f = mm('cow-swap-gup', '6.2', ['cow-isolation', 'refcount-sane', 'rss-consistent']);
-    const one = summary(await exploreParallel(f, { workers: 1 }));
+    const one = summary(await exploreParallel(f, { spreadAt: 0, workers: 1 }));
     expect(one.verdict).toBe('holds');
-    expect(summary(await exploreParallel(f, { workers: 2 }))).toEqual(one);
+    expect(summary(await exploreParallel(f, { spreadAt: 0, workers: 2 }))).toEqual(one);
   });
 
   test('partial-order reduction: the same reduced graph for 1, 2 and 3 workers (the cycle proviso looks only at earlier levels)', async () => {
     const f = { module: jsUrl('checker/examples/counters.js'), args: { threads: 3, k: 6, invariant: true } };
     const reductions = { symmetry: false, por: true };
-    const one = await exploreParallel(f, { workers: 1, reductions, stopAtFirst: false });
-    const full = await exploreParallel(f, { workers: 1, reductions: { symmetry: false, por: false }, stopAtFirst: false });
+    const one = await exploreParallel(f, { spreadAt: 0, workers: 1, reductions, stopAtFirst: false });
+    const full = await exploreParallel(f, { spreadAt: 0, workers: 1, reductions: { symmetry: false, por: false }, stopAtFirst: false });
     expect(one.ampleStates).toBeGreaterThan(0);
     expect(one.states).toBeLessThan(full.states);
     expect(one.verdict).toBe(full.verdict);
     for (const workers of [2, 3]) {
-      const r = await exploreParallel(f, { workers, reductions, stopAtFirst: false });
+      const r = await exploreParallel(f, { spreadAt: 0, workers, reductions, stopAtFirst: false });
       expect(summary(r)).toEqual(summary(one));
       expect(r.ampleStates).toBe(one.ampleStates);
     }
@@ -71,23 +87,23 @@ describe('parallel BFS', () => {
   test('a table and arenas far too small at the start grow while the workers pause: exact counts', async () => {
     // 197,632 states from a table sized for 1,000: it and each worker's arenas grow in the middle of levels.
     const seq = summary(explore(new IncrementModel(3), []));
-    for (const workers of [2, 3]) expect(summary(await exploreParallel(increment(3), { workers, expectedStates: 1000 }))).toEqual(seq);
+    for (const workers of [2, 3]) expect(summary(await exploreParallel(increment(3), { spreadAt: 0, workers, expectedStates: 1000 }))).toEqual(seq);
   });
 
   test('a deadlock: the same verdict and trace for 1, 2 and 3 workers as the sequential engine', async () => {
     const seq = summary(explore(new AbbaModel(), []));
     expect(seq.verdict).toBe('deadlock');
     const f = { module: jsUrl('test/checker/toys.js'), args: {} };
-    for (const workers of [1, 2, 3]) expect(summary(await exploreParallel(f, { workers }))).toEqual(seq);
+    for (const workers of [1, 2, 3]) expect(summary(await exploreParallel(f, { spreadAt: 0, workers }))).toEqual(seq);
     const fine = { module: jsUrl('test/checker/toys.js'), args: { sameOrder: true } };
-    expect((await exploreParallel(fine, { workers: 2 })).verdict).toBe('holds');
+    expect((await exploreParallel(fine, { spreadAt: 0, workers: 2 })).verdict).toBe('holds');
   });
 
   test('a state limit drops the level that would pass it: incomplete, the levels before it, the same for any worker count', async () => {
-    const full = await exploreParallel(increment(3), { workers: 2 });
+    const full = await exploreParallel(increment(3), { spreadAt: 0, workers: 2 });
     for (const limit of [10_000, 150_000]) {
-      const a = await exploreParallel(increment(3), { workers: 1, maxStates: limit });
-      const b = await exploreParallel(increment(3), { workers: 2, maxStates: limit });
+      const a = await exploreParallel(increment(3), { spreadAt: 0, workers: 1, maxStates: limit });
+      const b = await exploreParallel(increment(3), { spreadAt: 0, workers: 2, maxStates: limit });
       expect(a.verdict).toBe('incomplete');
       expect(a.stoppedBy).toBe('max-states');
       expect(summary(b)).toEqual(summary(a));
@@ -97,11 +113,11 @@ describe('parallel BFS', () => {
       expect(a.states + full.levelSizes[n]!).toBeGreaterThan(limit);
     }
     // A limit the whole space fits in changes nothing.
-    expect(summary(await exploreParallel(increment(3), { workers: 2, maxStates: full.states }))).toEqual(summary(full));
+    expect(summary(await exploreParallel(increment(3), { spreadAt: 0, workers: 2, maxStates: full.states }))).toEqual(summary(full));
   });
 
   test('a memory limit stops the run when the tables would grow past it: incomplete', async () => {
-    const r = await exploreParallel(increment(4), { workers: 2, maxMemory: 64 * 2 ** 20 });
+    const r = await exploreParallel(increment(4), { spreadAt: 0, workers: 2, maxMemory: 64 * 2 ** 20 });
     expect(r.verdict).toBe('incomplete');
     expect(r.stoppedBy).toBe('max-memory');
     expect(r.states).toBe(r.levelSizes.reduce((a, b) => a + b, 0));
@@ -110,7 +126,7 @@ describe('parallel BFS', () => {
 
   test('progress comes about once a second while a run is long', async () => {
     const seen: Progress[] = [];
-    const r = await exploreParallel(increment(4), { workers: 2, maxSeconds: 2.5, onProgress: (p) => seen.push(p) });
+    const r = await exploreParallel(increment(4), { spreadAt: 0, workers: 2, maxSeconds: 2.5, onProgress: (p) => seen.push(p) });
     expect(seen.length).toBeGreaterThanOrEqual(1);
     for (const [i, p] of seen.entries()) {
       expect(p.bytes).toBeGreaterThan(0);
@@ -122,7 +138,7 @@ describe('parallel BFS', () => {
 
   test('a time limit pauses the workers in the middle of a level: incomplete, the levels before it reported', async () => {
     for (const workers of [1, 2]) {
-      const r = await exploreParallel(increment(4), { workers, maxSeconds: 0.3 });
+      const r = await exploreParallel(increment(4), { spreadAt: 0, workers, maxSeconds: 0.3 });
       expect(r.verdict).toBe('incomplete');
       expect(r.stoppedBy).toBe('max-seconds');
       expect(r.states).toBe(r.levelSizes.reduce((a, b) => a + b, 0));
@@ -142,7 +158,7 @@ describe('parallel BFS', () => {
       else setTimeout(abortLater, 10);
     };
     setTimeout(abortLater, 300);
-    const r = await exploreParallel(increment(4), { workers: 2, signal: ac.signal });
+    const r = await exploreParallel(increment(4), { spreadAt: 0, workers: 2, signal: ac.signal });
     expect(r.verdict).toBe('incomplete');
     expect(r.stoppedBy).toBe('interrupted');
     expect(r.states).toBeGreaterThan(0);
@@ -150,7 +166,7 @@ describe('parallel BFS', () => {
   });
 
   test('the memory per visited state stays small (fingerprint plus parent pointer)', async () => {
-    const r = await exploreParallel(increment(3), { workers: 1, expectedStates: 197632 });
+    const r = await exploreParallel(increment(3), { spreadAt: 0, workers: 1, expectedStates: 197632 });
     expect(r.tableBytes / r.states).toBeLessThan(40); // 21.8 for the 4-thread model, see bench/
   });
 });

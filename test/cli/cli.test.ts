@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { LONG_RUN } from '../helpers.js';
+import { ALL_WORKERS, LONG_RUN, mmcheckWith } from '../helpers.js';
 
 const BIN = new URL('../../bin/mmcheck.js', import.meta.url).pathname;
 
@@ -73,10 +73,12 @@ describe('mmcheck check', () => {
 describe('workers, limits, progress and Ctrl-C', () => {
   test('--workers 1 and --workers 2 give the same result', () => {
     const run = (w: string) => {
-      const j = JSON.parse(mmcheck('check', '-i', 'cow-isolation', '-s', 'cow-swap-gup', '-k', '5.17', '--json', '--workers', w).out);
+      const j = JSON.parse(mmcheckWith(ALL_WORKERS, 'check', '-i', 'cow-isolation', '-s', 'cow-swap-gup', '-k', '5.17', '--json', '--workers', w).out);
+      expect(j.workersStarted).toBe(Number(w));
       delete j.seconds;
       delete j.statesPerSecond;
       delete j.workers;
+      delete j.workersStarted;
       delete j.bytesPerState;
       return j;
     };

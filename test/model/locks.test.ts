@@ -21,7 +21,7 @@ import {
 } from '../../model/kernel/locking.js';
 import { dependencyName, Lockdep } from '../../model/lockdep.js';
 import { WAIT_ASLEEP } from '../../model/locks.js';
-import { check, mmcheck, model } from '../helpers.js';
+import { ALL_WORKERS, check, mmcheck, mmcheckWith, model } from '../helpers.js';
 
 /** The model's initial state, a copy. */
 function initial(m: ReturnType<typeof model>): Int32Array {
@@ -169,7 +169,7 @@ describe('lock-order: lockdep over every explored transition', () => {
 
   test('the same dependencies and cycle at any worker count; BFS and DFS agree when the search completes', () => {
     const deps = (kernel: string, ...extra: string[]) => {
-      const r = mmcheck('check', '-s', 'zap-migrate', '-i', 'lock-order', '-k', kernel, '--mutant', 'undo-range-i-mmap-first', '--json', ...extra);
+      const r = mmcheckWith(ALL_WORKERS, 'check', '-s', 'zap-migrate', '-i', 'lock-order', '-k', kernel, '--mutant', 'undo-range-i-mmap-first', '--json', ...extra);
       const j = JSON.parse(r.out);
       return JSON.stringify([j.lockOrder.dependencies, j.lockOrder.cycle, j.violations]);
     };

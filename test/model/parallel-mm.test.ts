@@ -21,7 +21,7 @@ describe('parallel = sequential on the MM model', () => {
       const show = (r: typeof seq) => `${r.violations[0]!.invariant}: ${r.violations[0]!.path.map((p) => p.action).join(',')}`;
       expect(seq.verdict).toBe('violated');
       for (const workers of [1, 2]) {
-        const par = await exploreParallel(f, { workers });
+        const par = await exploreParallel(f, { workers, spreadAt: 0 });
         expect(show(par)).toBe(show(seq));
         expect(par.states).toBe(seq.states);
       }
