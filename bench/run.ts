@@ -100,7 +100,8 @@ function mmcheck(name: string, factory: ModelFactory, opts: ExploreOptions, expe
       });
       const r = JSON.parse(out) as Run & { verdict: string };
       // A scenario that a kernel breaks on purpose is explored whole in continue mode: a speed, not a verdict, is measured.
-      if (r.verdict === 'incomplete' || (opts.stopAtFirst !== false && r.verdict !== 'holds')) throw new Error(`${name}: expected ${opts.stopAtFirst === false ? 'a complete search' : 'holds'}, got ${r.verdict}`);
+      if (r.verdict === 'incomplete' || (opts.stopAtFirst !== false && r.verdict !== 'holds'))
+        throw new Error(`${name}: expected ${opts.stopAtFirst === false ? 'a complete search' : 'holds'}, got ${r.verdict}`);
       if (expect && (r.states !== expect[0] || r.transitions !== expect[1])) {
         throw new Error(`${name}: ${r.states} states / ${r.transitions} transitions, expected ${expect[0]} / ${expect[1]}`);
       }
