@@ -84,15 +84,69 @@ export function shorten(model: MMModel, inv: Invariant, actions: number[]): numb
   return cur;
 }
 
-interface Node {
-  state: Int32Array;
-  last: number; // thread of the last step, -1 at the start
-  pre: number;
-  parent: Node | null;
-  action: number;
-  /** The pair's key (pairKeyLo). */
-  hi: number;
-  lo: number;
+/**
+ * One level of the search: its pairs in the order first found, as columns
+ * (no object and no state copy allocated per pair: the search meets hundreds
+ * of thousands of pairs, and their garbage was a seventh of its time).
+ */
+class Level {
+  count = 0;
+  states: Int32Array;
+  last: Int32Array;
+  pre: Int32Array;
+  /** The pair of the level before that it came from, and the action. */
+  parent: Int32Array;
+  action: Int32Array;
+  hi: Int32Array;
+  lo: Int32Array;
+
+  constructor(
+    private readonly W: number,
+    capacity = 256,
+  ) {
+    this.states = new Int32Array(capacity * W);
+    this.last = new Int32Array(capacity);
+    this.pre = new Int32Array(capacity);
+    this.parent = new Int32Array(capacity);
+    this.action = new Int32Array(capacity);
+    this.hi = new Int32Array(capacity);
+    this.lo = new Int32Array(capacity);
+  }
+
+  /** Sets pair k (k = count appends one) to `state` at `from` in `src`. */
+  set(k: number, src: Int32Array, from: number, last: number, pre: number, parent: number, action: number, hi: number, lo: number): void {
+    if (k === this.count) {
+      if (k === this.last.length) this.grow();
+      this.count++;
+    }
+    this.states.set(src.subarray(from, from + this.W), k * this.W);
+    this.last[k] = last;
+    this.pre[k] = pre;
+    this.parent[k] = parent;
+    this.action[k] = action;
+    this.hi[k] = hi;
+    this.lo[k] = lo;
+  }
+
+  state(k: number): Int32Array {
+    return this.states.subarray(k * this.W, (k + 1) * this.W);
+  }
+
+  private grow(): void {
+    const n = this.last.length * 2;
+    const more = (a: Int32Array, size: number): Int32Array => {
+      const b = new Int32Array(size);
+      b.set(a);
+      return b;
+    };
+    this.states = more(this.states, n * this.W);
+    this.last = more(this.last, n);
+    this.pre = more(this.pre, n);
+    this.parent = more(this.parent, n);
+    this.action = more(this.action, n);
+    this.hi = more(this.hi, n);
+    this.lo = more(this.lo, n);
+  }
 }
 
 /**
@@ -106,6 +160,12 @@ function pairKeyLo(hi: number, lo: number, thread: number): number {
   return hi === 0 && x === 0 ? 1 : x; // (0, 0) marks an empty slot
 }
 
+/** A shortest violation with the fewest preemptions: its actions (the first is the initial state's ordinal) and preemptions. */
+interface Found {
+  actions: number[];
+  pre: number;
+}
+
 /**
  * The shortest violation of `inv` within `maxDepth` steps, with the fewest
  * preemptions; null when none (or when more than `budget` pairs would be needed).
@@ -113,57 +173,66 @@ function pairKeyLo(hi: number, lo: number, thread: number): number {
  * 5.17 cow-isolation violation the whole command took 1.27-1.58 s so, against
  * 1.58-2.06 s with string keys and a fresh array per successor.
  */
-export function fewestPreemptions(model: MMModel, inv: Invariant, maxDepth: number, budget = 400_000): Node | null | 'too-large' {
+export function fewestPreemptions(model: MMModel, inv: Invariant, maxDepth: number, budget = 400_000): Found | null | 'too-large' {
   const W = model.stateWords;
-  // A level's pairs in the order first found, and where each one is in that order.
-  let level: Node[] = [];
+  // Every level's pairs (their states are dropped once the next level is built), and where each pair is in its level.
+  const levels: Level[] = [];
+  let level = new Level(W);
   let where = new FingerprintSet(1 << 12, true);
   model.initialStates((s, ordinal) => {
-    const st = s.slice(0, W);
-    const hi = fingerprint(st, 0, W);
+    const hi = fingerprint(s, 0, W);
     const lo = pairKeyLo(hi, fpLo, -1);
-    if (where.insert(hi, lo)) level.push({ state: st, last: -1, pre: 0, parent: null, action: ordinal, hi, lo });
+    if (where.insert(hi, lo)) level.set(level.count, s, 0, -1, 0, -1, ordinal, hi, lo);
   });
   const seen = new FingerprintSet(1 << 12);
-  // Reused for every node: its successors, the threads with an enabled step, and a view.
+  // Reused for every pair: its successors, the threads with an enabled step, and a view.
   const succ = new SuccessorBuffer(W);
   const enabled = new Uint8Array(model.programs.length);
   const view = model.view(new Int32Array(W));
+  const found = (d: number, k: number): Found => {
+    const actions: number[] = [];
+    for (let l = d, i = k; l >= 0; i = levels[l]!.parent[i]!, l--) actions.push(levels[l]!.action[i]!);
+    return { actions: actions.reverse(), pre: levels[d]!.pre[k]! };
+  };
   let total = 0;
   for (let depth = 0; depth <= maxDepth; depth++) {
+    levels.push(level);
     // A violation at this depth: the fewest preemptions, first found on ties.
-    let best: Node | null = null;
-    for (const n of level) if (inv.check(n.state) !== null && (!best || n.pre < best.pre)) best = n;
-    if (best) return best;
+    let best = -1;
+    for (let k = 0; k < level.count; k++) if (inv.check(level.state(k)) !== null && (best < 0 || level.pre[k]! < level.pre[best]!)) best = k;
+    if (best >= 0) return found(depth, best);
     if (depth === maxDepth) return null;
-    for (const n of level) seen.insert(n.hi, n.lo);
-    const next: Node[] = [];
+    for (let k = 0; k < level.count; k++) seen.insert(level.hi[k]!, level.lo[k]!);
+    const next = new Level(W, Math.max(256, level.count));
     where = new FingerprintSet(1 << 12, true);
-    for (const n of level) {
+    for (let k = 0; k < level.count; k++) {
+      const state = level.state(k);
+      const last = level.last[k]!;
       succ.clear();
       enabled.fill(0);
-      model.successors(n.state, (s, a) => {
+      model.successors(state, (s, a) => {
         succ.add(s, a);
         enabled[model.actions[a]!.thread] = 1;
       });
       const { states, actions: acts, count } = succ;
-      const lastCanContinue = n.last >= 0 && enabled[n.last] === 1 && view.bind(n.state).threadBusy(n.last);
+      const lastCanContinue = last >= 0 && enabled[last] === 1 && view.bind(state).threadBusy(last);
       for (let i = 0; i < count; i++) {
         const a = acts[i]!;
         const t = model.actions[a]!.thread;
-        const pre = n.pre + (t !== n.last && lastCanContinue ? 1 : 0);
+        const pre = level.pre[k]! + (t !== last && lastCanContinue ? 1 : 0);
         const hi = fingerprint(states, i * W, W);
         const lo = pairKeyLo(hi, fpLo, t);
         if (seen.has(hi, lo)) continue;
-        const node = (): Node => ({ state: states.slice(i * W, (i + 1) * W), last: t, pre, parent: n, action: a, hi, lo });
         if (where.insert(hi, lo)) {
-          where.value = next.length;
-          next.push(node());
-        } else if (pre < next[where.value]!.pre) next[where.value] = node();
+          where.value = next.count;
+          next.set(next.count, states, i * W, t, pre, k, a, hi, lo);
+        } else if (pre < next.pre[where.value]!) next.set(where.value, states, i * W, t, pre, k, a, hi, lo);
       }
     }
-    total += next.length;
+    total += next.count;
     if (total > budget) return 'too-large';
+    // The states of the level just expanded are no longer needed (the path needs only parents and actions).
+    level.states = new Int32Array(0);
     level = next;
   }
   return null;
@@ -178,9 +247,6 @@ export function minimize(model: MMModel, inv: Invariant, path: PathStep[], fromD
     const p = replayActions(model, actions);
     return { path: p, preemptions: countPreemptions(model, p), optimal: false };
   }
-  const acts: number[] = [];
-  for (let n: Node | null = found; n; n = n.parent) acts.push(n.action);
-  acts.reverse();
-  const p = replayActions(model, acts);
+  const p = replayActions(model, found.actions);
   return { path: p, preemptions: found.pre, optimal: true };
 }
