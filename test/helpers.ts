@@ -79,3 +79,8 @@ export function mmcheckWith(env: Record<string, string>, ...args: string[]): { c
 
 /** Every worker from the start (checker/parallel.ts SPREAD_AT): for the tests that compare worker counts on small searches. */
 export const ALL_WORKERS = { MMCHECK_SPREAD_AT: '0' };
+
+/** ALL_WORKERS when the arguments ask for a number of workers (-j, --workers), else nothing: the default starts one. */
+export function workersAsked(args: readonly string[]): Record<string, string> {
+  return args.includes('-j') || args.includes('--workers') ? ALL_WORKERS : {};
+}

@@ -12,13 +12,13 @@ import { describe, expect, test } from 'vitest';
 import type { Invariant } from '../../checker/model.js';
 import { explore } from '../../checker/explore.js';
 import { parseGup, parsePte, readableState } from '../../model/readable.js';
-import { ALL_WORKERS, model } from '../helpers.js';
+import { model, workersAsked } from '../helpers.js';
 
 const BIN = new URL('../../bin/mmcheck.js', import.meta.url).pathname;
 const EXAMPLE = new URL('../../examples/invariants/no-longterm-zeropage-pin.mjs', import.meta.url).pathname;
 
 function mmcheck(args: string[], cwd?: string) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd, env: { ...process.env, NO_COLOR: '1', ...ALL_WORKERS } });
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd, env: { ...process.env, NO_COLOR: '1', ...workersAsked(args) } });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 

@@ -17,7 +17,7 @@ import { resolveVariant } from '../../model/variants.js';
 import { MMModel } from '../../model/world.js';
 import { isPresent, isWritable, PTE_DIRTY, pteTarget } from '../../model/pte.js';
 import { PG_ANON } from '../../model/layout.js';
-import { ALL_WORKERS, LONG_RUN } from '../helpers.js';
+import { LONG_RUN, workersAsked } from '../helpers.js';
 
 const BIN = new URL('../../bin/mmcheck.js', import.meta.url).pathname;
 const REPRO = new URL('./repro/', import.meta.url).pathname;
@@ -27,7 +27,7 @@ function mmcheck(args: string[], opts: { cwd?: string; input?: string } = {}) {
     encoding: 'utf8',
     cwd: opts.cwd ?? REPRO,
     // Every worker asked for takes part (-j 2 in a user's code that throws, loops or exits), however small the search.
-    env: { ...process.env, NO_COLOR: '1', GITHUB_STEP_SUMMARY: '', ...ALL_WORKERS },
+    env: { ...process.env, NO_COLOR: '1', GITHUB_STEP_SUMMARY: '', ...workersAsked(args) },
     timeout: 60_000,
   });
   return { code: r.status, out: r.stdout, err: r.stderr };
@@ -262,7 +262,7 @@ describe('invariant files: one line, the right exit code, never a hang', () => {
  */
 function interrupted(args: string[], signal: NodeJS.Signals, ms: number, cpuMs = 0): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, ...args], { cwd: REPRO, env: { ...process.env, NO_COLOR: '1', ...ALL_WORKERS } });
+    const p = spawn(process.execPath, [BIN, ...args], { cwd: REPRO, env: { ...process.env, NO_COLOR: '1', ...workersAsked(args) } });
     let out = '';
     let err = '';
     p.stdout.on('data', (d) => (out += d));
