@@ -34,8 +34,6 @@ import { ParentStore } from './store.js';
 import type { WorkerInit } from './worker.js';
 import { type Remote, releaseWorkers, takeWorkers } from './pool.js';
 
-export { WorkerExitedError } from './pool.js';
-
 /** The search was stopped from outside (Ctrl-C) or by a limit its workers did not answer in time. */
 class Halted extends Error {
   constructor(readonly why: NonNullable<ExploreResult['stoppedBy']>) {

@@ -10,7 +10,8 @@
 import { Worker } from 'node:worker_threads';
 import { jsUrl, type ModelFactory } from './factory.js';
 import type { ExploreOptions, ExploreResult } from './model.js';
-import { GRACE_MS, isAllocationFailure, WorkerExitedError } from './parallel.js';
+import { GRACE_MS, isAllocationFailure } from './parallel.js';
+import { WorkerExitedError } from './pool.js';
 import { DEFAULT_REDUCTIONS } from './search.js';
 import type { SequentialInit } from './sequential-worker.js';
 import { timeoutAfter } from './timer.js';

@@ -163,7 +163,8 @@ export class Share {
   readonly W: number;
   readonly stride: number;
   private readonly bits: number;
-  private alone: boolean;
+  /** Set by each level's plan (LevelPlan.alone). */
+  private alone = false;
   private readonly maxSucc: number;
   private table: Int32Array = new Int32Array(2);
   private mask = 0;
@@ -224,7 +225,6 @@ export class Share {
     this.W = model.stateWords;
     this.stride = HDR + this.W;
     this.bits = workerBits(workers);
-    this.alone = workers === 1;
     this.violated = new Uint8Array(invariants.length);
     this.maxSucc = Math.max(1, model.actionCount);
     // Keys number a state's successors below EMISSIONS (each action gives at most one successor).

@@ -5,7 +5,6 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadModel, type ModelFactory } from './factory.js';
-import type { Model } from './model.js';
 import type { Reductions } from './reduce.js';
 import { Share, type Frontier, type LevelParents, type LevelPlan } from './share.js';
 
@@ -32,19 +31,19 @@ export type Command =
 type PoolCommand = { cmd: 'init'; init: WorkerInit } | { cmd: 'drop' };
 
 const port = parentPort!;
-let model: Model | null = null;
+/** The search this thread serves: its model is share.model. */
 let share: Share | null = null;
+/** Milliseconds per command, for MMCHECK_PROFILE. */
+const time: Record<string, number> = {};
 
 /** Builds the model of a search and says it is ready, with the arenas and coverage counts the coordinator reads. */
 async function init(w: WorkerInit): Promise<void> {
   for (const k of Object.keys(time)) delete time[k];
   const built = await loadModel(w.factory);
-  model = built.model;
   share = new Share(built.model, built.invariants, w.id, w.workers, w.reductions, w.control, built.witnesses);
   port.postMessage({ ready: true, arena: share.arena, coverage: share.coverage });
 }
 
-const time: Record<string, number> = {};
 port.on('message', (c: Command | PoolCommand) => {
   const t0 = performance.now();
   try {
@@ -53,7 +52,6 @@ port.on('message', (c: Command | PoolCommand) => {
       return;
     }
     if (c.cmd === 'drop') {
-      model = null;
       share = null;
       port.postMessage({ dropped: true });
       return;
@@ -82,7 +80,7 @@ port.on('message', (c: Command | PoolCommand) => {
         port.postMessage({ time });
         break;
       case 'observations':
-        port.postMessage({ observations: model!.observations?.() ?? [] });
+        port.postMessage({ observations: s.model.observations?.() ?? [] });
         break;
     }
     time[c.cmd] = (time[c.cmd] ?? 0) + performance.now() - t0;

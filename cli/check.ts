@@ -7,7 +7,7 @@ import { dirname } from 'node:path';
 import { exploreSequential } from '../checker/sequential.js';
 import { InvariantFileError } from '../invariants/invariant-file.js';
 import type { ExploreOptions, ExploreResult, Progress, Strategy } from '../checker/model.js';
-import { exploreParallel, SPREAD_AT } from '../checker/parallel.js';
+import { exploreParallel } from '../checker/parallel.js';
 import { verdictOf } from '../checker/search.js';
 import { checkLockOrder, lockGraphDot, type LockOrderResult } from './lock-order.js';
 import type { Reductions } from '../checker/reduce.js';
@@ -397,13 +397,13 @@ function statesPerSecond(r: ExploreResult): number {
   return r.seconds > 0 ? Math.round(r.states / r.seconds) : r.states;
 }
 
-/** The steps (of those built for this kernel and scenario) that never fired, whatever their outcome. */
 /** "2 workers", or how many of them started when no level was large enough for the others (checker/parallel.ts SPREAD_AT). */
 function workersLine(r: ExploreResult): string {
   const n = `${r.workers} worker${r.workers === 1 ? '' : 's'}`;
-  return r.workersStarted < r.workers ? `${r.workersStarted} of ${n} started (the others start at a level of ${thousands(SPREAD_AT)} states)` : n;
+  return r.workersStarted < r.workers ? `${r.workersStarted} of ${n} started (no level was large enough for the others)` : n;
 }
 
+/** The steps (of those built for this kernel and scenario) that never fired, whatever their outcome. */
 function neverTaken(o: RunOutcome): string[] {
   return o.model
     .stepCoverage(o.result.coverage)
