@@ -3,6 +3,7 @@
  * line.
  *
  *   npm run bench [-- --runs 5] [-- --json] [-- --only classic|mm]
+ *   npm run bench -- --baseline DIR [--runs 15]
  *
  * classic: the 4-thread non-atomic increment model (8,519,680 states,
  *   34,078,720 transitions; checked) with mmcheck on 1 worker and on all,
@@ -12,16 +13,23 @@
  *   all of cow-fork-gup, and every built-in scenario on 6.2 (4.6 or 4.5 for those refused there) with all
  *   invariants, on 1 worker and on all.
  *
+ * baseline: the per-state cost of this tree against another built tree of
+ *   mmcheck (DIR, e.g. a git worktree of an older commit after `npx tsc`):
+ *   `mmcheck check` of cow-fork-gup on 6.2 with the eight invariants every
+ *   tree has had, on 1 worker, through each tree's own command. Prints the
+ *   medians of the within-round ratios per state, per state after
+ *   start-up, and per transition.
+ *
  * The machine's speed drifts by 10-20% over minutes, so the runs go in
  * rounds (each benchmark once per round): every figure is the median over
  * --runs rounds (default 3), and every ratio is the median of the ratios
  * taken within one round. Each mmcheck run goes to a fresh process (this
  * script with --child), as SPIN's and Rumur's do.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { jsUrl, type ModelFactory } from '../checker/factory.js';
@@ -64,7 +72,7 @@ interface Bench {
 }
 
 const { values } = parseArgs({
-  options: { runs: { type: 'string' }, json: { type: 'boolean' }, only: { type: 'string' }, child: { type: 'string' } },
+  options: { runs: { type: 'string' }, json: { type: 'boolean' }, only: { type: 'string' }, child: { type: 'string' }, baseline: { type: 'string' } },
   strict: true,
 });
 if (values.child) {
@@ -78,10 +86,17 @@ const rounds = Math.max(1, Number(values.runs ?? 3));
 const all = availableParallelism();
 const want = (g: string) => !values.only || values.only === g;
 const log = (s: string) => process.stderr.write(`${s}\n`);
+/** The invariants of the per-state bound of issue 13: the eight that the tree before it (d1ec992) had. */
+const BASELINE_INVARIANTS = ['anon-exclusive', 'pin-coherent', 'cow-isolation', 'rss-consistent', 'refcount-sane', 'truncate-complete', 'punch-keeps-cow', 'no-stale-migration'];
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
+}
+
+if (values.baseline !== undefined) {
+  await againstBaseline(values.baseline, rounds);
+  process.exit(0);
 }
 
 function mmcheck(name: string, factory: ModelFactory, opts: ExploreOptions, expect?: [number, number]): Bench {
@@ -248,3 +263,66 @@ table.push('', ...Object.entries(ratios).map(([k, x]) => `${k}: ${x.toFixed(2)}x
 if (!has('spin') || !has('rumur')) table.push('(spin or rumur not installed: apt-get install spin rumur to compare)');
 process.stdout.write(`${table.join('\n')}\n`);
 if (values.json) process.stdout.write(`${JSON.stringify({ benchmarks: rows, ratios })}\n`);
+
+/** One `mmcheck check` through the command at `bin`: its JSON (the search's own seconds). */
+function checkThrough(bin: string, args: string[]): Promise<Run & { verdict: string }> {
+  return new Promise((done, fail) => {
+    execFile(process.execPath, [bin, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 }, (e, stdout, stderr) => {
+      if (e) fail(new Error(`${bin} ${args.join(' ')}: ${stderr.trim().split('\n')[0] ?? e.message}`));
+      else done(JSON.parse(stdout) as Run & { verdict: string });
+    });
+  });
+}
+
+/**
+ * This tree against the one at `dir`, on the row issue 13 bounds. Each round
+ * runs the two trees at once, one per core, so that both see the same
+ * machine (run one after the other, single rounds on this VM vary by
+ * +-25%; at once, a tree against itself gives 0.97-1.03), first with
+ * --depth 2 (start-up: the worker thread, its modules, the model), then the
+ * whole space. The time is the search's own (the JSON's seconds).
+ */
+async function againstBaseline(dir: string, rounds: number): Promise<void> {
+  const bins = { baseline: join(resolve(dir), 'bin/mmcheck.js'), this: fileURLToPath(new URL('../../bin/mmcheck.js', import.meta.url)) };
+  if (!existsSync(bins.baseline)) {
+    log(`bench: no ${bins.baseline}: --baseline takes the directory of a built mmcheck tree`);
+    process.exit(2);
+  }
+  const args = ['check', '-s', 'cow-fork-gup', '-k', '6.2', '-i', BASELINE_INVARIANTS.join(','), '-j', '1', '--json'];
+  type Tree = keyof typeof bins;
+  const trees: Tree[] = ['baseline', 'this'];
+  const runs: Record<Tree, { whole: Run; start: Run }[]> = { baseline: [], this: [] };
+  for (let round = 1; round <= rounds; round++) {
+    const start = await Promise.all(trees.map((t) => checkThrough(bins[t], [...args, '--depth', '2'])));
+    const whole = await Promise.all(trees.map((t) => checkThrough(bins[t], args)));
+    trees.forEach((t, i) => {
+      if (whole[i]!.verdict !== 'holds') throw new Error(`${t}: expected holds, got ${whole[i]!.verdict}`);
+      runs[t].push({ whole: whole[i]!, start: start[i]! });
+    });
+    log(`round ${round} of ${rounds}: baseline ${whole[0]!.seconds.toFixed(2)} s, this tree ${whole[1]!.seconds.toFixed(2)} s`);
+  }
+  const measures = {
+    'µs/state': (r: { whole: Run }) => (r.whole.seconds / r.whole.states) * 1e6,
+    'µs/state after start-up': (r: { whole: Run; start: Run }) => ((r.whole.seconds - r.start.seconds) / (r.whole.states - r.start.states)) * 1e6,
+    'µs/transition': (r: { whole: Run }) => (r.whole.seconds / r.whole.transitions) * 1e6,
+  };
+  const names = Object.keys(measures) as (keyof typeof measures)[];
+  const row = (t: Tree) => {
+    const rs = runs[t];
+    const last = rs.at(-1)!.whole;
+    const cells = names.map((m) => median(rs.map(measures[m])).toFixed(3));
+    return `| ${t === 'this' ? 'this tree' : `baseline (${dir})`} | ${thousands(last.states)} | ${thousands(last.transitions)} | ${median(rs.map((r) => r.whole.seconds)).toFixed(2)} | ${median(rs.map((r) => r.start.seconds)).toFixed(3)} | ${cells.join(' | ')} |`;
+  };
+  const ratios = Object.fromEntries(names.map((m) => [m, runs.this.map((r, i) => measures[m](r) / measures[m](runs.baseline[i]!))]));
+  const out = [
+    `cow-fork-gup, kernel 6.2, ${BASELINE_INVARIANTS.join(', ')}; 1 worker; both trees at once in each round; medians of ${rounds} round(s); node ${process.version}`,
+    `| tree | states | transitions | seconds | start-up (--depth 2) | ${names.join(' | ')} |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    row('baseline'),
+    row('this'),
+    '',
+    ...names.map((m) => `${m}, this tree / baseline: ${median(ratios[m]!).toFixed(3)}x (median of the rounds' ratios: ${ratios[m]!.map((x) => x.toFixed(2)).join(', ')})`),
+  ];
+  process.stdout.write(`${out.join('\n')}\n`);
+  if (values.json) process.stdout.write(`${JSON.stringify({ baseline: runs.baseline, this: runs.this, ratios: Object.fromEntries(names.map((m) => [m, median(ratios[m]!)])) })}\n`);
+}

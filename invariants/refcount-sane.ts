@@ -171,6 +171,6 @@ function heldOf(c: Int32Array, HELD: number, v: Parameters<MMInvariant['check']>
 function counts(frames: number, slots: number): Int32Array {
   const len = 6 * (frames + 1) + slots;
   if (scratch.length < len) scratch = new Int32Array(len);
-  for (let i = 0; i < len; i++) scratch[i] = 0;
+  scratch.fill(0, 0, len);
   return scratch;
 }

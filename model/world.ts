@@ -291,12 +291,11 @@ export class MMModel implements Model {
     this.actionCount = this.actions.length;
     this.init = this.buildInitial();
     this.symmetry = new FrameSymmetry(this.layout);
+    this.canonicalize = this.symmetry.canonicalize;
   }
 
-  /** Symmetry reduction: renumber the page frames canonically (symmetry.ts). */
-  canonicalize(s: Int32Array): void {
-    this.symmetry.canonicalize(s);
-  }
+  /** Symmetry reduction: renumber the page frames canonically (symmetry.ts; the engine calls it for every successor). */
+  readonly canonicalize: (s: Int32Array) => void;
 
   private buildProgram(ti: number, e: MenuEntry): Program {
     const sc = this.scenario;
@@ -902,13 +901,16 @@ export class MMModel implements Model {
 
 const BUDGET_MASK = (1 << BUDGET_BITS) - 1;
 
+// The first budget word without a division: successors() reads a budget for every menu entry of every idle thread.
 function budgetUsed(s: Int32Array, tb: number, e: number): number {
+  if (e < ENTRIES_PER_BUDGET_WORD) return (s[tb + TH_BUDGET]! >>> (e * BUDGET_BITS)) & BUDGET_MASK;
   const w = s[tb + TH_BUDGET + Math.floor(e / ENTRIES_PER_BUDGET_WORD)]!;
   return (w >>> ((e % ENTRIES_PER_BUDGET_WORD) * BUDGET_BITS)) & BUDGET_MASK;
 }
 
 function setBudget(s: Int32Array, tb: number, e: number, v: number): void {
-  const o = tb + TH_BUDGET + Math.floor(e / ENTRIES_PER_BUDGET_WORD);
-  const sh = (e % ENTRIES_PER_BUDGET_WORD) * BUDGET_BITS;
+  const word = e < ENTRIES_PER_BUDGET_WORD ? 0 : Math.floor(e / ENTRIES_PER_BUDGET_WORD);
+  const o = tb + TH_BUDGET + word;
+  const sh = (e - word * ENTRIES_PER_BUDGET_WORD) * BUDGET_BITS;
   s[o] = (s[o]! & ~(BUDGET_MASK << sh)) | (v << sh);
 }
