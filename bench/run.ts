@@ -26,7 +26,7 @@
  * taken within one round. Each mmcheck run goes to a fresh process (this
  * script with --child), as SPIN's and Rumur's do.
  */
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -95,7 +95,7 @@ function median(xs: number[]): number {
 }
 
 if (values.baseline !== undefined) {
-  await againstBaseline(values.baseline, rounds);
+  againstBaseline(values.baseline, rounds);
   process.exit(0);
 }
 
@@ -264,25 +264,25 @@ if (!has('spin') || !has('rumur')) table.push('(spin or rumur not installed: apt
 process.stdout.write(`${table.join('\n')}\n`);
 if (values.json) process.stdout.write(`${JSON.stringify({ benchmarks: rows, ratios })}\n`);
 
-/** One `mmcheck check` through the command at `bin`: its JSON (the search's own seconds). */
-function checkThrough(bin: string, args: string[]): Promise<Run & { verdict: string }> {
-  return new Promise((done, fail) => {
-    execFile(process.execPath, [bin, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 }, (e, stdout, stderr) => {
-      if (e) fail(new Error(`${bin} ${args.join(' ')}: ${stderr.trim().split('\n')[0] ?? e.message}`));
-      else done(JSON.parse(stdout) as Run & { verdict: string });
-    });
-  });
+/** One `mmcheck check` through the command at `bin` (on CPU 0 when taskset is there): its JSON (the search's own seconds). */
+function checkThrough(bin: string, args: string[]): Run & { verdict: string } {
+  const [cmd, pre] = has('taskset') ? ['taskset', ['-c', '0', process.execPath]] : [process.execPath, []];
+  const r = spawnSync(cmd, [...pre, bin, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`${bin} ${args.join(' ')}: ${r.stderr.trim().split('\n')[0] ?? `exit ${r.status}`}`);
+  return JSON.parse(r.stdout) as Run & { verdict: string };
 }
 
 /**
  * This tree against the one at `dir`, on the row issue 13 bounds. Each round
- * runs the two trees at once, one per core, so that both see the same
- * machine (run one after the other, single rounds on this VM vary by
- * +-25%; at once, a tree against itself gives 0.97-1.03), first with
- * --depth 2 (start-up: the worker thread, its modules, the model), then the
- * whole space. The time is the search's own (the JSON's seconds).
+ * runs the two trees one after the other, in alternating order, each in a
+ * fresh process, all on the same CPU (taskset -c 0): first with --depth 2
+ * (start-up: the worker thread, its modules, the model), then the whole
+ * space. On this 2-core VM, runs left to the scheduler varied by +-25% from
+ * round to round, and two at once depended on which CPU each got; pinned, a
+ * tree against itself gives 0.98-1.02. The time is the search's own (the
+ * JSON's seconds).
  */
-async function againstBaseline(dir: string, rounds: number): Promise<void> {
+function againstBaseline(dir: string, rounds: number): void {
   const bins = { baseline: join(resolve(dir), 'bin/mmcheck.js'), this: fileURLToPath(new URL('../../bin/mmcheck.js', import.meta.url)) };
   if (!existsSync(bins.baseline)) {
     log(`bench: no ${bins.baseline}: --baseline takes the directory of a built mmcheck tree`);
@@ -293,13 +293,13 @@ async function againstBaseline(dir: string, rounds: number): Promise<void> {
   const trees: Tree[] = ['baseline', 'this'];
   const runs: Record<Tree, { whole: Run; start: Run }[]> = { baseline: [], this: [] };
   for (let round = 1; round <= rounds; round++) {
-    const start = await Promise.all(trees.map((t) => checkThrough(bins[t], [...args, '--depth', '2'])));
-    const whole = await Promise.all(trees.map((t) => checkThrough(bins[t], args)));
-    trees.forEach((t, i) => {
-      if (whole[i]!.verdict !== 'holds') throw new Error(`${t}: expected holds, got ${whole[i]!.verdict}`);
-      runs[t].push({ whole: whole[i]!, start: start[i]! });
-    });
-    log(`round ${round} of ${rounds}: baseline ${whole[0]!.seconds.toFixed(2)} s, this tree ${whole[1]!.seconds.toFixed(2)} s`);
+    for (const t of round % 2 ? trees : [...trees].reverse()) {
+      const start = checkThrough(bins[t], [...args, '--depth', '2']);
+      const whole = checkThrough(bins[t], args);
+      if (whole.verdict !== 'holds') throw new Error(`${t}: expected holds, got ${whole.verdict}`);
+      runs[t].push({ whole, start });
+    }
+    log(`round ${round} of ${rounds}: baseline ${runs.baseline.at(-1)!.whole.seconds.toFixed(2)} s, this tree ${runs.this.at(-1)!.whole.seconds.toFixed(2)} s`);
   }
   const measures = {
     'µs/state': (r: { whole: Run }) => (r.whole.seconds / r.whole.states) * 1e6,
@@ -315,7 +315,7 @@ async function againstBaseline(dir: string, rounds: number): Promise<void> {
   };
   const ratios = Object.fromEntries(names.map((m) => [m, runs.this.map((r, i) => measures[m](r) / measures[m](runs.baseline[i]!))]));
   const out = [
-    `cow-fork-gup, kernel 6.2, ${BASELINE_INVARIANTS.join(', ')}; 1 worker; both trees at once in each round; medians of ${rounds} round(s); node ${process.version}`,
+    `cow-fork-gup, kernel 6.2, ${BASELINE_INVARIANTS.join(', ')}; 1 worker${has('taskset') ? ', on CPU 0' : ''}; medians of ${rounds} round(s); node ${process.version}`,
     `| tree | states | transitions | seconds | start-up (--depth 2) | ${names.join(' | ')} |`,
     '|---|---:|---:|---:|---:|---:|---:|---:|',
     row('baseline'),
