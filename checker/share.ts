@@ -59,9 +59,8 @@ const BATCH = 512;
 /** A batch row's header: hi, lo, rank, emission, action. */
 const BATCH_WORDS = 5;
 /**
- * States of this many words or more are copied by memcpy, set() or
- * copyWithin, between arrays made once (a view allocated per copy cost more
- * than the copy). MM cow-fork-gup (70 words) on 1 worker ran in 4.4-5.4 s with
+ * States of this many words or more are copied by memcpy (set()), mostly
+ * between arrays made once. MM cow-fork-gup (70 words) on 1 worker ran in 4.4-5.4 s with
  * memcpy, against 5.5-7.1 s with element loops (alternating runs). A small
  * state (the classic model, 13 words) goes by the loop, which costs less than
  * the call.
@@ -207,6 +206,14 @@ export class Share {
   /** Per witness, whether this worker found it already. */
   private readonly witnessFound: Uint8Array;
   private witnessesLeft = 0;
+  /**
+   * This level's candidates that violate an invariant, and those that show
+   * a witness, as pairs (candidate index, invariant or witness index), found
+   * as each candidate is made; commit() keeps the first in key order. Two
+   * ints a pair: in --continue mode a level may have a violation per state.
+   */
+  private readonly violating = new Pairs();
+  private readonly witnessing = new Pairs();
   /** A small state copied out of an arena, for the model or the invariants (a large one goes to a spare record). */
   private readonly cur: Int32Array;
   private rank = 0;
@@ -249,25 +256,14 @@ export class Share {
     return Math.max(1024, 4 * this.maxSucc);
   }
 
-  /**
-   * A state arena of `records` records, and after them one spare record per
-   * worker: a worker copies a large state it checks into its spare with
-   * copyWithin, and hands the invariants a view made once per level, so that
-   * no view is allocated per state. MM cow-fork-gup (70 words): 40-45 ns a
-   * copy so, against 70-90 ns through a new subarray.
-   */
+  /** A state arena of `records` records. */
   private stateArena(records: number): Int32Array {
-    return sharedInts(this.stride * (records + this.workers));
+    return sharedInts(this.stride * records);
   }
 
-  /** Records a state arena holds, besides its spares. */
+  /** Records a state arena holds. */
   private recordsOf(a: Int32Array): number {
-    return Math.floor(a.length / this.stride) - this.workers;
-  }
-
-  /** This worker's spare record in arena `a`: where its state starts. */
-  private spareOf(a: Int32Array): number {
-    return a.length - (this.workers - this.id) * this.stride + HDR;
+    return Math.floor(a.length / this.stride);
   }
 
   /**
@@ -284,18 +280,6 @@ export class Share {
     if (W >= LARGE_STATE) cur.set(a.subarray(off, off + W));
     else for (let i = 0; i < W; i++) cur[i] = a[off + i]!;
     return cur;
-  }
-
-  /**
-   * The state at `off` in arena `a` as an array of its own, for the
-   * invariants: copied into this worker's spare record of `a` (starting at
-   * `at`, whose view is `view`) when large, else into cur.
-   */
-  private stateAt(a: Int32Array, off: number, at: number, view: Int32Array): Int32Array {
-    const W = this.W;
-    if (W < LARGE_STATE) return this.load(a, off);
-    a.copyWithin(at, off, off + W);
-    return view;
   }
 
   /** The arenas this worker's candidates go to (the coordinator passes them to the others). */
@@ -523,18 +507,34 @@ export class Share {
       const b = this.batchStates;
       for (let i = 0, from = row * W; i < W; i++) d[off + HDR + i] = b[from + i]!;
     }
+    if (this.invariants.length > 0 || this.witnessesLeft > 0) this.check(idx, this.rows[row]!);
     return (idx << this.bits) | this.id;
   }
 
   /**
+   * Checks a new state as it becomes a candidate, while it is in the batch
+   * row it was hashed from (at commit it would be read back from the arena:
+   * a copy and a cache miss per state). Every invariant not violated in an
+   * earlier level is checked, since a later candidate may have a smaller key.
+   */
+  private check(cand: number, state: Int32Array): void {
+    if (this.witnessesLeft > 0) {
+      const ws = this.witnesses;
+      for (let i = 0; i < ws.length; i++) if (!this.witnessFound[i] && ws[i]!.check(state)) this.witnessing.add(cand, i);
+    }
+    const invs = this.invariants;
+    for (let i = 0; i < invs.length; i++) if (!this.violated[i] && invs[i]!.check(state) !== null) this.violating.add(cand, i);
+  }
+
+  /**
    * After the level (no one probes): the candidates' slots become ordinary
-   * visited slots, they are put in key order, invariants are checked in that
-   * order, and they become this worker's part of the next frontier.
+   * visited slots, they are put in key order, the first violation of each
+   * invariant in that order is kept (check() found them), and they become
+   * this worker's part of the next frontier.
    */
   commit(): CommitResult {
     const n = this.candCount;
     const S = this.stride;
-    const W = this.W;
     const d = this.cand;
     const kr = this.keyRecs;
     const t = this.table;
@@ -554,31 +554,24 @@ export class Share {
     }
     const violations: CommitResult['violations'] = [];
     const witnessesFound: number[] = [];
-    if (this.invariants.length > 0 || this.witnessesLeft > 0) {
-      // In key order, so that the first violation per invariant is the smallest key.
-      const at = this.spareOf(d);
-      const view = d.subarray(at, at + W);
-      for (let k = 0; k < n; k++) {
-        const state = this.stateAt(d, (order ? order[k]! : k) * S + HDR, at, view);
-        if (this.witnessesLeft > 0) {
-          const ws = this.witnesses;
-          for (let i = 0; i < ws.length; i++) {
-            if (this.witnessFound[i] || !ws[i]!.check(state)) continue;
-            this.witnessFound[i] = 1;
-            this.witnessesLeft--;
-            witnessesFound.push(i);
-          }
-        }
-        const invs = this.invariants;
-        for (let i = 0; i < invs.length; i++) {
-          if (this.violated[i]) continue;
-          const msg = invs[i]!.check(state);
-          if (msg !== null) {
-            this.violated[i] = 1;
-            violations.push({ invariant: invs[i]!.name, position: k, key: keys[k]!, message: msg });
-          }
-        }
+    if (this.violating.count > 0 || this.witnessing.count > 0) {
+      // The first state of each invariant's violations and of each witness's, in key order.
+      const pos = positions(order, n);
+      for (const [, w] of this.witnessing.firstBy(pos)) {
+        this.witnessFound[w] = 1;
+        this.witnessesLeft--;
+        witnessesFound.push(w);
       }
+      for (const [cand, i] of this.violating.firstBy(pos)) {
+        this.violated[i] = 1;
+        const k = pos(cand);
+        // The message again, from the state's record (check() kept only the pair).
+        const state = d.subarray(cand * S + HDR, cand * S + HDR + this.W);
+        const message = this.invariants[i]!.check(state) ?? 'violated when the state was made, but not when checked again: check() must depend on the state alone';
+        violations.push({ invariant: this.invariants[i]!.name, position: k, key: keys[k]!, message });
+      }
+      this.witnessing.clear();
+      this.violating.clear();
     }
     // The candidates are the next frontier part; the old part's arena takes the next candidates.
     const old = this.own;
@@ -721,6 +714,48 @@ function lower(d: Int32Array, off: number, rank: number, emission: number, actio
   }
   if (alone) d[off + EMIT] = e;
   else Atomics.store(d, off + EMIT, e);
+}
+
+/** Pairs (candidate, index) in a growing array. */
+class Pairs {
+  private a = new Int32Array(64);
+  count = 0;
+  add(cand: number, index: number): void {
+    if (2 * this.count + 2 > this.a.length) {
+      const b = new Int32Array(2 * this.a.length);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[2 * this.count] = cand;
+    this.a[2 * this.count + 1] = index;
+    this.count++;
+  }
+  clear(): void {
+    this.count = 0;
+  }
+  /**
+   * For each index, its pair with the first candidate in key order (pos), in
+   * key order and by index for one candidate: the order a pass over the
+   * candidates in key order finds them.
+   */
+  firstBy(pos: (cand: number) => number): [cand: number, index: number][] {
+    const best = new Map<number, number>();
+    for (let p = 0; p < this.count; p++) {
+      const c = this.a[2 * p]!;
+      const i = this.a[2 * p + 1]!;
+      const b = best.get(i);
+      if (b === undefined || pos(c) < pos(b)) best.set(i, c);
+    }
+    return [...best].map(([i, c]): [number, number] => [c, i]).sort((x, y) => pos(x[0]) - pos(y[0]) || x[1] - y[1]);
+  }
+}
+
+/** A candidate's place in key order: `order` lists the candidates in key order (null: in index order). */
+function positions(order: Uint32Array | null, n: number): (cand: number) => number {
+  if (!order) return (c) => c;
+  const at = new Uint32Array(n);
+  for (let k = 0; k < n; k++) at[order[k]!] = k;
+  return (c) => at[c]!;
 }
 
 function sharedFloats(n: number): Float64Array {

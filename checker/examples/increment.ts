@@ -6,7 +6,7 @@
  *
  * Layout: word 0 = x; thread i has pc at 1+3i, t at 2+3i, c at 3+3i.
  */
-import type { Emit, Invariant, Model } from '../model.js';
+import type { Emit, Invariant, Model, Witness } from '../model.js';
 
 export class IncrementModel implements Model {
   readonly stateWords: number;
@@ -46,21 +46,33 @@ export class IncrementModel implements Model {
   }
 }
 
-/** Factory entry for worker threads: createModel({ threads }). */
-/** `throwAt`: an invariant whose code throws where x reaches that value (a search that fails in its workers). */
-export function createModel(args: { threads?: number; throwAt?: number }) {
-  const at = args.throwAt;
-  const invariants: Invariant[] =
-    at === undefined
-      ? []
-      : [
-          {
-            name: 'throws',
-            check: (s) => {
-              if (s[0] === at) throw new Error(`x = ${at}`);
-              return null;
-            },
-          },
-        ];
-  return { model: new IncrementModel(args.threads ?? 4), invariants };
+/**
+ * Factory entry for worker threads: createModel({ threads }). For the
+ * engine's tests:
+ * - `throwAt`: an invariant whose code throws where x reaches that value (a
+ *   search that fails in its workers);
+ * - `violateAt`: an invariant violated wherever x has that value, whose
+ *   message names the thread counters (so each violating state has its own:
+ *   a search must report the first in BFS order, whichever worker made it);
+ * - `witnessAt`: a witness found where x has that value.
+ */
+export function createModel(args: { threads?: number; throwAt?: number; violateAt?: number; witnessAt?: number }) {
+  const invariants: Invariant[] = [];
+  const { throwAt, violateAt, witnessAt } = args;
+  const model = new IncrementModel(args.threads ?? 4);
+  if (throwAt !== undefined)
+    invariants.push({
+      name: 'throws',
+      check: (s) => {
+        if (s[0] === throwAt) throw new Error(`x = ${throwAt}`);
+        return null;
+      },
+    });
+  if (violateAt !== undefined)
+    invariants.push({
+      name: `x-never-${violateAt}`,
+      check: (s) => (s[0] === violateAt ? `x = ${violateAt}, counters ${Array.from({ length: model.threads }, (_, i) => s[3 + 3 * i]).join(' ')}` : null),
+    });
+  const witnesses: Witness[] = witnessAt === undefined ? [] : [{ name: `x reaches ${witnessAt}`, check: (s) => s[0] === witnessAt }];
+  return { model, invariants, witnesses };
 }

@@ -6,7 +6,7 @@
 import { describe, expect, test } from 'vitest';
 import { explore } from '../../checker/explore.js';
 import { jsUrl } from '../../checker/factory.js';
-import { IncrementModel } from '../../checker/examples/increment.js';
+import { createModel as createIncrement, IncrementModel } from '../../checker/examples/increment.js';
 import type { Progress } from '../../checker/model.js';
 import { exploreParallel } from '../../checker/parallel.js';
 import { createModel, mmFactory } from '../../model/factory.js';
@@ -49,6 +49,21 @@ describe('parallel BFS', () => {
     const seq = summary(explore(model, invariants, {}));
     expect(seq.verdict).toBe('violated');
     for (const workers of [1, 2, 3]) expect(summary(await exploreParallel(f, { spreadAt: 0, workers }))).toEqual(seq);
+  });
+
+  test('many states of one level violate, each with its own message: the first in BFS order is reported, whichever worker made it', async () => {
+    // x = 5 is first reached at depth 10, by many states at once (the threads' counters differ).
+    const args = { threads: 3, violateAt: 5, witnessAt: 6 };
+    const { model, invariants, witnesses } = createIncrement(args);
+    for (const stopAtFirst of [true, false]) {
+      const seq = explore(model, invariants, { stopAtFirst }, witnesses);
+      expect(seq.violations.map((v) => [v.message, v.path.length])).toEqual([['x = 5, counters 1 0 0', 11]]);
+      for (const workers of [1, 2, 3]) {
+        const r = await exploreParallel({ module: increment(3).module, args }, { spreadAt: 0, workers, stopAtFirst });
+        expect(summary(r)).toEqual(summary(seq));
+        expect(r.witnesses).toEqual(seq.witnesses);
+      }
+    }
   });
 
   test('continue mode and a depth bound: the same for any worker count', async () => {
