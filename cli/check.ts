@@ -37,6 +37,7 @@ import {
   EXIT_VIOLATED,
   UsageError,
 } from './usage.js';
+import { type Io, PROCESS_IO } from './io.js';
 import { thousands } from './format.js';
 
 export interface CheckRequest {
@@ -64,6 +65,8 @@ export interface CheckRequest {
   reductionFactor: boolean;
   /** Progress lines on stderr once a second. */
   progress: boolean;
+  /** Where the progress lines go (default the process's stderr). */
+  io?: Io;
   /** Aborted on Ctrl-C. */
   signal?: AbortSignal;
   /** Build the (minimised) trace of each violation (default true; the gate builds only those it reports). */
@@ -265,7 +268,7 @@ export async function execute(p: Plan, req: CheckRequest): Promise<RunOutcome[]>
         // lockdep must see every transition: no ample sets while the lock order is checked.
         reductions: run.lockOrder ? { ...reductions, por: false } : reductions,
         signal: req.signal,
-        onProgress: req.progress && !quiet ? progressPrinter(run.scenario.name) : undefined,
+        onProgress: req.progress && !quiet ? progressPrinter(run.scenario.name, req.io ?? PROCESS_IO) : undefined,
         shouldStop: () => req.signal?.aborted === true,
       };
       // Both engines run the model in worker threads, so that a limit and Ctrl-C hold whatever an invariant's code does.
@@ -283,7 +286,7 @@ export async function execute(p: Plan, req: CheckRequest): Promise<RunOutcome[]>
       }
       throw e;
     }
-    if (req.progress) process.stderr.write(CLEAR);
+    if (req.progress) (req.io ?? PROCESS_IO).err(clear(req.io ?? PROCESS_IO));
     let lockOrder: LockOrderResult | undefined;
     if (run.lockOrder && result.stoppedBy !== 'interrupted') {
       const opts: ExploreOptions = {
@@ -364,9 +367,10 @@ function deadlockInvariant(model: MMModel): Invariant {
   };
 }
 
-const CLEAR = process.stderr.isTTY ? '\r\x1b[K' : '';
+/** What takes back a progress line on a terminal (on a pipe each is a line of its own). */
+const clear = (io: Io): string => (io.errTTY ? '\r\x1b[K' : '');
 
-function progressPrinter(scenario: string): (p: Progress) => void {
+function progressPrinter(scenario: string, io: Io): (p: Progress) => void {
   let last = { states: 0, seconds: 0 };
   return (p) => {
     const rate = (p.states - last.states) / Math.max(1e-9, p.seconds - last.seconds);
@@ -374,7 +378,7 @@ function progressPrinter(scenario: string): (p: Progress) => void {
     const line =
       `${scenario}: level ${p.depth}, ${thousands(p.states)} distinct states, ${thousands(p.transitions)} transitions, ` +
       `frontier ${thousands(p.frontier)}, ${thousands(Math.round(rate))} states/s, ${(p.bytes / 2 ** 20).toFixed(0)} MiB, ${p.seconds.toFixed(0)} s`;
-    process.stderr.write(process.stderr.isTTY ? `${CLEAR}${line}` : `${line}\n`);
+    io.err(io.errTTY ? `${clear(io)}${line}` : `${line}\n`);
   };
 }
 

@@ -14,6 +14,7 @@ import { loadInvariantFiles } from '../invariants/invariant-file.js';
 import { findInvariant, INVARIANTS, invariantSource } from '../invariants/registry.js';
 import { didYouMean, resolveVariant, VariantError } from '../model/variants.js';
 import { scenarioKernelProblem } from '../model/scenario.js';
+import { type Io, PROCESS_IO } from './io.js';
 import { arr, bool, checkJson, InputError, int, obj, opt, readText, req, type Schema, str } from '../model/json-schema.js';
 import type { WitnessSpec } from '../model/scenario.js';
 import { isScenarioFile, WITNESS } from '../model/scenario-file.js';
@@ -114,6 +115,8 @@ export interface GateOptions {
   recordCosts?: string;
   /** Write the machine-readable results here (--results), for `mmcheck gate merge`. */
   results?: string;
+  /** Where the progress lines go, and the environment ($GITHUB_STEP_SUMMARY); default the process's. */
+  io?: Io;
 }
 
 /** One (check, kernel) pair. */
@@ -326,11 +329,12 @@ export async function gate(opts: GateOptions): Promise<{ code: number; out: stri
   const traceDir = opts.traces ?? 'mmcheck-gate-traces';
   const t0 = performance.now();
   let done = 0;
+  const io = opts.io ?? PROCESS_IO;
   const results = await runAll(rows, opts, traceDir, (r) => {
     done++;
-    if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K[${done}/${rows.length}] ${r.ok ? 'ok  ' : 'FAIL'} ${r.row.label}`);
+    if (io.errTTY) io.err(`\r\x1b[K[${done}/${rows.length}] ${r.ok ? 'ok  ' : 'FAIL'} ${r.row.label}`);
   });
-  if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+  if (io.errTTY) io.err('\r\x1b[K');
   const wall = (performance.now() - t0) / 1000;
   const lost: string[] = [];
   if (opts.results) {
@@ -353,7 +357,7 @@ export async function gate(opts: GateOptions): Promise<{ code: number; out: stri
 /** The table, counts, JUnit and Markdown of a gate run (or of merged shards), and its exit code. */
 function report(
   results: RowResult[],
-  opts: Pick<GateOptions, 'config' | 'junit' | 'summary' | 'color' | 'signal'>,
+  opts: Pick<GateOptions, 'config' | 'junit' | 'summary' | 'color' | 'signal' | 'io'>,
   wall: number,
   lost: string[],
   shardNote = '',
@@ -373,7 +377,8 @@ function report(
   if (opts.junit) writeOrFail(lost, opts.junit, junit(results, opts.config, wall));
   const md = markdown(results, opts.config, counts);
   if (opts.summary) writeOrFail(lost, opts.summary, md);
-  if (process.env.GITHUB_STEP_SUMMARY) writeOrFail(lost, process.env.GITHUB_STEP_SUMMARY, md, true);
+  const stepSummary = (opts.io ?? PROCESS_IO).env.GITHUB_STEP_SUMMARY;
+  if (stepSummary) writeOrFail(lost, stepSummary, md, true);
   out.push(...lost);
   const code = interruptedCode(opts.signal) ?? (failed.length ? 1 : lost.length ? EXIT_OUTPUT_LOST : 0);
   return { code, out: out.join('\n') };
@@ -520,7 +525,7 @@ export function shardRows<R extends { index: number; label: string }>(rows: R[],
 }
 
 /** `mmcheck gate merge RESULTS...`: the shards' results as one run's report (table, counts, JUnit, Markdown). */
-export function gateMerge(files: string[], opts: { junit?: string; summary?: string; color: boolean }): { code: number; out: string } {
+export function gateMerge(files: string[], opts: { junit?: string; summary?: string; color: boolean; io?: Io }): { code: number; out: string } {
   if (files.length === 0) throw new UsageError('gate merge needs the results files of the shards (gate --results FILE)');
   const docs = files.map((f) => {
     let d: ShardResults;

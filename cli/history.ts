@@ -80,8 +80,8 @@ export interface HistoryOptions {
 }
 
 /** The default cache directory: $MMCHECK_CACHE, else $XDG_CACHE_HOME/mmcheck, else ~/.cache/mmcheck. */
-export function defaultCacheDir(): string {
-  return process.env.MMCHECK_CACHE || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'mmcheck');
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.MMCHECK_CACHE || join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'mmcheck');
 }
 
 let codeHash: string | undefined;

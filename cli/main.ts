@@ -12,6 +12,7 @@ import { defaultMemoryCap } from '../checker/memory.js';
 import { EXIT_INTERRUPTED, EXIT_OUTPUT_LOST, EXIT_TERMINATED, EXIT_USAGE, intFlag, listFlag, numberFlag, sizeFlag, UsageError } from './usage.js';
 import { didYouMean, NEWEST_KERNEL } from '../model/variants.js';
 import { type CommandSpec, commandHelp, flag, list, parseCommand, str, usageLine } from './options.js';
+import { type Io, PROCESS_IO } from './io.js';
 
 const INVARIANTS_FILE = { name: 'invariants-file', arg: 'FILE.mjs', multiple: true, help: 'load your own invariants from this ES module (repeatable)' };
 const NO_COLOR = { name: 'no-color', help: 'no colour, even on a terminal (NO_COLOR does the same)' };
@@ -251,9 +252,10 @@ async function loadFiles(files: string[]): Promise<string[]> {
   return loadInvariantFiles(files);
 }
 
-const colorOn = (p: { values: Record<string, unknown> }, json = false): boolean => p.values['no-color'] !== true && !json && process.stdout.isTTY === true && !process.env.NO_COLOR;
+const colorOn = (p: { values: Record<string, unknown> }, io: Io, json = false): boolean => p.values['no-color'] !== true && !json && io.outTTY && !io.env.NO_COLOR;
 
-export async function main(argv: string[], signal?: AbortSignal): Promise<{ code: number; out: string }> {
+/** The command's exit code and what it prints at the end (on stderr for exit 2); what it prints as it goes goes to `io`. */
+export async function main(argv: string[], signal?: AbortSignal, io: Io = PROCESS_IO): Promise<{ code: number; out: string }> {
   const [command, ...rest] = argv;
   switch (command) {
     case undefined:
@@ -287,7 +289,7 @@ export async function main(argv: string[], signal?: AbortSignal): Promise<{ code
         case 'replay':
           return await traceReplay(file, listFlag(list(p, 'invariants-file')));
         case 'show':
-          return traceShow(file, intFlag('step', str(p, 'step'), 1), flag(p, 'full'), colorOn(p));
+          return traceShow(file, intFlag('step', str(p, 'step'), 1), flag(p, 'full'), colorOn(p, io));
         case 'diff':
           return traceDiff(
             file,
@@ -305,7 +307,7 @@ export async function main(argv: string[], signal?: AbortSignal): Promise<{ code
       if (rest[0] === 'merge') {
         const p = parseCommand(GATE_MERGE, rest.slice(1));
         if (p.help) return { code: 0, out: commandHelp(GATE_MERGE) };
-        return gateMerge(p.positionals, { junit: str(p, 'junit'), summary: str(p, 'summary'), color: colorOn(p) });
+        return gateMerge(p.positionals, { junit: str(p, 'junit'), summary: str(p, 'summary'), color: colorOn(p, io), io });
       }
       const p = parseCommand(GATE, rest);
       if (p.help) return { code: 0, out: commandHelp(GATE) };
@@ -320,7 +322,8 @@ export async function main(argv: string[], signal?: AbortSignal): Promise<{ code
         only: str(p, 'only'),
         strict: flag(p, 'strict'),
         toolVersion: toolVersion(),
-        color: colorOn(p),
+        color: colorOn(p, io),
+        io,
         signal,
         shard: str(p, 'shard') === undefined ? undefined : parseShard(str(p, 'shard')!),
         costs: str(p, 'costs'),
@@ -370,7 +373,7 @@ export async function main(argv: string[], signal?: AbortSignal): Promise<{ code
         strict: flag(p, 'strict'),
         maxSeconds: numberFlag('max-seconds', str(p, 'max-seconds')),
         maxMemory: defaultMemoryCap(),
-        cacheDir: flag(p, 'no-cache') ? null : (str(p, 'cache') ?? defaultCacheDir()),
+        cacheDir: flag(p, 'no-cache') ? null : (str(p, 'cache') ?? defaultCacheDir(io.env)),
         toolVersion: toolVersion(),
         signal,
         shard: str(p, 'shard') === undefined ? undefined : parseShard(str(p, 'shard')!),
@@ -400,7 +403,7 @@ export async function main(argv: string[], signal?: AbortSignal): Promise<{ code
           host: str(p, 'host') ?? '127.0.0.1',
           port: intFlag('port', str(p, 'port'), 0, 65535) ?? 7433,
         },
-        (url) => process.stdout.write(`mmcheck explore: ${url} (Ctrl-C stops)\n`),
+        (url) => io.out(`mmcheck explore: ${url} (Ctrl-C stops)\n`),
         signal,
       );
     }
@@ -435,13 +438,14 @@ export async function main(argv: string[], signal?: AbortSignal): Promise<{ code
         maxStates: intFlag('max-states', str(p, 'max-states'), 1),
         maxSeconds: numberFlag('max-seconds', str(p, 'max-seconds')),
         coverage: flag(p, 'coverage'),
-        color: colorOn(p, json),
+        color: colorOn(p, io, json),
         toolVersion: toolVersion(),
         workers,
         maxMemory: sizeFlag('max-memory', str(p, 'max-memory')) ?? defaultMemoryCap(),
         reductions: { symmetry: !flag(p, 'no-symmetry'), por: !flag(p, 'no-por') },
         reductionFactor: flag(p, 'reduction-factor'),
-        progress: !flag(p, 'quiet') && (flag(p, 'progress') || process.stderr.isTTY === true),
+        progress: !flag(p, 'quiet') && (flag(p, 'progress') || io.errTTY),
+        io,
         signal,
       });
     }
@@ -450,12 +454,60 @@ export async function main(argv: string[], signal?: AbortSignal): Promise<{ code
   }
 }
 
+/** main(), with bad usage and bad input (an invariant file that does not load, or whose check() throws) as exit 2 and the one line to print. */
+async function settle(argv: string[], signal: AbortSignal | undefined, io: Io): Promise<{ code: number; out: string }> {
+  try {
+    return await main(argv, signal, io);
+  } catch (e) {
+    // A user's invariant file that does not load, or whose check() throws (here or in a worker): bad input too.
+    if (e instanceof UsageError || (e instanceof Error && e.name === 'InvariantFileError')) return { code: EXIT_USAGE, out: `mmcheck: ${(e as Error).message}` };
+    throw e;
+  }
+}
+
+/** Prints what a command ended with: on stderr for bad usage, else on stdout. */
+function print(res: { code: number; out: string }, io: Io): void {
+  if (res.code === EXIT_USAGE) io.err(`${res.out.startsWith('mmcheck') ? '' : 'mmcheck: '}${res.out}\n`);
+  else io.out(`${res.out}\n`);
+}
+
+/**
+ * The command run in this process, as `mmcheck` runs it, with what it would
+ * print kept instead: its exit code, standard output and standard error. No
+ * terminal (no colour, no progress lines unless --progress), no signal
+ * handlers (`signal` stands for Ctrl-C), the environment `env` (default
+ * this process's). Files (--trace-out, --junit, ...) are written as by the
+ * command, relative to process.cwd(). An internal error throws, where the
+ * command exits 70. For tests (test/helpers.ts mmcheckHere): a run in this
+ * process does not pay Node's start-up and the import of the model.
+ */
+export async function outcome(argv: string[], opts: { signal?: AbortSignal; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const io: Io = {
+    out: (text) => {
+      stdout += text;
+    },
+    err: (text) => {
+      stderr += text;
+    },
+    outTTY: false,
+    errTTY: false,
+    env: opts.env ?? process.env,
+  };
+  const res = await settle(argv, opts.signal, io);
+  print(res, io);
+  return { code: res.code, stdout, stderr };
+}
+
 /**
  * Runs main() and turns every usage problem into one line and exit code 2.
  * SIGINT (Ctrl-C) and SIGTERM (what CI timeouts send) stop the search; the
  * statistics so far are printed and the exit code is 130 or 143. A second
  * signal exits at once. An output that cannot be written (stdout to a full
- * disk) is one line on stderr and exit 6.
+ * disk) is one line on stderr and exit 6. What it prints goes to the
+ * process's streams as it is printed (outcome() is the same run with the
+ * output kept in strings).
  */
 export async function run(argv: string[], earlySignal?: 'SIGINT' | 'SIGTERM'): Promise<number> {
   let res: { code: number; out: string };
@@ -480,23 +532,19 @@ export async function run(argv: string[], earlySignal?: 'SIGINT' | 'SIGTERM'): P
     process.exit(EXIT_OUTPUT_LOST);
   };
   for (const stream of [process.stdout, process.stderr]) stream.on('error', outputLost);
-  try {
-    res = await main(argv, ac.signal);
-  } catch (e) {
-    // A user's invariant file that does not load, or whose check() throws (here or in a worker): bad input too.
-    if (e instanceof UsageError || (e instanceof Error && e.name === 'InvariantFileError')) {
-      process.stderr.write(`mmcheck: ${(e as Error).message}\n`);
-      return EXIT_USAGE;
+  const write = (stream: NodeJS.WriteStream) => (text: string) => {
+    try {
+      stream.write(text);
+    } catch (e) {
+      outputLost(e as NodeJS.ErrnoException);
     }
-    throw e;
+  };
+  const io: Io = { out: write(process.stdout), err: write(process.stderr), outTTY: PROCESS_IO.outTTY, errTTY: PROCESS_IO.errTTY, env: process.env };
+  try {
+    res = await settle(argv, ac.signal, io);
   } finally {
     for (const [sig, h] of handlers) process.off(sig, h);
   }
-  try {
-    if (res.code === EXIT_USAGE) process.stderr.write(`${res.out.startsWith('mmcheck') ? '' : 'mmcheck: '}${res.out}\n`);
-    else process.stdout.write(`${res.out}\n`);
-  } catch (e) {
-    outputLost(e as NodeJS.ErrnoException);
-  }
+  print(res, io);
   return res.code;
 }

@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { expect, test } from 'vitest';
 import { explore } from '../checker/explore.js';
 import type { ExploreOptions, ExploreResult } from '../checker/model.js';
-import { findInvariant, toEngineInvariant } from '../invariants/registry.js';
+import { outcome } from '../cli/main.js';
+import { findInvariant, INVARIANTS, toEngineInvariant } from '../invariants/registry.js';
 import { findScenario } from '../model/scenarios.js';
 import type { ScenarioSpec } from '../model/scenario.js';
 import { resolveVariant, type VariantRequest } from '../model/variants.js';
@@ -83,4 +84,52 @@ export const ALL_WORKERS = { MMCHECK_SPREAD_AT: '0' };
 /** ALL_WORKERS when the arguments ask for a number of workers (-j, --workers), else nothing: the default starts one. */
 export function workersAsked(args: readonly string[]): Record<string, string> {
   return args.includes('-j') || args.includes('--workers') ? ALL_WORKERS : {};
+}
+
+/** The environment of an in-process run: as mmcheck()'s (no colour), and no $GITHUB_STEP_SUMMARY of a CI running the tests. */
+const HERE_ENV = { ...process.env, NO_COLOR: '1', GITHUB_STEP_SUMMARY: '' };
+
+/** One in-process run at a time: each may change the working directory for its length. */
+let queue: Promise<unknown> = Promise.resolve();
+
+/**
+ * The mmcheck command run in this process (cli/main.ts outcome()): the same
+ * exit code, stdout and stderr as mmcheck() gives, without Node's start-up
+ * and the import of the model for each run (about 0.3 s each). For a command
+ * whose result is all a test looks at; what is about a real process
+ * (signals, EPIPE, exit codes of crashes, stdin, the environment, memory
+ * limits, worker threads that end the process) spawns it with mmcheck().
+ * Refuses what cannot run here faithfully: invariant files (they stay
+ * registered in this process), explore (it serves until Ctrl-C).
+ * test/cli/cli.test.ts runs commands both ways and compares them.
+ */
+export function mmcheckHere(args: readonly string[], opts: { cwd?: string } = {}): Promise<{ code: number | null; out: string; err: string }> {
+  if (args.includes('--invariants-file')) throw new Error('mmcheckHere: an invariant file stays registered in this process: spawn it with mmcheck()');
+  if (args[0] === 'explore') throw new Error('mmcheckHere: explore serves until Ctrl-C: spawn it');
+  const run = async () => {
+    const before = INVARIANTS.length;
+    const home = process.cwd();
+    let r: { code: number | null; out: string; err: string };
+    if (opts.cwd) process.chdir(opts.cwd);
+    try {
+      const o = await outcome([...args], { env: HERE_ENV });
+      r = { code: o.code, out: o.stdout, err: o.stderr };
+    } catch (e) {
+      // As bin/mmcheck.js reports an internal error.
+      r = { code: 70, out: '', err: `mmcheck: internal error: ${(e as Error)?.message ?? e} (set MMCHECK_DEBUG=1 for the stack; please report it)\n` };
+    } finally {
+      if (opts.cwd) process.chdir(home);
+    }
+    // A gate config's invariantsFiles: the invariants would stay for the runs after this one.
+    if (INVARIANTS.length !== before) throw new Error(`mmcheckHere: mmcheck ${args.join(' ')} loaded invariant files: spawn it with mmcheck()`);
+    return r;
+  };
+  const r = queue.then(run, run);
+  queue = r.catch(() => undefined);
+  return r;
+}
+
+/** mmcheckHere in a working directory (relative paths in the arguments and the command's files resolve there). */
+export function mmcheckHereIn(cwd: string, args: readonly string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return mmcheckHere(args, { cwd });
 }

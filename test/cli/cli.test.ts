@@ -1,41 +1,82 @@
 /**
  * The mmcheck command end to end (the compiled CLI, as a user runs it):
- * every exit code, bad flags, JSON output and trace files.
+ * every exit code, bad flags, JSON output and trace files. Most run in this
+ * process (mmcheckHere); what is about the process (Ctrl-C, EPIPE, the
+ * environment, memory) spawns it, and "in-process and spawned" runs a set
+ * of commands both ways and compares them.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { ALL_WORKERS, LONG_RUN, mmcheckWith } from '../helpers.js';
+import { ALL_WORKERS, LONG_RUN, mmcheckHere, mmcheckWith } from '../helpers.js';
 
 const BIN = new URL('../../bin/mmcheck.js', import.meta.url).pathname;
 
-function mmcheck(...args: string[]) {
+/** The command as a user runs it: a process of its own. */
+function spawned(...args: string[]) {
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
+/** The command run in this process. */
+const mmcheck = (...args: string[]) => mmcheckHere(args);
+
+describe('in-process and spawned: the same exit code, stdout and stderr', () => {
+  // A representative command of each kind: a violation with its trace, JSON, a limit, a list, help, bad usage, a trace file.
+  const dir = mkdtempSync(join(tmpdir(), 'mmcheck-both-'));
+  const cases: string[][] = [
+    ['check', '--invariant', 'pin-coherent', '--scenario', 'iouring-ro-remap', '--kernel', '5.18'],
+    ['check', '-i', 'cow-isolation', '-s', 'cow-fork-gup', '-k', '5.7', '--json', '--continue', '--coverage'],
+    ['check', '-i', 'cow-isolation', '--kernel', '6.2', '--max-states', '2000'],
+    ['check', '-i', 'anon-exclusive', '-k', '5.18'],
+    ['list', 'kernels', '--json'],
+    ['check', '--help'],
+    ['check', '--dept', '3'],
+    ['trace', 'show', '/nonexistent-dir/missing.itf.json'],
+    [],
+  ];
+  // The run's own timings differ between two runs.
+  const timeless = (s: string) => s.replace(/"(seconds|statesPerSecond)": [\d.e+-]+/g, '"$1": T').replace(/[\d.]+ s, [\d,]+ states\/s/g, 'T');
+  for (const args of cases) {
+    test(`mmcheck ${args.join(' ')}`, async () => {
+      const a = spawned(...args);
+      const b = await mmcheckHere(args);
+      expect(b.code).toBe(a.code);
+      expect(timeless(b.out)).toBe(timeless(a.out));
+      expect(b.err).toBe(a.err);
+    });
+  }
+  test('a trace written in-process is the file the command writes', async () => {
+    const [a, b] = [join(dir, 'a.itf.json'), join(dir, 'b.itf.json')];
+    const args = ['check', '-i', 'pin-coherent', '-s', 'fork-pinned', '-k', '5.8', '-q', '--trace-out'];
+    expect(spawned(...args, a).code).toBe(1);
+    expect((await mmcheckHere([...args, b])).code).toBe(1);
+    expect(readFileSync(b, 'utf8')).toBe(readFileSync(a, 'utf8'));
+  });
+});
+
 describe('mmcheck check', () => {
-  test('exit 1 on a violation, with the trace step by step', () => {
-    const r = mmcheck('check', '--invariant', 'pin-coherent', '--scenario', 'iouring-ro-remap', '--kernel', '5.18');
+  test('exit 1 on a violation, with the trace step by step', async () => {
+    const r = await mmcheck('check', '--invariant', 'pin-coherent', '--scenario', 'iouring-ro-remap', '--kernel', '5.18');
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/VIOLATED pin-coherent: pin "fixed-buffer"/);
     expect(r.out).toMatch(/states \d+, transitions \d+, depth 7, [\d.]+ s, [\d,]+ states\/s/);
     expect(r.out).toMatch(/wp_page_copy: install {2}mm\/memory.c:wp_page_copy/);
   });
 
-  test('exit 0 when the invariant holds, saying how far', () => {
-    const r = mmcheck('check', '--invariant', 'pin-coherent', '--scenario', 'iouring-ro-remap', '--kernel', '5.19', '--depth', '12');
+  test('exit 0 when the invariant holds, saying how far', async () => {
+    const r = await mmcheck('check', '--invariant', 'pin-coherent', '--scenario', 'iouring-ro-remap', '--kernel', '5.19', '--depth', '12');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/HOLDS: every reachable state explored/);
-    const b = mmcheck('check', '--invariant', 'anon-exclusive', '--depth', '3');
+    const b = await mmcheck('check', '--invariant', 'anon-exclusive', '--depth', '3');
     expect(b.code).toBe(0);
     expect(b.out).toMatch(/HOLDS to depth 3 \(bounded/);
   });
 
-  test('--json prints one object with the verdict, counts and the trace', () => {
-    const r = mmcheck('check', '--invariant', 'cow-isolation', '--scenario', 'cow-fork-gup', '--kernel', '5.7', '--json');
+  test('--json prints one object with the verdict, counts and the trace', async () => {
+    const r = await mmcheck('check', '--invariant', 'cow-isolation', '--scenario', 'cow-fork-gup', '--kernel', '5.7', '--json');
     expect(r.code).toBe(1);
     const j = JSON.parse(r.out);
     expect(j).toMatchObject({ verdict: 'violated', invariant: 'cow-isolation', kernel: '5.7', scenario: 'cow-fork-gup' });
@@ -48,24 +89,24 @@ describe('mmcheck check', () => {
     }
   });
 
-  test('exit 3 when a limit stops the search: incomplete, never a silent partial result', () => {
-    const r = mmcheck('check', '--invariant', 'cow-isolation', '--kernel', '6.2', '--max-states', '2000', '--json');
+  test('exit 3 when a limit stops the search: incomplete, never a silent partial result', async () => {
+    const r = await mmcheck('check', '--invariant', 'cow-isolation', '--kernel', '6.2', '--max-states', '2000', '--json');
     expect(r.code).toBe(3);
     expect(JSON.parse(r.out)).toMatchObject({ verdict: 'incomplete', stoppedBy: 'max-states' });
   });
 
-  test('--trace-out writes an ITF trace', () => {
+  test('--trace-out writes an ITF trace', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mmcheck-'));
     const file = join(dir, 't.itf.json');
-    const r = mmcheck('check', '-i', 'pin-coherent', '-s', 'fork-pinned', '-k', '5.8', '--trace-out', file);
+    const r = await mmcheck('check', '-i', 'pin-coherent', '-s', 'fork-pinned', '-k', '5.8', '--trace-out', file);
     expect(r.code).toBe(1);
     const itf = JSON.parse(readFileSync(file, 'utf8'));
     expect(itf['#meta']).toMatchObject({ format: 'ITF', invariant: 'pin-coherent', scenario: 'fork-pinned', kernel: '5.8' });
     expect(itf.states.length).toBeGreaterThan(1);
   });
 
-  test('--strategy dfs also finds the violation', () => {
-    const r = mmcheck('check', '-i', 'pin-coherent', '-s', 'fork-pinned', '-k', '5.7', '--strategy', 'dfs');
+  test('--strategy dfs also finds the violation', async () => {
+    const r = await mmcheck('check', '-i', 'pin-coherent', '-s', 'fork-pinned', '-k', '5.7', '--strategy', 'dfs');
     expect(r.code).toBe(1);
   });
 });
@@ -85,31 +126,32 @@ describe('workers, limits, progress and Ctrl-C', () => {
     expect(run('2')).toEqual(run('1'));
   });
 
-  test('the same command gives the same result on every run (verdict, counts, trace)', () => {
-    const run = () => {
-      const j = JSON.parse(
-        mmcheck('check', '-i', 'pin-coherent,cow-isolation,refcount-sane', '-s', 'zap-migrate', '-k', '5.17', '--continue', '--json', '-i', 'no-stale-migration').out,
-      );
+  test('the same command gives the same result on every run (verdict, counts, trace)', async () => {
+    const args = ['check', '-i', 'pin-coherent,cow-isolation,refcount-sane', '-s', 'zap-migrate', '-k', '5.17', '--continue', '--json', '-i', 'no-stale-migration'];
+    const parse = (out: string) => {
+      const j = JSON.parse(out);
       for (const r of j.runs ?? [j]) for (const k of ['seconds', 'statesPerSecond', 'bytesPerState']) delete r[k];
       return j;
     };
-    const first = run();
+    // A process of its own, then twice in this one: nothing a run leaves behind changes the next.
+    const first = parse(spawned(...args).out);
     expect(first.verdict).toBe('violated');
-    expect(run()).toEqual(first);
-    expect(run()).toEqual(first);
+    expect(parse((await mmcheckHere(args)).out)).toEqual(first);
+    expect(parse((await mmcheckHere(args)).out)).toEqual(first);
   });
 
   test('--max-memory stops the search as incomplete (exit 3)', () => {
-    const r = mmcheck('check', '-i', 'cow-isolation', '--max-memory', '1K', '--json');
+    // The process's memory: a process of its own.
+    const r = spawned('check', '-i', 'cow-isolation', '--max-memory', '1K', '--json');
     expect(r.code).toBe(3);
     expect(JSON.parse(r.out)).toMatchObject({ verdict: 'incomplete', stoppedBy: 'max-memory' });
   });
 
-  test('--progress writes a line a second to stderr; --quiet none', () => {
-    const r = mmcheck('check', '-s', LONG_RUN, '-i', 'cow-isolation', '-k', '6.2', '--max-seconds', '2.5', '--progress', '--workers', '1');
+  test('--progress writes a line a second to stderr; --quiet none', async () => {
+    const r = await mmcheck('check', '-s', LONG_RUN, '-i', 'cow-isolation', '-k', '6.2', '--max-seconds', '2.5', '--progress', '--workers', '1');
     expect(r.code).toBe(3);
     expect(r.err).toMatch(/long-run: level \d+, [\d,]+ distinct states, [\d,]+ transitions, frontier [\d,]+, [\d,]+ states\/s, \d+ MiB/);
-    const q = mmcheck('check', '-i', 'pin-coherent', '-s', 'fork-pinned', '--quiet');
+    const q = await mmcheck('check', '-i', 'pin-coherent', '-s', 'fork-pinned', '--quiet');
     expect(q.err).toBe('');
   });
 
@@ -153,8 +195,8 @@ describe('bad input: one line, exit 2, no stack trace', () => {
     [[], /usage:/],
   ];
   for (const [args, msg] of cases) {
-    test(`mmcheck ${args.join(' ')}`, () => {
-      const r = mmcheck(...args);
+    test(`mmcheck ${args.join(' ')}`, async () => {
+      const r = await mmcheck(...args);
       expect(r.code).toBe(2);
       expect(r.err).toMatch(msg);
       expect(r.err).not.toMatch(/\n\s+at /);
@@ -179,22 +221,22 @@ describe('a reader that goes away', () => {
 });
 
 describe('mmcheck list, help, version', () => {
-  test('lists what there is', () => {
+  test('lists what there is', async () => {
     for (const what of ['invariants', 'kernels', 'scenarios', 'mutants', 'switches']) {
-      const r = mmcheck('list', what);
+      const r = await mmcheck('list', what);
       expect(r.code).toBe(0);
       expect(r.out.length).toBeGreaterThan(20);
     }
-    expect(mmcheck('list', 'invariants').out).toMatch(/anon-exclusive\s+always\s+cow-fork-gup/);
-    const kernels = JSON.parse(mmcheck('list', 'kernels', '--json').out);
+    expect((await mmcheck('list', 'invariants')).out).toMatch(/anon-exclusive\s+always\s+cow-fork-gup/);
+    const kernels = JSON.parse((await mmcheck('list', 'kernels', '--json')).out);
     expect(kernels[0]).toMatchObject({ version: '4.4', modelled: 'partly', switches: [] });
     expect(kernels[0].carried).toEqual(['anon COW, the rest of GUP, fork, swap, migration, truncation and hole punching, RSS: as 5.7']);
     expect(kernels.find((k: { version: string }) => k.version === '4.8').switches).toEqual(['fault-pmd-trans-unstable', 'pgtable-memcg-charge', 'postpone-pte-alloc']);
     expect(kernels.find((k: { version: string }) => k.version === '5.7')).toMatchObject({ version: '5.7', epoch: 'E0', modelled: 'yes' });
     expect(kernels.at(-1)).toMatchObject({ version: '7.2', modelled: 'as 6.2' });
   });
-  test('help and version', () => {
-    expect(mmcheck('help').code).toBe(0);
-    expect(mmcheck('--version').out).toMatch(/^mmcheck \d+\.\d+\.\d+/);
+  test('help and version', async () => {
+    expect((await mmcheck('help')).code).toBe(0);
+    expect((await mmcheck('--version')).out).toMatch(/^mmcheck \d+\.\d+\.\d+/);
   });
 });

@@ -1,22 +1,27 @@
 /**
  * mmcheck gate end to end: the table, JUnit XML, the Markdown summary (and
  * $GITHUB_STEP_SUMMARY), traces of unexpected violations, exit codes, bad
- * configs, determinism and Ctrl-C.
+ * configs, determinism and Ctrl-C. In this process (mmcheckHere) but for
+ * $GITHUB_STEP_SUMMARY, invariant files and Ctrl-C, which spawn the command.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { LONG_RUN } from '../helpers.js';
+import { LONG_RUN, mmcheckHereIn } from '../helpers.js';
 
 const BIN = new URL('../../bin/mmcheck.js', import.meta.url).pathname;
 const ROOT = new URL('../../', import.meta.url).pathname;
 
-function mmcheck(args: string[], env: Record<string, string> = {}, cwd = ROOT) {
+/** The command in a process of its own. */
+function spawned(args: string[], env: Record<string, string> = {}, cwd = ROOT) {
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd, env: { ...process.env, NO_COLOR: '1', GITHUB_STEP_SUMMARY: '', ...env } });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
+
+/** The command run in this process (in the repository, as spawned()). */
+const mmcheck = (args: string[]) => mmcheckHereIn(ROOT, args);
 
 function config(dir: string, checks: unknown[], extra: Record<string, unknown> = {}): string {
   const file = join(dir, 'gate.json');
@@ -31,12 +36,12 @@ const AS_EXPECTED = [
 ];
 
 describe('mmcheck gate', () => {
-  test('every verdict as expected: exit 0, a table, JUnit XML and a Markdown summary', () => {
+  test('every verdict as expected: exit 0, a table, JUnit XML and a Markdown summary', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gate-'));
     const cfg = config(dir, AS_EXPECTED);
     const junit = join(dir, 'junit.xml');
     const summary = join(dir, 'summary.md');
-    const r = mmcheck(['gate', '--config', cfg, '--junit', junit, '--summary', summary, '--jobs', '2', '--traces', join(dir, 't')]);
+    const r = await mmcheck(['gate', '--config', cfg, '--junit', junit, '--summary', summary, '--jobs', '2', '--traces', join(dir, 't')]);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^ +CHECK +EXPECTED +GOT +STATES +SECONDS$/m);
     expect(r.out).toMatch(/^ok +iouring-ro-remap pin-coherent @ 5\.18 +violated +violated +\d+ +[\d.]+$/m);
@@ -52,7 +57,7 @@ describe('mmcheck gate', () => {
     expect(existsSync(join(dir, 't'))).toBe(false); // no unexpected violation, no trace
   });
 
-  test('a verdict that changed: exit 1, the trace of the unexpected violation saved, a bug that moved is a failure too', () => {
+  test('a verdict that changed: exit 1, the trace of the unexpected violation saved, a bug that moved is a failure too', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gate-'));
     const cfg = config(dir, [
       { name: 'wrongly expected to hold', scenario: 'iouring-ro-remap', invariants: ['pin-coherent'], kernels: ['5.18'], expect: 'holds' },
@@ -63,7 +68,8 @@ describe('mmcheck gate', () => {
     writeFileSync(stepSummary, '# earlier step\n');
     const junit = join(dir, 'junit.xml');
     const traces = join(dir, 'traces');
-    const r = mmcheck(['gate', '-c', cfg, '--junit', junit, '--traces', traces, '--jobs', '1'], { GITHUB_STEP_SUMMARY: stepSummary });
+    // The environment: a process of its own.
+    const r = spawned(['gate', '-c', cfg, '--junit', junit, '--traces', traces, '--jobs', '1'], { GITHUB_STEP_SUMMARY: stepSummary });
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/^FAIL +iouring-ro-remap pin-coherent @ 5\.18 +holds +violated/m);
     expect(r.out).toMatch(/^FAIL +iouring-ro-remap pin-coherent @ 5\.19 +violated +holds/m);
@@ -72,7 +78,7 @@ describe('mmcheck gate', () => {
     const saved = readdirSync(traces);
     expect(saved).toEqual(['001-iouring-ro-remap-5.18-pin-coherent.itf.json']);
     expect(r.out).toContain(`trace: ${join(traces, saved[0]!)}`);
-    expect(mmcheck(['trace', 'replay', join(traces, saved[0]!)]).code).toBe(0);
+    expect((await mmcheck(['trace', 'replay', join(traces, saved[0]!)])).code).toBe(0);
     const xml = readFileSync(junit, 'utf8');
     expect(xml).toMatch(/failures="2" errors="0"/);
     expect(xml).toMatch(/<failure message="expected holds, got violated" type="violated">pin-coherent: pin &quot;fixed-buffer&quot;/);
@@ -83,7 +89,7 @@ describe('mmcheck gate', () => {
     expect(md).toMatch(/\| iouring-ro-remap pin-coherent @ 5.18 \| holds \| \*\*violated\*\* \| pin-coherent: pin "fixed-buffer"/);
   });
 
-  test('a HOLDS whose witness is not found is "vacuous", which never passes; strict rows also need every operation to complete and every thread to finish', () => {
+  test('a HOLDS whose witness is not found is "vacuous", which never passes; strict rows also need every operation to complete and every thread to finish', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gate-'));
     const never = { name: 'the page holds 99', when: [{ at: 'P:0', data: 99 }] };
     const cfg = config(dir, [
@@ -98,7 +104,7 @@ describe('mmcheck gate', () => {
       { name: 'not found', scenario: 'iouring-ro-remap', invariants: ['pin-coherent'], kernels: ['6.2'], expect: 'holds', witnesses: [never] },
       { name: 'strict', scenario: 'iouring-ro-remap', invariants: ['pin-coherent'], kernels: ['6.2'], expect: 'holds', strict: true, depth: 3 },
     ]);
-    const r = mmcheck(['gate', '-c', cfg, '-j', '1']);
+    const r = await mmcheck(['gate', '-c', cfg, '-j', '1']);
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/^ok +iouring-ro-remap pin-coherent @ 6\.2 +holds +holds/m);
     expect(r.out).toMatch(/^FAIL +iouring-ro-remap pin-coherent @ 6\.2 +holds +vacuous/m);
@@ -108,26 +114,26 @@ describe('mmcheck gate', () => {
     const bad = config(dir, [
       { scenario: 'iouring-ro-remap', invariants: ['pin-coherent'], kernels: ['6.2'], expect: 'holds', witnesses: [{ name: 'x', when: [{ at: 'Q:0', data: 1 }] }] },
     ]);
-    const e = mmcheck(['gate', '-c', bad]);
+    const e = await mmcheck(['gate', '-c', bad]);
     expect(e.code).toBe(2);
     expect(e.err).toMatch(/checks\[0\]\.witnesses: .*witnesses\[3\]\.when\[0\]\.at: "Q:0" is not a process and a covered address/);
   });
 
-  test('a limit makes a row incomplete, which never passes', () => {
+  test('a limit makes a row incomplete, which never passes', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gate-'));
     const cfg = config(dir, [{ scenario: 'cow-fork-gup', invariants: ['cow-isolation'], kernels: ['6.2'], expect: 'holds', maxStates: 1000 }]);
-    const r = mmcheck(['gate', '-c', cfg]);
+    const r = await mmcheck(['gate', '-c', cfg]);
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/^FAIL +cow-fork-gup cow-isolation @ 6\.2 +holds +incomplete/m);
     expect(r.out).toMatch(/expected holds, got incomplete - stopped by max-states/);
   });
 
-  test('the same config gives the same result on every run', () => {
+  test('the same config gives the same result on every run', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gate-'));
     const cfg = config(dir, AS_EXPECTED);
     const strip = (s: string) => s.replace(/ +[\d.]+$/gm, '').replace(/; [\d.]+ s$/m, '');
-    const a = mmcheck(['gate', '-c', cfg, '--jobs', '2']);
-    const b = mmcheck(['gate', '-c', cfg, '--jobs', '1']);
+    const a = await mmcheck(['gate', '-c', cfg, '--jobs', '2']);
+    const b = await mmcheck(['gate', '-c', cfg, '--jobs', '1']);
     expect(a.code).toBe(0);
     expect(strip(b.out)).toBe(strip(a.out));
   });
@@ -144,7 +150,8 @@ describe('mmcheck gate', () => {
       ],
       { invariantsFiles: ['./inv.mjs'] },
     );
-    const r = mmcheck(['gate', '-c', cfg], {}, dir);
+    // An invariant file stays registered in the process that loads it: a process of its own.
+    const r = spawned(['gate', '-c', cfg], {}, dir);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/2 of 2 as expected/);
@@ -208,11 +215,11 @@ describe('mmcheck gate', () => {
     ],
   ];
   for (const [what, body, msg] of bad) {
-    test(`a bad config, ${what}: one line, exit 2`, () => {
+    test(`a bad config, ${what}: one line, exit 2`, async () => {
       const dir = mkdtempSync(join(tmpdir(), 'gate-'));
       const file = join(dir, 'gate.json');
       writeFileSync(file, typeof body === 'string' ? body : JSON.stringify(body));
-      const r = mmcheck(['gate', '--config', file]);
+      const r = await mmcheck(['gate', '--config', file]);
       expect(r.code).toBe(2);
       expect(r.err).toMatch(msg);
       expect(r.err.trim().split('\n')).toHaveLength(1);
@@ -220,7 +227,7 @@ describe('mmcheck gate', () => {
     });
   }
 
-  test('bad gate flags and a missing config: one line, exit 2', () => {
+  test('bad gate flags and a missing config: one line, exit 2', async () => {
     for (const [args, msg] of [
       [['gate', '--config', '/nonexistent/gate.json'], /cannot read gate config \/nonexistent\/gate\.json: ENOENT/],
       [['gate', '--jobs', '0'], /--jobs needs an integer from 1 to 64/],
@@ -228,7 +235,7 @@ describe('mmcheck gate', () => {
       [['gate', 'extra'], /gate takes no positional arguments/],
       [['gate', '--only', 'no-such-check'], /--only no-such-check: no check matches/],
     ] as [string[], RegExp][]) {
-      const r = mmcheck(args);
+      const r = await mmcheck(args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.err).toMatch(msg);
       expect(r.err.trim().split('\n')).toHaveLength(1);
@@ -253,10 +260,10 @@ describe('a sharded gate', () => {
       .replace(/ \| [\d.]+ \|$/gm, ' |')
       .replace(/(shard \d\/\d: \d+ of \d+ rows)/, '');
 
-  test('3 shards merged give the table, JUnit and summary of one run; each row runs in exactly one shard', () => {
+  test('3 shards merged give the table, JUnit and summary of one run; each row runs in exactly one shard', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'shard-'));
     const cfg = config(dir, ROWS);
-    const one = mmcheck([
+    const one = await mmcheck([
       'gate',
       '-c',
       cfg,
@@ -270,19 +277,19 @@ describe('a sharded gate', () => {
       join(dir, 'costs.json'),
     ]);
     expect(one.code).toBe(1);
-    const shards = [1, 2, 3].map((i) =>
-      mmcheck(['gate', '-c', cfg, '--shard', `${i}/3`, '--costs', join(dir, 'costs.json'), '--results', join(dir, `s${i}.json`), '--traces', join(dir, 't')]),
-    );
+    const shards: { code: number | null; out: string; err: string }[] = [];
+    for (const i of [1, 2, 3])
+      shards.push(await mmcheck(['gate', '-c', cfg, '--shard', `${i}/3`, '--costs', join(dir, 'costs.json'), '--results', join(dir, `s${i}.json`), '--traces', join(dir, 't')]));
     const counts = shards.map((s) => Number(/shard \d\/3: (\d+) of 13 rows/.exec(s.out)![1]));
     expect(counts.reduce((a, b) => a + b, 0)).toBe(13);
     for (const c of counts) expect(c).toBeGreaterThan(0);
-    const merged = mmcheck(['gate', 'merge', ...[3, 1, 2].map((i) => join(dir, `s${i}.json`)), '--junit', join(dir, 'm.xml'), '--summary', join(dir, 'm.md')]);
+    const merged = await mmcheck(['gate', 'merge', ...[3, 1, 2].map((i) => join(dir, `s${i}.json`)), '--junit', join(dir, 'm.xml'), '--summary', join(dir, 'm.md')]);
     expect(merged.code).toBe(1);
     expect(untimed(merged.out)).toBe(untimed(one.out));
     expect(untimed(readFileSync(join(dir, 'm.xml'), 'utf8'))).toBe(untimed(readFileSync(join(dir, 'one.xml'), 'utf8')));
     expect(untimed(readFileSync(join(dir, 'm.md'), 'utf8'))).toBe(untimed(readFileSync(join(dir, 'one.md'), 'utf8')));
     // The same shards on another run (the assignment depends on the costs and the config only).
-    const again = mmcheck(['gate', '-c', cfg, '--shard', '2/3', '--costs', join(dir, 'costs.json')]);
+    const again = await mmcheck(['gate', '-c', cfg, '--shard', '2/3', '--costs', join(dir, 'costs.json')]);
     expect(
       again.out
         .split('\n')
@@ -295,25 +302,25 @@ describe('a sharded gate', () => {
         .map((l) => l.replace(/ +[\d.]+$/, '')),
     );
   });
-  test('merge refuses a missing shard, a row twice, another config; --shard is checked', () => {
+  test('merge refuses a missing shard, a row twice, another config; --shard is checked', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'shard-'));
     const cfg = config(dir, AS_EXPECTED);
-    for (const i of [1, 2]) mmcheck(['gate', '-c', cfg, '--shard', `${i}/2`, '--results', join(dir, `s${i}.json`)]);
-    const missing = mmcheck(['gate', 'merge', join(dir, 's1.json')]);
+    for (const i of [1, 2]) await mmcheck(['gate', '-c', cfg, '--shard', `${i}/2`, '--results', join(dir, `s${i}.json`)]);
+    const missing = await mmcheck(['gate', 'merge', join(dir, 's1.json')]);
     expect([missing.code, missing.err.trim()]).toEqual([2, expect.stringMatching(/gate merge: \d of 4 rows; shard 2\/2 missing/)]);
-    const twice = mmcheck(['gate', 'merge', join(dir, 's1.json'), join(dir, 's1.json'), join(dir, 's2.json')]);
+    const twice = await mmcheck(['gate', 'merge', join(dir, 's1.json'), join(dir, 's1.json'), join(dir, 's2.json')]);
     expect(twice.code).toBe(2);
     expect(twice.err).toMatch(/is also in/);
     const other = config(mkdtempSync(join(tmpdir(), 'shard-')), ROWS);
-    mmcheck(['gate', '-c', other, '--shard', '2/2', '--results', join(dir, 'o2.json'), '--only', 'fork-pinned']);
-    const mixed = mmcheck(['gate', 'merge', join(dir, 's1.json'), join(dir, 'o2.json')]);
+    await mmcheck(['gate', '-c', other, '--shard', '2/2', '--results', join(dir, 'o2.json'), '--only', 'fork-pinned']);
+    const mixed = await mmcheck(['gate', 'merge', join(dir, 's1.json'), join(dir, 'o2.json')]);
     expect(mixed.code).toBe(2);
     expect(mixed.err).toMatch(/its shard is of another gate run/);
     for (const bad of ['0/3', '4/3', 'x', '1/0']) {
-      const r = mmcheck(['gate', '-c', cfg, '--shard', bad]);
+      const r = await mmcheck(['gate', '-c', cfg, '--shard', bad]);
       expect([r.code, r.err.trim().split('\n').length]).toEqual([2, 1]);
       expect(r.err).toMatch(/--shard must be i\/N/);
     }
-    expect(mmcheck(['gate', 'merge']).err).toMatch(/gate merge needs the results files/);
+    expect((await mmcheck(['gate', 'merge'])).err).toMatch(/gate merge needs the results files/);
   });
 });

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { check, mmcheck } from '../helpers.js';
+import { check, mmcheckHere } from '../helpers.js';
 
 const cache = mkdtempSync(join(tmpdir(), 'mmcheck-cache-'));
 afterAll(() => rmSync(cache, { recursive: true, force: true }));
@@ -22,15 +22,15 @@ interface MatrixJson {
   fromCache: number;
 }
 
-function matrixJson(...args: string[]): MatrixJson {
-  const r = mmcheck('matrix', '--json', ...(args.includes('--no-cache') ? [] : ['--cache', cache]), ...args);
+async function matrixJson(...args: string[]): Promise<MatrixJson> {
+  const r = await mmcheckHere(['matrix', '--json', ...(args.includes('--no-cache') ? [] : ['--cache', cache]), ...args]);
   expect(r.code, r.err).toBe(0);
   return JSON.parse(r.out) as MatrixJson;
 }
 
 describe('matrix', () => {
-  test('every release that shared a run has its verdict and state count when checked alone (cow-swap-gup, 4.4 to 7.2)', () => {
-    const m = matrixJson('-s', 'cow-swap-gup', '-i', 'cow-isolation', '--no-cache');
+  test('every release that shared a run has its verdict and state count when checked alone (cow-swap-gup, 4.4 to 7.2)', async () => {
+    const m = await matrixJson('-s', 'cow-swap-gup', '-i', 'cow-isolation', '--no-cache');
     expect(m.releases[0]).toBe('4.4');
     expect(m.releases.length).toBe(60);
     const cells = m.strips[0]!.cells;
@@ -48,50 +48,64 @@ describe('matrix', () => {
   }, 120_000);
 
   // To depth 12, as README's first check: the same 8 runs and verdicts as unbounded, in a third of the time.
-  test('cow-fork-gup over 4.4..7.2 in 8 distinct runs, and a second matrix from the cache alone', () => {
-    const first = matrixJson('-s', 'cow-fork-gup', '-i', 'cow-isolation', '--depth', '12');
+  test('cow-fork-gup over 4.4..7.2 in 8 distinct runs, and a second matrix from the cache alone', async () => {
+    const first = await matrixJson('-s', 'cow-fork-gup', '-i', 'cow-isolation', '--depth', '12');
     expect(first.distinctRuns).toBe(8);
     expect(first.ran).toBe(8);
-    const again = matrixJson('-s', 'cow-fork-gup', '-i', 'cow-isolation', '--depth', '12');
+    const again = await matrixJson('-s', 'cow-fork-gup', '-i', 'cow-isolation', '--depth', '12');
     expect(again.ran).toBe(0);
     expect(again.fromCache).toBe(8);
     expect(again.strips[0]!.cells.map((c) => c.verdict)).toEqual(first.strips[0]!.cells.map((c) => c.verdict));
-    const text = mmcheck('matrix', '-s', 'cow-fork-gup', '-i', 'cow-isolation', '--depth', '12', '--cache', cache);
+    const text = await mmcheckHere(['matrix', '-s', 'cow-fork-gup', '-i', 'cow-isolation', '--depth', '12', '--cache', cache]);
     expect(text.out).toContain('  4.4 .. 5.7     VIOLATED');
     expect(text.out).toContain('  6.2 .. 7.2     holds');
     expect(text.out).toMatch(/60 checked: 8 distinct runs \(0 ran now, 8 from the cache\), 52 shared a run/);
   }, 120_000);
 
-  test('--shard: three shards fill the cache, and the whole matrix then runs nothing', () => {
+  test('--shard: three shards fill the cache, and the whole matrix then runs nothing', async () => {
     const dir = join(cache, 'sharded');
-    const ran = [1, 2, 3].map((i) => {
-      const r = mmcheck('matrix', '-s', 'cow-swap-gup', '-i', 'cow-isolation', '--cache', dir, '--shard', `${i}/3`, '--json');
+    const ran: number[] = [];
+    for (const i of [1, 2, 3]) {
+      const r = await mmcheckHere(['matrix', '-s', 'cow-swap-gup', '-i', 'cow-isolation', '--cache', dir, '--shard', `${i}/3`, '--json']);
       expect(r.code, r.err).toBe(0);
-      return (JSON.parse(r.out) as MatrixJson).releases.length;
-    });
+      ran.push((JSON.parse(r.out) as MatrixJson).releases.length);
+    }
     expect(ran.reduce((a, b) => a + b, 0)).toBe(60);
-    const whole = JSON.parse(mmcheck('matrix', '-s', 'cow-swap-gup', '-i', 'cow-isolation', '--cache', dir, '--json').out) as MatrixJson;
+    const whole = JSON.parse((await mmcheckHere(['matrix', '-s', 'cow-swap-gup', '-i', 'cow-isolation', '--cache', dir, '--json'])).out) as MatrixJson;
     expect([whole.ran, whole.fromCache]).toEqual([0, whole.distinctRuns]);
-    const b = mmcheck('bisect', '-s', 'cow-swap-gup', '-i', 'cow-isolation', '--cache', dir);
+    const b = await mmcheckHere(['bisect', '-s', 'cow-swap-gup', '-i', 'cow-isolation', '--cache', dir]);
     expect(b.out).toContain('VIOLATED up to 5.17, holds from 5.18: cow-page-count (c145e0b47c77');
-    const bad = mmcheck('matrix', '-s', 'cow-swap-gup', '-i', 'cow-isolation', '--no-cache', '--shard', '1/2');
+    const bad = await mmcheckHere(['matrix', '-s', 'cow-swap-gup', '-i', 'cow-isolation', '--no-cache', '--shard', '1/2']);
     expect([bad.code, bad.err.trim()]).toEqual([2, 'mmcheck: --shard fills the cache that an unsharded run then reads: it needs the cache (drop --no-cache)']);
   });
 
-  test('a patch strip, not-modelled releases, Markdown and the HTML page', () => {
-    const m = matrixJson('-s', 'fsdax-unpin-break-layouts', '-i', 'fsdax-idle-wakes', '--kernels', '5.6..5.19', '--patch', 'fsdax-unpin-wake');
+  test('a patch strip, not-modelled releases, Markdown and the HTML page', async () => {
+    const m = await matrixJson('-s', 'fsdax-unpin-break-layouts', '-i', 'fsdax-idle-wakes', '--kernels', '5.6..5.19', '--patch', 'fsdax-unpin-wake');
     expect(m.strips.map((s) => s.change)).toEqual(['', '+fsdax-unpin-wake']);
     const [plain, patched] = m.strips.map((s) => Object.fromEntries(s.cells.map((c) => [c.kernel, c.verdict])));
     expect(plain).toMatchObject({ '5.6': 'refused', '5.7': 'holds', '5.17': 'holds', '5.18': 'violated', '5.19': 'holds' });
     expect(patched!['5.18']).toBe('holds');
     const html = join(cache, 'm.html');
-    const md = mmcheck('matrix', '-s', 'fsdax-unpin-break-layouts', '-i', 'fsdax-idle-wakes', '--kernels', '5.17..5.19', '--markdown', '--html', html, '--cache', cache);
+    const md = await mmcheckHere([
+      'matrix',
+      '-s',
+      'fsdax-unpin-break-layouts',
+      '-i',
+      'fsdax-idle-wakes',
+      '--kernels',
+      '5.17..5.19',
+      '--markdown',
+      '--html',
+      html,
+      '--cache',
+      cache,
+    ]);
     expect(md.code).toBe(0);
     expect(md.out).toContain('| 5.18 | VIOLATED |');
     expect(md.out).toContain(`wrote the matrix page to ${html}`);
   }, 60_000);
 
-  test('bad input: one line, exit 2', () => {
+  test('bad input: one line, exit 2', async () => {
     for (const [args, msg] of [
       [['-i', 'cow-isolation'], 'matrix needs --scenario'],
       [['-s', 'cow-swap-gup'], 'matrix needs --invariant'],
@@ -101,23 +115,23 @@ describe('matrix', () => {
       [['-s', 'no-such', '-i', 'cow-isolation'], 'unknown scenario "no-such"'],
       [['-s', 'cow-swap-gup', '-i', 'cow-isolation', '--cache', cache, '--no-cache'], 'contradict'],
     ] as const) {
-      const r = mmcheck('matrix', ...args);
+      const r = await mmcheckHere(['matrix', ...args]);
       expect([r.code, r.err.trim().split('\n').length]).toEqual([2, 1]);
       expect(r.err).toContain(msg);
     }
   });
 
-  test('a cache that cannot be written is reported, exit 6', () => {
+  test('a cache that cannot be written is reported, exit 6', async () => {
     const file = join(cache, 'not-a-dir');
     writeFileSync(file, '');
-    const r = mmcheck('matrix', '-s', 'cow-swap-gup', '-i', 'cow-isolation', '--kernels', '6.2', '--cache', file);
+    const r = await mmcheckHere(['matrix', '-s', 'cow-swap-gup', '-i', 'cow-isolation', '--kernels', '6.2', '--cache', file]);
     expect(r.code).toBe(6);
     expect(r.out).toContain('error: could not write the cache');
   });
 });
 
 describe('bisect', () => {
-  const bisect = (...args: string[]) => mmcheck('bisect', '--cache', cache, ...args);
+  const bisect = (...args: string[]) => mmcheckHere(['bisect', '--cache', cache, ...args]);
   // The answers the kernel's history gives (docs/kernel-notes.md); every flip of each scenario, both directions.
   const ANSWERS: [scenario: string, invariant: string, lines: string[], args?: string[]][] = [
     [
@@ -235,8 +249,8 @@ describe('bisect', () => {
     ],
   ];
   for (const [scenario, invariant, lines, args = []] of ANSWERS)
-    test(`${scenario}, ${invariant}${args.length ? ` ${args.join(' ')}` : ''}: ${lines.length} flip(s)`, () => {
-      const r = bisect('-s', scenario, '-i', invariant, ...args);
+    test(`${scenario}, ${invariant}${args.length ? ` ${args.join(' ')}` : ''}: ${lines.length} flip(s)`, async () => {
+      const r = await bisect('-s', scenario, '-i', invariant, ...args);
       expect(r.code, r.err).toBe(0);
       const flips = r.out.split('\n').filter((l) => l.startsWith(`${scenario}, ${invariant}: `));
       expect(flips.length).toBe(lines.length);
@@ -244,48 +258,48 @@ describe('bisect', () => {
       for (const f of flips) expect(f).toMatch(/(alone flips it|together flip it \(no smaller subset does\))$/);
     }, 120_000);
 
-  test('scenarios no release and no change breaks: no flip, said plainly, exit 1', () => {
+  test('scenarios no release and no change breaks: no flip, said plainly, exit 1', async () => {
     for (const [scenario, invariant, args, line] of [
       ['device-private-round-trip', 'pin-coherent', [], 'no flip from 4.4 to'],
       ['oom-page-lock-reaper', 'rss-consistent', ['--kernel', '4.6', '--patch', 'avoid-premature-exposure'], 'no flip between 4.6 and 4.6 +avoid-premature-exposure (holds)'],
     ] as const) {
-      const r = bisect('-s', scenario, '-i', invariant, ...args);
+      const r = await bisect('-s', scenario, '-i', invariant, ...args);
       expect(r.code).toBe(1);
       expect(r.out).toContain(line);
     }
   }, 120_000);
 
-  test('--good and --bad: only the flip between them; a wrong --good is said, exit 1', () => {
-    const r = bisect('-s', 'cow-swap-gup', '-i', 'cow-isolation', '--good', '5.18', '--bad', '5.10');
+  test('--good and --bad: only the flip between them; a wrong --good is said, exit 1', async () => {
+    const r = await bisect('-s', 'cow-swap-gup', '-i', 'cow-isolation', '--good', '5.18', '--bad', '5.10');
     expect(r.code).toBe(0);
     expect(r.out.split('\n').filter((l) => l.startsWith('cow-swap-gup')).length).toBe(1);
     expect(r.out).toContain('VIOLATED up to 5.17, holds from 5.18: cow-page-count');
-    const wrong = bisect('-s', 'cow-swap-gup', '-i', 'cow-isolation', '--good', '5.10', '--bad', '5.18');
+    const wrong = await bisect('-s', 'cow-swap-gup', '-i', 'cow-isolation', '--good', '5.10', '--bad', '5.18');
     expect(wrong.code).toBe(1);
     expect(wrong.out).toContain('problem: --good 5.10: the verdict there is VIOLATED, not holds');
   }, 60_000);
 
-  test('over my own changes: which patch makes it hold, which mutant breaks it', () => {
-    const r = bisect('-s', 'cow-swap-gup', '-i', 'cow-isolation', '--kernel', '5.17', '--patch', 'zap-details-fix', '--patch', 'cow-page-count', '--patch', 'i-mmap-shared');
+  test('over my own changes: which patch makes it hold, which mutant breaks it', async () => {
+    const r = await bisect('-s', 'cow-swap-gup', '-i', 'cow-isolation', '--kernel', '5.17', '--patch', 'zap-details-fix', '--patch', 'cow-page-count', '--patch', 'i-mmap-shared');
     expect(r.code).toBe(0);
     expect(r.out).toContain('VIOLATED on 5.17, holds with 5.17 +zap-details-fix +cow-page-count +i-mmap-shared: cow-page-count (c145e0b47c77');
-    const m = bisect('-s', 'fork-pinned', '-i', 'pin-coherent', '--kernel', '6.2', '--mutant', 'fork-shares-pinned', '--json');
+    const m = await bisect('-s', 'fork-pinned', '-i', 'pin-coherent', '--kernel', '6.2', '--mutant', 'fork-shares-pinned', '--json');
     expect(m.code).toBe(0);
     const j = JSON.parse(m.out) as { flips: { culprit: { kind: string; name: string }[] }[] };
     expect(j.flips[0]!.culprit).toEqual([{ kind: 'mutant', name: 'fork-shares-pinned', commit: null, title: null }]);
-    const none = bisect('-s', 'cow-swap-gup', '-i', 'cow-isolation', '--kernel', '6.2', '--patch', 'zap-details-fix');
+    const none = await bisect('-s', 'cow-swap-gup', '-i', 'cow-isolation', '--kernel', '6.2', '--patch', 'zap-details-fix');
     expect(none.code).toBe(1);
     expect(none.out).toContain('no flip between 6.2 and 6.2 +zap-details-fix');
   }, 60_000);
 
-  test('bad input: one line, exit 2', () => {
+  test('bad input: one line, exit 2', async () => {
     for (const [args, msg] of [
       [['-s', 'cow-swap-gup', '-i', 'cow-isolation', '--patch', 'cow-page-count'], '--patch, --revert and --mutant need --kernel'],
       [['-s', 'cow-swap-gup', '-i', 'cow-isolation', '--kernel', '5.17'], 'needs the changes to bisect'],
       [['-s', 'cow-swap-gup', '-i', 'cow-isolation,pin-coherent'], 'bisect takes one --invariant'],
       [['-s', 'cow-swap-gup', '-i', 'cow-isolation', '--kernel', '5.17', '--patch', 'no-such'], 'unknown switch "no-such"'],
     ] as const) {
-      const r = bisect(...args);
+      const r = await bisect(...args);
       expect([r.code, r.err.trim().split('\n').length]).toEqual([2, 1]);
       expect(r.err).toContain(msg);
     }
@@ -293,15 +307,15 @@ describe('bisect', () => {
 });
 
 describe('trace diff', () => {
-  const trace = (scenario: string, invariant: string, kernel: string): string => {
+  const trace = async (scenario: string, invariant: string, kernel: string): Promise<string> => {
     const file = join(cache, `${scenario}-${kernel}.itf.json`);
-    const r = mmcheck('check', '-s', scenario, '-i', invariant, '-k', kernel, '--trace-out', file, '-q');
+    const r = await mmcheckHere(['check', '-s', scenario, '-i', invariant, '-k', kernel, '--trace-out', file, '-q']);
     expect(r.code).toBe(1);
     return file;
   };
-  test('cow-swap-gup on 5.17 and 5.18: the first divergent decision is the swap-in reuse test, and 5.18 holds', () => {
-    const file = trace('cow-swap-gup', 'cow-isolation', '5.17');
-    const r = mmcheck('trace', 'diff', file, '--kernel', '5.18');
+  test('cow-swap-gup on 5.17 and 5.18: the first divergent decision is the swap-in reuse test, and 5.18 holds', async () => {
+    const file = await trace('cow-swap-gup', 'cow-isolation', '5.17');
+    const r = await mmcheckHere(['trace', 'diff', file, '--kernel', '5.18']);
     expect(r.code).toBe(0);
     expect(r.out).toContain('first divergent decision, step 11 (P: write P:0 := 2 · do_swap_page: map):');
     expect(r.out).toContain('  5.17: map pfn 1 writable (reuse_swap_page: mapcount + swapcount = 1 <= 1)');
@@ -310,32 +324,36 @@ describe('trace diff', () => {
     // Step 5 reaches the same outcome for another reason: marked, but not the divergence.
     expect(r.out).toMatch(/ {2}5 {2}C .*do_swap_page: map {3}<- the same outcome, another reason/);
     const html = join(cache, 'diff.html');
-    const j = JSON.parse(mmcheck('trace', 'diff', file, '--kernel', '5.18', '--json', '--html', html).out) as { first: number; bViolation: unknown; rows: { differs: boolean }[] };
+    const j = JSON.parse((await mmcheckHere(['trace', 'diff', file, '--kernel', '5.18', '--json', '--html', html])).out) as {
+      first: number;
+      bViolation: unknown;
+      rows: { differs: boolean }[];
+    };
     expect(j.first).toBe(11);
     expect(j.bViolation).toBeNull();
     expect(j.rows.filter((x) => x.differs).length).toBe(1);
   });
-  test('the same interleaving on a kernel that decides alike, on a switch set, and on the release that fixed the pgmap reference', () => {
-    const file = trace('cow-swap-gup', 'cow-isolation', '5.17');
-    const same = mmcheck('trace', 'diff', file, '--kernel', '5.7');
+  test('the same interleaving on a kernel that decides alike, on a switch set, and on the release that fixed the pgmap reference', async () => {
+    const file = await trace('cow-swap-gup', 'cow-isolation', '5.17');
+    const same = await mmcheckHere(['trace', 'diff', file, '--kernel', '5.7']);
     expect(same.out).toContain('the two kernels decide alike at every step of the trace');
     expect(same.out).toContain('5.7: cow-isolation violated at its step 11');
-    const fixed = mmcheck('trace', 'diff', file, '--revert', 'gup-cow-break', '--patch', 'cow-page-count');
+    const fixed = await mmcheckHere(['trace', 'diff', file, '--revert', 'gup-cow-break', '--patch', 'cow-page-count']);
     expect(fixed.out).toContain('5.17 +cow-page-count -gup-cow-break: cow-isolation holds along this interleaving');
-    const dm = trace('device-memunmap-in-use', 'pgmap-pinned', '5.18');
-    const r = mmcheck('trace', 'diff', dm, '--kernel', '6.1');
+    const dm = await trace('device-memunmap-in-use', 'pgmap-pinned', '5.18');
+    const r = await mmcheckHere(['trace', 'diff', dm, '--kernel', '6.1']);
     expect(r.out).toContain("  5.18: percpu_ref_kill; percpu_ref_put_many(1): the pgmap's reference is 0");
     expect(r.out).toContain("  6.1: percpu_ref_kill: the pgmap's reference is 1");
   });
-  test('bad input: one line, exit 2', () => {
-    const file = trace('cow-swap-gup', 'cow-isolation', '5.17');
+  test('bad input: one line, exit 2', async () => {
+    const file = await trace('cow-swap-gup', 'cow-isolation', '5.17');
     for (const [args, msg] of [
       [[file], 'trace diff needs the other kernel'],
       [[file, '--kernel', '3.1'], 'kernel 3.1 is older than'],
       [[file, '--patch', 'no-such'], 'unknown switch "no-such"'],
       [[join(cache, 'none.json'), '--kernel', '5.18'], 'cannot read trace file'],
     ] as const) {
-      const r = mmcheck('trace', 'diff', ...args);
+      const r = await mmcheckHere(['trace', 'diff', ...args]);
       expect([r.code, r.err.trim().split('\n').length]).toEqual([2, 1]);
       expect(r.err).toContain(msg);
     }

@@ -2,19 +2,13 @@
  * --scenario with a scenario file: the same results as the built-in it
  * copies; bounds and programs change what is explored; bad files get one line.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { mmcheckHere } from '../helpers.js';
 
-const BIN = new URL('../../bin/mmcheck.js', import.meta.url).pathname;
 const builtin = (name: string) => JSON.parse(readFileSync(new URL(`../../scenarios/${name}.json`, import.meta.url), 'utf8'));
-
-function mmcheck(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'scenario-'));
 function file(name: string, spec: unknown): string {
@@ -24,31 +18,31 @@ function file(name: string, spec: unknown): string {
 }
 
 describe('mmcheck check --scenario FILE', () => {
-  test('a copy of a built-in gives the same verdict, states and trace', () => {
+  test('a copy of a built-in gives the same verdict, states and trace', async () => {
     const spec = { ...builtin('cow-swap-gup'), name: 'my-copy' };
-    const mine = JSON.parse(mmcheck('check', '-i', 'cow-isolation', '-s', file('copy.json', spec), '-k', '5.17', '--json').out);
-    const theirs = JSON.parse(mmcheck('check', '-i', 'cow-isolation', '-s', 'cow-swap-gup', '-k', '5.17', '--json').out);
+    const mine = JSON.parse((await mmcheckHere(['check', '-i', 'cow-isolation', '-s', file('copy.json', spec), '-k', '5.17', '--json'])).out);
+    const theirs = JSON.parse((await mmcheckHere(['check', '-i', 'cow-isolation', '-s', 'cow-swap-gup', '-k', '5.17', '--json'])).out);
     expect(mine.scenario).toBe('my-copy');
     for (const k of ['verdict', 'states', 'transitions', 'depth', 'message', 'steps', 'preemptions']) expect(mine[k], k).toEqual(theirs[k]);
     expect(mine.trace).toEqual(theirs.trace);
   });
 
-  test('a bound lets an operation run more often: more states', () => {
+  test('a bound lets an operation run more often: more states', async () => {
     const spec = builtin('iouring-ro-remap');
-    const once = JSON.parse(mmcheck('check', '-i', 'pin-coherent', '-s', file('once.json', spec), '-k', '6.2', '--json').out);
+    const once = JSON.parse((await mmcheckHere(['check', '-i', 'pin-coherent', '-s', file('once.json', spec), '-k', '6.2', '--json'])).out);
     spec.threads[0].menu.find((e: { op: string }) => e.op === 'write').max = 2;
-    const twice = JSON.parse(mmcheck('check', '-i', 'pin-coherent', '-s', file('twice.json', spec), '-k', '6.2', '--json').out);
+    const twice = JSON.parse((await mmcheckHere(['check', '-i', 'pin-coherent', '-s', file('twice.json', spec), '-k', '6.2', '--json'])).out);
     expect(once.verdict).toBe('holds');
     expect(twice.verdict).toBe('holds');
     expect(twice.states).toBeGreaterThan(once.states);
   });
 
-  test('a fixed program runs its entries in order: one path', () => {
+  test('a fixed program runs its entries in order: one path', async () => {
     const spec = builtin('iouring-ro-remap');
     spec.threads[0].mode = 'program';
     spec.threads[0].menu = spec.threads[0].menu.filter((e: { op: string }) => e.op !== 'device-write');
     delete spec.witnesses; // one of them names the entry taken out
-    const r = JSON.parse(mmcheck('check', '-i', 'pin-coherent', '-s', file('program.json', spec), '-k', '5.18', '--json').out);
+    const r = JSON.parse((await mmcheckHere(['check', '-i', 'pin-coherent', '-s', file('program.json', spec), '-k', '5.18', '--json'])).out);
     expect(r.verdict).toBe('violated');
     expect(r.trace.map((s: { operation: string }) => s.operation.split(' ')[0])).toEqual(
       expect.arrayContaining(['pin_user_pages(FOLL_PIN|FOLL_WRITE|FOLL_LONGTERM)', 'mprotect', 'write']),
@@ -66,8 +60,8 @@ describe('mmcheck check --scenario FILE', () => {
     ],
   ];
   for (const [what, args, msg] of bad) {
-    test(`bad scenario file, ${what}: one line, exit 2`, () => {
-      const r = mmcheck('check', '-i', 'pin-coherent', ...args);
+    test(`bad scenario file, ${what}: one line, exit 2`, async () => {
+      const r = await mmcheckHere(['check', '-i', 'pin-coherent', ...args]);
       expect(r.code).toBe(2);
       expect(r.err).toMatch(msg);
       expect(r.err.trim().split('\n')).toHaveLength(1);

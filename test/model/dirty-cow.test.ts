@@ -7,7 +7,7 @@
 import { describe, expect, test } from 'vitest';
 import { findScenario } from '../../model/scenarios.js';
 import { type ScenarioSpec, validateScenario } from '../../model/scenario.js';
-import { check, mmcheck, testVerdictRows, type VerdictRow } from '../helpers.js';
+import { check, mmcheckHere, testVerdictRows, type VerdictRow } from '../helpers.js';
 
 describe('dirty-cow: verdicts and state counts', () => {
   const rows: VerdictRow[] = [
@@ -28,8 +28,8 @@ describe('dirty-cow: verdicts and state counts', () => {
 });
 
 describe('what GUP does after its forced COW fault', () => {
-  test('4.8: FOLL_WRITE dropped, MADV_DONTNEED zaps the copy, the read fault maps the file page, GUP returns it for the write', () => {
-    const r = mmcheck('check', '-s', 'dirty-cow', '-k', '4.8', '-i', 'private-mapping-isolated');
+  test('4.8: FOLL_WRITE dropped, MADV_DONTNEED zaps the copy, the read fault maps the file page, GUP returns it for the write', async () => {
+    const r = await mmcheckHere(['check', '-s', 'dirty-cow', '-k', '4.8', '-i', 'private-mapping-isolated']);
     expect(r.code).toBe(1);
     const steps = r.out.split('\n');
     const at = (re: RegExp) => steps.findIndex((l) => re.test(l));
@@ -59,13 +59,13 @@ describe('what GUP does after its forced COW fault', () => {
     const back = check('dirty-cow', '6.0', ['private-mapping-isolated'], { revert: ['gup-force-anon-exclusive'] });
     expect([back.result.verdict, back.result.states]).toEqual(['holds', 30]);
   });
-  test('4.14: the read GUP dirties the huge zero pmd (touch_pmd), and the forced write follows it to the huge zero page', () => {
-    const r = mmcheck('check', '-s', 'thp-dirty-cow', '-k', '4.14', '-i', 'private-mapping-isolated');
+  test('4.14: the read GUP dirties the huge zero pmd (touch_pmd), and the forced write follows it to the huge zero page', async () => {
+    const r = await mmcheckHere(['check', '-s', 'thp-dirty-cow', '-k', '4.14', '-i', 'private-mapping-isolated']);
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/a new zeroed THP pfn 1 mapped R\/O and dirty \(no VM_WRITE\)/);
     expect(r.out).toMatch(/touch_pmd: pmd_mkdirty on the huge zero page \(FOLL_TOUCH, up to 4\.14\)/);
     expect(r.out).toMatch(/holds the huge zero page: the write through it lands in the page every process reads as zeroes/);
-    expect(mmcheck('check', '-s', 'thp-dirty-cow', '-k', '4.15', '-i', 'private-mapping-isolated', '--strict').code).toBe(0);
+    expect((await mmcheckHere(['check', '-s', 'thp-dirty-cow', '-k', '4.15', '-i', 'private-mapping-isolated', '--strict'])).code).toBe(0);
   });
   test('refused: FOLL_FORCE without FOLL_WRITE, with GUP-fast; a shared mapping gets -EFAULT', () => {
     const base = (): ScenarioSpec => structuredClone(findScenario('dirty-cow')!);

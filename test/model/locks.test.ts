@@ -21,7 +21,7 @@ import {
 } from '../../model/kernel/locking.js';
 import { dependencyName, Lockdep } from '../../model/lockdep.js';
 import { WAIT_ASLEEP } from '../../model/locks.js';
-import { ALL_WORKERS, check, mmcheck, mmcheckWith, model } from '../helpers.js';
+import { ALL_WORKERS, check, mmcheckHere, mmcheckWith, model } from '../helpers.js';
 
 /** The model's initial state, a copy. */
 function initial(m: ReturnType<typeof model>): Int32Array {
@@ -102,8 +102,8 @@ describe('lockdep records dependencies on blocking acquisitions only', () => {
 });
 
 describe('deadlocks name their wait-for cycle; a lost wake-up names the sleeper', () => {
-  test('undo-range-i-mmap-first on 5.17 (i_mmap_rwsem for write): punch and migration deadlock; the trace ends where the cycle closes', () => {
-    const r = mmcheck('check', '-s', 'punch-migrate', '-i', 'rss-consistent', '-k', '5.17', '--mutant', 'undo-range-i-mmap-first', '--json');
+  test('undo-range-i-mmap-first on 5.17 (i_mmap_rwsem for write): punch and migration deadlock; the trace ends where the cycle closes', async () => {
+    const r = await mmcheckHere(['check', '-s', 'punch-migrate', '-i', 'rss-consistent', '-k', '5.17', '--mutant', 'undo-range-i-mmap-first', '--json']);
     expect(r.code).toBe(1);
     const j = JSON.parse(r.out);
     expect(j.verdict).toBe('deadlock');
@@ -126,8 +126,8 @@ describe('deadlocks name their wait-for cycle; a lost wake-up names the sleeper'
 });
 
 describe('lock-order: lockdep over every explored transition', () => {
-  test('holds on the built-in scenario: the dependencies are the kernel documented order (mm/rmap.c)', () => {
-    const r = mmcheck('check', '-s', 'zap-migrate', '-i', 'lock-order', '-k', '6.2', '--json');
+  test('holds on the built-in scenario: the dependencies are the kernel documented order (mm/rmap.c)', async () => {
+    const r = await mmcheckHere(['check', '-s', 'zap-migrate', '-i', 'lock-order', '-k', '6.2', '--json']);
     expect(r.code).toBe(0);
     const j = JSON.parse(r.out);
     expect(j.lockOrder.cycle).toBeNull();
@@ -141,12 +141,26 @@ describe('lock-order: lockdep over every explored transition', () => {
     ]);
   });
 
-  test('a mutant taking i_mmap_rwsem before the page lock is a violation on 6.2, where the deadlock itself cannot happen', () => {
+  test('a mutant taking i_mmap_rwsem before the page lock is a violation on 6.2, where the deadlock itself cannot happen', async () => {
     // On 6.2 both sides take i_mmap_rwsem for read, and nothing else runs that would take it for write: no deadlock is reachable.
     expect(check('punch-migrate', '6.2', ['rss-consistent'], { mutants: ['undo-range-i-mmap-first'] }).result.verdict).toBe('holds');
     const dot = join(dir, 'g.dot');
     const trace = join(dir, 'lo.itf.json');
-    const r = mmcheck('check', '-s', 'punch-migrate', '-i', 'lock-order', '-k', '6.2', '--mutant', 'undo-range-i-mmap-first', '--lock-graph', dot, '--trace-out', trace);
+    const r = await mmcheckHere([
+      'check',
+      '-s',
+      'punch-migrate',
+      '-i',
+      'lock-order',
+      '-k',
+      '6.2',
+      '--mutant',
+      'undo-range-i-mmap-first',
+      '--lock-graph',
+      dot,
+      '--trace-out',
+      trace,
+    ]);
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/VIOLATED lock-order: possible circular locking dependency: PG_locked -> i_mmap_rwsem -> PG_locked/);
     expect(r.out).toMatch(/Possible unsafe locking scenario:/);
@@ -157,13 +171,13 @@ describe('lock-order: lockdep over every explored transition', () => {
     expect(readFileSync(dot, 'utf8')).toMatch(/"PG_locked" -> "i_mmap_rwsem" \[label="[^"]*try_to_migrate_one[^"]*", color=red/);
     // Each acquisition's trace replays to the acquisition.
     for (const f of [trace, join(dir, 'lo-lock-order-2.itf.json')]) {
-      const rep = mmcheck('trace', 'replay', f);
+      const rep = await mmcheckHere(['trace', 'replay', f]);
       expect(rep.code, rep.err).toBe(0);
       expect(rep.out).toMatch(/lock-order is violated: \S+ taken while holding \S+/);
-      const show = mmcheck('trace', 'show', f);
+      const show = await mmcheckHere(['trace', 'show', f]);
       expect(show.code, show.err).toBe(0);
       expect(show.out).toMatch(/locks held: evictor: memfd i_rwsem \(write\)|locks held: kcompactd: pfn \d+ PG_locked/);
-      expect(mmcheck('trace', 'html', f, '-o', join(dir, 'lo.html')).code).toBe(0);
+      expect((await mmcheckHere(['trace', 'html', f, '-o', join(dir, 'lo.html')])).code).toBe(0);
     }
   });
 
@@ -181,8 +195,8 @@ describe('lock-order: lockdep over every explored transition', () => {
     expect(deps('6.2', '--strategy', 'dfs')).toBe(deps('6.2', '-j', '2'));
   });
 
-  test('--lock-graph without lock-order: one clear line, exit 2', () => {
-    const r = mmcheck('check', '-s', 'zap-migrate', '-i', 'rss-consistent', '--lock-graph', join(dir, 'x.dot'));
+  test('--lock-graph without lock-order: one clear line, exit 2', async () => {
+    const r = await mmcheckHere(['check', '-s', 'zap-migrate', '-i', 'rss-consistent', '--lock-graph', join(dir, 'x.dot')]);
     expect(r.code).toBe(2);
     expect(r.err.trim()).toBe('mmcheck: --lock-graph needs --invariant lock-order');
   });

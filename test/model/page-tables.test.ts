@@ -11,7 +11,7 @@ import { findScenario } from '../../model/scenarios.js';
 import { loadScenarioFile } from '../../model/scenario-file.js';
 import type { ScenarioSpec } from '../../model/scenario.js';
 import { ScenarioError, validateScenario } from '../../model/scenario.js';
-import { check, mmcheck } from '../helpers.js';
+import { check, mmcheckHere } from '../helpers.js';
 
 const ABBA = 'memcg-writeback-abba';
 
@@ -48,7 +48,7 @@ describe('memcg/writeback ABBA (63f3655f9501): the verdict by release', () => {
     });
   }
 
-  test('the report names the cycle: the fault waits for the writeback it blocks', () => {
+  test('the report names the cycle: the fault waits for the writeback it blocks', async () => {
     const { result, model } = check(ABBA, '5.12', ['rss-consistent']);
     expect(result.violations[0]!.message).toBe('wait-for cycle: P sleeps on data PG_writeback, which only W can end; W sleeps on pfn 2 PG_locked, held by P');
     // The trace ends where the cycle closes: P sleeps in finish_fault's allocation with the page locked, W on that page's lock.
@@ -56,7 +56,7 @@ describe('memcg/writeback ABBA (63f3655f9501): the verdict by release', () => {
     const labels = path.map((x) => model.actions[x.action]!.label);
     expect(labels).toContain('finish_fault: pte_alloc (page locked)');
     expect(['mpage_prepare_extent_to_map: lock_page (page 1)', 'finish_fault: pte_alloc (page locked)']).toContain(labels.at(-1));
-    const json = JSON.parse(mmcheck('check', '-s', ABBA, '-i', 'rss-consistent', '-k', '4.20', '-j', '1', '--json').out);
+    const json = JSON.parse((await mmcheckHere(['check', '-s', ABBA, '-i', 'rss-consistent', '-k', '4.20', '-j', '1', '--json'])).out);
     expect(json.verdict).toBe('deadlock');
     expect(json.waitFor.cycle).toEqual(['P', 'W']);
     expect(json.waitFor.waits).toEqual([
@@ -101,13 +101,13 @@ describe('fault-around: where an unused prealloc_pte is freed (4.8-4.9 vs 4.10-4
 });
 
 describe("seed 004's own patch on 4.6: Hugh's huge tmpfs 09/31 and its revert", () => {
-  test('mainline 4.6 allocates before ->fault; 09/31 allocates with the page locked; the memcg deadlock needs the 4.8 charge too', () => {
+  test('mainline 4.6 allocates before ->fault; 09/31 allocates with the page locked; the memcg deadlock needs the 4.8 charge too', async () => {
     expect(check(ABBA, '4.6', ['no-alloc-under-page-lock', 'rss-consistent']).result.verdict).toBe('holds');
     expect(check(ABBA, '4.6', ['no-alloc-under-page-lock'], { patch: ['avoid-premature-exposure'] }).result.verdict).toBe('violated');
     expect(check(ABBA, '4.6', ['rss-consistent'], { patch: ['avoid-premature-exposure'] }).result.verdict).toBe('holds');
     expect(check(ABBA, '4.6', ['rss-consistent'], { patch: ['avoid-premature-exposure', 'pgtable-memcg-charge'] }).result.verdict).toBe('deadlock');
     // Never merged: no release has it.
-    expect(mmcheck('check', '-s', ABBA, '-k', '6.2', '-q', '--json').out).not.toMatch(/avoid-premature-exposure/);
+    expect((await mmcheckHere(['check', '-s', ABBA, '-k', '6.2', '-q', '--json'])).out).not.toMatch(/avoid-premature-exposure/);
   });
 });
 
@@ -122,23 +122,23 @@ describe('OOM vs the page lock (seed 004: "an OOM deadlock Google saw")', () => 
       expect(bad.result.violations[0]!.message).toBe('wait-for cycle: P spins on V OOM victim exit, which only V can end; V sleeps on pfn 1 PG_locked, held by P');
     }
   });
-  test('4.6 has the OOM reaper: with it the 09/31 allocation under the page lock no longer deadlocks', () => {
+  test('4.6 has the OOM reaper: with it the 09/31 allocation under the page lock no longer deadlocks', async () => {
     for (const patch of [[], ['avoid-premature-exposure']]) {
       const { result } = check('oom-page-lock-reaper', '4.6', ['rss-consistent', 'refcount-sane'], { patch });
       expect(result.verdict).toBe('holds');
       expect(result.witnesses?.filter((w) => !w.found).map((w) => w.name)).toEqual([]);
     }
-    const r = mmcheck('check', '-s', 'oom-page-lock-reaper', '-k', '4.6', '--patch', 'avoid-premature-exposure', '-i', 'rss-consistent', '--coverage');
+    const r = await mmcheckHere(['check', '-s', 'oom-page-lock-reaper', '-k', '4.6', '--patch', 'avoid-premature-exposure', '-i', 'rss-consistent', '--coverage']);
     expect(r.out).toMatch(/^\s+[1-9]\d*\s+R: oom_reaper · oom_reaper: __oom_reap_task$/m);
   });
-  test('4.6 needs the reaper thread, 4.4-4.5 refuse it, 4.7 on is refused; a thread without exit is refused', () => {
-    const r = mmcheck('check', '-s', 'oom-page-lock', '-k', '4.6', '-q');
+  test('4.6 needs the reaper thread, 4.4-4.5 refuse it, 4.7 on is refused; a thread without exit is refused', async () => {
+    const r = await mmcheckHere(['check', '-s', 'oom-page-lock', '-k', '4.6', '-q']);
     expect(r.code).toBe(2);
     expect(r.err.trim()).toBe('mmcheck: scenario oom-page-lock: on 4.6 the OOM killer has the OOM reaper (4.6, aac453635549): give a kernel thread the op "oom-reaper"');
-    expect(mmcheck('check', '-s', 'oom-page-lock-reaper', '-k', '4.5', '-q').err.trim()).toBe(
+    expect((await mmcheckHere(['check', '-s', 'oom-page-lock-reaper', '-k', '4.5', '-q'])).err.trim()).toBe(
       'mmcheck: scenario oom-page-lock-reaper: 4.5 has no OOM reaper (it came in 4.6, aac453635549): drop the "oom-reaper" thread',
     );
-    expect(mmcheck('check', '-s', 'oom-page-lock-reaper', '-k', '4.7', '-q').err.trim()).toMatch(/"reclaim": "oom" is modelled on 4\.4-4\.6 only, not 4\.7/);
+    expect((await mmcheckHere(['check', '-s', 'oom-page-lock-reaper', '-k', '4.7', '-q'])).err.trim()).toMatch(/"reclaim": "oom" is modelled on 4\.4-4\.6 only, not 4\.7/);
     const s: ScenarioSpec = structuredClone(findScenario('oom-page-lock')!);
     s.threads[1]!.menu.pop();
     expect(() => validateScenario(s)).toThrow('threads[1].menu: with "reclaim": "oom" every thread of a process needs an exit entry');
@@ -163,14 +163,14 @@ describe('DAX\'s "rwr sandwich" (seed 004): a COW fault holding i_mmap_rwsem for
     const f1 = check(DAX, '4.6', ['no-alloc-under-page-lock'], { patch: ['avoid-premature-exposure'] });
     expect(f1.result.verdict).toBe('violated');
   });
-  test('reclaim holds the page it scans locked while it sleeps on i_mmap_rwsem (shrink_page_list: trylock_page, then page_referenced)', () => {
-    const r = mmcheck('check', '-s', DAX, '-k', '4.6', '--patch', 'avoid-premature-exposure', '-i', 'rss-consistent');
+  test('reclaim holds the page it scans locked while it sleeps on i_mmap_rwsem (shrink_page_list: trylock_page, then page_referenced)', async () => {
+    const r = await mmcheckHere(['check', '-s', DAX, '-k', '4.6', '--patch', 'avoid-premature-exposure', '-i', 'rss-consistent']);
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/direct reclaim: shrink_page_list: trylock_page\(pfn 1\), mapped: page_referenced walks its rmap/);
     expect(r.out).toMatch(/sleeps on pmem i_mmap_rwsem\n\s+locks held: P: P mmap_lock \(read\), pfn 1 PG_locked, pmem i_mmap_rwsem \(read\); T: pmem i_rwsem \(write\)/);
   });
-  test('DAX from 4.7 is refused in one line (radix-tree entry locks, bc2466e42573)', () => {
-    const r = mmcheck('check', '-s', DAX, '-k', '4.7', '-q');
+  test('DAX from 4.7 is refused in one line (radix-tree entry locks, bc2466e42573)', async () => {
+    const r = await mmcheckHere(['check', '-s', DAX, '-k', '4.7', '-q']);
     expect(r.code).toBe(2);
     expect(r.err.trim()).toMatch(/^mmcheck: scenario dax-rwr-sandwich: DAX files are modelled on 4\.4-4\.6 only, not 4\.7: .*bc2466e42573/);
   });
@@ -228,8 +228,8 @@ describe("khugepaged's collapse: a table becomes a huge pmd under mmap_lock for 
     expect(result.verdict).toBe('violated');
     expect(result.violations[0]!.message).toBe('the pmd of P lost its PTE table without mmap_lock for write');
   });
-  test('khugepaged skips a busy mm (mmap_read_trylock) and gives the table back when the page went meanwhile', () => {
-    const r = mmcheck('check', '-s', KH, '-k', '6.2', '--coverage');
+  test('khugepaged skips a busy mm (mmap_read_trylock) and gives the table back when the page went meanwhile', async () => {
+    const r = await mmcheckHere(['check', '-s', KH, '-k', '6.2', '--coverage']);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/HOLDS/);
   });
@@ -342,11 +342,11 @@ describe('THP at the PMD level and pmd-stable (F2, ad33bb04b2a6)', () => {
 });
 
 describe('kernels from 4.4', () => {
-  test('a release before 5.7 says which paths it carries from 5.7', () => {
-    const r = mmcheck('check', '-s', ABBA, '-i', 'rss-consistent', '-k', '4.9', '-j', '1', '-q');
+  test('a release before 5.7 says which paths it carries from 5.7', async () => {
+    const r = await mmcheckHere(['check', '-s', ABBA, '-i', 'rss-consistent', '-k', '4.9', '-j', '1', '-q']);
     expect(r.out).toMatch(/^note: kernel 4\.9: anon COW, the rest of GUP, fork, swap, migration, truncation and hole punching, RSS behave as 5\.7 \(modelled from 5\.7\)$/m);
-    expect(mmcheck('check', '-s', ABBA, '-k', '5.7', '-q').out).not.toMatch(/behave as 5\.7/);
-    expect(mmcheck('list', 'kernels').out).toMatch(/^4\.4 +2016-01-10 +partly +E0 +-$/m);
+    expect((await mmcheckHere(['check', '-s', ABBA, '-k', '5.7', '-q'])).out).not.toMatch(/behave as 5\.7/);
+    expect((await mmcheckHere(['list', 'kernels'])).out).toMatch(/^4\.4 +2016-01-10 +partly +E0 +-$/m);
   });
 });
 

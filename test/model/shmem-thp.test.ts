@@ -8,7 +8,7 @@
 import { describe, expect, test } from 'vitest';
 import { findScenario } from '../../model/scenarios.js';
 import { type ScenarioSpec, validateScenario } from '../../model/scenario.js';
-import { check, mmcheck, testVerdictRows, type VerdictRow } from '../helpers.js';
+import { check, mmcheckHere, testVerdictRows, type VerdictRow } from '../helpers.js';
 
 const scenario = (name: string): ScenarioSpec => structuredClone(findScenario(name)!);
 
@@ -25,12 +25,12 @@ describe('huge shmem: verdicts and state counts', () => {
 });
 
 describe('what each release does with a huge shmem page', () => {
-  test('4.8-4.18 count the huge pmd in MM_FILEPAGES (do_set_pmd), 4.19 in MM_SHMEMPAGES (fadae2953072)', () => {
-    const old = mmcheck('check', '-s', 'shmem-thp-fault', '-k', '4.18', '-i', 'rss-consistent');
+  test('4.8-4.18 count the huge pmd in MM_FILEPAGES (do_set_pmd), 4.19 in MM_SHMEMPAGES (fadae2953072)', async () => {
+    const old = await mmcheckHere(['check', '-s', 'shmem-thp-fault', '-k', '4.18', '-i', 'rss-consistent']);
     expect(old.code).toBe(1);
     expect(old.out).toMatch(/do_set_pmd: the pmd is none and pfn 1 is a page of THP pfn 1: a writable huge pmd maps it whole, page_add_file_rmap\(compound\), MM_FILEPAGES\+2/);
     expect(old.out).toMatch(/VIOLATED rss-consistent: mm P: MM_FILEPAGES is 2 but P has 0 such entries/);
-    const fixed = mmcheck('check', '-s', 'shmem-thp-fault', '-k', '4.19', '-i', 'rss-consistent', '--strict');
+    const fixed = await mmcheckHere(['check', '-s', 'shmem-thp-fault', '-k', '4.19', '-i', 'rss-consistent', '--strict']);
     expect(fixed.code).toBe(0);
   });
   test('two faults in one mm: the one that slept for the THP finds the pmd huge and retries (pmd_devmap_trans_unstable), no PTE under it', () => {
@@ -67,32 +67,32 @@ describe('what each release does with a huge shmem page', () => {
     expect(withPteMapped('4.15')).toBe(true); // khugepaged's scan sleeps in down_read there
     expect(withPteMapped('6.6')).toBe(false);
   });
-  test('the mutant retract-write-lock deadlocks: the fault holds mmap_lock and sleeps on the THP khugepaged holds locked', () => {
-    const r = mmcheck('check', '-s', 'shmem-thp-collapse', '-k', '6.2', '-i', 'pmd-stable', '--mutant', 'retract-write-lock');
+  test('the mutant retract-write-lock deadlocks: the fault holds mmap_lock and sleeps on the THP khugepaged holds locked', async () => {
+    const r = await mmcheckHere(['check', '-s', 'shmem-thp-collapse', '-k', '6.2', '-i', 'pmd-stable', '--mutant', 'retract-write-lock']);
     expect(r.err).toBe('');
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/deadlock: wait-for cycle: P sleeps on pfn \d PG_locked, held by K; K sleeps on P mmap_lock, held by P/);
     expect(r.out).toMatch(/retract_page_tables: MUTANT mmap_write_lock/);
   });
-  test("6.6's retract on 6.2 (mutant retract-without-trylock) breaks no-retract-under-read; --revert of 6.5's revalidation takes 6.6's retract with it", () => {
-    const r = mmcheck('check', '-s', 'shmem-thp-collapse', '-k', '6.2', '-i', 'no-retract-under-read', '--mutant', 'retract-without-trylock');
+  test("6.6's retract on 6.2 (mutant retract-without-trylock) breaks no-retract-under-read; --revert of 6.5's revalidation takes 6.6's retract with it", async () => {
+    const r = await mmcheckHere(['check', '-s', 'shmem-thp-collapse', '-k', '6.2', '-i', 'no-retract-under-read', '--mutant', 'retract-without-trylock']);
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/retract_page_tables: pmd_lock, pmdp_collapse_flush .*MUTANT on an older release/);
-    const reverted = mmcheck('check', '-s', 'shmem-thp-collapse', '-k', '6.6', '-i', 'no-retract-under-read', '--revert', 'pte-offset-map-revalidate');
+    const reverted = await mmcheckHere(['check', '-s', 'shmem-thp-collapse', '-k', '6.6', '-i', 'no-retract-under-read', '--revert', 'pte-offset-map-revalidate']);
     expect(reverted.code).toBe(0);
     expect(reverted.err + reverted.out).toMatch(/--revert pte-offset-map-revalidate also turns off what requires it: retract-without-mmap-lock/);
     expect(reverted.out).toMatch(/6\.6 is newer than the newest modelled release: it is checked as 6\.2 \(changes after 6\.2 are not modelled\)/);
   });
-  test('a release after 6.2 names the later switches it has', () => {
-    const r = mmcheck('check', '-s', 'shmem-thp-collapse', '-k', '6.6', '-i', 'pmd-stable');
+  test('a release after 6.2 names the later switches it has', async () => {
+    const r = await mmcheckHere(['check', '-s', 'shmem-thp-collapse', '-k', '6.6', '-i', 'pmd-stable']);
     expect(r.code).toBe(0);
     expect(r.err + r.out).toMatch(/except pte-offset-map-revalidate \(6\.5, 0d940a9b270b\), retract-without-mmap-lock \(6\.6, 1d65b771bc08\)/);
   });
 });
 
 describe('what is refused, with one line and exit 2', () => {
-  test('huge shmem before 4.8', () => {
-    const r = mmcheck('check', '-s', 'shmem-thp-fault', '-k', '4.7');
+  test('huge shmem before 4.8', async () => {
+    const r = await mmcheckHere(['check', '-s', 'shmem-thp-fault', '-k', '4.7']);
     expect(r.code).toBe(2);
     expect(r.err.trim().split('\n')).toHaveLength(1);
     expect(r.err).toMatch(/4\.7 has no huge shmem pages: THP in the page cache came in 4\.8 \(800d8c63b2e9/);

@@ -12,7 +12,7 @@ import type { ScenarioSpec } from '../../model/scenario.js';
 import { validateScenario } from '../../model/scenario.js';
 import { pmdHugeRo } from '../../model/objects.js';
 import { TH_PC } from '../../model/layout.js';
-import { check, mmcheck, model, testVerdictRows, type VerdictRow } from '../helpers.js';
+import { check, mmcheckHere, model, testVerdictRows, type VerdictRow } from '../helpers.js';
 
 describe('vmsplice + unmap in the child on a THP (CVE-2020-29374 on a huge pmd)', () => {
   // The parent's reuse test: mapcount up to 5.17 (with 5.8's forced COW break in GUP, and its 5.7.3 backport, in between),
@@ -35,21 +35,21 @@ describe('vmsplice + unmap in the child on a THP (CVE-2020-29374 on a huge pmd)'
       if (verdict === 'holds') expect(result.witnesses?.filter((w) => !w.found).map((w) => w.name)).toEqual([]);
     });
   }
-  test('5.17: the parent reuses the THP its child still references; 5.18 splits it and copies the page', () => {
-    const bad = mmcheck('check', '-s', 'thp-cow-fork-gup', '-k', '5.17', '-i', 'cow-isolation');
+  test('5.17: the parent reuses the THP its child still references; 5.18 splits it and copies the page', async () => {
+    const bad = await mmcheckHere(['check', '-s', 'thp-cow-fork-gup', '-k', '5.17', '-i', 'cow-isolation']);
     expect(bad.code).toBe(1);
     expect(bad.out).toMatch(/copy_huge_pmd: THP pfn 1 shared with the child, both huge pmds R\/O/);
     expect(bad.out).toMatch(/do_huge_pmd_wp_page: mapped once \(page_trans_huge_mapcount \/ reuse_swap_page\): reuse the THP pfn 1/);
-    const good = mmcheck('check', '-s', 'thp-cow-fork-gup', '-k', '5.18', '-i', 'cow-isolation', '--coverage');
+    const good = await mmcheckHere(['check', '-s', 'thp-cow-fork-gup', '-k', '5.18', '-i', 'cow-isolation', '--coverage']);
     expect(good.code).toBe(0);
     // The split and the PTE-level copy did happen on some path: the HOLDS is not vacuous.
     expect(good.out).toMatch(/^\s+[1-9]\d*\s+P: write P:0 := 2 · do_huge_pmd_wp_page$/m);
     expect(good.out).toMatch(/^\s+[1-9]\d*\s+P: write P:0 := 2 · wp_page_copy: install$/m);
   });
-  test('up to 5.7 a THP that cannot be reused is copied whole; from 5.8 it is split (3917c80280c9)', () => {
-    const old = mmcheck('check', '-s', 'thp-fork-pinned', '-k', '5.7', '-i', 'pin-coherent');
+  test('up to 5.7 a THP that cannot be reused is copied whole; from 5.8 it is split (3917c80280c9)', async () => {
+    const old = await mmcheckHere(['check', '-s', 'thp-fork-pinned', '-k', '5.7', '-i', 'pin-coherent']);
     expect(old.out).toMatch(/copy it whole into new THP pfn \d \(copy_user_huge_page\)/);
-    const split = mmcheck('check', '-s', 'thp-fork-pinned', '-k', '5.8', '-i', 'pin-coherent');
+    const split = await mmcheckHere(['check', '-s', 'thp-fork-pinned', '-k', '5.8', '-i', 'pin-coherent']);
     expect(split.out).toMatch(/__split_huge_pmd: the huge pmd of pfn 1 becomes PTE table \d mapping it R\/O/);
   });
   test('anon-exclusive holds on the THP and through its split on 5.19 and 6.2', () => {
@@ -70,8 +70,8 @@ describe('fork of a pinned THP', () => {
       expect(result.verdict).toBe(verdict);
       expect(result.states).toBe(states);
     });
-  test('5.9: copy_huge_pmd splits the maybe-pinned THP and the child gets its own page', () => {
-    const r = mmcheck('check', '-s', 'thp-fork-pinned', '-k', '5.9', '-i', 'pin-coherent', '--mutant', 'fork-shares-pinned');
+  test('5.9: copy_huge_pmd splits the maybe-pinned THP and the child gets its own page', async () => {
+    const r = await mmcheckHere(['check', '-s', 'thp-fork-pinned', '-k', '5.9', '-i', 'pin-coherent', '--mutant', 'fork-shares-pinned']);
     // The mutant shares the page the split left at the PTE level: the same violation as before 5.9.
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/copy_huge_pmd: THP pfn 1 may be pinned: split the pmd, -EAGAIN: copy_pte_range/);
@@ -80,8 +80,8 @@ describe('fork of a pinned THP', () => {
 
 describe('what THP COW is modelled for', () => {
   const base = (): ScenarioSpec => structuredClone(findScenario('thp-cow-fork-gup')!);
-  test('4.4 splits a THP of several pages whole (split_huge_page): a scenario that splits one is refused there', () => {
-    const r = mmcheck('check', '-s', 'thp-pte-cow-fork-gup', '-k', '4.4', '-i', 'cow-isolation');
+  test('4.4 splits a THP of several pages whole (split_huge_page): a scenario that splits one is refused there', async () => {
+    const r = await mmcheckHere(['check', '-s', 'thp-pte-cow-fork-gup', '-k', '4.4', '-i', 'cow-isolation']);
     expect(r.code).toBe(2);
     expect(r.err.trim()).toBe(
       'mmcheck: scenario thp-pte-cow-fork-gup: 4.4 splits a THP of several pages whole (split_huge_page_pmd -> split_huge_page): not modelled; PTE-mapped THPs come with the THP refcounting rework (4.5; read in 4.6.2)',
@@ -247,12 +247,12 @@ describe('THPs of several pages: PTE-mapped (cow.c THP_RUN_PTE) and a single PTE
     ['thp-partial-shared-cow-fork-gup', 'cow-isolation', '6.2', 'holds', 220],
   ];
   testVerdictRows(rows, ['refcount-sane', 'rss-consistent']);
-  test('5.7 reuses a subpage by page_trans_huge_map_swapcount; 5.9 copies it by page_count(head)', () => {
-    const bad = mmcheck('check', '-s', 'thp-pte-cow-fork-gup', '-k', '5.7', '-i', 'cow-isolation');
+  test('5.7 reuses a subpage by page_trans_huge_map_swapcount; 5.9 copies it by page_count(head)', async () => {
+    const bad = await mmcheckHere(['check', '-s', 'thp-pte-cow-fork-gup', '-k', '5.7', '-i', 'cow-isolation']);
     expect(bad.code).toBe(1);
     expect(bad.out).toMatch(/__split_huge_pmd: the huge pmd of pfn 1 becomes PTE table 0 mapping its 2 pages \(pfn 1, 2\), page_ref_add\(1\)/);
     expect(bad.out).toMatch(/reuse_swap_page: page_trans_huge_map_swapcount \(the largest subpage mapcount \+ the entire mapcount\) = 1 <= 1/);
-    const good = mmcheck('check', '-s', 'thp-pte-cow-fork-gup', '-k', '5.9', '-i', 'cow-isolation', '--coverage');
+    const good = await mmcheckHere(['check', '-s', 'thp-pte-cow-fork-gup', '-k', '5.9', '-i', 'cow-isolation', '--coverage']);
     expect(good.code).toBe(0);
     expect(good.out).toMatch(/^\s+[1-9]\d*\s+P: write P:0 := 2 · wp_page_copy: install$/m);
   });

@@ -7,7 +7,7 @@
 import { describe, expect, test } from 'vitest';
 import { findScenario } from '../../model/scenarios.js';
 import { type ScenarioSpec, validateScenario } from '../../model/scenario.js';
-import { check, mmcheck, testVerdictRows, type VerdictRow } from '../helpers.js';
+import { check, mmcheckHere, testVerdictRows, type VerdictRow } from '../helpers.js';
 
 describe('THP migration: verdicts and state counts', () => {
   const rows: VerdictRow[] = [
@@ -25,41 +25,41 @@ describe('THP migration: verdicts and state counts', () => {
 });
 
 describe('what each release does with a PMD migration entry', () => {
-  test('the fault waits for the migration (pmd_migration_entry_wait), and the THP is mapped again by remove_migration_pmd', () => {
-    const r = mmcheck('check', '-s', 'thp-migrate-race', '-k', '6.2', '-i', 'pmd-stable', '--coverage');
+  test('the fault waits for the migration (pmd_migration_entry_wait), and the THP is mapped again by remove_migration_pmd', async () => {
+    const r = await mmcheckHere(['check', '-s', 'thp-migrate-race', '-k', '6.2', '-i', 'pmd-stable', '--coverage']);
     expect(r.code).toBe(0);
     for (const step of ['pmd_migration_entry_wait', 'try_to_migrate_one', 'remove_migration_pte']) expect(r.out).toMatch(new RegExp(`^\\s+[1-9]\\d*\\s+\\w+: .* · ${step}$`, 'm'));
   });
-  test('without 84c3fc4e9c56 (mutant pmd-unstable-misses-migration) a fault walks the entry as a PTE table', () => {
-    const r = mmcheck('check', '-s', 'thp-migrate-race', '-k', '6.2', '-i', 'pmd-stable', '--mutant', 'pmd-unstable-misses-migration');
+  test('without 84c3fc4e9c56 (mutant pmd-unstable-misses-migration) a fault walks the entry as a PTE table', async () => {
+    const r = await mmcheckHere(['check', '-s', 'thp-migrate-race', '-k', '6.2', '-i', 'pmd-stable', '--mutant', 'pmd-unstable-misses-migration']);
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/set_pmd_migration_entry|PMD migration entry \(write\)/);
     expect(r.out).toMatch(/MUTANT: pmd_trans_unstable tests none and huge only: the migration entry \(write\) of pfn \d is walked as a PTE table/);
   });
-  test('do_huge_pmd_wp_page waits on the page lock (4.14, ba3c4ce6def4) of a THP under migration; before 4.14 THP migration splits the THP (refused)', () => {
-    const r = mmcheck('check', '-s', 'thp-migrate-fork', '-k', '6.2', '-i', 'cow-isolation', '--mutant', 'huge-wp-no-page-lock');
+  test('do_huge_pmd_wp_page waits on the page lock (4.14, ba3c4ce6def4) of a THP under migration; before 4.14 THP migration splits the THP (refused)', async () => {
+    const r = await mmcheckHere(['check', '-s', 'thp-migrate-fork', '-k', '6.2', '-i', 'cow-isolation', '--mutant', 'huge-wp-no-page-lock']);
     // The mutant on 6.2: PageAnonExclusive and page_count decide without the lock; it holds (the lock matters up to 5.17).
     expect(r.code).toBe(0);
-    const bad = mmcheck('check', '-s', 'thp-migrate-fork', '-k', '5.17', '-i', 'cow-isolation', '--mutant', 'huge-wp-no-page-lock');
+    const bad = await mmcheckHere(['check', '-s', 'thp-migrate-fork', '-k', '5.17', '-i', 'cow-isolation', '--mutant', 'huge-wp-no-page-lock']);
     expect(bad.code).toBe(1);
     expect(bad.out).toMatch(/do_huge_pmd_wp_page: mapped once \(page_trans_huge_mapcount \/ reuse_swap_page\): reuse the THP pfn 1/);
-    const old = mmcheck('check', '-s', 'thp-migrate-fork', '-k', '4.13', '-i', 'cow-isolation');
+    const old = await mmcheckHere(['check', '-s', 'thp-migrate-fork', '-k', '4.13', '-i', 'cow-isolation']);
     expect(old.code).toBe(2);
     expect(old.err).toMatch(
       /4\.13 migrates a THP by splitting it first \(unmap_and_move -> split_huge_page\): not modelled; THP migration with PMD migration entries came in 4\.14 \(616b8371539a\)/,
     );
   });
-  test('the split of an entry: the mapcounts too up to 5.8 (ec0abae6dcdf), the references up to 5.17 (9d84604b845c), nothing from 5.18', () => {
+  test('the split of an entry: the mapcounts too up to 5.8 (ec0abae6dcdf), the references up to 5.17 (9d84604b845c), nothing from 5.18', async () => {
     const notes: [string, RegExp][] = [
       ['5.8', /as for a present pmd, page_ref_add\(1\), each subpage's _mapcount \+ 1, compound_mapcount - 1/],
       ['5.9', /page_ref_add\(1\) as for a present pmd \(the entry holds no reference\)/],
     ];
     for (const [kernel, note] of notes) {
-      const r = mmcheck('check', '-s', 'thp-migrate-split', '-k', kernel, '-i', 'refcount-sane');
+      const r = await mmcheckHere(['check', '-s', 'thp-migrate-split', '-k', kernel, '-i', 'refcount-sane']);
       expect(r.code).toBe(1);
       expect(r.out).toMatch(note);
     }
-    const good = mmcheck('check', '-s', 'thp-migrate-split', '-k', '5.18', '-i', 'refcount-sane', '--coverage');
+    const good = await mmcheckHere(['check', '-s', 'thp-migrate-split', '-k', '5.18', '-i', 'refcount-sane', '--coverage']);
     expect(good.code).toBe(0);
   });
   test('fork holds the pmd lock from the pin test to the sharing: a migration cannot slip between (GUP-fast splits the two steps)', () => {

@@ -6,7 +6,7 @@
 import { describe, expect, test } from 'vitest';
 import { findScenario } from '../../model/scenarios.js';
 import { type ScenarioSpec, validateScenario } from '../../model/scenario.js';
-import { check, mmcheck, model, testVerdictRows, type VerdictRow } from '../helpers.js';
+import { check, mmcheckHere, model, testVerdictRows, type VerdictRow } from '../helpers.js';
 import { PGMAP_GHOST_UAF } from '../../model/kernel/memremap.js';
 import { pteTarget } from '../../model/pte.js';
 
@@ -23,20 +23,20 @@ describe('FS_DAX unpin against break_layouts: verdicts and state counts', () => 
 });
 
 describe('what each release does when a pinned FS_DAX page is unpinned', () => {
-  test('5.18: gup_put_folio drops the pin without wake_up_var; the waiter is named with its key, after the unpin step', () => {
-    const r = mmcheck('check', '-s', 'fsdax-unpin-break-layouts', '-k', '5.18', '-i', 'fsdax-idle-wakes');
+  test('5.18: gup_put_folio drops the pin without wake_up_var; the waiter is named with its key, after the unpin step', async () => {
+    const r = await mmcheckHere(['check', '-s', 'fsdax-unpin-break-layouts', '-k', '5.18', '-i', 'fsdax-idle-wakes']);
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/gup_put_folio: folio_put_refs\(1024\): _refcount 1, and no wake_up_var \(d8ddc099c6b3\)/);
     expect(r.out).toMatch(/VIOLATED fsdax-idle-wakes: T sleeps on pfn 2 _refcount \(wait_var_event\) while pfn 2 is idle \(_refcount 1\)/);
     // The last step of the trace is the unpin that should have woken it.
     const steps = r.out.split('\n').filter((l) => /^\s+\d+\s+[PT]\s/.test(l));
     expect(steps.at(-1)).toMatch(/release ref "dma" · unpin_user_page/);
-    const lost = mmcheck('check', '-s', 'fsdax-unpin-break-layouts', '-k', '5.18', '-i', 'refcount-sane');
+    const lost = await mmcheckHere(['check', '-s', 'fsdax-unpin-break-layouts', '-k', '5.18', '-i', 'refcount-sane']);
     expect(lost.out).toMatch(/lost wake-up: T sleeps on pfn 2 _refcount \(wait_var_event\); nothing can wake it/);
   });
-  test('5.17 and 5.19 wake at 1; 6.15 waits for 0 and the DAX mapping holds a reference', () => {
-    for (const k of ['5.17', '5.19']) expect(mmcheck('check', '-s', 'fsdax-unpin-break-layouts', '-k', k, '-i', 'fsdax-idle-wakes', '--strict').code).toBe(0);
-    const r = mmcheck('check', '-s', 'fsdax-unpin-break-layouts', '-k', '6.15', '-i', 'refcount-sane', '--strict');
+  test('5.17 and 5.19 wake at 1; 6.15 waits for 0 and the DAX mapping holds a reference', async () => {
+    for (const k of ['5.17', '5.19']) expect((await mmcheckHere(['check', '-s', 'fsdax-unpin-break-layouts', '-k', k, '-i', 'fsdax-idle-wakes', '--strict'])).code).toBe(0);
+    const r = await mmcheckHere(['check', '-s', 'fsdax-unpin-break-layouts', '-k', '6.15', '-i', 'refcount-sane', '--strict']);
     expect(r.code).toBe(0);
     const first = (kernel: string) => initialView('fsdax-unpin-break-layouts', kernel);
     expect(first('6.15').pageRef(2)).toBe(1); // idle 0, plus the DAX mapping's reference
@@ -44,8 +44,8 @@ describe('what each release does when a pinned FS_DAX page is unpinned', () => {
     expect(first('6.14').pageRef(2)).toBe(1); // idle 1; the devmap PTE holds nothing
     expect(first('6.14').pageMapcount(2)).toBe(0);
   });
-  test('the RFC (--patch zone-device-rfc on 5.9) wakes at 0 while the waiter waits for 1', () => {
-    const r = mmcheck('check', '-s', 'fsdax-unpin-break-layouts', '-k', '5.9', '--patch', 'zone-device-rfc', '-i', 'fsdax-idle-wakes');
+  test('the RFC (--patch zone-device-rfc on 5.9) wakes at 0 while the waiter waits for 1', async () => {
+    const r = await mmcheckHere(['check', '-s', 'fsdax-unpin-break-layouts', '-k', '5.9', '--patch', 'zone-device-rfc', '-i', 'fsdax-idle-wakes']);
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/RFC: put_page_testzero: _refcount 1, not 0: no free_devmap_managed_page, no wake_up_var/);
     const conv = check('fsdax-unpin-break-layouts', '5.9', ['idle-convention'], { patch: ['zone-device-rfc'] });
@@ -69,8 +69,8 @@ describe('the device pool', () => {
     const { result } = check(s, '6.2', ['refcount-sane', 'fsdax-idle-wakes', 'idle-convention']);
     expect(result.verdict).toBe('holds');
   });
-  test('refused with one line and exit 2: a device before 5.7, longterm or fast GUP of fsdax, other ops', () => {
-    const r = mmcheck('check', '-s', 'fsdax-unpin-break-layouts', '-k', '5.6');
+  test('refused with one line and exit 2: a device before 5.7, longterm or fast GUP of fsdax, other ops', async () => {
+    const r = await mmcheckHere(['check', '-s', 'fsdax-unpin-break-layouts', '-k', '5.6']);
     expect(r.code).toBe(2);
     expect(r.err.trim().split('\n')).toHaveLength(1);
     expect(r.err).toMatch(/ZONE_DEVICE pages are modelled from 5\.7/);
@@ -96,13 +96,13 @@ describe('device-private memory: the CPU fault and memunmap_pages by release', (
   ];
   testVerdictRows(rows, ['refcount-sane', 'zone-device-never-lru']);
 
-  test('up to 6.0 the fault takes no reference: the other fault frees the page before ->migrate_to_ram', () => {
-    const r = mmcheck('check', '-s', 'device-private-fault-race', '-k', '6.0', '-i', 'zone-device-free-count');
+  test('up to 6.0 the fault takes no reference: the other fault frees the page before ->migrate_to_ram', async () => {
+    const r = await mmcheckHere(['check', '-s', 'device-private-fault-race', '-k', '6.0', '-i', 'zone-device-free-count']);
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/vmf->page = pfn 3: no PT lock, no reference on it/);
     expect(r.out).toMatch(/pfn 3: ->page_free: back on the driver's free list/);
     expect(r.out).toMatch(/pfn 3 is free \(->page_free put it back on the driver's list\): migrate_to_ram reads its zone_device_data/);
-    const fixed = mmcheck('check', '-s', 'device-private-fault-race', '-k', '6.1', '-i', 'zone-device-free-count', '--strict', '--coverage');
+    const fixed = await mmcheckHere(['check', '-s', 'device-private-fault-race', '-k', '6.1', '-i', 'zone-device-free-count', '--strict', '--coverage']);
     expect(fixed.code).toBe(0);
     expect(fixed.out).toMatch(/pte_same, get_page/);
   });
@@ -150,7 +150,7 @@ describe('device-private memory: the CPU fault and memunmap_pages by release', (
     const later = check(s, '5.18', ['zone-device-free-count'], {});
     expect(later.result.verdict).toBe('holds'); // not this invariant's: the page is not free, its pgmap is
   });
-  test('refused: a memunmap by a process thread, fork, a second process, the RFC on a release that rewrote the put paths', () => {
+  test('refused: a memunmap by a process thread, fork, a second process, the RFC on a release that rewrote the put paths', async () => {
     const f = scenario2();
     f.threads[1]!.mm = 'P';
     expect(() => validateScenario(f)).toThrow(/memunmap_pages is the driver's: a kernel thread/);
@@ -163,7 +163,7 @@ describe('device-private memory: the CPU fault and memunmap_pages by release', (
     const h = scenario2();
     h.threads[0]!.menu.push({ op: 'madv-dontneed', addr: 0 });
     expect(() => validateScenario(h)).toThrow(/madv-dontneed is not modelled with device-private memory/);
-    const r = mmcheck('check', '-s', 'fsdax-unpin-break-layouts', '-k', '6.2', '--patch', 'zone-device-rfc');
+    const r = await mmcheckHere(['check', '-s', 'fsdax-unpin-break-layouts', '-k', '6.2', '--patch', 'zone-device-rfc']);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/--patch zone-device-rfc patches the put paths of 5\.9-5\.17; kernel 6\.2 rewrote them/);
   });
@@ -262,10 +262,10 @@ describe('device-dax (MEMORY_DEVICE_GENERIC): a long-term pin against the unbind
   ];
   testVerdictRows(rows, ['refcount-sane', 'zone-device-free-count', 'zone-device-never-lru']);
 
-  test('up to 5.17 the unbind sleeps until the unpin; from 5.18 it returns under the pin, and the unpin touches the removed struct page', () => {
-    const old = mmcheck('check', '-s', 'devdax-unbind-pinned', '-k', '5.17', '-i', 'pgmap-pinned', '--coverage');
+  test('up to 5.17 the unbind sleeps until the unpin; from 5.18 it returns under the pin, and the unpin touches the removed struct page', async () => {
+    const old = await mmcheckHere(['check', '-s', 'devdax-unbind-pinned', '-k', '5.17', '-i', 'pgmap-pinned', '--coverage']);
     expect(old.out).toMatch(/found {2}witness: the unbind completes/);
-    const r = mmcheck('check', '-s', 'devdax-unbind-pinned', '-k', '5.18', '-i', 'pgmap-pinned');
+    const r = await mmcheckHere(['check', '-s', 'devdax-unbind-pinned', '-k', '5.18', '-i', 'pgmap-pinned']);
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/kill_dev_dax: kill_dax, unmap_mapping_range of the device: no mapping of it is left/);
     expect(r.out).toMatch(/percpu_ref_put_many\(1\): the pgmap's reference is 0/);
@@ -319,7 +319,7 @@ describe('coherent device memory (MEMORY_DEVICE_COHERENT, 6.0)', () => {
     }
     expect(() => model('device-coherent-cow', { kernel: '5.19' })).toThrow('5.19 has no MEMORY_DEVICE_COHERENT');
   });
-  test('a long-term pin migrates the device page to RAM within the GUP (b05a79d4377f), and the device page goes back to its driver', () => {
+  test('a long-term pin migrates the device page to RAM within the GUP (b05a79d4377f), and the device page goes back to its driver', async () => {
     for (const kernel of ['6.0', '6.1']) {
       const m = model('device-coherent-cow', { kernel });
       const frames = m.scenario.frames;
@@ -330,7 +330,7 @@ describe('coherent device memory (MEMORY_DEVICE_COHERENT, 6.0)', () => {
       });
       expect(`${kernel} ${migrated}`).toBe(`${kernel} true`);
     }
-    const pageout = mmcheck('check', '-s', 'device-coherent-cow', '-k', '6.1', '-i', 'zone-device-never-lru', '--mutant', 'pageout-zone-device');
+    const pageout = await mmcheckHere(['check', '-s', 'device-coherent-cow', '-k', '6.1', '-i', 'zone-device-never-lru', '--mutant', 'pageout-zone-device']);
     expect(pageout.code).toBe(1);
     expect(pageout.out).toMatch(/MUTANT: madvise_cold_or_pageout_pte_range isolates device pfn 4 as an LRU page/);
   });

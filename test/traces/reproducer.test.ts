@@ -13,7 +13,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { mmcheck } from '../helpers.js';
+import { mmcheckHere } from '../helpers.js';
 
 const GCC = ['/usr/bin/gcc', '/usr/bin/cc'].find((p) => existsSync(p));
 if (process.env.MMCHECK_REQUIRE_GCC === '1' && !GCC) throw new Error('MMCHECK_REQUIRE_GCC=1 but there is no gcc');
@@ -21,9 +21,9 @@ const dir = mkdtempSync(join(tmpdir(), 'mmcheck-repro-'));
 /** The running kernel as a release mmcheck models: "6.18.44-fc-v1045" -> "6.18.44". */
 const running = /^\d+\.\d+(\.\d+)?/.exec(release())![0];
 
-function traceOf(scenario: string, invariant: string, kernel: string): string {
+async function traceOf(scenario: string, invariant: string, kernel: string): Promise<string> {
   const file = join(dir, `${basename(scenario, '.json')}-${kernel}.itf.json`);
-  const r = mmcheck('check', '-s', scenario, '-i', invariant, '-k', kernel, '--trace-out', file);
+  const r = await mmcheckHere(['check', '-s', scenario, '-i', invariant, '-k', kernel, '--trace-out', file]);
   expect(r.code, r.out + r.err).toBe(1);
   return file;
 }
@@ -51,12 +51,12 @@ const REPRODUCIBLE = [
 
 describe.skipIf(!GCC)(`reproducers on this machine's kernel (${release()})`, () => {
   for (const [scenario, invariant, kernel] of REPRODUCIBLE)
-    test(`${scenario} (violated on ${kernel}): the program reads what the model says of ${running}`, (ctx) => {
+    test(`${scenario} (violated on ${kernel}): the program reads what the model says of ${running}`, async (ctx) => {
       const c = join(dir, `${scenario}.c`);
-      const w = mmcheck('trace', 'reproducer', traceOf(scenario, invariant, kernel), '-o', c);
+      const w = await mmcheckHere(['trace', 'reproducer', await traceOf(scenario, invariant, kernel), '-o', c]);
       expect(w.code, w.out + w.err).toBe(0);
       expect(w.out).toMatch(/pipe "pipe" reads 1 when fixed, 2 with the bug/);
-      const model = mmcheck('check', '-s', scenario, '-i', invariant, '-k', running);
+      const model = await mmcheckHere(['check', '-s', scenario, '-i', invariant, '-k', running]);
       expect([0, 1], model.out + model.err).toContain(model.code);
       const r = run(build(c));
       console.log(`${scenario} on Linux ${release()} (model: ${model.code === 0 ? 'holds' : 'VIOLATED'} on ${running}):\n${r.out}`);
@@ -66,9 +66,9 @@ describe.skipIf(!GCC)(`reproducers on this machine's kernel (${release()})`, () 
       expect(r.out).toMatch(model.code === 0 ? /^fixed: /m : /^bug: /m);
     }, 120_000);
 
-  test("the program's own check can fail: with the page shared on purpose (MAP_SHARED) it reports the leak", () => {
+  test("the program's own check can fail: with the page shared on purpose (MAP_SHARED) it reports the leak", async () => {
     const c = join(dir, 'cow-fork-gup.c');
-    const w = mmcheck('trace', 'reproducer', traceOf('cow-fork-gup', 'cow-isolation', '5.7'), '-o', c);
+    const w = await mmcheckHere(['trace', 'reproducer', await traceOf('cow-fork-gup', 'cow-isolation', '5.7'), '-o', c]);
     expect(w.code).toBe(0);
     const r = run(build(c, '-DREPRO_MAP=MAP_SHARED'));
     expect(r.code, r.out).toBe(1);
@@ -101,11 +101,11 @@ describe.skipIf(!GCC)('the programs themselves', () => {
     ],
   };
 
-  test('odd names, a byte above 127, a read-only VMA: builds with -Werror and reads what the model says', (ctx) => {
+  test('odd names, a byte above 127, a read-only VMA: builds with -Werror and reads what the model says', async (ctx) => {
     const sc = join(dir, 'odd-names.json');
     writeFileSync(sc, JSON.stringify(odd));
     const c = join(dir, 'odd-names.c');
-    const w = mmcheck('trace', 'reproducer', traceOf(sc, 'cow-isolation', '5.7'), '-o', c);
+    const w = await mmcheckHere(['trace', 'reproducer', await traceOf(sc, 'cow-isolation', '5.7'), '-o', c]);
     expect(w.code, w.out + w.err).toBe(0);
     expect(w.out).toContain('pipe "pipe" reads 200 when fixed, 201 with the bug');
     const r = run(build(c));
@@ -114,9 +114,9 @@ describe.skipIf(!GCC)('the programs themselves', () => {
     expect(r.out).toContain('4096 as when taken (200), 0 from the later write (201)');
   }, 60_000);
 
-  test('a process that fails ends the whole run: exit 2, no process left behind', () => {
+  test('a process that fails ends the whole run: exit 2, no process left behind', async () => {
     const c = join(dir, 'cow-fork-gup.c');
-    expect(mmcheck('trace', 'reproducer', traceOf('cow-fork-gup', 'cow-isolation', '5.7'), '-o', c).code).toBe(0);
+    expect((await mmcheckHere(['trace', 'reproducer', await traceOf('cow-fork-gup', 'cow-isolation', '5.7'), '-o', c])).code).toBe(0);
     const exe = build(c);
     // vmsplice() fails in the child (an LD_PRELOAD shim): the child says why, and the first process ends the run.
     const shim = join(dir, 'fail.c');
@@ -144,19 +144,19 @@ describe('traces user space cannot order are refused with the reason, exit 5', (
     ['truncate-private-swap', 'truncate-complete', '5.17', 'not reproducible from user space: '],
   ] as const;
   for (const [scenario, invariant, kernel, reason] of REFUSED)
-    test(`${scenario} on ${kernel}`, () => {
+    test(`${scenario} on ${kernel}`, async () => {
       const out = join(dir, `${scenario}-refused.c`);
-      const r = mmcheck('trace', 'reproducer', traceOf(scenario, invariant, kernel), '-o', out);
+      const r = await mmcheckHere(['trace', 'reproducer', await traceOf(scenario, invariant, kernel), '-o', out]);
       expect(r.code, r.out + r.err).toBe(5);
       expect(r.out).toContain(reason);
       expect(existsSync(out)).toBe(false);
     }, 60_000);
 
-  test('bad input: no -o, not a trace file', () => {
-    const file = traceOf('cow-fork-gup', 'cow-isolation', '5.7');
-    const noOut = mmcheck('trace', 'reproducer', file);
+  test('bad input: no -o, not a trace file', async () => {
+    const file = await traceOf('cow-fork-gup', 'cow-isolation', '5.7');
+    const noOut = await mmcheckHere(['trace', 'reproducer', file]);
     expect([noOut.code, noOut.err.trim()]).toEqual([2, 'mmcheck: trace reproducer needs -o OUT.c']);
-    const bad = mmcheck('trace', 'reproducer', join(dir, 'missing.json'), '-o', join(dir, 'x.c'));
+    const bad = await mmcheckHere(['trace', 'reproducer', join(dir, 'missing.json'), '-o', join(dir, 'x.c')]);
     expect(bad.code).toBe(2);
     expect(bad.err.trim().split('\n').length).toBe(1);
     expect(readFileSync(file, 'utf8')).toContain('"format": "ITF"');

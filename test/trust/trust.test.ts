@@ -17,12 +17,13 @@ import { resolveVariant } from '../../model/variants.js';
 import { MMModel } from '../../model/world.js';
 import { isPresent, isWritable, PTE_DIRTY, pteTarget } from '../../model/pte.js';
 import { PG_ANON } from '../../model/layout.js';
-import { LONG_RUN, workersAsked } from '../helpers.js';
+import { LONG_RUN, mmcheckHereIn, workersAsked } from '../helpers.js';
 
 const BIN = new URL('../../bin/mmcheck.js', import.meta.url).pathname;
 const REPRO = new URL('./repro/', import.meta.url).pathname;
 
-function mmcheck(args: string[], opts: { cwd?: string; input?: string } = {}) {
+/** The command in a process of its own: for invariant files, signals, memory limits and what a process does. */
+function spawned(args: string[], opts: { cwd?: string; input?: string } = {}) {
   const r = spawnSync(process.execPath, [BIN, ...args], {
     encoding: 'utf8',
     cwd: opts.cwd ?? REPRO,
@@ -32,6 +33,9 @@ function mmcheck(args: string[], opts: { cwd?: string; input?: string } = {}) {
   });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
+
+/** The command run in this process, in REPRO (or `cwd`). */
+const mmcheck = (args: string[], opts: { cwd?: string } = {}) => mmcheckHereIn(opts.cwd ?? REPRO, args);
 
 function oneLine(r: { err: string; out: string }, msg: RegExp): void {
   expect(r.err).toMatch(msg);
@@ -134,12 +138,12 @@ describe('wrong or vacuous verdicts', () => {
     expect(priv.pageTest(pteTarget(priv.pte(0, 0)), PG_ANON)).toBe(true); // the forced write fault made a COW copy
   });
 
-  test('too-few-frames.json on 5.18: the write never completes (no frame for the copy); a warning, and VACUOUS (exit 4) under --strict', () => {
+  test('too-few-frames.json on 5.18: the write never completes (no frame for the copy); a warning, and VACUOUS (exit 4) under --strict', async () => {
     // On 5.9-5.18 C's write fault must copy the pinned page and finds no frame: pin-coherent "holds" only because nothing was written.
-    const plain = mmcheck(['check', '-s', './too-few-frames.json', '-k', '5.18', '-j', '1', '-q']);
+    const plain = await mmcheck(['check', '-s', './too-few-frames.json', '-k', '5.18', '-j', '1', '-q']);
     expect(plain.code).toBe(0);
     expect(plain.out).toMatch(/^warning: never completed on any path: C: write C:0 := 3$/m);
-    const strict = mmcheck(['check', '-s', './too-few-frames.json', '-k', '5.18', '-j', '1', '--strict', '--json']);
+    const strict = await mmcheck(['check', '-s', './too-few-frames.json', '-k', '5.18', '-j', '1', '--strict', '--json']);
     expect(strict.code).toBe(4);
     const j = JSON.parse(strict.out);
     expect(j.verdict).toBe('vacuous');
@@ -163,17 +167,17 @@ describe('locks and waits (a review against 5.7.6 and 6.2.12)', () => {
       }
     }
   });
-  test('zap-migrate-munmap.json: munmap takes i_mmap_rwsem for write (unlink_file_vma), so on 6.2 the undo-range inversion deadlocks through writer fairness', () => {
-    const r = mmcheck(['check', '-s', './zap-migrate-munmap.json', '-i', 'rss-consistent', '-k', '6.2', '--mutant', 'undo-range-i-mmap-first', '--json']);
+  test('zap-migrate-munmap.json: munmap takes i_mmap_rwsem for write (unlink_file_vma), so on 6.2 the undo-range inversion deadlocks through writer fairness', async () => {
+    const r = await mmcheck(['check', '-s', './zap-migrate-munmap.json', '-i', 'rss-consistent', '-k', '6.2', '--mutant', 'undo-range-i-mmap-first', '--json']);
     expect(r.code).toBe(1);
     const j = JSON.parse(r.out);
     expect(j.verdict).toBe('deadlock');
     expect(j.waitFor.cycle).toHaveLength(3);
     expect(j.message).toMatch(/queued behind main \(a waiting writer: rw-semaphores are writer-fair\)/);
-    expect(mmcheck(['check', '-s', './zap-migrate-munmap.json', '-i', 'rss-consistent', '-k', '6.2']).code).toBe(0);
+    expect((await mmcheck(['check', '-s', './zap-migrate-munmap.json', '-i', 'rss-consistent', '-k', '6.2'])).code).toBe(0);
   });
-  test('fork-twice-disabled.json: two forks into one child are refused (they crashed the checker)', () => {
-    const r = mmcheck(['check', '-s', './fork-twice-disabled.json']);
+  test('fork-twice-disabled.json: two forks into one child are refused (they crashed the checker)', async () => {
+    const r = await mmcheck(['check', '-s', './fork-twice-disabled.json']);
     expect(r.code).toBe(2);
     oneLine(r, /threads\[2\]\.menu\[0\]\.child: "C" is already created by F1's menu entry 0: give each fork a child of its own/);
   });
@@ -193,21 +197,22 @@ describe('scenario content: one line with the JSON path, exit 2', () => {
     ['scen-deep-constructor-field.json', /nested more than 32 levels deep/],
   ];
   for (const [file, msg] of cases) {
-    test(file, () => {
-      const r = mmcheck(['check', '-s', `./${file}`, '-q']);
+    test(file, async () => {
+      const r = await mmcheck(['check', '-s', `./${file}`, '-q']);
       expect(r.code).toBe(2);
       oneLine(r, new RegExp(`^mmcheck: \\./${file.replace(/\./g, '\\.')}: .*${msg.source}`));
     });
   }
-  test('a key given twice in one object', () => {
+  test('a key given twice in one object', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dup-'));
     writeFileSync(join(dir, 'dup.json'), readFileSync(join(REPRO, 'too-few-frames.json'), 'utf8').replace('"frames": 1,', '"frames": 1, "frames": 3,'));
-    const r = mmcheck(['check', '-s', join(dir, 'dup.json')]);
+    const r = await mmcheck(['check', '-s', join(dir, 'dup.json')]);
     expect(r.code).toBe(2);
     oneLine(r, /dup\.json: frames: given twice in one object/);
   });
   test('scen-explode.json: a world larger than the memory allowed stops as INCOMPLETE (max-memory), with statistics', () => {
-    const r = mmcheck(['check', '-s', './scen-explode.json', '-i', 'rss-consistent', '--max-memory', '300M', '-j', '2', '--json']);
+    // The process's memory: a process of its own.
+    const r = spawned(['check', '-s', './scen-explode.json', '-i', 'rss-consistent', '--max-memory', '300M', '-j', '2', '--json']);
     expect(r.code).toBe(3);
     const j = JSON.parse(r.out);
     expect(j).toMatchObject({ verdict: 'incomplete', stoppedBy: 'max-memory' });
@@ -229,7 +234,7 @@ describe('invariant files: one line, the right exit code, never a hang', () => {
   ];
   for (const [file, extra, code, msg] of cases) {
     test(`${file} ${extra.join(' ')}`, () => {
-      const r = mmcheck(['check', '--invariants-file', file, ...extra, '-q']);
+      const r = spawned(['check', '--invariants-file', file, ...extra, '-q']);
       expect(r.code).toBe(code);
       oneLine(r, msg);
     });
@@ -240,7 +245,7 @@ describe('invariant files: one line, the right exit code, never a hang', () => {
   ]) {
     test(`inv-loops-forever.mjs ${extra.join(' ')}: --max-seconds holds (the workers are terminated): INCOMPLETE, exit 3`, () => {
       const t0 = Date.now();
-      const r = mmcheck(['check', '--invariants-file', 'inv-loops-forever.mjs', ...extra, '--max-seconds', '1', '--json']);
+      const r = spawned(['check', '--invariants-file', 'inv-loops-forever.mjs', ...extra, '--max-seconds', '1', '--json']);
       expect(r.code).toBe(3);
       expect(JSON.parse(r.out)).toMatchObject({ verdict: 'incomplete', stoppedBy: 'max-seconds' });
       expect(Date.now() - t0).toBeLessThan(20_000);
@@ -304,9 +309,9 @@ describe('signals, limits and outputs', () => {
     expect(JSON.parse(r.out)).toMatchObject({ verdict: 'incomplete', stoppedBy: 'interrupted' });
   });
 
-  test('gate-c-msecbig.json and --max-seconds 1e99: a limit larger than a timer holds is no limit', () => {
-    expect(mmcheck(['check', '-s', 'iouring-ro-remap', '-i', 'pin-coherent', '-k', '6.2', '--max-seconds', '1e99', '-q']).code).toBe(0);
-    const g = mmcheck(['gate', '-c', 'gate-c-msecbig.json', '-j', '1']);
+  test('gate-c-msecbig.json and --max-seconds 1e99: a limit larger than a timer holds is no limit', async () => {
+    expect((await mmcheck(['check', '-s', 'iouring-ro-remap', '-i', 'pin-coherent', '-k', '6.2', '--max-seconds', '1e99', '-q'])).code).toBe(0);
+    const g = await mmcheck(['gate', '-c', 'gate-c-msecbig.json', '-j', '1']);
     expect(g.code).toBe(0);
     expect(g.out).toMatch(/^ok .*holds +holds/m);
   });
@@ -323,10 +328,10 @@ describe('signals, limits and outputs', () => {
     expect(r.stderr.trim()).toBe('mmcheck: cannot write the output: ENOSPC');
   });
 
-  test('--trace-out is checked before the run: empty, a directory, not writable', () => {
-    oneLine(mmcheck(['check', '--trace-out', '']), /--trace-out needs a file name/);
-    oneLine(mmcheck(['check', '--trace-out', tmpdir()]), /is a directory: give a file name/);
-    oneLine(mmcheck(['check', '--trace-out', '/proc/nope/t.json']), /cannot write there \(ENOENT\)/);
+  test('--trace-out is checked before the run: empty, a directory, not writable', async () => {
+    oneLine(await mmcheck(['check', '--trace-out', '']), /--trace-out needs a file name/);
+    oneLine(await mmcheck(['check', '--trace-out', tmpdir()]), /is a directory: give a file name/);
+    oneLine(await mmcheck(['check', '--trace-out', '/proc/nope/t.json']), /cannot write there \(ENOENT\)/);
   });
 
   test('a trace that cannot be written is reported in text and JSON, exit 6', () => {
@@ -352,14 +357,14 @@ describe('signals, limits and outputs', () => {
 });
 
 describe('gate configs', () => {
-  const gate = (cfg: string, extra: string[] = []) => {
+  const gate = async (cfg: string, extra: string[] = []) => {
     const dir = mkdtempSync(join(tmpdir(), 'gate-'));
-    const r = mmcheck(['gate', '-c', cfg, '--traces', join(dir, 't'), '--junit', join(dir, 'j.xml'), '--summary', join(dir, 's.md'), '-j', '1', ...extra]);
+    const r = await mmcheck(['gate', '-c', cfg, '--traces', join(dir, 't'), '--junit', join(dir, 'j.xml'), '--summary', join(dir, 's.md'), '-j', '1', ...extra]);
     return { ...r, dir };
   };
-  test('gate-c-evil.json and gate-c-slash.json: a trace file stays inside --traces, named safely', () => {
+  test('gate-c-evil.json and gate-c-slash.json: a trace file stays inside --traces, named safely', async () => {
     for (const cfg of ['gate-c-evil.json', 'gate-c-slash.json']) {
-      const r = gate(cfg);
+      const r = await gate(cfg);
       expect(r.code).toBe(1);
       const files = readdirSync(join(r.dir, 't'));
       expect(files).toHaveLength(1);
@@ -367,30 +372,30 @@ describe('gate configs', () => {
       expect(readdirSync(r.dir).sort()).toEqual(['j.xml', 's.md', 't']);
     }
   });
-  test('gate-c-same.json and gate-c-dupdepth.json: every row its own trace file', () => {
+  test('gate-c-same.json and gate-c-dupdepth.json: every row its own trace file', async () => {
     for (const cfg of ['gate-c-same.json', 'gate-c-dupdepth.json']) {
-      const r = gate(cfg);
+      const r = await gate(cfg);
       expect(readdirSync(join(r.dir, 't'))).toHaveLength(2);
     }
   });
-  test('gate-c-trfile.json, gate-c-trro.json: --traces cannot be made: the table, JUnit and summary are still written', () => {
+  test('gate-c-trfile.json, gate-c-trro.json: --traces cannot be made: the table, JUnit and summary are still written', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gate-'));
     writeFileSync(join(dir, 'file'), '');
     for (const traces of [join(dir, 'file'), '/proc/nope']) {
-      const r = mmcheck(['gate', '-c', 'gate-c-trfile.json', '--traces', traces, '--junit', join(dir, 'j.xml'), '-j', '1']);
+      const r = await mmcheck(['gate', '-c', 'gate-c-trfile.json', '--traces', traces, '--junit', join(dir, 'j.xml'), '-j', '1']);
       expect(r.code).toBe(1);
       expect(r.out).toMatch(/^FAIL +iouring-ro-remap/m);
       expect(r.out).toMatch(/^error: .*could not write its trace to .*: (ENOTDIR|ENOENT)$/m);
       expect(readFileSync(join(dir, 'j.xml'), 'utf8')).toMatch(/<testsuites /);
     }
   });
-  test('gate-c-junit.json: a report that cannot be written is an error line and exit 6', () => {
-    const r = mmcheck(['gate', '-c', 'gate-c-junit.json', '--junit', '/proc/nope/j.xml', '-j', '1']);
+  test('gate-c-junit.json: a report that cannot be written is an error line and exit 6', async () => {
+    const r = await mmcheck(['gate', '-c', 'gate-c-junit.json', '--junit', '/proc/nope/j.xml', '-j', '1']);
     expect(r.code).toBe(6);
     expect(r.out).toMatch(/^error: could not write \/proc\/nope\/j\.xml: ENOENT$/m);
   });
-  test('gate-c-ctl.json: control characters are escaped in JUnit XML and on the terminal', () => {
-    const r = gate('gate-c-ctl.json');
+  test('gate-c-ctl.json: control characters are escaped in JUnit XML and on the terminal', async () => {
+    const r = await gate('gate-c-ctl.json');
     expect(r.code).toBe(0);
     const xml = readFileSync(join(r.dir, 'j.xml'), 'utf8');
     // eslint-disable-next-line no-control-regex
@@ -399,8 +404,8 @@ describe('gate configs', () => {
     // eslint-disable-next-line no-control-regex
     expect(r.out).not.toMatch(/[\u0001\u001b]/);
   });
-  test('gate-c-ddfs.json: a dfs row deeper than 65535 is a config error', () => {
-    const r = mmcheck(['gate', '-c', 'gate-c-ddfs.json']);
+  test('gate-c-ddfs.json: a dfs row deeper than 65535 is a config error', async () => {
+    const r = await mmcheck(['gate', '-c', 'gate-c-ddfs.json']);
     expect(r.code).toBe(2);
     oneLine(r, /gate-c-ddfs\.json: checks\[0\]\.depth: a dfs check's depth must be at most 65535, got 70000/);
   });
@@ -415,20 +420,20 @@ describe('trace files', () => {
     ['trace-spec-null.itf.json', /#meta\.scenarioSpec: expected an object, got null/],
     ['trace-version-minus1.itf.json', /#meta\.mmcheck-trace-version: -1 is not a trace format this mmcheck/],
   ] as const) {
-    test(`${file}: one line naming the field, exit 2, in show, html and replay`, () => {
+    test(`${file}: one line naming the field, exit 2, in show, html and replay`, async () => {
       for (const cmd of [['show'], ['html', '-o', join(tmpdir(), 'x.html')], ['replay']]) {
-        const r = mmcheck(['trace', cmd[0]!, file, ...cmd.slice(1)]);
+        const r = await mmcheck(['trace', cmd[0]!, file, ...cmd.slice(1)]);
         expect(r.code).toBe(2);
         oneLine(r, cmd[0] === 'replay' && file !== 'trace-version-minus1.itf.json' ? /trace format/ : msg);
       }
     });
   }
 
-  test('the tampered traces, made again in the current format: replay names what diverged (exit 1)', () => {
+  test('the tampered traces, made again in the current format: replay names what diverged (exit 1)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tamper-'));
     const good = join(dir, 'good.itf.json');
-    expect(mmcheck(['check', '-s', 'iouring-ro-remap', '-i', 'pin-coherent', '-k', '5.18', '-q', '--trace-out', good]).code).toBe(1);
-    expect(mmcheck(['trace', 'replay', good]).code).toBe(0);
+    expect((await mmcheck(['check', '-s', 'iouring-ro-remap', '-i', 'pin-coherent', '-k', '5.18', '-q', '--trace-out', good])).code).toBe(1);
+    expect((await mmcheck(['trace', 'replay', good])).code).toBe(0);
     const tamper = (name: string, f: (t: Record<string, any>) => void): string => {
       const t = JSON.parse(readFileSync(good, 'utf8'));
       f(t);
@@ -455,53 +460,53 @@ describe('trace files', () => {
       ['count-tampered', (t) => (t['#meta'].operations = 9), /#meta\.operations: the file has 9, the trace has 4/],
     ];
     for (const [name, f, msg] of cases) {
-      const r = mmcheck(['trace', 'replay', tamper(name, f)]);
+      const r = await mmcheck(['trace', 'replay', tamper(name, f)]);
       expect(r.code, name).toBe(1);
       expect(r.out).toMatch(msg);
     }
-    const v = mmcheck(['trace', 'replay', tamper('version', (t) => (t['#meta']['mmcheck-trace-version'] = -1))]);
+    const v = await mmcheck(['trace', 'replay', tamper('version', (t) => (t['#meta']['mmcheck-trace-version'] = -1))]);
     expect(v.code).toBe(2);
   });
 });
 
 describe('kernels', () => {
-  test('newer than the newest modelled: a warning and modelledAs; newer than the newest release known, or not a release: exit 2', () => {
-    const r = mmcheck(['check', '-s', 'iouring-ro-remap', '-i', 'pin-coherent', '-k', '7.0', '--json']);
+  test('newer than the newest modelled: a warning and modelledAs; newer than the newest release known, or not a release: exit 2', async () => {
+    const r = await mmcheck(['check', '-s', 'iouring-ro-remap', '-i', 'pin-coherent', '-k', '7.0', '--json']);
     expect(r.code).toBe(0);
     const j = JSON.parse(r.out);
     expect(j.modelledAs).toBe('6.2');
     expect(j.warnings[0]).toMatch(/kernel 7\.0 is newer than the newest modelled release: it is checked as 6\.2/);
-    const text = mmcheck(['check', '-s', 'iouring-ro-remap', '-i', 'pin-coherent', '-k', '6.10', '-q']);
+    const text = await mmcheck(['check', '-s', 'iouring-ro-remap', '-i', 'pin-coherent', '-k', '6.10', '-q']);
     expect(text.out).toMatch(/^warning: kernel 6\.10 is newer than the newest modelled release/);
-    oneLine(mmcheck(['check', '-k', '9.99']), /kernel 9\.99 is newer than the newest release mmcheck knows \(7\.2/);
-    oneLine(mmcheck(['check', '-k', '5.25']), /there is no Linux release 5\.25 \(after 5\.19 came 6\.0\)/);
-    expect(mmcheck(['check', '-s', 'iouring-ro-remap', '-i', 'pin-coherent', '-k', '7.3-rc6', '-q']).code).toBe(0);
-    oneLine(mmcheck(['check', '-k', '7.3']), /newer than the newest release mmcheck knows/);
+    oneLine(await mmcheck(['check', '-k', '9.99']), /kernel 9\.99 is newer than the newest release mmcheck knows \(7\.2/);
+    oneLine(await mmcheck(['check', '-k', '5.25']), /there is no Linux release 5\.25 \(after 5\.19 came 6\.0\)/);
+    expect((await mmcheck(['check', '-s', 'iouring-ro-remap', '-i', 'pin-coherent', '-k', '7.3-rc6', '-q'])).code).toBe(0);
+    oneLine(await mmcheck(['check', '-k', '7.3']), /newer than the newest release mmcheck knows/);
   });
-  test('an invariant that does not exist on the kernel: NOT APPLICABLE, exit 5 (2 means a typo)', () => {
-    const r = mmcheck(['check', '-i', 'anon-exclusive', '-k', '5.18']);
+  test('an invariant that does not exist on the kernel: NOT APPLICABLE, exit 5 (2 means a typo)', async () => {
+    const r = await mmcheck(['check', '-i', 'anon-exclusive', '-k', '5.18']);
     expect(r.code).toBe(5);
     expect(r.out).toMatch(/^NOT APPLICABLE on kernel 5\.18: nothing was checked/m);
     expect(r.out).toMatch(/anon-exclusive does not apply: kernel 5\.18 has no PG_anon_exclusive/);
-    expect(JSON.parse(mmcheck(['check', '-i', 'anon-exclusive', '-k', '5.18', '--json']).out).verdict).toBe('not-applicable');
+    expect(JSON.parse((await mmcheck(['check', '-i', 'anon-exclusive', '-k', '5.18', '--json'])).out).verdict).toBe('not-applicable');
   });
 });
 
 describe('help', () => {
   const subs = [['check'], ['gate'], ['list'], ['schema'], ['trace', 'replay'], ['trace', 'show'], ['trace', 'html']];
   for (const sub of subs) {
-    test(`mmcheck ${sub.join(' ')} --help / -h / mmcheck help ${sub.join(' ')}: its options, one line each, exit 0`, () => {
-      const a = mmcheck([...sub, '--help']);
+    test(`mmcheck ${sub.join(' ')} --help / -h / mmcheck help ${sub.join(' ')}: its options, one line each, exit 0`, async () => {
+      const a = await mmcheck([...sub, '--help']);
       expect(a.code).toBe(0);
       expect(a.out).toMatch(new RegExp(`^usage: mmcheck ${sub.join(' ')}`));
       expect(a.out).toMatch(/^options:$/m);
       expect(a.out).toMatch(/^ {2}-h, --help +print this help$/m);
-      expect(mmcheck([...sub, '-h']).out).toBe(a.out);
-      expect(mmcheck(['help', ...sub]).out).toBe(a.out);
+      expect((await mmcheck([...sub, '-h'])).out).toBe(a.out);
+      expect((await mmcheck(['help', ...sub])).out).toBe(a.out);
     });
   }
-  test('every option of check is in its help', () => {
-    const help = mmcheck(['check', '--help']).out;
+  test('every option of check is in its help', async () => {
+    const help = (await mmcheck(['check', '--help'])).out;
     for (const o of [
       'invariant',
       'scenario',
