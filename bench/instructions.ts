@@ -5,8 +5,8 @@
  *   node dist/bench/instructions.js [--baseline DIR] [--low 20000] [--high 150000]
  *
  * Each tree's cow-fork-gup search (6.2, the eight invariants of the
- * per-state bound, the sequential engine in one process) runs under
- * callgrind twice, stopped by --max-states at two bounds; the difference of
+ * per-state bound, on one BFS worker thread as `mmcheck check -j 1` runs it)
+ * runs under callgrind twice, stopped by --max-states at two bounds; the difference of
  * the two instruction counts over the difference of the two state counts is
  * the cost of a state with start-up and most of the JIT's warm-up
  * cancelled. Needs valgrind (apt-get install valgrind); a run takes about a
@@ -27,13 +27,13 @@ const { values } = parseArgs({
 if (values.child !== undefined) {
   // In the child: one bounded search of the tree at --child, through the modules every tree since d1ec992 has.
   const at = (m: string) => pathToFileURL(join(values.child!, 'dist', m)).href;
-  const { explore } = await import(at('checker/explore.js'));
-  const { createModel, mmFactory } = await import(at('model/factory.js'));
+  const { exploreParallel } = await import(at('checker/parallel.js'));
+  const { mmFactory } = await import(at('model/factory.js'));
   const { SCENARIOS } = await import(at('model/scenarios.js'));
   const { resolveVariant } = await import(at('model/variants.js'));
   const scenario = SCENARIOS.find((s: { name: string }) => s.name === 'cow-fork-gup');
-  const built = createModel(mmFactory(scenario, resolveVariant('6.2'), INVARIANTS).args);
-  const r = explore(built.model, built.invariants, { maxStates: Number(values.max) }, built.witnesses ?? []);
+  // The engine `mmcheck check -j 1` runs: one BFS worker thread.
+  const r = await exploreParallel(mmFactory(scenario, resolveVariant('6.2'), INVARIANTS), { workers: 1, maxStates: Number(values.max) });
   process.stdout.write(`${JSON.stringify({ states: r.states })}\n`);
   process.exit(0);
 }
@@ -61,7 +61,7 @@ function counted(tree: string, max: number): Promise<{ states: number; instructi
 }
 
 const trees = values.baseline !== undefined ? [resolve(values.baseline), here] : [here];
-const lines: string[] = [`cow-fork-gup, kernel 6.2, ${INVARIANTS.join(', ')}; sequential engine; between --max-states ${low} and ${high}`];
+const lines: string[] = [`cow-fork-gup, kernel 6.2, ${INVARIANTS.join(', ')}; 1 BFS worker; between --max-states ${low} and ${high}`];
 const perState: number[] = [];
 try {
   for (const tree of trees) {
