@@ -560,5 +560,5 @@ export function gateMerge(files: string[], opts: { junit?: string; summary?: str
     );
   results.sort((a, b) => a.row.index - b.row.index);
   const wall = Math.max(...docs.map(({ d }) => d.wall));
-  return report(results, { config: first.config, junit: opts.junit, summary: opts.summary, color: opts.color }, wall, []);
+  return report(results, { config: first.config, junit: opts.junit, summary: opts.summary, color: opts.color, io: opts.io }, wall, []);
 }

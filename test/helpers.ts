@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { expect, test } from 'vitest';
 import { explore } from '../checker/explore.js';
 import type { ExploreOptions, ExploreResult } from '../checker/model.js';
@@ -104,8 +106,12 @@ let queue: Promise<unknown> = Promise.resolve();
  * test/cli/cli.test.ts runs commands both ways and compares them.
  */
 export function mmcheckHere(args: readonly string[], opts: { cwd?: string } = {}): Promise<{ code: number | null; out: string; err: string }> {
-  if (args.includes('--invariants-file')) throw new Error('mmcheckHere: an invariant file stays registered in this process: spawn it with mmcheck()');
+  if (args.some((a) => a === '--invariants-file' || a.startsWith('--invariants-file=')))
+    throw new Error('mmcheckHere: an invariant file stays registered in this process: spawn it with mmcheck()');
   if (args[0] === 'explore') throw new Error('mmcheckHere: explore serves until Ctrl-C: spawn it');
+  // Node keeps a module that failed to load too: a later run would get its error, whatever the file holds by then.
+  if (args[0] === 'gate' && args[1] !== 'merge' && gateLoadsInvariantFiles(args, opts.cwd ?? process.cwd()))
+    throw new Error('mmcheckHere: the gate config has invariantsFiles, which stay loaded in this process: spawn it with mmcheck()');
   const run = async () => {
     const before = INVARIANTS.length;
     const home = process.cwd();
@@ -127,6 +133,19 @@ export function mmcheckHere(args: readonly string[], opts: { cwd?: string } = {}
   const r = queue.then(run, run);
   queue = r.catch(() => undefined);
   return r;
+}
+
+/** Whether the config `mmcheck gate` would read (-c, --config, default mmcheck.gate.json) names invariant files. */
+function gateLoadsInvariantFiles(args: readonly string[], cwd: string): boolean {
+  const at = args.findIndex((a) => a === '-c' || a === '--config');
+  const eq = args.find((a) => a.startsWith('--config='));
+  const file = resolve(cwd, at >= 0 ? (args[at + 1] ?? '') : eq ? eq.slice('--config='.length) : 'mmcheck.gate.json');
+  try {
+    const files = (JSON.parse(readFileSync(file, 'utf8')) as { invariantsFiles?: unknown[] }).invariantsFiles;
+    return Array.isArray(files) && files.length > 0;
+  } catch {
+    return false; // no config or not JSON: the command says so itself
+  }
 }
 
 /** mmcheckHere in a working directory (relative paths in the arguments and the command's files resolve there). */

@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { outcome } from '../../cli/main.js';
 import { LONG_RUN, mmcheckHereIn } from '../helpers.js';
 
 const BIN = new URL('../../bin/mmcheck.js', import.meta.url).pathname;
@@ -288,6 +289,13 @@ describe('a sharded gate', () => {
     expect(untimed(merged.out)).toBe(untimed(one.out));
     expect(untimed(readFileSync(join(dir, 'm.xml'), 'utf8'))).toBe(untimed(readFileSync(join(dir, 'one.xml'), 'utf8')));
     expect(untimed(readFileSync(join(dir, 'm.md'), 'utf8'))).toBe(untimed(readFileSync(join(dir, 'one.md'), 'utf8')));
+    // The merge appends its summary to the $GITHUB_STEP_SUMMARY of the environment it is given (once, it read this process's).
+    const step = join(dir, 'step.md');
+    writeFileSync(step, '# earlier step\n');
+    const shardFiles = [1, 2, 3].map((i) => join(dir, `s${i}.json`));
+    const inEnv = await outcome(['gate', 'merge', ...shardFiles], { env: { ...process.env, NO_COLOR: '1', GITHUB_STEP_SUMMARY: step } });
+    expect(inEnv.code).toBe(1);
+    expect(untimed(readFileSync(step, 'utf8'))).toBe(`# earlier step\n${untimed(readFileSync(join(dir, 'one.md'), 'utf8'))}`);
     // The same shards on another run (the assignment depends on the costs and the config only).
     const again = await mmcheck(['gate', '-c', cfg, '--shard', '2/3', '--costs', join(dir, 'costs.json')]);
     expect(
