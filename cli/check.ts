@@ -250,6 +250,7 @@ export interface RunOutcome {
 /** Stage 2 and 3: build each model and explore it (BFS on worker threads, DFS in process). */
 export async function execute(p: Plan, req: CheckRequest): Promise<RunOutcome[]> {
   const out: RunOutcome[] = [];
+  const io = req.io ?? PROCESS_IO;
   for (const run of p.runs) {
     const names = run.invariants.map((i) => i.name);
     const factory = mmFactory(run.scenario, p.variant, names, run.lockOrder ? 'collect' : undefined);
@@ -268,7 +269,7 @@ export async function execute(p: Plan, req: CheckRequest): Promise<RunOutcome[]>
         // lockdep must see every transition: no ample sets while the lock order is checked.
         reductions: run.lockOrder ? { ...reductions, por: false } : reductions,
         signal: req.signal,
-        onProgress: req.progress && !quiet ? progressPrinter(run.scenario.name, req.io ?? PROCESS_IO) : undefined,
+        onProgress: req.progress && !quiet ? progressPrinter(run.scenario.name, io) : undefined,
         shouldStop: () => req.signal?.aborted === true,
       };
       // Both engines run the model in worker threads, so that a limit and Ctrl-C hold whatever an invariant's code does.
@@ -286,7 +287,7 @@ export async function execute(p: Plan, req: CheckRequest): Promise<RunOutcome[]>
       }
       throw e;
     }
-    if (req.progress) (req.io ?? PROCESS_IO).err(clear(req.io ?? PROCESS_IO));
+    if (req.progress) io.err(clear(io));
     let lockOrder: LockOrderResult | undefined;
     if (run.lockOrder && result.stoppedBy !== 'interrupted') {
       const opts: ExploreOptions = {

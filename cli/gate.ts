@@ -351,13 +351,14 @@ export async function gate(opts: GateOptions): Promise<{ code: number; out: stri
   }
   if (opts.recordCosts) writeOrFail(lost, opts.recordCosts, `${JSON.stringify(Object.fromEntries(results.map((r) => [r.row.label, Number(r.seconds.toFixed(3))])), null, 2)}\n`);
   const shardNote = opts.shard ? ` (shard ${opts.shard.i}/${opts.shard.n}: ${rows.length} of ${all.length} rows)` : '';
-  return report(results, opts, wall, lost, shardNote);
+  return report(results, { ...opts, io }, wall, lost, shardNote);
 }
 
 /** The table, counts, JUnit and Markdown of a gate run (or of merged shards), and its exit code. */
 function report(
   results: RowResult[],
-  opts: Pick<GateOptions, 'config' | 'junit' | 'summary' | 'color' | 'signal' | 'io'>,
+  // io required: a report that fell back to this process's environment would write another run's step summary.
+  opts: Pick<GateOptions, 'config' | 'junit' | 'summary' | 'color' | 'signal'> & { io: Io },
   wall: number,
   lost: string[],
   shardNote = '',
@@ -377,7 +378,7 @@ function report(
   if (opts.junit) writeOrFail(lost, opts.junit, junit(results, opts.config, wall));
   const md = markdown(results, opts.config, counts);
   if (opts.summary) writeOrFail(lost, opts.summary, md);
-  const stepSummary = (opts.io ?? PROCESS_IO).env.GITHUB_STEP_SUMMARY;
+  const stepSummary = opts.io.env.GITHUB_STEP_SUMMARY;
   if (stepSummary) writeOrFail(lost, stepSummary, md, true);
   out.push(...lost);
   const code = interruptedCode(opts.signal) ?? (failed.length ? 1 : lost.length ? EXIT_OUTPUT_LOST : 0);
@@ -525,7 +526,7 @@ export function shardRows<R extends { index: number; label: string }>(rows: R[],
 }
 
 /** `mmcheck gate merge RESULTS...`: the shards' results as one run's report (table, counts, JUnit, Markdown). */
-export function gateMerge(files: string[], opts: { junit?: string; summary?: string; color: boolean; io?: Io }): { code: number; out: string } {
+export function gateMerge(files: string[], opts: { junit?: string; summary?: string; color: boolean; io: Io }): { code: number; out: string } {
   if (files.length === 0) throw new UsageError('gate merge needs the results files of the shards (gate --results FILE)');
   const docs = files.map((f) => {
     let d: ShardResults;
