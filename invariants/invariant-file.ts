@@ -25,6 +25,13 @@ export class InvariantFileError extends Error {
 
 const WHEN: readonly When[] = ['always', 'quiescent', 'quiescent, and at exit'];
 const loaded = new Map<string, string[]>();
+/** Every file a load was tried for, loaded or not (Node keeps a module that failed to load as well). */
+const tried = new Set<string>();
+
+/** How many invariant files this process has tried to load: a run in a test's own process must leave it alone (test/helpers.ts). */
+export function invariantFilesTried(): number {
+  return tried.size;
+}
 /** Names the engine itself reports violations under: an invariant of that name would be mistaken for them. */
 const RESERVED = ['deadlock', 'lock-order', 'vacuous'];
 /** How long an invariant file may take to load (its top-level code, awaits included). */
@@ -76,6 +83,7 @@ export async function loadInvariantFile(file: string): Promise<string[]> {
   const abs = resolve(file);
   const done = loaded.get(abs);
   if (done) return done;
+  tried.add(abs);
   if (!existsSync(abs)) throw new InvariantFileError(`cannot read invariants file ${file}: ENOENT`);
   installResolveHook();
   const mod = (await importWithin(pathToFileURL(abs).href, file)) as Record<string, unknown>;

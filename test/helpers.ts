@@ -1,11 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { expect, test } from 'vitest';
 import { explore } from '../checker/explore.js';
 import type { ExploreOptions, ExploreResult } from '../checker/model.js';
 import { outcome } from '../cli/main.js';
-import { findInvariant, INVARIANTS, toEngineInvariant } from '../invariants/registry.js';
+import { invariantFilesTried } from '../invariants/invariant-file.js';
+import { findInvariant, toEngineInvariant } from '../invariants/registry.js';
 import { findScenario } from '../model/scenarios.js';
 import type { ScenarioSpec } from '../model/scenario.js';
 import { resolveVariant, type VariantRequest } from '../model/variants.js';
@@ -109,11 +108,8 @@ export function mmcheckHere(args: readonly string[], opts: { cwd?: string } = {}
   if (args.some((a) => a === '--invariants-file' || a.startsWith('--invariants-file=')))
     throw new Error('mmcheckHere: an invariant file stays registered in this process: spawn it with mmcheck()');
   if (args[0] === 'explore') throw new Error('mmcheckHere: explore serves until Ctrl-C: spawn it');
-  // Node keeps a module that failed to load too: a later run would get its error, whatever the file holds by then.
-  if (args[0] === 'gate' && args[1] !== 'merge' && gateLoadsInvariantFiles(args, opts.cwd ?? process.cwd()))
-    throw new Error('mmcheckHere: the gate config has invariantsFiles, which stay loaded in this process: spawn it with mmcheck()');
   const run = async () => {
-    const before = INVARIANTS.length;
+    const before = invariantFilesTried();
     const home = process.cwd();
     let r: { code: number | null; out: string; err: string };
     if (opts.cwd) process.chdir(opts.cwd);
@@ -126,26 +122,13 @@ export function mmcheckHere(args: readonly string[], opts: { cwd?: string } = {}
     } finally {
       if (opts.cwd) process.chdir(home);
     }
-    // A gate config's invariantsFiles: the invariants would stay for the runs after this one.
-    if (INVARIANTS.length !== before) throw new Error(`mmcheckHere: mmcheck ${args.join(' ')} loaded invariant files: spawn it with mmcheck()`);
+    // A gate config's invariantsFiles: its invariants, or its failure to load (Node keeps that too), would stay for the runs after this one.
+    if (invariantFilesTried() !== before) throw new Error(`mmcheckHere: mmcheck ${args.join(' ')} loaded invariant files: spawn it with mmcheck()`);
     return r;
   };
   const r = queue.then(run, run);
   queue = r.catch(() => undefined);
   return r;
-}
-
-/** Whether the config `mmcheck gate` would read (-c, --config, default mmcheck.gate.json) names invariant files. */
-function gateLoadsInvariantFiles(args: readonly string[], cwd: string): boolean {
-  const at = args.findIndex((a) => a === '-c' || a === '--config');
-  const eq = args.find((a) => a.startsWith('--config='));
-  const file = resolve(cwd, at >= 0 ? (args[at + 1] ?? '') : eq ? eq.slice('--config='.length) : 'mmcheck.gate.json');
-  try {
-    const files = (JSON.parse(readFileSync(file, 'utf8')) as { invariantsFiles?: unknown[] }).invariantsFiles;
-    return Array.isArray(files) && files.length > 0;
-  } catch {
-    return false; // no config or not JSON: the command says so itself
-  }
 }
 
 /** mmcheckHere in a working directory (relative paths in the arguments and the command's files resolve there). */
