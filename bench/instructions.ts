@@ -16,8 +16,7 @@ import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-
-const INVARIANTS = ['anon-exclusive', 'pin-coherent', 'cow-isolation', 'rss-consistent', 'refcount-sane', 'truncate-complete', 'punch-keeps-cow', 'no-stale-migration'];
+import { BASELINE_INVARIANTS, BASELINE_KERNEL, BASELINE_SCENARIO } from './baseline.js';
 
 const { values } = parseArgs({
   options: { baseline: { type: 'string' }, low: { type: 'string' }, high: { type: 'string' }, child: { type: 'string' }, max: { type: 'string' } },
@@ -31,9 +30,9 @@ if (values.child !== undefined) {
   const { mmFactory } = await import(at('model/factory.js'));
   const { SCENARIOS } = await import(at('model/scenarios.js'));
   const { resolveVariant } = await import(at('model/variants.js'));
-  const scenario = SCENARIOS.find((s: { name: string }) => s.name === 'cow-fork-gup');
+  const scenario = SCENARIOS.find((s: { name: string }) => s.name === BASELINE_SCENARIO);
   // The engine `mmcheck check -j 1` runs: one BFS worker thread.
-  const r = await exploreParallel(mmFactory(scenario, resolveVariant('6.2'), INVARIANTS), { workers: 1, maxStates: Number(values.max) });
+  const r = await exploreParallel(mmFactory(scenario, resolveVariant(BASELINE_KERNEL), BASELINE_INVARIANTS), { workers: 1, maxStates: Number(values.max) });
   process.stdout.write(`${JSON.stringify({ states: r.states })}\n`);
   process.exit(0);
 }
@@ -61,7 +60,7 @@ function counted(tree: string, max: number): Promise<{ states: number; instructi
 }
 
 const trees = values.baseline !== undefined ? [resolve(values.baseline), here] : [here];
-const lines: string[] = [`cow-fork-gup, kernel 6.2, ${INVARIANTS.join(', ')}; 1 BFS worker; between --max-states ${low} and ${high}`];
+const lines: string[] = [`${BASELINE_SCENARIO}, kernel ${BASELINE_KERNEL}, ${BASELINE_INVARIANTS.join(', ')}; 1 BFS worker; between --max-states ${low} and ${high}`];
 const perState: number[] = [];
 try {
   for (const tree of trees) {

@@ -42,6 +42,7 @@ import { SCENARIOS } from '../model/scenarios.js';
 import { scenarioKernelProblem } from '../model/scenario.js';
 import { resolveVariant } from '../model/variants.js';
 import { thousands } from '../cli/format.js';
+import { BASELINE_INVARIANTS, BASELINE_KERNEL, BASELINE_SCENARIO } from './baseline.js';
 
 interface Row {
   name: string;
@@ -87,8 +88,6 @@ const rounds = Math.max(1, Number(values.runs ?? 3));
 const all = availableParallelism();
 const want = (g: string) => !values.only || values.only === g;
 const log = (s: string) => process.stderr.write(`${s}\n`);
-/** The invariants of the per-state bound of issue 13: the eight that the tree before it (d1ec992) had. */
-const BASELINE_INVARIANTS = ['anon-exclusive', 'pin-coherent', 'cow-isolation', 'rss-consistent', 'refcount-sane', 'truncate-complete', 'punch-keeps-cow', 'no-stale-migration'];
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -293,7 +292,7 @@ function againstBaseline(dir: string, rounds: number): void {
     log(`bench: no ${bins.baseline}: --baseline takes the directory of a built mmcheck tree`);
     process.exit(2);
   }
-  const args = ['check', '-s', 'cow-fork-gup', '-k', '6.2', '-i', BASELINE_INVARIANTS.join(','), '-j', '1', '--json'];
+  const args = ['check', '-s', BASELINE_SCENARIO, '-k', BASELINE_KERNEL, '-i', BASELINE_INVARIANTS.join(','), '-j', '1', '--json'];
   type Tree = keyof typeof bins;
   type Sample = { whole: Run; start: Run };
   const trees: Tree[] = ['baseline', 'this'];
@@ -330,7 +329,7 @@ function againstBaseline(dir: string, rounds: number): void {
     };
     const ratios = Object.fromEntries(names.map((m) => [m, set.this.map((r, i) => measures[m](r) / measures[m](set.baseline[i]!))]));
     out.push(
-      `cow-fork-gup, kernel 6.2, ${BASELINE_INVARIANTS.join(', ')}; 1 worker, ${pinned ? 'on CPU 0 (taskset)' : 'left to the scheduler'}; medians of ${rounds} round(s); node ${process.version}`,
+      `${BASELINE_SCENARIO}, kernel ${BASELINE_KERNEL}, ${BASELINE_INVARIANTS.join(', ')}; 1 worker, ${pinned ? 'on CPU 0 (taskset)' : 'left to the scheduler'}; medians of ${rounds} round(s); node ${process.version}`,
       `| tree | states | transitions | seconds | start-up (--depth 2) | ${names.join(' | ')} |`,
       '|---|---:|---:|---:|---:|---:|---:|---:|',
       row('baseline'),
